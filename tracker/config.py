@@ -1,0 +1,428 @@
+"""Load and validate feeds.yml into frozen dataclasses.
+
+Every problem is reported as a ConfigError naming the file, the entry and the
+problem; nothing runs on a bad config.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote_plus, urlsplit
+
+import yaml
+
+from tracker.errors import ConfigError, QueryError
+from tracker.models import (
+    CampaignConfig,
+    Config,
+    ExportTarget,
+    FeedConfig,
+    MemberConfig,
+    SearchConfig,
+    Settings,
+    Term,
+)
+
+DEFAULT_CONFIG_PATH = "feeds.yml"
+
+_TOP_KEYS = {"settings", "feeds", "searches", "members", "members_file", "campaigns"}
+_SETTINGS_KEYS = {
+    "poll", "timeout_s", "user_agent", "allow_private_hosts", "exports", "max_body_bytes",
+    "workers", "per_host_limit", "site_title", "site_url",
+}
+_FEED_KEYS = {"url", "name", "tags", "id"}
+_SEARCH_KEYS = {"template", "for"}
+_MEMBER_KEYS = {
+    "id", "name", "aliases", "title", "jurisdiction", "state", "chapter",
+    "require_any", "exclude", "tags",
+}
+_CAMPAIGN_KEYS = {"id", "name", "keywords", "query", "require_any", "exclude", "tags"}
+_EXPORT_KEYS = {"format", "path", "campaign", "member", "tag", "limit"}
+_EXPORT_FORMATS = ("json", "rss", "csv", "html")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+T = TypeVar("T")
+
+
+def slugify(text: str) -> str:
+    """'Nicholas O’Rourke' -> 'nicholas-orourke'."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    ascii_text = re.sub(r"['’]", "", ascii_text.lower())
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-") or "x"
+
+
+def feed_id_for_url(url: str) -> str:
+    """A stable, readable id for a feed: host plus a short hash of the URL."""
+    host = (urlsplit(url).hostname or "feed").removeprefix("www.")
+    digest = hashlib.sha1(url.encode()).hexdigest()[:8]
+    return f"{slugify(host)}-{digest}"
+
+
+class _Ctx:
+    """Where we are in the file, for messages."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def fail(self, where: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {where}: {problem}")
+
+
+def _check_keys(ctx: _Ctx, where: str, data: Mapping[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ctx.fail(where, f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+
+
+def _as_mapping(ctx: _Ctx, where: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ctx.fail(where, f"expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def _as_list(ctx: _Ctx, where: str, value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ctx.fail(where, f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _as_str(ctx: _Ctx, where: str, value: Any, *, required: bool = False) -> str:
+    if value is None:
+        if required:
+            raise ctx.fail(where, "is required")
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ctx.fail(where, f"expected text, got {type(value).__name__}")
+    text = str(value).strip()
+    if required and not text:
+        raise ctx.fail(where, "must not be empty")
+    return text
+
+
+def _str_tuple(ctx: _Ctx, where: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    return tuple(_as_str(ctx, f"{where}[{i}]", v, required=True) for i, v in enumerate(_as_list(ctx, where, value)))
+
+
+def _terms(ctx: _Ctx, where: str, value: Any) -> tuple[Term, ...]:
+    if isinstance(value, str):
+        value = [value]
+    terms: list[Term] = []
+    for i, raw in enumerate(_as_list(ctx, where, value)):
+        here = f"{where}[{i}]"
+        if isinstance(raw, Mapping):
+            _check_keys(ctx, here, raw, {"text", "match_case"})
+            text = _as_str(ctx, f"{here}.text", raw.get("text"), required=True)
+            match_case = raw.get("match_case", False)
+            if not isinstance(match_case, bool):
+                raise ctx.fail(f"{here}.match_case", "expected true or false")
+            terms.append(Term(text, match_case))
+        else:
+            terms.append(Term(_as_str(ctx, here, raw, required=True)))
+    return tuple(terms)
+
+
+def check_url(ctx: _Ctx, where: str, url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.hostname):
+        raise ctx.fail(where, f"bad URL {url!r} (expected http(s)://host/...)")
+    return url
+
+
+def _unique(ctx: _Ctx, section: str, items: Iterable[T], key: Callable[[T], str]) -> None:
+    seen: set[str] = set()
+    for item in items:
+        k = key(item)
+        if k in seen:
+            raise ctx.fail(section, f"duplicate id {k!r}")
+        seen.add(k)
+
+
+def _settings(ctx: _Ctx, raw: Any) -> Settings:
+    if raw is None:
+        return Settings()
+    data = _as_mapping(ctx, "settings", raw)
+    _check_keys(ctx, "settings", data, _SETTINGS_KEYS)
+    defaults = Settings()
+    kwargs: dict[str, Any] = {}
+    if "poll" in data:
+        poll = _as_str(ctx, "settings.poll", data["poll"], required=True)
+        _check_cron(ctx, poll)
+        kwargs["poll"] = poll
+    for key in ("timeout_s",):
+        if key in data:
+            val = data[key]
+            if isinstance(val, bool) or not isinstance(val, int | float) or val <= 0:
+                raise ctx.fail(f"settings.{key}", "expected a positive number")
+            kwargs[key] = float(val)
+    for key in ("max_body_bytes", "workers", "per_host_limit"):
+        if key in data:
+            val = data[key]
+            if isinstance(val, bool) or not isinstance(val, int) or val <= 0:
+                raise ctx.fail(f"settings.{key}", "expected a positive whole number")
+            kwargs[key] = val
+    if "allow_private_hosts" in data:
+        if not isinstance(data["allow_private_hosts"], bool):
+            raise ctx.fail("settings.allow_private_hosts", "expected true or false")
+        kwargs["allow_private_hosts"] = data["allow_private_hosts"]
+    for key in ("user_agent", "site_title", "site_url"):
+        if key in data:
+            kwargs[key] = _as_str(ctx, f"settings.{key}", data[key], required=True)
+    exports: list[ExportTarget] = []
+    for i, e in enumerate(_as_list(ctx, "settings.exports", data.get("exports"))):
+        where = f"settings.exports[{i}]"
+        em = _as_mapping(ctx, where, e)
+        _check_keys(ctx, where, em, _EXPORT_KEYS)
+        fmt = _as_str(ctx, f"{where}.format", em.get("format"), required=True)
+        if fmt not in _EXPORT_FORMATS:
+            raise ctx.fail(f"{where}.format", f"unknown format {fmt!r} (one of {', '.join(_EXPORT_FORMATS)})")
+        limit = em.get("limit")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
+            raise ctx.fail(f"{where}.limit", "expected a positive whole number")
+        exports.append(
+            ExportTarget(
+                format=fmt,  # type: ignore[arg-type]
+                path=_as_str(ctx, f"{where}.path", em.get("path"), required=True),
+                campaign=_as_str(ctx, f"{where}.campaign", em.get("campaign")) or None,
+                member=_as_str(ctx, f"{where}.member", em.get("member")) or None,
+                tag=_as_str(ctx, f"{where}.tag", em.get("tag")) or None,
+                limit=limit,
+            )
+        )
+    kwargs["exports"] = tuple(exports)
+    return Settings(**{**defaults.__dict__, **kwargs})
+
+
+def _check_cron(ctx: _Ctx, poll: str) -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(poll, timezone="UTC")
+    except ValueError as exc:
+        raise ctx.fail("settings.poll", f"not a cron expression ({exc})") from None
+
+
+def _feeds(ctx: _Ctx, raw: Any) -> tuple[FeedConfig, ...]:
+    feeds: list[FeedConfig] = []
+    for i, f in enumerate(_as_list(ctx, "feeds", raw)):
+        where = f"feeds[{i}]"
+        if isinstance(f, str):
+            f = {"url": f}
+        fm = _as_mapping(ctx, where, f)
+        _check_keys(ctx, where, fm, _FEED_KEYS)
+        url = check_url(ctx, f"{where}.url", _as_str(ctx, f"{where}.url", fm.get("url"), required=True))
+        feed_id = _as_str(ctx, f"{where}.id", fm.get("id")) or feed_id_for_url(url)
+        feeds.append(
+            FeedConfig(
+                id=feed_id,
+                url=url,
+                name=_as_str(ctx, f"{where}.name", fm.get("name")),
+                tags=_str_tuple(ctx, f"{where}.tags", fm.get("tags")),
+            )
+        )
+    _unique(ctx, "feeds", feeds, lambda f: f.id)
+    _unique(ctx, "feeds (url)", feeds, lambda f: f.url)
+    return tuple(feeds)
+
+
+def _searches(ctx: _Ctx, raw: Any) -> tuple[SearchConfig, ...]:
+    out: list[SearchConfig] = []
+    for i, s in enumerate(_as_list(ctx, "searches", raw)):
+        where = f"searches[{i}]"
+        sm = _as_mapping(ctx, where, s)
+        _check_keys(ctx, where, sm, _SEARCH_KEYS)
+        template = _as_str(ctx, f"{where}.template", sm.get("template"), required=True)
+        if "{query}" not in template:
+            raise ctx.fail(f"{where}.template", "must contain {query}")
+        check_url(ctx, f"{where}.template", template.replace("{query}", "q"))
+        for_ = _str_tuple(ctx, f"{where}.for", sm.get("for", ["members", "campaigns"]))
+        for target in for_:
+            if target not in ("members", "campaigns"):
+                raise ctx.fail(f"{where}.for", f"unknown target {target!r} (members or campaigns)")
+        out.append(SearchConfig(template=template, for_=for_))
+    return tuple(out)
+
+
+def _member(ctx: _Ctx, where: str, mm: Mapping[str, Any]) -> MemberConfig:
+    _check_keys(ctx, where, mm, _MEMBER_KEYS)
+    name = _as_str(ctx, f"{where}.name", mm.get("name"), required=True)
+    member_id = _as_str(ctx, f"{where}.id", mm.get("id")) or slugify(name)
+    if not _ID_RE.match(member_id):
+        raise ctx.fail(f"{where}.id", f"{member_id!r} is not a valid id (lower-case letters, digits, - and _)")
+    return MemberConfig(
+        id=member_id,
+        name=name,
+        aliases=_str_tuple(ctx, f"{where}.aliases", mm.get("aliases")),
+        title=_as_str(ctx, f"{where}.title", mm.get("title")),
+        jurisdiction=_as_str(ctx, f"{where}.jurisdiction", mm.get("jurisdiction")),
+        state=_as_str(ctx, f"{where}.state", mm.get("state")),
+        chapter=_as_str(ctx, f"{where}.chapter", mm.get("chapter")),
+        require_any=_terms(ctx, f"{where}.require_any", mm.get("require_any")),
+        exclude=_terms(ctx, f"{where}.exclude", mm.get("exclude")),
+        tags=_str_tuple(ctx, f"{where}.tags", mm.get("tags")),
+    )
+
+
+def _split_list_cell(cell: str) -> list[str]:
+    """CSV list cells use ';' between values: 'Councilmember Brooks; Kendra Brooks'."""
+    return [p.strip() for p in cell.split(";") if p.strip()]
+
+
+def _members_file(ctx: _Ctx, base: Path, raw: Any) -> list[MemberConfig]:
+    rel = _as_str(ctx, "members_file", raw)
+    if not rel:
+        return []
+    path = (base / rel) if not Path(rel).is_absolute() else Path(rel)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ctx.fail("members_file", f"cannot read {path}: {exc.strerror or exc}") from None
+    reader = csv.DictReader(text.splitlines())
+    if reader.fieldnames is None or "name" not in reader.fieldnames:
+        raise ctx.fail("members_file", f"{path} needs a header row with at least a 'name' column")
+    unknown = [f for f in reader.fieldnames if f and f not in _MEMBER_KEYS]
+    if unknown:
+        raise ctx.fail("members_file", f"{path}: unknown column {unknown[0]!r}")
+    members = []
+    for line_no, row in enumerate(reader, start=2):
+        data: dict[str, Any] = {}
+        for key, cell in row.items():
+            if key is None or cell is None or not cell.strip():
+                continue
+            if key in ("aliases", "require_any", "exclude", "tags"):
+                data[key] = _split_list_cell(cell)
+            else:
+                data[key] = cell.strip()
+        members.append(_member(ctx, f"members_file {path.name} line {line_no}", data))
+    return members
+
+
+def _campaigns(ctx: _Ctx, raw: Any) -> tuple[CampaignConfig, ...]:
+    from tracker.query import parse_query  # pure; imported here to keep config cheap to import
+
+    campaigns: list[CampaignConfig] = []
+    for i, c in enumerate(_as_list(ctx, "campaigns", raw)):
+        where = f"campaigns[{i}]"
+        cm = _as_mapping(ctx, where, c)
+        _check_keys(ctx, where, cm, _CAMPAIGN_KEYS)
+        name = _as_str(ctx, f"{where}.name", cm.get("name"), required=True)
+        campaign_id = _as_str(ctx, f"{where}.id", cm.get("id")) or slugify(name)
+        if not _ID_RE.match(campaign_id):
+            raise ctx.fail(f"{where}.id", f"{campaign_id!r} is not a valid id")
+        where = f"campaigns[{i}] ({campaign_id})"
+        query = _as_str(ctx, f"{where}.query", cm.get("query")) or None
+        if query is not None:
+            try:
+                parse_query(query)
+            except QueryError as exc:
+                raise ctx.fail(f"{where}.query", str(exc)) from None
+        keywords = _terms(ctx, f"{where}.keywords", cm.get("keywords"))
+        if not keywords and query is None:
+            raise ctx.fail(where, "needs keywords or a query")
+        campaigns.append(
+            CampaignConfig(
+                id=campaign_id,
+                name=name,
+                keywords=keywords,
+                query=query,
+                require_any=_terms(ctx, f"{where}.require_any", cm.get("require_any")),
+                exclude=_terms(ctx, f"{where}.exclude", cm.get("exclude")),
+                tags=_str_tuple(ctx, f"{where}.tags", cm.get("tags")),
+            )
+        )
+    _unique(ctx, "campaigns", campaigns, lambda c: c.id)
+    return tuple(campaigns)
+
+
+def parse_config(data: Any, path: str = "<config>", base_dir: Path | None = None) -> Config:
+    """Validate already-loaded YAML data. Pure except for reading members_file."""
+    ctx = _Ctx(path)
+    if data is None:
+        data = {}
+    top = _as_mapping(ctx, "top level", data)
+    _check_keys(ctx, "top level", top, _TOP_KEYS)
+    base = base_dir if base_dir is not None else Path(path).resolve().parent
+    members = [
+        _member(ctx, f"members[{i}]", _as_mapping(ctx, f"members[{i}]", m))
+        for i, m in enumerate(_as_list(ctx, "members", top.get("members")))
+    ]
+    members += _members_file(ctx, base, top.get("members_file"))
+    _unique(ctx, "members", members, lambda m: m.id)
+    return Config(
+        path=path,
+        settings=_settings(ctx, top.get("settings")),
+        feeds=_feeds(ctx, top.get("feeds")),
+        searches=_searches(ctx, top.get("searches")),
+        members=tuple(members),
+        campaigns=_campaigns(ctx, top.get("campaigns")),
+    )
+
+
+def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found (use --config or TRACKER_CONFIG)") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{p}: {where}: invalid YAML ({problem})") from None
+    return parse_config(data, str(p), p.resolve().parent)
+
+
+def search_query_for_member(member: MemberConfig) -> str:
+    """The news-search query for a member: the exact name, plus place for context."""
+    query = f'"{member.name}"'
+    if member.jurisdiction:
+        query += f" {member.jurisdiction}"
+    return query
+
+
+def search_query_for_campaign(campaign: CampaignConfig) -> str:
+    phrases = [k.text for k in campaign.keywords[:3]] or [campaign.name]
+    return " OR ".join(f'"{p}"' for p in phrases)
+
+
+def expand_searches(config: Config) -> tuple[FeedConfig, ...]:
+    """One generated search feed per member/campaign and search template."""
+    out: list[FeedConfig] = []
+    for search in config.searches:
+        targets: list[tuple[str, str, str, tuple[str, ...]]] = []
+        if "members" in search.for_:
+            targets += [
+                (f"member:{m.id}", m.name, search_query_for_member(m), m.tags)
+                for m in config.members
+            ]
+        if "campaigns" in search.for_:
+            targets += [
+                (f"campaign:{c.id}", c.name, search_query_for_campaign(c), c.tags)
+                for c in config.campaigns
+            ]
+        for target, name, query, tags in targets:
+            url = search.template.replace("{query}", quote_plus(query))
+            out.append(
+                FeedConfig(
+                    id=feed_id_for_url(url),
+                    url=url,
+                    name=f"Search: {name}",
+                    tags=tags,
+                    kind="search",
+                    search_for=target,
+                )
+            )
+    return tuple(out)

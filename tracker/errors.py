@@ -1,0 +1,56 @@
+"""One error hierarchy: raised where the failure happens, caught once in the CLI
+(one line, an exit code) and once per feed in ingest (recorded, the loop goes on)."""
+
+from __future__ import annotations
+
+
+class TrackerError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(TrackerError, ValueError):
+    """feeds.yml (or a members CSV) is invalid; nothing runs."""
+
+    exit_code = 2
+
+
+class QueryError(ConfigError):
+    """A campaign query does not parse; carries the position of the problem."""
+
+    def __init__(self, message: str, query: str = "", position: int = 0) -> None:
+        self.query = query
+        self.position = position
+        super().__init__(message)
+
+
+class FetchError(TrackerError):
+    """A feed or page could not be retrieved (network, HTTP status, size, type)."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after_s: float | None = None) -> None:
+        self.status = status
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
+
+
+class ParseError(TrackerError):
+    """Fetched bytes are not a feed we can read anything from."""
+
+
+class StorageError(TrackerError):
+    """The database refused, or is unreachable / of an unsupported kind."""
+
+
+class NotFoundError(TrackerError, LookupError):
+    """A clip, feed or user that the caller named does not exist."""
+
+
+class LockHeldError(TrackerError):
+    """Another process holds the ingest lease."""
+
+    exit_code = 3
+
+
+class AuthError(TrackerError):
+    """Sign-in failed or a user file is malformed."""

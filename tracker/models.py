@@ -1,0 +1,294 @@
+"""Frozen records that cross module boundaries. No I/O, no ORM objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+MentionKind = Literal["member", "campaign"]
+
+
+class ClipStatus(StrEnum):
+    NEW = "new"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+# ---------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word or phrase to look for; case-insensitive unless match_case."""
+
+    text: str
+    match_case: bool = False
+
+
+@dataclass(frozen=True)
+class MemberConfig:
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    title: str = ""
+    jurisdiction: str = ""
+    state: str = ""
+    chapter: str = ""
+    require_any: tuple[Term, ...] = ()
+    exclude: tuple[Term, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    id: str
+    name: str
+    keywords: tuple[Term, ...] = ()
+    query: str | None = None
+    require_any: tuple[Term, ...] = ()
+    exclude: tuple[Term, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    """A feed to poll. `id` is stable across runs (slug of the URL unless given)."""
+
+    id: str
+    url: str
+    name: str = ""
+    tags: tuple[str, ...] = ()
+    kind: Literal["feed", "search"] = "feed"
+    # For search feeds: which member/campaign the query was generated for.
+    search_for: str = ""
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    template: str
+    for_: tuple[str, ...] = ("members", "campaigns")
+
+
+@dataclass(frozen=True)
+class ExportTarget:
+    format: Literal["json", "rss", "csv", "html"]
+    path: str
+    campaign: str | None = None
+    member: str | None = None
+    tag: str | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    poll: str = "0 * * * *"
+    timeout_s: float = 20.0
+    user_agent: str = "media-tracker/0.1 (+https://github.com/media-tracker)"
+    allow_private_hosts: bool = False
+    max_body_bytes: int = 10 * 1024 * 1024
+    workers: int = 8
+    per_host_limit: int = 2
+    exports: tuple[ExportTarget, ...] = ()
+    site_title: str = "In The News"
+    site_url: str = "https://example.org/news"
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    settings: Settings = field(default_factory=Settings)
+    feeds: tuple[FeedConfig, ...] = ()
+    searches: tuple[SearchConfig, ...] = ()
+    members: tuple[MemberConfig, ...] = ()
+    campaigns: tuple[CampaignConfig, ...] = ()
+
+    def all_feeds(self) -> tuple[FeedConfig, ...]:
+        """Listed feeds plus one generated search feed per member/campaign."""
+        from tracker.config import expand_searches  # local: config imports models
+
+        return self.feeds + expand_searches(self)
+
+
+# ---------------------------------------------------------------- fetch / parse
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    url: str  # the URL finally answered (after redirects)
+    status: int
+    body: bytes | None  # None when not modified (304)
+    etag: str | None = None
+    last_modified: str | None = None
+    content_type: str | None = None
+    permanent_redirect_to: str | None = None  # set when a 301/308 chain moved the feed
+    max_age_s: int | None = None  # Cache-Control: max-age
+    retry_after_s: float | None = None
+    elapsed_s: float = 0.0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True)
+class ParsedEntry:
+    title: str
+    link: str
+    guid: str
+    summary: str  # plain text
+    content: str  # plain text
+    author: str = ""
+    published_at: datetime | None = None  # UTC
+    published_raw: str = ""
+    image_url: str | None = None
+    source_outlet: str = ""  # <source> of aggregator feeds, else the feed's title
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str
+    link: str
+    entries: tuple[ParsedEntry, ...]
+    problem: str | None = None  # feedparser's bozo exception, as text
+    ttl_minutes: int | None = None
+
+
+# ---------------------------------------------------------------- matching
+
+
+@dataclass(frozen=True)
+class MatchItem:
+    """The text matched against: fields as plain text (HTML already stripped)."""
+
+    title: str = ""
+    summary: str = ""
+    content: str = ""
+    article: str = ""
+
+
+@dataclass(frozen=True)
+class Mention:
+    kind: MentionKind
+    target_id: str
+    term: str  # the configured term (or query) that fired
+    field: str  # title | summary | content | article
+    snippet: str  # about 80 characters either side of the hit, plain text
+    start: int = 0  # offsets of the hit inside `snippet`, for highlighting
+    end: int = 0
+
+
+# ---------------------------------------------------------------- clips as the rest of the code sees them
+
+
+@dataclass(frozen=True)
+class ClipView:
+    id: str
+    url: str
+    canonical_url: str
+    title: str
+    summary: str
+    outlet: str
+    published_at: datetime | None
+    first_seen_at: datetime
+    status: ClipStatus
+    image_url: str | None
+    mentions: tuple[Mention, ...] = ()
+    feed_ids: tuple[str, ...] = ()
+    # staff edits: None means "use the feed's value"
+    headline: str | None = None
+    blurb: str | None = None
+    image_override_url: str | None = None
+    image_credit: str | None = None
+    image_alt: str | None = None
+    outlet_display: str | None = None
+    featured: bool = False
+    position: int | None = None
+    tags: tuple[str, ...] = ()
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    manual: bool = False  # added by staff, not from a feed
+    updated_at: datetime | None = None  # last change by ingest or staff
+
+    @property
+    def display_headline(self) -> str:
+        return self.headline or self.title
+
+    @property
+    def display_blurb(self) -> str:
+        return self.blurb if self.blurb is not None else self.summary
+
+    @property
+    def display_outlet(self) -> str:
+        return self.outlet_display or self.outlet
+
+    @property
+    def display_image_url(self) -> str | None:
+        return self.image_override_url or self.image_url
+
+    @property
+    def member_ids(self) -> tuple[str, ...]:
+        return tuple(sorted({m.target_id for m in self.mentions if m.kind == "member"}))
+
+    @property
+    def campaign_ids(self) -> tuple[str, ...]:
+        return tuple(sorted({m.target_id for m in self.mentions if m.kind == "campaign"}))
+
+
+@dataclass(frozen=True)
+class ClipEdit:
+    """Fields staff may change; a None attribute is left as it is."""
+
+    headline: str | None = None
+    blurb: str | None = None
+    image_override_url: str | None = None
+    image_credit: str | None = None
+    image_alt: str | None = None
+    outlet_display: str | None = None
+    featured: bool | None = None
+    position: int | None = None
+    tags: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    clip_id: str
+    user: str
+    action: str
+    at: datetime
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    id: str
+    url: str
+    name: str
+    kind: str
+    tags: tuple[str, ...]
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    consecutive_failures: int
+    next_attempt_at: datetime | None
+    last_new_item_at: datetime | None
+    disabled_reason: str | None
+    items_seen_last: int = 0
+    moved_from: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestRunView:
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str  # running | ok | partial | interrupted | failed
+    feeds_total: int
+    feeds_ok: int
+    feeds_failed: int
+    feeds_skipped: int
+    items_seen: int
+    clips_new: int
+    owner: str = ""
