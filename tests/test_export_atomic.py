@@ -1,0 +1,164 @@
+"""write_atomic and write_exports: what the website's web server can observe on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tracker.errors import StorageError
+from tracker.export import Registry, write_atomic, write_exports
+from tracker.models import ClipStatus, ClipView, ExportTarget
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_creates_parents_and_writes(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b" / "news.json"
+    assert write_atomic(target, b"{}\n") is True
+    assert target.read_bytes() == b"{}\n"
+    assert leftovers(target.parent) == []
+
+
+def test_unchanged_content_is_not_rewritten(tmp_path: Path) -> None:
+    target = tmp_path / "news.json"
+    write_atomic(target, b"same")
+    os.utime(target, ns=(1_000_000_000, 1_000_000_000))  # an mtime a rewrite could not keep
+    inode = target.stat().st_ino
+    assert write_atomic(target, b"same") is False
+    assert target.stat().st_mtime_ns == 1_000_000_000
+    assert target.stat().st_ino == inode
+    assert write_atomic(target, b"different") is True
+    assert target.read_bytes() == b"different"
+    assert target.stat().st_mtime_ns != 1_000_000_000
+
+
+def test_same_size_different_bytes_is_rewritten(tmp_path: Path) -> None:
+    target = tmp_path / "news.json"
+    write_atomic(target, b"aaaa")
+    assert write_atomic(target, b"aaab") is True
+    assert target.read_bytes() == b"aaab"
+
+
+def test_permissions_follow_umask_then_existing_file(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        target = tmp_path / "news.json"
+        write_atomic(target, b"one")
+        # Not mkstemp's 0600: the web server usually runs as another user.
+        assert target.stat().st_mode & 0o777 == 0o644
+        target.chmod(0o640)
+        write_atomic(target, b"two")
+        assert target.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(umask)
+
+
+def test_unwritable_location_is_a_storage_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StorageError, match="cannot"):
+        write_atomic(blocker / "news.json", b"x")
+
+
+def test_readers_never_see_a_partial_file(tmp_path: Path) -> None:
+    target = tmp_path / "in-the-news.json"
+    # Two large, different documents: a torn read would fail to parse or mix them.
+    versions = [
+        (
+            json.dumps({"v": v, "items": [f"{v}-{i}-" + "x" * 200 for i in range(5000)]}) + "\n"
+        ).encode()
+        for v in (1, 2)
+    ]
+    write_atomic(target, versions[0])
+    stop = threading.Event()
+    writes = 0
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        nonlocal writes
+        try:
+            while not stop.is_set():
+                write_atomic(target, versions[writes % 2])
+                writes += 1
+        except BaseException as exc:  # surfaced in the main thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    seen: set[int] = set()
+    deadline = time.monotonic() + 30
+    try:
+        for _ in range(200):
+            assert time.monotonic() < deadline, "reader loop took too long"
+            data = target.read_bytes()
+            assert data in versions
+            seen.add(json.loads(data)["v"])
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert errors == []
+    assert writes > 1
+    assert leftovers(tmp_path) == []
+
+
+# ---------------------------------------------------------------- write_exports
+
+
+def approved(clip_id: str) -> ClipView:
+    now = datetime(2026, 11, 20, 14, 3, tzinfo=UTC)
+    return ClipView(
+        id=clip_id,
+        url=f"https://news.example.com/{clip_id}",
+        canonical_url=f"https://news.example.com/{clip_id}",
+        title=f"Headline {clip_id}",
+        summary="Summary.",
+        outlet="Example Paper",
+        published_at=now,
+        first_seen_at=now,
+        status=ClipStatus.APPROVED,
+        image_url=None,
+        tags=("pa",) if clip_id == "a" else (),
+    )
+
+
+def test_write_exports_reports_changes_per_target(tmp_path: Path) -> None:
+    absolute = tmp_path / "elsewhere" / "news.csv"
+    targets = [
+        ExportTarget(format="json", path="data/exports/in-the-news.json"),
+        ExportTarget(format="csv", path=str(absolute)),
+        ExportTarget(format="rss", path="data/exports/pa.xml", tag="pa", limit=1),
+    ]
+    clips = [approved("a"), approved("b")]
+    results = write_exports(
+        targets, clips, Registry(), tmp_path, "In The News", "https://example.org/news"
+    )
+    json_path = tmp_path / "data/exports/in-the-news.json"
+    rss_path = tmp_path / "data/exports/pa.xml"
+    assert results == [(str(json_path), True), (str(absolute), True), (str(rss_path), True)]
+    assert [i["id"] for i in json.loads(json_path.read_bytes())["items"]] == ["a", "b"]
+    assert b"Headline b" not in rss_path.read_bytes()  # the target's filters apply
+
+    again = write_exports(
+        targets, clips, Registry(), tmp_path, "In The News", "https://example.org/news"
+    )
+    assert again == [(str(json_path), False), (str(absolute), False), (str(rss_path), False)]
+
+
+def test_write_exports_keeps_going_past_a_failing_target(tmp_path: Path) -> None:
+    (tmp_path / "blocked").write_text("a file where a directory should be")
+    targets = [
+        ExportTarget(format="json", path="blocked/news.json"),
+        ExportTarget(format="html", path="ok/news.html"),
+    ]
+    with pytest.raises(StorageError, match="blocked"):
+        write_exports(targets, [approved("a")], Registry(), tmp_path)
+    assert (tmp_path / "ok/news.html").read_bytes().startswith(b'<section class="in-the-news">')

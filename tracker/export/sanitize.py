@@ -1,0 +1,83 @@
+"""Text, URL and time hygiene shared by every export writer.
+
+Everything a feed supplies is untrusted; it passes through here exactly once
+(see `items.prepare_item`), so each writer only has to apply its own escaping.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+# Deleted outright: C0/C1 controls (except whitespace, handled below), DEL, lone
+# surrogates (cannot be encoded) and the two non-characters XML 1.0 forbids.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+# Line-breaking white space; collapsed to one space because every exported text is
+# a single line or a single paragraph. NBSP and other spaces are left alone on purpose.
+_WHITESPACE = re.compile("[ \t\n\r\x0b\x0c\x85\u2028\u2029]+")
+# Browsers delete these anywhere in a URL before parsing it ("java\nscript:" works).
+_URL_IGNORED = re.compile("[\t\n\r]")
+# Characters that must not appear raw in a URL we emit; non-ASCII (IRIs) is kept.
+_URL_UNSAFE = re.compile('[\x00-\x20"<>^`{|}\x7f]')
+
+SAFE_SCHEMES = frozenset({"http", "https"})
+EPOCH_ISO = "1970-01-01T00:00:00Z"
+
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def clean_text(value: str | None) -> str:
+    """Untrusted text → one line: controls removed, white space collapsed and trimmed.
+
+    Emoji, right-to-left scripts and bidi marks are kept: they are content.
+    Entities are *not* decoded: clip text is already plain text, and decoding it
+    again would turn a headline about "&lt;b&gt;" into markup.
+    """
+    if not value:
+        return ""
+    return _WHITESPACE.sub(" ", _CONTROL.sub("", value)).strip()
+
+
+def safe_http_url(value: str | None) -> str | None:
+    """The URL if it is an absolute http(s) URL with a host, else None.
+
+    Anything else (javascript:, data:, vbscript:, relative or scheme-relative
+    paths, malformed hosts) is refused rather than repaired.
+    """
+    if not value:
+        return None
+    url = _URL_IGNORED.sub("", _CONTROL.sub("", value)).strip(" \x0b\x0c")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018  (raises ValueError on a malformed port)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in SAFE_SCHEMES or not host:
+        return None
+    # A backslash after the scheme is a path separator to browsers but not to urlsplit.
+    if "\\" in url:
+        return None
+    return _URL_UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", url)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Aware UTC; a naive datetime is taken to be UTC already (how the store keeps them)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def iso_utc(value: datetime) -> str:
+    """ISO 8601, whole seconds, with Z: stable and easy for any site to parse."""
+    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def human_date(value: datetime) -> str:
+    """Like "November 20, 2026", without strftime's %B, which follows the process locale."""
+    d = as_utc(value)
+    return f"{_MONTHS[d.month - 1]} {d.day}, {d.year}"

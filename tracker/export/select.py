@@ -1,0 +1,43 @@
+"""Which approved clips go to the website, in the order the website shows them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tracker.errors import ConfigError
+from tracker.export.sanitize import as_utc
+from tracker.models import ClipStatus, ClipView
+
+
+def _order(clip: ClipView) -> tuple[bool, bool, int, float, str]:
+    published = as_utc(clip.published_at or clip.first_seen_at).timestamp()
+    return (
+        not clip.featured,  # featured first
+        clip.position is None,  # staff-ordered before unordered
+        clip.position if clip.position is not None else 0,
+        -published,  # newest first
+        clip.id,  # ties never depend on input order: stable files
+    )
+
+
+def select_for_export(
+    clips: Sequence[ClipView],
+    *,
+    campaign: str | None = None,
+    member: str | None = None,
+    tag: str | None = None,
+    limit: int | None = None,
+) -> list[ClipView]:
+    """Approved clips matching every given filter, featured → position → newest → id."""
+    if limit is not None and limit < 0:
+        raise ConfigError(f"export limit must be 0 or more, got {limit}")
+    chosen = [
+        clip
+        for clip in clips
+        if clip.status == ClipStatus.APPROVED
+        and (campaign is None or campaign in clip.campaign_ids)
+        and (member is None or member in clip.member_ids)
+        and (tag is None or tag in clip.tags)
+    ]
+    chosen.sort(key=_order)
+    return chosen if limit is None else chosen[:limit]
