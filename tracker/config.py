@@ -133,7 +133,9 @@ def _terms(ctx: _Ctx, where: str, value: Any) -> tuple[Term, ...]:
 
 def check_url(ctx: _Ctx, where: str, url: str) -> str:
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.hostname):
+    if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.hostname) or (
+        parts.scheme == "file" and not parts.path
+    ):
         raise ctx.fail(where, f"bad URL {url!r} (expected http(s)://host/...)")
     return url
 
@@ -211,7 +213,16 @@ def _check_cron(ctx: _Ctx, poll: str) -> None:
         raise ctx.fail("settings.poll", f"not a cron expression ({exc})") from None
 
 
-def _feeds(ctx: _Ctx, raw: Any) -> tuple[FeedConfig, ...]:
+def _resolve_file_url(url: str, base: Path) -> str:
+    """`file:samples/x.xml` is relative to the config file's folder (for offline demos)."""
+    parts = urlsplit(url)
+    if parts.scheme != "file" or parts.netloc:
+        return url
+    path = Path(parts.path)
+    return (base / path).resolve().as_uri() if not path.is_absolute() else path.as_uri()
+
+
+def _feeds(ctx: _Ctx, raw: Any, base: Path) -> tuple[FeedConfig, ...]:
     feeds: list[FeedConfig] = []
     for i, f in enumerate(_as_list(ctx, "feeds", raw)):
         where = f"feeds[{i}]"
@@ -220,6 +231,7 @@ def _feeds(ctx: _Ctx, raw: Any) -> tuple[FeedConfig, ...]:
         fm = _as_mapping(ctx, where, f)
         _check_keys(ctx, where, fm, _FEED_KEYS)
         url = check_url(ctx, f"{where}.url", _as_str(ctx, f"{where}.url", fm.get("url"), required=True))
+        url = _resolve_file_url(url, base)
         feed_id = _as_str(ctx, f"{where}.id", fm.get("id")) or feed_id_for_url(url)
         feeds.append(
             FeedConfig(
@@ -360,7 +372,7 @@ def parse_config(data: Any, path: str = "<config>", base_dir: Path | None = None
     return Config(
         path=path,
         settings=_settings(ctx, top.get("settings")),
-        feeds=_feeds(ctx, top.get("feeds")),
+        feeds=_feeds(ctx, top.get("feeds"), base),
         searches=_searches(ctx, top.get("searches")),
         members=tuple(members),
         campaigns=_campaigns(ctx, top.get("campaigns")),

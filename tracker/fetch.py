@@ -1,0 +1,240 @@
+"""The only code that talks HTTP: polite, bounded, conditional GETs.
+
+Every way a server can misbehave (stall, drip, flood, loop, lie about its
+charset) ends in a FetchResult or a FetchError, never a hang or a crash.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import requests
+
+from tracker import __version__
+from tracker.errors import FetchError
+from tracker.models import FetchResult
+from tracker.normalize import utcnow
+
+DEFAULT_USER_AGENT = f"media-tracker/{__version__} (+https://github.com/media-tracker; feed monitor)"
+# Some publishers' CDNs refuse anything that does not look like a browser.
+BROWSER_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/130.0 Safari/537.36"
+)
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+_REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+_PERMANENT_CODES = frozenset({301, 308})
+_MAX_AGE_RE = re.compile(r"max-age\s*=\s*(\d+)", re.I)
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    timeout_s: float = 20.0
+    connect_timeout_s: float = 10.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    user_agent: str = DEFAULT_USER_AGENT
+    # Staff-listed feeds are trusted; URLs found inside feeds (articles) are not.
+    allow_private_hosts: bool = True
+    retry_403_as_browser: bool = True
+
+
+def make_session(pool_size: int = 16) -> requests.Session:
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After is either seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - utcnow()).total_seconds())
+
+
+def parse_max_age(cache_control: str | None) -> int | None:
+    if not cache_control or "no-cache" in cache_control.lower() or "no-store" in cache_control.lower():
+        return None
+    m = _MAX_AGE_RE.search(cache_control)
+    return int(m.group(1)) if m else None
+
+
+def _check_host_allowed(url: str) -> None:
+    host = urlsplit(url).hostname
+    if not host:
+        raise FetchError(f"bad URL {url!r}")
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError as exc:
+        raise FetchError(f"cannot resolve {host}: {exc.strerror or exc}") from None
+    for info in infos:
+        addr = ipaddress.ip_address(info[4][0])
+        if addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved or addr.is_multicast:
+            raise FetchError(f"refusing to fetch {host}: private or loopback address ({addr})")
+
+
+def _read_file(url: str, options: FetchOptions, started: float) -> FetchResult:
+    path = Path(unquote(urlsplit(url).path))
+    try:
+        size = path.stat().st_size
+        if size > options.max_body_bytes:
+            raise FetchError(f"body larger than {options.max_body_bytes} bytes; cut off", status=None)
+        body = path.read_bytes()
+    except OSError as exc:
+        raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return FetchResult(url=url, status=200, body=body, elapsed_s=time.monotonic() - started)
+
+
+def _read_capped(response: requests.Response, limit: int, deadline: float) -> bytes:
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise FetchError(f"body of {declared} bytes is over the {limit}-byte limit; not downloaded")
+    chunks: list[bytes] = []
+    total = 0
+    # iter_content decodes gzip, so the cap applies to what we would really hold in memory.
+    for chunk in response.iter_content(chunk_size=64 * 1024):
+        total += len(chunk)
+        if total > limit:
+            raise FetchError(f"body over the {limit}-byte limit; cut off")
+        if time.monotonic() > deadline:
+            raise FetchError("server too slow: body not complete within the time limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def fetch(
+    url: str,
+    *,
+    session: requests.Session | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    options: FetchOptions = FetchOptions(),
+    accept: str = FEED_ACCEPT,
+) -> FetchResult:
+    """GET url, following at most options.max_redirects redirects.
+
+    Sends the stored validators so an unchanged feed costs a 304 and no body.
+    Raises FetchError for network failures, HTTP errors (with status and
+    Retry-After), oversize bodies and slow servers.
+    """
+    started = time.monotonic()
+    if urlsplit(url).scheme == "file":
+        return _read_file(url, options, started)
+    own_session = session is None
+    sess = session or make_session(1)
+    try:
+        result = _fetch_following(url, sess, etag, last_modified, options, accept, started, options.user_agent)
+        return result
+    except FetchError as exc:
+        if exc.status == 403 and options.retry_403_as_browser and options.user_agent != BROWSER_USER_AGENT:
+            return _fetch_following(url, sess, etag, last_modified, options, accept, started, BROWSER_USER_AGENT)
+        raise
+    finally:
+        if own_session:
+            sess.close()
+
+
+def _fetch_following(
+    url: str,
+    session: requests.Session,
+    etag: str | None,
+    last_modified: str | None,
+    options: FetchOptions,
+    accept: str,
+    started: float,
+    user_agent: str,
+) -> FetchResult:
+    headers = {"User-Agent": user_agent, "Accept": accept, "Accept-Encoding": "gzip, deflate"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    deadline = started + options.timeout_s * 3  # read timeout is per chunk; this bounds drip-feeding
+    current = url
+    all_permanent = True
+    seen: set[str] = set()
+    for _hop in range(options.max_redirects + 1):
+        if current in seen:
+            raise FetchError(f"redirect loop at {current}")
+        seen.add(current)
+        if urlsplit(current).scheme not in ("http", "https"):
+            raise FetchError(f"redirect to unsupported URL {current!r}")
+        if not options.allow_private_hosts:
+            _check_host_allowed(current)
+        try:
+            response = session.get(
+                current,
+                headers=headers,
+                timeout=(options.connect_timeout_s, options.timeout_s),
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.exceptions.Timeout:
+            raise FetchError(f"timed out after {options.timeout_s:g}s") from None
+        except requests.exceptions.TooManyRedirects:
+            raise FetchError("too many redirects") from None
+        except requests.exceptions.ConnectionError as exc:
+            raise FetchError(f"connection failed: {_short_reason(exc)}") from None
+        except requests.exceptions.RequestException as exc:
+            raise FetchError(f"request failed: {_short_reason(exc)}") from None
+        with response:
+            status = response.status_code
+            if status in _REDIRECT_CODES:
+                location = response.headers.get("Location")
+                if not location:
+                    raise FetchError(f"HTTP {status} redirect without a Location", status=status)
+                all_permanent = all_permanent and status in _PERMANENT_CODES
+                current = urljoin(current, location)
+                continue
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            common = {
+                "etag": response.headers.get("ETag"),
+                "last_modified": response.headers.get("Last-Modified"),
+                "content_type": response.headers.get("Content-Type"),
+                "permanent_redirect_to": current if (current != url and all_permanent) else None,
+                "max_age_s": parse_max_age(response.headers.get("Cache-Control")),
+                "retry_after_s": retry_after,
+            }
+            if status == 304:
+                return FetchResult(url=current, status=304, body=None, elapsed_s=time.monotonic() - started, **common)  # type: ignore[arg-type]
+            if status >= 400:
+                reason = response.reason or ""
+                raise FetchError(f"HTTP {status} {reason}".strip(), status=status, retry_after_s=retry_after)
+            try:
+                body = _read_capped(response, options.max_body_bytes, deadline)
+            except requests.exceptions.RequestException as exc:
+                raise FetchError(f"download failed: {_short_reason(exc)}") from None
+            return FetchResult(url=current, status=status, body=body, elapsed_s=time.monotonic() - started, **common)  # type: ignore[arg-type]
+    raise FetchError(f"more than {options.max_redirects} redirects")
+
+
+def _short_reason(exc: BaseException) -> str:
+    """requests nests the real reason a few levels deep; dig out one readable line."""
+    text = str(exc)
+    for marker in ("Read timed out", "Connection refused", "Name or service not known", "timed out",
+                   "Connection reset", "Remote end closed connection", "IncompleteRead",
+                   "Failed to resolve", "certificate verify failed"):
+        if marker in text:
+            return marker
+    return text.splitlines()[0][:200] if text else type(exc).__name__

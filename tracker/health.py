@@ -1,0 +1,150 @@
+"""Which feeds need attention and why: the data behind `tracker status` and the Feeds page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import IO, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from tracker.models import FeedHealth, IngestRunView
+from tracker.store import Store
+
+FAILING_AFTER = timedelta(hours=24)
+QUIET_AFTER = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    feed: FeedHealth
+    problem: str | None  # one line a person can act on; None when healthy
+
+    @property
+    def state(self) -> str:
+        f = self.feed
+        if f.disabled_reason:
+            return "disabled"
+        if f.last_attempt_at is None:
+            return "never polled"
+        if f.consecutive_failures:
+            return "failing"
+        return "ok"
+
+
+def assess(feed: FeedHealth, now: datetime) -> str | None:
+    """Pure: the problem with a feed, if any."""
+    if feed.disabled_reason:
+        return feed.disabled_reason
+    if feed.consecutive_failures:
+        since = feed.last_success_at
+        if since is None or now - since > FAILING_AFTER:
+            span = "never succeeded" if since is None else f"failing since {since:%Y-%m-%d %H:%M} UTC"
+            if since is None and feed.consecutive_failures < 2 and feed.last_attempt_at and now - feed.last_attempt_at < FAILING_AFTER:
+                span = "failed on its first try"
+            return f"{span}: {feed.last_error or 'unknown error'}"
+        return None
+    if feed.last_success_at is not None:
+        last_new = feed.last_new_item_at
+        if last_new is None or now - last_new > QUIET_AFTER:
+            when = "ever" if last_new is None else f"since {last_new:%Y-%m-%d}"
+            if last_new is not None or now - feed.last_success_at > QUIET_AFTER:
+                return f"quiet: no new items {when}"
+    return None
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    now: datetime
+    feeds: tuple[FeedStatus, ...]
+    runs: tuple[IngestRunView, ...]
+
+    @property
+    def needs_attention(self) -> tuple[FeedStatus, ...]:
+        return tuple(f for f in self.feeds if f.problem)
+
+    def to_json(self) -> dict[str, Any]:
+        def ts(value: datetime | None) -> str | None:
+            return value.isoformat().replace("+00:00", "Z") if value else None
+
+        return {
+            "generated_at": ts(self.now),
+            "needs_attention": len(self.needs_attention),
+            "feeds": [
+                {
+                    "id": s.feed.id, "name": s.feed.name, "url": s.feed.url, "kind": s.feed.kind,
+                    "tags": list(s.feed.tags), "state": s.state, "problem": s.problem,
+                    "last_attempt_at": ts(s.feed.last_attempt_at), "last_success_at": ts(s.feed.last_success_at),
+                    "last_status": s.feed.last_status, "last_error": s.feed.last_error,
+                    "consecutive_failures": s.feed.consecutive_failures,
+                    "next_attempt_at": ts(s.feed.next_attempt_at), "last_new_item_at": ts(s.feed.last_new_item_at),
+                    "disabled_reason": s.feed.disabled_reason, "moved_from": s.feed.moved_from,
+                    "items_seen_last": s.feed.items_seen_last,
+                }
+                for s in self.feeds
+            ],
+            "runs": [
+                {
+                    "id": r.id, "started_at": ts(r.started_at), "finished_at": ts(r.finished_at),
+                    "outcome": r.outcome, "owner": r.owner, "feeds_total": r.feeds_total, "feeds_ok": r.feeds_ok,
+                    "feeds_failed": r.feeds_failed, "feeds_skipped": r.feeds_skipped,
+                    "items_seen": r.items_seen, "clips_new": r.clips_new,
+                }
+                for r in self.runs
+            ],
+        }
+
+
+def health_report(store: Store, now: datetime, runs: int = 5) -> HealthReport:
+    feeds = store.feed_health()
+    return HealthReport(
+        now=now,
+        feeds=tuple(FeedStatus(f, assess(f, now)) for f in feeds),
+        runs=tuple(store.recent_runs(runs)) if runs else (),
+    )
+
+
+def _ago(now: datetime, then: datetime | None) -> str:
+    if then is None:
+        return "never"
+    seconds = (now - then).total_seconds()
+    if seconds < 0:
+        return f"in {_span(-seconds)}"
+    return f"{_span(seconds)} ago"
+
+
+def _span(seconds: float) -> str:
+    if seconds < 90:
+        return f"{int(seconds)}s"
+    if seconds < 5400:
+        return f"{int(seconds // 60)}m"
+    if seconds < 172800:
+        return f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 86400)}d"
+
+
+def render_health_table(report: HealthReport, stream: IO[str]) -> None:
+    console = Console(file=stream, highlight=False, width=max(120, Console(file=stream).width))
+    if not report.feeds:
+        console.print("no feeds yet: add some to feeds.yml and run `tracker ingest`")
+    else:
+        table = Table(title=f"Feeds ({len(report.feeds)}; {len(report.needs_attention)} need attention)")
+        for column in ("feed", "state", "last success", "next try", "fails", "problem"):
+            table.add_column(column)
+        ordered = sorted(report.feeds, key=lambda s: (s.problem is None, s.feed.name))
+        for s in ordered:
+            table.add_row(
+                s.feed.name[:40], s.state, _ago(report.now, s.feed.last_success_at),
+                _ago(report.now, s.feed.next_attempt_at) if s.feed.next_attempt_at else "next cycle",
+                str(s.feed.consecutive_failures), (s.problem or "")[:70],
+            )
+        console.print(table)
+    if report.runs:
+        runs = Table(title="Recent ingest runs")
+        for column in ("run", "started", "outcome", "feeds ok/failed/skipped", "items", "new clips"):
+            runs.add_column(column)
+        for r in report.runs:
+            runs.add_row(str(r.id), f"{r.started_at:%Y-%m-%d %H:%M} UTC", r.outcome,
+                         f"{r.feeds_ok}/{r.feeds_failed}/{r.feeds_skipped}", str(r.items_seen), str(r.clips_new))
+        console.print(runs)

@@ -1,0 +1,97 @@
+"""Matching applied to stored data: rematching clips and trying a draft rule.
+
+tracker.match is the pure engine; this module feeds it from the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tracker.match import compile_matcher
+from tracker.models import CampaignConfig, Config, MatchItem, MemberConfig, Mention
+from tracker.normalize import html_to_text, utcnow
+from tracker.store import Store
+
+
+def item_from_json(item: dict[str, Any]) -> MatchItem:
+    """An item of `tracker match` input; HTML in any field is reduced to text."""
+    return MatchItem(
+        title=html_to_text(str(item.get("title") or "")),
+        summary=html_to_text(str(item.get("summary") or "")),
+        content=html_to_text(str(item.get("content") or "")),
+    )
+
+
+def mentions_json(mentions: Sequence[Mention]) -> list[dict[str, Any]]:
+    return [
+        {"kind": m.kind, "id": m.target_id, "term": m.term, "field": m.field, "snippet": m.snippet,
+         "start": m.start, "end": m.end}
+        for m in mentions
+    ]
+
+
+@dataclass(frozen=True)
+class RematchResult:
+    clips_checked: int
+    clips_gained: int
+    clips_lost: int
+    changes: tuple[str, ...]  # "clip-id: +member:x -campaign:y"
+
+
+def rematch_store(config: Config, store: Store, *, since: datetime | None = None) -> RematchResult:
+    """Apply the current config to stored clips; manual mentions and staff decisions stay."""
+    matcher = compile_matcher(config.members, config.campaigns)
+    now = utcnow()
+    checked = gained = lost = 0
+    changes: list[str] = []
+    for clip_id, title, summary, content in store.clip_texts(since):
+        checked += 1
+        mentions = matcher.match(MatchItem(title=title, summary=summary, content=content))
+        plus, minus = store.replace_auto_mentions(clip_id, mentions, now)
+        if plus:
+            gained += 1
+        if minus:
+            lost += 1
+        if plus or minus:
+            changes.append(f"{clip_id}: " + " ".join([f"+{p}" for p in sorted(plus)] + [f"-{m}" for m in sorted(minus)]))
+    return RematchResult(checked, gained, lost, tuple(changes))
+
+
+@dataclass(frozen=True)
+class RuleTrial:
+    """What a draft member/campaign would do to stored clips."""
+
+    matches: tuple[str, ...]  # clip ids the draft matches
+    gained: tuple[str, ...]  # … that the saved rule (same id) does not match today
+    lost: tuple[str, ...]  # clip ids the saved rule matches and the draft would not
+    snippets: dict[str, str]
+
+
+def try_rule(config: Config, store: Store, draft: MemberConfig | CampaignConfig, *, limit: int = 5000) -> RuleTrial:
+    """The dashboard's "test a rule": run one draft rule over stored clips, no writes."""
+    kind = "member" if isinstance(draft, MemberConfig) else "campaign"
+    draft_matcher = compile_matcher([draft], []) if isinstance(draft, MemberConfig) else compile_matcher([], [draft])
+    matches: list[str] = []
+    snippets: dict[str, str] = {}
+    for n, (clip_id, title, summary, content) in enumerate(store.clip_texts()):
+        if n >= limit:
+            break
+        found = draft_matcher.match(MatchItem(title=title, summary=summary, content=content))
+        if found:
+            matches.append(clip_id)
+            snippets[clip_id] = found[0].snippet
+    saved_ids = {clip_id for _k, _t, clip_id in _stored_mentions(store, kind, draft.id)}
+    match_set = set(matches)
+    return RuleTrial(
+        matches=tuple(matches),
+        gained=tuple(sorted(match_set - saved_ids)),
+        lost=tuple(sorted(saved_ids - match_set)),
+        snippets=snippets,
+    )
+
+
+def _stored_mentions(store: Store, kind: str, target_id: str) -> list[tuple[str, str, str]]:
+    return [(k, t, clip_id) for clip_id, k, t, _at, _outlet in store.mention_rows() if k == kind and t == target_id]

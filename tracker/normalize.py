@@ -1,0 +1,165 @@
+"""Pure normalisers: canonical URLs, HTML to plain text, dates to UTC."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import re
+import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+# Query parameters that only track the reader; two URLs differing in these are one story.
+_TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid",
+        "mc_cid", "mc_eid", "_ga", "_gl", "igshid", "ocid", "cmpid", "cmp", "smid",
+        "ito", "ns_mchannel", "ns_source", "ns_campaign", "ns_linkname", "ns_fee",
+        "sr_share", "share", "rss", "taid", "cid", "ref_src", "ref_url", "spm",
+        "mkt_tok", "vero_id", "oly_anon_id", "oly_enc_id", "__twitter_impression",
+        "s_cid", "src", "ftag", "leadsource", "sref", "partner", "at_medium", "at_campaign",
+    }
+)
+_TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "itm_", "at_", "trk_")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _is_tracking(key: str) -> bool:
+    k = key.lower()
+    return k in _TRACKING_PARAMS or k.startswith(_TRACKING_PREFIXES)
+
+
+def canonical_url(url: str) -> str:
+    """The form two links to the same story share.
+
+    Lower-case scheme and host, no default port, no fragment, no tracking
+    parameters; meaningful query parameters are kept (sorted, so their order
+    does not split one story in two).
+    """
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not host:
+        return url
+    netloc = host
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port and _DEFAULT_PORTS.get(scheme) != port:
+        netloc = f"{host}:{port}"
+    path = quote(unquote(parts.path), safe="/%:@!$&'()*+,;=~-._") or "/"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    query.sort()
+    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
+
+
+def clip_id_for(canonical: str) -> str:
+    """Short, stable id of a clip: the same canonical URL always gives the same id."""
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+_BLOCK_TAGS = frozenset(
+    {
+        "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td",
+        "th", "table", "section", "article", "header", "footer", "blockquote", "figure",
+        "figcaption", "hr", "pre", "dd", "dt", "dl", "aside", "nav", "main", "img",
+    }
+)
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "iframe", "svg"})
+_WS_RE = re.compile(r"\s+")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip_depth += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip_depth:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str | None) -> str:
+    """Plain text of an HTML snippet: tags removed, entities decoded, white space collapsed.
+
+    Inline tags join their neighbours (`Kendra <b>Brooks</b>` stays two words,
+    `Brook<b>s</b>` stays one), block tags separate words, as a browser shows them.
+    """
+    if not markup:
+        return ""
+    if "<" not in markup and "&" not in markup:
+        return clean_text(markup)
+    parser = _TextExtractor()
+    try:
+        parser.feed(markup)
+        parser.close()
+    except Exception:  # HTMLParser is lenient; this guards the odd assertion in it
+        return clean_text(html.unescape(re.sub(r"<[^>]*>", " ", markup)))
+    return clean_text("".join(parser.parts))
+
+
+def clean_text(text: str) -> str:
+    """Control characters dropped, white space (non-breaking too) collapsed."""
+    return _WS_RE.sub(" ", _CONTROL_RE.sub("", text)).strip()
+
+
+def to_utc(value: datetime) -> datetime:
+    """Aware UTC; a naive datetime is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def struct_time_to_utc(value: time.struct_time | None) -> datetime | None:
+    """feedparser's *_parsed fields are UTC struct_times."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def parse_date(raw: str | None) -> datetime | None:
+    """A date string from a feed or page (RFC 822 or ISO 8601) as aware UTC, or None."""
+    if not raw:
+        return None
+    raw = raw.strip()
+    try:
+        return to_utc(datetime.fromisoformat(raw.replace("Z", "+00:00")))
+    except ValueError:
+        pass
+    try:
+        return to_utc(parsedate_to_datetime(raw))
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

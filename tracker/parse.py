@@ -1,0 +1,181 @@
+"""Fetched bytes to ParsedFeed, with feedparser and no network."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import feedparser
+
+from tracker.errors import ParseError
+from tracker.models import ParsedEntry, ParsedFeed
+from tracker.normalize import clean_text, html_to_text, parse_date, struct_time_to_utc
+
+_IMAGE_EXT_RE = re.compile(r"\.(jpe?g|png|gif|webp|avif)(\?|$)", re.I)
+
+# feedparser would otherwise resolve xml:base against nothing and sanitise HTML we only read as text.
+feedparser.RESOLVE_RELATIVE_URIS = 0
+feedparser.SANITIZE_HTML = 0
+
+
+def _get(obj: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    try:
+        return obj.get(key, default)
+    except AttributeError:
+        return default
+
+
+def _looks_like_image(item: Mapping[str, Any]) -> bool:
+    medium = str(_get(item, "medium", "") or "")
+    mime = str(_get(item, "type", "") or "")
+    url = str(_get(item, "url", "") or _get(item, "href", "") or "")
+    if medium == "image" or mime.startswith("image/"):
+        return True
+    return not medium and not mime and bool(_IMAGE_EXT_RE.search(url))
+
+
+def _image_of(entry: Mapping[str, Any]) -> str | None:
+    """media:content, then media:thumbnail, then an image enclosure; largest media:content wins."""
+    candidates: list[tuple[int, str]] = []
+    for item in _get(entry, "media_content", []) or []:
+        url = _get(item, "url")
+        if url and _looks_like_image(item):
+            try:
+                width = int(_get(item, "width", 0) or 0)
+            except (TypeError, ValueError):
+                width = 0
+            candidates.append((width, url))
+    if candidates:
+        return max(candidates, key=lambda c: c[0])[1]
+    for item in _get(entry, "media_thumbnail", []) or []:
+        url = _get(item, "url")
+        if url:
+            return str(url)
+    for link in _get(entry, "links", []) or []:
+        if _get(link, "rel") == "enclosure" and _looks_like_image(link):
+            href = _get(link, "href")
+            if href:
+                return str(href)
+    for enc in _get(entry, "enclosures", []) or []:
+        if _looks_like_image(enc):
+            href = _get(enc, "href") or _get(enc, "url")
+            if href:
+                return str(href)
+    return None
+
+
+def _content_text(entry: Mapping[str, Any]) -> str:
+    parts = [html_to_text(_get(c, "value", "")) for c in (_get(entry, "content", []) or [])]
+    return " ".join(p for p in parts if p)
+
+
+def _entry(entry: Mapping[str, Any], feed_title: str) -> ParsedEntry | None:
+    link = str(_get(entry, "link", "") or "").strip()
+    guid = str(_get(entry, "id", "") or "").strip()
+    if not link and guid.startswith(("http://", "https://")):
+        link = guid
+    if not link:
+        return None  # nothing to clip without a URL
+    raw_date = str(_get(entry, "published", "") or _get(entry, "updated", "") or "")
+    published = struct_time_to_utc(_get(entry, "published_parsed") or _get(entry, "updated_parsed"))
+    if published is None and raw_date:
+        published = parse_date(raw_date)
+    summary = html_to_text(_get(entry, "summary", ""))
+    content = _content_text(entry)
+    if content == summary:
+        content = ""
+    source = _get(entry, "source", {}) or {}
+    outlet = clean_text(str(_get(source, "title", "") or "")) or feed_title
+    author = clean_text(str(_get(entry, "author", "") or ""))
+    return ParsedEntry(
+        title=html_to_text(_get(entry, "title", "")) or link,
+        link=link,
+        guid=guid or link,
+        summary=summary,
+        content=content,
+        author=author,
+        published_at=published,
+        published_raw=raw_date,
+        image_url=_image_of(entry),
+        source_outlet=outlet,
+    )
+
+
+def parse_feed(body: bytes, *, url: str = "", content_type: str | None = None) -> ParsedFeed:
+    """Parse feed bytes; a broken but partly readable feed yields what it could.
+
+    Raises ParseError when the bytes are not a feed at all (an HTML page, an
+    empty body, garbage) so the feed's health shows why.
+    """
+    if not body or not body.strip():
+        raise ParseError("empty response body")
+    if body.lstrip()[:1] == b"{":
+        return _parse_json_feed(body)
+    # Without a content type feedparser flags every feed as bozo; XML is what feeds are.
+    headers = {"content-location": url, "content-type": content_type or "application/xml"}
+    try:
+        parsed = feedparser.parse(body, response_headers=headers)
+    except Exception as exc:  # feedparser should not raise, but a parser bug must not stop ingest
+        raise ParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from None
+    problem = None
+    if parsed.get("bozo"):
+        exc = parsed.get("bozo_exception")
+        problem = f"{type(exc).__name__}: {exc}" if exc else "malformed feed"
+        problem = problem.splitlines()[0][:300]
+    feed_meta = parsed.get("feed", {}) or {}
+    title = html_to_text(_get(feed_meta, "title", ""))
+    entries = [e for e in (_entry(raw, title) for raw in parsed.get("entries", [])) if e is not None]
+    if not entries and not parsed.get("version"):
+        head = body[:512].lstrip().lower()
+        if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+            raise ParseError("not a feed: the server sent an HTML page")
+        raise ParseError(f"not a feed ({problem or 'no feed elements found'})")
+    ttl_raw = _get(feed_meta, "ttl")
+    ttl = int(ttl_raw) if isinstance(ttl_raw, str) and ttl_raw.strip().isdigit() else None
+    return ParsedFeed(
+        title=title,
+        link=str(_get(feed_meta, "link", "") or ""),
+        entries=tuple(entries),
+        problem=problem,
+        ttl_minutes=ttl,
+    )
+
+
+def _parse_json_feed(body: bytes) -> ParsedFeed:
+    """JSON Feed 1.x (feedparser 6 reads only XML)."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ParseError(f"not a feed (invalid JSON: {exc})") from None
+    if not isinstance(data, dict) or "jsonfeed.org" not in str(data.get("version", "")):
+        raise ParseError("not a feed (JSON without a JSON Feed version)")
+    title = clean_text(str(data.get("title") or ""))
+    entries: list[ParsedEntry] = []
+    for item in data.get("items") or []:
+        if not isinstance(item, dict):
+            continue
+        link = str(item.get("url") or item.get("external_url") or "").strip()
+        if not link:
+            continue
+        raw_date = str(item.get("date_published") or item.get("date_modified") or "")
+        authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
+        author = ", ".join(str(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name"))
+        summary = html_to_text(str(item.get("summary") or ""))
+        content = html_to_text(str(item.get("content_html") or "")) or clean_text(str(item.get("content_text") or ""))
+        entries.append(
+            ParsedEntry(
+                title=html_to_text(str(item.get("title") or "")) or link,
+                link=link,
+                guid=str(item.get("id") or link),
+                summary=summary or content[:500],
+                content=content if content != summary else "",
+                author=author,
+                published_at=parse_date(raw_date),
+                published_raw=raw_date,
+                image_url=(str(item.get("image") or item.get("banner_image") or "") or None),
+                source_outlet=title,
+            )
+        )
+    return ParsedFeed(title=title, link=str(data.get("home_page_url") or ""), entries=tuple(entries))

@@ -1,0 +1,31 @@
+"""Regenerating the website's exports after ingest and after staff publish."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from tracker.models import Config
+from tracker.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def regenerate_exports(config: Config | None, store: Store) -> list[tuple[str, bool]]:
+    """Write every export in settings.exports; returns (path, changed) per file.
+
+    Paths are relative to the config file's folder. Unchanged content leaves the
+    file untouched, so the website's caches stay warm.
+    """
+    if config is None or not config.settings.exports:
+        return []
+    from tracker.export import Registry, write_exports
+    from tracker.models import ClipStatus
+    from tracker.store import ClipFilter
+
+    clips = store.all_clips(ClipFilter(status=ClipStatus.APPROVED))
+    base = Path(config.path).resolve().parent
+    return write_exports(
+        config.settings.exports, clips, Registry.from_config(config), base,
+        site_title=config.settings.site_title, site_url=config.settings.site_url,
+    )

@@ -1,0 +1,311 @@
+"""The campaign query language: a pure parser from text to a tree of frozen nodes.
+
+Syntax (operators are upper-case, as in Google News and most media-monitoring tools, so
+that ordinary words like "or" and "not" can still be searched for)::
+
+    word  "a quoted phrase"  evict*  (group)
+    A AND B      A B          both (adjacency means AND)
+    A OR B                    either
+    NOT A                     A does not occur anywhere in the item
+    A NEAR/n B                both occur, either order, at most n words between them
+
+Precedence, tightest first: NOT > NEAR > AND/adjacency > OR.
+
+Matching (normalisation, word boundaries, positions) lives in `tracker.match`; this module
+only knows the shape of a query, so `tracker.config` can validate queries cheaply.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from tracker.errors import QueryError
+
+__all__ = [
+    "And",
+    "LiteralNode",
+    "Near",
+    "Not",
+    "Or",
+    "Phrase",
+    "QueryNode",
+    "Word",
+    "literals",
+    "matches_empty",
+    "parse_query",
+    "positive_literals",
+]
+
+# A prefix shorter than this would put a one- or two-letter key in the automaton and fire on
+# almost every word of every item, so it is refused rather than silently made slow.
+MIN_PREFIX_CHARS = 3
+# Larger distances are almost certainly typos and would make NEAR meaningless.
+MAX_NEAR_DISTANCE = 1000
+
+
+@dataclass(frozen=True)
+class Word:
+    """A single word as written (without the trailing `*`); `prefix` for `evict*`."""
+
+    text: str
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A "quoted phrase": its words must occur consecutively. `prefix` if it ended in `*`."""
+
+    text: str
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple[QueryNode, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple[QueryNode, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    child: QueryNode
+
+
+@dataclass(frozen=True)
+class Near:
+    left: QueryNode
+    right: QueryNode
+    distance: int  # at most this many words between the two sides
+
+
+LiteralNode = Word | Phrase
+QueryNode = Word | Phrase | And | Or | Not | Near
+
+
+# ------------------------------------------------------------------ tokenizer
+
+_NEAR_RE = re.compile(r"NEAR/(\d+)\Z", re.IGNORECASE)
+_SPECIAL = frozenset('()"')
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # WORD PHRASE AND OR NOT NEAR LPAREN RPAREN END
+    text: str
+    pos: int
+    distance: int = 0
+
+
+def _fail(query: str, reason: str, pos: int) -> QueryError:
+    return QueryError(f"query {query!r}: {reason} at position {pos}", query, pos)
+
+
+def _tokens(query: str) -> Iterator[_Token]:
+    i, n = 0, len(query)
+    while i < n:
+        c = query[i]
+        if c.isspace():
+            i += 1
+        elif c == "(":
+            yield _Token("LPAREN", c, i)
+            i += 1
+        elif c == ")":
+            yield _Token("RPAREN", c, i)
+            i += 1
+        elif c == '"':
+            close = query.find('"', i + 1)
+            if close < 0:
+                raise _fail(query, "unclosed quote", i)
+            yield _Token("PHRASE", query[i + 1 : close], i)
+            i = close + 1
+        else:
+            j = i
+            while j < n and not query[j].isspace() and query[j] not in _SPECIAL:
+                j += 1
+            text = query[i:j]
+            if text in ("AND", "OR", "NOT"):
+                yield _Token(text, text, i)
+            elif m := _NEAR_RE.match(text):
+                distance = int(m.group(1))
+                if distance > MAX_NEAR_DISTANCE:
+                    raise _fail(query, f"NEAR distance {distance} is larger than {MAX_NEAR_DISTANCE}", i)
+                yield _Token("NEAR", text, i, distance)
+            elif text == "NEAR" or text.upper().startswith("NEAR/"):
+                raise _fail(query, "NEAR needs a distance in words, like NEAR/3,", i)
+            else:
+                yield _Token("WORD", text, i)
+            i = j
+    yield _Token("END", "", n)
+
+
+# ------------------------------------------------------------------ parser
+
+
+class _Parser:
+    """Recursive descent, one method per precedence level."""
+
+    def __init__(self, query: str) -> None:
+        self.query = query
+        self.tokens = list(_tokens(query))
+        self.i = 0
+
+    @property
+    def tok(self) -> _Token:
+        return self.tokens[self.i]
+
+    def take(self) -> _Token:
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def parse(self) -> QueryNode:
+        if self.tok.kind == "END":
+            raise _fail(self.query, "query is empty", 0)
+        node = self.or_expr()
+        if self.tok.kind == "RPAREN":
+            raise _fail(self.query, "unmatched ')'", self.tok.pos)
+        if self.tok.kind != "END":  # pragma: no cover - every other token starts an operand
+            raise _fail(self.query, f"unexpected {self.tok.text!r}", self.tok.pos)
+        return node
+
+    def or_expr(self) -> QueryNode:
+        children = [self.and_expr()]
+        while self.tok.kind == "OR":
+            self.take()
+            children.append(self.and_expr())
+        return children[0] if len(children) == 1 else Or(tuple(children))
+
+    def and_expr(self) -> QueryNode:
+        children = [self.near_expr()]
+        while True:
+            if self.tok.kind == "AND":
+                self.take()
+            elif self.tok.kind not in ("WORD", "PHRASE", "NOT", "LPAREN"):
+                break  # OR, ')' or the end close this AND; anything else is adjacency
+            children.append(self.near_expr())
+        return children[0] if len(children) == 1 else And(tuple(children))
+
+    def near_expr(self) -> QueryNode:
+        left = self.unary()
+        while self.tok.kind == "NEAR":
+            op = self.take()
+            right = self.unary()
+            for side in (left, right):
+                if _contains_not(side):
+                    # "NOT x NEAR y" has no position to measure from; say so instead of
+                    # silently never matching.
+                    raise _fail(self.query, "NEAR needs words or phrases on both sides, not NOT", op.pos)
+            left = Near(left, right, op.distance)
+        return left
+
+    def unary(self) -> QueryNode:
+        if self.tok.kind == "NOT":
+            self.take()
+            return Not(self.unary())
+        return self.primary()
+
+    def primary(self) -> QueryNode:
+        tok = self.take()
+        if tok.kind == "WORD":
+            return self.literal(tok, phrase=False)
+        if tok.kind == "PHRASE":
+            return self.literal(tok, phrase=True)
+        if tok.kind == "LPAREN":
+            if self.tok.kind == "RPAREN":
+                raise _fail(self.query, "empty parentheses", tok.pos)
+            node = self.or_expr()
+            if self.tok.kind != "RPAREN":
+                raise _fail(self.query, "'(' is never closed", tok.pos)
+            self.take()
+            return node
+        if tok.kind == "END":
+            raise _fail(self.query, "expected a word, phrase or '(' but the query ends", tok.pos)
+        raise _fail(self.query, f"expected a word, phrase or '(' but found {tok.text!r}", tok.pos)
+
+    def literal(self, tok: _Token, *, phrase: bool) -> QueryNode:
+        text = tok.text.strip()
+        prefix = text.endswith("*")
+        if prefix:
+            text = text[:-1].rstrip()
+        if "*" in text:
+            # a phrase's text starts one character after its opening quote
+            star = tok.pos + int(phrase) + tok.text.find("*")
+            raise _fail(self.query, "'*' is only allowed at the end of a word", star)
+        if not any(ch.isalnum() for ch in text):
+            what = "phrase" if phrase else "word"
+            raise _fail(self.query, f"{what} {tok.text!r} has no letters or digits", tok.pos)
+        if prefix and sum(ch.isalnum() for ch in text) < MIN_PREFIX_CHARS:
+            raise _fail(self.query, f"a wildcard needs at least {MIN_PREFIX_CHARS} letters before '*'", tok.pos)
+        return Phrase(text, prefix) if phrase else Word(text, prefix)
+
+
+def _contains_not(node: QueryNode) -> bool:
+    if isinstance(node, Not):
+        return True
+    if isinstance(node, And | Or):
+        return any(_contains_not(c) for c in node.children)
+    if isinstance(node, Near):
+        return _contains_not(node.left) or _contains_not(node.right)
+    return False
+
+
+def parse_query(text: str) -> QueryNode:
+    """Parse a campaign query; raise QueryError (with the position) if it is not valid.
+
+    A query that would match an item containing none of its words (`NOT rent`) is refused:
+    it would tag nearly every clip with the campaign.
+    """
+    node = _Parser(text).parse()
+    if matches_empty(node):
+        raise _fail(text, "query would match every item (it only excludes words)", 0)
+    return node
+
+
+# ------------------------------------------------------------------ analysis
+
+
+def matches_empty(node: QueryNode) -> bool:
+    """Whether the query is true for an item in which none of its literals occur."""
+    if isinstance(node, Word | Phrase | Near):
+        return False
+    if isinstance(node, Not):
+        return not matches_empty(node.child)
+    if isinstance(node, And):
+        return all(matches_empty(c) for c in node.children)
+    return any(matches_empty(c) for c in node.children)
+
+
+def _walk(node: QueryNode, negated: bool) -> Iterator[tuple[LiteralNode, bool]]:
+    if isinstance(node, Word | Phrase):
+        yield node, negated
+    elif isinstance(node, Not):
+        yield from _walk(node.child, not negated)
+    elif isinstance(node, Near):
+        yield from _walk(node.left, negated)
+        yield from _walk(node.right, negated)
+    else:
+        for child in node.children:
+            yield from _walk(child, negated)
+
+
+def literals(node: QueryNode) -> tuple[LiteralNode, ...]:
+    """Every distinct word, phrase and prefix in the query, in order of appearance.
+
+    The matcher feeds these to its automaton: a query can only be true on positions where
+    they occur.
+    """
+    return tuple(dict.fromkeys(lit for lit, _ in _walk(node, False)))
+
+
+def positive_literals(node: QueryNode) -> tuple[LiteralNode, ...]:
+    """Literals that appear under an even number of NOTs.
+
+    A query that is false on an empty item (`parse_query` guarantees it) can only become
+    true when one of these occurs, so the matcher evaluates it only then.
+    """
+    return tuple(dict.fromkeys(lit for lit, neg in _walk(node, False) if not neg))

@@ -1,0 +1,78 @@
+"""Engines for SQLite and PostgreSQL, with migrations applied on first use."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlmodel import create_engine
+
+from tracker.errors import StorageError
+
+DEFAULT_DB_URL = "sqlite:///data/tracker.db"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_migrate_lock = threading.Lock()
+
+
+def resolve_db_url(url: str | None = None) -> str:
+    return url or os.environ.get("TRACKER_DATABASE_URL") or DEFAULT_DB_URL
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str, *, migrate: bool = True) -> Engine:
+    """An engine for url; creates the SQLite file's folder and brings the schema up to date."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StorageError(f"not a database URL: {url!r}") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    elif backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    else:
+        raise StorageError(f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
+    if migrate:
+        try:
+            upgrade(engine)
+        except OperationalError as exc:
+            raise StorageError(f"cannot open database {parsed.render_as_string()}: {_first_line(exc)}") from None
+    return engine
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig or exc).strip().splitlines()[0]
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply pending Alembic migrations (idempotent; safe from several processes)."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with _migrate_lock, engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two processes starting at once must not both create the tables.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(734127001)")
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")

@@ -1,0 +1,747 @@
+"""The queries the rest of tracker calls. Takes and returns frozen records only."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlmodel import Session, col
+
+from tracker.errors import NotFoundError, StorageError
+from tracker.models import (
+    AuditEntry,
+    ClipEdit,
+    ClipStatus,
+    ClipView,
+    FeedConfig,
+    FeedHealth,
+    IngestRunView,
+    Mention,
+    ParsedEntry,
+)
+from tracker.normalize import utcnow
+from tracker.store.engine import make_engine, resolve_db_url
+from tracker.store.tables import (
+    AuditRow,
+    ClipRow,
+    ClipSourceRow,
+    FeedRow,
+    IngestRunRow,
+    LeaseRow,
+    MentionRow,
+)
+
+# Article text kept for rematching; longer bodies are cut (the URL is the source of truth).
+_MAX_CONTENT_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What ingest needs to know about a feed before fetching it."""
+
+    id: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None
+    consecutive_failures: int
+    next_attempt_at: datetime | None
+    disabled_reason: str | None
+    last_success_at: datetime | None
+    min_interval_s: int | None
+
+
+@dataclass(frozen=True)
+class EntryToStore:
+    entry: ParsedEntry
+    canonical_url: str
+    clip_id: str
+    mentions: tuple[Mention, ...]
+
+
+@dataclass(frozen=True)
+class StoreOutcome:
+    new_clips: int
+    updated_clips: int
+    new_sources: int
+
+
+@dataclass(frozen=True)
+class ClipFilter:
+    status: ClipStatus | None = None
+    member: str | None = None
+    campaign: str | None = None
+    outlet: str | None = None
+    tag: str | None = None
+    feed_tag: str | None = None  # state/chapter tags of the feeds a clip came from
+    member_ids: tuple[str, ...] | None = None  # any of these (e.g. all members of a state)
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None  # searched in title and summary
+    featured: bool | None = None
+
+
+@dataclass(frozen=True)
+class ClipPage:
+    clips: tuple[ClipView, ...]
+    next_cursor: str | None
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    """What happened to one feed in one cycle, as ingest records it."""
+
+    ok: bool
+    status: int | None = None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    title: str | None = None
+    new_url: str | None = None  # a permanent redirect moved the feed
+    next_attempt_at: datetime | None = None
+    min_interval_s: int | None = None
+    items_seen: int = 0
+    had_new_items: bool = False
+    disable_reason: str | None = None
+    keep_failure_count: bool = False  # a 304/unchanged counts as success
+
+
+@dataclass
+class _Counts:
+    values: dict[str, int] = field(default_factory=dict)
+
+
+def _mention_view(row: MentionRow) -> Mention:
+    return Mention(
+        kind="member" if row.kind == "member" else "campaign",
+        target_id=row.target_id,
+        term=row.term,
+        field=row.field,
+        snippet=row.snippet,
+        start=row.hit_start,
+        end=row.hit_end,
+    )
+
+
+def _clip_view(row: ClipRow, mentions: Sequence[MentionRow], feed_ids: Sequence[str]) -> ClipView:
+    return ClipView(
+        id=row.id,
+        url=row.url,
+        canonical_url=row.canonical_url,
+        title=row.title,
+        summary=row.summary,
+        outlet=row.outlet,
+        published_at=row.published_at,
+        first_seen_at=row.first_seen_at,
+        status=ClipStatus(row.status),
+        image_url=row.image_url,
+        mentions=tuple(sorted((_mention_view(m) for m in mentions), key=lambda m: (m.kind, m.target_id))),
+        feed_ids=tuple(sorted(feed_ids)),
+        headline=row.headline,
+        blurb=row.blurb,
+        image_override_url=row.image_override_url,
+        image_credit=row.image_credit,
+        image_alt=row.image_alt,
+        outlet_display=row.outlet_display,
+        featured=row.featured,
+        position=row.position,
+        tags=tuple(row.tags or ()),
+        reviewed_by=row.reviewed_by,
+        reviewed_at=row.reviewed_at,
+        manual=row.manual,
+        updated_at=row.updated_at,
+    )
+
+
+def _encode_cursor(sort_at: datetime, clip_id: str) -> str:
+    raw = json.dumps([sort_at.isoformat(), clip_id])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        at, clip_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(at), str(clip_id)
+    except (ValueError, TypeError) as exc:
+        raise StorageError(f"bad page cursor: {exc}") from None
+
+
+class Store:
+    """One database. Thread-safe: every method opens its own session."""
+
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
+        self.url = resolve_db_url(url)
+        self.engine = engine or make_engine(self.url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any error."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except OperationalError as exc:
+                session.rollback()
+                raise StorageError(f"database error: {str(exc.orig or exc).strip().splitlines()[0]}") from None
+            except BaseException:
+                session.rollback()
+                raise
+
+    # ------------------------------------------------------------ feeds
+
+    def sync_feeds(self, feeds: Sequence[FeedConfig]) -> None:
+        """Make the feed table match the config: add new feeds, refresh names/tags,
+        mark feeds no longer configured inactive (their history stays)."""
+        wanted = {f.id: f for f in feeds}
+        with self.session() as s:
+            existing = {row.id: row for row in s.exec(select(FeedRow)).scalars()}
+            for feed in feeds:
+                row = existing.get(feed.id)
+                if row is None:
+                    s.add(
+                        FeedRow(
+                            id=feed.id, url=feed.url, configured_url=feed.url, name=feed.name,
+                            kind=feed.kind, search_for=feed.search_for, tags=list(feed.tags), active=True,
+                        )
+                    )
+                    continue
+                row.name = feed.name
+                row.tags = list(feed.tags)
+                row.kind = feed.kind
+                row.search_for = feed.search_for
+                row.active = True
+                if row.configured_url != feed.url:  # staff changed the URL: start over on it
+                    row.configured_url = row.url = feed.url
+                    row.etag = row.last_modified = row.content_hash = None
+                    row.disabled_reason = None
+                    row.moved_from = None
+            for feed_id, row in existing.items():
+                if feed_id not in wanted and row.active:
+                    row.active = False
+
+    def feed_state(self, feed_id: str) -> FeedState:
+        with self.session() as s:
+            row = s.get(FeedRow, feed_id)
+            if row is None:
+                raise NotFoundError(f"no feed {feed_id!r}")
+            return FeedState(
+                id=row.id, url=row.url, etag=row.etag, last_modified=row.last_modified,
+                content_hash=row.content_hash, consecutive_failures=row.consecutive_failures,
+                next_attempt_at=row.next_attempt_at, disabled_reason=row.disabled_reason,
+                last_success_at=row.last_success_at, min_interval_s=row.min_interval_s,
+            )
+
+    def feed_states(self, feed_ids: Sequence[str]) -> dict[str, FeedState]:
+        return {fid: self.feed_state(fid) for fid in feed_ids}
+
+    def record_fetch(self, feed_id: str, outcome: FetchOutcome, now: datetime) -> None:
+        """Health bookkeeping for one feed after one attempt."""
+        with self.session() as s:
+            row = s.get(FeedRow, feed_id)
+            if row is None:
+                raise NotFoundError(f"no feed {feed_id!r}")
+            row.last_attempt_at = now
+            row.last_status = outcome.status
+            row.next_attempt_at = outcome.next_attempt_at
+            if outcome.min_interval_s is not None:
+                row.min_interval_s = outcome.min_interval_s
+            if outcome.new_url and outcome.new_url != row.url:
+                row.moved_from = row.url
+                row.url = outcome.new_url
+            if outcome.disable_reason:
+                row.disabled_reason = outcome.disable_reason
+            if outcome.ok:
+                row.last_success_at = now
+                row.last_error = None
+                row.consecutive_failures = 0
+                row.items_seen_last = outcome.items_seen
+                if outcome.etag is not None or outcome.last_modified is not None:
+                    row.etag = outcome.etag
+                    row.last_modified = outcome.last_modified
+                if outcome.content_hash is not None:
+                    row.content_hash = outcome.content_hash
+                if outcome.title:
+                    row.title = outcome.title
+                if outcome.had_new_items or row.last_new_item_at is None and outcome.items_seen:
+                    row.last_new_item_at = now
+            else:
+                row.last_error = outcome.error
+                row.consecutive_failures += 1
+
+    def feed_health(self, *, include_inactive: bool = False) -> list[FeedHealth]:
+        with self.session() as s:
+            query = select(FeedRow).order_by(FeedRow.kind, FeedRow.name, FeedRow.id)
+            if not include_inactive:
+                query = query.where(col(FeedRow.active).is_(True))
+            rows = s.exec(query).scalars().all()
+            return [
+                FeedHealth(
+                    id=r.id, url=r.url, name=r.name or r.title or r.url, kind=r.kind, tags=tuple(r.tags),
+                    last_attempt_at=r.last_attempt_at, last_success_at=r.last_success_at,
+                    last_status=r.last_status, last_error=r.last_error,
+                    consecutive_failures=r.consecutive_failures, next_attempt_at=r.next_attempt_at,
+                    last_new_item_at=r.last_new_item_at, disabled_reason=r.disabled_reason,
+                    items_seen_last=r.items_seen_last, moved_from=r.moved_from,
+                )
+                for r in rows
+            ]
+
+    # ------------------------------------------------------------ clips from ingest
+
+    def store_entries(
+        self,
+        feed_id: str,
+        entries: Sequence[EntryToStore],
+        now: datetime,
+        *,
+        _fail_after: int | None = None,
+    ) -> StoreOutcome:
+        """Store one feed's matched entries in one transaction.
+
+        A clip already known (same canonical URL) gains this feed as a source and
+        refreshes feed-supplied fields, never staff edits. `_fail_after` lets tests
+        inject a crash after that many rows, to prove nothing partial is kept.
+        """
+        new = updated = sources = 0
+        with self.session() as s:
+            for i, item in enumerate(entries):
+                if _fail_after is not None and i >= _fail_after:
+                    raise RuntimeError(f"injected failure after {i} entries")
+                e = item.entry
+                row = s.get(ClipRow, item.clip_id)
+                if row is None:
+                    row = ClipRow(
+                        id=item.clip_id, canonical_url=item.canonical_url, url=e.link, title=e.title,
+                        summary=e.summary, content=e.content[:_MAX_CONTENT_CHARS], author=e.author,
+                        published_at=e.published_at, published_raw=e.published_raw, image_url=e.image_url,
+                        outlet=e.source_outlet, first_seen_at=now, updated_at=now, status=ClipStatus.NEW.value,
+                    )
+                    s.add(row)
+                    s.flush()
+                    new += 1
+                    self._replace_mentions(s, row.id, item.mentions)
+                else:
+                    changed = False
+                    for attr, value in (
+                        ("title", e.title), ("summary", e.summary), ("image_url", e.image_url or row.image_url),
+                        ("published_at", row.published_at or e.published_at),
+                    ):
+                        if value and getattr(row, attr) != value:
+                            setattr(row, attr, value)
+                            changed = True
+                    if changed:
+                        row.updated_at = now
+                        updated += 1
+                    self._merge_mentions(s, row.id, item.mentions)
+                if s.get(ClipSourceRow, (item.clip_id, feed_id)) is None:
+                    s.add(ClipSourceRow(clip_id=item.clip_id, feed_id=feed_id, guid=e.guid, first_seen_at=now))
+                    sources += 1
+        return StoreOutcome(new_clips=new, updated_clips=updated, new_sources=sources)
+
+    def known_clip_ids(self, clip_ids: Sequence[str]) -> set[str]:
+        if not clip_ids:
+            return set()
+        with self.session() as s:
+            found: set[str] = set()
+            ids = list(clip_ids)
+            for i in range(0, len(ids), 500):
+                found.update(s.exec(select(ClipRow.id).where(col(ClipRow.id).in_(ids[i : i + 500]))).scalars())
+            return found
+
+    def _replace_mentions(self, s: Session, clip_id: str, mentions: Sequence[Mention], keep_manual: bool = True) -> None:
+        query = delete(MentionRow).where(col(MentionRow.clip_id) == clip_id)
+        if keep_manual:
+            query = query.where(col(MentionRow.manual).is_(False))
+        s.exec(query)
+        manual = {
+            (m.kind, m.target_id)
+            for m in s.exec(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
+        }
+        for m in mentions:
+            if (m.kind, m.target_id) in manual:
+                continue
+            s.add(_mention_row(clip_id, m))
+
+    def _merge_mentions(self, s: Session, clip_id: str, mentions: Sequence[Mention]) -> None:
+        have = {
+            (m.kind, m.target_id)
+            for m in s.exec(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
+        }
+        for m in mentions:
+            if (m.kind, m.target_id) not in have:
+                s.add(_mention_row(clip_id, m))
+                have.add((m.kind, m.target_id))
+
+    # ------------------------------------------------------------ clips for people
+
+    def add_manual_clip(self, entry: EntryToStore, user: str, now: datetime) -> tuple[ClipView, bool]:
+        """A clip staff found themselves. Returns (clip, created)."""
+        with self.session() as s:
+            row = s.get(ClipRow, entry.clip_id)
+            created = row is None
+            if row is None:
+                e = entry.entry
+                row = ClipRow(
+                    id=entry.clip_id, canonical_url=entry.canonical_url, url=e.link, title=e.title,
+                    summary=e.summary, content=e.content[:_MAX_CONTENT_CHARS], author=e.author,
+                    published_at=e.published_at, published_raw=e.published_raw, image_url=e.image_url,
+                    outlet=e.source_outlet, first_seen_at=now, updated_at=now,
+                    status=ClipStatus.NEW.value, manual=True,
+                )
+                s.add(row)
+                s.flush()
+                for m in entry.mentions:
+                    s.add(_mention_row(entry.clip_id, m, manual=True))
+                s.add(AuditRow(clip_id=row.id, user=user, action="add", at=now, detail=e.link))
+        return self.get_clip(entry.clip_id), created
+
+    def get_clip(self, clip_id: str) -> ClipView:
+        with self.session() as s:
+            row = s.get(ClipRow, clip_id)
+            if row is None:
+                raise NotFoundError(f"no clip {clip_id!r}")
+            return self._views(s, [row])[0]
+
+    def _views(self, s: Session, rows: Sequence[ClipRow]) -> list[ClipView]:
+        ids = [r.id for r in rows]
+        mentions: dict[str, list[MentionRow]] = {i: [] for i in ids}
+        sources: dict[str, list[str]] = {i: [] for i in ids}
+        if ids:
+            for m in s.exec(select(MentionRow).where(col(MentionRow.clip_id).in_(ids))).scalars():
+                mentions[m.clip_id].append(m)
+            for src in s.exec(select(ClipSourceRow).where(col(ClipSourceRow.clip_id).in_(ids))).scalars():
+                sources[src.clip_id].append(src.feed_id)
+        return [_clip_view(r, mentions[r.id], sources[r.id]) for r in rows]
+
+    def _filtered(self, f: ClipFilter):  # type: ignore[no-untyped-def]
+        conditions = []
+        if f.status is not None:
+            conditions.append(col(ClipRow.status) == f.status.value)
+        if f.featured is not None:
+            conditions.append(col(ClipRow.featured).is_(f.featured))
+        if f.outlet:
+            conditions.append(or_(col(ClipRow.outlet) == f.outlet, col(ClipRow.outlet_display) == f.outlet))
+        if f.since is not None:
+            conditions.append(func.coalesce(ClipRow.published_at, ClipRow.first_seen_at) >= f.since)
+        if f.until is not None:
+            conditions.append(func.coalesce(ClipRow.published_at, ClipRow.first_seen_at) < f.until)
+        if f.text:
+            needle = f.text.lower().replace("\\", "").replace("%", "").replace("_", " ")
+            pattern = f"%{needle}%"
+            conditions.append(
+                or_(func.lower(ClipRow.title).like(pattern), func.lower(ClipRow.summary).like(pattern),
+                    func.lower(func.coalesce(ClipRow.headline, "")).like(pattern))
+            )
+        if f.tag:
+            conditions.append(col(ClipRow.tags).like(f'%"{f.tag}"%'))
+        for kind, target in (("member", f.member), ("campaign", f.campaign)):
+            if target:
+                conditions.append(
+                    col(ClipRow.id).in_(
+                        select(MentionRow.clip_id).where(
+                            and_(col(MentionRow.kind) == kind, col(MentionRow.target_id) == target)
+                        )
+                    )
+                )
+        if f.member_ids is not None:
+            conditions.append(
+                col(ClipRow.id).in_(
+                    select(MentionRow.clip_id).where(
+                        and_(col(MentionRow.kind) == "member", col(MentionRow.target_id).in_(f.member_ids))
+                    )
+                )
+            )
+        if f.feed_tag:
+            feed_ids = select(FeedRow.id).where(col(FeedRow.tags).like(f'%"{f.feed_tag}"%'))
+            conditions.append(
+                col(ClipRow.id).in_(select(ClipSourceRow.clip_id).where(col(ClipSourceRow.feed_id).in_(feed_ids)))
+            )
+        return conditions
+
+    def list_clips(
+        self, f: ClipFilter = ClipFilter(), *, limit: int = 50, cursor: str | None = None, with_total: bool = False
+    ) -> ClipPage:
+        """Newest first (by published time, else first seen), keyset-paginated so page 1,000 costs what page 1 does."""
+        sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
+        with self.session() as s:
+            conditions = self._filtered(f)
+            query = select(ClipRow, sort_at.label("sort_at"))
+            if conditions:
+                query = query.where(and_(*conditions))
+            if cursor:
+                at, last_id = _decode_cursor(cursor)
+                query = query.where(or_(sort_at < at, and_(sort_at == at, col(ClipRow.id) < last_id)))
+            query = query.order_by(sort_at.desc(), col(ClipRow.id).desc()).limit(limit + 1)
+            results = s.exec(query).all()
+            rows = [r[0] for r in results[:limit]]
+            next_cursor = None
+            if len(results) > limit:
+                last_sort = results[limit - 1][1]
+                if isinstance(last_sort, str):  # SQLite hands back coalesce() as text
+                    last_sort = datetime.fromisoformat(last_sort)
+                next_cursor = _encode_cursor(last_sort, rows[-1].id)
+            total = None
+            if with_total:
+                count_query = select(func.count()).select_from(ClipRow)
+                if conditions:
+                    count_query = count_query.where(and_(*conditions))
+                total = int(s.exec(count_query).scalar_one())
+            return ClipPage(clips=tuple(self._views(s, rows)), next_cursor=next_cursor, total=total)
+
+    def all_clips(self, f: ClipFilter = ClipFilter()) -> list[ClipView]:
+        out: list[ClipView] = []
+        cursor = None
+        while True:
+            page = self.list_clips(f, limit=500, cursor=cursor)
+            out.extend(page.clips)
+            if page.next_cursor is None:
+                return out
+            cursor = page.next_cursor
+
+    def outlets(self) -> list[str]:
+        with self.session() as s:
+            return [o for o in s.exec(select(ClipRow.outlet).distinct().order_by(ClipRow.outlet)).scalars() if o]
+
+    def set_status(self, clip_ids: Sequence[str], status: ClipStatus, user: str, now: datetime | None = None) -> int:
+        """Approve/reject/reset clips; every change is audited. Unknown ids raise NotFoundError."""
+        now = now or utcnow()
+        with self.session() as s:
+            rows = s.exec(select(ClipRow).where(col(ClipRow.id).in_(list(clip_ids)))).scalars().all()
+            missing = set(clip_ids) - {r.id for r in rows}
+            if missing:
+                raise NotFoundError(f"no clip {sorted(missing)[0]!r}")
+            changed = 0
+            for row in rows:
+                if row.status == status.value:
+                    continue
+                s.add(AuditRow(clip_id=row.id, user=user, action=status.value, at=now,
+                               detail=f"{row.status} -> {status.value}"))
+                row.status = status.value
+                row.reviewed_by = user
+                row.reviewed_at = now
+                row.updated_at = now
+                changed += 1
+            return changed
+
+    def edit_clip(self, clip_id: str, edit: ClipEdit, user: str, now: datetime | None = None) -> ClipView:
+        now = now or utcnow()
+        with self.session() as s:
+            row = s.get(ClipRow, clip_id)
+            if row is None:
+                raise NotFoundError(f"no clip {clip_id!r}")
+            changes = {}
+            for attr, value in vars(edit).items():
+                if value is None:
+                    continue
+                new_value = list(value) if attr == "tags" else value
+                if attr != "featured" and attr != "position" and attr != "tags" and value == "":
+                    new_value = None  # clearing a field returns it to the feed's value
+                if getattr(row, attr) != new_value:
+                    changes[attr] = new_value
+                    setattr(row, attr, new_value)
+            if changes:
+                row.updated_at = now
+                s.add(AuditRow(clip_id=clip_id, user=user, action="edit", at=now,
+                               detail=json.dumps(changes, ensure_ascii=False, sort_keys=True)))
+        return self.get_clip(clip_id)
+
+    def clear_position(self, clip_id: str, user: str, now: datetime | None = None) -> None:
+        now = now or utcnow()
+        with self.session() as s:
+            row = s.get(ClipRow, clip_id)
+            if row is None:
+                raise NotFoundError(f"no clip {clip_id!r}")
+            if row.position is not None:
+                row.position = None
+                row.updated_at = now
+                s.add(AuditRow(clip_id=clip_id, user=user, action="edit", at=now, detail='{"position": null}'))
+
+    def set_manual_mentions(self, clip_id: str, mentions: Sequence[Mention], user: str, now: datetime | None = None) -> None:
+        """Staff attach members/campaigns by hand; rematching keeps these."""
+        now = now or utcnow()
+        with self.session() as s:
+            if s.get(ClipRow, clip_id) is None:
+                raise NotFoundError(f"no clip {clip_id!r}")
+            s.exec(delete(MentionRow).where(and_(col(MentionRow.clip_id) == clip_id, col(MentionRow.manual).is_(True))))
+            s.flush()
+            auto = {(m.kind, m.target_id): m for m in s.exec(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()}
+            for m in mentions:
+                existing = auto.get((m.kind, m.target_id))
+                if existing is not None:
+                    existing.manual = True
+                else:
+                    s.add(_mention_row(clip_id, m, manual=True))
+            s.add(AuditRow(clip_id=clip_id, user=user, action="tag", at=now,
+                           detail=", ".join(f"{m.kind}:{m.target_id}" for m in mentions)))
+
+    def history(self, clip_id: str) -> list[AuditEntry]:
+        with self.session() as s:
+            rows = s.exec(select(AuditRow).where(col(AuditRow.clip_id) == clip_id).order_by(col(AuditRow.at), col(AuditRow.id))).scalars()
+            return [AuditEntry(clip_id=r.clip_id, user=r.user, action=r.action, at=r.at, detail=r.detail) for r in rows]
+
+    def replace_auto_mentions(self, clip_id: str, mentions: Sequence[Mention], now: datetime) -> tuple[set[str], set[str]]:
+        """Rematch one clip: returns (gained, lost) as 'kind:id' strings. Manual mentions stay."""
+        with self.session() as s:
+            before = {
+                f"{m.kind}:{m.target_id}"
+                for m in s.exec(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
+            }
+            self._replace_mentions(s, clip_id, mentions)
+            s.flush()
+            after = {
+                f"{m.kind}:{m.target_id}"
+                for m in s.exec(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
+            }
+            if before != after:
+                row = s.get(ClipRow, clip_id)
+                if row is not None:
+                    row.updated_at = now
+            return after - before, before - after
+
+    def clip_texts(self, since: datetime | None = None) -> Iterator[tuple[str, str, str, str]]:
+        """(id, title, summary, content) of stored clips, for rematching, in batches."""
+        last = ""
+        while True:
+            with self.session() as s:
+                q = select(ClipRow.id, ClipRow.title, ClipRow.summary, ClipRow.content).where(col(ClipRow.id) > last)
+                if since is not None:
+                    q = q.where(col(ClipRow.first_seen_at) >= since)
+                batch = s.exec(q.order_by(col(ClipRow.id)).limit(1000)).all()
+            if not batch:
+                return
+            for r in batch:
+                yield (r[0], r[1], r[2], r[3])
+            last = batch[-1][0]
+
+    # ------------------------------------------------------------ stats for insights
+
+    def count_clips(self, f: ClipFilter = ClipFilter()) -> int:
+        with self.session() as s:
+            q = select(func.count()).select_from(ClipRow)
+            conditions = self._filtered(f)
+            if conditions:
+                q = q.where(and_(*conditions))
+            return int(s.exec(q).scalar_one())
+
+    def mention_rows(self, since: datetime | None = None) -> list[tuple[str, str, str, datetime, str]]:
+        """(clip_id, kind, target_id, date, outlet) per mention: the data behind coverage charts."""
+        sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
+        with self.session() as s:
+            q = select(MentionRow.clip_id, MentionRow.kind, MentionRow.target_id, sort_at, ClipRow.outlet).join(
+                ClipRow, col(ClipRow.id) == col(MentionRow.clip_id)
+            ).where(col(ClipRow.status) != ClipStatus.REJECTED.value)
+            if since is not None:
+                q = q.where(sort_at >= since)
+            out = []
+            for clip_id, kind, target, at, outlet in s.exec(q).all():
+                if isinstance(at, str):
+                    at = datetime.fromisoformat(at)
+                if at.tzinfo is None:
+                    at = at.replace(tzinfo=utcnow().tzinfo)
+                out.append((clip_id, kind, target, at, outlet))
+            return out
+
+    # ------------------------------------------------------------ ingest runs
+
+    def start_run(self, owner: str, feeds_total: int, now: datetime) -> int:
+        with self.session() as s:
+            row = IngestRunRow(started_at=now, owner=owner, feeds_total=feeds_total, outcome="running")
+            s.add(row)
+            s.flush()
+            assert row.id is not None
+            return row.id
+
+    def finish_run(self, run_id: int, *, outcome: str, now: datetime, feeds_ok: int, feeds_failed: int,
+                   feeds_skipped: int, items_seen: int, clips_new: int, error: str | None = None) -> None:
+        with self.session() as s:
+            row = s.get(IngestRunRow, run_id)
+            if row is None:
+                raise NotFoundError(f"no ingest run {run_id}")
+            row.finished_at = now
+            row.outcome = outcome
+            row.feeds_ok, row.feeds_failed, row.feeds_skipped = feeds_ok, feeds_failed, feeds_skipped
+            row.items_seen, row.clips_new, row.error = items_seen, clips_new, error
+
+    def recent_runs(self, limit: int = 10) -> list[IngestRunView]:
+        with self.session() as s:
+            rows = s.exec(select(IngestRunRow).order_by(col(IngestRunRow.id).desc()).limit(limit)).scalars()
+            return [
+                IngestRunView(
+                    id=r.id or 0, started_at=r.started_at, finished_at=r.finished_at, outcome=r.outcome,
+                    feeds_total=r.feeds_total, feeds_ok=r.feeds_ok, feeds_failed=r.feeds_failed,
+                    feeds_skipped=r.feeds_skipped, items_seen=r.items_seen, clips_new=r.clips_new, owner=r.owner,
+                )
+                for r in rows
+            ]
+
+    # ------------------------------------------------------------ leases (one cycle at a time)
+
+    def acquire_lease(self, name: str, owner: str, ttl: timedelta, now: datetime) -> bool:
+        """Take the named lease if it is free, expired, or already ours. Atomic on both databases."""
+        expires = now + ttl
+        with self.session() as s:
+            taken = s.exec(
+                update(LeaseRow)
+                .where(and_(col(LeaseRow.name) == name,
+                            or_(col(LeaseRow.owner) == owner, col(LeaseRow.expires_at) < now)))
+                .values(owner=owner, acquired_at=now, expires_at=expires)
+            ).rowcount
+            if taken:
+                return True
+        try:
+            with self.session() as s:
+                if s.get(LeaseRow, name) is not None:
+                    return False
+                s.add(LeaseRow(name=name, owner=owner, acquired_at=now, expires_at=expires))
+            return True
+        except IntegrityError:
+            return False  # another process inserted it first
+
+    def renew_lease(self, name: str, owner: str, ttl: timedelta, now: datetime) -> bool:
+        with self.session() as s:
+            return bool(
+                s.exec(
+                    update(LeaseRow).where(and_(col(LeaseRow.name) == name, col(LeaseRow.owner) == owner))
+                    .values(expires_at=now + ttl)
+                ).rowcount
+            )
+
+    def release_lease(self, name: str, owner: str) -> None:
+        with self.session() as s:
+            s.exec(delete(LeaseRow).where(and_(col(LeaseRow.name) == name, col(LeaseRow.owner) == owner)))
+
+    def lease_holder(self, name: str, now: datetime) -> tuple[str, datetime] | None:
+        with self.session() as s:
+            row = s.get(LeaseRow, name)
+            if row is None or row.expires_at < now:
+                return None
+            return row.owner, row.expires_at
+
+
+def _mention_row(clip_id: str, m: Mention, manual: bool = False) -> MentionRow:
+    return MentionRow(
+        clip_id=clip_id, kind=m.kind, target_id=m.target_id, term=m.term, field=m.field,
+        snippet=m.snippet, hit_start=m.start, hit_end=m.end, manual=manual,
+    )
+
+
+__all__ = [
+    "ClipFilter", "ClipPage", "EntryToStore", "FeedState", "FetchOutcome", "Store", "StoreOutcome",
+    "SQLAlchemyError",
+]

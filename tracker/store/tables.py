@@ -1,0 +1,147 @@
+"""SQLModel tables. They never leave tracker.store: callers get frozen records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from tracker.store.types import JSONList, UTCDateTime
+
+
+def _dt(index: bool = False, nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), index=index, nullable=nullable))
+
+
+class FeedRow(SQLModel, table=True):
+    __tablename__ = "feed"
+
+    id: str = Field(primary_key=True, max_length=200)
+    url: str = Field(sa_column=Column(Text, nullable=False))  # current URL (a 301 moves it)
+    configured_url: str = Field(sa_column=Column(Text, nullable=False))
+    name: str = ""
+    kind: str = "feed"
+    search_for: str = ""
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSONList(), nullable=False))
+    active: bool = True
+    title: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    last_attempt_at: datetime | None = _dt()
+    last_success_at: datetime | None = _dt()
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    consecutive_failures: int = 0
+    next_attempt_at: datetime | None = _dt(index=True)
+    last_new_item_at: datetime | None = _dt()
+    disabled_reason: str | None = None
+    min_interval_s: int | None = None
+    moved_from: str | None = Field(default=None, sa_column=Column(Text))
+    items_seen_last: int = 0
+    # Multi-worker cycles: which worker holds this feed in which cycle, until when.
+    claim_owner: str | None = None
+    claim_cycle: int | None = None
+    claim_expires_at: datetime | None = _dt()
+
+
+class ClipRow(SQLModel, table=True):
+    __tablename__ = "clip"
+    __table_args__ = (
+        Index("ix_clip_status_published", "status", "published_at"),
+        Index("ix_clip_published_id", "published_at", "id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    canonical_url: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    title: str = Field(default="", sa_column=Column(Text, nullable=False))
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    content: str = Field(default="", sa_column=Column(Text, nullable=False))
+    author: str = ""
+    published_at: datetime | None = _dt()
+    published_raw: str = ""
+    image_url: str | None = Field(default=None, sa_column=Column(Text))
+    outlet: str = Field(default="", index=True)
+    first_seen_at: datetime = _dt(index=True, nullable=False)
+    updated_at: datetime = _dt(nullable=False)
+    status: str = Field(default="new", index=True, max_length=16)
+    featured: bool = False
+    position: int | None = None
+    headline: str | None = Field(default=None, sa_column=Column(Text))
+    blurb: str | None = Field(default=None, sa_column=Column(Text))
+    image_override_url: str | None = Field(default=None, sa_column=Column(Text))
+    image_credit: str | None = None
+    image_alt: str | None = None
+    outlet_display: str | None = None
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSONList(), nullable=False))
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = _dt()
+    manual: bool = False
+
+
+class MentionRow(SQLModel, table=True):
+    __tablename__ = "mention"
+    __table_args__ = (
+        UniqueConstraint("clip_id", "kind", "target_id", name="uq_mention_clip_target"),
+        Index("ix_mention_target", "kind", "target_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    clip_id: str = Field(foreign_key="clip.id", ondelete="CASCADE", index=True, max_length=32)
+    kind: str = Field(max_length=16)
+    target_id: str = Field(max_length=200)
+    term: str = ""
+    field: str = ""
+    snippet: str = Field(default="", sa_column=Column(Text, nullable=False))
+    hit_start: int = 0
+    hit_end: int = 0
+    manual: bool = False  # attached by staff; kept by rematch
+
+
+class ClipSourceRow(SQLModel, table=True):
+    __tablename__ = "clip_source"
+
+    clip_id: str = Field(foreign_key="clip.id", ondelete="CASCADE", primary_key=True, max_length=32)
+    feed_id: str = Field(primary_key=True, max_length=200)
+    guid: str = Field(default="", sa_column=Column(Text, nullable=False))
+    first_seen_at: datetime = _dt(nullable=False)
+
+
+class IngestRunRow(SQLModel, table=True):
+    __tablename__ = "ingest_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = _dt(index=True, nullable=False)
+    finished_at: datetime | None = _dt()
+    outcome: str = "running"
+    owner: str = ""
+    feeds_total: int = 0
+    feeds_ok: int = 0
+    feeds_failed: int = 0
+    feeds_skipped: int = 0
+    items_seen: int = 0
+    clips_new: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class AuditRow(SQLModel, table=True):
+    __tablename__ = "audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    clip_id: str = Field(index=True, max_length=32)
+    user: str = ""
+    action: str = ""
+    at: datetime = _dt(index=True, nullable=False)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class LeaseRow(SQLModel, table=True):
+    __tablename__ = "lease"
+
+    name: str = Field(primary_key=True, max_length=100)
+    owner: str = ""
+    acquired_at: datetime = _dt(nullable=False)
+    expires_at: datetime = _dt(nullable=False)
