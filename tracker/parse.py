@@ -87,10 +87,15 @@ def _entry(entry: Mapping[str, Any], feed_title: str) -> ParsedEntry | None:
     if content == summary:
         content = ""
     source = _get(entry, "source", {}) or {}
-    outlet = clean_text(str(_get(source, "title", "") or "")) or feed_title
+    source_title = clean_text(str(_get(source, "title", "") or ""))
+    outlet = source_title or feed_title
     author = clean_text(str(_get(entry, "author", "") or ""))
+    title = html_to_text(_get(entry, "title", "")) or link
+    if source_title and title.endswith(f" - {source_title}"):
+        # News-search feeds append " - Outlet" to every headline; the outlet has its own field.
+        title = title[: -len(source_title) - 3].rstrip() or title
     return ParsedEntry(
-        title=html_to_text(_get(entry, "title", "")) or link,
+        title=title,
         link=link,
         guid=guid or link,
         summary=summary,

@@ -1,0 +1,100 @@
+"""Shared fixtures: storage backends (SQLite in tmp_path, PostgreSQL in a fresh schema), a local HTTP server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.feedserver import FeedServer, running_server
+from tracker.store import Store
+
+PG_URL = os.environ.get("TRACKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = bool(os.environ.get("CI"))
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("TRACKER_CORPUS", str(ROOT.parent / "shared" / "corpus")))
+
+
+def _pg_available() -> str | None:
+    """None when PostgreSQL answers, else the reason."""
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3):
+            return None
+    except Exception as exc:
+        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+
+
+_PG_PROBLEM: str | None | bool = False  # False: not checked yet
+
+
+def require_postgres() -> None:
+    global _PG_PROBLEM
+    if _PG_PROBLEM is False:
+        _PG_PROBLEM = _pg_available()
+    if _PG_PROBLEM:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI but unreachable at {PG_URL}: {_PG_PROBLEM}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({_PG_PROBLEM}); runs in CI")
+
+
+def _pg_schema_url(schema: str) -> str:
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+def _pg_exec(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL schema for one test, dropped afterwards."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    _pg_exec(f"CREATE SCHEMA {schema}")
+    try:
+        yield _pg_schema_url(schema)
+    finally:
+        _pg_exec(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Every storage test runs on both backends."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tracker.db'}"
+    else:
+        yield request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = Store(db_url)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    with running_server() as server:
+        yield server
+
+
+def corpus_dir(kind: str) -> Path:
+    """Third-party corpus, read in place; skip (locally) when absent."""
+    path = CORPUS / kind
+    if not path.is_dir():
+        if IN_CI:
+            pytest.fail(f"corpus missing at {path} (set TRACKER_CORPUS)")
+        pytest.skip(f"corpus not found at {path}; set TRACKER_CORPUS to ../shared/corpus")
+    return path
