@@ -1,0 +1,461 @@
+"""Matching semantics (DESIGN.md, "Matching semantics"): one table per rule, with cases
+that must match and cases that must not."""
+
+from __future__ import annotations
+
+import pytest
+
+from tracker.errors import QueryError
+from tracker.match import SNIPPET_RADIUS, Matcher, compile_matcher, normalize_text
+from tracker.models import CampaignConfig, MatchItem, MemberConfig, Term
+
+# ------------------------------------------------------------------ helpers
+
+
+def members_of(matcher: Matcher, text: str) -> tuple[str, ...]:
+    return matcher.match_ids(MatchItem(summary=text))[0]
+
+
+def campaigns_of(matcher: Matcher, text: str) -> tuple[str, ...]:
+    return matcher.match_ids(MatchItem(summary=text))[1]
+
+
+def member(name: str, *aliases: str, id: str = "m", **kw: tuple[Term, ...]) -> Matcher:
+    return compile_matcher([MemberConfig(id=id, name=name, aliases=aliases, **kw)], [])
+
+
+def campaign(*keywords: Term | str, query: str | None = None, **kw: tuple[Term, ...]) -> Matcher:
+    terms = tuple(Term(k) if isinstance(k, str) else k for k in keywords)
+    return compile_matcher([], [CampaignConfig(id="c", name="C", keywords=terms, query=query, **kw)])
+
+
+def check(matcher: Matcher, text: str, expected: bool) -> None:
+    ids = matcher.match_ids(MatchItem(summary=text))
+    found = bool(ids[0] or ids[1])
+    assert found is expected, f"{text!r}: expected {'a match' if expected else 'no match'}, got {ids}"
+    # match() and match_ids() must agree
+    assert bool(matcher.match(MatchItem(summary=text))) is expected
+
+
+# ------------------------------------------------------------------ normalisation
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("José García", "jose garcia"),
+        ("JOSE\u0301 GARCI\u0301A", "jose garcia"),  # decomposed accents
+        ("Ocasio-Cortez", "ocasio cortez"),
+        ("Ocasio–Cortez — said", "ocasio cortez said"),  # en and em dash
+        ("Ocasio\u2011Cortez", "ocasio cortez"),  # non-breaking hyphen
+        ("Brooks’s “plan”", "brooks's \"plan\""),
+        ("a\u00a0b\n\tc  d", "a b c d"),
+        ("  padded  ", "padded"),
+        ("AT&amp;T &#8217;s", "at&t 's"),
+        ("&amp;amp;", "&"),  # double-escaped entity
+        ("ﬁne ＦＵＬＬ", "fine full"),  # NFKC compatibility forms
+        ("Straße", "strasse"),
+        ("Ken\u00addra", "kendra"),  # soft hyphen is invisible, not a word break
+    ],
+)
+def test_normalize_text(raw: str, normal: str) -> None:
+    assert normalize_text(raw) == normal
+
+
+def test_normalize_keep_case() -> None:
+    assert normalize_text("José’s EATS Act", fold_case=False) == "Jose's EATS Act"
+
+
+# ------------------------------------------------------------------ whole words, case, accents, dashes
+
+KENDRA = member("Kendra Brooks")
+
+KENDRA_CASES = [
+    ("Kendra Brooks spoke", True),
+    ("KENDRA BROOKS SPOKE", True),
+    ("kendra brooks", True),
+    ("Councilmember Kendra Brooks, D-Phila., said", True),
+    ("(Kendra Brooks)", True),
+    ("“Kendra Brooks”", True),
+    ("Kendra  Brooks", True),
+    ("Kendra\u00a0Brooks", True),
+    ("Kendra\nBrooks", True),
+    ("Kendra&nbsp;Brooks", True),
+    ("Tom &amp; Kendra Brooks", True),
+    ("kendrabrooks", False),
+    ("KendraBrooks", False),
+    ("#kendrabrooks2024", False),
+    ("Kendra Brooksville", False),
+    ("Kendra Brooks2", False),
+    ("Kendra and Brooks", False),
+    ("Kendra Smith met Garth Brooks", False),
+    ("Brooks, Kendra", False),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), KENDRA_CASES)
+def test_whole_words_and_case(text: str, expected: bool) -> None:
+    check(KENDRA, text, expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Kendra Brooks's bill", True),
+        ("Kendra Brooks’s bill", True),
+        ("Kendra Brooks’ bill", True),
+        ("Kendra Brooks' bill", True),
+        ("Kendra Brooks&#8217;s bill", True),
+        ("Kendra Brooks&#8217; bill", True),
+        ("KENDRA BROOKS’S BILL", True),
+        ("Kendra Brooks'", True),
+        ("Kendra Brooks'ville", False),  # an apostrophe inside a longer word is not a possessive
+        ("Kendra Brooks'd", False),
+    ],
+)
+def test_possessives(text: str, expected: bool) -> None:
+    check(KENDRA, text, expected)
+
+
+def test_apostrophe_inside_word_is_not_a_boundary() -> None:
+    check(member("Neil Smith"), "O'Neil Smith spoke", False)
+    check(member("Neil Smith"), "O’Neil Smith spoke", False)
+    check(member("Neil Smith"), "'Neil Smith' spoke", True)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("José Garcia", "Jose Garcia", True),
+        ("José Garcia", "JOSÉ GARCÍA", True),
+        ("Jose Garcia", "José García", True),
+        ("Jose Garcia", "Jose\u0301 Garci\u0301a", True),
+        ("Jose Garcia", "Jose Garcias", False),
+        ("Nicholas O'Rourke", "Nicholas O’Rourke", True),
+        ("Nicholas O’Rourke", "NICHOLAS O'ROURKE", True),
+        ("Nicholas O'Rourke", "Nicholas ORourke", False),
+        ("Alexandria Ocasio-Cortez", "Alexandria Ocasio Cortez", True),
+        ("Alexandria Ocasio-Cortez", "Alexandria Ocasio–Cortez", True),
+        ("Alexandria Ocasio-Cortez", "Alexandria Ocasio\u2011Cortez", True),
+        ("Alexandria Ocasio-Cortez", "Alexandria Ocasio - Cortez", True),
+        ("Alexandria Ocasio Cortez", "Alexandria Ocasio-Cortez", True),
+        ("Alexandria Ocasio-Cortez", "Alexandria OcasioCortez", False),
+    ],
+)
+def test_accents_apostrophes_hyphens_on_either_side(name: str, text: str, expected: bool) -> None:
+    check(member(name), text, expected)
+
+
+# ------------------------------------------------------------------ names: aliases, middle initial
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Kendra A. Brooks", True),
+        ("Kendra A Brooks", True),
+        ("KENDRA Y. BROOKS", True),
+        ("Kendra A. Brooks’s bill", True),
+        ("Kendra É. Brooks", True),
+        ("Kendra AB. Brooks", False),  # not an initial
+        ("Kendra A. B. Brooks", False),  # only one initial
+        ("Kendra A.Brooks", False),
+        ("Kendra 3. Brooks", False),
+        ("Kendra A. Brooksville", False),
+        ("Kendra A. Smith", False),
+    ],
+)
+def test_middle_initial(text: str, expected: bool) -> None:
+    check(KENDRA, text, expected)
+
+
+def test_middle_initial_for_three_word_name() -> None:
+    check(member("Alexandria Ocasio-Cortez"), "Alexandria M. Ocasio-Cortez", True)
+
+
+def test_aliases_match_and_are_reported() -> None:
+    matcher = member("Kendra Brooks", "Councilmember Brooks", "Ms. Brooks")
+    (mention,) = matcher.match(MatchItem(summary="said Councilmember Brooks on Monday"))
+    assert mention.term == "Councilmember Brooks"
+    check(matcher, "MS. BROOKS said", True)
+    check(matcher, "Councilmember Jones and Brooks", False)
+
+
+def test_middle_initial_reports_the_name() -> None:
+    (mention,) = KENDRA.match(MatchItem(title="Kendra A. Brooks wins"))
+    assert mention.term == "Kendra Brooks"
+    assert mention.snippet[mention.start : mention.end] == "Kendra A. Brooks"
+
+
+# ------------------------------------------------------------------ require_any / exclude
+
+SMITH = member("John Smith", require_any=(Term("Ohio"), Term("state senate")))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("John Smith won the race", False),  # a common name alone is not enough
+        ("John Smith of Ohio won", True),
+        ("John Smith joined the State Senate", True),
+        ("John Smith joined the state-senate", True),
+        ("John Smith, an Ohioan, won", False),  # context terms are whole words too
+        ("Ohio news: nothing about him", False),  # context alone is not a match
+    ],
+)
+def test_require_any(text: str, expected: bool) -> None:
+    check(SMITH, text, expected)
+
+
+def test_require_any_may_be_in_another_field() -> None:
+    assert SMITH.match_ids(MatchItem(title="John Smith wins", content="COLUMBUS, Ohio —"))[0] == ("m",)
+
+
+EVANS = member("Chris Evans", exclude=(Term("Captain America"), Term("Marvel")))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Councilmember Chris Evans proposed a budget", True),
+        ("Chris Evans returns as Captain America", False),
+        ("Chris Evans in the new MARVEL film", False),
+        ("Chris Evans praised marvelous budget", True),  # exclude terms are whole words too
+    ],
+)
+def test_exclude(text: str, expected: bool) -> None:
+    check(EVANS, text, expected)
+
+
+def test_exclude_applies_to_the_whole_item() -> None:
+    item = MatchItem(title="Chris Evans at city hall", article="… unlike the Marvel star …")
+    assert EVANS.match_ids(item) == ((), ())
+
+
+def test_match_case_context_term() -> None:
+    matcher = member("Ann Lee", require_any=(Term("DC", match_case=True),))
+    check(matcher, "Ann Lee of DC", True)
+    check(matcher, "Ann Lee of dc", False)
+
+
+# ------------------------------------------------------------------ campaigns: keywords
+
+GCE = campaign("good cause eviction", "S305", Term("EATS Act", match_case=True))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Good Cause Eviction passed", True),
+        ("GOOD CAUSE EVICTION", True),
+        ("good-cause eviction", True),
+        ("good cause evictions", False),  # keywords are whole words; use a query with evict*
+        ("Senate bill S305", True),
+        ("Senate bill s305", True),  # case-insensitive unless match_case
+        ("Senate bill S3051", False),
+        ("the EATS Act", True),
+        ("the EATS Act’s supporters", True),
+        ("eats act", False),
+        ("Eats Act", False),
+        ("EATS ACT", False),
+        ("he EATS Actively", False),
+    ],
+)
+def test_campaign_keywords(text: str, expected: bool) -> None:
+    check(GCE, text, expected)
+
+
+def test_campaign_exclude_for_unrelated_sense() -> None:
+    matcher = campaign("fair share", exclude=(Term("fair share of the blame"),))
+    check(matcher, "the Fair Share amendment", True)
+    check(matcher, "took his fair share of the blame", False)
+
+
+# ------------------------------------------------------------------ campaigns: queries
+
+QUERY_CASES = [
+    # (query, text, expected)
+    ("rent", "rent control", True),
+    ("rent", "parents", False),
+    ("rent control", "control of the rent", True),  # adjacency = AND, any order
+    ("rent control", "rent is high", False),
+    ("rent AND control", "control rent", True),
+    ("rent OR evict", "an evict notice", True),
+    ("rent OR evict", "nothing here", False),
+    ("rent NOT car", "rent is due", True),
+    ("rent NOT car", "rent a car", False),
+    ("rent AND NOT car", "rent a CAR", False),
+    ('"rent control"', "rent control", True),
+    ('"rent control"', "control rent", False),
+    ('"rent control"', "rent-control", True),
+    ('"rent control"', "rent  controls", False),
+    ("evict*", "evictions rose", True),
+    ("evict*", "Evicted", True),
+    ("evict*", "evict", True),
+    ("evict*", "reevicted", False),  # a prefix still starts at a word boundary
+    ('"good cau*"', "good causes", True),
+    # precedence: a OR (b AND c)
+    ("rent OR tenant union", "rent", True),
+    ("rent OR tenant union", "tenant", False),
+    ("rent OR tenant union", "union of tenants tenant", True),
+    # parentheses: (a OR b) AND c
+    ("(rent OR tenant) union", "rent", False),
+    ("(rent OR tenant) union", "tenant union", True),
+    # NOT binds tighter than AND: (NOT a) AND b
+    ("NOT car rent", "rent", True),
+    ("NOT car rent", "rent car", False),
+    ("NOT (car OR boat) rent", "rent boat", False),
+    # NEAR: either order, at most n words between
+    ("rent NEAR/2 freeze", "rent freeze", True),
+    ("rent NEAR/2 freeze", "freeze rent", True),
+    ("rent NEAR/2 freeze", "rent a b freeze", True),
+    ("rent NEAR/2 freeze", "freeze a b rent", True),
+    ("rent NEAR/2 freeze", "rent a b c freeze", False),
+    ("rent NEAR/2 freeze", "freeze a b c rent", False),
+    ("rent NEAR/0 freeze", "rent freeze", True),
+    ("rent NEAR/0 freeze", "rent a freeze", False),
+    ("rent NEAR/2 freeze", "rent — a — b freeze", True),  # dashes are spaces, not words
+    ("rent NEAR/2 freeze", "rent, and freeze", True),
+    ("rent NEAR/1 freeze", "rent. Later a freeze; rent", True),  # any pair of occurrences
+    ('"good cause" NEAR/3 evict*', "good cause to evict", True),
+    ('"good cause" NEAR/3 evict*', "evictions need good cause", True),
+    ('"good cause" NEAR/3 evict*', "good cause for the eviction", True),
+    ('"good cause" NEAR/3 evict*', "good cause, said a b c evicted", False),
+    ('"good cause" NEAR/3 evict*', "good causes to evict", False),
+    ("rent NEAR/3 rent", "rent", False),  # needs two occurrences
+    ("rent NEAR/3 rent", "rent and rent", True),
+    ("(rent OR lease) NEAR/1 freeze", "lease freeze", True),
+    ("rent NEAR/1 freeze NEAR/1 now", "rent freeze now", True),
+    ("rent NEAR/1 freeze NEAR/1 now", "rent freeze a b now", False),
+    # campaign words in unrelated senses: NEAR keeps them together
+    ("tenant* NEAR/5 union", "tenants formed a union", True),
+    ("tenant* NEAR/5 union", "the Soviet Union fell decades ago; today, in this city, tenants were told", False),
+]
+
+
+@pytest.mark.parametrize(("query", "text", "expected"), QUERY_CASES)
+def test_query(query: str, text: str, expected: bool) -> None:
+    check(campaign(query=query), text, expected)
+
+
+def test_query_near_does_not_cross_fields() -> None:
+    matcher = campaign(query="rent NEAR/5 freeze")
+    assert matcher.match_ids(MatchItem(title="city rent", summary="freeze now")) == ((), ())
+    assert matcher.match_ids(MatchItem(title="rent freeze")) == ((), ("c",))
+
+
+def test_query_and_across_fields() -> None:
+    matcher = campaign(query="rent AND freeze")
+    assert matcher.match_ids(MatchItem(title="rent", content="freeze")) == ((), ("c",))
+
+
+def test_keywords_or_query() -> None:
+    matcher = campaign("S305", query='"good cause" NEAR/3 evict*')
+    check(matcher, "S305 hearing", True)
+    check(matcher, "good cause to evict", True)
+    check(matcher, "good cause hearing", False)
+
+
+def test_query_with_require_and_exclude() -> None:
+    matcher = campaign(query="evict*", require_any=(Term("New York"),), exclude=(Term("Fed"),))
+    check(matcher, "New York evictions", True)
+    check(matcher, "evictions in Ohio", False)
+    check(matcher, "New York evictions and the Fed", False)
+
+
+def test_bad_query_refused_at_compile() -> None:
+    with pytest.raises(QueryError):
+        campaign(query='"unclosed')
+
+
+# ------------------------------------------------------------------ mentions: field, snippet, order
+
+
+def test_title_is_preferred_and_field_recorded() -> None:
+    item = MatchItem(title="Kendra Brooks wins", summary="Kendra Brooks said", content="x")
+    (mention,) = KENDRA.match(item)
+    assert mention.field == "title"
+    (mention,) = KENDRA.match(MatchItem(title="Council news", content="by Kendra Brooks"))
+    assert mention.field == "content"
+    (mention,) = KENDRA.match(MatchItem(article="quoted Kendra Brooks"))
+    assert mention.field == "article"
+
+
+def test_snippet_quotes_original_text_and_offsets_highlight_the_hit() -> None:
+    summary = "Straße ﬁnance — “KENDRA  Brooks’s” plan &amp; more\u00a0text"
+    (mention,) = KENDRA.match(MatchItem(summary=summary))
+    assert mention.snippet == "Straße ﬁnance — “KENDRA Brooks’s” plan & more text"
+    assert mention.snippet[mention.start : mention.end] == "KENDRA Brooks"
+    assert mention.field == "summary"
+    assert mention.term == "Kendra Brooks"
+
+
+def test_snippet_offsets_with_accents_and_entities_before_the_hit() -> None:
+    summary = "Jos&eacute; Garc&iacute;a met Ms. Ocasio&#8209;Cortez"
+    matcher = member("Alexandria Ocasio-Cortez", "Ms. Ocasio-Cortez")
+    (mention,) = matcher.match(MatchItem(summary=summary))
+    assert mention.snippet[mention.start : mention.end] == "Ms. Ocasio\u2011Cortez"
+
+
+def test_long_text_snippet_is_cut_around_the_hit() -> None:
+    before = " ".join(f"word{i}" for i in range(100))
+    after = " ".join(f"tail{i}" for i in range(100))
+    (mention,) = KENDRA.match(MatchItem(content=f"{before} Kendra Brooks {after}"))
+    assert mention.snippet.startswith("…") and mention.snippet.endswith("…")
+    assert mention.snippet[mention.start : mention.end] == "Kendra Brooks"
+    assert len(mention.snippet) <= 2 * SNIPPET_RADIUS + len("Kendra Brooks") + 2
+    assert mention.start >= SNIPPET_RADIUS - 10  # roughly centred: no word is cut
+    assert " word" not in mention.snippet[:2]
+
+
+def test_query_snippet_highlights_the_near_pair() -> None:
+    matcher = campaign(query='"good cause" NEAR/3 evict*')
+    (mention,) = matcher.match(MatchItem(summary="Landlords need Good Cause to evict tenants."))
+    assert mention.term == '"good cause" NEAR/3 evict*'
+    assert mention.snippet[mention.start : mention.end] == "Good Cause to evict"
+    (mention,) = matcher.match(MatchItem(summary="Evictions without good cause."))
+    assert mention.snippet[mention.start : mention.end] == "Evictions without good cause"
+
+
+def test_match_case_snippet_uses_original_case() -> None:
+    (mention,) = GCE.match(MatchItem(title="eats act?", summary="Straße: the EATS Act passed"))
+    assert mention.field == "summary"
+    assert mention.snippet[mention.start : mention.end] == "EATS Act"
+
+
+def test_order_and_match_ids_are_sorted() -> None:
+    matcher = compile_matcher(
+        [MemberConfig(id="zed", name="Zed Adams"), MemberConfig(id="amy", name="Amy Zhou")],
+        [
+            CampaignConfig(id="rent", name="Rent", keywords=(Term("rent"),)),
+            CampaignConfig(id="evict", name="Evict", keywords=(Term("evict"),)),
+        ],
+    )
+    item = MatchItem(title="Zed Adams and Amy Zhou on rent", summary="evict")
+    mentions = matcher.match(item)
+    assert [(m.kind, m.target_id) for m in mentions] == [
+        ("campaign", "evict"),
+        ("campaign", "rent"),
+        ("member", "amy"),
+        ("member", "zed"),
+    ]
+    assert matcher.match_ids(item) == (("amy", "zed"), ("evict", "rent"))
+
+
+def test_members_sharing_a_name_both_match() -> None:
+    matcher = compile_matcher(
+        [MemberConfig(id="a", name="Maria Lopez"), MemberConfig(id="b", name="María López")], []
+    )
+    assert matcher.match_ids(MatchItem(title="MARIA LOPEZ")) == (("a", "b"), ())
+
+
+def test_empty_config_and_empty_item() -> None:
+    empty = compile_matcher([], [])
+    assert empty.match(MatchItem(title="Kendra Brooks")) == []
+    assert empty.match_ids(MatchItem(title="Kendra Brooks")) == ((), ())
+    assert KENDRA.match(MatchItem()) == []
+
+
+def test_nul_inside_a_field_does_not_shift_fields() -> None:
+    (mention,) = KENDRA.match(MatchItem(title="a\x00b", summary="Kendra Brooks"))
+    assert mention.field == "summary"

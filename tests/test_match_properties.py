@@ -1,0 +1,99 @@
+"""Properties of normalisation and matching over arbitrary Unicode."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tracker.match import compile_matcher, normalize_text
+from tracker.models import CampaignConfig, MatchItem, MemberConfig, Term
+
+MATCHER = compile_matcher(
+    [
+        MemberConfig(id="kendra-brooks", name="Kendra Brooks", aliases=("Councilmember Brooks",)),
+        MemberConfig(id="jose", name="José García", require_any=(Term("Texas"),)),
+        MemberConfig(id="aoc", name="Alexandria Ocasio-Cortez", exclude=(Term("SNL", match_case=True),)),
+    ],
+    [
+        CampaignConfig(
+            id="gce",
+            name="Good Cause",
+            keywords=(Term("good cause eviction"), Term("EATS Act", match_case=True)),
+            query='"good cause" NEAR/3 evict* OR (rent NOT car)',
+        )
+    ],
+)
+
+# Text made of the pieces matching cares about, so that hits (and their snippets) happen.
+PIECES = st.sampled_from(
+    [
+        "Kendra", "Brooks", "kendra", "BROOKS", "’s", "'", "A.", " ", "\u00a0", "\n", "-", "—",
+        "&amp;", "&#8217;", "&nbsp;", "José", "Garcia", "GARCÍA", "Texas", "Ocasio", "Cortez",
+        "Alexandria", "SNL", "EATS", "Act", "eats", "good", "cause", "evictions", "rent", "car",
+        "ﬁ", "ß", "İ", "\u0301", "\u00ad", "\x00", "Councilmember", ".", ",", "“", "”", "ǅ",
+    ]
+)
+MATCHY_TEXT = st.lists(PIECES | st.text(max_size=3), max_size=30).map("".join)
+
+
+@given(st.text())
+def test_normalize_is_idempotent(text: str) -> None:
+    once = normalize_text(text)
+    assert normalize_text(once) == once
+
+
+@given(st.text())
+def test_normalize_keep_case_is_idempotent(text: str) -> None:
+    once = normalize_text(text, fold_case=False)
+    assert normalize_text(once, fold_case=False) == once
+
+
+@given(MATCHY_TEXT)
+def test_normalize_is_idempotent_on_matchy_text(text: str) -> None:
+    once = normalize_text(text)
+    assert normalize_text(once) == once
+
+
+@given(st.text())
+def test_normalized_text_has_single_spaces_only(text: str) -> None:
+    out = normalize_text(text)
+    assert out == out.strip()
+    assert "  " not in out
+    assert not any(c.isspace() and c != " " for c in out)
+
+
+@given(st.text(), st.text(), st.text(), st.text())
+def test_match_never_raises(title: str, summary: str, content: str, article: str) -> None:
+    item = MatchItem(title=title, summary=summary, content=content, article=article)
+    MATCHER.match(item)
+    MATCHER.match_ids(item)
+
+
+@settings(max_examples=300)
+@given(MATCHY_TEXT, MATCHY_TEXT)
+def test_mentions_are_consistent(title: str, summary: str) -> None:
+    item = MatchItem(title=title, summary=summary)
+    mentions = MATCHER.match(item)
+    members, campaigns = MATCHER.match_ids(item)
+    assert tuple(m.target_id for m in mentions if m.kind == "member") == members
+    assert tuple(m.target_id for m in mentions if m.kind == "campaign") == campaigns
+    assert [(m.kind, m.target_id) for m in mentions] == sorted((m.kind, m.target_id) for m in mentions)
+    for m in mentions:
+        assert m.field in ("title", "summary")
+        assert 0 <= m.start < m.end <= len(m.snippet)
+        # the highlighted text normalises to something containing a configured word
+        highlighted = normalize_text(m.snippet[m.start : m.end])
+        assert highlighted, m
+
+
+@given(MATCHY_TEXT)
+def test_match_does_not_depend_on_surrounding_fields(text: str) -> None:
+    # a field's matches are the same whether or not other fields are present, for
+    # members without context rules
+    alone = {m.target_id for m in MATCHER.match(MatchItem(summary=text)) if m.target_id == "kendra-brooks"}
+    with_title = {
+        m.target_id
+        for m in MATCHER.match(MatchItem(title="nothing here", summary=text))
+        if m.target_id == "kendra-brooks"
+    }
+    assert alone == with_title
