@@ -112,8 +112,13 @@ def _read_capped(response: requests.Response, limit: int, deadline: float) -> by
         raise FetchError(f"body of {declared} bytes is over the {limit}-byte limit; not downloaded")
     chunks: list[bytes] = []
     total = 0
-    # iter_content decodes gzip, so the cap applies to what we would really hold in memory.
-    for chunk in response.iter_content(chunk_size=64 * 1024):
+    raw = response.raw
+    # urllib3's read1 returns whatever has arrived (decoded), so a drip-feeding server
+    # cannot keep us inside one big blocking read past the deadline.
+    while True:
+        chunk = raw.read1(64 * 1024, decode_content=True)
+        if not chunk:  # read1 keeps reading until it has decoded bytes, so empty means the end
+            break
         total += len(chunk)
         if total > limit:
             raise FetchError(f"body over the {limit}-byte limit; cut off")

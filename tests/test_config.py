@@ -1,0 +1,158 @@
+"""feeds.yml: a bad file is refused with a message naming the file, the entry and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tracker.cli import cli
+from tracker.config import expand_searches, load_config
+from tracker.errors import ConfigError
+from tracker.models import Term
+
+ROOT = Path(__file__).resolve().parent.parent
+
+GOOD = """
+settings:
+  poll: "*/30 * * * *"
+  timeout_s: 5
+  exports:
+    - {format: json, path: out/news.json}
+feeds:
+  - url: https://www.example-paper.com/rss
+    name: Example Paper
+    tags: [pa]
+  - https://other.example.org/feed.xml
+searches:
+  - template: "https://news.example.com/rss/search?q={query}&hl=en-US"
+    for: [members, campaigns]
+members:
+  - name: Kendra Brooks
+    aliases: ["Councilmember Kendra Brooks"]
+    jurisdiction: Philadelphia
+    state: PA
+    require_any: [Philadelphia]
+members_file: members.csv
+campaigns:
+  - id: good-cause-eviction
+    name: Good Cause Eviction
+    keywords: ["good cause eviction", "S305", {text: "EATS Act", match_case: true}]
+    query: '"good cause" NEAR/3 evict*'
+"""
+
+CSV = "id,name,aliases,title,state,require_any\n,Nicholas O’Rourke,Nic O'Rourke; Councilmember O'Rourke,Councilmember,PA,Philadelphia\n"
+
+
+def _write(tmp_path: Path, text: str, csv: str | None = CSV) -> Path:
+    path = tmp_path / "feeds.yml"
+    path.write_text(text, encoding="utf-8")
+    if csv is not None:
+        (tmp_path / "members.csv").write_text(csv, encoding="utf-8")
+    return path
+
+
+def test_good_config_loads(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, GOOD))
+    assert config.settings.poll == "*/30 * * * *"
+    assert config.settings.timeout_s == 5.0
+    assert config.settings.exports[0].path == "out/news.json"
+    assert [f.name for f in config.feeds] == ["Example Paper", ""]
+    assert config.feeds[0].tags == ("pa",)
+    brooks, orourke = config.members
+    assert brooks.id == "kendra-brooks" and brooks.require_any == (Term("Philadelphia"),)
+    assert orourke.id == "nicholas-orourke"
+    assert orourke.aliases == ("Nic O'Rourke", "Councilmember O'Rourke")
+    assert config.campaigns[0].keywords[2] == Term("EATS Act", match_case=True)
+
+
+def test_search_feeds_generated_per_member_and_campaign(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, GOOD))
+    searches = expand_searches(config)
+    assert len(searches) == 3  # two members + one campaign
+    assert {s.search_for for s in searches} == {"member:kendra-brooks", "member:nicholas-orourke", "campaign:good-cause-eviction"}
+    brooks = next(s for s in searches if s.search_for == "member:kendra-brooks")
+    assert "q=%22Kendra+Brooks%22+Philadelphia" in brooks.url
+    assert len({s.id for s in searches}) == 3
+    assert len(config.all_feeds()) == 5
+
+
+def test_empty_file_is_a_valid_empty_config(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, "", csv=None))
+    assert config.feeds == () and config.members == () and config.campaigns == ()
+
+
+BAD = [
+    ("feeds:\n  - url: https://a.example.com/rss\n    colour: red\n", "feeds[0]: unknown key 'colour'"),
+    ("surprise: 1\n", "top level: unknown key 'surprise'"),
+    ("feeds:\n  - url: not a url\n", "feeds[0].url: bad URL"),
+    ("feeds:\n  - url: ftp://a.example.com/rss\n", "feeds[0].url: bad URL"),
+    ("feeds:\n  - {url: 'https://a.example.com/1', id: x}\n  - {url: 'https://a.example.com/2', id: x}\n", "duplicate id 'x'"),
+    ("members:\n  - name: Ann Lee\n  - name: Ann Lee\n", "members: duplicate id 'ann-lee'"),
+    ("members:\n  - aliases: [x]\n", "members[0].name: is required"),
+    ("members:\n  - name: Ann Lee\n    id: 'Bad Id'\n", "members[0].id"),
+    ("campaigns:\n  - name: X\n    query: '\"good cause'\n", "campaigns[0] (x).query"),
+    ("campaigns:\n  - name: X\n    query: 'a AND'\n", "campaigns[0] (x).query"),
+    ("campaigns:\n  - name: X\n    query: '(a OR b'\n", "campaigns[0] (x).query"),
+    ("campaigns:\n  - name: X\n", "campaigns[0] (x): needs keywords or a query"),
+    ("campaigns:\n  - name: X\n    keywords: [{text: y, match_case: maybe}]\n", "match_case: expected true or false"),
+    ("settings:\n  poll: every hour\n", "settings.poll: not a cron expression"),
+    ("settings:\n  timeout_s: -1\n", "settings.timeout_s: expected a positive number"),
+    ("settings:\n  exports:\n    - {format: pdf, path: x}\n", "settings.exports[0].format: unknown format 'pdf'"),
+    ("searches:\n  - template: https://news.example.com/rss\n", "searches[0].template: must contain {query}"),
+    ("feeds: {url: x}\n", "feeds: expected a list"),
+    ("feeds:\n  - url: [unclosed\n", "invalid YAML"),
+    ("members_file: missing.csv\n", "members_file: cannot read"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD)
+def test_bad_config_is_refused_with_a_clear_message(tmp_path: Path, text: str, message: str) -> None:
+    path = _write(tmp_path, text, csv=None)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(str(path))
+    assert message in str(info.value)
+
+
+def test_bad_members_csv_column(tmp_path: Path) -> None:
+    path = _write(tmp_path, "members_file: members.csv\n", csv="name,colour\nAnn Lee,red\n")
+    with pytest.raises(ConfigError, match="unknown column 'colour'"):
+        load_config(path)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yml")
+
+
+@pytest.mark.parametrize(("text", "message"), BAD[:6])
+def test_cli_exits_2_with_one_line_and_runs_nothing(tmp_path: Path, text: str, message: str) -> None:
+    path = _write(tmp_path, text, csv=None)
+    db = tmp_path / "t.db"
+    result = CliRunner().invoke(cli, ["--config", str(path), "--db", f"sqlite:///{db}", "ingest", "-q"],
+                                standalone_mode=False)
+    assert isinstance(result.exception, ConfigError)
+    assert result.exception.exit_code == 2
+    assert not db.exists()  # nothing ran
+
+
+def test_cli_main_prints_one_line_and_exit_code_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tracker.cli import main
+
+    path = _write(tmp_path, BAD[0][0], csv=None)
+    with pytest.raises(SystemExit) as info:
+        main(["--config", str(path), "--db", f"sqlite:///{tmp_path / 't.db'}", "ingest"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown key 'colour'" in err and "Traceback" not in err
+
+
+def test_shipped_configs_are_valid() -> None:
+    for rel in ("feeds.yml", "data/samples/demo.yml"):
+        path = ROOT / rel
+        if not path.exists():
+            pytest.fail(f"{rel} is missing")
+        config = load_config(path)
+        assert config.members and config.campaigns

@@ -1,0 +1,198 @@
+"""Fetching against a real HTTP server on 127.0.0.1: every way a server can misbehave."""
+
+from __future__ import annotations
+
+import time
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+
+from tests.feedserver import FeedServer, Route
+from tracker.errors import FetchError
+from tracker.fetch import FetchOptions, fetch, parse_max_age, parse_retry_after
+from tracker.parse import parse_feed
+
+FEED = (Path(__file__).parent / "data" / "feeds" / "city-desk.rss").read_bytes()
+FAST = FetchOptions(timeout_s=1.0, connect_timeout_s=1.0)
+
+
+def test_plain_fetch_sends_a_real_user_agent(feed_server: FeedServer) -> None:
+    url = feed_server.add("/feed", body=FEED)
+    result = fetch(url, options=FAST)
+    assert result.status == 200 and result.body == FEED
+    ua = feed_server.hits("/feed")[0].headers["user-agent"]
+    assert ua.startswith("media-tracker/")
+    assert "gzip" in feed_server.hits("/feed")[0].headers["accept-encoding"]
+
+
+def test_etag_round_trip_gives_304_without_body(feed_server: FeedServer) -> None:
+    url = feed_server.add("/feed", body=FEED, etag='"v1"')
+    first = fetch(url, options=FAST)
+    assert first.etag == '"v1"'
+    second = fetch(url, etag=first.etag, options=FAST)
+    assert second.status == 304 and second.not_modified and second.body is None
+    assert feed_server.hits("/feed")[1].headers["if-none-match"] == '"v1"'
+
+
+def test_last_modified_round_trip(feed_server: FeedServer) -> None:
+    stamp = "Mon, 23 Nov 2026 10:00:00 GMT"
+    url = feed_server.add("/feed", body=FEED, last_modified=stamp)
+    first = fetch(url, options=FAST)
+    assert first.last_modified == stamp
+    second = fetch(url, last_modified=first.last_modified, options=FAST)
+    assert second.not_modified
+    assert feed_server.hits("/feed")[1].headers["if-modified-since"] == stamp
+
+
+def test_gzip_body_is_decoded(feed_server: FeedServer) -> None:
+    url = feed_server.add("/feed", body=FEED, gzip=True)
+    assert fetch(url, options=FAST).body == FEED
+
+
+def test_stalling_server_times_out(feed_server: FeedServer) -> None:
+    url = feed_server.add("/slow", body=FEED, delay_s=3.0)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="timed out"):
+        fetch(url, options=FAST)
+    assert time.monotonic() - started < 2.5
+
+
+def test_drip_feeding_server_is_cut_off(feed_server: FeedServer) -> None:
+    # Every chunk arrives inside the read timeout, but the whole body never would.
+    url = feed_server.add("/drip", body=FEED, drip_s=0.05)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="too slow"):
+        fetch(url, options=FetchOptions(timeout_s=0.3, connect_timeout_s=1.0))
+    assert time.monotonic() - started < 3.0
+
+
+def test_body_size_cap_with_content_length(feed_server: FeedServer) -> None:
+    url = feed_server.add("/huge", body=b"x" * 200_000)
+    with pytest.raises(FetchError, match="limit"):
+        fetch(url, options=FetchOptions(timeout_s=2, max_body_bytes=100_000))
+
+
+def test_body_size_cap_without_content_length_is_streamed(feed_server: FeedServer) -> None:
+    def endless(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/rss+xml")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        try:
+            for _ in range(10_000):  # 640 MB if it were all read
+                handler.wfile.write(b"y" * 65536)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    url = feed_server.add("/endless", Route(handler=endless))
+    with pytest.raises(FetchError, match="cut off"):
+        fetch(url, options=FetchOptions(timeout_s=5, max_body_bytes=1_000_000))
+
+
+def test_gzip_bomb_is_capped_on_decoded_size(feed_server: FeedServer) -> None:
+    url = feed_server.add("/bomb", body=b"\0" * 5_000_000, gzip=True)
+    with pytest.raises(FetchError, match="cut off"):
+        fetch(url, options=FetchOptions(timeout_s=5, max_body_bytes=1_000_000))
+
+
+def test_redirect_loop_is_an_error(feed_server: FeedServer) -> None:
+    feed_server.add("/a", status=302, headers={"Location": "/b"})
+    feed_server.add("/b", status=302, headers={"Location": "/a"})
+    with pytest.raises(FetchError, match="redirect loop"):
+        fetch(feed_server.url("/a"), options=FAST)
+
+
+def test_too_many_redirects(feed_server: FeedServer) -> None:
+    for i in range(10):
+        feed_server.add(f"/r{i}", status=302, headers={"Location": f"/r{i + 1}"})
+    with pytest.raises(FetchError, match="more than 5 redirects"):
+        fetch(feed_server.url("/r0"), options=FAST)
+
+
+def test_permanent_redirect_is_reported(feed_server: FeedServer) -> None:
+    feed_server.add("/old", status=301, headers={"Location": "/new"})
+    new = feed_server.add("/new", body=FEED)
+    result = fetch(feed_server.url("/old"), options=FAST)
+    assert result.body == FEED and result.permanent_redirect_to == new
+
+
+def test_temporary_redirect_keeps_the_url(feed_server: FeedServer) -> None:
+    feed_server.add("/old", status=302, headers={"Location": "/new"})
+    feed_server.add("/new", body=FEED)
+    assert fetch(feed_server.url("/old"), options=FAST).permanent_redirect_to is None
+
+
+@pytest.mark.parametrize("status", [404, 410, 500, 503])
+def test_http_errors_carry_the_status(feed_server: FeedServer, status: int) -> None:
+    url = feed_server.add("/x", status=status, body=b"nope", headers={"Content-Type": "text/plain"})
+    with pytest.raises(FetchError) as info:
+        fetch(url, options=FAST)
+    assert info.value.status == status
+    assert str(status) in str(info.value)
+
+
+def test_429_retry_after_is_parsed(feed_server: FeedServer) -> None:
+    url = feed_server.add("/x", status=429, headers={"Retry-After": "120"})
+    with pytest.raises(FetchError) as info:
+        fetch(url, options=FAST)
+    assert info.value.status == 429 and info.value.retry_after_s == 120.0
+
+
+def test_403_is_retried_once_as_a_browser(feed_server: FeedServer) -> None:
+    def picky(handler: BaseHTTPRequestHandler) -> None:
+        ok = "Mozilla" in (handler.headers.get("User-Agent") or "")
+        handler.send_response(200 if ok else 403)
+        handler.send_header("Content-Length", str(len(FEED) if ok else 0))
+        handler.end_headers()
+        if ok:
+            handler.wfile.write(FEED)
+
+    url = feed_server.add("/picky", Route(handler=picky))
+    assert fetch(url, options=FAST).body == FEED
+    assert len(feed_server.hits("/picky")) == 2
+
+
+def test_connection_refused_is_a_fetch_error() -> None:
+    with pytest.raises(FetchError, match="connection failed"):
+        fetch("http://127.0.0.1:9/feed", options=FAST)
+
+
+def test_non_feed_html_is_fetched_then_refused_by_the_parser(feed_server: FeedServer) -> None:
+    url = feed_server.add("/page", body=b"<!doctype html><html><body>Hi</body></html>", headers={"Content-Type": "text/html"})
+    result = fetch(url, options=FAST)
+    from tracker.errors import ParseError
+
+    with pytest.raises(ParseError, match="HTML page"):
+        parse_feed(result.body or b"", content_type=result.content_type)
+
+
+def test_wrong_declared_charset_still_parses(feed_server: FeedServer) -> None:
+    body = FEED.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"').replace(b"Tenants", "Inquilinos señalan".encode())
+    url = feed_server.add("/cs", body=body, headers={"Content-Type": "application/rss+xml; charset=utf-8"})
+    result = fetch(url, options=FAST)
+    feed = parse_feed(result.body or b"", content_type=result.content_type)
+    assert "Inquilinos señalan" in feed.entries[0].summary
+
+
+def test_private_hosts_refused_when_not_allowed(feed_server: FeedServer) -> None:
+    url = feed_server.add("/feed", body=FEED)
+    with pytest.raises(FetchError, match="private or loopback"):
+        fetch(url, options=FetchOptions(timeout_s=1, allow_private_hosts=False))
+
+
+def test_file_url(tmp_path: Path) -> None:
+    path = tmp_path / "f.xml"
+    path.write_bytes(FEED)
+    assert fetch(path.as_uri()).body == FEED
+    with pytest.raises(FetchError, match="cannot read"):
+        fetch((tmp_path / "missing.xml").as_uri())
+
+
+def test_header_parsers() -> None:
+    assert parse_retry_after("30") == 30.0
+    assert parse_retry_after("garbage") is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+    assert parse_max_age("public, max-age=600") == 600
+    assert parse_max_age("no-cache, max-age=600") is None
+    assert parse_max_age(None) is None

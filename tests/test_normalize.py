@@ -1,0 +1,83 @@
+"""URL canonicalisation, HTML to text, dates to UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tracker.normalize import canonical_url, clip_id_for, html_to_text, parse_date, to_utc
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTPS://WWW.Example.COM/News/Story?utm_source=rss&utm_medium=x", "https://www.example.com/News/Story"),
+        ("https://example.com/a?id=7&utm_campaign=z&fbclid=abc#comments", "https://example.com/a?id=7"),
+        ("https://example.com/a?b=2&a=1", "https://example.com/a?a=1&b=2"),  # order does not split a story
+        ("https://example.com:443/a", "https://example.com/a"),
+        ("http://example.com:8080/a", "http://example.com:8080/a"),
+        ("https://example.com", "https://example.com/"),
+        ("https://example.com/a?gclid=1&mc_cid=2&mc_eid=3", "https://example.com/a"),
+        ("https://example.com/search?q=good+cause", "https://example.com/search?q=good+cause"),
+        ("  https://example.com/caf%C3%A9  ", "https://example.com/caf%C3%A9"),
+    ],
+)
+def test_canonical_url(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+def test_same_story_same_clip_id() -> None:
+    a = canonical_url("https://www.inquirer.com/politics/x.html?utm_source=twitter")
+    b = canonical_url("https://www.inquirer.com/politics/x.html#top")
+    assert clip_id_for(a) == clip_id_for(b)
+    assert clip_id_for(a) != clip_id_for(canonical_url("https://www.inquirer.com/politics/y.html"))
+
+
+@pytest.mark.parametrize(
+    ("markup", "text"),
+    [
+        ("<p>Kendra <b>Brooks</b></p>", "Kendra Brooks"),
+        ("Brook<b>s</b>", "Brooks"),  # inline markup without space is not a word boundary
+        ("<p>one</p><p>two</p>", "one two"),  # block markup is
+        ("O&#8217;Rourke &amp; co&nbsp;op", "O’Rourke & co op"),
+        ("<script>alert(1)</script>Hello<style>p{}</style>", "Hello"),
+        ("line\n\n  break\t\there", "line break here"),
+        ("", ""),
+        ("a\x00b\x07c", "abc"),
+    ],
+)
+def test_html_to_text(markup: str, text: str) -> None:
+    assert html_to_text(markup) == text
+
+
+@given(st.text())
+def test_html_to_text_never_raises(markup: str) -> None:
+    assert isinstance(html_to_text(markup), str)
+
+
+@pytest.mark.parametrize(
+    ("raw", "iso"),
+    [
+        ("Fri, 20 Nov 2026 09:30:00 -0500", "2026-11-20T14:30:00+00:00"),
+        ("2026-11-20T09:30:00-05:00", "2026-11-20T14:30:00+00:00"),
+        ("2026-11-20T14:30:00Z", "2026-11-20T14:30:00+00:00"),
+        ("2026-11-20", "2026-11-20T00:00:00+00:00"),
+    ],
+)
+def test_parse_date_to_utc(raw: str, iso: str) -> None:
+    parsed = parse_date(raw)
+    assert parsed is not None and parsed.isoformat() == iso
+
+
+@pytest.mark.parametrize("raw", ["", None, "yesterday", "32 Foo 2026"])
+def test_parse_date_rejects_garbage(raw: str | None) -> None:
+    assert parse_date(raw) is None
+
+
+def test_to_utc() -> None:
+    eastern = timezone(timedelta(hours=-5))
+    assert to_utc(datetime(2026, 1, 1, 7, tzinfo=eastern)) == datetime(2026, 1, 1, 12, tzinfo=UTC)
+    assert to_utc(datetime(2026, 1, 1, 7)).tzinfo is UTC

@@ -1,0 +1,144 @@
+"""Parsing: golden feeds written for this project, and every real-world feed in the corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import corpus_dir
+from tracker.errors import ParseError
+from tracker.models import ParsedFeed
+from tracker.parse import parse_feed
+
+DATA = Path(__file__).parent / "data" / "feeds"
+GOLDEN = ["city-desk.rss", "statehouse.atom", "news-search.xml", "latin1.rss", "truncated.xml"]
+
+
+def _as_json(feed: ParsedFeed) -> dict[str, Any]:
+    data = asdict(feed)
+    data["entries"] = list(data["entries"])
+    for entry in data["entries"]:
+        entry["published_at"] = entry["published_at"].isoformat() if entry["published_at"] else None
+    return data
+
+
+@pytest.mark.parametrize("name", GOLDEN)
+def test_golden_feed(name: str) -> None:
+    parsed = parse_feed((DATA / name).read_bytes(), url=f"https://example.com/{name}")
+    expected_path = DATA / f"{name}.expected.json"
+    actual = _as_json(parsed)
+    if os.environ.get("UPDATE_GOLDEN"):
+        expected_path.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert actual == json.loads(expected_path.read_text(encoding="utf-8"))
+
+
+def test_rss_details() -> None:
+    feed = parse_feed((DATA / "city-desk.rss").read_bytes())
+    first = feed.entries[0]
+    assert feed.title == "City Desk & Hall"
+    assert feed.ttl_minutes == 90
+    # HTML is reduced to text, entities decoded, inline tags do not split words
+    assert first.summary == "Councilmember Kendra Brooks and Councilmember Nicholas O’Rourke backed the bill. Tenants cheered."
+    assert first.image_url == "https://cdn.example.com/img/council-large.jpg"  # widest media:content
+    assert first.published_at is not None and first.published_at.isoformat() == "2026-11-20T14:30:00+00:00"
+    assert first.published_raw == "Fri, 20 Nov 2026 09:30:00 -0500"
+    assert first.author == "Pat Reporter"
+    assert feed.entries[1].image_url == "https://cdn.example.com/img/budget.png"  # image enclosure
+    assert feed.entries[2].image_url == "https://cdn.example.com/img/thumb.jpg"  # media:thumbnail
+    assert feed.entries[2].published_at is None
+    assert len(feed.entries) == 3  # the item without a link is not a clip
+
+
+def test_atom_dates_are_utc_and_content_is_text() -> None:
+    feed = parse_feed((DATA / "statehouse.atom").read_bytes())
+    entry = feed.entries[0]
+    assert entry.published_at is not None
+    assert entry.published_at.utcoffset() is not None and entry.published_at.utcoffset().total_seconds() == 0
+    assert entry.published_at.isoformat() == "2026-11-21T14:04:05+00:00"
+    assert "Erin Murphy" in entry.content and "<p>" not in entry.content
+    assert feed.entries[1].published_at is not None  # falls back to <updated>
+
+
+def test_search_feed_outlet_from_source_and_title_suffix_dropped() -> None:
+    entry = parse_feed((DATA / "news-search.xml").read_bytes()).entries[0]
+    assert entry.source_outlet == "Albany Times Example"
+    assert entry.title == "Local electeds demand Good Cause Eviction"
+
+
+def test_undeclared_latin1_charset_is_read() -> None:
+    entry = parse_feed((DATA / "latin1.rss").read_bytes()).entries[0]
+    assert entry.title == "Notícias da Câmara"
+    assert "José María" in entry.summary
+
+
+def test_broken_feed_yields_what_it_could_and_records_problem() -> None:
+    feed = parse_feed((DATA / "truncated.xml").read_bytes())
+    assert feed.problem
+    assert [e.link for e in feed.entries] == ["https://trunc.example.com/1"]
+
+
+@pytest.mark.parametrize("body", [b"", b"   \n", b"\x00\x01garbage", (DATA / "not-a-feed.html").read_bytes()])
+def test_not_a_feed_raises_parse_error(body: bytes) -> None:
+    with pytest.raises(ParseError):
+        parse_feed(body)
+
+
+def test_html_page_error_says_so() -> None:
+    with pytest.raises(ParseError, match="HTML page"):
+        parse_feed((DATA / "not-a-feed.html").read_bytes())
+
+
+# ------------------------------------------------------------------ real-world corpus, read in place
+
+
+def _corpus_feeds() -> list[Path]:
+    root = Path(os.environ.get("TRACKER_CORPUS", str(Path(__file__).resolve().parents[2] / "shared" / "corpus")))
+    return sorted((root / "feeds").glob("*")) if (root / "feeds").is_dir() else []
+
+
+# Captured feeds that are not well-formed XML: they must not raise, but may yield nothing.
+_MALFORMED = {"dylanharris", "kroy", "oscard0m", "codearcana", "uolNoticias"}
+
+
+@pytest.mark.parametrize("path", _corpus_feeds() or [None], ids=lambda p: p.name if p else "corpus-missing")
+def test_corpus_feed(path: Path | None) -> None:
+    if path is None:
+        corpus_dir("feeds")  # skips locally, fails in CI
+        return
+    try:
+        feed = parse_feed(path.read_bytes(), url="https://example.com/feed")
+    except ParseError:
+        pytest.fail(f"{path.name}: ParseError on a real feed")
+    malformed = any(m in path.name for m in _MALFORMED)
+    if not malformed:
+        assert feed.entries, f"{path.name}: no entries from a well-formed feed"
+    for entry in feed.entries:
+        assert entry.link.startswith(("http://", "https://")), entry.link
+        if entry.published_at is not None:
+            assert entry.published_at.utcoffset() is not None
+            assert entry.published_at.utcoffset().total_seconds() == 0
+    if not malformed:
+        dated = [e for e in feed.entries if e.published_at is not None]
+        # illegally-nested has ghost items; everything else dates every entry
+        assert len(dated) >= len(feed.entries) // 2, f"{path.name}: most entries undated"
+
+
+def test_corpus_images_found_where_feeds_have_them() -> None:
+    feeds = corpus_dir("feeds")
+    for name in ("bbcnews-world", "guardian", "foreignpolicy", "iconv"):
+        path = next(feeds.glob(f"*{name}*"))
+        entries = parse_feed(path.read_bytes()).entries
+        assert any(e.image_url for e in entries), name
+
+
+def test_corpus_google_news_outlets() -> None:
+    path = next(corpus_dir("feeds").glob("*google_news*"))
+    entries = parse_feed(path.read_bytes()).entries
+    assert len(entries) == 92
+    assert all(e.source_outlet for e in entries)
+    assert not any(e.title.endswith(f" - {e.source_outlet}") for e in entries)
