@@ -266,6 +266,9 @@ class Ingestor:
             if stop is not None and stop.is_set():
                 return _Work(feed, state, error=TrackerError("stopped before fetching"))
             with limiter.for_url(state.url):
+                # Waiting for the host's slot can take long; a stop that came meanwhile wins.
+                if stop is not None and stop.is_set():
+                    return _Work(feed, state, error=TrackerError("stopped before fetching"))
                 return process_feed(feed, state, self.matcher, self.options, session)
 
         try:
@@ -308,6 +311,8 @@ class Ingestor:
             Attempt(
                 ok=ok, status=work.status, consecutive_failures=state.consecutive_failures,
                 retry_after_s=work.retry_after_s, max_age_s=work.max_age_s, ttl_minutes=work.ttl_minutes,
+                # Not parsed this time, so no <ttl>: keep the interval the feed asked for before.
+                known_min_interval_s=state.min_interval_s if work.not_modified or work.unchanged else None,
             ),
             now,
             self.rng,

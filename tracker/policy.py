@@ -14,6 +14,7 @@ BACKOFF_BASE = timedelta(minutes=30)
 BACKOFF_CAP = timedelta(hours=24)
 # Publishers' caching hints are honoured, but a feed is never left alone longer than this.
 MAX_MIN_INTERVAL = timedelta(hours=12)
+GONE_REASON = "HTTP 410 Gone: the publisher removed this feed"
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ class Attempt:
     retry_after_s: float | None = None
     max_age_s: int | None = None
     ttl_minutes: int | None = None
+    # The interval learnt from an earlier full response: a 304 or an unchanged body
+    # carries no <ttl>, and forgetting it would poll a slow feed every cycle.
+    known_min_interval_s: int | None = None
 
 
 @dataclass(frozen=True)
@@ -34,24 +38,38 @@ class Decision:
 
 
 def backoff_delay(failures: int, rng: random.Random) -> timedelta:
-    """30 min, 1 h, 2 h … capped at 24 h, with ±10 % jitter so feeds do not retry in lockstep."""
+    """30 min, 1 h, 2 h … capped at 24 h, with ±10 % jitter so feeds do not retry in lockstep.
+
+    At the cap the jitter only shortens the delay: "at worst one try a day" holds exactly.
+    """
     exponent = min(max(failures, 1) - 1, 16)
-    delay = min(BACKOFF_BASE * (2**exponent), BACKOFF_CAP)
-    return delay * rng.uniform(0.9, 1.1) if delay < BACKOFF_CAP else delay
+    delay = BACKOFF_BASE * (2**exponent)
+    if delay >= BACKOFF_CAP:
+        return BACKOFF_CAP * rng.uniform(0.9, 1.0)
+    return min(delay * rng.uniform(0.9, 1.1), BACKOFF_CAP)
+
+
+def min_interval(attempt: Attempt) -> int | None:
+    """The longest of the publisher's hints (max-age, <ttl>), at most MAX_MIN_INTERVAL."""
+    ttl_s = attempt.ttl_minutes * 60 if attempt.ttl_minutes else None
+    hints = [s for s in (attempt.max_age_s, ttl_s) if s and s > 0]
+    if not hints and attempt.known_min_interval_s:
+        hints = [attempt.known_min_interval_s]
+    return min(max(hints), int(MAX_MIN_INTERVAL.total_seconds())) if hints else None
 
 
 def decide(attempt: Attempt, now: datetime, rng: random.Random) -> Decision:
     if attempt.ok:
-        hints = [s for s in (attempt.max_age_s, attempt.ttl_minutes * 60 if attempt.ttl_minutes else None) if s]
-        min_interval = min(max(hints), int(MAX_MIN_INTERVAL.total_seconds())) if hints else None
+        interval = min_interval(attempt)
         return Decision(
-            next_attempt_at=now + timedelta(seconds=min_interval) if min_interval else None,
-            min_interval_s=min_interval,
+            next_attempt_at=now + timedelta(seconds=interval) if interval else None,
+            min_interval_s=interval,
         )
     if attempt.status == 410:
         # Gone means gone, but still look once a day in case it was a mistake.
-        return Decision(now + BACKOFF_CAP, None, disable_reason="HTTP 410 Gone: the publisher removed this feed")
+        return Decision(now + BACKOFF_CAP, None, disable_reason=GONE_REASON)
     delay = backoff_delay(attempt.consecutive_failures + 1, rng)
     if attempt.retry_after_s is not None:
-        delay = max(delay, timedelta(seconds=min(attempt.retry_after_s, BACKOFF_CAP.total_seconds())))
+        # Retry-After is the publisher telling us when: never earlier, but never more than a day.
+        delay = max(delay, timedelta(seconds=min(max(attempt.retry_after_s, 0.0), BACKOFF_CAP.total_seconds())))
     return Decision(next_attempt_at=now + delay, min_interval_s=None)

@@ -270,6 +270,8 @@ class Store:
                 row.last_success_at = now
                 row.last_error = None
                 row.consecutive_failures = 0
+                if not outcome.disable_reason:
+                    row.disabled_reason = None  # a 410 feed that came back is live again
                 row.items_seen_last = outcome.items_seen
                 if outcome.etag is not None or outcome.last_modified is not None:
                     row.etag = outcome.etag
@@ -278,7 +280,8 @@ class Store:
                     row.content_hash = outcome.content_hash
                 if outcome.title:
                     row.title = outcome.title
-                if outcome.had_new_items or row.last_new_item_at is None and outcome.items_seen:
+                # The first success is the baseline, so a feed that never has items is reported quiet too.
+                if outcome.had_new_items or row.last_new_item_at is None:
                     row.last_new_item_at = now
             else:
                 row.last_error = outcome.error
