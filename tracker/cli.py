@@ -122,7 +122,7 @@ def match_cmd(app: AppContext, file: IO[str], explain: bool) -> None:
 
     config = app.config
     matcher = compile_matcher(config.members, config.campaigns)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     for item in _read_jsonl(file, getattr(file, "name", "input")):
         mentions = matcher.match(item_from_json(item))
         result: dict[str, Any] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -59,7 +60,7 @@ def register(cli: click.Group) -> None:
             target = (out_dir / f"in-the-news.{_EXTENSIONS[f]}") if all_formats and out_dir else out
             assert target is not None
             if str(target) == "-":
-                click.get_binary_stream("stdout").write(data)
+                sys.stdout.buffer.write(data)
                 continue
             changed = write_atomic(target, data)
             click.echo(f"{target}: {'written' if changed else 'unchanged'}", err=True)

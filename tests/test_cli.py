@@ -1,0 +1,129 @@
+"""The CLI contract from DESIGN.md, driven through the real entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.feedserver import FeedServer
+from tracker.cli import cli
+
+DATA = Path(__file__).parent / "data" / "feeds"
+
+CONFIG = """
+members:
+  - name: Kendra Brooks
+    require_any: [Philadelphia, Councilmember]
+  - name: Nicholas O'Rourke
+campaigns:
+  - id: eats-act
+    name: EATS Act
+    keywords: [{text: "EATS Act", match_case: true}]
+  - id: good-cause
+    name: Good Cause Eviction
+    keywords: ["Good Cause Eviction"]
+"""
+
+
+@pytest.fixture
+def config_path(tmp_path: Path) -> Path:
+    path = tmp_path / "feeds.yml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return path
+
+
+def run(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tracker.cli", *args], capture_output=True, text=True,
+                          input=input, timeout=60)
+
+
+def test_match_prints_one_line_per_item_with_sorted_ids(config_path: Path, tmp_path: Path) -> None:
+    items = [
+        {"id": "a", "title": "Nicholas O’Rourke and Councilmember Kendra Brooks back the EATS Act fight"},
+        {"id": "b", "title": "A dog eats act of kindness", "summary": "nothing"},
+        {"id": 3, "title": "x", "summary": "<p>Good&nbsp;Cause Eviction</p>", "url": "https://x", "source": "Y"},
+    ]
+    path = tmp_path / "items.jsonl"
+    path.write_text("\n".join(json.dumps(i) for i in items) + "\n\n", encoding="utf-8")
+    result = run("--config", str(config_path), "match", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines == [
+        {"id": "a", "members": ["kendra-brooks", "nicholas-orourke"], "campaigns": ["eats-act"]},
+        {"id": "b", "members": [], "campaigns": []},
+        {"id": 3, "members": [], "campaigns": ["good-cause"]},
+    ]
+
+
+def test_match_explain_and_stdin(config_path: Path) -> None:
+    result = run("--config", str(config_path), "match", "--explain", "-",
+                 input=json.dumps({"id": "x", "title": "Kendra Brooks of Philadelphia"}) + "\n")
+    (line,) = [json.loads(x) for x in result.stdout.splitlines()]
+    (mention,) = line["mentions"]
+    assert mention["id"] == "kendra-brooks" and mention["field"] == "title"
+    assert mention["snippet"][mention["start"]:mention["end"]] == "Kendra Brooks"
+
+
+def test_match_bad_input_is_one_line_error(config_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": 1}\nnot json\n', encoding="utf-8")
+    result = run("--config", str(config_path), "match", str(path))
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "line 2: not JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_clip_id_is_one_line_error(config_path: Path, tmp_path: Path) -> None:
+    result = run("--config", str(config_path), "--db", f"sqlite:///{tmp_path / 't.db'}", "clips", "approve", "nope")
+    assert result.returncode == 1 and "no clip 'nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_db_url_is_one_line_error(config_path: Path) -> None:
+    result = run("--config", str(config_path), "--db", "mysql://x/y", "clips", "list")
+    assert result.returncode == 1 and "unsupported database" in result.stderr
+
+
+def test_ingest_review_status_export_round_trip(config_path: Path, tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.add("/city", body=(DATA / "city-desk.rss").read_bytes())
+    config_path.write_text(CONFIG + f"feeds:\n  - url: {feed_server.url('/city')}\n    name: City Desk\n", encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    base = ["--config", str(config_path), "--db", db]
+    runner = CliRunner()
+
+    result = runner.invoke(cli, [*base, "ingest", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "1 feeds ok, 0 failed" in result.output and "1 new clips" in result.output
+
+    listed = json.loads(runner.invoke(cli, [*base, "clips", "list", "--json"]).output)
+    (clip,) = listed
+    assert clip["status"] == "new" and clip["outlet"] == "City Desk & Hall"
+    assert clip["members"] == ["kendra-brooks", "nicholas-orourke"]
+    assert clip["url"].startswith("https://citydesk.example.com/")
+
+    assert runner.invoke(cli, [*base, "clips", "approve", clip["id"], "--user", "ana"]).exit_code == 0
+    approved = json.loads(runner.invoke(cli, [*base, "clips", "list", "--status", "approved", "--json"]).output)
+    assert [c["id"] for c in approved] == [clip["id"]]
+
+    out = tmp_path / "news.json"
+    assert runner.invoke(cli, [*base, "export", "--format", "json", "--out", str(out)]).exit_code == 0
+    exported = json.loads(out.read_text(encoding="utf-8"))
+    assert exported["version"] == 1 and [i["id"] for i in exported["items"]] == [clip["id"]]
+
+    assert runner.invoke(cli, [*base, "clips", "reject", clip["id"]]).exit_code == 0
+    assert runner.invoke(cli, [*base, "export", "--format", "json", "--out", str(out)]).exit_code == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["items"] == []  # rejected never exported
+
+    status = json.loads(runner.invoke(cli, [*base, "status", "--json"]).output)
+    (feed,) = status["feeds"]
+    assert feed["name"] == "City Desk" and feed["state"] == "ok" and feed["last_status"] == 200
+    assert status["runs"][0]["outcome"] == "ok" and status["runs"][0]["clips_new"] == 1
+
+
+def test_clips_list_empty_state(config_path: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(config_path), "--db", f"sqlite:///{tmp_path / 't.db'}", "clips", "list"])
+    assert result.exit_code == 0 and "no clips yet" in result.output

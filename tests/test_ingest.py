@@ -1,0 +1,182 @@
+"""Ingest end to end, on SQLite and PostgreSQL, against feeds on a local HTTP server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from tests.feedserver import FeedServer, Route
+from tracker.config import parse_config
+from tracker.ingest import Ingestor
+from tracker.models import ClipStatus, Config
+from tracker.store import ClipFilter, Store
+
+DATA = Path(__file__).parent / "data" / "feeds"
+
+REGISTRY: dict[str, Any] = {
+    "members": [
+        {"name": "Kendra Brooks", "require_any": ["Philadelphia", "Councilmember"]},
+        {"name": "Nicholas O'Rourke"},
+    ],
+    "campaigns": [
+        {"id": "prone-restraints", "name": "Prone restraints", "keywords": ["HF 3489", "SF 3534"]},
+        {"id": "good-cause", "name": "Good Cause Eviction", "keywords": ["Good Cause Eviction"]},
+    ],
+}
+
+
+def rss(*items: tuple[str, str, str]) -> bytes:
+    body = "".join(
+        f"<item><title>{t}</title><link>{link}</link><description>{d}</description>"
+        f"<pubDate>Mon, 23 Nov 2026 10:00:00 GMT</pubDate></item>"
+        for t, link, d in items
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{body}</channel></rss>'.encode()
+
+
+def make_config(server: FeedServer, paths: list[str], tmp_path: Path) -> Config:
+    data = {"feeds": [{"url": server.url(p), "name": p.strip("/")} for p in paths], **REGISTRY}
+    return parse_config(data, str(tmp_path / "feeds.yml"), tmp_path)
+
+
+def counts(store: Store) -> dict[str, int]:
+    with store.engine.connect() as conn:
+        return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in ("clip", "mention", "clip_source")}
+
+
+def test_ingest_creates_clips_with_mentions_and_is_idempotent(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    feed_server.add("/city", body=(DATA / "city-desk.rss").read_bytes())
+    feed_server.add("/state", body=(DATA / "statehouse.atom").read_bytes())
+    config = make_config(feed_server, ["/city", "/state"], tmp_path)
+    report = Ingestor(config, store).run_cycle()
+    assert report.outcome == "ok" and report.feeds_ok == 2
+    assert report.items_seen == 5
+    assert report.new_clips == 2  # only items that mention someone become clips
+    clips = {c.canonical_url: c for c in store.all_clips()}
+    council = clips["https://citydesk.example.com/2026/11/20/anti-collusion/"]  # utm_* dropped
+    assert council.member_ids == ("kendra-brooks", "nicholas-orourke")
+    assert council.status is ClipStatus.NEW
+    assert council.image_url == "https://cdn.example.com/img/council-large.jpg"
+    mention = next(m for m in council.mentions if m.target_id == "kendra-brooks")
+    assert mention.field == "summary" and "Kendra Brooks" in mention.snippet
+    prone = clips["https://statehouse.example.org/mn/prone-restraints"]
+    assert prone.campaign_ids == ("prone-restraints",)
+
+    before = counts(store)
+    again = Ingestor(config, store).run_cycle()
+    assert again.new_clips == 0
+    assert counts(store) == before  # re-running adds nothing
+
+
+def test_same_story_in_two_feeds_is_one_clip_with_both_sources(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    story = "Good Cause Eviction passes committee"
+    feed_server.add("/a", body=rss((story, "https://paper.example.com/story?utm_source=a", "text")))
+    feed_server.add("/b", body=rss((story, "https://PAPER.example.com/story#comments", "more text")))
+    config = make_config(feed_server, ["/a", "/b"], tmp_path)
+    report = Ingestor(config, store).run_cycle()
+    assert report.new_clips == 1
+    (clip,) = store.all_clips()
+    assert len(clip.feed_ids) == 2
+    assert clip.campaign_ids == ("good-cause",)
+
+
+def test_one_bad_feed_never_stops_the_others(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    feed_server.add("/good", body=rss(("Good Cause Eviction rally", "https://x.example.com/1", "")))
+    feed_server.add("/html", body=b"<!doctype html><html>no</html>", headers={"Content-Type": "text/html"})
+    feed_server.add("/500", status=500)
+    feed_server.add("/garbage", body=b"\x00\xff\xfe not xml at all")
+    config = make_config(feed_server, ["/good", "/html", "/500", "/garbage", "/missing"], tmp_path)
+    report = Ingestor(config, store, workers=2).run_cycle()
+    assert report.outcome == "partial"
+    assert report.feeds_ok == 1 and report.feeds_failed == 4
+    assert report.new_clips == 1
+    health = {h.name: h for h in store.feed_health()}
+    assert health["html"].last_error is not None and "HTML page" in health["html"].last_error
+    assert health["500"].last_status == 500 and health["500"].consecutive_failures == 1
+    assert health["missing"].last_status == 404
+    assert health["good"].last_error is None and health["good"].last_success_at is not None
+    runs = store.recent_runs()
+    assert runs[0].outcome == "partial" and runs[0].feeds_failed == 4 and runs[0].clips_new == 1
+
+
+def test_crash_mid_feed_leaves_no_partial_clip_and_next_run_completes(
+    feed_server: FeedServer, store: Store, tmp_path: Path
+) -> None:
+    items = [(f"Good Cause Eviction story {i}", f"https://x.example.com/{i}", "") for i in range(5)]
+    feed_server.add("/feed", body=rss(*items))
+    feed_server.add("/other", body=rss(("Kendra Brooks in Philadelphia", "https://y.example.com/1", "")))
+    config = make_config(feed_server, ["/feed", "/other"], tmp_path)
+    ingestor = Ingestor(config, store)
+    feed_id = config.feeds[0].id
+    ingestor.fail_storing[feed_id] = 3  # exception after 3 rows of this feed
+    report = ingestor.run_cycle()
+    failed = next(f for f in report.feeds if f.feed_id == feed_id)
+    assert not failed.ok and "injected failure" in (failed.error or "")
+    assert [c.canonical_url for c in store.all_clips()] == ["https://y.example.com/1"]  # none of the 3
+    assert counts(store) == {"clip": 1, "mention": 1, "clip_source": 1}
+
+    report = Ingestor(config, store).run_cycle()  # the body was not marked as seen: parsed again
+    assert report.new_clips == 5
+    assert store.count_clips() == 6
+
+
+def test_staff_edits_and_status_survive_reingest(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    from tracker.models import ClipEdit
+
+    route = Route(body=rss(("Good Cause Eviction vote", "https://x.example.com/1", "first")))
+    feed_server.add("/feed", route)
+    config = make_config(feed_server, ["/feed"], tmp_path)
+    Ingestor(config, store).run_cycle()
+    (clip,) = store.all_clips()
+    store.set_status([clip.id], ClipStatus.APPROVED, "ana")
+    store.edit_clip(clip.id, ClipEdit(headline="Our headline", blurb="Our blurb"), "ana")
+    route.body = rss(("Good Cause Eviction vote (updated)", "https://x.example.com/1", "second"))
+    Ingestor(config, store).run_cycle()
+    (after,) = store.all_clips()
+    assert after.title == "Good Cause Eviction vote (updated)"  # feed data refreshed
+    assert after.display_headline == "Our headline" and after.display_blurb == "Our blurb"  # staff edits kept
+    assert after.status is ClipStatus.APPROVED
+    assert [h.action for h in store.history(clip.id)] == ["approved", "edit"]
+
+
+def test_not_modified_feed_costs_no_parse(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    feed_server.add("/feed", body=rss(("Good Cause Eviction", "https://x.example.com/1", "")), etag='"e1"')
+    config = make_config(feed_server, ["/feed"], tmp_path)
+    Ingestor(config, store).run_cycle()
+    report = Ingestor(config, store).run_cycle()
+    (feed,) = report.feeds
+    assert feed.ok and feed.not_modified and feed.items_seen == 0
+    assert feed_server.hits("/feed")[1].headers.get("if-none-match") == '"e1"'
+
+
+def test_filters_and_pagination(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    items = [(f"Good Cause Eviction {i}", f"https://x.example.com/{i}", "") for i in range(7)]
+    items.append(("Kendra Brooks, Philadelphia", "https://x.example.com/kb", ""))
+    feed_server.add("/feed", body=rss(*items))
+    Ingestor(make_config(feed_server, ["/feed"], tmp_path), store).run_cycle()
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = store.list_clips(limit=3, cursor=cursor)
+        seen += [c.id for c in page.clips]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == 8
+    assert store.count_clips(ClipFilter(member="kendra-brooks")) == 1
+    assert store.count_clips(ClipFilter(campaign="good-cause")) == 7
+    assert store.count_clips(ClipFilter(text="eviction 3")) == 1
+    assert store.count_clips(ClipFilter(status=ClipStatus.APPROVED)) == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_default_sqlite_is_wal_with_foreign_keys(tmp_path: Path, backend: str) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 30000
+    store.close()
