@@ -14,6 +14,7 @@ from tracker.store import Store
 
 FAILING_AFTER = timedelta(hours=24)
 QUIET_AFTER = timedelta(days=14)
+QUIET_PREFIX = "quiet: "
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class FeedStatus:
             return "never polled"
         if f.consecutive_failures:
             return "failing"
+        if self.problem and self.problem.startswith(QUIET_PREFIX):
+            return "quiet"
         return "ok"
 
 
@@ -50,7 +53,7 @@ def assess(feed: FeedHealth, now: datetime) -> str | None:
         if last_new is None or now - last_new > QUIET_AFTER:
             when = "ever" if last_new is None else f"since {last_new:%Y-%m-%d}"
             if last_new is not None or now - feed.last_success_at > QUIET_AFTER:
-                return f"quiet: no new items {when}"
+                return f"{QUIET_PREFIX}no new items {when}"
     return None
 
 
@@ -130,21 +133,22 @@ def render_health_table(report: HealthReport, stream: IO[str]) -> None:
         console.print("no feeds yet: add some to feeds.yml and run `tracker ingest`")
     else:
         table = Table(title=f"Feeds ({len(report.feeds)}; {len(report.needs_attention)} need attention)")
-        for column in ("feed", "state", "last success", "next try", "fails", "problem"):
+        for column in ("feed", "state", "http", "last success", "next try", "fails", "problem"):
             table.add_column(column)
         ordered = sorted(report.feeds, key=lambda s: (s.problem is None, s.feed.name))
         for s in ordered:
             table.add_row(
-                s.feed.name[:40], s.state, _ago(report.now, s.feed.last_success_at),
+                s.feed.name[:40], s.state, str(s.feed.last_status or "–"), _ago(report.now, s.feed.last_success_at),
                 _ago(report.now, s.feed.next_attempt_at) if s.feed.next_attempt_at else "next cycle",
-                str(s.feed.consecutive_failures), (s.problem or "")[:70],
+                str(s.feed.consecutive_failures), (s.problem or "")[:120],
             )
         console.print(table)
     if report.runs:
         runs = Table(title="Recent ingest runs")
-        for column in ("run", "started", "outcome", "feeds ok/failed/skipped", "items", "new clips"):
+        for column in ("run", "started", "took", "outcome", "feeds ok/failed/skipped", "items", "new clips"):
             runs.add_column(column)
         for r in report.runs:
-            runs.add_row(str(r.id), f"{r.started_at:%Y-%m-%d %H:%M} UTC", r.outcome,
+            took = _span((r.finished_at - r.started_at).total_seconds()) if r.finished_at else "…"
+            runs.add_row(str(r.id), f"{r.started_at:%Y-%m-%d %H:%M} UTC", took, r.outcome,
                          f"{r.feeds_ok}/{r.feeds_failed}/{r.feeds_skipped}", str(r.items_seen), str(r.clips_new))
         console.print(runs)

@@ -46,7 +46,8 @@ def backoff_delay(failures: int, rng: random.Random) -> timedelta:
     delay = BACKOFF_BASE * (2**exponent)
     if delay >= BACKOFF_CAP:
         return BACKOFF_CAP * rng.uniform(0.9, 1.0)
-    return min(delay * rng.uniform(0.9, 1.1), BACKOFF_CAP)
+    jittered: timedelta = delay * rng.uniform(0.9, 1.1)
+    return min(jittered, BACKOFF_CAP)
 
 
 def min_interval(attempt: Attempt) -> int | None:

@@ -1,0 +1,152 @@
+"""Which feeds need attention: the pure rules, and `tracker status` (table, --json, --check) over a real database."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from tracker.cli import cli
+from tracker.health import assess, health_report
+from tracker.models import FeedConfig, FeedHealth
+from tracker.normalize import utcnow
+from tracker.policy import GONE_REASON
+from tracker.store import FetchOutcome, Store
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+HEALTHY = FeedHealth(
+    id="f", url="https://example.org/rss", name="Example", kind="feed", tags=(),
+    last_attempt_at=NOW - timedelta(hours=1), last_success_at=NOW - timedelta(hours=1), last_status=200,
+    last_error=None, consecutive_failures=0, next_attempt_at=None, last_new_item_at=NOW - timedelta(days=2),
+    disabled_reason=None,
+)
+
+
+def test_a_healthy_feed_needs_nothing() -> None:
+    assert assess(HEALTHY, NOW) is None
+
+
+def test_a_feed_never_polled_is_not_a_problem_yet() -> None:
+    fresh = replace(HEALTHY, last_attempt_at=None, last_success_at=None, last_status=None, last_new_item_at=None)
+    assert assess(fresh, NOW) is None
+
+
+def test_failing_for_less_than_a_day_is_tolerated() -> None:
+    feed = replace(HEALTHY, consecutive_failures=4, last_error="HTTP 503 Service Unavailable",
+                   last_success_at=NOW - timedelta(hours=23), last_status=503)
+    assert assess(feed, NOW) is None
+
+
+def test_failing_for_more_than_a_day_says_since_when_and_why() -> None:
+    feed = replace(HEALTHY, consecutive_failures=9, last_error="HTTP 503 Service Unavailable",
+                   last_success_at=NOW - timedelta(hours=25), last_status=503)
+    assert assess(feed, NOW) == "failing since 2026-11-23 11:00 UTC: HTTP 503 Service Unavailable"
+
+
+def test_a_new_feed_that_never_worked_is_reported_at_once() -> None:
+    # Staff just added it: a wrong URL should not wait a day to be noticed.
+    feed = replace(HEALTHY, consecutive_failures=1, last_error="HTTP 404 Not Found", last_success_at=None,
+                   last_new_item_at=None, last_status=404)
+    assert assess(feed, NOW) == "failed on its first try: HTTP 404 Not Found"
+    assert assess(replace(feed, consecutive_failures=3), NOW) == "never succeeded: HTTP 404 Not Found"
+
+
+def test_disabled_feed_shows_the_reason() -> None:
+    feed = replace(HEALTHY, disabled_reason=GONE_REASON, consecutive_failures=1, last_status=410)
+    assert assess(feed, NOW) == GONE_REASON
+
+
+@pytest.mark.parametrize(("days", "quiet"), [(13, False), (15, True)])
+def test_quiet_after_fourteen_days_without_new_items(days: int, quiet: bool) -> None:
+    feed = replace(HEALTHY, last_new_item_at=NOW - timedelta(days=days))
+    expected = f"quiet: no new items since {NOW - timedelta(days=days):%Y-%m-%d}" if quiet else None
+    assert assess(feed, NOW) == expected
+
+
+def test_a_feed_that_answers_but_never_has_items_is_reported_quiet(store: Store) -> None:
+    store.sync_feeds([FeedConfig(id="empty", url="https://example.org/empty")])
+    first = NOW - timedelta(days=20)
+    for day in range(20):
+        store.record_fetch("empty", FetchOutcome(ok=True, status=200, items_seen=0), first + timedelta(days=day))
+    [feed] = store.feed_health()
+    assert assess(feed, NOW) == f"quiet: no new items since {first:%Y-%m-%d}"
+    assert assess(feed, first + timedelta(days=10)) is None
+
+
+# ---------------------------------------------------------------- tracker status
+
+
+def _seed(store: Store) -> datetime:
+    """Four feeds in four states, timed against the real clock `tracker status` uses."""
+    now = utcnow()
+    store.sync_feeds([
+        FeedConfig(id="ok", url="https://ok.example/rss", name="Healthy Herald"),
+        FeedConfig(id="failing", url="https://down.example/rss", name="Down Daily"),
+        FeedConfig(id="quiet", url="https://quiet.example/rss", name="Quiet Quarterly"),
+        FeedConfig(id="gone", url="https://gone.example/rss", name="Gone Gazette"),
+    ])
+    store.record_fetch("ok", FetchOutcome(ok=True, status=200, items_seen=5, had_new_items=True), now)
+    store.record_fetch("failing", FetchOutcome(ok=True, status=200, items_seen=5), now - timedelta(hours=30))
+    for hours in (29, 20, 10, 1):
+        store.record_fetch("failing", FetchOutcome(ok=False, status=500, error="HTTP 500 Internal Server Error",
+                                                   next_attempt_at=now + timedelta(hours=2)),
+                           now - timedelta(hours=hours))
+    store.record_fetch("quiet", FetchOutcome(ok=True, status=200, items_seen=3), now - timedelta(days=30))
+    store.record_fetch("quiet", FetchOutcome(ok=True, status=304), now - timedelta(hours=1))
+    store.record_fetch("gone", FetchOutcome(ok=False, status=410, error="HTTP 410 Gone", disable_reason=GONE_REASON,
+                                            next_attempt_at=now + timedelta(hours=24)), now)
+    run = store.start_run("host:1:2", 4, now - timedelta(minutes=1))
+    store.finish_run(run, outcome="partial", now=now, feeds_ok=2, feeds_failed=2, feeds_skipped=0,
+                     items_seen=8, clips_new=1)
+    return now
+
+
+def test_status_json_lists_each_feed_with_its_problem_and_the_runs(store: Store) -> None:
+    _seed(store)
+    result = CliRunner().invoke(cli, ["--db", store.url, "status", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["needs_attention"] == 3
+    by_id = {f["id"]: f for f in data["feeds"]}
+    assert by_id["ok"]["problem"] is None and by_id["ok"]["state"] == "ok"
+    assert by_id["failing"]["state"] == "failing" and by_id["failing"]["consecutive_failures"] == 4
+    assert by_id["failing"]["problem"].startswith("failing since ")
+    assert by_id["failing"]["problem"].endswith(": HTTP 500 Internal Server Error")
+    assert by_id["failing"]["next_attempt_at"].endswith("Z")
+    assert by_id["quiet"]["problem"].startswith("quiet: no new items since ")
+    assert by_id["quiet"]["state"] == "quiet"
+    assert by_id["gone"]["state"] == "disabled" and by_id["gone"]["problem"] == GONE_REASON
+    assert [(r["outcome"], r["feeds_failed"], r["clips_new"]) for r in data["runs"]] == [("partial", 2, 1)]
+
+
+def test_status_table_puts_feeds_needing_attention_first(store: Store) -> None:
+    _seed(store)
+    result = CliRunner().invoke(cli, ["--db", store.url, "status"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Feeds (4; 3 need attention)" in out
+    assert out.index("Down Daily") < out.index("Healthy Herald")
+    assert out.index("Gone Gazette") < out.index("Healthy Herald")
+    words = " ".join(out.replace("│", " ").split())  # rich wraps long cells; compare the words
+    assert "Internal Server Error" in words and "410 Gone" in words and "quiet: no new items" in words
+    assert "Recent ingest runs" in out and "partial" in out
+
+
+def test_status_check_exit_code_is_for_monitoring(store: Store) -> None:
+    runner = CliRunner()
+    store.sync_feeds([FeedConfig(id="ok", url="https://ok.example/rss", name="Healthy Herald")])
+    store.record_fetch("ok", FetchOutcome(ok=True, status=200, items_seen=5, had_new_items=True), utcnow())
+    assert runner.invoke(cli, ["--db", store.url, "status", "--check"]).exit_code == 0
+    _seed(store)
+    assert runner.invoke(cli, ["--db", store.url, "status", "--check"]).exit_code == 1
+    assert runner.invoke(cli, ["--db", store.url, "status", "--check", "--json"]).exit_code == 1
+
+
+def test_status_on_an_empty_database_says_what_to_do(store: Store) -> None:
+    result = CliRunner().invoke(cli, ["--db", store.url, "status", "--check"])
+    assert result.exit_code == 0
+    assert "tracker ingest" in result.output
+    assert health_report(store, utcnow()).needs_attention == ()
