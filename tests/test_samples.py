@@ -1,0 +1,109 @@
+"""The bundled demo: every sample item lands where it should, and every trap stays out.
+
+Each sample item carries an id in an XML comment just before it (I1, T5, …);
+EXPECTED is the answer key written with the samples.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tracker.config import load_config
+from tracker.ingest import Ingestor
+from tracker.match import compile_matcher
+from tracker.models import MatchItem
+from tracker.normalize import canonical_url
+from tracker.parse import parse_feed
+from tracker.store import Store
+
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+
+EXPECTED: dict[str, tuple[set[str], set[str]]] = {
+    "I1": ({"nicholas-orourke"}, {"landlord-anti-collusion"}),
+    "I2": ({"kendra-brooks"}, {"kia-hyundai-recall"}),
+    "I3": ({"kendra-brooks"}, {"good-cause-eviction"}),
+    "I4": ({"kendra-brooks"}, {"community-responders"}),
+    "I5": ({"nicholas-orourke"}, {"grants-pass"}),
+    "T1": ({"dashiell-nwachukwu"}, {"death-star-law"}),
+    "T2": ({"yesenia-castellanos-wilde"}, {"death-star-law"}),
+    "T3": ({"cedric-jones"}, {"community-responders"}),
+    "T4": ({"dashiell-nwachukwu"}, {"kia-hyundai-recall"}),
+    "G1": ({"marisol-okafor-reyes"}, {"good-cause-eviction"}),
+    "G2": ({"maribel-smith"}, {"good-cause-eviction"}),
+    "G3": ({"kendra-brooks"}, {"good-cause-eviction"}),
+    "G4": (set(), {"good-cause-eviction"}),
+    "G7": (set(), {"good-cause-eviction"}),
+    "G8": (set(), {"good-cause-eviction"}),
+    "G9": ({"leopold-johnson"}, {"good-cause-eviction"}),
+    "S1": ({"renata-oyelaran", "tobias-lindqvist-amari"}, {"prone-restraints"}),
+    "S2": ({"priya-venkataraman-cole"}, {"eats-act"}),
+    "S3": ({"kendra-brooks", "orlando-beaumont-achebe"}, {"kia-hyundai-recall"}),
+    "S4": ({"ximena-thorsby"}, {"grants-pass"}),
+    "S5": ({"hyacinth-lee"}, {"community-responders"}),
+    "S6": ({"marisol-okafor-reyes"}, {"good-cause-eviction"}),
+    "S7": ({"eduardo-martinez"}, set()),
+}
+TRAPS = ["I7", "I8", "T5", "T6", "T9", "G5", "G6", "S8", "S9", "S10"]
+UNRELATED = ["I6", "I9", "I10", "I11", "T7", "T8", "S11", "S12"]
+_ID_RE = re.compile(r"<!--\s*([ITGS]\d+)\b")
+_LINK_RE = re.compile(r"<link>([^<]+)</link>|<link[^>]*href=\"([^\"]+)\"")
+
+
+def _items_by_id() -> dict[str, str]:
+    """Sample id -> the item's link (the first link after the id comment)."""
+    out: dict[str, str] = {}
+    for path in SAMPLES.glob("*.*"):
+        if path.suffix not in (".xml", ".atom") or path.name == "broken.xml":
+            continue
+        text = path.read_text(encoding="utf-8")
+        for m in _ID_RE.finditer(text):
+            link = _LINK_RE.search(text, m.end())
+            assert link is not None
+            out[m.group(1)] = (link.group(1) or link.group(2)).replace("&amp;", "&")
+    return out
+
+
+def test_every_sample_item_matches_as_expected() -> None:
+    config = load_config(SAMPLES / "demo.yml")
+    matcher = compile_matcher(config.members, config.campaigns)
+    links = _items_by_id()
+    assert set(EXPECTED) | set(TRAPS) | set(UNRELATED) <= set(links)
+    results: dict[str, tuple[set[str], set[str]]] = {}
+    for path in SAMPLES.glob("*.*"):
+        if path.suffix not in (".xml", ".atom") or path.name == "broken.xml":
+            continue
+        for e in parse_feed(path.read_bytes()).entries:
+            found = matcher.match(MatchItem(title=e.title, summary=e.summary, content=e.content))
+            results[e.link] = ({m.target_id for m in found if m.kind == "member"},
+                               {m.target_id for m in found if m.kind == "campaign"})
+    for item_id, expected in EXPECTED.items():
+        assert results[links[item_id]] == expected, item_id
+    for item_id in TRAPS + UNRELATED:
+        assert results[links[item_id]] == (set(), set()), f"{item_id} must not match"
+
+
+def test_demo_ingest_dedupes_and_records_the_broken_feed(tmp_path: Path) -> None:
+    config = load_config(SAMPLES / "demo.yml")
+    store = Store(f"sqlite:///{tmp_path / 'demo.db'}")
+    report = Ingestor(config, store).run_cycle()
+    assert report.feeds_ok == 4 and report.feeds_failed == 1
+    assert report.new_clips == len(EXPECTED) - 2  # I3=G3 and S6=G4 are the same stories
+    links = _items_by_id()
+    clips = {c.canonical_url: c for c in store.all_clips()}
+    assert len(clips[canonical_url(links["G4"])].feed_ids) == 2
+    assert len(clips[canonical_url(links["I3"])].feed_ids) == 2
+    broken = next(h for h in store.feed_health() if h.id == "sample-broken")
+    assert broken.consecutive_failures == 1 and broken.last_error
+    assert Ingestor(config, store).run_cycle().new_clips == 0
+    store.close()
+
+
+@pytest.mark.parametrize("name", ["feeds.yml"])
+def test_production_config_generates_search_feeds(name: str) -> None:
+    config = load_config(SAMPLES.parent.parent / name)
+    searches = [f for f in config.all_feeds() if f.kind == "search"]
+    assert len(searches) == len(config.members) + len(config.campaigns)
+    assert all(f.url.startswith("https://news.google.com/rss/search?q=") for f in searches)
