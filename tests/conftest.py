@@ -29,7 +29,7 @@ def _pg_available() -> str | None:
         return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
 
 
-_PG_PROBLEM: str | None | bool = False  # False: not checked yet
+_PG_PROBLEM: str | bool | None = False  # False: not checked yet
 
 
 def require_postgres() -> None:

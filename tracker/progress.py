@@ -7,7 +7,7 @@ from types import TracebackType
 from typing import IO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tracker.ingest import CycleReport, FeedReport
@@ -21,7 +21,7 @@ class CycleProgress:
         self.enabled = enabled
         self.interactive = enabled and self.stream.isatty()
         self._progress: Progress | None = None
-        self._task: int | None = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> CycleProgress:
         if self.interactive:
