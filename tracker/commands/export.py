@@ -33,7 +33,14 @@ def register(cli: click.Group) -> None:
         written atomically and left untouched when nothing changed.
         """
         from tracker.cli import AppContext
-        from tracker.export import Registry, SiteInfo, export_clips, render_preview_page, select_for_export, write_atomic
+        from tracker.export import (
+            Registry,
+            SiteInfo,
+            export_clips,
+            render_preview_page,
+            select_for_export,
+            write_atomic,
+        )
         from tracker.models import ClipStatus
         from tracker.store import ClipFilter
 
