@@ -240,15 +240,20 @@ class Store:
             row = s.get(FeedRow, feed_id)
             if row is None:
                 raise NotFoundError(f"no feed {feed_id!r}")
-            return FeedState(
-                id=row.id, url=row.url, etag=row.etag, last_modified=row.last_modified,
-                content_hash=row.content_hash, consecutive_failures=row.consecutive_failures,
-                next_attempt_at=row.next_attempt_at, disabled_reason=row.disabled_reason,
-                last_success_at=row.last_success_at, min_interval_s=row.min_interval_s,
-            )
+            return _feed_state(row)
 
     def feed_states(self, feed_ids: Sequence[str]) -> dict[str, FeedState]:
-        return {fid: self.feed_state(fid) for fid in feed_ids}
+        """Many feeds' states in a few queries (one per 500 ids), not one session per feed."""
+        ids = list(dict.fromkeys(feed_ids))
+        out: dict[str, FeedState] = {}
+        with self.session() as s:
+            for i in range(0, len(ids), 500):
+                rows = s.exec(select(FeedRow).where(col(FeedRow.id).in_(ids[i : i + 500]))).scalars()
+                out.update((row.id, _feed_state(row)) for row in rows)
+        missing = [fid for fid in ids if fid not in out]
+        if missing:
+            raise NotFoundError(f"no feed {missing[0]!r}")
+        return out
 
     def record_fetch(self, feed_id: str, outcome: FetchOutcome, now: datetime) -> None:
         """Health bookkeeping for one feed after one attempt."""
@@ -735,6 +740,63 @@ class Store:
             if row is None or row.expires_at < now:
                 return None
             return row.owner, row.expires_at
+
+    # ------------------------------------------------------------ demo data (dashboard)
+
+    def insert_seed_clips(self, clips: Sequence[ClipView]) -> int:
+        """Bulk-insert generated clips (new ids only; no audit): demo data and the 100k benchmark.
+
+        One executemany per table instead of ingest's per-row checks, so 100,000 clips take seconds.
+        """
+        from sqlalchemy import insert  # local: only the seeder needs it
+
+        clip_rows = [
+            {"id": c.id, "canonical_url": c.canonical_url, "url": c.url, "title": c.title, "summary": c.summary,
+             "content": "", "author": "", "published_at": c.published_at, "published_raw": "",
+             "image_url": c.image_url, "outlet": c.outlet, "first_seen_at": c.first_seen_at,
+             "updated_at": c.updated_at or c.first_seen_at, "status": c.status.value, "featured": c.featured,
+             "position": c.position, "headline": c.headline, "blurb": c.blurb,
+             "image_override_url": c.image_override_url, "image_credit": c.image_credit, "image_alt": c.image_alt,
+             "outlet_display": c.outlet_display, "tags": list(c.tags), "reviewed_by": c.reviewed_by,
+             "reviewed_at": c.reviewed_at, "manual": c.manual}
+            for c in clips
+        ]
+        mention_rows = [
+            {"clip_id": c.id, "kind": m.kind, "target_id": m.target_id, "term": m.term, "field": m.field,
+             "snippet": m.snippet, "hit_start": m.start, "hit_end": m.end, "manual": False}
+            for c in clips for m in c.mentions
+        ]
+        source_rows = [
+            {"clip_id": c.id, "feed_id": f, "guid": c.url, "first_seen_at": c.first_seen_at}
+            for c in clips for f in c.feed_ids
+        ]
+        with self.session() as s:
+            for table, rows in ((ClipRow, clip_rows), (MentionRow, mention_rows), (ClipSourceRow, source_rows)):
+                if rows:
+                    s.execute(insert(table), rows)
+        return len(clip_rows)
+
+    def list_published(self, limit: int = 50) -> list[ClipView]:
+        """Approved clips in the website's order (as tracker.export.select_for_export sorts them),
+        done in SQL so the Published page does not load every approved clip."""
+        sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
+        with self.session() as s:
+            rows = s.exec(
+                select(ClipRow).where(col(ClipRow.status) == ClipStatus.APPROVED.value).order_by(
+                    col(ClipRow.featured).desc(), col(ClipRow.position).is_(None), col(ClipRow.position),
+                    sort_at.desc(), col(ClipRow.id),
+                ).limit(limit)
+            ).scalars().all()
+            return self._views(s, rows)
+
+
+def _feed_state(row: FeedRow) -> FeedState:
+    return FeedState(
+        id=row.id, url=row.url, etag=row.etag, last_modified=row.last_modified,
+        content_hash=row.content_hash, consecutive_failures=row.consecutive_failures,
+        next_attempt_at=row.next_attempt_at, disabled_reason=row.disabled_reason,
+        last_success_at=row.last_success_at, min_interval_s=row.min_interval_s,
+    )
 
 
 def _mention_row(clip_id: str, m: Mention, manual: bool = False) -> MentionRow:

@@ -1,0 +1,55 @@
+"""Entry point: `streamlit run dashboard/app.py` (add `-- --demo` for the sample-data demo).
+
+Signs the user in, then hands over to the page they picked. Pages live in
+dashboard/pages/ and get all their data from dashboard.data.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run` puts dashboard/ on sys.path, not the project root that holds the package.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import streamlit as st  # noqa: E402
+
+from dashboard import auth, data, ui  # noqa: E402
+from dashboard.keys import Key  # noqa: E402
+
+st.set_page_config(page_title="Clip desk · media-tracker", page_icon="📰", layout="wide")
+
+PAGES = {
+    "Clips": [
+        st.Page("pages/review.py", title="Review queue", icon=":material/inbox:", default=True),
+        st.Page("pages/editor.py", title="Clip editor", icon=":material/edit_note:"),
+        st.Page("pages/published.py", title="Published", icon=":material/public:"),
+        st.Page("pages/add.py", title="Add a clip by URL", icon=":material/add_link:"),
+    ],
+    "Coverage": [
+        st.Page("pages/insights.py", title="Insights", icon=":material/insights:"),
+    ],
+    "Setup": [
+        st.Page("pages/feeds.py", title="Feeds", icon=":material/rss_feed:"),
+        st.Page("pages/registry.py", title="Members & campaigns", icon=":material/groups:"),
+    ],
+}
+
+user = auth.signed_in_user()
+if user is None:
+    st.navigation([st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:")], position="hidden").run()
+    st.stop()
+
+ui.inject_css()
+page = st.navigation(PAGES)
+with st.sidebar:
+    st.caption(f"Signed in as **{user}**" + (" · demo mode" if data.demo_mode() else ""))
+    if not data.demo_mode():
+        st.button("Sign out", key=Key.LOGOUT, on_click=auth.sign_out, icon=":material/logout:")
+problem = data.config_problem()
+if problem:
+    st.warning(problem, icon=":material/warning:")
+ui.show_flash()
+page.run()

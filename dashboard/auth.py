@@ -1,0 +1,91 @@
+"""Who is using the dashboard: Streamlit's OIDC sign-in when configured, else the local users file.
+
+Nothing but the sign-in page is registered until someone is signed in, so no page can
+show or change data anonymously; `--demo` (or TRACKER_DEMO=1) signs in as "demo".
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from dashboard import data
+from dashboard.keys import Key
+from tracker.errors import AuthError
+from tracker.seed import DEMO_USER
+
+_FAILED_SIGN_IN_DELAY_S = 1.0  # slows password guessing through the form
+
+
+def oidc_configured() -> bool:
+    """True when .streamlit/secrets.toml has an [auth] section for st.login."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit raises its own not-found error
+        return False
+
+
+def signed_in_user() -> str | None:
+    if data.demo_mode():
+        st.session_state[Key.USER] = DEMO_USER
+        return DEMO_USER
+    if oidc_configured():
+        if not st.user.is_logged_in:
+            return None
+        who = str(st.user.get("email") or st.user.get("name") or st.user.get("sub") or "")
+        st.session_state[Key.USER] = who
+        return who or None
+    user = st.session_state.get(Key.USER)
+    return str(user) if user else None
+
+
+def sign_out() -> None:
+    st.session_state.pop(Key.USER, None)
+    if oidc_configured() and not data.demo_mode():
+        st.logout()
+
+
+def _local_sign_in() -> None:
+    username = st.session_state.get(Key.LOGIN_USERNAME, "").strip()
+    password = st.session_state.get(Key.LOGIN_PASSWORD, "")
+    try:
+        ok = bool(username and password) and data.check_password(username, password)
+    except AuthError as exc:
+        st.session_state["login_error"] = str(exc)
+        return
+    if ok:
+        st.session_state[Key.USER] = username
+        st.session_state.pop("login_error", None)
+    else:
+        time.sleep(_FAILED_SIGN_IN_DELAY_S)
+        st.session_state["login_error"] = "Wrong username or password."
+
+
+def sign_in_page() -> None:
+    _, middle, _ = st.columns([1, 1.3, 1])
+    with middle:
+        st.title("📰 Clip desk")
+        st.caption("Press coverage of our members and campaigns, reviewed before it reaches the website.")
+        if oidc_configured():
+            st.write("Sign in with your organisation account to review clips.")
+            st.button("Sign in", type="primary", icon=":material/login:", on_click=st.login, key=Key.LOGIN_SUBMIT)
+            return
+        with st.form("sign-in", border=True):
+            st.text_input("Username", key=Key.LOGIN_USERNAME, autocomplete="username")
+            st.text_input("Password", type="password", key=Key.LOGIN_PASSWORD, autocomplete="current-password")
+            st.form_submit_button("Sign in", type="primary", on_click=_local_sign_in, key=Key.LOGIN_SUBMIT,
+                                  width="stretch")
+        error = st.session_state.get("login_error")
+        if error:
+            st.error(error)
+        try:
+            no_users = not data.has_local_users()
+        except AuthError as exc:
+            st.error(str(exc))
+            return
+        if no_users:
+            st.info(
+                "No accounts yet. Create one on the server with `tracker users add YOUR-NAME`, "
+                "or try the dashboard on sample data with `tracker dashboard --demo`."
+            )

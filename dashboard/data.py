@@ -1,0 +1,430 @@
+"""The dashboard's only door to data: every page calls these functions, never the store directly.
+
+Reads are cached briefly (st.cache_data) and the cache is cleared on every write, so
+a decision shows at once for the person who made it and within seconds for others.
+Writes go through tracker.review / tracker.enrich: the same code the CLI runs, audited
+with the signed-in user.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from tracker import review
+from tracker.config import load_config
+from tracker.enrich import PageMeta, add_clip_from_page, fetch_page_meta, match_page, staff_mention
+from tracker.errors import ConfigError
+from tracker.export import Registry, render_card
+from tracker.export.html_writer import preview_css
+from tracker.health import HealthReport, health_report
+from tracker.matching import RuleTrial, try_rule
+from tracker.models import (
+    AuditEntry,
+    CampaignConfig,
+    ClipEdit,
+    ClipStatus,
+    ClipView,
+    Config,
+    MemberConfig,
+    Mention,
+)
+from tracker.normalize import utcnow
+from tracker.publish import regenerate_exports
+from tracker.seed import demo_config
+from tracker.store import ClipFilter, ClipPage, Store, resolve_db_url
+from tracker.users import UsersFile
+
+DEMO_ENV = "TRACKER_DEMO"
+CONFIG_ENV = "TRACKER_CONFIG"
+DEFAULT_CONFIG = "feeds.yml"
+READ_TTL_S = 30  # short: several staff review at once, and ingest adds clips hourly
+PAGE_SIZE = 25
+
+__all__ = [
+    "PAGE_SIZE", "AuditEntry", "ClipStatus", "ClipView", "HealthReport", "PageMeta", "QueueQuery", "RuleTrial",
+]
+
+
+# ------------------------------------------------------------------ environment
+
+
+def demo_mode() -> bool:
+    """`streamlit run dashboard/app.py -- --demo` or TRACKER_DEMO=1: signed in as "demo", no password."""
+    return "--demo" in sys.argv[1:] or os.environ.get(DEMO_ENV, "").lower() in ("1", "true", "yes")
+
+
+def db_url() -> str:
+    return resolve_db_url(None)
+
+
+def config_path() -> str:
+    return os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str) -> Store:
+    return Store(url)
+
+
+def store() -> Store:
+    return _store(db_url())
+
+
+@st.cache_resource(show_spinner=False)
+def _config(path: str, mtime: float, demo: bool) -> Config:
+    if mtime < 0:
+        return demo_config(path) if demo else Config(path=path)
+    return load_config(path)
+
+
+def config() -> Config:
+    """feeds.yml as of its last change; reloaded when the file changes."""
+    path = config_path()
+    try:
+        mtime = Path(path).stat().st_mtime
+    except OSError:
+        mtime = -1.0
+    return _config(path, mtime, demo_mode())
+
+
+def config_problem() -> str | None:
+    """Why feeds.yml could not be used, for a banner; None when fine."""
+    path = config_path()
+    if not Path(path).exists():
+        return None if demo_mode() else f"{path} not found: member and campaign names are shown as ids"
+    try:
+        config()
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
+def safe_config() -> Config:
+    try:
+        return config()
+    except ConfigError:
+        return Config(path=config_path())
+
+
+def _config_for_exports() -> Config | None:
+    """Exports are regenerated only from a real feeds.yml (the demo roster has no export targets)."""
+    return safe_config() if Path(config_path()).exists() else None
+
+
+def registry() -> Registry:
+    return Registry.from_config(safe_config())
+
+
+def members() -> tuple[MemberConfig, ...]:
+    return safe_config().members
+
+
+def campaigns() -> tuple[CampaignConfig, ...]:
+    return safe_config().campaigns
+
+
+# ------------------------------------------------------------------ users
+
+
+def users_file() -> UsersFile:
+    return UsersFile()
+
+
+def check_password(username: str, password: str) -> bool:
+    return users_file().verify(username, password)
+
+
+def has_local_users() -> bool:
+    return bool(users_file().load())
+
+
+# ------------------------------------------------------------------ review queue
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """The review queue's filters as the page holds them (all optional)."""
+
+    status: str | None = ClipStatus.NEW.value
+    member: str | None = None
+    campaign: str | None = None
+    outlet: str | None = None
+    state: str | None = None  # a member state or chapter: clips mentioning any member of it
+    tag: str | None = None  # a feed tag (state feeds, topic lists) or a staff tag on the clip
+    since: date | None = None
+    until: date | None = None  # inclusive
+    text: str | None = None
+
+    def to_filter(self, cfg: Config) -> ClipFilter:
+        member_ids = None
+        if self.state:
+            wanted = self.state.lower()
+            member_ids = tuple(m.id for m in cfg.members if wanted in (m.state.lower(), m.chapter.lower()))
+        feed_tags = {t for f in cfg.all_feeds() for t in f.tags}
+        return ClipFilter(
+            status=ClipStatus(self.status) if self.status else None,
+            member=self.member or None,
+            campaign=self.campaign or None,
+            outlet=self.outlet or None,
+            member_ids=member_ids,
+            feed_tag=self.tag if self.tag and self.tag in feed_tags else None,
+            tag=self.tag if self.tag and self.tag not in feed_tags else None,
+            since=_day_start(self.since) if self.since else None,
+            until=_day_start(self.until) + timedelta(days=1) if self.until else None,
+            text=(self.text or "").strip() or None,
+        )
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=utcnow().tzinfo)
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def _clip_page(url: str, f: ClipFilter, cursor: str | None, limit: int) -> ClipPage:
+    return _store(url).list_clips(f, limit=limit, cursor=cursor, with_total=True)
+
+
+def clip_page(query: QueueQuery, cursor: str | None = None, limit: int = PAGE_SIZE) -> ClipPage:
+    return _clip_page(db_url(), query.to_filter(safe_config()), cursor, limit)
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def _status_counts(url: str) -> dict[str, int]:
+    s = _store(url)
+    return {status.value: s.count_clips(ClipFilter(status=status)) for status in ClipStatus}
+
+
+def status_counts() -> dict[str, int]:
+    return _status_counts(db_url())
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _outlets(url: str) -> list[str]:
+    return _store(url).outlets()
+
+
+def outlets() -> list[str]:
+    return _outlets(db_url())
+
+
+def states() -> list[str]:
+    cfg = safe_config()
+    return sorted({v for m in cfg.members for v in (m.state, m.chapter) if v})
+
+
+def tags() -> list[str]:
+    return sorted({t for f in safe_config().all_feeds() for t in f.tags})
+
+
+# ------------------------------------------------------------------ single clips
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def _clip(url: str, clip_id: str) -> ClipView:
+    return _store(url).get_clip(clip_id)
+
+
+def clip(clip_id: str) -> ClipView:
+    return _clip(db_url(), clip_id)
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def _history(url: str, clip_id: str) -> list[AuditEntry]:
+    return _store(url).history(clip_id)
+
+
+def history(clip_id: str) -> list[AuditEntry]:
+    return _history(db_url(), clip_id)
+
+
+def recent_clips(limit: int = 60, text: str | None = None) -> list[ClipView]:
+    """For the editor's picker: newest clips that are not rejected."""
+    page = _clip_page(db_url(), ClipFilter(text=(text or "").strip() or None), None, limit)
+    return [c for c in page.clips if c.status is not ClipStatus.REJECTED]
+
+
+def preview_html(clip_view: ClipView) -> str:
+    """The clip's card exactly as the HTML export renders it, with the export's suggested styles
+    scoped to the preview box (they style `body`, which must not restyle the dashboard)."""
+    rules = []
+    for block in preview_css().split("}"):
+        if "{" not in block:
+            continue
+        selectors, body = block.split("{", 1)
+        selectors = selectors.split("*/")[-1].strip()
+        if selectors == "body":
+            selectors = ""
+        scoped = ", ".join(f".itn-preview {s.strip()}".strip() for s in selectors.split(","))
+        rules.append(f"{scoped} {{{body}}}")
+    return f"<style>{''.join(rules)}</style><div class='itn-preview'>{render_card(clip_view, registry())}</div>"
+
+
+def with_edit(clip_view: ClipView, edit: ClipEdit) -> ClipView:
+    """What the clip would look like with edit applied ("" returns a field to the feed's value)."""
+    changes = {}
+    for attr, value in vars(edit).items():
+        if value is None:
+            continue
+        changes[attr] = None if value == "" and attr not in ("featured", "position", "tags") else value
+    return replace(clip_view, **changes)
+
+
+# ------------------------------------------------------------------ writes (all audited)
+
+
+def _invalidate() -> None:
+    st.cache_data.clear()
+
+
+def set_status(clip_ids: Sequence[str], status: ClipStatus, user: str) -> int:
+    try:
+        return review.set_status(store(), _config_for_exports(), list(clip_ids), status, user)
+    finally:
+        _invalidate()
+
+
+def approve(clip_ids: Sequence[str], user: str) -> int:
+    return set_status(clip_ids, ClipStatus.APPROVED, user)
+
+
+def reject(clip_ids: Sequence[str], user: str) -> int:
+    return set_status(clip_ids, ClipStatus.REJECTED, user)
+
+
+def unpublish(clip_id: str, user: str) -> int:
+    """Off the website and back into the review queue (not rejected: it may return)."""
+    return set_status([clip_id], ClipStatus.NEW, user)
+
+
+def edit(clip_id: str, clip_edit: ClipEdit, user: str) -> ClipView:
+    try:
+        return review.edit_clip(store(), _config_for_exports(), clip_id, clip_edit, user)
+    finally:
+        _invalidate()
+
+
+def clear_position(clip_id: str, user: str) -> None:
+    try:
+        store().clear_position(clip_id, user, utcnow())
+        regenerate_exports(_config_for_exports(), store())
+    finally:
+        _invalidate()
+
+
+# ------------------------------------------------------------------ published
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def _published(url: str, limit: int) -> list[ClipView]:
+    return _store(url).list_published(limit)
+
+
+def published(limit: int = 30) -> list[ClipView]:
+    return _published(db_url(), limit)
+
+
+def move(clip_id: str, offset: int, user: str, limit: int = 30) -> None:
+    """Move a published clip up (-1) or down (+1) among clips of the same kind (featured or not).
+
+    The moved clip and those above it get explicit positions 1..k, so the website's order
+    (featured → position → newest) shows exactly the list staff see.
+    """
+    clips = published(limit)
+    index = next((i for i, c in enumerate(clips) if c.id == clip_id), None)
+    if index is None:
+        return
+    group = [c for c in clips if c.featured == clips[index].featured]
+    gi = next(i for i, c in enumerate(group) if c.id == clip_id)
+    target = gi + offset
+    if not 0 <= target < len(group):
+        return
+    group[gi], group[target] = group[target], group[gi]
+    changed = False
+    for pos, c in enumerate(group[: max(gi, target) + 1], start=1):
+        if c.position != pos:
+            review.edit_clip(store(), _config_for_exports(), c.id, ClipEdit(position=pos), user)
+            changed = True
+    if changed:
+        _invalidate()
+
+
+# ------------------------------------------------------------------ add by URL
+
+
+def fetch_page(url: str) -> PageMeta:
+    return fetch_page_meta(url, safe_config().settings)
+
+
+def page_mentions(meta: PageMeta) -> list[Mention]:
+    return match_page(safe_config(), meta)
+
+
+def add_page(meta: PageMeta, member_ids: Sequence[str], campaign_ids: Sequence[str], user: str,
+             *, approve_now: bool = False) -> tuple[ClipView, bool]:
+    """Store the page as a clip with the members/campaigns staff chose (matched ones keep their snippet)."""
+    found = {(m.kind, m.target_id): m for m in page_mentions(meta)}
+    chosen = [found.get(("member", i)) or staff_mention("member", i) for i in member_ids]
+    chosen += [found.get(("campaign", i)) or staff_mention("campaign", i) for i in campaign_ids]
+    try:
+        clip_view, created = add_clip_from_page(store(), meta, user=user, mentions=chosen)
+        if approve_now:
+            review.set_status(store(), _config_for_exports(), [clip_view.id], ClipStatus.APPROVED, user)
+            clip_view = store().get_clip(clip_view.id)
+        return clip_view, created
+    finally:
+        _invalidate()
+
+
+# ------------------------------------------------------------------ insights
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def _mentions_frame(url: str, days: int) -> pd.DataFrame:
+    since = utcnow() - timedelta(days=days)
+    rows = _store(url).mention_rows(since)
+    return pd.DataFrame(rows, columns=["clip_id", "kind", "target_id", "at", "outlet"])
+
+
+def coverage(days: int) -> pd.DataFrame:
+    """One row per mention in the last `days` days (rejected clips left out), with display names."""
+    frame = _mentions_frame(db_url(), days).copy()
+    reg = registry()
+    frame["name"] = [
+        reg.member_name(t) if k == "member" else reg.campaign_name(t)
+        for k, t in zip(frame["kind"], frame["target_id"], strict=True)
+    ]
+    return frame
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def _clip_count_since(url: str, days: int, status: str | None) -> int:
+    since = utcnow() - timedelta(days=days)
+    return _store(url).count_clips(ClipFilter(since=since, status=ClipStatus(status) if status else None))
+
+
+def clip_count_since(days: int, status: ClipStatus | None = None) -> int:
+    return _clip_count_since(db_url(), days, status.value if status else None)
+
+
+# ------------------------------------------------------------------ feeds and registry
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def _health(url: str) -> HealthReport:
+    return health_report(_store(url), utcnow(), runs=10)
+
+
+def health() -> HealthReport:
+    return _health(db_url())
+
+
+def test_rule(draft: MemberConfig | CampaignConfig) -> RuleTrial:
+    return try_rule(safe_config(), store(), draft)

@@ -1,0 +1,87 @@
+"""Every widget and session-state key in one place, so pages and tests agree on names."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Key(StrEnum):
+    # session
+    USER = "user"
+    EDIT_CLIP = "edit_clip"
+    FLASH = "flash"
+    # sign-in
+    LOGIN_USERNAME = "login_username"
+    LOGIN_PASSWORD = "login_password"
+    LOGIN_SUBMIT = "login_submit"
+    LOGOUT = "logout"
+    # review queue: filters
+    F_STATUS = "f_status"
+    F_MEMBER = "f_member"
+    F_CAMPAIGN = "f_campaign"
+    F_OUTLET = "f_outlet"
+    F_STATE = "f_state"
+    F_TAG = "f_tag"
+    F_DATES = "f_dates"
+    F_TEXT = "f_text"
+    F_CLEAR = "f_clear"
+    # review queue: list and actions (per-clip keys are PREFIX + clip id)
+    Q_PAGE_SIZE = "q_page_size"
+    Q_CURSORS = "q_cursors"
+    Q_SIGNATURE = "q_signature"
+    Q_NEXT = "q_next"
+    Q_PREV = "q_prev"
+    Q_SELECT_ALL = "q_select_all"
+    Q_BULK_APPROVE = "q_bulk_approve"
+    Q_BULK_REJECT = "q_bulk_reject"
+    Q_SELECT = "q_select:"
+    Q_APPROVE = "q_approve:"
+    Q_REJECT = "q_reject:"
+    Q_EDIT = "q_edit:"
+    # clip editor (field keys are PREFIX + clip id, so switching clips starts fresh)
+    E_PICK = "e_pick"
+    E_SEARCH = "e_search"
+    E_HEADLINE = "e_headline:"
+    E_BLURB = "e_blurb:"
+    E_IMAGE = "e_image:"
+    E_CREDIT = "e_credit:"
+    E_ALT = "e_alt:"
+    E_OUTLET = "e_outlet:"
+    E_FEATURED = "e_featured:"
+    E_POSITION = "e_position:"
+    E_TAGS = "e_tags:"
+    E_SAVE = "e_save"
+    E_APPROVE = "e_approve"
+    E_REJECT = "e_reject"
+    E_RESET = "e_reset"
+    # published
+    P_UP = "p_up:"
+    P_DOWN = "p_down:"
+    P_UNPUBLISH = "p_unpublish:"
+    P_EDIT = "p_edit:"
+    P_FEATURE = "p_feature:"
+    P_LIMIT = "p_limit"
+    # add by URL
+    A_URL = "a_url"
+    A_FETCH = "a_fetch"
+    A_META = "a_meta"
+    A_TITLE = "a_title"
+    A_OUTLET = "a_outlet"
+    A_IMAGE = "a_image"
+    A_DATE = "a_date"
+    A_DESCRIPTION = "a_description"
+    A_MEMBERS = "a_members"
+    A_CAMPAIGNS = "a_campaigns"
+    A_APPROVE = "a_approve"
+    A_SAVE = "a_save"
+    # insights
+    I_WINDOW = "i_window"
+    # members & campaigns: the "test a rule" form
+    R_KIND = "r_kind"
+    R_BASE = "r_base"
+    R_NAME = "r_name"
+    R_TERMS = "r_terms"
+    R_QUERY = "r_query"
+    R_REQUIRE = "r_require"
+    R_EXCLUDE = "r_exclude"
+    R_RUN = "r_run"

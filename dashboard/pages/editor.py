@@ -1,0 +1,141 @@
+"""Clip editor: the careful part — headline, blurb, image and credit as the website will show them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, ui
+from dashboard.keys import Key
+from tracker.errors import NotFoundError
+from tracker.models import ClipEdit, ClipStatus, ClipView
+
+
+def _pick_clip() -> str | None:
+    """The clip to edit: from the queue's Edit button, the ?clip= link, or the picker."""
+    wanted = st.session_state.get(Key.EDIT_CLIP) or st.query_params.get("clip")
+    with st.expander("Choose another clip", expanded=not wanted, icon=":material/search:"):
+        text = st.text_input("Find a clip", key=Key.E_SEARCH, placeholder="words from the headline")
+        choices = data.recent_clips(text=text)
+        if not choices:
+            st.caption("No clips match.")
+        picked = st.selectbox(
+            "Recent clips", [c.id for c in choices], index=None, key=Key.E_PICK, placeholder="Pick a clip",
+            format_func=lambda i: next((f"{c.display_headline[:90]} — {c.display_outlet}" for c in choices if c.id == i), i),
+        )
+        if picked and picked != wanted:
+            st.session_state[Key.EDIT_CLIP] = picked
+            wanted = picked
+    return str(wanted) if wanted else None
+
+
+def _field(key: Key, clip_id: str, value: str | None) -> str:
+    full = f"{key}{clip_id}"
+    st.session_state.setdefault(full, value or "")
+    return full
+
+
+def _current_edit(clip: ClipView) -> ClipEdit:
+    get = st.session_state.get
+    position = get(f"{Key.E_POSITION}{clip.id}")
+    return ClipEdit(
+        headline=get(f"{Key.E_HEADLINE}{clip.id}", "").strip(),
+        blurb=get(f"{Key.E_BLURB}{clip.id}", "").strip(),
+        image_override_url=get(f"{Key.E_IMAGE}{clip.id}", "").strip(),
+        image_credit=get(f"{Key.E_CREDIT}{clip.id}", "").strip(),
+        image_alt=get(f"{Key.E_ALT}{clip.id}", "").strip(),
+        outlet_display=get(f"{Key.E_OUTLET}{clip.id}", "").strip(),
+        featured=bool(get(f"{Key.E_FEATURED}{clip.id}", clip.featured)),
+        position=int(position) if position else None,
+        tags=tuple(t.strip() for t in get(f"{Key.E_TAGS}{clip.id}", "").split(",") if t.strip()),
+    )
+
+
+def _reset_fields(clip_id: str) -> None:
+    for key in (Key.E_HEADLINE, Key.E_BLURB, Key.E_IMAGE, Key.E_CREDIT, Key.E_ALT, Key.E_OUTLET,
+                Key.E_FEATURED, Key.E_POSITION, Key.E_TAGS):
+        st.session_state.pop(f"{key}{clip_id}", None)
+
+
+def _save(clip: ClipView) -> None:
+    edit = _current_edit(clip)
+    user = ui.current_user()
+    if edit.position is None and clip.position is not None:
+        data.clear_position(clip.id, user)
+    data.edit(clip.id, edit, user)
+    _reset_fields(clip.id)  # show what was stored (trimmed, cleared fields back to the feed's value)
+    ui.flash("Saved; the change is in the clip's history", "💾")
+
+
+def _set_status(clip: ClipView, status: ClipStatus) -> None:
+    data.set_status([clip.id], status, ui.current_user())
+    label = {"approved": "Published", "rejected": "Rejected", "new": "Back in the review queue"}[status.value]
+    ui.flash(label, "✅")
+
+
+st.title("Clip editor")
+clip_id = _pick_clip()
+if not clip_id:
+    st.info("Pick a clip above, or press **Edit** on one in the review queue.", icon=":material/edit_note:")
+    st.stop()
+try:
+    clip = data.clip(clip_id)
+except NotFoundError:
+    st.error(f"No clip with id {clip_id!r}; it may have been removed.")
+    st.session_state.pop(Key.EDIT_CLIP, None)
+    st.stop()
+
+registry = data.registry()
+st.html(ui.clip_card_html(clip, registry, show_status=True, snippet=False))
+st.caption(f"From the feed: “{clip.title}” · {clip.outlet or 'no outlet'} · id `{clip.id}`. "
+           "Leave a field empty to use the feed's value; later ingests never overwrite your edits.")
+
+form_col, preview_col = st.columns([1.1, 1], gap="large")
+with form_col:
+    st.text_input("Headline", key=_field(Key.E_HEADLINE, clip.id, clip.headline), placeholder=clip.title)
+    st.text_area("Blurb (one paragraph naming the member)", key=_field(Key.E_BLURB, clip.id, clip.blurb),
+                 placeholder=clip.summary[:300], height=130)
+    st.text_input("Image URL", key=_field(Key.E_IMAGE, clip.id, clip.image_override_url),
+                  placeholder=clip.image_url or "https://…")
+    a, b = st.columns(2)
+    a.text_input("Image credit", key=_field(Key.E_CREDIT, clip.id, clip.image_credit), placeholder="Photo: …")
+    b.text_input("Image alt text", key=_field(Key.E_ALT, clip.id, clip.image_alt),
+                 placeholder="What the picture shows")
+    st.text_input("Outlet name as displayed", key=_field(Key.E_OUTLET, clip.id, clip.outlet_display),
+                  placeholder=clip.outlet)
+    c, d = st.columns(2)
+    st.session_state.setdefault(f"{Key.E_FEATURED}{clip.id}", clip.featured)
+    c.toggle("Featured (shown first, full width)", key=f"{Key.E_FEATURED}{clip.id}")
+    st.session_state.setdefault(f"{Key.E_POSITION}{clip.id}", clip.position)
+    d.number_input("Order among published (1 = first; empty = by date)", min_value=1, step=1,
+                   key=f"{Key.E_POSITION}{clip.id}")
+    st.text_input("Tags (comma-separated)", key=_field(Key.E_TAGS, clip.id, ", ".join(clip.tags)))
+    s1, s2, s3 = st.columns(3)
+    s1.button("Save changes", key=Key.E_SAVE, type="primary", icon=":material/save:", on_click=_save, args=(clip,))
+    if clip.status is not ClipStatus.APPROVED:
+        s2.button("Publish", key=Key.E_APPROVE, icon=":material/check:", on_click=_set_status,
+                  args=(clip, ClipStatus.APPROVED))
+    else:
+        s2.button("Unpublish", key=Key.E_APPROVE, icon=":material/unpublished:", on_click=_set_status,
+                  args=(clip, ClipStatus.NEW))
+    if clip.status is not ClipStatus.REJECTED:
+        s3.button("Reject", key=Key.E_REJECT, icon=":material/close:", on_click=_set_status,
+                  args=(clip, ClipStatus.REJECTED))
+
+with preview_col:
+    st.subheader("Live preview")
+    st.caption("Rendered by the same code as the website's HTML export.")
+    st.html(data.preview_html(data.with_edit(clip, _current_edit(clip))))
+    if clip.status is not ClipStatus.APPROVED:
+        st.caption("Not on the website until published.")
+
+st.subheader("History")
+entries = data.history(clip.id)
+if entries:
+    st.dataframe(
+        pd.DataFrame([{"when": e.at, "who": e.user, "action": e.action, "detail": e.detail} for e in reversed(entries)]),
+        hide_index=True, width="stretch",
+        column_config={"when": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm")},
+    )
+else:
+    st.caption("No staff changes yet.")

@@ -1,0 +1,71 @@
+"""Feeds: which sources are healthy, failing, backing off or quiet (the data behind `tracker status`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, ui
+
+STATE_ICONS = {"ok": "🟢 ok", "failing": "🔴 failing", "disabled": "⛔ disabled", "never polled": "⚪ never polled"}
+
+
+def _local(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=None) if value else None  # shown as UTC; the column says so
+
+
+st.title("Feeds")
+report = data.health()
+if not report.feeds:
+    st.info("**No feeds yet.** List feeds in feeds.yml and run `tracker ingest`; their health shows here.",
+            icon=":material/rss_feed:")
+    st.stop()
+
+attention = report.needs_attention
+a, b, c, d = st.columns(4)
+a.metric("Feeds", len(report.feeds))
+b.metric("Need attention", len(attention))
+c.metric("Failing", sum(s.state == "failing" for s in report.feeds))
+d.metric("Quiet", sum(bool(s.problem and s.problem.startswith("quiet")) for s in report.feeds))
+
+if attention:
+    st.subheader("Needs attention")
+    for s in attention:
+        st.warning(f"**{ui.md_escape(s.feed.name)}** — {ui.md_escape(s.problem or '')}", icon=":material/warning:")
+
+st.subheader("All feeds")
+rows = [
+    {
+        "feed": s.feed.name, "state": STATE_ICONS.get(s.state, s.state), "problem": s.problem or "",
+        "last success (UTC)": _local(s.feed.last_success_at), "next try (UTC)": _local(s.feed.next_attempt_at),
+        "failures in a row": s.feed.consecutive_failures, "last status": s.feed.last_status,
+        "new items (UTC)": _local(s.feed.last_new_item_at), "tags": ", ".join(s.feed.tags), "kind": s.feed.kind,
+        "url": s.feed.url,
+    }
+    for s in sorted(report.feeds, key=lambda s: (s.problem is None, s.feed.name.lower()))
+]
+st.dataframe(
+    pd.DataFrame(rows), hide_index=True, width="stretch",
+    column_config={
+        "url": st.column_config.LinkColumn("url"),
+        "last success (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        "next try (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        "new items (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    },
+)
+
+st.subheader("Recent ingest runs")
+if report.runs:
+    st.dataframe(
+        pd.DataFrame([
+            {"run": r.id, "started (UTC)": _local(r.started_at), "outcome": r.outcome, "feeds ok": r.feeds_ok,
+             "failed": r.feeds_failed, "skipped": r.feeds_skipped, "items": r.items_seen, "new clips": r.clips_new}
+            for r in report.runs
+        ]),
+        hide_index=True, width="stretch",
+        column_config={"started (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+    )
+else:
+    st.caption("No ingest runs recorded yet.")

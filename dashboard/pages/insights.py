@@ -1,0 +1,82 @@
+"""Insights: who is getting coverage, on what, and where — charts rather than tables."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard import data
+from dashboard.keys import Key
+from tracker.models import ClipStatus
+
+st.title("Insights")
+st.session_state.setdefault(Key.I_WINDOW, 90)
+days = st.segmented_control("Period", [30, 90, 365], key=Key.I_WINDOW, format_func=lambda d: f"Last {d} days") or 90
+
+frame = data.coverage(days)
+members = {m.id: m for m in data.members()}
+clips_total = data.clip_count_since(days)
+published = data.clip_count_since(days, ClipStatus.APPROVED)
+m_frame = frame[frame["kind"] == "member"]
+c_frame = frame[frame["kind"] == "campaign"]
+
+a, b, c, d = st.columns(4)
+a.metric("Clips (not rejected)", f"{clips_total - data.clip_count_since(days, ClipStatus.REJECTED):,}")
+b.metric("Published", f"{published:,}")
+c.metric("Members covered", f"{m_frame['target_id'].nunique():,} of {len(members):,}")
+d.metric("Outlets", f"{frame['outlet'].nunique():,}")
+
+if frame.empty:
+    st.info(f"**No coverage in the last {days} days yet.** Charts fill in as clips arrive.", icon=":material/insights:")
+    st.stop()
+
+st.subheader("Clips per week by campaign")
+weekly = c_frame.assign(week=pd.to_datetime(c_frame["at"], utc=True).dt.tz_localize(None).dt.to_period("W").dt.start_time)
+weekly = weekly.groupby(["week", "name"], as_index=False)["clip_id"].nunique().rename(columns={"clip_id": "clips"})
+if weekly.empty:
+    st.caption("No campaign mentions in this period.")
+else:
+    st.altair_chart(
+        alt.Chart(weekly).mark_bar().encode(
+            x=alt.X("week:T", title="Week of", axis=alt.Axis(format="%b %d")),
+            y=alt.Y("clips:Q", title="Clips"),
+            color=alt.Color("name:N", title="Campaign", legend=alt.Legend(orient="bottom", columns=3)),
+            tooltip=[alt.Tooltip("week:T", title="Week of"), alt.Tooltip("name:N", title="Campaign"), "clips:Q"],
+        ).properties(height=320),
+        width="stretch",
+    )
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.subheader("Top outlets")
+    outlets = frame.groupby("outlet", as_index=False)["clip_id"].nunique().rename(columns={"clip_id": "clips"})
+    outlets = outlets[outlets["outlet"] != ""].nlargest(12, "clips")
+    st.altair_chart(
+        alt.Chart(outlets).mark_bar(color="#0f766e").encode(
+            x=alt.X("clips:Q", title="Clips"), y=alt.Y("outlet:N", sort="-x", title=None), tooltip=["outlet", "clips"],
+        ).properties(height=360),
+        width="stretch",
+    )
+with right:
+    st.subheader("Members with the most coverage")
+    top = m_frame.groupby("name", as_index=False)["clip_id"].nunique().rename(columns={"clip_id": "clips"}).nlargest(12, "clips")
+    st.altair_chart(
+        alt.Chart(top).mark_bar(color="#6d28d9").encode(
+            x=alt.X("clips:Q", title="Clips"), y=alt.Y("name:N", sort="-x", title=None), tooltip=["name", "clips"],
+        ).properties(height=360),
+        width="stretch",
+    )
+
+st.subheader(f"Members with no coverage in the last {days} days")
+covered = set(m_frame["target_id"])
+missing = [m for m in members.values() if m.id not in covered]
+if not missing:
+    st.success("Every member has had coverage in this period.", icon=":material/celebration:")
+else:
+    st.caption("Worth a pitch: nobody has written about these members lately.")
+    st.dataframe(
+        pd.DataFrame([{"member": m.name, "title": m.title, "jurisdiction": m.jurisdiction, "state": m.state}
+                      for m in sorted(missing, key=lambda m: (m.state, m.name))]),
+        hide_index=True, width="stretch",
+    )

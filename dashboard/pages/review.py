@@ -1,0 +1,174 @@
+"""Review queue: clear the morning's new clips fast (newest first, one click per decision)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from dashboard import data, ui
+from dashboard.keys import Key
+
+STATUS_OPTIONS = ["new", "approved", "rejected", "all"]
+FILTER_KEYS = (Key.F_MEMBER, Key.F_CAMPAIGN, Key.F_OUTLET, Key.F_STATE, Key.F_TAG, Key.F_TEXT)
+
+
+def _query() -> data.QueueQuery:
+    status = st.session_state.get(Key.F_STATUS) or "all"
+    dates = st.session_state.get(Key.F_DATES) or ()
+    since: date | None = dates[0] if len(dates) >= 1 else None
+    until: date | None = dates[1] if len(dates) >= 2 else None
+    return data.QueueQuery(
+        status=None if status == "all" else status,
+        member=st.session_state.get(Key.F_MEMBER),
+        campaign=st.session_state.get(Key.F_CAMPAIGN),
+        outlet=st.session_state.get(Key.F_OUTLET),
+        state=st.session_state.get(Key.F_STATE),
+        tag=st.session_state.get(Key.F_TAG),
+        since=since,
+        until=until,
+        text=st.session_state.get(Key.F_TEXT) or None,
+    )
+
+
+def _clear_filters() -> None:
+    for key in FILTER_KEYS:
+        st.session_state[key] = "" if key == Key.F_TEXT else None
+    st.session_state[Key.F_DATES] = ()
+
+
+def _decide(clip_ids: list[str], approve: bool) -> None:
+    user = ui.current_user()
+    changed = data.approve(clip_ids, user) if approve else data.reject(clip_ids, user)
+    verb = "Approved" if approve else "Rejected"
+    ui.flash(f"{verb} {changed} clip{'s' if changed != 1 else ''}", "✅" if approve else "🗑️")
+    for clip_id in clip_ids:
+        st.session_state.pop(f"{Key.Q_SELECT}{clip_id}", None)
+    st.session_state[Key.Q_SELECT_ALL] = False
+
+
+def _bulk(approve: bool, page_ids: list[str]) -> None:
+    chosen = [i for i in page_ids if st.session_state.get(f"{Key.Q_SELECT}{i}")]
+    if chosen:
+        _decide(chosen, approve)
+
+
+def _select_all(page_ids: list[str]) -> None:
+    value = bool(st.session_state.get(Key.Q_SELECT_ALL))
+    for clip_id in page_ids:
+        st.session_state[f"{Key.Q_SELECT}{clip_id}"] = value
+
+
+def _sidebar(cfg_members: dict[str, str], cfg_campaigns: dict[str, str]) -> None:
+    with st.sidebar:
+        st.subheader("Filters")
+        st.segmented_control("Status", STATUS_OPTIONS, key=Key.F_STATUS,
+                             format_func=lambda s: ui.STATUS_LABELS.get(s, "All"))
+        st.text_input("Search headlines and summaries", key=Key.F_TEXT, placeholder="e.g. eviction",
+                      icon=":material/search:")
+        st.selectbox("Member", list(cfg_members), key=Key.F_MEMBER, index=None, placeholder="Any member",
+                     format_func=lambda i: cfg_members.get(i, i))
+        st.selectbox("Campaign", list(cfg_campaigns), key=Key.F_CAMPAIGN, index=None, placeholder="Any campaign",
+                     format_func=lambda i: cfg_campaigns.get(i, i))
+        st.selectbox("Outlet", data.outlets(), key=Key.F_OUTLET, index=None, placeholder="Any outlet")
+        st.selectbox("State / chapter", data.states(), key=Key.F_STATE, index=None, placeholder="Any state")
+        st.selectbox("Tag", data.tags(), key=Key.F_TAG, index=None, placeholder="Any tag")
+        st.date_input("Published between", key=Key.F_DATES, format="YYYY-MM-DD")
+        st.button("Clear filters", key=Key.F_CLEAR, on_click=_clear_filters, icon=":material/filter_alt_off:")
+
+
+def _empty_state(query: data.QueueQuery, counts: dict[str, int]) -> None:
+    if sum(counts.values()) == 0:
+        st.info(
+            "**No clips yet.** Run `tracker ingest` to poll your feeds (or `tracker schedule` to keep polling), "
+            "or add coverage the feeds missed by URL.",
+            icon=":material/inbox:",
+        )
+        st.page_link("pages/add.py", label="Add a clip by URL", icon=":material/add_link:")
+    elif query == data.QueueQuery():
+        st.success("**Queue clear.** Every new clip has been reviewed; new ones arrive with the next ingest.",
+                   icon=":material/task_alt:")
+        st.page_link("pages/published.py", label="See what is published", icon=":material/public:")
+    else:
+        st.info("**No clips match these filters.** Try a wider date range or clear the filters.",
+                icon=":material/filter_alt_off:")
+        st.button("Clear filters", key="empty_clear", on_click=_clear_filters)
+
+
+def _restore_filters() -> None:
+    """Streamlit forgets a page's widget values when another page runs; keep the filters across visits."""
+    saved = st.session_state.setdefault("_saved_filters", {Key.F_STATUS: "new", Key.F_DATES: ()})
+    for key in (Key.F_STATUS, Key.F_DATES, *FILTER_KEYS):
+        if key not in st.session_state and key in saved:
+            st.session_state[key] = saved[key]
+
+
+def _save_filters() -> None:
+    st.session_state["_saved_filters"] = {
+        key: st.session_state.get(key) for key in (Key.F_STATUS, Key.F_DATES, *FILTER_KEYS)
+    }
+
+
+_restore_filters()
+registry = data.registry()
+member_names = {m.id: m.name for m in data.members()}
+campaign_names = {c.id: c.name for c in data.campaigns()}
+_sidebar(member_names, campaign_names)
+
+query = _query()
+_save_filters()
+# Keyset pagination: a stack of cursors; any filter change starts again at the newest clip.
+signature = repr(query)
+if st.session_state.get(Key.Q_SIGNATURE) != signature:
+    st.session_state[Key.Q_SIGNATURE] = signature
+    st.session_state[Key.Q_CURSORS] = [None]
+cursors: list[str | None] = st.session_state[Key.Q_CURSORS]
+page = data.clip_page(query, cursors[-1])
+counts = data.status_counts()
+
+st.title("Review queue")
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Waiting for review", f"{counts.get('new', 0):,}")
+c2.metric("Published", f"{counts.get('approved', 0):,}")
+c3.metric("Rejected", f"{counts.get('rejected', 0):,}")
+c4.metric("Matching these filters", f"{page.total or 0:,}")
+
+if not page.clips:
+    _empty_state(query, counts)
+    st.stop()
+
+page_ids = [c.id for c in page.clips]
+first = (len(cursors) - 1) * data.PAGE_SIZE + 1
+bar = st.columns([2.2, 1.4, 1.4, 3], vertical_alignment="center")
+bar[0].checkbox("Select all on this page", key=Key.Q_SELECT_ALL, on_change=_select_all, args=(page_ids,))
+selected = sum(bool(st.session_state.get(f"{Key.Q_SELECT}{i}")) for i in page_ids)
+bar[1].button(f"Approve {selected} selected", key=Key.Q_BULK_APPROVE, disabled=not selected, type="primary",
+              icon=":material/check:", on_click=_bulk, args=(True, page_ids))
+bar[2].button(f"Reject {selected} selected", key=Key.Q_BULK_REJECT, disabled=not selected,
+              icon=":material/close:", on_click=_bulk, args=(False, page_ids))
+bar[3].caption(f"Showing {first:,}–{first + len(page.clips) - 1:,} of {page.total or 0:,}, newest first")
+
+for clip in page.clips:
+    with st.container(border=True):
+        pick, card, actions = st.columns([0.35, 8, 1.5], vertical_alignment="center")
+        pick.checkbox("Select", key=f"{Key.Q_SELECT}{clip.id}", label_visibility="collapsed")
+        card.html(ui.clip_card_html(clip, registry, show_status=query.status is None))
+        with actions:
+            if clip.status is not data.ClipStatus.APPROVED:
+                st.button("Approve", key=f"{Key.Q_APPROVE}{clip.id}", type="primary", icon=":material/check:",
+                          on_click=_decide, args=([clip.id], True), width="stretch")
+            if clip.status is not data.ClipStatus.REJECTED:
+                st.button("Reject", key=f"{Key.Q_REJECT}{clip.id}", icon=":material/close:",
+                          on_click=_decide, args=([clip.id], False), width="stretch")
+            if st.button("Edit", key=f"{Key.Q_EDIT}{clip.id}", type="tertiary", icon=":material/edit:",
+                         width="stretch"):
+                ui.open_editor(clip.id)
+                st.switch_page("pages/editor.py")
+
+nav = st.columns([1, 1, 4])
+if nav[0].button("← Newer", key=Key.Q_PREV, disabled=len(cursors) == 1):
+    cursors.pop()
+    st.rerun()
+if nav[1].button("Older →", key=Key.Q_NEXT, disabled=page.next_cursor is None):
+    cursors.append(page.next_cursor)
+    st.rerun()

@@ -1,0 +1,158 @@
+"""Local dashboard accounts: a JSON file of usernames and salted scrypt password hashes.
+
+Used when no OIDC provider is configured for Streamlit's `st.login`. The file holds
+no plain passwords; each hash carries its own salt and cost parameters, so raising the
+cost later does not invalidate existing accounts.
+
+    {"version": 1, "users": {"maria": {"password": "scrypt$16384$8$1$<salt>$<hash>",
+                                      "created_at": "2026-11-24T12:00:00Z"}}}
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from tracker.errors import AuthError
+from tracker.export.atomic import write_atomic
+from tracker.normalize import utcnow
+
+DEFAULT_USERS_FILE = "data/users.json"
+USERS_FILE_ENV = "TRACKER_USERS_FILE"
+# scrypt at N=2**14, r=8 costs ~16 MiB and tens of milliseconds: slow for guessing, fine for sign-in.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+MIN_PASSWORD_LENGTH = 8
+_USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+
+
+def users_file_path(path: str | Path | None = None) -> Path:
+    return Path(path or os.environ.get(USERS_FILE_ENV) or DEFAULT_USERS_FILE)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """A self-describing salted scrypt hash of password."""
+    salt = salt if salt is not None else secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    """True when password hashes to encoded; constant-time comparison."""
+    try:
+        scheme, n, r, p, salt, expected = encoded.split("$")
+        if scheme != "scrypt":
+            return False
+        digest = hashlib.scrypt(
+            password.encode("utf-8"), salt=_unb64(salt), n=int(n), r=int(r), p=int(p), dklen=len(_unb64(expected)),
+            maxmem=256 * 1024 * 1024,
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(digest, _unb64(expected))
+
+
+def check_username(username: str) -> str:
+    if not _USERNAME_RE.match(username):
+        raise AuthError(
+            f"invalid username {username!r}: use letters, digits, '.', '_', '@' or '-' (at most 64 characters)"
+        )
+    return username
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    username: str
+    password_hash: str
+    created_at: datetime | None
+
+
+class UsersFile:
+    """The users file at path (default data/users.json, env TRACKER_USERS_FILE)."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = users_file_path(path)
+
+    def load(self) -> dict[str, UserRecord]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise AuthError(f"{self.path}: cannot read users file: {exc}") from None
+        users = raw.get("users") if isinstance(raw, dict) else None
+        if not isinstance(users, dict):
+            raise AuthError(f"{self.path}: not a users file (expected {{\"users\": {{...}}}})")
+        out: dict[str, UserRecord] = {}
+        for name, record in users.items():
+            if not isinstance(record, dict) or not isinstance(record.get("password"), str):
+                raise AuthError(f"{self.path}: user {name!r} has no password hash")
+            created = record.get("created_at")
+            out[name] = UserRecord(
+                username=name,
+                password_hash=record["password"],
+                created_at=datetime.fromisoformat(created.replace("Z", "+00:00")) if isinstance(created, str) else None,
+            )
+        return out
+
+    def names(self) -> list[str]:
+        return sorted(self.load())
+
+    def add(self, username: str, password: str, *, replace: bool = False) -> bool:
+        """Create (or with replace, reset) an account. Returns True when it already existed."""
+        check_username(username)
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise AuthError(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+        users = self.load()
+        existed = username in users
+        if existed and not replace:
+            raise AuthError(f"user {username!r} already exists (use --replace to set a new password)")
+        users[username] = UserRecord(username, hash_password(password), utcnow())
+        self._save(users)
+        return existed
+
+    def remove(self, username: str) -> None:
+        users = self.load()
+        if username not in users:
+            raise AuthError(f"no user {username!r}")
+        del users[username]
+        self._save(users)
+
+    def verify(self, username: str, password: str) -> bool:
+        record = self.load().get(username.strip())
+        if record is None:
+            # Hash anyway so a wrong username takes as long as a wrong password.
+            verify_password(password, hash_password("x", salt=b"0" * 16))
+            return False
+        return verify_password(password, record.password_hash)
+
+    def _save(self, users: dict[str, UserRecord]) -> None:
+        data = {
+            "version": 1,
+            "users": {
+                u.username: {
+                    "password": u.password_hash,
+                    "created_at": u.created_at.isoformat().replace("+00:00", "Z") if u.created_at else None,
+                }
+                for u in sorted(users.values(), key=lambda u: u.username)
+            },
+        }
+        write_atomic(self.path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+        with contextlib.suppress(OSError):
+            self.path.chmod(0o600)  # hashes are still worth keeping from other local users
