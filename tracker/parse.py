@@ -78,8 +78,9 @@ def _entry(entry: Mapping[str, Any], feed_title: str) -> ParsedEntry | None:
         link = guid
     if not link:
         return None  # nothing to clip without a URL
-    raw_date = str(_get(entry, "published", "") or _get(entry, "updated", "") or "")
-    published = struct_time_to_utc(_get(entry, "published_parsed") or _get(entry, "updated_parsed"))
+    # dict.get: FeedParserDict.get would map updated↔published itself, with a DeprecationWarning.
+    raw_date = str(dict.get(entry, "published") or dict.get(entry, "updated") or "")
+    published = struct_time_to_utc(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed"))
     if published is None and raw_date:
         published = parse_date(raw_date)
     summary = html_to_text(_get(entry, "summary", ""))
