@@ -17,6 +17,7 @@ from tracker.query import (
     matches_empty,
     parse_query,
     positive_literals,
+    required_groups,
 )
 
 W = Word
@@ -138,3 +139,19 @@ def test_matches_empty(query: str, expected: bool) -> None:
     from tracker.query import _Parser  # the raw parse, before parse_query refuses these
 
     assert matches_empty(_Parser(query).parse()) is expected
+
+
+@pytest.mark.parametrize(
+    ("query", "groups"),
+    [
+        ("a", [{"a"}]),
+        ('"good cause" NEAR/3 evict*', [{"good cause"}, {"evict"}]),
+        ("(a OR b) c NOT d", [{"a", "b"}, {"c"}]),
+        ("a OR b c", [{"a", "b"}]),
+        ("a OR (NOT b c)", [{"a", "c"}]),
+        ("NOT NOT a", []),  # no shortcut known; the matcher falls back to evaluating
+    ],
+)
+def test_required_groups(query: str, groups: list[set[str]]) -> None:
+    got = required_groups(parse_query(query))
+    assert [{lit.text for lit in g} for g in got] == groups

@@ -16,10 +16,11 @@ matched.
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import ahocorasick
 
@@ -35,6 +36,7 @@ from tracker.query import (
     literals,
     parse_query,
     positive_literals,
+    required_groups,
 )
 
 __all__ = ["FIELDS", "SNIPPET_RADIUS", "Matcher", "compile_matcher", "normalize_text"]
@@ -126,6 +128,38 @@ _FOLD = _CharTable(fold_case=True)
 _KEEP_CASE = _CharTable(fold_case=False)
 
 
+class _SkeletonTable(dict[int, str]):
+    """Normalised char -> itself if it is a word character, else a space (same length).
+
+    The automaton scans this "skeleton" of the text with keys padded by spaces, so it only
+    reports whole-word candidates: "or" no longer fires inside "for" or "report".
+    """
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        out = ch if ch.isalnum() else " "
+        self[code] = out
+        return out
+
+
+_SKELETON = _SkeletonTable()
+
+
+def _ascii_table(table: dict[int, str]) -> bytes:
+    """The ASCII part of a table as a bytes.translate table (several times faster)."""
+    out = bytearray(range(256))
+    for code in range(128):
+        mapped = table[code]
+        assert len(mapped) == 1 and mapped.isascii()  # every ASCII char maps to one ASCII char
+        out[code] = ord(mapped)
+    return bytes(out)
+
+
+_ASCII_FOLD = _ascii_table(_FOLD)
+_ASCII_KEEP_CASE = _ascii_table(_KEEP_CASE)
+_ASCII_SKELETON = _ascii_table(_SKELETON)
+
+
 def _unescape(text: str) -> str:
     """Decode HTML entities until none are left (`&amp;amp;` is a double-escaped `&`)."""
     while "&" in text:
@@ -191,6 +225,40 @@ def _offset_map(display: str, table: _CharTable) -> tuple[str, list[int] | None]
     return "".join(chars), index
 
 
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
+def _normalise_for_scan(raw: str, *, fold_case: bool, skeleton: bool = True) -> tuple[str, str]:
+    """(normalised text, padded skeleton) of the joined fields; the hot path of matching.
+
+    Equal to normalize_text per field (fields stay separated by NUL), but fast: ASCII goes
+    through bytes.translate, and white space is only re-joined when there is something to
+    collapse. Text that is mostly ASCII ("José", "’") first has its few non-ASCII runs
+    mapped through the table: the table's output maps to itself, so mapping the rest
+    afterwards gives the same result as mapping every character once.
+    """
+    table = _FOLD if fold_case else _KEEP_CASE
+    if not raw.isascii():
+        raw = _NON_ASCII_RUN.sub(lambda m: m.group().translate(table), raw)
+    if raw.isascii():
+        data = raw.encode("ascii").translate(_ASCII_FOLD if fold_case else _ASCII_KEEP_CASE)
+        if b"  " in data:
+            data = b" ".join(data.split())
+        data = data.strip(b" ")
+        if b"\x00 " in data or b" \x00" in data:
+            data = data.replace(b" \x00", b"\x00").replace(b"\x00 ", b"\x00")
+        text = data.decode("ascii")
+        if not skeleton:
+            return text, ""
+        return text, " " + data.translate(_ASCII_SKELETON).decode("ascii") + " "
+    # Non-Latin text: the same mapping, character by character through the lazy tables.
+    text = " ".join(raw.translate(table).split())
+    text = text.replace(" \x00", _SEP).replace("\x00 ", _SEP)
+    if not skeleton:
+        return text, ""
+    return text, " " + text.translate(_SKELETON) + " "
+
+
 # ------------------------------------------------------------------ word boundaries
 
 
@@ -225,13 +293,31 @@ def _right_ok(text: str, end: int) -> bool:
 # ------------------------------------------------------------------ compiled form
 
 
+_EXACT, _PREFIX, _CASED = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    """A normalised term. Its automaton key is the skeleton of `norm` padded by spaces."""
+
+    id: int
+    norm: str  # normalised, case folded
+    lead: int  # characters of `norm` before its first word character ("#fairshare": 1)
+    mode: int  # _EXACT, _PREFIX (`evict*`) or _CASED (match_case: checked on unfolded text)
+    cased: str  # normalised with case kept (only meaningful for _CASED)
+    check_left: bool  # does norm start with a word character (so a boundary is needed)?
+    check_right: bool
+    # Names, keywords and the literals a query is indexed by can make a match; context
+    # terms (require_any, exclude) only matter once something else did.
+    trigger: bool = False
+
+
 @dataclass
 class _KeyInfo:
     """What one automaton key stands for. Several patterns may share a key."""
 
-    exact: list[int] = field(default_factory=list)  # whole-word patterns
-    prefix: list[int] = field(default_factory=list)  # `evict*`: left boundary only
-    cased: list[int] = field(default_factory=list)  # match_case: verified on unfolded text
+    patterns: list[_Pattern] = field(default_factory=list)
+    first_name: str = ""  # for middle initials: the key is this first name
     initials: list[tuple[str, int]] = field(default_factory=list)  # (rest of name, member)
 
 
@@ -250,6 +336,7 @@ class _Target:
     query_text: str | None = None
     query: QueryNode | None = None
     query_pids: dict[LiteralNode, int] = field(default_factory=dict)
+    query_groups: tuple[frozenset[int], ...] = ()  # see tracker.query.required_groups
 
 
 @dataclass
@@ -259,7 +346,7 @@ class _Scan:
     raw: str
     folded: str
     occurrences: dict[int, list[tuple[int, int]]]
-    cased_hits: dict[int, tuple[int, int]]
+    cased_hits: dict[int, _Hit]
     initial_hits: list[tuple[int, int, int]]  # (member index, start, end)
     kept: str | None = None
 
@@ -270,7 +357,7 @@ class Matcher:
     def __init__(
         self,
         automaton: ahocorasick.Automaton | None,
-        pattern_cased: list[str | None],
+        pattern_count: int,
         name_index: dict[int, tuple[tuple[int, str], ...]],
         keyword_index: dict[int, tuple[tuple[int, str], ...]],
         query_index: dict[int, tuple[int, ...]],
@@ -279,7 +366,7 @@ class Matcher:
         campaigns: list[_Target],
     ) -> None:
         self._automaton = automaton
-        self._pattern_cased = pattern_cased
+        self._pattern_count = pattern_count
         self._name_index = name_index
         self._keyword_index = keyword_index
         self._query_index = query_index
@@ -289,7 +376,7 @@ class Matcher:
 
     @property
     def pattern_count(self) -> int:
-        return len(self._pattern_cased)
+        return self._pattern_count
 
     # -------------------------------------------------------------- public
 
@@ -328,52 +415,65 @@ class Matcher:
             )
         if "&" in raw:
             raw = _unescape(raw)
-        text = " ".join(raw.translate(_FOLD).split()).replace(" \x00", _SEP).replace("\x00 ", _SEP)
+        text, skeleton = _normalise_for_scan(raw, fold_case=True)
 
         occurrences: dict[int, list[tuple[int, int]]] = {}
-        cased: set[int] = set()
+        cased: list[tuple[_Pattern, int, int]] = []
         initial_hits: list[tuple[int, int, int]] = []
-        for end, info in automaton.iter(text):
-            klen, need_left, need_right, exact, prefix, cased_pids, initials = info
-            start = end - klen + 1
-            if need_left and start and not _left_ok(text, start):
-                continue
-            stop = end + 1
-            if prefix:
-                word_end = stop  # report the whole word ("evictions"), not just "evict"
-                while word_end < len(text) and text[word_end].isalnum():
-                    word_end += 1
-                for pid in prefix:
-                    occurrences.setdefault(pid, []).append((start, word_end))
-            if (exact or cased_pids) and (not need_right or _right_ok(text, stop)):
-                for pid in exact:
-                    occurrences.setdefault(pid, []).append((start, stop))
-                cased.update(cased_pids)
-            if initials:
-                _initial_hits(text, start, stop, initials, initial_hits)
-        if not occurrences and not cased and not initial_hits:
-            return None
+        triggered = False
+        last = len(skeleton) - 1
+        for end, (klen, patterns, initials) in automaton.iter(skeleton):
+            # the key is " core " in the padded skeleton; its core starts here in `text`
+            core = end - klen + 1
+            # "first X rest": in the skeleton a single letter then a space (either " " or
+            # ". "); most first-name hits fail this without a function call
+            if initials is not None and end + 2 < last and skeleton[end + 2] == " " and skeleton[end + 1] != " ":
+                _initial_hits(text, core, initials, initial_hits)
+            for pat in patterns:
+                start = core - pat.lead
+                # the skeleton hides punctuation (and field breaks): compare the real text
+                if start < 0 or not text.startswith(pat.norm, start):
+                    continue
+                if pat.check_left and not _left_ok(text, start):
+                    continue
+                stop = start + len(pat.norm)
+                if pat.mode == _PREFIX:
+                    while stop < len(text) and text[stop].isalnum():
+                        stop += 1  # report the whole word ("evictions"), not just "evict"
+                elif pat.check_right and not _right_ok(text, stop):
+                    continue
+                triggered = triggered or pat.trigger
+                if pat.mode == _CASED:
+                    cased.append((pat, start, stop))
+                else:
+                    occurrences.setdefault(pat.id, []).append((start, stop))
+        if not triggered and not initial_hits:
+            return None  # only context terms (a place name, say): nothing can match
         scan = _Scan(raw, text, occurrences, {}, initial_hits)
         if cased:
             self._verify_cased(scan, cased)
         return scan
 
-    def _verify_cased(self, scan: _Scan, pids: set[int]) -> None:
+    def _verify_cased(self, scan: _Scan, candidates: list[tuple[_Pattern, int, int]]) -> None:
         """Confirm match_case candidates against the text with its case kept."""
-        kept = " ".join(scan.raw.translate(_KEEP_CASE).split())
-        scan.kept = kept.replace(" \x00", _SEP).replace("\x00 ", _SEP)
-        for pid in sorted(pids):
-            needle = self._pattern_cased[pid]
-            assert needle is not None
-            i = scan.kept.find(needle)
-            while i >= 0:
+        kept, _ = _normalise_for_scan(scan.raw, fold_case=False, skeleton=False)
+        if len(kept) == len(scan.folded):
+            # No character changed length when folded, so positions line up.
+            for pat, start, stop in candidates:
+                if pat.id not in scan.cased_hits and kept.startswith(pat.cased, start):
+                    scan.cased_hits[pat.id] = (start, stop, False)
+            return
+        scan.kept = kept  # "ß" -> "ss" and the like: search the unfolded text itself
+        for pat, _start, _stop in candidates:
+            needle = pat.cased
+            i = kept.find(needle)
+            while i >= 0 and pat.id not in scan.cased_hits:
                 j = i + len(needle)
-                if (not needle[0].isalnum() or _left_ok(scan.kept, i)) and (
-                    not needle[-1].isalnum() or _right_ok(scan.kept, j)
+                if (not pat.check_left or _left_ok(kept, i)) and (
+                    not pat.check_right or _right_ok(kept, j)
                 ):
-                    scan.cased_hits[pid] = (i, j)
-                    break
-                i = scan.kept.find(needle, i + 1)
+                    scan.cased_hits[pat.id] = (i, j, True)
+                i = kept.find(needle, i + 1)
 
     # -------------------------------------------------------------- deciding
 
@@ -398,15 +498,17 @@ class Matcher:
         for pid, occ in scan.occurrences.items():
             for cidx, term in self._keyword_index.get(pid, ()):
                 offer(cbest, cidx, (occ[0][0], occ[0][1], False), term)
-        for pid, (start, stop) in scan.cased_hits.items():
+        for pid, hit in scan.cased_hits.items():
             for cidx, term in self._keyword_index.get(pid, ()):
-                offer(cbest, cidx, (start, stop, True), term)
+                offer(cbest, cidx, hit, term)
         queried: set[int] = set()
         for pid in scan.occurrences:
             queried.update(self._query_index.get(pid, ()))
         for cidx in queried:
             target = self._campaigns[cidx]
             assert target.query is not None and target.query_text is not None
+            if any(group.isdisjoint(found) for group in target.query_groups):
+                continue  # a word the query needs is missing: skip evaluating it
             spans = _evaluate(target.query, target.query_pids, scan)
             if spans:
                 first = min(spans, key=lambda sp: sp[2])
@@ -469,21 +571,24 @@ class Matcher:
 def _initial_hits(
     text: str,
     start: int,
-    stop: int,
-    initials: tuple[tuple[str, int], ...],
+    initials: tuple[str, tuple[tuple[str, int], ...]],
     out: list[tuple[int, int, int]],
 ) -> None:
-    """`stop` is just after "first ": look for "X " or "X. " and then the rest of a name."""
-    n = len(text)
-    if stop + 1 >= n or not text[stop].isalpha():
+    """At `start` a first name may begin: look for "first X rest" / "first X. rest"."""
+    first, rests = initials
+    if not text.startswith(first, start) or not _left_ok(text, start):
         return
-    if text[stop + 1] == " ":
-        after = stop + 2
-    elif text[stop + 1] == "." and stop + 2 < n and text[stop + 2] == " ":
-        after = stop + 3
+    n = len(text)
+    p = start + len(first)
+    if p + 2 >= n or text[p] != " " or not text[p + 1].isalpha():
+        return
+    if text[p + 2] == " ":
+        after = p + 3
+    elif text[p + 2] == "." and p + 3 < n and text[p + 3] == " ":
+        after = p + 4
     else:
         return
-    for rest, midx in initials:
+    for rest, midx in rests:
         if text.startswith(rest, after) and _right_ok(text, after + len(rest)):
             out.append((midx, start, after + len(rest)))
 
@@ -567,26 +672,41 @@ def _near(left: list[_Span], right: list[_Span], distance: int) -> list[_Span]:
 # ------------------------------------------------------------------ compiling
 
 
+def _skeleton_core(norm: str) -> str:
+    """The automaton's view of a normalised term: word characters, other chars as spaces."""
+    return norm.translate(_SKELETON).strip(" ")
+
+
 class _Builder:
     def __init__(self) -> None:
-        self.patterns: dict[tuple[str, str | None, bool], int] = {}
-        self.pattern_cased: list[str | None] = []
+        self.patterns: dict[tuple[str, str, int], _Pattern] = {}
         self.keys: dict[str, _KeyInfo] = {}
 
     def pattern(self, text: str, *, match_case: bool = False, prefix: bool = False) -> int | None:
-        """Pattern id for a term (shared by equal terms), or None if nothing is left of it."""
-        folded = normalize_text(text)
-        if not folded:
+        """Pattern id for a term (shared by equal terms); None if it has no word characters,
+        since such a term cannot be matched as a whole word."""
+        norm = normalize_text(text)
+        core = _skeleton_core(norm)
+        if not core:
             return None
-        cased = normalize_text(text, fold_case=False) if match_case else None
-        key = (folded, cased, prefix)
-        pid = self.patterns.get(key)
-        if pid is None:
-            pid = self.patterns[key] = len(self.pattern_cased)
-            self.pattern_cased.append(cased)
-            info = self.keys.setdefault(folded, _KeyInfo())
-            (info.cased if match_case else info.prefix if prefix else info.exact).append(pid)
-        return pid
+        mode = _CASED if match_case else _PREFIX if prefix else _EXACT
+        cased = normalize_text(text, fold_case=False) if match_case else ""
+        pat = self.patterns.get((norm, cased, mode))
+        if pat is None:
+            lead = len(norm) - len(norm.translate(_SKELETON).lstrip(" "))
+            pat = _Pattern(
+                id=len(self.patterns),
+                norm=norm,
+                lead=lead,
+                mode=mode,
+                cased=cased,
+                check_left=norm[0].isalnum(),
+                check_right=norm[-1].isalnum(),
+            )
+            self.patterns[(norm, cased, mode)] = pat
+            key = " " + core if prefix else " " + core + " "
+            self.keys.setdefault(key, _KeyInfo()).patterns.append(pat)
+        return pat.id
 
     def terms(self, terms: Sequence[Term]) -> frozenset[int]:
         pids = (self.pattern(t.text, match_case=t.match_case) for t in terms)
@@ -599,26 +719,18 @@ class _Builder:
             return
         if len(words[1].rstrip(".")) == 1:  # already has a middle initial
             return
-        first_key = words[0] + " "
-        self.keys.setdefault(first_key, _KeyInfo()).initials.append((" ".join(words[1:]), midx))
+        info = self.keys.setdefault(" " + words[0] + " ", _KeyInfo())
+        info.first_name = words[0]
+        info.initials.append((" ".join(words[1:]), midx))
 
-    def automaton(self) -> ahocorasick.Automaton | None:
+    def automaton(self, triggers: set[int]) -> ahocorasick.Automaton | None:
         if not self.keys:
             return None
         automaton = ahocorasick.Automaton()
         for key, info in self.keys.items():
-            automaton.add_word(
-                key,
-                (
-                    len(key),
-                    key[0].isalnum(),
-                    key[-1].isalnum(),
-                    tuple(info.exact),
-                    tuple(info.prefix),
-                    tuple(info.cased),
-                    tuple(info.initials),
-                ),
-            )
+            initials = (info.first_name, tuple(info.initials)) if info.initials else None
+            patterns = tuple(replace(p, trigger=p.id in triggers) for p in info.patterns)
+            automaton.add_word(key, (len(key), patterns, initials))
         automaton.make_automaton()
         return automaton
 
@@ -642,6 +754,7 @@ def compile_matcher(
     query_index: dict[int, list[int]] = {}
     member_targets: list[_Target] = []
     campaign_targets: list[_Target] = []
+    triggers: set[int] = set()
 
     for midx, m in enumerate(members):
         for text in (m.name, *m.aliases):
@@ -654,13 +767,18 @@ def compile_matcher(
             _add(keyword_index, b.pattern(kw.text, match_case=kw.match_case), cidx, kw.text)
         node: QueryNode | None = None
         pids: dict[LiteralNode, int] = {}
+        groups: tuple[frozenset[LiteralNode], ...] = ()
         if c.query:
             node = parse_query(c.query)
             for lit in literals(node):
                 pid = b.pattern(lit.text, prefix=lit.prefix)
                 assert pid is not None  # the parser refuses literals without letters/digits
                 pids[lit] = pid
-            for lit in positive_literals(node):
+            groups = required_groups(node)
+            # Index the query under the group least likely to occur, so a common word
+            # elsewhere in the query does not make every item evaluate it.
+            index_by = max(groups, key=_rarity) if groups else positive_literals(node)
+            for lit in index_by:
                 query_index.setdefault(pids[lit], []).append(cidx)
         campaign_targets.append(
             _Target(
@@ -671,16 +789,26 @@ def compile_matcher(
                 query_text=c.query if node is not None else None,
                 query=node,
                 query_pids=pids,
+                query_groups=tuple(frozenset(pids[lit] for lit in g) for g in groups),
             )
         )
 
+    triggers.update(name_index, keyword_index, query_index)
     return Matcher(
-        automaton=b.automaton(),
-        pattern_cased=b.pattern_cased,
+        automaton=b.automaton(triggers),
+        pattern_count=len(b.patterns),
         name_index={k: tuple(v) for k, v in name_index.items()},
         keyword_index={k: tuple(v) for k, v in keyword_index.items()},
         query_index={k: tuple(dict.fromkeys(v)) for k, v in query_index.items()},
         members=member_targets,
         member_names=[m.name for m in members],
         campaigns=campaign_targets,
+    )
+
+
+def _rarity(group: frozenset[LiteralNode]) -> tuple[int, int]:
+    """Longer whole words are rarer than short ones and than prefixes (a guess, no data)."""
+    return (
+        min(len(normalize_text(lit.text)) - (4 if lit.prefix else 0) for lit in group),
+        -len(group),
     )

@@ -36,6 +36,7 @@ __all__ = [
     "matches_empty",
     "parse_query",
     "positive_literals",
+    "required_groups",
 ]
 
 # A prefix shorter than this would put a one- or two-letter key in the automaton and fire on
@@ -309,3 +310,27 @@ def positive_literals(node: QueryNode) -> tuple[LiteralNode, ...]:
     true when one of these occurs, so the matcher evaluates it only then.
     """
     return tuple(dict.fromkeys(lit for lit, neg in _walk(node, False) if not neg))
+
+
+def required_groups(node: QueryNode) -> tuple[frozenset[LiteralNode], ...]:
+    """Sets of literals of which at least one each must occur for the query to be true.
+
+    `"good cause" NEAR/3 evict*` gives ({"good cause"}, {evict*}); `(a OR b) c NOT d` gives
+    ({a, b}, {c}). Cheaper to check than evaluating the query, so the matcher tests these
+    first. May be empty (`NOT NOT a`): then there is no shortcut, not no requirement.
+    """
+    if isinstance(node, Word | Phrase):
+        return (frozenset((node,)),)
+    if isinstance(node, Not):
+        return ()
+    if isinstance(node, Near):
+        return required_groups(node.left) + required_groups(node.right)
+    if isinstance(node, And):
+        return tuple(g for child in node.children for g in required_groups(child))
+    union: set[LiteralNode] = set()
+    for child in node.children:
+        groups = required_groups(child)
+        if not groups:
+            return ()  # one alternative requires nothing we can name
+        union |= groups[0]
+    return (frozenset(union),)
