@@ -6,6 +6,7 @@ killed process's lease simply runs out and the next cycle proceeds.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,20 +20,60 @@ from tracker.store import Store
 CYCLE_LEASE = "ingest-cycle"
 LEASE_TTL = timedelta(minutes=5)
 RENEW_EVERY_S = 60.0
+ABANDONED = "abandoned: the process running it stopped without finishing (its lease expired)"
+
+log = logging.getLogger(__name__)
+
+
+class _CycleStop(threading.Event):
+    """Set by the caller (shutdown) or by the renewer when the lease is lost.
+
+    Ingestor only asks is_set(), so looking through to the caller's event keeps
+    one object for it to honour without touching the caller's event.
+    """
+
+    def __init__(self, outer: threading.Event | None) -> None:
+        super().__init__()
+        self.outer = outer
+
+    def is_set(self) -> bool:
+        return super().is_set() or (self.outer is not None and self.outer.is_set())
 
 
 class _Renewer(threading.Thread):
-    def __init__(self, store: Store, owner: str, ttl: timedelta, every_s: float) -> None:
+    def __init__(self, store: Store, owner: str, ttl: timedelta, every_s: float, lost: threading.Event) -> None:
         super().__init__(daemon=True, name="lease-renewer")
-        self.store, self.owner, self.ttl, self.every_s = store, owner, ttl, every_s
+        self.store, self.owner, self.ttl, self.every_s, self.lost = store, owner, ttl, every_s, lost
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.wait(self.every_s):
             try:
-                self.store.renew_lease(CYCLE_LEASE, self.owner, self.ttl, utcnow())
+                still_ours = self.store.renew_lease(CYCLE_LEASE, self.owner, self.ttl, utcnow())
             except Exception:  # a database blip must not kill the cycle; the next renewal retries
                 continue
+            if not still_ours:
+                # Another process took over an expired lease: stop rather than run two cycles at once.
+                log.warning("lost the ingest lease to another process; stopping this cycle")
+                self.lost.set()
+                return
+
+
+def close_abandoned_runs(store: Store) -> int:
+    """Mark runs left 'running' by a dead process as failed, so status does not show them forever.
+
+    Only called while holding the lease: no other cycle can be running then.
+    """
+    closed = 0
+    for run in store.recent_runs(50):
+        if run.outcome != "running":
+            continue
+        store.finish_run(
+            run.id, outcome="failed", now=utcnow(), feeds_ok=run.feeds_ok, feeds_failed=run.feeds_failed,
+            feeds_skipped=run.feeds_skipped, items_seen=run.items_seen, clips_new=run.clips_new, error=ABANDONED,
+        )
+        closed += 1
+    return closed
 
 
 def run_locked_cycle(
@@ -66,12 +107,18 @@ def run_locked_cycle(
             holder = store.lease_holder(CYCLE_LEASE, utcnow())
             on_wait(f"waiting for the cycle held by {holder[0] if holder else 'another process'}…")
             told = True
-        time.sleep(1.0)
-    renewer = _Renewer(store, owner, ttl, renew_every_s)
+        time.sleep(min(1.0, max(0.05, ttl.total_seconds() / 4)))
+    cycle_stop = _CycleStop(stop)
+    # Renew well inside the TTL so one slow renewal does not let the lease lapse.
+    renewer = _Renewer(store, owner, ttl, min(renew_every_s, ttl.total_seconds() / 3), cycle_stop)
     renewer.start()
     try:
+        if close_abandoned_runs(store):
+            log.warning("closed ingest runs left unfinished by a process that died")
         runner = ingestor or Ingestor(config, store)
-        report = runner.run_cycle(due_only=due_only, owner=owner, progress=progress, stop=stop, feed_ids=feed_ids)
+        report = runner.run_cycle(
+            due_only=due_only, owner=owner, progress=progress, stop=cycle_stop, feed_ids=feed_ids
+        )
     finally:
         renewer.stopped.set()
         store.release_lease(CYCLE_LEASE, owner)

@@ -1,0 +1,237 @@
+"""The long-running scheduler: one locked ingest cycle per tick, for months, unattended.
+
+APScheduler decides *when* (cron from settings.poll, or a fixed interval for
+tests); the database lease in tracker.cycle decides *whether* (one cycle at a
+time across processes and hosts). A tick that finds another cycle running skips
+with a log line; it never waits, so ticks never pile up.
+
+Shutdown (SIGTERM/SIGINT) sets the stop event the ingest cycle honours: feeds
+not yet fetched are dropped, the feed in hand is stored or rolled back as one
+transaction, the run is recorded as interrupted and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job
+from apscheduler.schedulers.base import STATE_STOPPED
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from tracker.cycle import CYCLE_LEASE, LEASE_TTL, run_locked_cycle
+from tracker.errors import TrackerError
+from tracker.ingest import CycleReport
+from tracker.models import Config
+from tracker.normalize import utcnow
+from tracker.store import Store
+
+JOB_ID = "ingest-cycle"
+# A tick delayed by a busy machine or a suspended VM still runs if it is this late;
+# later than that, the next cron time is closer than the missed one was useful.
+MISFIRE_GRACE_S = 15 * 60
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScheduleOptions:
+    every_s: float | None = None  # None: settings.poll (cron)
+    initial_run: bool = True
+    max_runs: int | None = None  # stop after this many ticks (tests, one-off runs)
+    lease_ttl: timedelta = LEASE_TTL
+    misfire_grace_s: int = MISFIRE_GRACE_S
+
+
+def make_trigger(config: Config, every_s: float | None) -> BaseTrigger:
+    if every_s is not None:
+        return IntervalTrigger(seconds=every_s, timezone=UTC)
+    return CronTrigger.from_crontab(config.settings.poll, timezone=UTC)
+
+
+def describe_run(report: CycleReport) -> str:
+    seconds = (report.finished_at - report.started_at).total_seconds()
+    return (
+        f"run {report.run_id}: {report.outcome} in {seconds:.1f}s; {report.feeds_ok} feeds ok, "
+        f"{report.feeds_failed} failed, {report.feeds_skipped} skipped; "
+        f"{report.items_seen} items seen, {report.new_clips} new clips"
+    )
+
+
+class CycleScheduler:
+    """Runs locked ingest cycles on a trigger until stopped.
+
+    `load_config` is called at every tick so edits to feeds.yml take effect
+    without a restart; a config that no longer loads is logged and the last good
+    one is kept, so a typo never stops the polling.
+    """
+
+    def __init__(
+        self,
+        load_config: Callable[[], Config],
+        store: Store,
+        options: ScheduleOptions = ScheduleOptions(),
+        *,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.load_config = load_config
+        self.config = load_config()
+        self.store = store
+        self.options = options
+        self.stop = stop or threading.Event()
+        self.ticks = 0
+        self.reports: list[CycleReport] = []
+        self._idle = threading.Event()
+        self._idle.set()
+        self._scheduler = BlockingScheduler(
+            timezone=UTC,
+            # One worker: a second tick can never run beside the first in this process.
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+        )
+
+    # -------------------------------------------------------------- the job
+
+    def tick(self) -> CycleReport | None:
+        """One scheduled tick: reload the config, run the cycle if the lease is free."""
+        if self.stop.is_set() or self._enough():
+            return None
+        self._idle.clear()
+        try:
+            return self._tick()
+        except TrackerError as exc:
+            # A database outage or the like: say so and try again next tick.
+            log.error("run failed: %s", exc)
+            return None
+        except Exception:
+            log.exception("run failed unexpectedly")
+            return None
+        finally:
+            self.ticks += 1
+            self._idle.set()
+            if self._enough():
+                self._shutdown_soon(f"done: {self.ticks} tick(s)")
+
+    def _enough(self) -> bool:
+        return self.options.max_runs is not None and self.ticks >= self.options.max_runs
+
+    def _tick(self) -> CycleReport | None:
+        self._reload_config()
+        ttl = self.options.lease_ttl
+        report = run_locked_cycle(
+            self.config, self.store, due_only=True, stop=self.stop, ttl=ttl,
+            renew_every_s=max(0.2, ttl.total_seconds() / 3),
+        )
+        if report is None:
+            holder = self.store.lease_holder(CYCLE_LEASE, utcnow())
+            who = f"{holder[0]} (lease until {holder[1]:%H:%M:%S} UTC)" if holder else "another process"
+            log.info("skipped: another ingest cycle is running, held by %s", who)
+            return None
+        self.reports.append(report)
+        log.info("%s", describe_run(report))
+        for feed in report.feeds:
+            if feed.ok or feed.skipped:
+                continue
+            state = self.store.feed_state(feed.feed_id)
+            when = f"{state.next_attempt_at:%Y-%m-%d %H:%M} UTC" if state.next_attempt_at else "next run"
+            log.warning(
+                "feed %s failed: %s (failure %d in a row; next try %s)",
+                feed.name or feed.feed_id, feed.error, state.consecutive_failures, when,
+            )
+        return report
+
+    def _reload_config(self) -> None:
+        try:
+            fresh = self.load_config()
+        except TrackerError as exc:
+            log.error("config not reloaded, keeping the last good one: %s", exc)
+            return
+        if fresh.settings.poll != self.config.settings.poll and self.options.every_s is None:
+            log.info("poll schedule changed to %r", fresh.settings.poll)
+            self._scheduler.reschedule_job(JOB_ID, trigger=make_trigger(fresh, None))
+        self.config = fresh
+
+    # -------------------------------------------------------------- running and stopping
+
+    def add_job(self) -> Job:
+        """The one ingest job. Fixed id + replace_existing: never two copies of it; coalesce and
+        max_instances=1: ticks missed while a long cycle ran become one run, not a burst."""
+        first = datetime.now(UTC) if self.options.initial_run else None
+        return self._scheduler.add_job(
+            self.tick, make_trigger(self.config, self.options.every_s), id=JOB_ID, name="ingest cycle",
+            replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=self.options.misfire_grace_s,
+            **({"next_run_time": first} if first else {}),
+        )
+
+    def run(self, *, handle_signals: bool = True) -> int:
+        """Block until stopped (signal, max_runs, request_stop). Returns the number of ticks."""
+        self.add_job()
+        previous = self._install_signal_handlers() if handle_signals else {}
+        try:
+            if self.stop.is_set():
+                return self.ticks
+            job = self._scheduler.get_job(JOB_ID)
+            log.info(
+                "scheduler started: %s; next run %s",
+                f"every {self.options.every_s:g}s" if self.options.every_s else f"cron {self.config.settings.poll!r} (UTC)",
+                f"{job.next_run_time:%Y-%m-%d %H:%M:%S} UTC" if job and job.next_run_time else "none",
+            )
+            self._scheduler.start()  # blocks until shutdown
+            # The tick in hand honours the stop event; let it record its run before leaving.
+            self._idle.wait()
+            log.info("scheduler stopped after %d tick(s)", self.ticks)
+            return self.ticks
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def request_stop(self, why: str = "stop requested") -> None:
+        """Interrupt the cycle in hand (if any) and stop scheduling. Safe from any thread or a signal handler."""
+        self.stop.set()
+        self._shutdown_soon(why)
+
+    def _shutdown_soon(self, why: str) -> None:
+        # shutdown() takes the scheduler's locks, which a signal handler may interrupt
+        # the main thread holding; doing it from a fresh thread cannot deadlock.
+        def shutdown() -> None:
+            log.info("stopping: %s", why)
+            # start() may not have been reached yet; wait for it so the stop is not lost.
+            deadline = time.monotonic() + 30
+            while self._scheduler.state == STATE_STOPPED and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if self._scheduler.state != STATE_STOPPED:
+                self._scheduler.shutdown(wait=False)
+
+        threading.Thread(target=shutdown, name="scheduler-shutdown", daemon=True).start()
+
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}  # signal.signal only works there; embedding callers stop us themselves
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            name = signal.Signals(signum).name
+            if self.stop.is_set():
+                # A second signal: the operator really wants out now.
+                # os._exit, not SystemExit: the latter would still join the worker thread.
+                # The database rolls back whatever transaction the dead connection had open.
+                log.warning("%s again: exiting without waiting", name)
+                os._exit(130)
+            log.info("%s received: finishing the feed in hand, then exiting", name)
+            self.request_stop(name)
+
+        previous: dict[int, Any] = {}
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.getsignal(signum)
+            signal.signal(signum, on_signal)
+        return previous
