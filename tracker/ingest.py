@@ -3,7 +3,9 @@
 Feeds are fetched, parsed and matched concurrently (a bounded pool, at most a
 few requests per host); each feed's clips are stored in their own transaction
 on the calling thread, so a failing feed is recorded and the rest go on, and a
-crash never leaves half a feed behind.
+crash never leaves half a feed behind. On large cycles the bodies are parsed and
+matched in a process pool (tracker.parsepool), one process per core, because
+feedparser holds the GIL; fetching stays in threads.
 """
 
 from __future__ import annotations
@@ -13,11 +15,16 @@ import os
 import random
 import socket
 import threading
-
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -25,9 +32,16 @@ import requests
 from tracker.errors import FetchError, ParseError, TrackerError
 from tracker.fetch import FetchOptions, fetch, make_session
 from tracker.match import Matcher, compile_matcher
-from tracker.models import Config, FeedConfig, MatchItem, ParsedEntry
-from tracker.normalize import canonical_url, clip_id_for, utcnow
-from tracker.parse import parse_feed
+from tracker.models import Config, FeedConfig, FetchResult, ParsedEntry
+from tracker.normalize import utcnow
+from tracker.parsepool import (
+    MatchedEntry,
+    ParseOutcome,
+    ParsePool,
+    default_processes,
+    matched_entries,
+    parse_and_match,
+)
 from tracker.policy import Attempt, decide
 from tracker.store import EntryToStore, FeedState, FetchOutcome, Store
 
@@ -122,16 +136,57 @@ class _HostLimiter:
 
 def match_entries(entries: Sequence[ParsedEntry], matcher: Matcher) -> list[EntryToStore]:
     """Only entries mentioning at least one member or campaign become clips."""
-    out: dict[str, EntryToStore] = {}
-    for entry in entries:
-        mentions = matcher.match(MatchItem(title=entry.title, summary=entry.summary, content=entry.content))
-        if not mentions:
-            continue
-        canonical = canonical_url(entry.link)
-        clip_id = clip_id_for(canonical)
-        if clip_id not in out:  # the same story twice in one feed is one clip
-            out[clip_id] = EntryToStore(entry=entry, canonical_url=canonical, clip_id=clip_id, mentions=tuple(mentions))
-    return list(out.values())
+    return [_to_store(m) for m in matched_entries(entries, matcher)]
+
+
+def _to_store(m: MatchedEntry) -> EntryToStore:
+    return EntryToStore(entry=m.entry, canonical_url=m.canonical_url, clip_id=m.clip_id, mentions=m.mentions)
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """A body that needs parsing: the half-way point between fetch (threads) and parse (maybe processes)."""
+
+    feed: FeedConfig
+    state: FeedState
+    result: FetchResult
+    digest: str
+
+
+def _fetch_step(
+    feed: FeedConfig, state: FeedState, options: FetchOptions, session: requests.Session | None
+) -> _Work | _Fetched:
+    """Fetch one feed: a finished _Work when there is nothing to parse, else the body to parse."""
+    try:
+        result = fetch(state.url, session=session, etag=state.etag, last_modified=state.last_modified, options=options)
+    except FetchError as exc:
+        return _Work(feed, state, status=exc.status, error=exc, retry_after_s=exc.retry_after_s)
+    if result.not_modified or result.body is None:
+        return _Work(feed, state, not_modified=True, **_common(result))  # type: ignore[arg-type]
+    digest = hashlib.sha256(result.body).hexdigest()
+    if digest == state.content_hash:
+        # Byte-identical to last time although the server sent no validators: no parse.
+        return _Work(feed, state, unchanged=True, content_hash=digest, **_common(result))  # type: ignore[arg-type]
+    return _Fetched(feed, state, result, digest)
+
+
+def _common(result: FetchResult) -> dict[str, object]:
+    return {
+        "status": result.status, "etag": result.etag, "last_modified": result.last_modified,
+        "new_url": result.permanent_redirect_to, "max_age_s": result.max_age_s,
+    }
+
+
+def _combine(fetched: _Fetched, parsed: ParseOutcome) -> _Work:
+    common = _common(fetched.result)
+    if parsed.error is not None:
+        return _Work(fetched.feed, fetched.state, error=ParseError(parsed.error), **common)  # type: ignore[arg-type]
+    return _Work(
+        fetched.feed, fetched.state, entries=tuple(_to_store(m) for m in parsed.matched),
+        items_seen=parsed.items_seen, content_hash=fetched.digest, title=parsed.title,
+        ttl_minutes=parsed.ttl_minutes, problem=parsed.problem,
+        **common,  # type: ignore[arg-type]
+    )
 
 
 def process_feed(
@@ -142,29 +197,15 @@ def process_feed(
     session: requests.Session | None = None,
 ) -> _Work:
     """Fetch, parse and match one feed. Pure of the database; never raises TrackerError."""
-    try:
-        result = fetch(state.url, session=session, etag=state.etag, last_modified=state.last_modified, options=options)
-    except FetchError as exc:
-        return _Work(feed, state, status=exc.status, error=exc, retry_after_s=exc.retry_after_s)
-    common = {
-        "status": result.status, "etag": result.etag, "last_modified": result.last_modified,
-        "new_url": result.permanent_redirect_to, "max_age_s": result.max_age_s,
-    }
-    if result.not_modified or result.body is None:
-        return _Work(feed, state, not_modified=True, **common)  # type: ignore[arg-type]
-    digest = hashlib.sha256(result.body).hexdigest()
-    if digest == state.content_hash:
-        # Byte-identical to last time although the server sent no validators: no parse.
-        return _Work(feed, state, unchanged=True, content_hash=digest, **common)  # type: ignore[arg-type]
-    try:
-        parsed = parse_feed(result.body, url=result.url, content_type=result.content_type)
-    except ParseError as exc:
-        return _Work(feed, state, error=exc, **common)  # type: ignore[arg-type]
-    return _Work(
-        feed, state, entries=tuple(match_entries(parsed.entries, matcher)), items_seen=len(parsed.entries),
-        content_hash=digest, title=parsed.title, ttl_minutes=parsed.ttl_minutes, problem=parsed.problem,
-        **common,  # type: ignore[arg-type]
-    )
+    step = _fetch_step(feed, state, options, session)
+    if isinstance(step, _Work):
+        return step
+    body = step.result.body or b""
+    return _combine(step, parse_and_match(body, step.result.url, step.result.content_type, matcher))
+
+
+# Below this many feeds, starting the parse pool costs more than it saves.
+POOL_MIN_FEEDS = 100
 
 
 class Ingestor:
@@ -179,6 +220,7 @@ class Ingestor:
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
         workers: int | None = None,
+        parse_processes: int | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -187,6 +229,9 @@ class Ingestor:
         self.rng = rng or random.Random()
         s = config.settings
         self.workers = workers or s.workers
+        # None: one parser process per core for large cycles; 0 or 1: parse in the fetch threads.
+        self.parse_processes = default_processes() if parse_processes is None else parse_processes
+        self.pool_min_feeds = POOL_MIN_FEEDS
         self.options = FetchOptions(
             timeout_s=s.timeout_s, connect_timeout_s=min(10.0, s.timeout_s), max_body_bytes=s.max_body_bytes,
             user_agent=s.user_agent,
@@ -247,8 +292,9 @@ class Ingestor:
         now = self.clock()
         total = len(feeds)
         todo: list[tuple[FeedConfig, FeedState]] = []
+        states = self.store.feed_states([f.id for f in feeds])
         for feed in feeds:
-            state = self.store.feed_state(feed.id)
+            state = states[feed.id]
             skip = None
             if due_only and state.next_attempt_at is not None and state.next_attempt_at > now:
                 skip = f"next attempt at {state.next_attempt_at:%Y-%m-%d %H:%M} UTC"
@@ -259,36 +305,104 @@ class Ingestor:
                     progress(report, len(reports), total)
             else:
                 todo.append((feed, state))
+        self._poll(todo, reports, progress, stop, total)
+
+    def poll_feeds(
+        self,
+        todo: Sequence[tuple[FeedConfig, FeedState]],
+        *,
+        progress: Callable[[FeedReport, int, int], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[FeedReport]:
+        """Fetch, parse, match and store exactly these feeds (no run row): for multi-worker cycles."""
+        reports: list[FeedReport] = []
+        self._poll(list(todo), reports, progress, stop, len(todo))
+        return reports
+
+    def _poll(
+        self,
+        todo: list[tuple[FeedConfig, FeedState]],
+        reports: list[FeedReport],
+        progress: Callable[[FeedReport, int, int], None] | None,
+        stop: threading.Event | None,
+        total: int,
+    ) -> None:
         limiter = _HostLimiter(self.config.settings.per_host_limit)
         session = make_session(self.workers * 2)
+        use_pool = self.parse_processes > 1 and len(todo) >= self.pool_min_feeds
+        parse_pool = ParsePool(self.parse_processes, self.matcher) if use_pool else None
+        # Bodies waiting for a parser are held here, not queued without bound: memory stays flat.
+        gate = threading.BoundedSemaphore(max(1, self.parse_processes) * 4)
 
-        def task(feed: FeedConfig, state: FeedState) -> _Work:
-            if stop is not None and stop.is_set():
+        def stopped() -> bool:
+            return stop is not None and stop.is_set()
+
+        def task(feed: FeedConfig, state: FeedState) -> _Work | _Fetched:
+            if stopped():
                 return _Work(feed, state, error=TrackerError("stopped before fetching"))
             with limiter.for_url(state.url):
                 # Waiting for the host's slot can take long; a stop that came meanwhile wins.
-                if stop is not None and stop.is_set():
+                if stopped():
                     return _Work(feed, state, error=TrackerError("stopped before fetching"))
-                return process_feed(feed, state, self.matcher, self.options, session)
+                if parse_pool is None:
+                    return process_feed(feed, state, self.matcher, self.options, session)
+                step = _fetch_step(feed, state, self.options, session)
+            if isinstance(step, _Fetched):
+                gate.acquire()  # released when its parse finishes
+            return step
 
+        def parse_here(fetched: _Fetched) -> _Work:
+            body = fetched.result.body or b""
+            return _combine(fetched, parse_and_match(body, fetched.result.url, fetched.result.content_type, self.matcher))
+
+        def deliver(work: _Work) -> None:
+            report = self._record(work)
+            reports.append(report)
+            if progress:
+                progress(report, len(reports), total)
+
+        parsing: dict[Future[ParseOutcome], _Fetched] = {}
         try:
             with ThreadPoolExecutor(max_workers=max(1, self.workers), thread_name_prefix="ingest") as pool:
-                pending: set[Future[_Work]] = {pool.submit(task, f, s) for f, s in todo}
+                pending: set[Future[Any]] = {pool.submit(task, f, s) for f, s in todo}
                 while pending:
                     done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    if stop is not None and stop.is_set():
+                    if stopped():
                         for fut in pending:
-                            fut.cancel()
+                            if fut not in parsing:  # parses in flight finish: they are quick
+                                fut.cancel()
                     for fut in done:
                         if fut.cancelled():
                             continue
-                        report = self._record(fut.result())
-                        reports.append(report)
-                        if progress:
-                            progress(report, len(reports), total)
+                        if fut in parsing:
+                            fetched = parsing.pop(fut)
+                            gate.release()
+                            try:
+                                parsed = fut.result()
+                            except Exception:  # a parser process died (OOM, signal): parse this one here
+                                deliver(parse_here(fetched))
+                                continue
+                            deliver(_combine(fetched, parsed))
+                            continue
+                        step = fut.result()
+                        if isinstance(step, _Fetched):
+                            assert parse_pool is not None
+                            body = step.result.body or b""
+                            try:
+                                pf = parse_pool.submit(body, step.result.url, step.result.content_type)
+                            except RuntimeError:  # broken or shut-down pool: BrokenProcessPool is one
+                                gate.release()
+                                deliver(parse_here(step))
+                                continue
+                            parsing[pf] = step
+                            pending.add(pf)
+                            continue
+                        deliver(step)
                     pending = {f for f in pending if not f.cancelled()}
         finally:
             session.close()
+            if parse_pool is not None:
+                parse_pool.close()
 
     def _record(self, work: _Work) -> FeedReport:
         """Store one feed's clips (one transaction) and its health. Errors are recorded, not raised."""
