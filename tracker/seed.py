@@ -172,6 +172,19 @@ def demo_config(path: str = "<demo>") -> Config:
     return Config(path=path, feeds=demo_feeds(), members=demo_members(), campaigns=demo_campaigns())
 
 
+def demo_config_data() -> dict[str, object]:
+    """The demo roster as feeds.yml data (for tests and for starting a config from the demo)."""
+    return {
+        "feeds": [{"url": f.url, "name": f.name, "id": f.id, "tags": list(f.tags)} for f in demo_feeds()],
+        "members": [
+            {"id": m.id, "name": m.name, "title": m.title, "jurisdiction": m.jurisdiction, "state": m.state,
+             "aliases": list(m.aliases)}
+            for m in demo_members()
+        ],
+        "campaigns": [{"id": c.id, "name": c.name, "keywords": [t.text for t in c.keywords]} for c in demo_campaigns()],
+    }
+
+
 @dataclass(frozen=True)
 class SeedReport:
     clips: int
