@@ -1,0 +1,107 @@
+"""Reading article pages for "add a clip by URL": metadata extraction (pure) and fetching (real server)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.feedserver import FeedServer, Route
+from tracker.enrich import (
+    add_clip_from_page,
+    extract_page_meta,
+    fetch_page_meta,
+    match_page,
+    staff_mention,
+)
+from tracker.errors import FetchError
+from tracker.models import Settings
+from tracker.seed import demo_config
+from tracker.store import Store
+
+ARTICLE = (Path(__file__).parent / "data" / "enrich" / "article.html").read_bytes()
+
+
+def test_open_graph_wins_and_urls_are_made_absolute() -> None:
+    meta = extract_page_meta(ARTICLE, "https://daily.example/news/1")
+    assert meta.title == "Council advances Okafor's good cause eviction bill"
+    assert meta.outlet == "Example Daily"
+    assert meta.image_url == "https://daily.example/images/council-hearing.jpg"
+    assert meta.published_at == datetime(2024, 5, 14, 13, 30, tzinfo=UTC)
+    assert meta.description == "Councilmember Renata Okafor's bill would stop arbitrary evictions & rent hikes."
+    assert meta.author == "Jo Reporter"
+    assert "introduced by Councilmember Renata Okafor" in meta.text
+    assert "Home | News" not in meta.text, "navigation is not article text"
+
+
+def test_json_ld_fills_in_when_open_graph_is_missing() -> None:
+    page = b"""<html><head><title>Fallback title</title>
+    <script type="application/ld+json">[{"@type": ["NewsArticle"], "headline": "LD headline",
+      "datePublished": "2024-03-02T10:00:00Z", "image": [{"url": "https://cdn.example/a.jpg"}],
+      "publisher": {"name": "The LD Times"}, "description": "From JSON-LD"}]</script>
+    <script type="application/ld+json">{broken</script></head><body></body></html>"""
+    meta = extract_page_meta(page, "https://www.ldtimes.example/a")
+    assert (meta.title, meta.outlet, meta.image_url, meta.description) == (
+        "LD headline", "The LD Times", "https://cdn.example/a.jpg", "From JSON-LD")
+    assert meta.published_at == datetime(2024, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def test_bare_page_falls_back_to_title_host_and_time_element() -> None:
+    page = b"<html><head><title> Just a page </title></head><body><time datetime='2024-01-05'>Jan 5</time></body></html>"
+    meta = extract_page_meta(page, "https://www.smallpaper.example/x")
+    assert (meta.title, meta.outlet, meta.image_url) == ("Just a page", "smallpaper.example", None)
+    assert meta.published_at is not None and meta.published_at.date().isoformat() == "2024-01-05"
+
+
+def test_unsafe_image_schemes_are_dropped() -> None:
+    page = b'<html><head><meta property="og:image" content="javascript:alert(1)"></head></html>'
+    assert extract_page_meta(page, "https://a.example/").image_url is None
+
+
+@pytest.mark.parametrize("body", [b"", b"\x00\x01binary", b"<<<not html"])
+def test_garbage_never_raises(body: bytes) -> None:
+    meta = extract_page_meta(body, "https://a.example/")
+    assert meta.outlet == "a.example"
+
+
+def test_fetch_respects_allow_private_hosts(feed_server: FeedServer) -> None:
+    url = feed_server.add("/article", Route(body=ARTICLE, headers={"Content-Type": "text/html"}))
+    with pytest.raises(FetchError, match="private or loopback"):
+        fetch_page_meta(url, Settings())
+    meta = fetch_page_meta(url, Settings(allow_private_hosts=True))
+    assert meta.outlet == "Example Daily"
+    assert meta.image_url == feed_server.url("/images/council-hearing.jpg")
+    assert feed_server.hits("/article")[0].headers["accept"].startswith("text/html")
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://a.example/x", "not a url", "javascript:alert(1)"])
+def test_only_web_addresses(url: str) -> None:
+    with pytest.raises(FetchError, match="not a web address"):
+        fetch_page_meta(url, Settings(allow_private_hosts=True))
+
+
+def test_http_errors_are_fetch_errors(feed_server: FeedServer) -> None:
+    url = feed_server.add("/gone", Route(status=404, body=b"no"))
+    with pytest.raises(FetchError, match="404"):
+        fetch_page_meta(url, Settings(allow_private_hosts=True))
+
+
+def test_matching_and_adding_a_manual_clip(tmp_path: Path) -> None:
+    meta = extract_page_meta(ARTICLE, "https://daily.example/news/1?utm_source=x")
+    config = demo_config()
+    found = match_page(config, meta)
+    assert {(m.kind, m.target_id) for m in found} == {("member", "renata-okafor"), ("campaign", "good-cause-eviction")}
+    store = Store(f"sqlite:///{tmp_path / 't.db'}")
+    try:
+        clip, created = add_clip_from_page(store, meta, user="maria", mentions=[*found, staff_mention("member", "grace-huang")])
+        assert created and clip.manual and clip.status.value == "new"
+        assert clip.canonical_url == "https://daily.example/news/1"
+        assert set(clip.member_ids) == {"renata-okafor", "grace-huang"}
+        assert clip.outlet == "Example Daily" and clip.image_url == "https://daily.example/images/council-hearing.jpg"
+        history = store.history(clip.id)
+        assert (history[0].user, history[0].action) == ("maria", "add")
+        again, created_again = add_clip_from_page(store, meta, user="maria")
+        assert not created_again and again.id == clip.id
+    finally:
+        store.close()
