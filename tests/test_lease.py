@@ -6,6 +6,7 @@ option so a killed scheduler's lease runs out within the test.
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -78,9 +79,11 @@ def runs(store: Store) -> list[IngestRunView]:
 
 
 def assert_no_overlap(all_runs: list[IngestRunView]) -> None:
-    for a, b in zip(all_runs, all_runs[1:], strict=False):
-        assert a.finished_at is not None, f"run {a.id} never finished"
-        assert a.finished_at <= b.started_at, f"runs {a.id} ({a.owner}) and {b.id} ({b.owner}) overlap"
+    assert all(r.finished_at is not None for r in all_runs), "a run never finished"
+    for a, b in itertools.pairwise(all_runs):
+        assert a.finished_at is not None and a.finished_at <= b.started_at, (
+            f"runs {a.id} ({a.owner}) and {b.id} ({b.owner}) overlap"
+        )
 
 
 @contextmanager

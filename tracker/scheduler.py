@@ -181,12 +181,7 @@ class CycleScheduler:
         try:
             if self.stop.is_set():
                 return self.ticks
-            job = self._scheduler.get_job(JOB_ID)
-            log.info(
-                "scheduler started: %s; next run %s",
-                f"every {self.options.every_s:g}s" if self.options.every_s else f"cron {self.config.settings.poll!r} (UTC)",
-                f"{job.next_run_time:%Y-%m-%d %H:%M:%S} UTC" if job and job.next_run_time else "none",
-            )
+            log.info("scheduler started: %s; first run %s", self._describe_trigger(), self._first_run())
             self._scheduler.start()  # blocks until shutdown
             # The tick in hand honours the stop event; let it record its run before leaving.
             self._idle.wait()
@@ -195,6 +190,18 @@ class CycleScheduler:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+
+    def _describe_trigger(self) -> str:
+        if self.options.every_s:
+            return f"every {self.options.every_s:g}s"
+        return f"cron {self.config.settings.poll!r} (UTC)"
+
+    def _first_run(self) -> str:
+        if self.options.initial_run:
+            return "now"
+        # The job is still pending here (no next_run_time yet); ask its trigger.
+        when = make_trigger(self.config, self.options.every_s).get_next_fire_time(None, datetime.now(UTC))
+        return f"at {when:%Y-%m-%d %H:%M:%S} UTC" if when else "never"
 
     def request_stop(self, why: str = "stop requested") -> None:
         """Interrupt the cycle in hand (if any) and stop scheduling. Safe from any thread or a signal handler."""
