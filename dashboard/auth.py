@@ -65,7 +65,7 @@ def _local_sign_in() -> None:
 def sign_in_page() -> None:
     _, middle, _ = st.columns([1, 1.3, 1])
     with middle:
-        st.title("📰 Clip desk")
+        st.title("Clip desk")
         st.caption("Press coverage of our members and campaigns, reviewed before it reaches the website.")
         if oidc_configured():
             st.write("Sign in with your organisation account to review clips.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from html import escape
@@ -94,22 +95,45 @@ def highlight(snippet: str, spans: Sequence[tuple[int, int]]) -> str:
     return "".join(out)
 
 
+def _shorten(text: str, limit: int = 260) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def _term_spans(text: str, words: set[str]) -> list[tuple[int, int]]:
+    """Where any of words occurs in text as a whole word, ignoring case."""
+    spans: list[tuple[int, int]] = []
+    for word in sorted(words, key=len, reverse=True):
+        if word:
+            pattern = r"(?<!\w)" + re.escape(word) + r"(?!\w)"
+            spans += [(m.start(), m.end()) for m in re.finditer(pattern, text, re.IGNORECASE)]
+    return spans
+
+
 def snippets_html(mentions: Sequence[Mention], fallback: str, limit: int = 2) -> str:
-    """Up to `limit` distinct snippets, every matched term inside each one highlighted."""
+    """The evidence for a match: up to `limit` distinct snippets with every hit highlighted.
+
+    A hit in the title would only repeat the headline, so then the summary is shown
+    instead, with the same words highlighted in it.
+    """
     by_snippet: dict[str, list[tuple[int, int]]] = {}
+    words: set[str] = set()
     for m in mentions:
         if not m.snippet:
+            continue
+        if m.end > m.start:
+            words.add(m.snippet[m.start : m.end])
+        if m.field == "title":
             continue
         by_snippet.setdefault(m.snippet, [])
         if m.end > m.start:
             by_snippet[m.snippet].append((m.start, m.end))
     if not by_snippet:
-        text = fallback if len(fallback) <= 240 else fallback[:240].rsplit(" ", 1)[0] + "…"
-        return f'<p class="mt-snippet">{_e(text)}</p>' if text else ""
-    # Also mark other mentions' terms that appear in a snippet (title hits often share one).
+        text = _shorten(fallback)
+        return f'<p class="mt-snippet">{highlight(text, _term_spans(text, words))}</p>' if text else ""
     parts = []
     for snippet, spans in list(by_snippet.items())[:limit]:
-        parts.append(f'<p class="mt-snippet">…{highlight(snippet, spans)}…</p>')
+        # other mentions' words often fall inside the same snippet: mark those too
+        parts.append(f'<p class="mt-snippet">…{highlight(snippet, spans + _term_spans(snippet, words))}…</p>')
     return "".join(parts)
 
 
@@ -144,7 +168,7 @@ def clip_card_html(clip: ClipView, registry: Registry, *, show_status: bool = Fa
     return f'<div class="mt-card">{thumbnail_html(clip)}<div class="mt-body">{body}</div></div>'
 
 
-def flash(message: str, icon: str = "✅") -> None:
+def flash(message: str, icon: str = ":material/check_circle:") -> None:
     """A toast that survives the rerun a callback triggers."""
     st.session_state[Key.FLASH] = (message, icon)
 

@@ -212,7 +212,7 @@ def test_snippets_are_escaped(env: Store) -> None:
 
     hostile = replace(clip, id="ffffffffffffffff", canonical_url="https://x.example/h", url="https://x.example/h",
                       title="<script>alert(1)</script> Renata Okafor", published_at=NOW + timedelta(hours=1),
-                      mentions=(Mention("member", "renata-okafor", "Renata Okafor", "title",
+                      mentions=(Mention("member", "renata-okafor", "Renata Okafor", "summary",
                                         "<img src=x onerror=alert(1)> Renata Okafor", 30, 43),))
     env.insert_seed_clips([hostile])
     at = run_app()

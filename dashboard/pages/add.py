@@ -53,9 +53,9 @@ def _save(meta: PageMeta) -> None:
                                   ui.current_user(), approve_now=bool(get(Key.A_APPROVE)))
     ui.open_editor(clip.id)
     if created:
-        ui.flash(f"Added “{clip.display_headline[:60]}”", "➕")
+        ui.flash(f"Added “{clip.display_headline[:60]}”", ":material/add_circle:")
     else:
-        ui.flash("That article was already tracked; opening it", "ℹ️")
+        ui.flash("That article was already tracked; opening it", ":material/info:")
     st.session_state["a_go_editor"] = True
     for key in (*_FIELDS, Key.A_META, Key.A_URL):
         st.session_state.pop(key, None)

@@ -64,13 +64,13 @@ def _save(clip: ClipView) -> None:
         data.clear_position(clip.id, user)
     data.edit(clip.id, edit, user)
     _reset_fields(clip.id)  # show what was stored (trimmed, cleared fields back to the feed's value)
-    ui.flash("Saved; the change is in the clip's history", "💾")
+    ui.flash("Saved; the change is in the clip's history", ":material/save:")
 
 
 def _set_status(clip: ClipView, status: ClipStatus) -> None:
     data.set_status([clip.id], status, ui.current_user())
     label = {"approved": "Published", "rejected": "Rejected", "new": "Back in the review queue"}[status.value]
-    ui.flash(label, "✅")
+    ui.flash(label)
 
 
 st.title("Clip editor")

@@ -41,7 +41,7 @@ def _decide(clip_ids: list[str], approve: bool) -> None:
     user = ui.current_user()
     changed = data.approve(clip_ids, user) if approve else data.reject(clip_ids, user)
     verb = "Approved" if approve else "Rejected"
-    ui.flash(f"{verb} {changed} clip{'s' if changed != 1 else ''}", "✅" if approve else "🗑️")
+    ui.flash(f"{verb} {changed} clip{'s' if changed != 1 else ''}", ":material/check_circle:" if approve else ":material/delete:")
     for clip_id in clip_ids:
         st.session_state.pop(f"{Key.Q_SELECT}{clip_id}", None)
     st.session_state[Key.Q_SELECT_ALL] = False
@@ -142,9 +142,9 @@ first = (len(cursors) - 1) * data.PAGE_SIZE + 1
 bar = st.columns([2.2, 1.4, 1.4, 3], vertical_alignment="center")
 bar[0].checkbox("Select all on this page", key=Key.Q_SELECT_ALL, on_change=_select_all, args=(page_ids,))
 selected = sum(bool(st.session_state.get(f"{Key.Q_SELECT}{i}")) for i in page_ids)
-bar[1].button(f"Approve {selected} selected", key=Key.Q_BULK_APPROVE, disabled=not selected, type="primary",
+bar[1].button(f"Approve ({selected})" if selected else "Approve selected", key=Key.Q_BULK_APPROVE, disabled=not selected, type="primary",
               icon=":material/check:", on_click=_bulk, args=(True, page_ids))
-bar[2].button(f"Reject {selected} selected", key=Key.Q_BULK_REJECT, disabled=not selected,
+bar[2].button(f"Reject ({selected})" if selected else "Reject selected", key=Key.Q_BULK_REJECT, disabled=not selected,
               icon=":material/close:", on_click=_bulk, args=(False, page_ids))
 bar[3].caption(f"Showing {first:,}–{first + len(page.clips) - 1:,} of {page.total or 0:,}, newest first")
 

@@ -133,7 +133,9 @@ def register(cli: click.Group) -> None:
         chosen = _free_port(port)
         click.echo(f"Dashboard: http://{host}:{chosen}" + ("  (demo mode: signed in as 'demo')" if demo_mode else ""))
         args = [streamlit, "run", str(DASHBOARD_APP), "--server.port", str(chosen), "--server.address", host,
-                "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+                "--server.headless", "true", "--browser.gatherUsageStats", "false",
+                # staff have no use for Streamlit's deploy/developer menu
+                "--client.toolbarMode", "minimal"]
         if demo_mode:
             args += ["--", "--demo"]
         sys.stdout.flush()
