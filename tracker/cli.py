@@ -71,8 +71,11 @@ def cli(ctx: click.Context, config_path: str, db_url: str) -> None:
 @click.option("--feed", "feed_ids", multiple=True, help="Only this feed id (repeatable).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output; the summary only.")
 @click.option("--wait-lock/--no-wait-lock", default=False, help="Wait for a running cycle instead of skipping.")
+@click.option("--worker", is_flag=True,
+              help="Share the cycle with other `ingest --worker` processes (PostgreSQL; see docs/scale.md).")
 @pass_app
-def ingest(app: AppContext, due_only: bool, feed_ids: tuple[str, ...], quiet: bool, wait_lock: bool) -> None:
+def ingest(app: AppContext, due_only: bool, feed_ids: tuple[str, ...], quiet: bool, wait_lock: bool,
+           worker: bool) -> None:
     """Run one ingest cycle over all feeds and print a summary.
 
     Exits 0 even when some feeds failed: their errors are recorded (see `tracker status`).
@@ -81,6 +84,24 @@ def ingest(app: AppContext, due_only: bool, feed_ids: tuple[str, ...], quiet: bo
     from tracker.progress import CycleProgress, print_summary
 
     config, store = app.config, app.store
+    if worker and feed_ids:
+        raise click.UsageError("--worker shares the whole cycle; it cannot be combined with --feed")
+    if worker and store.dialect == "postgresql":
+        from tracker.workers import run_worker
+
+        shared = run_worker(config, store, due_only=due_only)
+        if shared is None:
+            click.echo("a single-process ingest cycle is running; worker skipped", err=True)
+        elif shared.already_done:
+            click.echo(f"shared cycle {shared.cycle_id} has just finished; nothing to do")
+        else:
+            click.echo(f"worker {shared.owner}: cycle {shared.cycle_id} — {shared.feeds_ok} feeds ok, "
+                       f"{shared.feeds_failed} failed, {shared.new_clips} new clips"
+                       + ("; closed the cycle" if shared.closed_cycle else ""))
+        return
+    if worker:
+        click.echo(f"--worker needs PostgreSQL (row claims with SKIP LOCKED); on {store.dialect} "
+                   "running the cycle in a single process", err=True)
     with CycleProgress(enabled=not quiet) as progress:
         report = run_locked_cycle(
             config, store, due_only=due_only, feed_ids=feed_ids or None, progress=progress.update,

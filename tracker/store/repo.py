@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, col
@@ -38,6 +38,9 @@ from tracker.store.tables import (
     MentionRow,
 )
 
+# The ingest_run owner that marks a cycle shared by `tracker ingest --worker` processes.
+SHARED_RUN_OWNER = "workers"
+_SHARED_CYCLE_LOCK = 734127002  # pg_advisory_xact_lock key: one worker at a time decides the cycle
 # Article text kept for rematching; longer bodies are cut (the URL is the source of truth).
 _MAX_CONTENT_CHARS = 20_000
 
@@ -789,6 +792,135 @@ class Store:
             ).scalars().all()
             return self._views(s, rows)
 
+
+    # ------------------------------------------------------------ multi-worker cycles (PostgreSQL)
+    # Several `tracker ingest --worker` processes share one cycle: an ingest_run row owned by
+    # SHARED_RUN_OWNER is the cycle, feed rows are claimed with FOR UPDATE SKIP LOCKED, and
+    # the cycle holds the ordinary ingest-cycle lease (owner "workers:<id>") so a plain
+    # `tracker ingest` or the scheduler does not run a second cycle beside it.
+
+    def join_shared_cycle(
+        self,
+        feeds: Sequence[FeedConfig],
+        lease: str,
+        lease_ttl: timedelta,
+        now: datetime,
+        *,
+        rejoin_within: timedelta,
+        max_age: timedelta,
+    ) -> tuple[int, bool, bool] | None:
+        """The shared cycle to work on: (run id, created by this call, already finished).
+
+        Joins the open cycle, or one finished less than rejoin_within ago (a late worker then
+        has nothing to do instead of starting a second cycle), else starts one and syncs the
+        feed table. None when a single-process cycle holds the lease. PostgreSQL only.
+        """
+        with self.session() as s:
+            # Workers starting together must agree on one cycle: serialise this decision.
+            s.exec(select(func.pg_advisory_xact_lock(_SHARED_CYCLE_LOCK)))
+            latest = s.exec(
+                select(IngestRunRow).where(col(IngestRunRow.owner) == SHARED_RUN_OWNER)
+                .order_by(col(IngestRunRow.id).desc()).limit(1)
+            ).scalars().first()
+            if latest is not None and latest.id is not None:
+                if latest.outcome == "running" and latest.started_at > now - max_age:
+                    if not self.acquire_lease(lease, f"workers:{latest.id}", lease_ttl, now):
+                        return None
+                    return latest.id, False, False
+                if latest.outcome == "running":  # every worker of it died long ago
+                    latest.outcome, latest.finished_at = "failed", now
+                    latest.error = "abandoned: no worker finished it"
+                elif latest.finished_at is not None and latest.started_at > now - rejoin_within:
+                    return latest.id, False, True
+            row = IngestRunRow(started_at=now, owner=SHARED_RUN_OWNER, feeds_total=len(feeds), outcome="running")
+            s.add(row)
+            s.flush()
+            assert row.id is not None
+            if not self.acquire_lease(lease, f"workers:{row.id}", lease_ttl, now):
+                s.delete(row)
+                return None
+            self.sync_feeds(feeds)  # still under the advisory lock: others wait until feeds exist
+            return row.id, True, False
+
+    def claim_feeds(
+        self, cycle: int, owner: str, limit: int, ttl: timedelta, now: datetime, *, due_only: bool = False
+    ) -> list[tuple[FeedConfig, FeedState]]:
+        """Claim up to `limit` feeds not yet done in this cycle (or whose claim expired).
+
+        FOR UPDATE SKIP LOCKED: concurrent claimers never wait for each other nor take the
+        same row; the claim is committed before this returns.
+        """
+        claimable = or_(
+            col(FeedRow.claim_cycle).is_(None),
+            col(FeedRow.claim_cycle) != cycle,
+            and_(col(FeedRow.claim_owner).is_not(None), col(FeedRow.claim_expires_at) < now),
+        )
+        query = select(FeedRow).where(col(FeedRow.active).is_(True), claimable)
+        if due_only:
+            query = query.where(or_(col(FeedRow.next_attempt_at).is_(None), col(FeedRow.next_attempt_at) <= now))
+        query = query.order_by(col(FeedRow.id)).limit(limit).with_for_update(skip_locked=True)
+        with self.session() as s:
+            rows = s.exec(query).scalars().all()
+            out = []
+            for row in rows:
+                row.claim_owner, row.claim_cycle, row.claim_expires_at = owner, cycle, now + ttl
+                out.append((
+                    FeedConfig(id=row.id, url=row.configured_url, name=row.name, tags=tuple(row.tags),
+                               kind="search" if row.kind == "search" else "feed", search_for=row.search_for),
+                    _feed_state(row),
+                ))
+            return out
+
+    def finish_claims(self, cycle: int, owner: str, feed_ids: Sequence[str], *, done: bool = True) -> int:
+        """Mark claimed feeds done in this cycle (done=False: hand them back unfetched)."""
+        if not feed_ids:
+            return 0
+        values: dict[str, object] = {"claim_owner": None, "claim_expires_at": None}
+        if not done:
+            values["claim_cycle"] = None
+        with self.session() as s:
+            return int(s.exec(
+                update(FeedRow).where(
+                    col(FeedRow.id).in_(list(feed_ids)), col(FeedRow.claim_cycle) == cycle,
+                    col(FeedRow.claim_owner) == owner,
+                ).values(**values)
+            ).rowcount)
+
+    def renew_claims(self, cycle: int, owner: str, ttl: timedelta, now: datetime) -> int:
+        with self.session() as s:
+            return int(s.exec(
+                update(FeedRow).where(col(FeedRow.claim_cycle) == cycle, col(FeedRow.claim_owner) == owner)
+                .values(claim_expires_at=now + ttl)
+            ).rowcount)
+
+    def claims_in_flight(self, cycle: int) -> tuple[int, datetime | None]:
+        """Feeds claimed in this cycle and not finished (live or expired), and the earliest expiry."""
+        with self.session() as s:
+            count, earliest = s.exec(
+                select(func.count(), func.min(FeedRow.claim_expires_at)).where(
+                    col(FeedRow.claim_cycle) == cycle, col(FeedRow.claim_owner).is_not(None)
+                )
+            ).one()
+            return int(count), earliest
+
+    def add_to_run(self, run_id: int, *, feeds_ok: int, feeds_failed: int, feeds_skipped: int,
+                   items_seen: int, clips_new: int) -> None:
+        """Add one worker's batch to the shared run's counts (atomic increments, no lost updates)."""
+        with self.session() as s:
+            s.exec(update(IngestRunRow).where(col(IngestRunRow.id) == run_id).values(
+                feeds_ok=IngestRunRow.feeds_ok + feeds_ok, feeds_failed=IngestRunRow.feeds_failed + feeds_failed,
+                feeds_skipped=IngestRunRow.feeds_skipped + feeds_skipped,
+                items_seen=IngestRunRow.items_seen + items_seen, clips_new=IngestRunRow.clips_new + clips_new,
+            ))
+
+    def finish_shared_cycle(self, run_id: int, now: datetime) -> bool:
+        """Close the shared run; True for the one worker whose call closed it."""
+        with self.session() as s:
+            outcome = case((col(IngestRunRow.feeds_failed) > 0, "partial"), else_="ok")
+            return bool(s.exec(
+                update(IngestRunRow).where(col(IngestRunRow.id) == run_id, col(IngestRunRow.outcome) == "running")
+                .values(outcome=outcome, finished_at=now)
+            ).rowcount)
 
 def _feed_state(row: FeedRow) -> FeedState:
     return FeedState(

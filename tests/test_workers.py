@@ -1,0 +1,181 @@
+"""Multi-worker cycles on PostgreSQL: claims with SKIP LOCKED, no feed twice, dead workers' feeds recovered."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.feedserver import FeedServer
+from tests.test_ingest import make_config, rss
+from tracker.cycle import CYCLE_LEASE, run_locked_cycle
+from tracker.models import Config
+from tracker.normalize import utcnow
+from tracker.store import Store
+from tracker.workers import WorkerReport, WorkersUnsupported, run_worker
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _feeds(server: FeedServer, n: int, delay_s: float = 0.02) -> list[str]:
+    paths = []
+    for i in range(n):
+        body = rss((f"Good Cause Eviction vote {i}", f"https://paper.example.com/{i}", "Council acts"),
+                   (f"Weather {i}", f"https://paper.example.com/w{i}", "Sunny"))
+        server.add(f"/feed{i}", body=body, delay_s=delay_s)
+        paths.append(f"/feed{i}")
+    return paths
+
+
+def _hits(server: FeedServer, paths: list[str]) -> Counter[str]:
+    seen = Counter(r.path for r in server.requests)
+    return Counter({p: seen[p] for p in paths})
+
+
+def _run_workers(config: Config, url: str, count: int, **kwargs: object) -> list[WorkerReport | None]:
+    results: list[WorkerReport | None] = [None] * count
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        store = Store(url)  # each worker has its own engine and connections, as separate processes would
+        try:
+            results[i] = run_worker(config, store, owner=f"worker-{i}", **kwargs)  # type: ignore[arg-type]
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    return results
+
+
+def test_three_workers_fetch_every_feed_exactly_once(feed_server: FeedServer, pg_url: str, tmp_path: Path) -> None:
+    paths = _feeds(feed_server, 40)
+    config = make_config(feed_server, paths, tmp_path)
+    Store(pg_url).close()  # migrate once up front, as a deployment would
+    results = _run_workers(config, pg_url, 3, batch=3, poll_s=0.05)
+
+    assert set(_hits(feed_server, paths).values()) == {1}  # every feed once, none twice
+    reports = [r for r in results if r is not None]
+    assert len(reports) == 3 and len({r.cycle_id for r in reports}) == 1  # one shared cycle
+    assert sum(len(r.feeds) for r in reports) == 40
+    assert sum(1 for r in reports if r.started_cycle) == 1
+    assert sum(1 for r in reports if r.closed_cycle) == 1
+    assert sum(1 for r in reports if r.feeds) >= 2  # the work really was shared
+
+    store = Store(pg_url)
+    try:
+        run = store.recent_runs(1)[0]
+        assert (run.outcome, run.feeds_ok, run.clips_new, run.items_seen) == ("ok", 40, 40, 80)
+        assert len(store.all_clips()) == 40
+        assert store.lease_holder(CYCLE_LEASE, utcnow()) is None  # the closing worker released it
+    finally:
+        store.close()
+
+
+def test_dead_workers_claims_expire_and_another_worker_takes_them(
+    feed_server: FeedServer, pg_url: str, tmp_path: Path
+) -> None:
+    paths = _feeds(feed_server, 12, delay_s=0.0)
+    config = make_config(feed_server, paths, tmp_path)
+    dead = Store(pg_url)
+    try:
+        now = utcnow()
+        joined = dead.join_shared_cycle(config.all_feeds(), CYCLE_LEASE, timedelta(minutes=5), now,
+                                        rejoin_within=timedelta(0), max_age=timedelta(hours=1))
+        assert joined is not None
+        cycle = joined[0]
+        # Claims five feeds with a short expiry, then "dies": never fetches, never renews.
+        claimed = dead.claim_feeds(cycle, "dead-worker", 5, timedelta(seconds=1), now)
+        assert len(claimed) == 5
+    finally:
+        dead.close()
+
+    [report] = _run_workers(config, pg_url, 1, batch=4, poll_s=0.1)
+    assert report is not None and report.cycle_id == cycle and not report.started_cycle
+    assert report.closed_cycle
+    assert {f.feed_id for f in report.feeds} == {f.id for f in config.feeds}  # including the dead one's five
+    assert set(_hits(feed_server, paths).values()) == {1}
+
+
+def test_a_late_worker_joins_the_finished_cycle_instead_of_starting_another(
+    feed_server: FeedServer, pg_url: str, tmp_path: Path
+) -> None:
+    paths = _feeds(feed_server, 4, delay_s=0.0)
+    config = make_config(feed_server, paths, tmp_path)
+    first = _run_workers(config, pg_url, 1, poll_s=0.05)[0]
+    late = _run_workers(config, pg_url, 1, poll_s=0.05)[0]
+    assert first is not None and late is not None
+    assert late.already_done and late.cycle_id == first.cycle_id and not late.feeds
+    assert set(_hits(feed_server, paths).values()) == {1}
+    # With rejoining switched off the next cycle starts, and fetches every feed again.
+    [again] = _run_workers(config, pg_url, 1, poll_s=0.05, rejoin_within=timedelta(0))
+    assert again is not None and again.cycle_id > first.cycle_id and again.started_cycle
+    assert set(_hits(feed_server, paths).values()) == {2}
+
+
+def test_workers_stand_aside_while_a_single_process_cycle_holds_the_lease(
+    feed_server: FeedServer, pg_url: str, tmp_path: Path
+) -> None:
+    config = make_config(feed_server, _feeds(feed_server, 2, delay_s=0.0), tmp_path)
+    store = Store(pg_url)
+    try:
+        assert store.acquire_lease(CYCLE_LEASE, "plain-ingest", timedelta(minutes=5), utcnow())
+        assert run_worker(config, store) is None
+        store.release_lease(CYCLE_LEASE, "plain-ingest")
+        report = run_worker(config, store, poll_s=0.05)
+        assert report is not None and report.feeds_ok == 2
+        # ...and a plain cycle skips while workers hold the cycle (none open now, so it runs).
+        assert run_locked_cycle(config, store) is not None
+    finally:
+        store.close()
+
+
+def test_sqlite_refuses_workers(tmp_path: Path, feed_server: FeedServer) -> None:
+    config = make_config(feed_server, _feeds(feed_server, 1, delay_s=0.0), tmp_path)
+    store = Store(f"sqlite:///{tmp_path / 't.db'}")
+    try:
+        with pytest.raises(WorkersUnsupported, match="PostgreSQL"):
+            run_worker(config, store)
+    finally:
+        store.close()
+
+
+def test_cli_worker_on_sqlite_falls_back_to_one_process(tmp_path: Path, feed_server: FeedServer) -> None:
+    paths = _feeds(feed_server, 2, delay_s=0.0)
+    feeds = "\n".join(f"  - url: {feed_server.url(p)}" for p in paths)
+    (tmp_path / "feeds.yml").write_text(
+        f"feeds:\n{feeds}\ncampaigns:\n  - name: Good Cause Eviction\n    keywords: [Good Cause Eviction]\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", "--config", str(tmp_path / "feeds.yml"),
+         "--db", f"sqlite:///{tmp_path / 't.db'}", "ingest", "--worker", "-q"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "needs PostgreSQL" in result.stderr and "single process" in result.stderr
+    assert set(_hits(feed_server, paths).values()) == {1}
+
+
+def test_cli_workers_share_a_cycle_on_postgres(feed_server: FeedServer, pg_url: str, tmp_path: Path) -> None:
+    paths = _feeds(feed_server, 20)
+    feeds = "\n".join(f"  - url: {feed_server.url(p)}" for p in paths)
+    (tmp_path / "feeds.yml").write_text(f"feeds:\n{feeds}\n")
+    Store(pg_url).close()
+    cmd = [sys.executable, "-m", "tracker.cli", "--config", str(tmp_path / "feeds.yml"), "--db", pg_url,
+           "ingest", "--worker", "-q"]
+    procs = [subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert set(_hits(feed_server, paths).values()) == {1}
