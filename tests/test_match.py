@@ -459,3 +459,24 @@ def test_empty_config_and_empty_item() -> None:
 def test_nul_inside_a_field_does_not_shift_fields() -> None:
     (mention,) = KENDRA.match(MatchItem(title="a\x00b", summary="Kendra Brooks"))
     assert mention.field == "summary"
+
+
+def test_require_any_of_only_punctuation_never_matches() -> None:
+    matcher = member("Kendra Brooks", require_any=(Term("—"),))
+    check(matcher, "Kendra Brooks — spoke", False)
+
+
+def test_term_with_punctuation_is_matched_exactly() -> None:
+    matcher = campaign("AT&T", "#FairShare", "S.305")
+    check(matcher, "AT&T workers", True)
+    check(matcher, "AT T workers", False)
+    check(matcher, "the #fairshare rally", True)
+    check(matcher, "the fairshare rally", False)
+    check(matcher, "bill S.305 passed", True)
+    check(matcher, "bill S 305 passed", False)
+
+
+def test_snippet_offsets_when_expansions_and_deletions_cancel_out() -> None:
+    # "ﬁ" grows by one character and the soft hyphen shrinks by one: same total length
+    (mention,) = KENDRA.match(MatchItem(summary="ﬁrst Ken\u00addra Brooks"))
+    assert mention.snippet[mention.start : mention.end] == "Ken\u00addra Brooks"

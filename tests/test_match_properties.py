@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from tracker.match import compile_matcher, normalize_text
 from tracker.models import CampaignConfig, MatchItem, MemberConfig, Term
 
+MATCHER_QUERY = '"good cause" NEAR/3 evict* OR (rent NOT car)'
 MATCHER = compile_matcher(
     [
         MemberConfig(id="kendra-brooks", name="Kendra Brooks", aliases=("Councilmember Brooks",)),
@@ -19,7 +20,7 @@ MATCHER = compile_matcher(
             id="gce",
             name="Good Cause",
             keywords=(Term("good cause eviction"), Term("EATS Act", match_case=True)),
-            query='"good cause" NEAR/3 evict* OR (rent NOT car)',
+            query=MATCHER_QUERY,
         )
     ],
 )
@@ -69,7 +70,7 @@ def test_match_never_raises(title: str, summary: str, content: str, article: str
     MATCHER.match_ids(item)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(MATCHY_TEXT, MATCHY_TEXT)
 def test_mentions_are_consistent(title: str, summary: str) -> None:
     item = MatchItem(title=title, summary=summary)
@@ -81,9 +82,11 @@ def test_mentions_are_consistent(title: str, summary: str) -> None:
     for m in mentions:
         assert m.field in ("title", "summary")
         assert 0 <= m.start < m.end <= len(m.snippet)
-        # the highlighted text normalises to something containing a configured word
         highlighted = normalize_text(m.snippet[m.start : m.end])
         assert highlighted, m
+        if m.kind == "member" or m.term != MATCHER_QUERY:
+            # the highlight is the hit itself: it starts with the term's first word
+            assert highlighted.startswith(normalize_text(m.term).split(" ")[0]), m
 
 
 @given(MATCHY_TEXT)
@@ -116,3 +119,16 @@ def test_scan_text_is_normalize_text_per_field(a: str, b: str, c: str, d: str) -
         if "&" not in text:  # NFKC can re-form an entity ("＆amp;"); only normalize_text loops
             assert text == expected
         assert len(skeleton) == len(text) + 2
+
+
+@given(FIELD_TEXT)
+def test_offset_map_points_each_normalised_char_at_its_source(text: str) -> None:
+    from tracker.match import _FOLD, _display_text, _OffsetMap
+
+    display = _display_text(text.replace("\x00", " "))
+    mapping = _OffsetMap(display, _FOLD)
+    assert mapping.text == normalize_text(display) or "&" in mapping.text
+    positions = [mapping.display_pos(j) for j in range(len(mapping.text))]
+    assert positions == sorted(positions)
+    for j, i in enumerate(positions):
+        assert mapping.text[j] in _FOLD[ord(display[i])], (j, i)

@@ -2,15 +2,15 @@
 
 How it stays fast with thousands of names: every name, alias, keyword, context term and
 query literal is normalised once at compile time and put into ONE Aho-Corasick automaton.
-Per item, the fields are normalised with C-level string operations (`str.translate`
-through a lazily filled per-character table, `split`/`join`), joined with a separator,
-and scanned in one pass. Only the automaton's hits are looked at in Python: word
-boundaries, middle initials, `match_case`, `require_any`/`exclude`, queries. Items
-without hits (the vast majority) cost a translate, a join and an automaton pass.
+Per item, the four fields are joined with NUL, normalised once (bytes.translate for ASCII,
+lazily filled per-character tables otherwise) and the automaton runs once over the text's
+"skeleton" (every non-word character a space), with keys padded by spaces, so it only
+reports whole-word candidates. Only those are looked at in Python: punctuation, word
+boundaries and possessives, middle initials, `match_case`, `require_any`/`exclude`,
+queries. An item whose candidates are all context terms stops there.
 
-Snippets quote the field as the reader saw it (entities decoded, white space collapsed),
-so an offset map from normalised back to display text is built, only for fields that
-matched.
+Snippets quote the field as the reader saw it (entities decoded, white space collapsed):
+an offset map from normalised back to display text is built, only for fields that matched.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from itertools import accumulate
 
 import ahocorasick
 
@@ -196,33 +197,55 @@ def _display_text(raw: str) -> str:
     return " ".join(_unescape(raw).split())
 
 
-def _offset_map(display: str, table: _CharTable) -> tuple[str, list[int] | None]:
-    """Normalise `display`, returning the text and, per output char, its index in `display`.
+class _OffsetMap:
+    """Maps a position in normalised text back to the display text it came from.
 
-    None as the map means identity (the common case for plain ASCII prose).
+    Built from C-level operations only (translate, map, accumulate, one regex): a per
+    character Python loop costs a millisecond on an article-length field.
     """
-    translated = display.translate(table)
-    if len(translated) == len(display):
-        collapsed = " ".join(translated.split())
-        if collapsed == translated:
-            return collapsed, None
-    chars: list[str] = []
-    index: list[int] = []
-    after_space = True  # drops leading spaces
-    for i, ch in enumerate(display):
-        for c in table[ord(ch)]:
-            if c == " ":
-                if after_space:
-                    continue
-                after_space = True
-            else:
-                after_space = False
-            chars.append(c)
-            index.append(i)
-    if chars and chars[-1] == " ":
-        chars.pop()
-        index.pop()
-    return "".join(chars), index
+
+    def __init__(self, display: str, table: _CharTable) -> None:
+        if display.isascii():
+            self.ends: list[int] | None = None  # ASCII: one character in, one out
+            translated = display.translate(table)
+        else:
+            chunks = list(map(table.__getitem__, map(ord, display)))
+            # ends[i]: where display char i's output ends in the translated text
+            self.ends = list(accumulate(map(len, chunks)))
+            translated = "".join(chunks)
+        # Collapsing spaces deletes ranges of the translated text; remember them as
+        # (position in normalised text where the deletion happens, length deleted).
+        self.cuts: list[int] = []
+        self.shift: list[int] = []
+        deleted = 0
+        for m in _SPACE_RUN.finditer(translated):
+            a, b = m.span()
+            if a > 0 and b < len(translated):
+                a += 1  # an inner run keeps one space
+            if b > a:
+                self.cuts.append(a - deleted)
+                deleted += b - a
+                self.shift.append(deleted)
+        self.text = " ".join(translated.split())
+
+    def display_pos(self, pos: int) -> int:
+        """Index in the display text of the character at `pos` in the normalised text."""
+        i = bisect_right(self.cuts, pos)
+        t = pos + (self.shift[i - 1] if i else 0)
+        return t if self.ends is None else bisect_right(self.ends, t)
+
+
+_SPACE_RUN = re.compile(r"^ +| +$| {2,}")
+
+
+def _space_beside_sep(data: bytes) -> bool:
+    # three memchr-speed finds beat `b" \x00" in data`, whose search trips over every space
+    i = data.find(0)
+    while i >= 0:
+        if (i and data[i - 1] == 32) or (i + 1 < len(data) and data[i + 1] == 32):
+            return True
+        i = data.find(0, i + 1)
+    return False
 
 
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
@@ -245,7 +268,7 @@ def _normalise_for_scan(raw: str, *, fold_case: bool, skeleton: bool = True) -> 
         if b"  " in data:
             data = b" ".join(data.split())
         data = data.strip(b" ")
-        if b"\x00 " in data or b" \x00" in data:
+        if _space_beside_sep(data):
             data = data.replace(b" \x00", b"\x00").replace(b"\x00 ", b"\x00")
         text = data.decode("ascii")
         if not skeleton:
@@ -386,7 +409,7 @@ class Matcher:
         if scan is None:
             return []
         mentions = []
-        displays: dict[tuple[int, bool], tuple[str, str, list[int] | None]] = {}
+        displays: dict[tuple[int, bool], tuple[str, _OffsetMap | None]] = {}
         for target, term, hit in self._resolve(scan):
             mentions.append(self._mention(scan, target, term, hit, displays))
         return mentions
@@ -420,35 +443,28 @@ class Matcher:
         occurrences: dict[int, list[tuple[int, int]]] = {}
         cased: list[tuple[_Pattern, int, int]] = []
         initial_hits: list[tuple[int, int, int]] = []
+        # Hits on keys that can only give context (require_any, exclude, query words that
+        # cannot start a match) are set aside: most items have nothing else, and then they
+        # are never looked at.
+        context_hits: list[tuple[int, tuple[_Pattern, ...]]] = []
         triggered = False
         last = len(skeleton) - 1
-        for end, (klen, patterns, initials) in automaton.iter(skeleton):
+        for end, (klen, patterns, initials, can_trigger) in automaton.iter(skeleton):
             # the key is " core " in the padded skeleton; its core starts here in `text`
             core = end - klen + 1
+            if not can_trigger:
+                context_hits.append((core, patterns))
+                continue
             # "first X rest": in the skeleton a single letter then a space (either " " or
             # ". "); most first-name hits fail this without a function call
             if initials is not None and end + 2 < last and skeleton[end + 2] == " " and skeleton[end + 1] != " ":
                 _initial_hits(text, core, initials, initial_hits)
-            for pat in patterns:
-                start = core - pat.lead
-                # the skeleton hides punctuation (and field breaks): compare the real text
-                if start < 0 or not text.startswith(pat.norm, start):
-                    continue
-                if pat.check_left and not _left_ok(text, start):
-                    continue
-                stop = start + len(pat.norm)
-                if pat.mode == _PREFIX:
-                    while stop < len(text) and text[stop].isalnum():
-                        stop += 1  # report the whole word ("evictions"), not just "evict"
-                elif pat.check_right and not _right_ok(text, stop):
-                    continue
-                triggered = triggered or pat.trigger
-                if pat.mode == _CASED:
-                    cased.append((pat, start, stop))
-                else:
-                    occurrences.setdefault(pat.id, []).append((start, stop))
+            if patterns and _verify(text, core, patterns, occurrences, cased):
+                triggered = True
         if not triggered and not initial_hits:
             return None  # only context terms (a place name, say): nothing can match
+        for core, patterns in context_hits:
+            _verify(text, core, patterns, occurrences, cased)
         scan = _Scan(raw, text, occurrences, {}, initial_hits)
         if cased:
             self._verify_cased(scan, cased)
@@ -534,7 +550,7 @@ class Matcher:
         target: _Target,
         term: str,
         hit: _Hit,
-        displays: dict[tuple[int, bool], tuple[str, str, list[int] | None]],
+        displays: dict[tuple[int, bool], tuple[str, _OffsetMap | None]],
     ) -> Mention:
         start, stop, kept_case = hit
         text = scan.kept if kept_case and scan.kept is not None else scan.folded
@@ -544,18 +560,16 @@ class Matcher:
         segment = text[seg_start : seg_end if seg_end >= 0 else len(text)]
         key = (field_no, kept_case)
         if key not in displays:
-            raw_field = scan.raw.split(_SEP)[field_no]
-            display = _display_text(raw_field)
-            normalised, index = _offset_map(display, _KEEP_CASE if kept_case else _FOLD)
-            if normalised != segment:  # pragma: no cover - only for pathological entities
-                display, index = segment, None
-            displays[key] = (display, normalised, index)
-        display, _normalised, index = displays[key]
+            display = _display_text(scan.raw.split(_SEP)[field_no])
+            mapping = _OffsetMap(display, _KEEP_CASE if kept_case else _FOLD)
+            # they only differ for an entity re-formed by NFKC ("＆amp;"): quote normalised text
+            displays[key] = (display, mapping) if mapping.text == segment else (segment, None)
+        display, offsets = displays[key]
         local_start, local_stop = start - seg_start, stop - seg_start
-        if index is None:
+        if offsets is None:
             d_start, d_stop = local_start, local_stop
         else:
-            d_start, d_stop = index[local_start], index[local_stop - 1] + 1
+            d_start, d_stop = offsets.display_pos(local_start), offsets.display_pos(local_stop - 1) + 1
         snippet, s_start, s_stop = _snippet(display, d_start, d_stop)
         return Mention(
             kind=target.kind,
@@ -566,6 +580,38 @@ class Matcher:
             start=s_start,
             end=s_stop,
         )
+
+
+def _verify(
+    text: str,
+    core: int,
+    patterns: tuple[_Pattern, ...],
+    occurrences: dict[int, list[tuple[int, int]]],
+    cased: list[tuple[_Pattern, int, int]],
+) -> bool:
+    """Check an automaton hit against the real text; record it. True if a trigger held."""
+    triggered = False
+    for pat in patterns:
+        start = core - pat.lead
+        # the skeleton hides punctuation (and field breaks): compare the real text
+        if start < 0 or not text.startswith(pat.norm, start):
+            continue
+        # The skeleton already put a non-word character on both sides; what is left to
+        # check is the apostrophe: "O'Neil" is one word, "Brooks's" a possessive.
+        if pat.check_left and start > 1 and text[start - 1] == "'" and text[start - 2].isalnum():
+            continue
+        stop = start + len(pat.norm)
+        if pat.mode == _PREFIX:
+            while stop < len(text) and text[stop].isalnum():
+                stop += 1  # report the whole word ("evictions"), not just "evict"
+        elif pat.check_right and stop < len(text) and text[stop] == "'" and not _right_ok(text, stop):
+            continue
+        triggered = triggered or pat.trigger
+        if pat.mode == _CASED:
+            cased.append((pat, start, stop))
+        else:
+            occurrences.setdefault(pat.id, []).append((start, stop))
+    return triggered
 
 
 def _initial_hits(
@@ -672,6 +718,9 @@ def _near(left: list[_Span], right: list[_Span], distance: int) -> list[_Span]:
 # ------------------------------------------------------------------ compiling
 
 
+_NEVER_FOUND = frozenset((-1,))  # no pattern has id -1
+
+
 def _skeleton_core(norm: str) -> str:
     """The automaton's view of a normalised term: word characters, other chars as spaces."""
     return norm.translate(_SKELETON).strip(" ")
@@ -709,8 +758,14 @@ class _Builder:
         return pat.id
 
     def terms(self, terms: Sequence[Term]) -> frozenset[int]:
-        pids = (self.pattern(t.text, match_case=t.match_case) for t in terms)
-        return frozenset(p for p in pids if p is not None)
+        pids = frozenset(
+            p for p in (self.pattern(t.text, match_case=t.match_case) for t in terms) if p is not None
+        )
+        if terms and not pids:
+            # Every term was punctuation only: "at least one must occur" can never hold,
+            # which is not the same as having no require_any at all.
+            return _NEVER_FOUND
+        return pids
 
     def initial(self, name: str, midx: int) -> None:
         """Let "Kendra Brooks" also match "Kendra A. Brooks" / "Kendra A Brooks"."""
@@ -730,7 +785,8 @@ class _Builder:
         for key, info in self.keys.items():
             initials = (info.first_name, tuple(info.initials)) if info.initials else None
             patterns = tuple(replace(p, trigger=p.id in triggers) for p in info.patterns)
-            automaton.add_word(key, (len(key), patterns, initials))
+            can_trigger = initials is not None or any(p.trigger for p in patterns)
+            automaton.add_word(key, (len(key), patterns, initials, can_trigger))
         automaton.make_automaton()
         return automaton
 
