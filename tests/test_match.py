@@ -480,3 +480,17 @@ def test_snippet_offsets_when_expansions_and_deletions_cancel_out() -> None:
     # "ﬁ" grows by one character and the soft hyphen shrinks by one: same total length
     (mention,) = KENDRA.match(MatchItem(summary="ﬁrst Ken\u00addra Brooks"))
     assert mention.snippet[mention.start : mention.end] == "Ken\u00addra Brooks"
+
+
+def test_matcher_pickles_for_worker_processes() -> None:
+    # tracker.parsepool hands the compiled matcher to forkserver workers
+    import pickle
+
+    item = MatchItem(title="Kendra A. Brooks: the EATS Act", summary="good cause to evict")
+    matcher = compile_matcher(
+        [MemberConfig(id="k", name="Kendra Brooks")],
+        [CampaignConfig(id="g", name="G", keywords=(Term("EATS Act", match_case=True),), query="evict*")],
+    )
+    copy = pickle.loads(pickle.dumps(matcher))
+    assert copy.match(item) == matcher.match(item)
+    assert copy.match_ids(item) == (("k",), ("g",))
