@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 import streamlit as st
 
 from tracker import review
@@ -269,7 +270,7 @@ def preview_html(clip_view: ClipView) -> str:
 
 def with_edit(clip_view: ClipView, edit: ClipEdit) -> ClipView:
     """What the clip would look like with edit applied ("" returns a field to the feed's value)."""
-    changes = {}
+    changes: dict[str, Any] = {}
     for attr, value in vars(edit).items():
         if value is None:
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 import streamlit as st
 
 from dashboard import data, ui

@@ -15,9 +15,9 @@ FILTER_KEYS = (Key.F_MEMBER, Key.F_CAMPAIGN, Key.F_OUTLET, Key.F_STATE, Key.F_TA
 
 def _query() -> data.QueueQuery:
     status = st.session_state.get(Key.F_STATUS) or "all"
-    dates = st.session_state.get(Key.F_DATES) or ()
-    since: date | None = dates[0] if len(dates) >= 1 else None
-    until: date | None = dates[1] if len(dates) >= 2 else None
+    dates: tuple[date, ...] = tuple(st.session_state.get(Key.F_DATES) or ())
+    since = dates[0] if len(dates) >= 1 else None
+    until = dates[1] if len(dates) >= 2 else None
     return data.QueueQuery(
         status=None if status == "all" else status,
         member=st.session_state.get(Key.F_MEMBER),
