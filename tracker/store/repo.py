@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, or_, select, tuple_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, col
@@ -37,6 +37,7 @@ from tracker.store.tables import (
     LeaseRow,
     MentionRow,
 )
+from tracker.store.types import UTCDateTime
 
 # The ingest_run owner that marks a cycle shared by `tracker ingest --worker` processes.
 SHARED_RUN_OWNER = "workers"
@@ -497,7 +498,8 @@ class Store:
                 query = query.where(and_(*conditions))
             if cursor:
                 at, last_id = _decode_cursor(cursor)
-                query = query.where(or_(sort_at < at, and_(sort_at == at, col(ClipRow.id) < last_id)))
+                # A row-value comparison, not (a < x OR a = x AND b < y): both databases seek the index with it.
+                query = query.where(tuple_(sort_at, col(ClipRow.id)) < tuple_(bindparam("at", at, type_=UTCDateTime()), last_id))
             query = query.order_by(sort_at.desc(), col(ClipRow.id).desc()).limit(limit + 1)
             results = s.exec(query).all()
             rows = [r[0] for r in results[:limit]]

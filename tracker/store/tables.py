@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from tracker.store.types import JSONList, UTCDateTime
@@ -52,6 +52,9 @@ class ClipRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_clip_status_published", "status", "published_at"),
         Index("ix_clip_published_id", "published_at", "id"),
+        # The dashboard's newest-first order (migration 0002): pages read the index, never sort the table.
+        Index("ix_clip_sort_at_id", text("coalesce(published_at, first_seen_at)"), "id"),
+        Index("ix_clip_status_sort_at_id", "status", text("coalesce(published_at, first_seen_at)"), "id"),
     )
 
     id: str = Field(primary_key=True, max_length=32)
