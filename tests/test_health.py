@@ -59,6 +59,19 @@ def test_disabled_feed_shows_the_reason() -> None:
     assert assess(feed, NOW) == GONE_REASON
 
 
+def test_a_feed_nobody_polls_any_more_points_at_the_scheduler() -> None:
+    stalled = replace(HEALTHY, last_attempt_at=NOW - timedelta(days=3), last_success_at=NOW - timedelta(days=3),
+                      last_new_item_at=NOW - timedelta(days=3))
+    assert assess(stalled, NOW) == "not polled since 2026-11-21 12:00 UTC: is `tracker schedule` running?"
+    # Backing off for a day after many failures is not "overdue": the next try is simply not due yet.
+    backing_off = replace(HEALTHY, last_attempt_at=NOW - timedelta(hours=23), consecutive_failures=12,
+                          last_success_at=NOW - timedelta(days=5), next_attempt_at=NOW + timedelta(hours=1),
+                          last_error="HTTP 500")
+    assert assess(backing_off, NOW) == "failing since 2026-11-19 12:00 UTC: HTTP 500"
+    # A daily cron `tracker ingest` is slow but alive.
+    assert assess(replace(HEALTHY, last_attempt_at=NOW - timedelta(hours=30)), NOW) is None
+
+
 @pytest.mark.parametrize(("days", "quiet"), [(13, False), (15, True)])
 def test_quiet_after_fourteen_days_without_new_items(days: int, quiet: bool) -> None:
     feed = replace(HEALTHY, last_new_item_at=NOW - timedelta(days=days))

@@ -15,6 +15,10 @@ from tracker.store import Store
 FAILING_AFTER = timedelta(hours=24)
 QUIET_AFTER = timedelta(days=14)
 QUIET_PREFIX = "quiet: "
+# Backoff is capped at a day and publishers' hints at 12 h, so a feed that is this far past
+# its due time is not being polled at all: the scheduler is down, not the feed.
+OVERDUE_AFTER = timedelta(hours=36)
+OVERDUE_PREFIX = "not polled since "
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class FeedStatus:
             return "disabled"
         if f.last_attempt_at is None:
             return "never polled"
+        if self.problem and self.problem.startswith(OVERDUE_PREFIX):
+            return "overdue"
         if f.consecutive_failures:
             return "failing"
         if self.problem and self.problem.startswith(QUIET_PREFIX):
@@ -40,6 +46,10 @@ def assess(feed: FeedHealth, now: datetime) -> str | None:
     """Pure: the problem with a feed, if any."""
     if feed.disabled_reason:
         return feed.disabled_reason
+    if feed.last_attempt_at is not None:
+        due = max(feed.last_attempt_at, feed.next_attempt_at or feed.last_attempt_at)
+        if now - due > OVERDUE_AFTER:
+            return f"{OVERDUE_PREFIX}{feed.last_attempt_at:%Y-%m-%d %H:%M} UTC: is `tracker schedule` running?"
     if feed.consecutive_failures:
         since = feed.last_success_at
         if since is None or now - since > FAILING_AFTER:
