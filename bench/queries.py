@@ -55,7 +55,7 @@ def _rows(n: int, seed: int = 3) -> Iterator[tuple[dict[str, Any], list[dict[str
         status = ClipStatus.NEW.value if age < 0.01 else rng.choice(("approved", "rejected", "rejected"))
         clip_id = uuid.UUID(int=rng.getrandbits(128)).hex
         url = f"https://news{rng.randint(1, 3000)}.example.com/{clip_id[:12]}"
-        clip = {
+        clip: dict[str, Any] = {
             "id": clip_id, "canonical_url": url, "url": url, "title": f"Council weighs plan {i} for the budget",
             "summary": "Residents packed the chamber as the committee discussed funding for repairs.",
             "content": "", "author": "", "published_at": published, "published_raw": "", "image_url": None,
@@ -84,9 +84,9 @@ def seed(store: Store, n: int) -> float:
 
     def flush() -> None:
         with store.engine.begin() as conn:
-            conn.execute(insert(ClipRow.__table__), [c for c, _, _ in chunk])  # type: ignore[arg-type]
-            conn.execute(insert(MentionRow.__table__), [m for _, ms, _ in chunk for m in ms])  # type: ignore[arg-type]
-            conn.execute(insert(ClipSourceRow.__table__), [s for _, _, s in chunk])  # type: ignore[arg-type]
+            conn.execute(insert(ClipRow), [c for c, _, _ in chunk])
+            conn.execute(insert(MentionRow), [m for _, ms, _ in chunk for m in ms])
+            conn.execute(insert(ClipSourceRow), [s for _, _, s in chunk])
         chunk.clear()
 
     for row in _rows(n):

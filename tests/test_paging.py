@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -13,7 +14,7 @@ from tracker.store.tables import ClipRow
 
 def test_pages_cover_every_clip_once_in_order(store: Store) -> None:
     base = datetime(2026, 11, 1, tzinfo=UTC)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i in range(130):
         published = None if i % 7 == 0 else base + timedelta(hours=i // 3)  # ties, and nulls that sort by first_seen_at
         rows.append({
@@ -24,7 +25,7 @@ def test_pages_cover_every_clip_once_in_order(store: Store) -> None:
             "manual": False,
         })
     with store.engine.begin() as conn:
-        conn.execute(insert(ClipRow.__table__), rows)  # type: ignore[arg-type]
+        conn.execute(insert(ClipRow), rows)
 
     def walk(f: ClipFilter) -> list[str]:
         seen, cursor = [], None
