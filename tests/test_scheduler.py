@@ -219,3 +219,20 @@ def test_a_second_signal_exits_without_waiting(tmp_path: Path, feed_server: Feed
         rc, err = finish(proc, timeout=5)
     assert rc == 130, err
     assert "SIGINT again: exiting without waiting" in err
+
+
+def test_a_new_poll_cron_in_feeds_yml_reschedules_the_job(tmp_path: Path) -> None:
+    polls = iter(["0 * * * *", "0 * * * *", "30 6 * * *"])
+    store = Store(f"sqlite:///{tmp_path / 't.db'}")
+    scheduler = CycleScheduler(lambda: _config(tmp_path, [], poll=next(polls, "30 6 * * *")), store)
+    thread = _in_thread(scheduler)
+    try:
+        wait_until("the first tick", lambda: scheduler.ticks == 1, timeout=10)  # reloads: "0 * * * *"
+        scheduler.tick()  # reloads again: "30 6 * * *"
+        job = scheduler._scheduler.get_job(JOB_ID)
+        nxt = job.next_run_time.astimezone(UTC)
+        assert (nxt.hour, nxt.minute) == (6, 30)
+    finally:
+        scheduler.request_stop("test over")
+        thread.join(timeout=10)
+        store.close()
