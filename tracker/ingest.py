@@ -205,7 +205,7 @@ def process_feed(
 
 
 # Below this many feeds, starting the parse pool costs more than it saves.
-POOL_MIN_FEEDS = 100
+POOL_MIN_FEEDS = 200
 
 
 class Ingestor:
