@@ -9,8 +9,6 @@ import streamlit as st
 
 from dashboard import data, ui
 
-STATE_ICONS = {"ok": "🟢 ok", "failing": "🔴 failing", "disabled": "⛔ disabled", "never polled": "⚪ never polled"}
-
 
 def _local(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=None) if value else None  # shown as UTC; the column says so
@@ -38,7 +36,7 @@ if attention:
 st.subheader("All feeds")
 rows = [
     {
-        "feed": s.feed.name, "state": STATE_ICONS.get(s.state, s.state), "problem": s.problem or "",
+        "feed": s.feed.name, "state": s.state, "problem": s.problem or "",
         "last success (UTC)": _local(s.feed.last_success_at), "next try (UTC)": _local(s.feed.next_attempt_at),
         "failures in a row": s.feed.consecutive_failures, "last status": s.feed.last_status,
         "new items (UTC)": _local(s.feed.last_new_item_at), "tags": ", ".join(s.feed.tags), "kind": s.feed.kind,
@@ -50,6 +48,7 @@ st.dataframe(
     pd.DataFrame(rows), hide_index=True, width="stretch",
     column_config={
         "url": st.column_config.LinkColumn("url"),
+        "problem": st.column_config.TextColumn("problem", width="large"),
         "last success (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
         "next try (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
         "new items (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),

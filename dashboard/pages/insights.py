@@ -39,7 +39,8 @@ if weekly.empty:
 else:
     st.altair_chart(
         alt.Chart(weekly).mark_bar().encode(
-            x=alt.X("week:T", title="Week of", axis=alt.Axis(format="%b %d")),
+            # ordinal weeks: one full-width band per week rather than hairline bars on a time axis
+            x=alt.X("yearmonthdate(week):O", title="Week of", axis=alt.Axis(format="%b %d", labelAngle=0)),
             y=alt.Y("clips:Q", title="Clips"),
             color=alt.Color("name:N", title="Campaign", legend=alt.Legend(orient="bottom", columns=3)),
             tooltip=[alt.Tooltip("week:T", title="Week of"), alt.Tooltip("name:N", title="Campaign"), "clips:Q"],

@@ -11,7 +11,8 @@ from tracker.errors import ConfigError
 from tracker.models import CampaignConfig, MemberConfig, Term
 
 st.title("Members & campaigns")
-st.caption(f"Read from `{ui.md_escape(data.config_path())}`. Edit that file to change who and what is tracked, "
+# inside a code span Markdown escapes are shown literally, so only backticks need removing
+st.caption(f"Read from `{data.config_path().replace('`', '')}`. Edit that file to change who and what is tracked, "
            "then run `tracker rematch` to apply the change to stored clips.")
 
 members = data.members()
@@ -28,9 +29,9 @@ with members_tab:
     else:
         st.dataframe(
             pd.DataFrame([
-                {"name": m.name, "id": m.id, "title": m.title, "jurisdiction": m.jurisdiction, "state": m.state,
+                {"name": m.name, "clips (90 days)": counts.get(("member", m.id), 0), "id": m.id, "title": m.title, "jurisdiction": m.jurisdiction, "state": m.state,
                  "aliases": ", ".join(m.aliases), "require any": ", ".join(t.text for t in m.require_any),
-                 "exclude": ", ".join(t.text for t in m.exclude), "clips (90 days)": counts.get(("member", m.id), 0)}
+                 "exclude": ", ".join(t.text for t in m.exclude)}
                 for m in members
             ]),
             hide_index=True, width="stretch",
@@ -41,10 +42,9 @@ with campaigns_tab:
     else:
         st.dataframe(
             pd.DataFrame([
-                {"name": c.name, "id": c.id, "keywords": ", ".join(t.text for t in c.keywords),
+                {"name": c.name, "clips (90 days)": counts.get(("campaign", c.id), 0), "id": c.id, "keywords": ", ".join(t.text for t in c.keywords),
                  "query": c.query or "", "require any": ", ".join(t.text for t in c.require_any),
-                 "exclude": ", ".join(t.text for t in c.exclude),
-                 "clips (90 days)": counts.get(("campaign", c.id), 0)}
+                 "exclude": ", ".join(t.text for t in c.exclude)}
                 for c in campaigns
             ]),
             hide_index=True, width="stretch",
