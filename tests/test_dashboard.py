@@ -121,14 +121,7 @@ def test_filters_narrow_the_list(env: Store) -> None:
         (Key.F_CAMPAIGN, "police-free-schools", lambda c: "police-free-schools" in c.campaign_ids),
         (Key.F_OUTLET, "The Texas Tribune", lambda c: c.outlet == "The Texas Tribune"),
         (Key.F_STATE, "PA", lambda c: {"renata-okafor", "daniel-whitfield"} & set(c.member_ids)),
-        pytest.param(
-            Key.F_TAG, "mn", lambda c: c.feed_ids[0] in ("startribune-com", "sahanjournal-com"),
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="Store._filtered binds the LIKE pattern through JSONList (json.dumps of the pattern), so "
-                "tag/feed_tag filters match nothing; fix: type_coerce(col, Text).like(...) in tracker/store/repo.py",
-            ),
-        ),
+        (Key.F_TAG, "mn", lambda c: c.feed_ids[0] in ("startribune-com", "sahanjournal-com")),
     ],
 )
 def test_each_filter_narrows(env: Store, key: Key, value: str, check: object) -> None:

@@ -180,3 +180,18 @@ def test_default_sqlite_is_wal_with_foreign_keys(tmp_path: Path, backend: str) -
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 30000
     store.close()
+
+
+def test_tag_filters(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    from tracker.models import ClipEdit
+
+    feed_server.add("/mn", body=rss(("Good Cause Eviction in MN", "https://x.example.com/mn", "")))
+    feed_server.add("/pa", body=rss(("Good Cause Eviction in PA", "https://x.example.com/pa", "")))
+    data = {"feeds": [{"url": feed_server.url("/mn"), "tags": ["mn"]}, {"url": feed_server.url("/pa"), "tags": ["pa"]}],
+            **REGISTRY}
+    Ingestor(parse_config(data, str(tmp_path / "f.yml"), tmp_path), store).run_cycle()
+    assert [c.canonical_url for c in store.all_clips(ClipFilter(feed_tag="mn"))] == ["https://x.example.com/mn"]
+    pa = store.all_clips(ClipFilter(feed_tag="pa"))[0]
+    store.edit_clip(pa.id, ClipEdit(tags=("housing",)), "ana")
+    assert [c.id for c in store.all_clips(ClipFilter(tag="housing"))] == [pa.id]
+    assert store.all_clips(ClipFilter(tag="hous")) == []  # whole tags only
