@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, delete, func, or_, select, tuple_, update
+from sqlalchemy import Text, and_, bindparam, case, delete, func, or_, select, tuple_, type_coerce, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, col
@@ -461,7 +461,8 @@ class Store:
                     func.lower(func.coalesce(ClipRow.headline, "")).like(pattern))
             )
         if f.tag:
-            conditions.append(col(ClipRow.tags).like(f'%"{f.tag}"%'))
+            # Compare the stored JSON text; the JSONList type would JSON-encode the pattern itself.
+            conditions.append(type_coerce(col(ClipRow.tags), Text).like(f'%"{f.tag}"%'))
         for kind, target in (("member", f.member), ("campaign", f.campaign)):
             if target:
                 conditions.append(
@@ -480,7 +481,7 @@ class Store:
                 )
             )
         if f.feed_tag:
-            feed_ids = select(FeedRow.id).where(col(FeedRow.tags).like(f'%"{f.feed_tag}"%'))
+            feed_ids = select(FeedRow.id).where(type_coerce(col(FeedRow.tags), Text).like(f'%"{f.feed_tag}"%'))
             conditions.append(
                 col(ClipRow.id).in_(select(ClipSourceRow.clip_id).where(col(ClipSourceRow.feed_id).in_(feed_ids)))
             )
