@@ -72,7 +72,7 @@ def cli(ctx: click.Context, config_path: str, db_url: str) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress output; the summary only.")
 @click.option("--wait-lock/--no-wait-lock", default=False, help="Wait for a running cycle instead of skipping.")
 @click.option("--worker", is_flag=True,
-              help="Share the cycle with other `ingest --worker` processes (PostgreSQL; see README.md, "Scale").")
+              help="Share the cycle with other `ingest --worker` processes (PostgreSQL; see README.md, 'Scale').")
 @pass_app
 def ingest(app: AppContext, due_only: bool, feed_ids: tuple[str, ...], quiet: bool, wait_lock: bool,
            worker: bool) -> None:
