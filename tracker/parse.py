@@ -79,8 +79,9 @@ def _entry(entry: Mapping[str, Any], feed_title: str) -> ParsedEntry | None:
     if not link:
         return None  # nothing to clip without a URL
     # dict.get: FeedParserDict.get would map updated↔published itself, with a DeprecationWarning.
-    raw_date = str(dict.get(entry, "published") or dict.get(entry, "updated") or "")
-    published = struct_time_to_utc(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed"))
+    fields = dict(entry)
+    raw_date = str(fields.get("published") or fields.get("updated") or "")
+    published = struct_time_to_utc(fields.get("published_parsed") or fields.get("updated_parsed"))
     if published is None and raw_date:
         published = parse_date(raw_date)
     summary = html_to_text(_get(entry, "summary", ""))
@@ -127,8 +128,8 @@ def parse_feed(body: bytes, *, url: str = "", content_type: str | None = None) -
         raise ParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from None
     problem = None
     if parsed.get("bozo"):
-        exc = parsed.get("bozo_exception")
-        problem = f"{type(exc).__name__}: {exc}" if exc else "malformed feed"
+        bozo = parsed.get("bozo_exception")
+        problem = f"{type(bozo).__name__}: {bozo}" if bozo else "malformed feed"
         problem = problem.splitlines()[0][:300]
     feed_meta = parsed.get("feed", {}) or {}
     title = html_to_text(_get(feed_meta, "title", ""))

@@ -9,10 +9,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Text, and_, bindparam, case, delete, func, or_, select, tuple_, type_coerce, update
+from sqlalchemy import (
+    Text,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from sqlmodel import Session, col
+from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from tracker.errors import NotFoundError, StorageError
 from tracker.models import (
@@ -214,7 +227,7 @@ class Store:
         mark feeds no longer configured inactive (their history stays)."""
         wanted = {f.id: f for f in feeds}
         with self.session() as s:
-            existing = {row.id: row for row in s.exec(select(FeedRow)).scalars()}
+            existing = {row.id: row for row in s.execute(select(FeedRow)).scalars()}
             for feed in feeds:
                 row = existing.get(feed.id)
                 if row is None:
@@ -252,7 +265,7 @@ class Store:
         out: dict[str, FeedState] = {}
         with self.session() as s:
             for i in range(0, len(ids), 500):
-                rows = s.exec(select(FeedRow).where(col(FeedRow.id).in_(ids[i : i + 500]))).scalars()
+                rows = s.execute(select(FeedRow).where(col(FeedRow.id).in_(ids[i : i + 500]))).scalars()
                 out.update((row.id, _feed_state(row)) for row in rows)
         missing = [fid for fid in ids if fid not in out]
         if missing:
@@ -301,7 +314,7 @@ class Store:
             query = select(FeedRow).order_by(FeedRow.kind, FeedRow.name, FeedRow.id)
             if not include_inactive:
                 query = query.where(col(FeedRow.active).is_(True))
-            rows = s.exec(query).scalars().all()
+            rows = s.execute(query).scalars().all()
             return [
                 FeedHealth(
                     id=r.id, url=r.url, name=r.name or r.title or r.url, kind=r.kind, tags=tuple(r.tags),
@@ -373,17 +386,17 @@ class Store:
             found: set[str] = set()
             ids = list(clip_ids)
             for i in range(0, len(ids), 500):
-                found.update(s.exec(select(ClipRow.id).where(col(ClipRow.id).in_(ids[i : i + 500]))).scalars())
+                found.update(s.execute(select(col(ClipRow.id)).where(col(ClipRow.id).in_(ids[i : i + 500]))).scalars())
             return found
 
     def _replace_mentions(self, s: Session, clip_id: str, mentions: Sequence[Mention], keep_manual: bool = True) -> None:
         query = delete(MentionRow).where(col(MentionRow.clip_id) == clip_id)
         if keep_manual:
             query = query.where(col(MentionRow.manual).is_(False))
-        s.exec(query)
+        s.execute(query)
         manual = {
             (m.kind, m.target_id)
-            for m in s.exec(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
+            for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
         }
         for m in mentions:
             if (m.kind, m.target_id) in manual:
@@ -393,7 +406,7 @@ class Store:
     def _merge_mentions(self, s: Session, clip_id: str, mentions: Sequence[Mention]) -> None:
         have = {
             (m.kind, m.target_id)
-            for m in s.exec(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
+            for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
         }
         for m in mentions:
             if (m.kind, m.target_id) not in have:
@@ -435,9 +448,9 @@ class Store:
         mentions: dict[str, list[MentionRow]] = {i: [] for i in ids}
         sources: dict[str, list[str]] = {i: [] for i in ids}
         if ids:
-            for m in s.exec(select(MentionRow).where(col(MentionRow.clip_id).in_(ids))).scalars():
+            for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id).in_(ids))).scalars():
                 mentions[m.clip_id].append(m)
-            for src in s.exec(select(ClipSourceRow).where(col(ClipSourceRow.clip_id).in_(ids))).scalars():
+            for src in s.execute(select(ClipSourceRow).where(col(ClipSourceRow.clip_id).in_(ids))).scalars():
                 sources[src.clip_id].append(src.feed_id)
         return [_clip_view(r, mentions[r.id], sources[r.id]) for r in rows]
 
@@ -467,7 +480,7 @@ class Store:
             if target:
                 conditions.append(
                     col(ClipRow.id).in_(
-                        select(MentionRow.clip_id).where(
+                        select(col(MentionRow.clip_id)).where(
                             and_(col(MentionRow.kind) == kind, col(MentionRow.target_id) == target)
                         )
                     )
@@ -475,15 +488,15 @@ class Store:
         if f.member_ids is not None:
             conditions.append(
                 col(ClipRow.id).in_(
-                    select(MentionRow.clip_id).where(
+                    select(col(MentionRow.clip_id)).where(
                         and_(col(MentionRow.kind) == "member", col(MentionRow.target_id).in_(f.member_ids))
                     )
                 )
             )
         if f.feed_tag:
-            feed_ids = select(FeedRow.id).where(type_coerce(col(FeedRow.tags), Text).like(f'%"{f.feed_tag}"%'))
+            feed_ids = select(col(FeedRow.id)).where(type_coerce(col(FeedRow.tags), Text).like(f'%"{f.feed_tag}"%'))
             conditions.append(
-                col(ClipRow.id).in_(select(ClipSourceRow.clip_id).where(col(ClipSourceRow.feed_id).in_(feed_ids)))
+                col(ClipRow.id).in_(select(col(ClipSourceRow.clip_id)).where(col(ClipSourceRow.feed_id).in_(feed_ids)))
             )
         return conditions
 
@@ -502,7 +515,7 @@ class Store:
                 # A row-value comparison, not (a < x OR a = x AND b < y): both databases seek the index with it.
                 query = query.where(tuple_(sort_at, col(ClipRow.id)) < tuple_(bindparam("at", at, type_=UTCDateTime()), last_id))
             query = query.order_by(sort_at.desc(), col(ClipRow.id).desc()).limit(limit + 1)
-            results = s.exec(query).all()
+            results = s.execute(query).all()
             rows = [r[0] for r in results[:limit]]
             next_cursor = None
             if len(results) > limit:
@@ -515,7 +528,7 @@ class Store:
                 count_query = select(func.count()).select_from(ClipRow)
                 if conditions:
                     count_query = count_query.where(and_(*conditions))
-                total = int(s.exec(count_query).scalar_one())
+                total = int(s.execute(count_query).scalar_one())
             return ClipPage(clips=tuple(self._views(s, rows)), next_cursor=next_cursor, total=total)
 
     def all_clips(self, f: ClipFilter = ClipFilter()) -> list[ClipView]:
@@ -530,13 +543,13 @@ class Store:
 
     def outlets(self) -> list[str]:
         with self.session() as s:
-            return [o for o in s.exec(select(ClipRow.outlet).distinct().order_by(ClipRow.outlet)).scalars() if o]
+            return [o for o in s.execute(select(col(ClipRow.outlet)).distinct().order_by(ClipRow.outlet)).scalars() if o]
 
     def set_status(self, clip_ids: Sequence[str], status: ClipStatus, user: str, now: datetime | None = None) -> int:
         """Approve/reject/reset clips; every change is audited. Unknown ids raise NotFoundError."""
         now = now or utcnow()
         with self.session() as s:
-            rows = s.exec(select(ClipRow).where(col(ClipRow.id).in_(list(clip_ids)))).scalars().all()
+            rows = s.execute(select(ClipRow).where(col(ClipRow.id).in_(list(clip_ids)))).scalars().all()
             missing = set(clip_ids) - {r.id for r in rows}
             if missing:
                 raise NotFoundError(f"no clip {sorted(missing)[0]!r}")
@@ -592,9 +605,9 @@ class Store:
         with self.session() as s:
             if s.get(ClipRow, clip_id) is None:
                 raise NotFoundError(f"no clip {clip_id!r}")
-            s.exec(delete(MentionRow).where(and_(col(MentionRow.clip_id) == clip_id, col(MentionRow.manual).is_(True))))
+            s.execute(delete(MentionRow).where(and_(col(MentionRow.clip_id) == clip_id, col(MentionRow.manual).is_(True))))
             s.flush()
-            auto = {(m.kind, m.target_id): m for m in s.exec(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()}
+            auto = {(m.kind, m.target_id): m for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()}
             for m in mentions:
                 existing = auto.get((m.kind, m.target_id))
                 if existing is not None:
@@ -606,7 +619,7 @@ class Store:
 
     def history(self, clip_id: str) -> list[AuditEntry]:
         with self.session() as s:
-            rows = s.exec(select(AuditRow).where(col(AuditRow.clip_id) == clip_id).order_by(col(AuditRow.at), col(AuditRow.id))).scalars()
+            rows = s.execute(select(AuditRow).where(col(AuditRow.clip_id) == clip_id).order_by(col(AuditRow.at), col(AuditRow.id))).scalars()
             return [AuditEntry(clip_id=r.clip_id, user=r.user, action=r.action, at=r.at, detail=r.detail) for r in rows]
 
     def replace_auto_mentions(self, clip_id: str, mentions: Sequence[Mention], now: datetime) -> tuple[set[str], set[str]]:
@@ -614,13 +627,13 @@ class Store:
         with self.session() as s:
             before = {
                 f"{m.kind}:{m.target_id}"
-                for m in s.exec(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
+                for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
             }
             self._replace_mentions(s, clip_id, mentions)
             s.flush()
             after = {
                 f"{m.kind}:{m.target_id}"
-                for m in s.exec(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
+                for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
             }
             if before != after:
                 row = s.get(ClipRow, clip_id)
@@ -633,10 +646,10 @@ class Store:
         last = ""
         while True:
             with self.session() as s:
-                q = select(ClipRow.id, ClipRow.title, ClipRow.summary, ClipRow.content).where(col(ClipRow.id) > last)
+                q = select(col(ClipRow.id), col(ClipRow.title), col(ClipRow.summary), col(ClipRow.content)).where(col(ClipRow.id) > last)
                 if since is not None:
                     q = q.where(col(ClipRow.first_seen_at) >= since)
-                batch = s.exec(q.order_by(col(ClipRow.id)).limit(1000)).all()
+                batch = s.execute(q.order_by(col(ClipRow.id)).limit(1000)).all()
             if not batch:
                 return
             for r in batch:
@@ -651,19 +664,19 @@ class Store:
             conditions = self._filtered(f)
             if conditions:
                 q = q.where(and_(*conditions))
-            return int(s.exec(q).scalar_one())
+            return int(s.execute(q).scalar_one())
 
     def mention_rows(self, since: datetime | None = None) -> list[tuple[str, str, str, datetime, str]]:
         """(clip_id, kind, target_id, date, outlet) per mention: the data behind coverage charts."""
         sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
         with self.session() as s:
-            q = select(MentionRow.clip_id, MentionRow.kind, MentionRow.target_id, sort_at, ClipRow.outlet).join(
+            q = select(col(MentionRow.clip_id), col(MentionRow.kind), col(MentionRow.target_id), sort_at, col(ClipRow.outlet)).join(
                 ClipRow, col(ClipRow.id) == col(MentionRow.clip_id)
             ).where(col(ClipRow.status) != ClipStatus.REJECTED.value)
             if since is not None:
                 q = q.where(sort_at >= since)
             out = []
-            for clip_id, kind, target, at, outlet in s.exec(q).all():
+            for clip_id, kind, target, at, outlet in s.execute(q).all():
                 if isinstance(at, str):
                     at = datetime.fromisoformat(at)
                 if at.tzinfo is None:
@@ -694,7 +707,7 @@ class Store:
 
     def recent_runs(self, limit: int = 10) -> list[IngestRunView]:
         with self.session() as s:
-            rows = s.exec(select(IngestRunRow).order_by(col(IngestRunRow.id).desc()).limit(limit)).scalars()
+            rows = s.execute(select(IngestRunRow).order_by(col(IngestRunRow.id).desc()).limit(limit)).scalars()
             return [
                 IngestRunView(
                     id=r.id or 0, started_at=r.started_at, finished_at=r.finished_at, outcome=r.outcome,
@@ -710,7 +723,7 @@ class Store:
         """Take the named lease if it is free, expired, or already ours. Atomic on both databases."""
         expires = now + ttl
         with self.session() as s:
-            taken = s.exec(
+            taken = s.connection().execute(
                 update(LeaseRow)
                 .where(and_(col(LeaseRow.name) == name,
                             or_(col(LeaseRow.owner) == owner, col(LeaseRow.expires_at) < now)))
@@ -730,7 +743,7 @@ class Store:
     def renew_lease(self, name: str, owner: str, ttl: timedelta, now: datetime) -> bool:
         with self.session() as s:
             return bool(
-                s.exec(
+                s.connection().execute(
                     update(LeaseRow).where(and_(col(LeaseRow.name) == name, col(LeaseRow.owner) == owner))
                     .values(expires_at=now + ttl)
                 ).rowcount
@@ -738,7 +751,7 @@ class Store:
 
     def release_lease(self, name: str, owner: str) -> None:
         with self.session() as s:
-            s.exec(delete(LeaseRow).where(and_(col(LeaseRow.name) == name, col(LeaseRow.owner) == owner)))
+            s.execute(delete(LeaseRow).where(and_(col(LeaseRow.name) == name, col(LeaseRow.owner) == owner)))
 
     def lease_holder(self, name: str, now: datetime) -> tuple[str, datetime] | None:
         with self.session() as s:
@@ -787,7 +800,7 @@ class Store:
         done in SQL so the Published page does not load every approved clip."""
         sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
         with self.session() as s:
-            rows = s.exec(
+            rows = s.execute(
                 select(ClipRow).where(col(ClipRow.status) == ClipStatus.APPROVED.value).order_by(
                     col(ClipRow.featured).desc(), col(ClipRow.position).is_(None), col(ClipRow.position),
                     sort_at.desc(), col(ClipRow.id),
@@ -820,8 +833,8 @@ class Store:
         """
         with self.session() as s:
             # Workers starting together must agree on one cycle: serialise this decision.
-            s.exec(select(func.pg_advisory_xact_lock(_SHARED_CYCLE_LOCK)))
-            latest = s.exec(
+            s.execute(select(func.pg_advisory_xact_lock(_SHARED_CYCLE_LOCK)))
+            latest = s.execute(
                 select(IngestRunRow).where(col(IngestRunRow.owner) == SHARED_RUN_OWNER)
                 .order_by(col(IngestRunRow.id).desc()).limit(1)
             ).scalars().first()
@@ -863,7 +876,7 @@ class Store:
             query = query.where(or_(col(FeedRow.next_attempt_at).is_(None), col(FeedRow.next_attempt_at) <= now))
         query = query.order_by(col(FeedRow.id)).limit(limit).with_for_update(skip_locked=True)
         with self.session() as s:
-            rows = s.exec(query).scalars().all()
+            rows = s.execute(query).scalars().all()
             out = []
             for row in rows:
                 row.claim_owner, row.claim_cycle, row.claim_expires_at = owner, cycle, now + ttl
@@ -882,7 +895,7 @@ class Store:
         if not done:
             values["claim_cycle"] = None
         with self.session() as s:
-            return int(s.exec(
+            return int(s.connection().execute(
                 update(FeedRow).where(
                     col(FeedRow.id).in_(list(feed_ids)), col(FeedRow.claim_cycle) == cycle,
                     col(FeedRow.claim_owner) == owner,
@@ -891,7 +904,7 @@ class Store:
 
     def renew_claims(self, cycle: int, owner: str, ttl: timedelta, now: datetime) -> int:
         with self.session() as s:
-            return int(s.exec(
+            return int(s.connection().execute(
                 update(FeedRow).where(col(FeedRow.claim_cycle) == cycle, col(FeedRow.claim_owner) == owner)
                 .values(claim_expires_at=now + ttl)
             ).rowcount)
@@ -899,7 +912,7 @@ class Store:
     def claims_in_flight(self, cycle: int) -> tuple[int, datetime | None]:
         """Feeds claimed in this cycle and not finished (live or expired), and the earliest expiry."""
         with self.session() as s:
-            count, earliest = s.exec(
+            count, earliest = s.execute(
                 select(func.count(), func.min(FeedRow.claim_expires_at)).where(
                     col(FeedRow.claim_cycle) == cycle, col(FeedRow.claim_owner).is_not(None)
                 )
@@ -910,7 +923,7 @@ class Store:
                    items_seen: int, clips_new: int) -> None:
         """Add one worker's batch to the shared run's counts (atomic increments, no lost updates)."""
         with self.session() as s:
-            s.exec(update(IngestRunRow).where(col(IngestRunRow.id) == run_id).values(
+            s.execute(update(IngestRunRow).where(col(IngestRunRow.id) == run_id).values(
                 feeds_ok=IngestRunRow.feeds_ok + feeds_ok, feeds_failed=IngestRunRow.feeds_failed + feeds_failed,
                 feeds_skipped=IngestRunRow.feeds_skipped + feeds_skipped,
                 items_seen=IngestRunRow.items_seen + items_seen, clips_new=IngestRunRow.clips_new + clips_new,
@@ -920,7 +933,7 @@ class Store:
         """Close the shared run; True for the one worker whose call closed it."""
         with self.session() as s:
             outcome = case((col(IngestRunRow.feeds_failed) > 0, "partial"), else_="ok")
-            return bool(s.exec(
+            return bool(s.connection().execute(
                 update(IngestRunRow).where(col(IngestRunRow.id) == run_id, col(IngestRunRow.outcome) == "running")
                 .values(outcome=outcome, finished_at=now)
             ).rowcount)
@@ -942,6 +955,12 @@ def _mention_row(clip_id: str, m: Mention, manual: bool = False) -> MentionRow:
 
 
 __all__ = [
-    "ClipFilter", "ClipPage", "EntryToStore", "FeedState", "FetchOutcome", "Store", "StoreOutcome",
+    "ClipFilter",
+    "ClipPage",
+    "EntryToStore",
+    "FeedState",
+    "FetchOutcome",
     "SQLAlchemyError",
+    "Store",
+    "StoreOutcome",
 ]
