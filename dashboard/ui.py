@@ -133,7 +133,7 @@ def snippets_html(mentions: Sequence[Mention], fallback: str, limit: int = 2) ->
     parts = []
     for snippet, spans in list(by_snippet.items())[:limit]:
         # other mentions' words often fall inside the same snippet: mark those too
-        parts.append(f'<p class="mt-snippet">…{highlight(snippet, spans + _term_spans(snippet, words))}…</p>')
+        parts.append(f'<p class="mt-snippet">{highlight(snippet, spans + _term_spans(snippet, words))}</p>')  # the matcher marks cuts with …
     return "".join(parts)
 
 

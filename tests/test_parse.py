@@ -142,3 +142,8 @@ def test_corpus_google_news_outlets() -> None:
     assert len(entries) == 92
     assert all(e.source_outlet for e in entries)
     assert not any(e.title.endswith(f" - {e.source_outlet}") for e in entries)
+
+
+def test_search_feed_summary_that_only_repeats_the_headline_is_dropped() -> None:
+    entry = parse_feed((DATA / "news-search.xml").read_bytes()).entries[0]
+    assert entry.summary == ""

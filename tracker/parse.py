@@ -96,6 +96,8 @@ def _entry(entry: Mapping[str, Any], feed_title: str) -> ParsedEntry | None:
     if source_title and title.endswith(f" - {source_title}"):
         # News-search feeds append " - Outlet" to every headline; the outlet has its own field.
         title = title[: -len(source_title) - 3].rstrip() or title
+    if source_title and summary.replace(title, "", 1).strip() in ("", source_title):
+        summary = ""  # a search feed's description that only repeats headline and outlet says nothing
     return ParsedEntry(
         title=title,
         link=link,
