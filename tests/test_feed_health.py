@@ -347,3 +347,34 @@ def test_at_most_two_requests_in_flight_per_host(tmp_path: Path, store: Store, f
     assert report.feeds_ok == 12
     assert peak == {"127.0.0.1": 2, "localhost": 2}
     assert peak_total > 2
+
+
+def test_search_feed_that_reorders_old_items_is_not_new(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    """A body that changes without a newer entry (search feeds do this) does not count as new items."""
+    from tracker.config import parse_config
+
+    def feed(order: list[int], newest_day: int) -> bytes:
+        items = "".join(
+            f"<item><title>Story {i}</title><link>https://x.example.com/{i}</link>"
+            f"<pubDate>{min(i, newest_day):02d} Nov 2026 10:00:00 GMT</pubDate></item>"
+            for i in order
+        )
+        return f'<?xml version="1.0"?><rss version="2.0"><channel><title>S</title>{items}</channel></rss>'.encode()
+
+    route = Route(body=feed([1, 2, 3], 3))
+    feed_server.add("/search", route)
+    config = parse_config({"feeds": [{"url": feed_server.url("/search")}]}, str(tmp_path / "f.yml"), tmp_path)
+    days = iter(range(1, 100))
+
+    def clock() -> datetime:
+        return datetime(2026, 11, 10, tzinfo=UTC) + timedelta(days=next(days))
+
+    ingestor = Ingestor(config, store, clock=clock)
+    ingestor.run_cycle()
+    first = store.feed_health()[0].last_new_item_at
+    route.body = feed([3, 1, 2], 3)  # reshuffled, nothing newer
+    ingestor.run_cycle()
+    assert store.feed_health()[0].last_new_item_at == first
+    route.body = feed([4, 3, 1, 2], 4)  # a newer story
+    ingestor.run_cycle()
+    assert store.feed_health()[0].last_new_item_at is not None and store.feed_health()[0].last_new_item_at > first

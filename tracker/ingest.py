@@ -112,6 +112,17 @@ class _Work:
     not_modified: bool = False
     unchanged: bool = False
     problem: str | None = None
+    newest_item_at: datetime | None = None
+
+    def had_new_items(self) -> bool:
+        """Did the feed publish something since last time? By entry dates when it has them:
+        search feeds rewrite their bodies on every request, so a changed body proves nothing."""
+        if self.error is not None or self.not_modified or self.unchanged or not self.items_seen:
+            return False
+        if self.newest_item_at is not None:
+            known = self.state.newest_item_at
+            return known is None or self.newest_item_at > known
+        return True  # undated entries: a changed body is the best evidence there is
 
 
 def default_owner() -> str:
@@ -184,7 +195,7 @@ def _combine(fetched: _Fetched, parsed: ParseOutcome) -> _Work:
     return _Work(
         fetched.feed, fetched.state, entries=tuple(_to_store(m) for m in parsed.matched),
         items_seen=parsed.items_seen, content_hash=fetched.digest, title=parsed.title,
-        ttl_minutes=parsed.ttl_minutes, problem=parsed.problem,
+        ttl_minutes=parsed.ttl_minutes, problem=parsed.problem, newest_item_at=parsed.newest_item_at,
         **common,  # type: ignore[arg-type]
     )
 
@@ -440,7 +451,8 @@ class Ingestor:
                 content_hash=work.content_hash if ok else None, title=work.title,
                 new_url=work.new_url, next_attempt_at=decision.next_attempt_at,
                 min_interval_s=decision.min_interval_s, items_seen=work.items_seen,
-                had_new_items=new_clips > 0 or (work.items_seen > 0 and not work.unchanged and ok),
+                had_new_items=new_clips > 0 or (ok and work.had_new_items()),
+                newest_item_at=work.newest_item_at if ok else None,
                 disable_reason=decision.disable_reason,
             ),
             now,

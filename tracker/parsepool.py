@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 from tracker.errors import ParseError
 from tracker.match import Matcher
@@ -42,6 +43,7 @@ class ParseOutcome:
     ttl_minutes: int | None = None
     problem: str | None = None
     error: str | None = None  # a ParseError's message (exceptions do not always survive pickling)
+    newest_item_at: datetime | None = None  # the newest entry date in the feed, for quiet-feed alerts
 
 
 def matched_entries(entries: Sequence[ParsedEntry], matcher: Matcher) -> list[MatchedEntry]:
@@ -63,9 +65,11 @@ def parse_and_match(body: bytes, url: str, content_type: str | None, matcher: Ma
         parsed = parse_feed(body, url=url, content_type=content_type)
     except ParseError as exc:
         return ParseOutcome(error=str(exc))
+    dates = [e.published_at for e in parsed.entries if e.published_at is not None]
     return ParseOutcome(
         matched=tuple(matched_entries(parsed.entries, matcher)), items_seen=len(parsed.entries),
         title=parsed.title, ttl_minutes=parsed.ttl_minutes, problem=parsed.problem,
+        newest_item_at=max(dates) if dates else None,
     )
 
 

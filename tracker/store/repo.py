@@ -73,6 +73,7 @@ class FeedState:
     disabled_reason: str | None
     last_success_at: datetime | None
     min_interval_s: int | None
+    newest_item_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class FetchOutcome:
     min_interval_s: int | None = None
     items_seen: int = 0
     had_new_items: bool = False
+    newest_item_at: datetime | None = None
     disable_reason: str | None = None
     keep_failure_count: bool = False  # a 304/unchanged counts as success
 
@@ -305,6 +307,10 @@ class Store:
                 # The first success is the baseline, so a feed that never has items is reported quiet too.
                 if outcome.had_new_items or row.last_new_item_at is None:
                     row.last_new_item_at = now
+                if outcome.newest_item_at is not None and (
+                    row.newest_item_at is None or outcome.newest_item_at > row.newest_item_at
+                ):
+                    row.newest_item_at = outcome.newest_item_at
             else:
                 row.last_error = outcome.error
                 row.consecutive_failures += 1
@@ -944,6 +950,7 @@ def _feed_state(row: FeedRow) -> FeedState:
         content_hash=row.content_hash, consecutive_failures=row.consecutive_failures,
         next_attempt_at=row.next_attempt_at, disabled_reason=row.disabled_reason,
         last_success_at=row.last_success_at, min_interval_s=row.min_interval_s,
+        newest_item_at=row.newest_item_at,
     )
 
 

@@ -37,6 +37,7 @@ class FeedRow(SQLModel, table=True):
     consecutive_failures: int = 0
     next_attempt_at: datetime | None = _dt(index=True)
     last_new_item_at: datetime | None = _dt()
+    newest_item_at: datetime | None = _dt()  # newest entry date the feed has shown (migration 0003)
     disabled_reason: str | None = None
     min_interval_s: int | None = None
     moved_from: str | None = Field(default=None, sa_column=Column(Text))
