@@ -62,12 +62,9 @@ class FeedReport:
     problem: str | None = None  # parsed, but feedparser found the feed malformed
 
 
-@dataclass(frozen=True)
-class CycleReport:
-    run_id: int
-    started_at: datetime
-    finished_at: datetime
-    outcome: str
+class FeedTally:
+    """Counts over `feeds`, shared by the reports of a whole cycle and of one worker's share."""
+
     feeds: tuple[FeedReport, ...]
 
     @property
@@ -89,6 +86,15 @@ class CycleReport:
     @property
     def new_clips(self) -> int:
         return sum(f.new_clips for f in self.feeds)
+
+
+@dataclass(frozen=True)
+class CycleReport(FeedTally):
+    run_id: int
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    feeds: tuple[FeedReport, ...]
 
 
 @dataclass(frozen=True)

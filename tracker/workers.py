@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from tracker.cycle import CYCLE_LEASE, LEASE_TTL
 from tracker.errors import TrackerError
-from tracker.ingest import FeedReport, Ingestor, default_owner
+from tracker.ingest import FeedReport, FeedTally, Ingestor, default_owner
 from tracker.models import Config
 from tracker.normalize import utcnow
 from tracker.store import Store
@@ -39,25 +39,13 @@ class WorkersUnsupported(TrackerError):
 
 
 @dataclass(frozen=True)
-class WorkerReport:
+class WorkerReport(FeedTally):
     cycle_id: int
     owner: str
     feeds: tuple[FeedReport, ...]
     started_cycle: bool  # this worker opened the cycle
     closed_cycle: bool  # this worker saw it finished and closed it
     already_done: bool = False  # joined a cycle that had just finished: nothing to do
-
-    @property
-    def feeds_ok(self) -> int:
-        return sum(1 for f in self.feeds if f.ok and not f.skipped)
-
-    @property
-    def feeds_failed(self) -> int:
-        return sum(1 for f in self.feeds if not f.ok and not f.skipped)
-
-    @property
-    def new_clips(self) -> int:
-        return sum(f.new_clips for f in self.feeds)
 
 
 class _Renewer(threading.Thread):
