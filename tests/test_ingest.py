@@ -195,3 +195,17 @@ def test_tag_filters(feed_server: FeedServer, store: Store, tmp_path: Path) -> N
     store.edit_clip(pa.id, ClipEdit(tags=("housing",)), "ana")
     assert [c.id for c in store.all_clips(ClipFilter(tag="housing"))] == [pa.id]
     assert store.all_clips(ClipFilter(tag="hous")) == []  # whole tags only
+
+
+def test_health_is_recorded_for_every_feed_when_batched(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    """Health rows are written in batches; none may be lost, including the last partial batch."""
+    paths = [f"/f{i}" for i in range(12)]
+    for p in paths:
+        feed_server.add(p, body=rss((f"Good Cause Eviction {p}", f"https://x.example.com{p}", "")), etag=f'"{p}"')
+    config = make_config(feed_server, paths, tmp_path)
+    Ingestor(config, store, workers=4).run_cycle()
+    Ingestor(config, store, workers=4).run_cycle()  # all 304
+    health = store.feed_health()
+    assert len(health) == 12
+    assert all(h.last_status == 304 and h.last_success_at is not None for h in health)
+    assert store.count_clips() == 12

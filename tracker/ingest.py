@@ -15,6 +15,7 @@ import os
 import random
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
@@ -60,6 +61,7 @@ class FeedReport:
     skipped: str | None = None  # why the feed was not fetched (backoff, disabled, stopped)
     not_modified: bool = False
     problem: str | None = None  # parsed, but feedparser found the feed malformed
+    match_cpu_s: float = 0.0
 
 
 class FeedTally:
@@ -86,6 +88,10 @@ class FeedTally:
     @property
     def new_clips(self) -> int:
         return sum(f.new_clips for f in self.feeds)
+
+    @property
+    def match_cpu_s(self) -> float:
+        return sum(f.match_cpu_s for f in self.feeds)
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,7 @@ class _Work:
     unchanged: bool = False
     problem: str | None = None
     newest_item_at: datetime | None = None
+    match_cpu_s: float = 0.0
 
     def had_new_items(self) -> bool:
         """Did the feed publish something since last time? By entry dates when it has them:
@@ -202,6 +209,7 @@ def _combine(fetched: _Fetched, parsed: ParseOutcome) -> _Work:
         fetched.feed, fetched.state, entries=tuple(_to_store(m) for m in parsed.matched),
         items_seen=parsed.items_seen, content_hash=fetched.digest, title=parsed.title,
         ttl_minutes=parsed.ttl_minutes, problem=parsed.problem, newest_item_at=parsed.newest_item_at,
+        match_cpu_s=parsed.match_cpu_s,
         **common,  # type: ignore[arg-type]
     )
 
@@ -223,6 +231,9 @@ def process_feed(
 
 # Below this many feeds, starting the parse pool costs more than it saves.
 POOL_MIN_FEEDS = 200
+# Feed health is written in batches: one transaction per feed was most of a re-poll's CPU.
+HEALTH_BATCH = 250
+HEALTH_FLUSH_S = 2.0
 
 
 class Ingestor:
@@ -347,7 +358,8 @@ class Ingestor:
         limiter = _HostLimiter(self.config.settings.per_host_limit)
         session = make_session(self.workers * 2)
         use_pool = self.parse_processes > 1 and len(todo) >= self.pool_min_feeds
-        parse_pool = ParsePool(self.parse_processes, self.matcher) if use_pool else None
+        # Started at the first body to parse: a re-poll of unchanged feeds never pays for it.
+        parse_pool: ParsePool | None = None
         # Bodies waiting for a parser are held here, not queued without bound: memory stays flat.
         gate = threading.BoundedSemaphore(max(1, self.parse_processes) * 4)
 
@@ -361,7 +373,7 @@ class Ingestor:
                 # Waiting for the host's slot can take long; a stop that came meanwhile wins.
                 if stopped():
                     return _Work(feed, state, error=TrackerError("stopped before fetching"))
-                if parse_pool is None:
+                if not use_pool:
                     return process_feed(feed, state, self.matcher, self.options, session)
                 step = _fetch_step(feed, state, self.options, session)
             if isinstance(step, _Fetched):
@@ -372,11 +384,26 @@ class Ingestor:
             body = fetched.result.body or b""
             return _combine(fetched, parse_and_match(body, fetched.result.url, fetched.result.content_type, self.matcher))
 
+        health: list[tuple[str, FetchOutcome, datetime]] = []
+
         def deliver(work: _Work) -> None:
-            report = self._record(work)
+            report, outcome, at = self._record(work)
+            if outcome is not None:
+                health.append((work.feed.id, outcome, at))
             reports.append(report)
             if progress:
                 progress(report, len(reports), total)
+
+        last_flush = time.monotonic()
+
+        def flush_health(force: bool = False) -> None:
+            # Clips are already committed per feed; health rows go in one transaction per batch
+            # of a few hundred feeds or a couple of seconds, whichever comes first.
+            nonlocal last_flush
+            if health and (force or len(health) >= HEALTH_BATCH or time.monotonic() - last_flush > HEALTH_FLUSH_S):
+                self.store.record_fetches(health)
+                health.clear()
+                last_flush = time.monotonic()
 
         parsing: dict[Future[ParseOutcome], _Fetched] = {}
         try:
@@ -403,7 +430,8 @@ class Ingestor:
                             continue
                         step = fut.result()
                         if isinstance(step, _Fetched):
-                            assert parse_pool is not None
+                            if parse_pool is None:
+                                parse_pool = ParsePool(self.parse_processes, self.matcher)
                             body = step.result.body or b""
                             try:
                                 pf = parse_pool.submit(body, step.result.url, step.result.content_type)
@@ -415,18 +443,23 @@ class Ingestor:
                             pending.add(pf)
                             continue
                         deliver(step)
+                    flush_health()
                     pending = {f for f in pending if not f.cancelled()}
         finally:
+            flush_health(force=True)
             session.close()
             if parse_pool is not None:
                 parse_pool.close()
 
-    def _record(self, work: _Work) -> FeedReport:
-        """Store one feed's clips (one transaction) and its health. Errors are recorded, not raised."""
+    def _record(self, work: _Work) -> tuple[FeedReport, FetchOutcome | None, datetime]:
+        """Store one feed's clips (one transaction); return its report and the health to record.
+
+        Errors are reported, never raised: one feed's failure must not stop the cycle.
+        """
         now = self.clock()
         feed, state = work.feed, work.state
         if isinstance(work.error, TrackerError) and str(work.error) == "stopped before fetching":
-            return FeedReport(feed.id, feed.name, state.url, ok=True, skipped="stopped")
+            return FeedReport(feed.id, feed.name, state.url, ok=True, skipped="stopped"), None, now
         new_clips = 0
         error = work.error
         if error is None and work.entries:
@@ -448,26 +481,24 @@ class Ingestor:
             now,
             self.rng,
         )
-        self.store.record_fetch(
-            feed.id,
-            FetchOutcome(
-                ok=ok, status=work.status, error=str(error) if error else None,
-                etag=work.etag if ok else None, last_modified=work.last_modified if ok else None,
-                # A body that failed to store must be parsed again next time.
-                content_hash=work.content_hash if ok else None, title=work.title,
-                new_url=work.new_url, next_attempt_at=decision.next_attempt_at,
-                min_interval_s=decision.min_interval_s, items_seen=work.items_seen,
-                had_new_items=new_clips > 0 or (ok and work.had_new_items()),
-                newest_item_at=work.newest_item_at if ok else None,
-                disable_reason=decision.disable_reason,
-            ),
-            now,
+        health = FetchOutcome(
+            ok=ok, status=work.status, error=str(error) if error else None,
+            etag=work.etag if ok else None, last_modified=work.last_modified if ok else None,
+            # A body that failed to store must be parsed again next time.
+            content_hash=work.content_hash if ok else None, title=work.title,
+            new_url=work.new_url, next_attempt_at=decision.next_attempt_at,
+            min_interval_s=decision.min_interval_s, items_seen=work.items_seen,
+            had_new_items=new_clips > 0 or (ok and work.had_new_items()),
+            newest_item_at=work.newest_item_at if ok else None,
+            disable_reason=decision.disable_reason,
         )
-        return FeedReport(
+        report = FeedReport(
             feed.id, feed.name or work.title or "", state.url, ok=ok, status=work.status,
             error=str(error) if error else None, items_seen=work.items_seen, matched=len(work.entries),
             new_clips=new_clips, not_modified=work.not_modified or work.unchanged, problem=work.problem,
+            match_cpu_s=work.match_cpu_s,
         )
+        return report, health, now
 
 
 def run_ingest(config: Config, store: Store, **kwargs: object) -> CycleReport:

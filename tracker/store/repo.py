@@ -276,44 +276,21 @@ class Store:
 
     def record_fetch(self, feed_id: str, outcome: FetchOutcome, now: datetime) -> None:
         """Health bookkeeping for one feed after one attempt."""
+        self.record_fetches([(feed_id, outcome, now)])
+
+    def record_fetches(self, outcomes: Sequence[tuple[str, FetchOutcome, datetime]]) -> None:
+        """Health bookkeeping for several feeds, (feed id, outcome, when) each, in one
+        transaction: a re-poll is mostly 304s, and one commit per feed was its main cost."""
+        if not outcomes:
+            return
         with self.session() as s:
-            row = s.get(FeedRow, feed_id)
-            if row is None:
-                raise NotFoundError(f"no feed {feed_id!r}")
-            row.last_attempt_at = now
-            row.last_status = outcome.status
-            row.next_attempt_at = outcome.next_attempt_at
-            if outcome.min_interval_s is not None:
-                row.min_interval_s = outcome.min_interval_s
-            if outcome.new_url and outcome.new_url != row.url:
-                row.moved_from = row.url
-                row.url = outcome.new_url
-            if outcome.disable_reason:
-                row.disabled_reason = outcome.disable_reason
-            if outcome.ok:
-                row.last_success_at = now
-                row.last_error = None
-                row.consecutive_failures = 0
-                if not outcome.disable_reason:
-                    row.disabled_reason = None  # a 410 feed that came back is live again
-                row.items_seen_last = outcome.items_seen
-                if outcome.etag is not None or outcome.last_modified is not None:
-                    row.etag = outcome.etag
-                    row.last_modified = outcome.last_modified
-                if outcome.content_hash is not None:
-                    row.content_hash = outcome.content_hash
-                if outcome.title:
-                    row.title = outcome.title
-                # The first success is the baseline, so a feed that never has items is reported quiet too.
-                if outcome.had_new_items or row.last_new_item_at is None:
-                    row.last_new_item_at = now
-                if outcome.newest_item_at is not None and (
-                    row.newest_item_at is None or outcome.newest_item_at > row.newest_item_at
-                ):
-                    row.newest_item_at = outcome.newest_item_at
-            else:
-                row.last_error = outcome.error
-                row.consecutive_failures += 1
+            ids = list({feed_id for feed_id, _, _ in outcomes})
+            rows = {r.id: r for r in s.execute(select(FeedRow).where(col(FeedRow.id).in_(ids))).scalars()}
+            for feed_id, outcome, now in outcomes:
+                row = rows.get(feed_id)
+                if row is None:
+                    raise NotFoundError(f"no feed {feed_id!r}")
+                _apply_fetch(row, outcome, now)
 
     def feed_health(self, *, include_inactive: bool = False) -> list[FeedHealth]:
         with self.session() as s:
@@ -943,6 +920,44 @@ class Store:
                 update(IngestRunRow).where(col(IngestRunRow.id) == run_id, col(IngestRunRow.outcome) == "running")
                 .values(outcome=outcome, finished_at=now)
             ).rowcount)
+
+def _apply_fetch(row: FeedRow, outcome: FetchOutcome, now: datetime) -> None:
+    """One attempt's outcome applied to a feed's health columns."""
+    row.last_attempt_at = now
+    row.last_status = outcome.status
+    row.next_attempt_at = outcome.next_attempt_at
+    if outcome.min_interval_s is not None:
+        row.min_interval_s = outcome.min_interval_s
+    if outcome.new_url and outcome.new_url != row.url:
+        row.moved_from = row.url
+        row.url = outcome.new_url
+    if outcome.disable_reason:
+        row.disabled_reason = outcome.disable_reason
+    if outcome.ok:
+        row.last_success_at = now
+        row.last_error = None
+        row.consecutive_failures = 0
+        if not outcome.disable_reason:
+            row.disabled_reason = None  # a 410 feed that came back is live again
+        row.items_seen_last = outcome.items_seen
+        if outcome.etag is not None or outcome.last_modified is not None:
+            row.etag = outcome.etag
+            row.last_modified = outcome.last_modified
+        if outcome.content_hash is not None:
+            row.content_hash = outcome.content_hash
+        if outcome.title:
+            row.title = outcome.title
+        # The first success is the baseline, so a feed that never has items is reported quiet too.
+        if outcome.had_new_items or row.last_new_item_at is None:
+            row.last_new_item_at = now
+        if outcome.newest_item_at is not None and (
+            row.newest_item_at is None or outcome.newest_item_at > row.newest_item_at
+        ):
+            row.newest_item_at = outcome.newest_item_at
+    else:
+        row.last_error = outcome.error
+        row.consecutive_failures += 1
+
 
 def _feed_state(row: FeedRow) -> FeedState:
     return FeedState(
