@@ -15,6 +15,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
     or_,
     select,
@@ -437,7 +438,7 @@ class Store:
                 sources[src.clip_id].append(src.feed_id)
         return [_clip_view(r, mentions[r.id], sources[r.id]) for r in rows]
 
-    def _filtered(self, f: ClipFilter):  # type: ignore[no-untyped-def]
+    def _filtered(self, f: ClipFilter, s: Session | None = None):  # type: ignore[no-untyped-def]
         conditions = []
         if f.status is not None:
             conditions.append(col(ClipRow.status) == f.status.value)
@@ -460,7 +461,16 @@ class Store:
             # Compare the stored JSON text; the JSONList type would JSON-encode the pattern itself.
             conditions.append(type_coerce(col(ClipRow.tags), Text).like(f'%"{f.tag}"%'))
         for kind, target in (("member", f.member), ("campaign", f.campaign)):
-            if target:
+            if target and s is not None and self._is_popular(s, kind, target):
+                # SQLite would fetch and sort every clip of a target in 40% of all clips; walking
+                # the newest-first index and probing mention's unique index stops after one page.
+                conditions.append(
+                    exists().where(
+                        col(MentionRow.clip_id) == col(ClipRow.id), col(MentionRow.kind) == kind,
+                        col(MentionRow.target_id) == target,
+                    )
+                )
+            elif target:
                 conditions.append(
                     col(ClipRow.id).in_(
                         select(col(MentionRow.clip_id)).where(
@@ -483,13 +493,26 @@ class Store:
             )
         return conditions
 
+    # Above this many mentions, a target's clips are listed by walking the sort index (SQLite only:
+    # PostgreSQL's planner chooses that by itself). See bench/README.md, "Queries".
+    popular_target_rows = 5000
+
+    def _is_popular(self, s: Session, kind: str, target: str) -> bool:
+        if self.dialect != "sqlite":
+            return False
+        count = s.execute(
+            select(func.count()).select_from(MentionRow)
+            .where(col(MentionRow.kind) == kind, col(MentionRow.target_id) == target)
+        ).scalar_one()
+        return int(count) > self.popular_target_rows
+
     def list_clips(
         self, f: ClipFilter = ClipFilter(), *, limit: int = 50, cursor: str | None = None, with_total: bool = False
     ) -> ClipPage:
         """Newest first (by published time, else first seen), keyset-paginated so page 1,000 costs what page 1 does."""
         sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
         with self.session() as s:
-            conditions = self._filtered(f)
+            conditions = self._filtered(f, s)
             query = select(ClipRow, sort_at.label("sort_at"))
             if conditions:
                 query = query.where(and_(*conditions))
