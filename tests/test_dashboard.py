@@ -214,6 +214,71 @@ def test_snippets_are_escaped(env: Store) -> None:
     assert "&lt;script&gt;" in html and "<mark>Renata Okafor</mark>" in html
 
 
+EVIL_TITLE = "[Sign in again](https://evil.example/phish) ![p](https://evil.example/px.gif)"
+
+
+def _rendered_markdown(at: AppTest) -> list[str]:
+    """Every Markdown-rendered text on the page: captions, markdown, toasts, alerts and headings."""
+    out: list[str] = []
+    for kind in ("caption", "markdown", "toast", "error", "warning", "info", "success", "title", "header",
+                 "subheader"):
+        out += [str(el.value) for el in at.get(kind)]
+    return out
+
+
+def _assert_no_live_evil_link(at: AppTest) -> None:
+    live = [text for text in _rendered_markdown(at) if "](https://evil.example" in text or "<https://evil" in text]
+    assert not live, live
+
+
+def _seed_hostile_clip(store: Store, status: ClipStatus) -> str:
+    from dataclasses import replace
+
+    clip = store.list_clips(ClipFilter(status=status), limit=1).clips[0]
+    hostile = replace(clip, id="eeeeeeeeeeeeeeee", canonical_url="https://x.example/evil", url="https://x.example/evil",
+                      title=EVIL_TITLE, headline=None, outlet="[Outlet](https://evil.example/o)", outlet_display=None,
+                      featured=True, position=None, published_at=NOW + timedelta(hours=1))
+    store.insert_seed_clips([hostile])
+    return hostile.id
+
+
+def test_feed_text_is_not_live_markdown_in_the_editor(env: Store) -> None:
+    clip_id = _seed_hostile_clip(env, ClipStatus.APPROVED)
+    at = _open_editor(clip_id)
+    _assert_no_live_evil_link(at)
+    caption = next(c.value for c in at.caption if "From the feed" in c.value)
+    assert "Sign in again" in caption and "\\]\\(https" in caption, caption  # shown, but as literal text
+
+
+def test_feed_text_is_not_live_markdown_in_published_toasts(env: Store) -> None:
+    clip_id = _seed_hostile_clip(env, ClipStatus.APPROVED)
+    at = run_app("pages/published.py")
+    _assert_no_live_evil_link(at)
+    at.button(key=f"{Key.P_UNPUBLISH}{clip_id}").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert env.get_clip(clip_id).status is ClipStatus.NEW
+    _assert_no_live_evil_link(at)
+    # AppTest runs a switched-to page on its own, without app.py, which shows the flash as a toast:
+    # render the flash the callback left through app.py to see the toast staff would see.
+    flash = at.session_state[Key.FLASH]
+    shown = AppTest.from_file(APP, default_timeout=60)
+    shown.session_state[Key.FLASH] = flash
+    shown.run()
+    assert [t.value for t in shown.toast] == [flash[0]] and "Sign in again" in flash[0], flash
+    _assert_no_live_evil_link(shown)
+
+
+def test_clip_query_parameter_is_not_live_markdown(env: Store) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["clip"] = "[x](https://evil.example)"
+    at.run()
+    at.switch_page("pages/editor.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert any("No clip with id" in e and "evil" in e for e in errors), errors
+    _assert_no_live_evil_link(at)
+
+
 # ------------------------------------------------------------------ editor
 
 

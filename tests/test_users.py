@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from tracker.cli import cli
+import tracker.users
+from tracker.cli import cli, main
 from tracker.errors import AuthError
 from tracker.users import UsersFile, hash_password, verify_password
 
@@ -66,6 +70,97 @@ def test_corrupt_file_is_an_auth_error(tmp_path: Path) -> None:
     path.write_text('{"users": {"maria": {}}}')
     with pytest.raises(AuthError, match="no password hash"):
         UsersFile(path).load()
+
+
+def test_malformed_created_at_is_an_auth_error(tmp_path: Path) -> None:
+    path = tmp_path / "users.json"
+    path.write_text(json.dumps({"version": 1, "users": {"maria": {"password": hash_password("long enough"),
+                                                                   "created_at": "last tuesday"}}}))
+    with pytest.raises(AuthError) as info:
+        UsersFile(path).load()
+    message = str(info.value)
+    assert str(path) in message and "'maria'" in message and "created_at" in message and "\n" not in message
+    with pytest.raises(AuthError):
+        UsersFile(path).verify("maria", "long enough")  # the sign-in page's path
+
+def test_cli_users_list_reports_malformed_created_at(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "users.json"
+    path.write_text(json.dumps({"users": {"maria": {"password": "scrypt$1$1$1$AA$AA", "created_at": "2026-13-45"}}}))
+    with pytest.raises(SystemExit) as info:
+        main(["users", "list", "--file", str(path)])
+    assert info.value.code != 0
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "created_at" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def _count_scrypt(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = hashlib.scrypt
+
+    def counting(*args: Any, **kwargs: Any) -> bytes:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", counting)
+    return calls
+
+
+def test_unknown_username_costs_one_scrypt_like_a_wrong_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    users = UsersFile(tmp_path / "users.json")
+    users.add("maria", "long enough password")
+    monkeypatch.setattr(tracker.users, "_DUMMY_HASH", None)  # the first unknown-user sign-in included
+    calls = _count_scrypt(monkeypatch)
+    for _ in range(2):
+        calls.clear()
+        assert not users.verify("nobody", "long enough password")
+        assert len(calls) == 1, "unknown username: exactly one scrypt"
+    calls.clear()
+    assert not users.verify("maria", "wrong password!")
+    assert len(calls) == 1, "known username, wrong password: exactly one scrypt"
+    calls.clear()
+    assert users.verify("maria", "long enough password") and len(calls) == 1
+
+
+def test_dummy_hash_is_made_once_and_matches_nothing() -> None:
+    first = tracker.users._dummy_hash()
+    assert tracker.users._dummy_hash() is first
+    assert first.startswith(f"scrypt${tracker.users.SCRYPT_N}${tracker.users.SCRYPT_R}${tracker.users.SCRYPT_P}$")
+    assert not verify_password("", first) and not verify_password("x", first)
+
+
+def test_users_file_is_never_readable_by_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    old_umask = os.umask(0o022)  # the usual default, which made the old temp file 0o644
+    try:
+        path = tmp_path / "users.json"
+        seen: list[tuple[str, int]] = []
+        real_open, real_replace = os.open, os.replace
+
+        def checking_open(file: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+            fd = real_open(file, flags, *args, **kwargs)
+            if str(file).startswith(str(tmp_path)) and flags & os.O_CREAT:
+                seen.append(("created", stat.S_IMODE(os.fstat(fd).st_mode)))
+            return fd
+
+        def checking_replace(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+            if str(src).startswith(str(tmp_path)):
+                seen.append(("renamed", stat.S_IMODE(os.stat(src).st_mode)))
+                seen.append(("content", len(Path(src).read_bytes())))
+            real_replace(src, dst, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", checking_open)
+        monkeypatch.setattr(os, "replace", checking_replace)
+        users = UsersFile(path)
+        users.add("maria", "long enough password")
+        users.add("devon", "another long password")
+        users.remove("devon")
+    finally:
+        os.umask(old_umask)
+    assert [kind for kind, _ in seen] == ["created", "renamed", "content"] * 3, seen
+    assert all(mode == 0o600 for kind, mode in seen if kind != "content"), seen
+    assert all(n > 0 for kind, n in seen if kind == "content"), "the temp file is complete before the rename"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["users.json"], "no temp file left behind"
 
 
 def test_env_var_chooses_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from tracker.errors import AuthError
-from tracker.export.atomic import write_atomic
+from tracker.errors import AuthError, StorageError
 from tracker.normalize import utcnow
 
 DEFAULT_USERS_FILE = "data/users.json"
@@ -68,6 +67,63 @@ def verify_password(password: str, encoded: str) -> bool:
     return hmac.compare_digest(digest, _unb64(expected))
 
 
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    """A well-formed hash no password matches, made once, for sign-ins with an unknown username.
+
+    Its digest is random bytes rather than a real scrypt output, so making it costs no
+    scrypt: every unknown-username sign-in (the first included) runs scrypt exactly once,
+    in verify_password, like a known username with a wrong password.
+    """
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        salt, digest = secrets.token_bytes(16), secrets.token_bytes(32)
+        _DUMMY_HASH = f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+    return _DUMMY_HASH
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Replace path with data (temp file + fsync + rename), readable by the owner only at every moment.
+
+    The temp file is created 0o600 and fchmod-ed to exactly that before any byte is
+    written, so neither it nor the renamed file is ever readable by other local users.
+    """
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        while True:
+            tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                break
+            except FileExistsError:
+                continue
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        try:
+            os.fchmod(fd, 0o600)  # the umask can only clear bits; this also states the intent
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # makes the rename itself durable
+        finally:
+            os.close(dir_fd)
+
+
 def check_username(username: str) -> str:
     if not _USERNAME_RE.match(username):
         raise AuthError(
@@ -104,11 +160,14 @@ class UsersFile:
             if not isinstance(record, dict) or not isinstance(record.get("password"), str):
                 raise AuthError(f"{self.path}: user {name!r} has no password hash")
             created = record.get("created_at")
-            out[name] = UserRecord(
-                username=name,
-                password_hash=record["password"],
-                created_at=datetime.fromisoformat(created.replace("Z", "+00:00")) if isinstance(created, str) else None,
-            )
+            try:
+                created_at = datetime.fromisoformat(created.replace("Z", "+00:00")) if isinstance(created, str) else None
+            except ValueError:
+                raise AuthError(
+                    f"{self.path}: user {name!r} has a malformed created_at {str(created)[:40]!r} (expected ISO 8601, "
+                    "e.g. 2026-11-24T12:00:00Z)"
+                ) from None
+            out[name] = UserRecord(username=name, password_hash=record["password"], created_at=created_at)
         return out
 
     def names(self) -> list[str]:
@@ -137,8 +196,8 @@ class UsersFile:
     def verify(self, username: str, password: str) -> bool:
         record = self.load().get(username.strip())
         if record is None:
-            # Hash anyway so a wrong username takes as long as a wrong password.
-            verify_password(password, hash_password("x", salt=b"0" * 16))
+            # One scrypt, as for a wrong password, so timing does not tell which usernames exist.
+            verify_password(password, _dummy_hash())
             return False
         return verify_password(password, record.password_hash)
 
@@ -153,6 +212,5 @@ class UsersFile:
                 for u in sorted(users.values(), key=lambda u: u.username)
             },
         }
-        write_atomic(self.path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
-        with contextlib.suppress(OSError):
-            self.path.chmod(0o600)  # hashes are still worth keeping from other local users
+        # hashes are still worth keeping from other local users
+        _write_private(self.path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))

@@ -53,7 +53,7 @@ def _save(meta: PageMeta) -> None:
                                   ui.current_user(), approve_now=bool(get(Key.A_APPROVE)))
     ui.open_editor(clip.id)
     if created:
-        ui.flash(f"Added “{clip.display_headline[:60]}”", ":material/add_circle:")
+        ui.flash(f"Added “{ui.md_escape(clip.display_headline[:60])}”", ":material/add_circle:")
     else:
         ui.flash("That article was already tracked; opening it", ":material/info:")
     st.session_state["a_go_editor"] = True
@@ -74,7 +74,7 @@ with st.form("add-url", border=False):
 
 error = st.session_state.get("a_error")
 if error:
-    st.error(error, icon=":material/error:")
+    st.error(ui.md_escape(error), icon=":material/error:")  # the fetch error quotes the URL and the server
 meta: PageMeta | None = st.session_state.get(Key.A_META)
 if meta is None:
     st.stop()

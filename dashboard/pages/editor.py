@@ -81,13 +81,15 @@ if not clip_id:
 try:
     clip = data.clip(clip_id)
 except NotFoundError:
-    st.error(f"No clip with id {clip_id!r}; it may have been removed.")
+    st.error(f"No clip with id {ui.md_escape(repr(clip_id))}; it may have been removed.")  # ?clip= is anyone's text
     st.session_state.pop(Key.EDIT_CLIP, None)
     st.stop()
 
 registry = data.registry()
 st.html(ui.clip_card_html(clip, registry, show_status=True, snippet=False))
-st.caption(f"From the feed: “{clip.title}” · {clip.outlet or 'no outlet'} · id `{clip.id}`. "
+# inside a code span Markdown escapes show literally, so only backticks come out of the id
+st.caption(f"From the feed: “{ui.md_escape(clip.title)}” · {ui.md_escape(clip.outlet or 'no outlet')} · "
+           f"id `{clip.id.replace('`', '')}`. "
            "Leave a field empty to use the feed's value; later ingests never overwrite your edits.")
 
 form_col, preview_col = st.columns([1.1, 1], gap="large")

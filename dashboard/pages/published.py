@@ -17,7 +17,7 @@ def _move(clip_id: str, offset: int, limit: int) -> None:
 
 def _unpublish(clip_id: str, headline: str) -> None:
     data.unpublish(clip_id, ui.current_user())
-    ui.flash(f"Unpublished “{headline[:60]}”; it is back in the review queue", ":material/undo:")
+    ui.flash(f"Unpublished “{ui.md_escape(headline[:60])}”; it is back in the review queue", ":material/undo:")
 
 
 def _toggle_featured(clip_id: str, featured: bool) -> None:

@@ -111,7 +111,7 @@ with trial_tab:
                                        exclude=_terms(get(Key.R_EXCLUDE) or ""))
             trial = data.test_rule(draft)
         except ConfigError as exc:
-            st.error(f"That rule does not work yet: {exc}")
+            st.error(f"That rule does not work yet: {ui.md_escape(str(exc))}")
         else:
             m1, m2, m3 = st.columns(3)
             m1.metric("Clips matched", len(trial.matches))
