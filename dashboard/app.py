@@ -51,5 +51,8 @@ with st.sidebar:
 problem = data.config_problem()
 if problem:
     st.warning(problem, icon=":material/warning:")
+export_problem = data.export_problem()
+if export_problem:
+    st.error(ui.md_escape(export_problem), icon=":material/error:")
 ui.show_flash()
 page.run()

@@ -10,7 +10,7 @@ import time
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, ui
 from dashboard.keys import Key
 from tracker.errors import AuthError
 from tracker.seed import DEMO_USER
@@ -78,7 +78,7 @@ def sign_in_page() -> None:
                                   width="stretch")
         error = st.session_state.get("login_error")
         if error:
-            st.error(error)
+            st.error(ui.md_escape(error))  # may quote the users file: never live Markdown
         try:
             no_users = not data.has_local_users()
         except AuthError as exc:

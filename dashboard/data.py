@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -19,10 +20,11 @@ from typing import Any
 import pandas as pd  # type: ignore[import-untyped]
 import streamlit as st
 
+from dashboard.keys import Key
 from tracker import review
 from tracker.config import load_config
 from tracker.enrich import PageMeta, add_clip_from_page, fetch_page_meta, match_page, staff_mention
-from tracker.errors import ConfigError
+from tracker.errors import ConfigError, ExportError
 from tracker.export import Registry, render_card
 from tracker.export.html_writer import preview_css
 from tracker.health import HealthReport, health_report
@@ -116,8 +118,11 @@ def safe_config() -> Config:
 
 
 def _config_for_exports() -> Config | None:
-    """Exports are regenerated only from a real feeds.yml (the demo roster has no export targets)."""
-    return safe_config() if Path(config_path()).exists() else None
+    """Exports are regenerated only from a real feeds.yml, and never in demo mode: a demo
+    approval must not put sample clips on the live website."""
+    if demo_mode() or not Path(config_path()).exists():
+        return None
+    return safe_config()
 
 
 def registry() -> Registry:
@@ -285,11 +290,33 @@ def _invalidate() -> None:
     st.cache_data.clear()
 
 
-def set_status(clip_ids: Sequence[str], status: ClipStatus, user: str) -> int:
+@contextmanager
+def _write() -> Iterator[None]:
+    """One staff write: caches cleared after it; an export failure (the change itself is saved)
+    becomes a banner until a later write succeeds, not a traceback."""
     try:
-        return review.set_status(store(), _config_for_exports(), list(clip_ids), status, user)
+        yield
+        st.session_state.pop(Key.EXPORT_PROBLEM, None)
+    except ExportError as exc:
+        st.session_state[Key.EXPORT_PROBLEM] = str(exc)
     finally:
         _invalidate()
+
+
+def export_problem() -> str | None:
+    problem = st.session_state.get(Key.EXPORT_PROBLEM)
+    return str(problem) if problem else None
+
+
+def set_status(clip_ids: Sequence[str], status: ClipStatus, user: str) -> int:
+    changed = 0
+    with _write():
+        try:
+            changed = review.set_status(store(), _config_for_exports(), list(clip_ids), status, user)
+        except ExportError as exc:
+            changed = exc.changed  # saved all the same: the flash still says what happened
+            raise
+    return changed
 
 
 def approve(clip_ids: Sequence[str], user: str) -> int:
@@ -306,18 +333,15 @@ def unpublish(clip_id: str, user: str) -> int:
 
 
 def edit(clip_id: str, clip_edit: ClipEdit, user: str) -> ClipView:
-    try:
-        return review.edit_clip(store(), _config_for_exports(), clip_id, clip_edit, user)
-    finally:
-        _invalidate()
+    with _write():
+        review.edit_clip(store(), _config_for_exports(), clip_id, clip_edit, user)
+    return store().get_clip(clip_id)
 
 
 def clear_position(clip_id: str, user: str) -> None:
-    try:
+    with _write():
         store().clear_position(clip_id, user, utcnow())
         regenerate_exports(_config_for_exports(), store())
-    finally:
-        _invalidate()
 
 
 # ------------------------------------------------------------------ published
@@ -374,14 +398,11 @@ def add_page(meta: PageMeta, member_ids: Sequence[str], campaign_ids: Sequence[s
     found = {(m.kind, m.target_id): m for m in page_mentions(meta)}
     chosen = [found.get(("member", i)) or staff_mention("member", i) for i in member_ids]
     chosen += [found.get(("campaign", i)) or staff_mention("campaign", i) for i in campaign_ids]
-    try:
+    with _write():
         clip_view, created = add_clip_from_page(store(), meta, user=user, mentions=chosen)
         if approve_now:
             review.set_status(store(), _config_for_exports(), [clip_view.id], ClipStatus.APPROVED, user)
-            clip_view = store().get_clip(clip_view.id)
-        return clip_view, created
-    finally:
-        _invalidate()
+    return store().get_clip(clip_view.id), created
 
 
 # ------------------------------------------------------------------ insights

@@ -10,6 +10,7 @@ class Key(StrEnum):
     USER = "user"
     EDIT_CLIP = "edit_clip"
     FLASH = "flash"
+    EXPORT_PROBLEM = "export_problem"
     # sign-in
     LOGIN_USERNAME = "login_username"
     LOGIN_PASSWORD = "login_password"

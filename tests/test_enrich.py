@@ -14,6 +14,7 @@ from tracker.enrich import (
     fetch_page_meta,
     match_page,
     staff_mention,
+    with_edits,
 )
 from tracker.errors import FetchError
 from tracker.models import Settings
@@ -103,5 +104,50 @@ def test_matching_and_adding_a_manual_clip(tmp_path: Path) -> None:
         assert (history[0].user, history[0].action) == ("maria", "add")
         again, created_again = add_clip_from_page(store, meta, user="maria")
         assert not created_again and again.id == clip.id
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("content_type", ["image/png", "application/pdf", "application/octet-stream"])
+def test_non_html_responses_are_refused(feed_server: FeedServer, content_type: str) -> None:
+    url = feed_server.add("/file", Route(body=b"\x89PNG\r\n" + b"\0" * 1000, headers={"Content-Type": content_type}))
+    with pytest.raises(FetchError, match="not a web page"):
+        fetch_page_meta(url, Settings(allow_private_hosts=True))
+
+
+def test_staff_clip_text_survives_a_feed_carrying_the_same_story(tmp_path: Path) -> None:
+    from tracker.models import ParsedEntry
+    from tracker.normalize import canonical_url, clip_id_for
+    from tracker.store import EntryToStore
+
+    meta = extract_page_meta(ARTICLE, "https://daily.example/news/1")
+    meta = with_edits(meta, title="Staff headline", description="Staff blurb")
+    store = Store(f"sqlite:///{tmp_path / 't.db'}")
+    try:
+        clip, _ = add_clip_from_page(store, meta, user="maria", mentions=[staff_mention("member", "grace-huang")])
+        feed_entry = ParsedEntry(title="SEO title | Site", link="https://daily.example/news/1?utm_source=rss",
+                                 guid="g", summary="Subscribe now!", content="", image_url="https://daily.example/logo.png")
+        mention = staff_mention("campaign", "good-cause-eviction")
+        canonical = canonical_url(feed_entry.link)
+        store.store_entries("some-feed", [EntryToStore(feed_entry, canonical, clip_id_for(canonical), (mention,))],
+                            clip.first_seen_at)
+        after = store.get_clip(clip.id)
+        assert (after.title, after.summary) == ("Staff headline", "Staff blurb")
+        assert after.image_url == clip.image_url
+        assert set(after.campaign_ids) == {"good-cause-eviction"}  # the feed's match still counts
+        assert after.feed_ids == ("some-feed",)
+    finally:
+        store.close()
+
+
+def test_adding_an_already_tracked_article_attaches_the_chosen_members(tmp_path: Path) -> None:
+    meta = extract_page_meta(ARTICLE, "https://daily.example/news/1")
+    store = Store(f"sqlite:///{tmp_path / 't.db'}")
+    try:
+        first, created = add_clip_from_page(store, meta, user="maria", mentions=[staff_mention("member", "renata-okafor")])
+        again, created_again = add_clip_from_page(store, meta, user="omar", mentions=[staff_mention("member", "grace-huang")])
+        assert created and not created_again and again.id == first.id
+        assert set(again.member_ids) == {"renata-okafor", "grace-huang"}
+        assert [(h.user, h.action) for h in store.history(first.id)] == [("maria", "add"), ("omar", "tag")]
     finally:
         store.close()

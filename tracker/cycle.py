@@ -10,8 +10,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 
+from tracker.errors import ExportError
 from tracker.ingest import CycleReport, FeedReport, Ingestor, default_owner
 from tracker.models import Config
 from tracker.normalize import utcnow
@@ -124,5 +126,9 @@ def run_locked_cycle(
         store.release_lease(CYCLE_LEASE, owner)
     from tracker.publish import regenerate_exports
 
-    regenerate_exports(config, store)
+    try:
+        regenerate_exports(config, store)
+    except ExportError as exc:
+        log.warning("%s", exc)  # the clips are stored; the next cycle or publish retries the files
+        return replace(report, export_error=str(exc))
     return report

@@ -195,6 +195,9 @@ def fetch_page_meta(url: str, settings: Settings) -> PageMeta:
     result = fetch(url, options=options, accept=HTML_ACCEPT)
     if not result.body:
         raise FetchError(f"{url}: empty page", status=result.status)
+    kind = (result.content_type or "").split(";")[0].strip().lower()
+    if kind and kind not in ("text/html", "application/xhtml+xml"):
+        raise FetchError(f"{url}: not a web page (the server sent {kind})", status=result.status)
     return extract_page_meta(result.body, result.url)
 
 

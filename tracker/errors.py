@@ -42,6 +42,12 @@ class StorageError(TrackerError):
     """The database refused, or is unreachable / of an unsupported kind."""
 
 
+class ExportError(StorageError):
+    """A staff change or an ingest was saved, but an export file could not be written."""
+
+    changed: int = 0  # how many clips the saved change touched, for the caller's message
+
+
 class NotFoundError(TrackerError, LookupError):
     """A clip, feed or user that the caller named does not exist."""
 

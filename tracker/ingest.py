@@ -101,6 +101,7 @@ class CycleReport(FeedTally):
     finished_at: datetime
     outcome: str
     feeds: tuple[FeedReport, ...]
+    export_error: str | None = None  # the cycle was stored, but settings.exports could not be written
 
 
 @dataclass(frozen=True)

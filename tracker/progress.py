@@ -64,6 +64,8 @@ def print_summary(report: CycleReport, stream: IO[str]) -> None:
         f"{report.feeds_ok} feeds ok, {report.feeds_failed} failed, {report.feeds_skipped} skipped; "
         f"{report.items_seen} items seen, {report.new_clips} new clips"
     )
+    if report.export_error:
+        console.print(f"[yellow]warning:[/yellow] {report.export_error}")
     failed = [f for f in report.feeds if not f.ok and not f.skipped]
     if failed:
         table = Table(title="Failed feeds (recorded; retried with backoff)", show_lines=False)

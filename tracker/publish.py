@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from tracker.errors import ExportError, StorageError
 from tracker.models import Config
 from tracker.store import Store
 
@@ -25,7 +26,11 @@ def regenerate_exports(config: Config | None, store: Store) -> list[tuple[str, b
 
     clips = store.all_clips(ClipFilter(status=ClipStatus.APPROVED))
     base = Path(config.path).resolve().parent
-    return write_exports(
-        config.settings.exports, clips, Registry.from_config(config), base,
-        site_title=config.settings.site_title, site_url=config.settings.site_url,
-    )
+    try:
+        return write_exports(
+            config.settings.exports, clips, Registry.from_config(config), base,
+            site_title=config.settings.site_title, site_url=config.settings.site_url,
+        )
+    except StorageError as exc:
+        # The caller's change is already committed: say so, so nobody repeats it.
+        raise ExportError(f"saved, but the website exports could not be written: {exc}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tracker.errors import ExportError
 from tracker.models import ClipEdit, ClipStatus, ClipView, Config
 from tracker.normalize import utcnow
 from tracker.publish import regenerate_exports
@@ -14,7 +15,11 @@ def set_status(store: Store, config: Config | None, clip_ids: Sequence[str], sta
     """Approve, reject or reset clips (audited); regenerates exports when anything changed."""
     changed = store.set_status(clip_ids, status, user, utcnow())
     if changed:
-        regenerate_exports(config, store)
+        try:
+            regenerate_exports(config, store)
+        except ExportError as exc:
+            exc.changed = changed
+            raise
     return changed
 
 

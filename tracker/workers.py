@@ -14,6 +14,7 @@ feeds fetched again by another: at-least-once, never lost.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -21,11 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tracker.cycle import CYCLE_LEASE, LEASE_TTL
-from tracker.errors import TrackerError
+from tracker.errors import ExportError, TrackerError
 from tracker.ingest import FeedReport, FeedTally, Ingestor, default_owner
 from tracker.models import Config
 from tracker.normalize import utcnow
 from tracker.store import Store
+
+log = logging.getLogger(__name__)
 
 CLAIM_TTL = timedelta(minutes=5)
 # A late worker joins a cycle finished this recently (and finds nothing to do) rather than
@@ -141,7 +144,10 @@ def run_worker(
             store.release_lease(CYCLE_LEASE, f"workers:{cycle}")
             from tracker.publish import regenerate_exports
 
-            regenerate_exports(config, store)
+            try:
+                regenerate_exports(config, store)
+            except ExportError as exc:
+                log.warning("%s", exc)  # clips are stored; the next cycle or publish retries the files
     return WorkerReport(cycle, owner, tuple(reports), started_cycle=started, closed_cycle=closed)
 
 

@@ -114,6 +114,9 @@ def register(cli: click.Group) -> None:
         if demo_mode:
             if _default_source(ctx, "db_url") and "TRACKER_DATABASE_URL" not in os.environ:
                 db_url = DEMO_DB_URL
+            if not db_url.startswith("sqlite"):
+                # Demo mode signs everyone in without a password: never against a shared database.
+                raise TrackerError("--demo runs only on a local SQLite database (it needs no sign-in)")
             from tracker.seed import seed_store
             from tracker.store import ClipFilter, Store
 

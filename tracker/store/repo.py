@@ -345,6 +345,9 @@ class Store:
                     s.flush()
                     new += 1
                     self._replace_mentions(s, row.id, item.mentions)
+                elif row.manual:
+                    # Staff typed this clip in (add by URL): a feed carrying it adds a source, not text.
+                    self._merge_mentions(s, row.id, item.mentions)
                 else:
                     changed = False
                     for attr, value in (
@@ -418,6 +421,23 @@ class Store:
                 for m in entry.mentions:
                     s.add(_mention_row(entry.clip_id, m, manual=True))
                 s.add(AuditRow(clip_id=row.id, user=user, action="add", at=now, detail=e.link))
+            else:
+                # Already tracked: keep its text, but the members/campaigns staff chose still count.
+                have = {
+                    (m.kind, m.target_id): m
+                    for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == row.id)).scalars()
+                }
+                added = []
+                for m in entry.mentions:
+                    existing = have.get((m.kind, m.target_id))
+                    if existing is None:
+                        s.add(_mention_row(row.id, m, manual=True))
+                        added.append(f"{m.kind}:{m.target_id}")
+                    else:
+                        existing.manual = True  # rematching must not take it away now
+                if added:
+                    row.updated_at = now
+                    s.add(AuditRow(clip_id=row.id, user=user, action="tag", at=now, detail=", ".join(added)))
         return self.get_clip(entry.clip_id), created
 
     def get_clip(self, clip_id: str) -> ClipView:
