@@ -127,3 +127,12 @@ def test_ingest_review_status_export_round_trip(config_path: Path, tmp_path: Pat
 def test_clips_list_empty_state(config_path: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--config", str(config_path), "--db", f"sqlite:///{tmp_path / 't.db'}", "clips", "list"])
     assert result.exit_code == 0 and "no clips yet" in result.output
+
+
+def test_a_file_that_is_not_a_database_is_one_line_error(config_path: Path, tmp_path: Path) -> None:
+    garbage = tmp_path / "notes.txt"
+    garbage.write_text("this is not a database\n" * 100, encoding="utf-8")
+    result = run("--config", str(config_path), "--db", f"sqlite:///{garbage}", "clips", "list")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and result.stderr.strip().count("\n") == 0
+    assert "not a database" in result.stderr

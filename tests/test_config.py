@@ -156,3 +156,29 @@ def test_shipped_configs_are_valid() -> None:
             pytest.fail(f"{rel} is missing")
         config = load_config(path)
         assert config.members and config.campaigns
+
+
+def test_non_utf8_files_are_a_clear_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yml"
+    path.write_bytes("members:\n  - name: José Martínez\n".encode("cp1252"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(path)
+    path.write_text("members_file: members.csv\n", encoding="utf-8")
+    (tmp_path / "members.csv").write_bytes("name\nJosé Martínez\n".encode("cp1252"))
+    with pytest.raises(ConfigError, match=r"members_file: .* is not UTF-8"):
+        load_config(path)
+
+
+def test_members_csv_quoted_cells_keep_their_line_breaks_and_bom_is_fine(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yml"
+    path.write_text("members_file: members.csv\n", encoding="utf-8")
+    (tmp_path / "members.csv").write_bytes(
+        '\ufeffname,aliases\r\nKendra Brooks,"Councilmember\r\nBrooks; KB"\r\n'.encode())
+    (member,) = load_config(path).members
+    assert member.name == "Kendra Brooks"
+    assert member.aliases == ("Councilmember\nBrooks", "KB")
+    from tracker.match import compile_matcher
+    from tracker.models import MatchItem
+
+    found = compile_matcher([member], []).match(MatchItem(title="Councilmember Brooks spoke"))
+    assert [m.target_id for m in found] == ["kendra-brooks"]  # the break counts as a space

@@ -196,3 +196,66 @@ def test_header_parsers() -> None:
     assert parse_max_age("public, max-age=600") == 600
     assert parse_max_age("no-cache, max-age=600") is None
     assert parse_max_age(None) is None
+
+
+def test_dns_rebinding_to_loopback_is_refused(feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The name checks out as public, then the connection lands on 127.0.0.1: nothing is read."""
+    import socket as socket_module
+
+    import tracker.fetch as fetch_module
+
+    feed_server.add("/secret", body=b"INTERNAL ADMIN SECRET", headers={"Content-Type": "text/html"})
+    port = feed_server.httpd.server_address[1]
+    real = socket_module.getaddrinfo
+
+    def first_public(host: str, *args: object, **kwargs: object) -> list[tuple[object, ...]]:
+        if host == "rebind.example":
+            return [(socket_module.AF_INET, socket_module.SOCK_STREAM, 6, "", ("93.184.216.34", 0))]
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fetch_module.socket, "getaddrinfo", first_public)
+    # The connection itself resolves rebind.example to loopback (what a rebinding DNS server does).
+    import urllib3.util.connection as conn
+
+    real_create = conn.create_connection
+
+    def to_loopback(address: tuple[str, int], *args: object, **kwargs: object) -> socket_module.socket:
+        host, p = address
+        return real_create(("127.0.0.1" if host == "rebind.example" else host, p), *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(conn, "create_connection", to_loopback)
+    with pytest.raises(FetchError, match="private or loopback"):
+        fetch(f"http://rebind.example:{port}/secret", options=FetchOptions(timeout_s=2, allow_private_hosts=False))
+
+
+@pytest.mark.parametrize("ip", ["100.100.100.200", "169.254.169.254", "10.0.0.1", "::ffff:127.0.0.1", "0.0.0.0"])
+def test_internal_addresses_are_refused(ip: str) -> None:
+    from tracker.fetch import _refuse_if_internal
+
+    with pytest.raises(FetchError, match="private or loopback"):
+        _refuse_if_internal("x", ip)
+    _refuse_if_internal("x", "93.184.216.34")  # a public address passes
+
+
+def test_broken_gzip_and_cut_off_bodies_are_fetch_errors(feed_server: FeedServer) -> None:
+    def bad_gzip(handler: BaseHTTPRequestHandler) -> None:
+        body = b"\x1f\x8b\x08\x00garbage-not-deflate" * 50
+        handler.send_response(200)
+        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def cut_off(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", "100000")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.wfile.write(b"<rss>" * 10)
+        handler.wfile.flush()
+        handler.close_connection = True
+
+    for path, handler in (("/badgz", bad_gzip), ("/cut", cut_off)):
+        url = feed_server.add(path, Route(handler=handler))
+        with pytest.raises(FetchError, match="download failed"):
+            fetch(url, options=FAST)

@@ -233,3 +233,70 @@ def test_popular_target_listing_matches_the_plain_listing(feed_server: FeedServe
     assert sum(len(p) for p in plain) == 9
     assert store.count_clips(ClipFilter(campaign="good-cause")) == 4
     store.close()
+
+
+def test_hostile_entries_never_break_a_feed(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    """NUL bytes, non-web links and absurdly long URLs are dropped or cleaned; the feed's good items land."""
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        "<item><title>Good Cause Eviction ok</title><link>https://x.example.com/ok</link>"
+        "<guid>g&#0;1</guid><pubDate>Mon, 23 Nov 2026 10:00:00 GMT</pubDate></item>"
+        "<item><title>Good Cause Eviction js</title><link>javascript:alert(1)</link></item>"
+        "<item><title>Good Cause Eviction mail</title><link>mailto:a@b.example</link></item>"
+        "<item><title>Good Cause Eviction urn</title><link>urn:uuid:1234</link></item>"
+        f"<item><title>Good Cause Eviction long</title><link>https://x.example.com/{'a' * 10000}</link></item>"
+        "<item><title>Good Cause Eviction nul&#0;</title><link>https://x.example.com/nul</link>"
+        "<description>text with a NUL &#0; inside</description></item>"
+        "</channel></rss>"
+    ).encode()
+    feed_server.add("/f", body=body)
+    report = Ingestor(make_config(feed_server, ["/f"], tmp_path), store).run_cycle()
+    assert report.feeds_ok == 1, report.feeds[0].error
+    urls = sorted(c.canonical_url for c in store.all_clips())
+    assert urls == ["https://x.example.com/nul", "https://x.example.com/ok"]
+
+
+def test_a_broken_body_fails_its_feed_not_the_cycle(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    from http.server import BaseHTTPRequestHandler
+
+    def bad_gzip(handler: BaseHTTPRequestHandler) -> None:
+        payload = b"\x1f\x8b\x08\x00not-deflate" * 40
+        handler.send_response(200)
+        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    feed_server.add("/good", body=rss(("Good Cause Eviction", "https://x.example.com/1", "")))
+    feed_server.add("/bad", Route(handler=bad_gzip))
+    report = Ingestor(make_config(feed_server, ["/good", "/bad"], tmp_path), store).run_cycle()
+    assert report.outcome == "partial" and report.feeds_ok == 1 and report.feeds_failed == 1
+    bad = next(h for h in store.feed_health() if h.name == "bad")
+    assert bad.last_error is not None and "download failed" in bad.last_error
+
+
+def test_changing_a_feed_url_starts_it_afresh(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    feed_server.add("/new", body=rss(("Good Cause Eviction", "https://x.example.com/1", "")))
+    old = parse_config({"feeds": [{"url": feed_server.url("/old"), "id": "paper"}], **REGISTRY},
+                       str(tmp_path / "f.yml"), tmp_path)
+    for _ in range(3):
+        Ingestor(old, store).run_cycle()
+    (health,) = store.feed_health()
+    assert health.consecutive_failures == 3 and health.next_attempt_at is not None
+    new = parse_config({"feeds": [{"url": feed_server.url("/new"), "id": "paper"}], **REGISTRY},
+                       str(tmp_path / "f.yml"), tmp_path)
+    report = Ingestor(new, store).run_cycle(due_only=True)  # as the scheduler runs it
+    assert report.feeds_ok == 1 and report.new_clips == 1  # not skipped for the old URL's backoff
+    (health,) = store.feed_health()
+    assert health.consecutive_failures == 0 and health.last_error is None
+
+
+def test_future_dates_are_not_believed(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    body = rss(("Good Cause Eviction", "https://x.example.com/1", "")).replace(
+        b"Mon, 23 Nov 2026 10:00:00 GMT", b"Fri, 01 Jan 2099 00:00:00 GMT")
+    feed_server.add("/f", body=body)
+    Ingestor(make_config(feed_server, ["/f"], tmp_path), store).run_cycle()
+    (clip,) = store.all_clips()
+    assert clip.published_at is not None and clip.published_at.year < 2099  # dated when first seen
+    (health,) = store.feed_health()
+    assert health.last_new_item_at is not None

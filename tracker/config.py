@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -298,7 +299,10 @@ def _members_file(ctx: _Ctx, base: Path, raw: Any) -> list[MemberConfig]:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ctx.fail("members_file", f"cannot read {path}: {exc.strerror or exc}") from None
-    reader = csv.DictReader(text.splitlines())
+    except UnicodeDecodeError:
+        raise ctx.fail("members_file", f"{path} is not UTF-8 (in Excel: Save As → CSV UTF-8)") from None
+    # newline="" keeps line breaks inside quoted cells, as the csv module expects.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     if reader.fieldnames is None or "name" not in reader.fieldnames:
         raise ctx.fail("members_file", f"{path} needs a header row with at least a 'name' column")
     unknown = [f for f in reader.fieldnames if f and f not in _MEMBER_KEYS]
@@ -387,6 +391,8 @@ def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:
         raise ConfigError(f"{p}: config file not found (use --config or TRACKER_CONFIG)") from None
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not UTF-8 text (save it as UTF-8)") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -13,9 +13,11 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
+import urllib3
 
 from tracker import __version__
 from tracker.errors import FetchError
@@ -89,9 +91,25 @@ def _check_host_allowed(url: str) -> None:
     except OSError as exc:
         raise FetchError(f"cannot resolve {host}: {exc.strerror or exc}") from None
     for info in infos:
-        addr = ipaddress.ip_address(info[4][0])
-        if addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved or addr.is_multicast:
-            raise FetchError(f"refusing to fetch {host}: private or loopback address ({addr})")
+        _refuse_if_internal(host, str(info[4][0]))
+
+
+def _refuse_if_internal(host: str, ip: str) -> None:
+    addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    # not is_global also covers carrier-grade NAT (100.64/10), where cloud metadata services live.
+    if not addr.is_global or addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_multicast:
+        raise FetchError(f"refusing to fetch {host}: private or loopback address ({addr})")
+
+
+def _peer_ip(response: requests.Response) -> str | None:
+    """The address the response really came from (urllib3 keeps the socket a few levels down)."""
+    raw: Any = response.raw  # private attributes: typed loosely on purpose
+    try:
+        return str(raw._fp.fp.raw._sock.getpeername()[0])
+    except (AttributeError, OSError, IndexError, TypeError):
+        return None
 
 
 def _read_file(url: str, options: FetchOptions, started: float) -> FetchResult:
@@ -204,6 +222,13 @@ def _fetch_following(
         except requests.exceptions.RequestException as exc:
             raise FetchError(f"request failed: {_short_reason(exc)}") from None
         with response:
+            if not options.allow_private_hosts:
+                # The name was checked before connecting, but DNS may answer differently the second
+                # time (rebinding): check where the connection really went before reading anything.
+                peer = _peer_ip(response)
+                if peer is None:
+                    raise FetchError(f"refusing to fetch {urlsplit(current).hostname}: cannot tell where it connected")
+                _refuse_if_internal(urlsplit(current).hostname or "", peer)
             status = response.status_code
             if status in _REDIRECT_CODES:
                 location = response.headers.get("Location")
@@ -228,7 +253,8 @@ def _fetch_following(
                 raise FetchError(f"HTTP {status} {reason}".strip(), status=status, retry_after_s=retry_after)
             try:
                 body = _read_capped(response, options.max_body_bytes, deadline)
-            except requests.exceptions.RequestException as exc:
+            except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                # read1 talks to urllib3 directly: bad gzip, a cut-off body or a reset arrive as its errors.
                 raise FetchError(f"download failed: {_short_reason(exc)}") from None
             return FetchResult(url=current, status=status, body=body, elapsed_s=time.monotonic() - started, **common)  # type: ignore[arg-type]
     raise FetchError(f"more than {options.max_redirects} redirects")

@@ -45,6 +45,7 @@ from tracker.parsepool import (
 )
 from tracker.policy import Attempt, decide
 from tracker.store import EntryToStore, FeedState, FetchOutcome, Store
+from tracker.store.repo import believable_date
 
 
 @dataclass(frozen=True)
@@ -125,17 +126,23 @@ class _Work:
     not_modified: bool = False
     unchanged: bool = False
     problem: str | None = None
-    newest_item_at: datetime | None = None
+    item_dates: tuple[datetime, ...] = ()
     match_cpu_s: float = 0.0
 
-    def had_new_items(self) -> bool:
+    def newest_item_at(self, now: datetime) -> datetime | None:
+        """The newest entry date that is not in the future (a mistyped year must not hide news)."""
+        dates = [d for d in self.item_dates if believable_date(d, now) == d]
+        return max(dates) if dates else None
+
+    def had_new_items(self, now: datetime) -> bool:
         """Did the feed publish something since last time? By entry dates when it has them:
         search feeds rewrite their bodies on every request, so a changed body proves nothing."""
         if self.error is not None or self.not_modified or self.unchanged or not self.items_seen:
             return False
-        if self.newest_item_at is not None:
+        newest = self.newest_item_at(now)
+        if newest is not None:
             known = self.state.newest_item_at
-            return known is None or self.newest_item_at > known
+            return known is None or newest > known
         return True  # undated entries: a changed body is the best evidence there is
 
 
@@ -186,6 +193,8 @@ def _fetch_step(
         result = fetch(state.url, session=session, etag=state.etag, last_modified=state.last_modified, options=options)
     except FetchError as exc:
         return _Work(feed, state, status=exc.status, error=exc, retry_after_s=exc.retry_after_s)
+    except Exception as exc:  # a library surprise is this feed's failure, never the cycle's
+        return _Work(feed, state, error=FetchError(f"fetch failed: {type(exc).__name__}: {exc}"))
     if result.not_modified or result.body is None:
         return _Work(feed, state, not_modified=True, **_common(result))  # type: ignore[arg-type]
     digest = hashlib.sha256(result.body).hexdigest()
@@ -209,7 +218,7 @@ def _combine(fetched: _Fetched, parsed: ParseOutcome) -> _Work:
     return _Work(
         fetched.feed, fetched.state, entries=tuple(_to_store(m) for m in parsed.matched),
         items_seen=parsed.items_seen, content_hash=fetched.digest, title=parsed.title,
-        ttl_minutes=parsed.ttl_minutes, problem=parsed.problem, newest_item_at=parsed.newest_item_at,
+        ttl_minutes=parsed.ttl_minutes, problem=parsed.problem, item_dates=parsed.item_dates,
         match_cpu_s=parsed.match_cpu_s,
         **common,  # type: ignore[arg-type]
     )
@@ -410,42 +419,47 @@ class Ingestor:
         try:
             with ThreadPoolExecutor(max_workers=max(1, self.workers), thread_name_prefix="ingest") as pool:
                 pending: set[Future[Any]] = {pool.submit(task, f, s) for f, s in todo}
-                while pending:
-                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    if stopped():
-                        for fut in pending:
-                            if fut not in parsing:  # parses in flight finish: they are quick
-                                fut.cancel()
-                    for fut in done:
-                        if fut.cancelled():
-                            continue
-                        if fut in parsing:
-                            fetched = parsing.pop(fut)
-                            gate.release()
-                            try:
-                                parsed = fut.result()
-                            except Exception:  # a parser process died (OOM, signal): parse this one here
-                                deliver(parse_here(fetched))
+                try:
+                    while pending:
+                        done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                        if stopped():
+                            for fut in pending:
+                                if fut not in parsing:  # parses in flight finish: they are quick
+                                    fut.cancel()
+                        for fut in done:
+                            if fut.cancelled():
                                 continue
-                            deliver(_combine(fetched, parsed))
-                            continue
-                        step = fut.result()
-                        if isinstance(step, _Fetched):
-                            if parse_pool is None:
-                                parse_pool = ParsePool(self.parse_processes, self.matcher)
-                            body = step.result.body or b""
-                            try:
-                                pf = parse_pool.submit(body, step.result.url, step.result.content_type)
-                            except RuntimeError:  # broken or shut-down pool: BrokenProcessPool is one
+                            if fut in parsing:
+                                fetched = parsing.pop(fut)
                                 gate.release()
-                                deliver(parse_here(step))
+                                try:
+                                    parsed = fut.result()
+                                except Exception:  # a parser process died (OOM, signal): parse this one here
+                                    deliver(parse_here(fetched))
+                                    continue
+                                deliver(_combine(fetched, parsed))
                                 continue
-                            parsing[pf] = step
-                            pending.add(pf)
-                            continue
-                        deliver(step)
-                    flush_health()
-                    pending = {f for f in pending if not f.cancelled()}
+                            step = fut.result()
+                            if isinstance(step, _Fetched):
+                                if parse_pool is None:
+                                    parse_pool = ParsePool(self.parse_processes, self.matcher)
+                                body = step.result.body or b""
+                                try:
+                                    pf = parse_pool.submit(body, step.result.url, step.result.content_type)
+                                except RuntimeError:  # broken or shut-down pool: BrokenProcessPool is one
+                                    gate.release()
+                                    deliver(parse_here(step))
+                                    continue
+                                parsing[pf] = step
+                                pending.add(pf)
+                                continue
+                            deliver(step)
+                        flush_health()
+                        pending = {f for f in pending if not f.cancelled()}
+                except BaseException:
+                    # Ctrl-C or a crash: drop the queued feeds instead of fetching them for nothing.
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
         finally:
             flush_health(force=True)
             session.close()
@@ -489,8 +503,8 @@ class Ingestor:
             content_hash=work.content_hash if ok else None, title=work.title,
             new_url=work.new_url, next_attempt_at=decision.next_attempt_at,
             min_interval_s=decision.min_interval_s, items_seen=work.items_seen,
-            had_new_items=new_clips > 0 or (ok and work.had_new_items()),
-            newest_item_at=work.newest_item_at if ok else None,
+            had_new_items=new_clips > 0 or (ok and work.had_new_items(now)),
+            newest_item_at=work.newest_item_at(now) if ok else None,
             disable_reason=decision.disable_reason,
         )
         report = FeedReport(

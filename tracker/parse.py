@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import feedparser
 
@@ -71,13 +72,26 @@ def _content_text(entry: Mapping[str, Any]) -> str:
     return " ".join(p for p in parts if p)
 
 
+MAX_ENTRIES_PER_FEED = 1000
+# Longer links are not articles staff could use, and PostgreSQL cannot index them (8 KB rows).
+MAX_LINK_CHARS = 2000
+
+
+def web_link(value: object) -> str | None:
+    """An absolute http(s) link with a host, control characters removed; None for anything else
+    (javascript:, mailto:, data:, urn:, relative junk): those are never clips."""
+    link = clean_text(str(value or ""))
+    parts = urlsplit(link)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or len(link) > MAX_LINK_CHARS:
+        return None
+    return link
+
+
 def _entry(entry: Mapping[str, Any], feed_title: str) -> ParsedEntry | None:
-    link = str(_get(entry, "link", "") or "").strip()
-    guid = str(_get(entry, "id", "") or "").strip()
-    if not link and guid.startswith(("http://", "https://")):
-        link = guid
-    if not link:
-        return None  # nothing to clip without a URL
+    guid = clean_text(str(_get(entry, "id", "") or ""))
+    link = web_link(_get(entry, "link", "")) or web_link(guid)
+    if link is None:
+        return None  # nothing to clip without a web address
     # dict.get: FeedParserDict.get would map updated↔published itself, with a DeprecationWarning.
     fields = dict(entry)
     raw_date = str(fields.get("published") or fields.get("updated") or "")
@@ -101,13 +115,13 @@ def _entry(entry: Mapping[str, Any], feed_title: str) -> ParsedEntry | None:
     return ParsedEntry(
         title=title,
         link=link,
-        guid=guid or link,
+        guid=guid[:MAX_LINK_CHARS] or link,
         summary=summary,
         content=content,
         author=author,
         published_at=published,
-        published_raw=raw_date,
-        image_url=_image_of(entry),
+        published_raw=clean_text(raw_date)[:200],
+        image_url=web_link(_image_of(entry)),
         source_outlet=outlet,
     )
 
@@ -135,7 +149,14 @@ def parse_feed(body: bytes, *, url: str = "", content_type: str | None = None) -
         problem = problem.splitlines()[0][:300]
     feed_meta = parsed.get("feed", {}) or {}
     title = html_to_text(_get(feed_meta, "title", ""))
-    entries = [e for e in (_entry(raw, title) for raw in parsed.get("entries", [])) if e is not None]
+    raw_entries = parsed.get("entries", [])
+    if len(raw_entries) > MAX_ENTRIES_PER_FEED:
+        # Feeds list newest first; a feed of 40,000 items is a dump, and storing it would hold
+        # the database for minutes.
+        problem = f"only the first {MAX_ENTRIES_PER_FEED} of {len(raw_entries)} entries read" + (
+            f"; {problem}" if problem else "")
+        raw_entries = raw_entries[:MAX_ENTRIES_PER_FEED]
+    entries = [e for e in (_entry(raw, title) for raw in raw_entries) if e is not None]
     if not entries and not parsed.get("version"):
         head = body[:512].lstrip().lower()
         if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
@@ -165,8 +186,8 @@ def _parse_json_feed(body: bytes) -> ParsedFeed:
     for item in data.get("items") or []:
         if not isinstance(item, dict):
             continue
-        link = str(item.get("url") or item.get("external_url") or "").strip()
-        if not link:
+        link = web_link(item.get("url")) or web_link(item.get("external_url"))
+        if link is None:
             continue
         raw_date = str(item.get("date_published") or item.get("date_modified") or "")
         authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
@@ -177,13 +198,13 @@ def _parse_json_feed(body: bytes) -> ParsedFeed:
             ParsedEntry(
                 title=html_to_text(str(item.get("title") or "")) or link,
                 link=link,
-                guid=str(item.get("id") or link),
+                guid=clean_text(str(item.get("id") or link))[:MAX_LINK_CHARS],
                 summary=summary or content[:500],
                 content=content if content != summary else "",
                 author=author,
                 published_at=parse_date(raw_date),
-                published_raw=raw_date,
-                image_url=(str(item.get("image") or item.get("banner_image") or "") or None),
+                published_raw=clean_text(raw_date)[:200],
+                image_url=web_link(item.get("image") or item.get("banner_image")),
                 source_outlet=title,
             )
         )

@@ -44,7 +44,7 @@ class ParseOutcome:
     ttl_minutes: int | None = None
     problem: str | None = None
     error: str | None = None  # a ParseError's message (exceptions do not always survive pickling)
-    newest_item_at: datetime | None = None  # the newest entry date in the feed, for quiet-feed alerts
+    item_dates: tuple[datetime, ...] = ()  # entry dates, for quiet-feed alerts
     match_cpu_s: float = field(default=0.0, compare=False)  # CPU spent matching: a measurement, not a result
 
 
@@ -67,13 +67,15 @@ def parse_and_match(body: bytes, url: str, content_type: str | None, matcher: Ma
         parsed = parse_feed(body, url=url, content_type=content_type)
     except ParseError as exc:
         return ParseOutcome(error=str(exc))
-    dates = [e.published_at for e in parsed.entries if e.published_at is not None]
+    except Exception as exc:  # a parser surprise is this feed's failure, never the cycle's
+        return ParseOutcome(error=f"parser failed: {type(exc).__name__}: {exc}")
+    dates = tuple(e.published_at for e in parsed.entries if e.published_at is not None)
     started = time.thread_time()  # this thread's CPU only: other feeds parse beside it
     matched = tuple(matched_entries(parsed.entries, matcher))
     return ParseOutcome(
         matched=matched, items_seen=len(parsed.entries),
         title=parsed.title, ttl_minutes=parsed.ttl_minutes, problem=parsed.problem,
-        newest_item_at=max(dates) if dates else None, match_cpu_s=time.thread_time() - started,
+        item_dates=dates, match_cpu_s=time.thread_time() - started,
     )
 
 

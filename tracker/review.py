@@ -14,12 +14,13 @@ from tracker.store import Store
 def set_status(store: Store, config: Config | None, clip_ids: Sequence[str], status: ClipStatus, user: str) -> int:
     """Approve, reject or reset clips (audited); regenerates exports when anything changed."""
     changed = store.set_status(clip_ids, status, user, utcnow())
-    if changed:
-        try:
-            regenerate_exports(config, store)
-        except ExportError as exc:
-            exc.changed = changed
-            raise
+    try:
+        # Even when nothing changed: repeating an approval is how staff retry a failed export,
+        # and unchanged files are left untouched.
+        regenerate_exports(config, store)
+    except ExportError as exc:
+        exc.changed = changed
+        raise
     return changed
 
 

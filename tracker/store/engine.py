@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlmodel import create_engine
 
 from tracker.errors import StorageError
@@ -53,7 +53,7 @@ def make_engine(url: str, *, migrate: bool = True) -> Engine:
     if migrate:
         try:
             upgrade(engine)
-        except OperationalError as exc:
+        except DBAPIError as exc:  # unreachable server, or a file that is not a SQLite database
             raise StorageError(f"cannot open database {parsed.render_as_string()}: {_first_line(exc)}") from None
     return engine
 

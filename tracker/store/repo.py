@@ -24,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -216,7 +216,10 @@ class Store:
             try:
                 yield session
                 session.commit()
-            except OperationalError as exc:
+            except IntegrityError:
+                session.rollback()
+                raise  # callers that race on inserts (leases) decide what a duplicate means
+            except DBAPIError as exc:  # locked, read-only, not a database, NUL in text…: one line, no traceback
                 session.rollback()
                 raise StorageError(f"database error: {str(exc.orig or exc).strip().splitlines()[0]}") from None
             except BaseException:
@@ -249,8 +252,13 @@ class Store:
                 if row.configured_url != feed.url:  # staff changed the URL: start over on it
                     row.configured_url = row.url = feed.url
                     row.etag = row.last_modified = row.content_hash = None
-                    row.disabled_reason = None
-                    row.moved_from = None
+                    row.disabled_reason = row.moved_from = row.last_error = None
+                    # The old URL's backoff and history say nothing about the new one: poll it now.
+                    row.consecutive_failures = 0
+                    row.next_attempt_at = None
+                    row.min_interval_s = None
+                    row.newest_item_at = None
+                    row.last_status = None
             for feed_id, row in existing.items():
                 if feed_id not in wanted and row.active:
                     row.active = False
@@ -338,7 +346,7 @@ class Store:
                     row = ClipRow(
                         id=item.clip_id, canonical_url=item.canonical_url, url=e.link, title=e.title,
                         summary=e.summary, content=e.content[:_MAX_CONTENT_CHARS], author=e.author,
-                        published_at=e.published_at, published_raw=e.published_raw, image_url=e.image_url,
+                        published_at=believable_date(e.published_at, now), published_raw=e.published_raw, image_url=e.image_url,
                         outlet=e.source_outlet, first_seen_at=now, updated_at=now, status=ClipStatus.NEW.value,
                     )
                     s.add(row)
@@ -352,7 +360,7 @@ class Store:
                     changed = False
                     for attr, value in (
                         ("title", e.title), ("summary", e.summary), ("image_url", e.image_url or row.image_url),
-                        ("published_at", row.published_at or e.published_at),
+                        ("published_at", row.published_at or believable_date(e.published_at, now)),
                     ):
                         if value and getattr(row, attr) != value:
                             setattr(row, attr, value)
@@ -412,7 +420,7 @@ class Store:
                 row = ClipRow(
                     id=entry.clip_id, canonical_url=entry.canonical_url, url=e.link, title=e.title,
                     summary=e.summary, content=e.content[:_MAX_CONTENT_CHARS], author=e.author,
-                    published_at=e.published_at, published_raw=e.published_raw, image_url=e.image_url,
+                    published_at=believable_date(e.published_at, now), published_raw=e.published_raw, image_url=e.image_url,
                     outlet=e.source_outlet, first_seen_at=now, updated_at=now,
                     status=ClipStatus.NEW.value, manual=True,
                 )
@@ -1010,6 +1018,18 @@ def _feed_state(row: FeedRow) -> FeedState:
         last_success_at=row.last_success_at, min_interval_s=row.min_interval_s,
         newest_item_at=row.newest_item_at,
     )
+
+
+# How far ahead of our clock a publisher's date may be (time zones, clock skew) and still be believed.
+FUTURE_SLACK = timedelta(days=1)
+
+
+def believable_date(at: datetime | None, now: datetime) -> datetime | None:
+    """A date from the future is not believed: the clip is dated when it was first seen, so
+    one mistyped year cannot pin it to the top of every list and of the website."""
+    if at is not None and at > now + FUTURE_SLACK:
+        return now
+    return at
 
 
 def _mention_row(clip_id: str, m: Mention, manual: bool = False) -> MentionRow:
