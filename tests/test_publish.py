@@ -46,3 +46,38 @@ def test_exports_regenerated_after_ingest_and_review(feed_server: FeedServer, st
 
     set_status(store, config, [clip.id], ClipStatus.REJECTED, "ana")
     assert json.loads(out.read_text())["items"] == []
+
+
+def test_generated_at_never_goes_back_when_the_newest_clip_is_unpublished(
+    feed_server: FeedServer, store: Store, tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from tracker.normalize import utcnow
+
+    items = [(f"Good Cause Eviction {i}", f"https://x.example.com/{i}", "") for i in range(2)]
+    feed_server.add("/f", body=rss(*items))
+    config = parse_config(
+        {
+            "settings": {"exports": [{"format": "json", "path": "out/news.json"}]},
+            "feeds": [{"url": feed_server.url("/f")}],
+            "campaigns": [{"id": "gce", "name": "Good Cause Eviction", "keywords": ["Good Cause Eviction"]}],
+        },
+        str(tmp_path / "feeds.yml"),
+        tmp_path,
+    )
+    run_locked_cycle(config, store)
+    older, newer = sorted(store.all_clips(), key=lambda c: c.canonical_url)
+    start = utcnow()
+    store.set_status([older.id], ClipStatus.APPROVED, "ana", start - timedelta(days=2))
+    store.set_status([newer.id], ClipStatus.APPROVED, "ana", start - timedelta(days=1))
+    set_status(store, config, [], ClipStatus.APPROVED, "ana")  # regenerate
+    out = tmp_path / "out" / "news.json"
+    before = json.loads(out.read_text())["generated_at"]
+    set_status(store, config, [newer.id], ClipStatus.NEW, "ana")  # unpublish the newest
+    after = json.loads(out.read_text())
+    assert [i["id"] for i in after["items"]] == [older.id]
+    assert after["generated_at"] > before
+    mtime = out.stat().st_mtime_ns
+    set_status(store, config, [], ClipStatus.APPROVED, "ana")  # nothing changed: same bytes
+    assert out.stat().st_mtime_ns == mtime

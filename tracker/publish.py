@@ -30,6 +30,7 @@ def regenerate_exports(config: Config | None, store: Store) -> list[tuple[str, b
         return write_exports(
             config.settings.exports, clips, Registry.from_config(config), base,
             site_title=config.settings.site_title, site_url=config.settings.site_url,
+            changed_at=store.last_unpublished_at(),
         )
     except StorageError as exc:
         # The caller's change is already committed: say so, so nobody repeats it.

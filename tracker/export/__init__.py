@@ -9,6 +9,7 @@ or, for every `settings.exports` target at once, `write_exports(...)`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Final, Literal, get_args
 
@@ -64,12 +65,13 @@ def render(
     *,
     site_title: str = DEFAULT_SITE_TITLE,
     site_url: str = DEFAULT_SITE_URL,
+    changed_at: datetime | None = None,
 ) -> bytes:
     """`clips` exactly as given (already selected and ordered) in format `fmt`."""
     writer = WRITERS.get(fmt)
     if writer is None:
         raise ConfigError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    return writer(clips, registry, SiteInfo(title=site_title, url=site_url))
+    return writer(clips, registry, SiteInfo(title=site_title, url=site_url, changed_at=changed_at))
 
 
 def export_clips(
@@ -83,10 +85,11 @@ def export_clips(
     limit: int | None = None,
     site_title: str = DEFAULT_SITE_TITLE,
     site_url: str = DEFAULT_SITE_URL,
+    changed_at: datetime | None = None,
 ) -> bytes:
     """Select the approved clips (filters as in select_for_export), then render them."""
     chosen = select_for_export(all_clips, campaign=campaign, member=member, tag=tag, limit=limit)
-    return render(fmt, chosen, registry, site_title=site_title, site_url=site_url)
+    return render(fmt, chosen, registry, site_title=site_title, site_url=site_url, changed_at=changed_at)
 
 
 def write_exports(
@@ -96,6 +99,7 @@ def write_exports(
     base_dir: Path,
     site_title: str = DEFAULT_SITE_TITLE,
     site_url: str = DEFAULT_SITE_URL,
+    changed_at: datetime | None = None,
 ) -> list[tuple[str, bool]]:
     """Regenerate every target (relative paths are under base_dir): [(path, changed)].
 
@@ -119,6 +123,7 @@ def write_exports(
                 limit=target.limit,
                 site_title=site_title,
                 site_url=site_url,
+                changed_at=changed_at,
             )
             results.append((str(path), write_atomic(path, data)))
         except TrackerError as exc:

@@ -83,12 +83,14 @@ def _last_change(clip: ClipView) -> datetime:
     return as_utc(clip.updated_at or clip.reviewed_at or clip.first_seen_at)
 
 
-def generated_at(clips: Sequence[ClipView]) -> str:
-    """The newest change among the exported clips, not the wall clock.
+def generated_at(clips: Sequence[ClipView], floor: datetime | None = None) -> str:
+    """The newest change among the exported clips (or `floor`, when a clip last left the
+    site), not the wall clock.
 
     Same clips → same bytes, so an unchanged export is not rewritten and the
-    website's caches stay valid.
+    website's caches stay valid; taking the newest clip down still moves it forward.
     """
-    if not clips:
+    stamps = [_last_change(clip) for clip in clips] + ([as_utc(floor)] if floor is not None else [])
+    if not stamps:
         return EPOCH_ISO
-    return iso_utc(max(_last_change(clip) for clip in clips))
+    return iso_utc(max(stamps))

@@ -39,7 +39,7 @@ def render_json(clips: Sequence[ClipView], registry: Registry, site: SiteInfo) -
     """Items in the given order (the selection's order is the display order)."""
     document = {
         "version": JSON_VERSION,
-        "generated_at": generated_at(clips),
+        "generated_at": generated_at(clips, site.changed_at),
         "items": [item_to_json(item) for item in prepare_items(clips, registry)],
     }
     # sort_keys + fixed indent: byte-identical output for the same clips, readable diffs.

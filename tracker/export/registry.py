@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 
 from tracker.errors import ConfigError
@@ -54,6 +55,9 @@ class SiteInfo:
 
     title: str = "In The News"
     url: str = "https://example.org/news"
+    # When a clip last left the site (unpublished/rejected after approval): generated_at never
+    # goes back in time when the newest clip is taken down.
+    changed_at: datetime | None = None
 
     def __post_init__(self) -> None:
         # Comes from feeds.yml, not a feed, but it lands in markup: same rules apply.

@@ -62,7 +62,7 @@ def render_rss(clips: Sequence[ClipView], registry: Registry, site: SiteInfo) ->
     _sub(channel, "title", site.title)
     _sub(channel, "link", site.url)
     _sub(channel, "description", f"{site.title}: press coverage")
-    _sub(channel, "lastBuildDate", rfc822(datetime.fromisoformat(generated_at(clips))))
+    _sub(channel, "lastBuildDate", rfc822(datetime.fromisoformat(generated_at(clips, site.changed_at))))
     _sub(channel, "generator", "media-tracker")
     for item in prepare_items(clips, registry):
         _item(channel, item)

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     Text,
@@ -650,6 +650,17 @@ class Store:
                     s.add(_mention_row(clip_id, m, manual=True))
             s.add(AuditRow(clip_id=clip_id, user=user, action="tag", at=now,
                            detail=", ".join(f"{m.kind}:{m.target_id}" for m in mentions)))
+
+    def last_unpublished_at(self) -> datetime | None:
+        """When an approved clip last left the website (unpublished or rejected): exports'
+        generated_at must not go back in time when the newest clip is taken down."""
+        with self.session() as s:
+            at = s.execute(
+                select(func.max(col(AuditRow.at))).where(col(AuditRow.detail).like("approved -> %"))
+            ).scalar_one()
+        if isinstance(at, str):  # SQLite hands max() back as text
+            at = datetime.fromisoformat(at)
+        return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
     def history(self, clip_id: str) -> list[AuditEntry]:
         with self.session() as s:
