@@ -300,3 +300,35 @@ def test_future_dates_are_not_believed(feed_server: FeedServer, store: Store, tm
     assert clip.published_at is not None and clip.published_at.year < 2099  # dated when first seen
     (health,) = store.feed_health()
     assert health.last_new_item_at is not None
+
+
+def test_a_clip_inserted_by_another_worker_meanwhile_is_merged(store: Store, db_url: str) -> None:
+    """Two workers storing the same new story at once: the loser retries and merges, no feed fails."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session as OrmSession
+
+    from tracker.models import Mention, ParsedEntry
+    from tracker.normalize import canonical_url, clip_id_for, utcnow
+    from tracker.store import EntryToStore
+
+    link = "https://x.example.com/race"
+    canonical = canonical_url(link)
+    item = EntryToStore(ParsedEntry(title="Good Cause Eviction race", link=link, guid=link, summary="", content=""),
+                        canonical, clip_id_for(canonical), (Mention("campaign", "good-cause", "x", "title", "x"),))
+    other = Store(db_url)
+    fired: list[bool] = []
+
+    def other_worker_wins(session: OrmSession, *args: object) -> None:
+        if not fired:
+            fired.append(True)
+            other.store_entries("feed-b", [item], utcnow())
+
+    event.listen(OrmSession, "before_flush", other_worker_wins)
+    try:
+        outcome = store.store_entries("feed-a", [item], utcnow())
+    finally:
+        event.remove(OrmSession, "before_flush", other_worker_wins)
+        other.close()
+    assert fired and outcome.new_clips == 0  # the other worker created it; we merged
+    (clip,) = store.all_clips()
+    assert clip.feed_ids == ("feed-a", "feed-b")

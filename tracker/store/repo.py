@@ -335,6 +335,16 @@ class Store:
         refreshes feed-supplied fields, never staff edits. `_fail_after` lets tests
         inject a crash after that many rows, to prove nothing partial is kept.
         """
+        try:
+            return self._store_entries(feed_id, entries, now, _fail_after)
+        except IntegrityError:
+            # Another worker inserted one of these clips between our read and our insert:
+            # the whole feed again sees it as known and merges into it.
+            return self._store_entries(feed_id, entries, now, _fail_after)
+
+    def _store_entries(
+        self, feed_id: str, entries: Sequence[EntryToStore], now: datetime, _fail_after: int | None
+    ) -> StoreOutcome:
         new = updated = sources = 0
         with self.session() as s:
             for i, item in enumerate(entries):
