@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -151,3 +152,62 @@ def test_adding_an_already_tracked_article_attaches_the_chosen_members(tmp_path:
         assert [(h.user, h.action) for h in store.history(first.id)] == [("maria", "add"), ("omar", "tag")]
     finally:
         store.close()
+
+
+# ------------------------------------------------------------------ real-world article pages, read in place
+
+
+def test_corpus_pages_yield_metadata() -> None:
+    from tests.conftest import corpus_dir
+
+    pages = sorted(corpus_dir("pages").glob("*.html"))
+    assert len(pages) >= 30
+    redirects = {"google_meta_refresh", "ap_meta_refresh"}  # not articles: a redirect stub, an index page
+    for path in pages:
+        body = path.read_bytes()
+        meta = extract_page_meta(body, "https://example.com/article")
+        if any(r in path.name for r in redirects):
+            continue
+        assert meta.title, path.name
+        if re.search(rb"""property=["']og:image["'][^>]*content=["']https?://""", body):
+            assert meta.image_url and meta.image_url.startswith(("http://", "https://")), path.name
+        assert meta.published_at is None or meta.published_at.utcoffset() is not None
+        assert "Â" not in meta.title and "â€" not in meta.title, f"{path.name}: decoded with the wrong charset"
+
+
+def test_corpus_article_matches_a_member_named_only_in_the_body() -> None:
+    from tests.conftest import corpus_dir
+    from tracker.config import parse_config
+
+    path = next(corpus_dir("pages").glob("*gothamist*"))
+    meta = extract_page_meta(path.read_bytes(), "https://gothamist.com/news/rezoning")
+    # Configured without the accent; the page writes "Velázquez".
+    config = parse_config({"members": [{"name": "Marjorie Velazquez", "require_any": ["Bronx"]}]}, "t.yml")
+    found = match_page(config, meta)
+    assert [m.target_id for m in found] == ["marjorie-velazquez"]
+    assert "Velázquez" in found[0].snippet
+    other = parse_config({"members": [{"name": "Marjorie Velazquez", "require_any": ["Brooklyn Heights"]}]}, "t.yml")
+    assert match_page(other, meta) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "declared", "expected"),
+    [
+        (b"<html><head><title>x</title>" + b" " * 3000 + b'<meta charset="UTF-8"></head></html>', None, "utf-8"),
+        ('<html><head><meta charset="windows-1252"><title>Caf\xe9</title>'.encode("latin-1"), None, "cp1252"),
+        ("<html><title>Café</title></html>".encode(), None, "utf-8"),
+        ("<html><title>Café</title></html>".encode("cp1252"), None, "cp1252"),
+        (b"<html></html>", "iso-8859-1", "iso8859-1"),
+        (b'<meta charset="no-such-charset">', None, "utf-8"),
+    ],
+)
+def test_page_charset(body: bytes, declared: str | None, expected: str) -> None:
+    from tracker.enrich import page_charset
+
+    assert page_charset(body, declared) == expected
+
+
+def test_late_meta_charset_is_honoured() -> None:
+    body = ("<html><head>" + "<!-- padding -->" * 200 + '<meta charset="UTF-8"><title>Guns and\u00a0drones</title>'
+            "</head><body></body></html>").encode()
+    assert extract_page_meta(body, "https://a.example/x").title == "Guns and drones"

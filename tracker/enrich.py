@@ -7,7 +7,9 @@ private hosts. `add_clip_from_page` stores the result as a manual clip.
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -128,10 +130,29 @@ def _paragraph_text(doc: Any) -> str:
     return "\n".join(parts)[:_MAX_TEXT_CHARS]
 
 
-def extract_page_meta(body: bytes, url: str) -> PageMeta:
+_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+
+
+def page_charset(body: bytes, declared: str | None = None) -> str:
+    """The page's encoding: the server's, else a <meta charset> anywhere in the head (libxml2
+    only looks at the first kilobyte), else UTF-8 if it decodes, else Windows-1252."""
+    for candidate in (declared, *(m.decode("ascii", "ignore") for m in _CHARSET_RE.findall(body[:65536])[:1])):
+        if candidate:
+            try:
+                return codecs.lookup(candidate).name
+            except LookupError:
+                continue
+    try:
+        body.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1252"
+
+
+def extract_page_meta(body: bytes, url: str, charset: str | None = None) -> PageMeta:
     """Title, outlet, image, date and description from Open Graph, JSON-LD and plain HTML."""
     try:
-        doc = lxml.html.document_fromstring(body)
+        doc = lxml.html.document_fromstring(body, parser=lxml.html.HTMLParser(encoding=page_charset(body, charset)))
     except (etree.ParserError, ValueError):
         return PageMeta(url=url, title="", outlet=_site_from_host(url), image_url=None, published_at=None, description="")
     meta = _meta(doc)
@@ -198,7 +219,10 @@ def fetch_page_meta(url: str, settings: Settings) -> PageMeta:
     kind = (result.content_type or "").split(";")[0].strip().lower()
     if kind and kind not in ("text/html", "application/xhtml+xml"):
         raise FetchError(f"{url}: not a web page (the server sent {kind})", status=result.status)
-    return extract_page_meta(result.body, result.url)
+    declared = None
+    if result.content_type and "charset=" in result.content_type.lower():
+        declared = result.content_type.lower().split("charset=", 1)[1].split(";")[0].strip().strip('"')
+    return extract_page_meta(result.body, result.url, declared)
 
 
 def match_page(config: Config, meta: PageMeta) -> list[Mention]:
