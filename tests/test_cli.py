@@ -81,6 +81,7 @@ def test_match_bad_input_is_one_line_error(config_path: Path, tmp_path: Path) ->
 def test_unknown_clip_id_is_one_line_error(config_path: Path, tmp_path: Path) -> None:
     result = run("--config", str(config_path), "--db", f"sqlite:///{tmp_path / 't.db'}", "clips", "approve", "nope")
     assert result.returncode == 1 and "no clip 'nope'" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr  # one line: no warnings from creating the database
 
 
 def test_bad_db_url_is_one_line_error(config_path: Path) -> None:
@@ -136,3 +137,25 @@ def test_a_file_that_is_not_a_database_is_one_line_error(config_path: Path, tmp_
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and result.stderr.strip().count("\n") == 0
     assert "not a database" in result.stderr
+
+
+def test_ctrl_c_during_ingest_stops_promptly_without_fetching_the_queue(tmp_path: Path, feed_server: FeedServer) -> None:
+    import signal
+    import time
+
+    paths = [f"/slow{i}" for i in range(20)]
+    for p in paths:
+        feed_server.add(p, body=(DATA / "city-desk.rss").read_bytes(), delay_s=1.0)
+    config = tmp_path / "feeds.yml"
+    config.write_text(CONFIG + "settings:\n  workers: 2\n  per_host_limit: 2\nfeeds:\n"
+                      + "".join(f"  - {feed_server.url(p)}\n" for p in paths), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "tracker.cli", "--config", str(config), "--db",
+                             f"sqlite:///{tmp_path / 't.db'}", "ingest", "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.5)  # start-up, then a couple of feeds in flight
+    proc.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert time.monotonic() - sent < 5  # not the ~8 s the queued feeds would take
+    assert len(feed_server.requests) < 12  # the queue was dropped, not fetched for nothing

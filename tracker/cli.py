@@ -299,8 +299,8 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: library errors become one line on stderr and an exit code."""
     try:
         cli.main(args=argv, prog_name="tracker", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except click.exceptions.Abort:  # click's name for Ctrl-C (and for a declined prompt)
+        click.echo("interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()

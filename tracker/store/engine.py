@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SAWarning, SQLAlchemyError
 from sqlmodel import create_engine
 
 from tracker.errors import StorageError
@@ -75,4 +76,8 @@ def upgrade(engine: Engine) -> None:
             # Two processes starting at once must not both create the tables.
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(734127001)")
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+        with warnings.catch_warnings():
+            # SQLite batch migrations reflect tables; SQLAlchemy cannot reflect our expression
+            # indexes and says so on every fresh database. They are created by migration 0002.
+            warnings.filterwarnings("ignore", message="Skipped unsupported reflection", category=SAWarning)
+            command.upgrade(cfg, "head")
