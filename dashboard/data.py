@@ -23,7 +23,7 @@ import streamlit as st
 from dashboard.keys import Key
 from tracker import review
 from tracker.config import load_config
-from tracker.enrich import PageMeta, add_clip_from_page, fetch_page_meta, match_page, staff_mention
+from tracker.enrich import PageMeta, add_clip_from_page, fetch_page_meta, match_page
 from tracker.errors import ConfigError, ExportError
 from tracker.export import Registry, render_card
 from tracker.export.html_writer import preview_css
@@ -38,6 +38,7 @@ from tracker.models import (
     Config,
     MemberConfig,
     Mention,
+    staff_mention,
 )
 from tracker.normalize import utcnow
 from tracker.publish import regenerate_exports
@@ -336,6 +337,21 @@ def edit(clip_id: str, clip_edit: ClipEdit, user: str) -> ClipView:
     with _write():
         review.edit_clip(store(), _config_for_exports(), clip_id, clip_edit, user)
     return store().get_clip(clip_id)
+
+
+def set_targets(clip_id: str, member_ids: Sequence[str], campaign_ids: Sequence[str],
+                user: str) -> tuple[list[str], list[str]]:
+    """Correct a clip's members/campaigns; returns what was (added, removed) as 'kind:id'."""
+    before = store().get_clip(clip_id)
+    with _write():
+        review.set_targets(store(), _config_for_exports(), clip_id, member_ids, campaign_ids, user)
+    # Read back rather than use the return value: an export failure still saved the change.
+    after = store().get_clip(clip_id)
+
+    def targets(c: ClipView) -> set[str]:
+        return {f"{m.kind}:{m.target_id}" for m in c.mentions}
+
+    return sorted(targets(after) - targets(before)), sorted(targets(before) - targets(after))
 
 
 def clear_position(clip_id: str, user: str) -> None:

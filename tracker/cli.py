@@ -257,6 +257,28 @@ def clips_reject(app: AppContext, ids: tuple[str, ...], user: str) -> None:
     _review(app, ids, ClipStatus.REJECTED, user)
 
 
+@clips.command("tag")
+@click.argument("clip_id", metavar="ID")
+@click.option("--add-member", multiple=True, metavar="ID", help="Attach this member (repeatable).")
+@click.option("--remove-member", multiple=True, metavar="ID", help="Take this member off (repeatable).")
+@click.option("--add-campaign", multiple=True, metavar="ID", help="Attach this campaign (repeatable).")
+@click.option("--remove-campaign", multiple=True, metavar="ID", help="Take this campaign off (repeatable).")
+@click.option("--user", default="cli", show_default=True, help="Recorded in the clip's history.")
+@pass_app
+def clips_tag(app: AppContext, clip_id: str, add_member: tuple[str, ...], remove_member: tuple[str, ...],
+              add_campaign: tuple[str, ...], remove_campaign: tuple[str, ...], user: str) -> None:
+    """Correct a clip's members and campaigns; later ingests and rematches keep the correction."""
+    from tracker.review import set_targets
+
+    before = app.store.get_clip(clip_id)
+    members = [i for i in dict.fromkeys(before.member_ids + add_member) if i not in remove_member]
+    campaigns = [i for i in dict.fromkeys(before.campaign_ids + add_campaign) if i not in remove_campaign]
+    after = set_targets(app.store, app.config if Path(app.config_path).exists() else None, clip_id,
+                        members, campaigns, user)
+    click.echo(f"{after.id}  members: {', '.join(after.member_ids) or '-'}  "
+               f"campaigns: {', '.join(after.campaign_ids) or '-'}")
+
+
 # ------------------------------------------------------------------ status
 
 

@@ -23,6 +23,9 @@ from tracker.errors import FetchError
 from tracker.fetch import FetchOptions, fetch
 from tracker.match import compile_matcher
 from tracker.models import ClipView, Config, MatchItem, Mention, ParsedEntry, Settings
+from tracker.models import (
+    staff_mention as staff_mention,  # re-exported: callers attach by hand through enrich
+)
 from tracker.normalize import canonical_url, clean_text, clip_id_for, parse_date, utcnow
 from tracker.store import EntryToStore, Store
 
@@ -228,12 +231,6 @@ def fetch_page_meta(url: str, settings: Settings) -> PageMeta:
 def match_page(config: Config, meta: PageMeta) -> list[Mention]:
     matcher = compile_matcher(config.members, config.campaigns)
     return matcher.match(MatchItem(title=meta.title, summary=meta.description, article=meta.text))
-
-
-def staff_mention(kind: str, target_id: str) -> Mention:
-    """A member/campaign attached by hand, with no text evidence."""
-    return Mention(kind="member" if kind == "member" else "campaign", target_id=target_id,
-                   term="(attached by staff)", field="manual", snippet="")
 
 
 def add_clip_from_page(

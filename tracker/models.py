@@ -179,6 +179,12 @@ class Mention:
     end: int = 0
 
 
+def staff_mention(kind: str, target_id: str) -> Mention:
+    """A member/campaign attached by hand, with no text evidence."""
+    return Mention(kind="member" if kind == "member" else "campaign", target_id=target_id,
+                   term="(attached by staff)", field="manual", snippet="")
+
+
 # ---------------------------------------------------------------- clips as the rest of the code sees them
 
 

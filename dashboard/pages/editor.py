@@ -67,6 +67,21 @@ def _save(clip: ClipView) -> None:
     ui.flash("Saved; the change is in the clip's history", ":material/save:")
 
 
+def _save_targets(clip: ClipView, names: dict[str, str]) -> None:
+    get = st.session_state.get
+    added, removed = data.set_targets(clip.id, list(get(f"{Key.E_MEMBERS}{clip.id}") or []),
+                                      list(get(f"{Key.E_CAMPAIGNS}{clip.id}") or []), ui.current_user())
+    for key in (Key.E_MEMBERS, Key.E_CAMPAIGNS):
+        st.session_state.pop(f"{key}{clip.id}", None)  # show what was stored
+    if not added and not removed:
+        ui.flash("Matches unchanged", ":material/info:")
+        return
+    # Names come from feeds.yml, ids from the database: both shown literally, never as Markdown.
+    changes = [f"+{ui.md_escape(names.get(t, t))}" for t in added]
+    changes += [f"−{ui.md_escape(names.get(t, t))}" for t in removed]
+    ui.flash("Matches saved: " + ", ".join(changes), ":material/sell:")
+
+
 def _set_status(clip: ClipView, status: ClipStatus) -> None:
     data.set_status([clip.id], status, ui.current_user())
     label = {"approved": "Published", "rejected": "Rejected", "new": "Back in the review queue"}[status.value]
@@ -123,6 +138,21 @@ with form_col:
     if clip.status is not ClipStatus.REJECTED:
         s3.button("Reject", key=Key.E_REJECT, icon=":material/close:", on_click=_set_status,
                   args=(clip, ClipStatus.REJECTED))
+
+    st.subheader("Members and campaigns")
+    st.caption("Add one the matcher missed or remove a wrong one; later ingests and rematches keep your correction.")
+    # Ids on the clip stay choosable even after they left feeds.yml, so saving never drops them silently.
+    member_names = dict(registry.members) | {i: i for i in clip.member_ids if i not in registry.members}
+    campaign_names = dict(registry.campaigns) | {i: i for i in clip.campaign_ids if i not in registry.campaigns}
+    st.session_state.setdefault(f"{Key.E_MEMBERS}{clip.id}", list(clip.member_ids))
+    st.session_state.setdefault(f"{Key.E_CAMPAIGNS}{clip.id}", list(clip.campaign_ids))
+    st.multiselect("Members", list(member_names), key=f"{Key.E_MEMBERS}{clip.id}",
+                   format_func=lambda i: member_names.get(i, i))
+    st.multiselect("Campaigns", list(campaign_names), key=f"{Key.E_CAMPAIGNS}{clip.id}",
+                   format_func=lambda i: campaign_names.get(i, i))
+    names = {f"member:{i}": n for i, n in member_names.items()} | {f"campaign:{i}": n for i, n in campaign_names.items()}
+    st.button("Save matches", key=Key.E_SAVE_TARGETS, icon=":material/sell:", on_click=_save_targets,
+              args=(clip, names))
 
 with preview_col:
     st.subheader("Live preview")

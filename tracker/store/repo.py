@@ -39,6 +39,7 @@ from tracker.models import (
     IngestRunView,
     Mention,
     ParsedEntry,
+    staff_mention,
 )
 from tracker.normalize import utcnow
 from tracker.store.engine import make_engine, resolve_db_url
@@ -399,6 +400,7 @@ class Store:
         if keep_manual:
             query = query.where(col(MentionRow.manual).is_(False))
         s.execute(query)
+        # What is left is staff's: attached targets, and removed (suppressed) ones the matcher must not re-add.
         manual = {
             (m.kind, m.target_id)
             for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
@@ -409,6 +411,7 @@ class Store:
             s.add(_mention_row(clip_id, m))
 
     def _merge_mentions(self, s: Session, clip_id: str, mentions: Sequence[Mention]) -> None:
+        # Any row holds its target, a suppressed one too: a re-ingest never undoes a staff removal.
         have = {
             (m.kind, m.target_id)
             for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
@@ -452,6 +455,9 @@ class Store:
                         s.add(_mention_row(row.id, m, manual=True))
                         added.append(f"{m.kind}:{m.target_id}")
                     else:
+                        if existing.suppressed:  # staff removed it earlier and now choose it again
+                            existing.suppressed = False
+                            added.append(f"{m.kind}:{m.target_id}")
                         existing.manual = True  # rematching must not take it away now
                 if added:
                     row.updated_at = now
@@ -470,7 +476,9 @@ class Store:
         mentions: dict[str, list[MentionRow]] = {i: [] for i in ids}
         sources: dict[str, list[str]] = {i: [] for i in ids}
         if ids:
-            for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id).in_(ids))).scalars():
+            for m in s.execute(
+                select(MentionRow).where(col(MentionRow.clip_id).in_(ids), col(MentionRow.suppressed).is_(False))
+            ).scalars():
                 mentions[m.clip_id].append(m)
             for src in s.execute(select(ClipSourceRow).where(col(ClipSourceRow.clip_id).in_(ids))).scalars():
                 sources[src.clip_id].append(src.feed_id)
@@ -505,14 +513,15 @@ class Store:
                 conditions.append(
                     exists().where(
                         col(MentionRow.clip_id) == col(ClipRow.id), col(MentionRow.kind) == kind,
-                        col(MentionRow.target_id) == target,
+                        col(MentionRow.target_id) == target, col(MentionRow.suppressed).is_(False),
                     )
                 )
             elif target:
                 conditions.append(
                     col(ClipRow.id).in_(
                         select(col(MentionRow.clip_id)).where(
-                            and_(col(MentionRow.kind) == kind, col(MentionRow.target_id) == target)
+                            and_(col(MentionRow.kind) == kind, col(MentionRow.target_id) == target,
+                                 col(MentionRow.suppressed).is_(False))
                         )
                     )
                 )
@@ -520,7 +529,8 @@ class Store:
             conditions.append(
                 col(ClipRow.id).in_(
                     select(col(MentionRow.clip_id)).where(
-                        and_(col(MentionRow.kind) == "member", col(MentionRow.target_id).in_(f.member_ids))
+                        and_(col(MentionRow.kind) == "member", col(MentionRow.target_id).in_(f.member_ids),
+                             col(MentionRow.suppressed).is_(False))
                     )
                 )
             )
@@ -536,6 +546,7 @@ class Store:
     popular_target_rows = 5000
 
     def _is_popular(self, s: Session, kind: str, target: str) -> bool:
+        # Counts suppressed rows too: a planning threshold, answered from the (kind, target_id) index alone.
         if self.dialect != "sqlite":
             return False
         count = s.execute(
@@ -649,13 +660,16 @@ class Store:
         with self.session() as s:
             if s.get(ClipRow, clip_id) is None:
                 raise NotFoundError(f"no clip {clip_id!r}")
-            s.execute(delete(MentionRow).where(and_(col(MentionRow.clip_id) == clip_id, col(MentionRow.manual).is_(True))))
+            # Staff removals (suppressed rows) stay: replacing the attached set must not bring them back.
+            s.execute(delete(MentionRow).where(and_(col(MentionRow.clip_id) == clip_id, col(MentionRow.manual).is_(True),
+                                                    col(MentionRow.suppressed).is_(False))))
             s.flush()
             auto = {(m.kind, m.target_id): m for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()}
             for m in mentions:
                 existing = auto.get((m.kind, m.target_id))
                 if existing is not None:
                     existing.manual = True
+                    existing.suppressed = False
                 else:
                     s.add(_mention_row(clip_id, m, manual=True))
             s.add(AuditRow(clip_id=clip_id, user=user, action="tag", at=now,
@@ -680,21 +694,58 @@ class Store:
     def replace_auto_mentions(self, clip_id: str, mentions: Sequence[Mention], now: datetime) -> tuple[set[str], set[str]]:
         """Rematch one clip: returns (gained, lost) as 'kind:id' strings. Manual mentions stay."""
         with self.session() as s:
-            before = {
-                f"{m.kind}:{m.target_id}"
-                for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
-            }
+            before = self._visible_targets(s, clip_id)
             self._replace_mentions(s, clip_id, mentions)
             s.flush()
-            after = {
-                f"{m.kind}:{m.target_id}"
-                for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
-            }
+            after = self._visible_targets(s, clip_id)
             if before != after:
                 row = s.get(ClipRow, clip_id)
                 if row is not None:
                     row.updated_at = now
             return after - before, before - after
+
+    @staticmethod
+    def _visible_targets(s: Session, clip_id: str) -> set[str]:
+        return {
+            f"{m.kind}:{m.target_id}"
+            for m in s.execute(
+                select(MentionRow).where(col(MentionRow.clip_id) == clip_id, col(MentionRow.suppressed).is_(False))
+            ).scalars()
+        }
+
+    def set_clip_targets(
+        self, clip_id: str, members: Sequence[str], campaigns: Sequence[str], user: str, now: datetime | None = None
+    ) -> tuple[list[str], list[str]]:
+        """Staff correct a clip's matches: the visible members/campaigns become exactly these.
+
+        Added targets are manual mentions; removed ones stay as suppressed rows, so later
+        ingests and rematches keep them off the clip. Returns (added, removed) as 'kind:id'.
+        """
+        now = now or utcnow()
+        wanted = {("member", i) for i in members} | {("campaign", i) for i in campaigns}
+        with self.session() as s:
+            row = s.get(ClipRow, clip_id)
+            if row is None:
+                raise NotFoundError(f"no clip {clip_id!r}")
+            have = {
+                (m.kind, m.target_id): m
+                for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
+            }
+            visible = {key for key, m in have.items() if not m.suppressed}
+            added, removed = sorted(wanted - visible), sorted(visible - wanted)
+            for kind, target in added:
+                existing = have.get((kind, target))
+                if existing is None:
+                    s.add(_mention_row(clip_id, staff_mention(kind, target), manual=True))
+                else:  # removed earlier: shown again, with the evidence it had
+                    existing.manual, existing.suppressed = True, False
+            for key in removed:
+                have[key].manual, have[key].suppressed = True, True
+            if added or removed:
+                row.updated_at = now
+                detail = " ".join([f"+{k}:{t}" for k, t in added] + [f"-{k}:{t}" for k, t in removed])
+                s.add(AuditRow(clip_id=clip_id, user=user, action="tag", at=now, detail=detail))
+        return [f"{k}:{t}" for k, t in added], [f"{k}:{t}" for k, t in removed]
 
     def clip_texts(self, since: datetime | None = None) -> Iterator[tuple[str, str, str, str]]:
         """(id, title, summary, content) of stored clips, for rematching, in batches."""
@@ -727,7 +778,7 @@ class Store:
         with self.session() as s:
             q = select(col(MentionRow.clip_id), col(MentionRow.kind), col(MentionRow.target_id), sort_at, col(ClipRow.outlet)).join(
                 ClipRow, col(ClipRow.id) == col(MentionRow.clip_id)
-            ).where(col(ClipRow.status) != ClipStatus.REJECTED.value)
+            ).where(col(ClipRow.status) != ClipStatus.REJECTED.value, col(MentionRow.suppressed).is_(False))
             if since is not None:
                 q = q.where(sort_at >= since)
             out = []

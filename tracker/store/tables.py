@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import Column, Index, Text, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from tracker.store.types import JSONList, UTCDateTime
@@ -103,6 +103,8 @@ class MentionRow(SQLModel, table=True):
     hit_start: int = 0
     hit_end: int = 0
     manual: bool = False  # attached by staff; kept by rematch
+    # Removed by staff (always manual too): hidden everywhere, and holds the target so no rematch re-adds it.
+    suppressed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class ClipSourceRow(SQLModel, table=True):
