@@ -8,8 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.feedserver import FeedServer, running_server
+from tracker.normalize import utcnow
+from tracker.seed import demo_config_data, seed_store
 from tracker.store import Store
 
 PG_URL = os.environ.get("TRACKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -98,3 +101,25 @@ def corpus_dir(kind: str) -> Path:
             pytest.fail(f"corpus missing at {path} (set TRACKER_CORPUS)")
         pytest.skip(f"corpus not found at {path}; set TRACKER_CORPUS to ../shared/corpus")
     return path
+
+
+# A fixed 'now' for seeded dashboard data (tests compare dates against it).
+DASHBOARD_NOW = utcnow().replace(microsecond=0)
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """A seeded database and a feeds.yml with the demo roster; the app finds both through the environment."""
+    config = tmp_path / "feeds.yml"
+    config.write_text(yaml.safe_dump(demo_config_data(), sort_keys=False), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    store = Store(url)
+    seed_store(store, 120, now=DASHBOARD_NOW, days=60)
+    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
+    monkeypatch.setenv("TRACKER_CONFIG", str(config))
+    monkeypatch.setenv("TRACKER_USERS_FILE", str(tmp_path / "users.json"))
+    monkeypatch.setenv("TRACKER_DEMO", "1")
+    try:
+        yield store
+    finally:
+        store.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.keys import Key
 from tests.feedserver import FeedServer, Route
-from tests.test_dashboard import APP, NOW
+from tests.test_dashboard import APP
 from tests.test_ingest import REGISTRY, make_config, rss
 from tracker.cli import cli
 from tracker.config import parse_config
@@ -22,7 +21,7 @@ from tracker.ingest import Ingestor
 from tracker.matching import rematch_store, try_rule
 from tracker.models import ClipStatus, ClipView, Config, MemberConfig, Term
 from tracker.review import set_targets
-from tracker.seed import demo_config_data, demo_members, seed_store
+from tracker.seed import demo_members
 from tracker.store import ClipFilter, Store
 
 URL = "https://x.example.com/vote"
@@ -188,26 +187,8 @@ def test_cli_clips_tag_round_trip(feed_server: FeedServer, db_url: str, tmp_path
     assert isinstance(result.exception, NotFoundError)  # `tracker` turns it into one line on stderr
 
 
-@pytest.fixture
-def dashboard_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    """As tests/test_dashboard.py's env: a seeded database and the demo roster, found through the environment."""
-    config = tmp_path / "feeds.yml"
-    config.write_text(yaml.safe_dump(demo_config_data(), sort_keys=False), encoding="utf-8")
-    url = f"sqlite:///{tmp_path / 'tracker.db'}"
-    store = Store(url)
-    seed_store(store, 40, now=NOW, days=30)
-    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
-    monkeypatch.setenv("TRACKER_CONFIG", str(config))
-    monkeypatch.setenv("TRACKER_USERS_FILE", str(tmp_path / "users.json"))
-    monkeypatch.setenv("TRACKER_DEMO", "1")
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def test_editor_corrects_matches(dashboard_env: Store) -> None:
-    store = dashboard_env
+def test_editor_corrects_matches(env: Store) -> None:
+    store = env
     clip = next(c for c in store.all_clips() if c.member_ids)
     missed = next(m.id for m in demo_members() if m.id not in clip.member_ids)
     wrong = clip.member_ids[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,34 +10,15 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 from dashboard.keys import Key
+from tests.conftest import DASHBOARD_NOW
 from tracker.models import ClipStatus
-from tracker.normalize import utcnow
-from tracker.seed import demo_config_data, seed_store
 from tracker.store import ClipFilter, Store
 from tracker.users import UsersFile
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
-NOW = utcnow().replace(microsecond=0)
+NOW = DASHBOARD_NOW  # the same instant the env fixture seeded with
 PAGES = ["pages/review.py", "pages/editor.py", "pages/published.py", "pages/add.py", "pages/insights.py",
          "pages/feeds.py", "pages/registry.py"]
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    """A seeded database and a feeds.yml with the demo roster; the app finds both through the environment."""
-    config = tmp_path / "feeds.yml"
-    config.write_text(yaml.safe_dump(demo_config_data(), sort_keys=False), encoding="utf-8")
-    url = f"sqlite:///{tmp_path / 'tracker.db'}"
-    store = Store(url)
-    seed_store(store, 120, now=NOW, days=60)
-    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
-    monkeypatch.setenv("TRACKER_CONFIG", str(config))
-    monkeypatch.setenv("TRACKER_USERS_FILE", str(tmp_path / "users.json"))
-    monkeypatch.setenv("TRACKER_DEMO", "1")
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def run_app(page: str | None = None) -> AppTest:

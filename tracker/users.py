@@ -11,7 +11,6 @@ cost later does not invalidate existing accounts.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
@@ -22,7 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from tracker.errors import AuthError, StorageError
+from tracker.errors import AuthError
+from tracker.export.atomic import write_atomic
 from tracker.normalize import utcnow
 
 DEFAULT_USERS_FILE = "data/users.json"
@@ -82,46 +82,6 @@ def _dummy_hash() -> str:
         salt, digest = secrets.token_bytes(16), secrets.token_bytes(32)
         _DUMMY_HASH = f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
     return _DUMMY_HASH
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Replace path with data (temp file + fsync + rename), readable by the owner only at every moment.
-
-    The temp file is created 0o600 and fchmod-ed to exactly that before any byte is
-    written, so neither it nor the renamed file is ever readable by other local users.
-    """
-    directory = path.parent
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        while True:
-            tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
-            try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                break
-            except FileExistsError:
-                continue
-    except OSError as exc:
-        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    try:
-        try:
-            os.fchmod(fd, 0o600)  # the umask can only clear bits; this also states the intent
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)  # makes the rename itself durable
-        finally:
-            os.close(dir_fd)
 
 
 def check_username(username: str) -> str:
@@ -213,4 +173,4 @@ class UsersFile:
             },
         }
         # hashes are still worth keeping from other local users
-        _write_private(self.path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+        write_atomic(self.path, (json.dumps(data, indent=2) + "\n").encode("utf-8"), private=True)

@@ -35,12 +35,13 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes) -> bool:
+def write_atomic(path: Path, data: bytes, *, private: bool = False) -> bool:
     """Replace `path` with `data` via a temp file in the same directory + fsync + rename.
 
     Returns False, touching nothing (mtime included), when the file already holds
     exactly `data`, so "did the export change?" is cheap to answer and caches survive.
     Creates missing parent directories. Raises StorageError when the file cannot be written.
+    `private` files (password hashes) are owner-only at every moment, the temp file included.
     """
     path = Path(path)
     if _same_content(path, data):
@@ -57,7 +58,7 @@ def write_atomic(path: Path, data: bytes) -> bool:
     while True:
         tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
             break
         except FileExistsError:
             continue
@@ -65,15 +66,18 @@ def write_atomic(path: Path, data: bytes) -> bool:
             raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
         try:
+            if private:
+                os.fchmod(fd, 0o600)  # before any byte is written; the umask could only clear bits
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            # Keep whatever mode the site's admin gave the existing file.
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        if not private:
+            with contextlib.suppress(FileNotFoundError):
+                # Keep whatever mode the site's admin gave the existing file.
+                os.chmod(tmp, path.stat().st_mode & 0o7777)
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
