@@ -9,11 +9,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import settings
 
 from tests.feedserver import FeedServer, running_server
 from tracker.normalize import utcnow
 from tracker.seed import demo_config_data, seed_store
 from tracker.store import Store
+
+# A loaded 2-core CI machine can take longer than Hypothesis' 200 ms per example: that is not a bug.
+settings.register_profile("media-tracker", deadline=None)
+settings.load_profile("media-tracker")
 
 PG_URL = os.environ.get("TRACKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = bool(os.environ.get("CI"))

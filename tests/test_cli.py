@@ -152,7 +152,11 @@ def test_ctrl_c_during_ingest_stops_promptly_without_fetching_the_queue(tmp_path
     proc = subprocess.Popen([sys.executable, "-m", "tracker.cli", "--config", str(config), "--db",
                              f"sqlite:///{tmp_path / 't.db'}", "ingest", "-q"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)  # start-up, then a couple of feeds in flight
+    deadline = time.monotonic() + 30
+    while len(feed_server.requests) < 2:  # started up, and feeds are in flight
+        assert time.monotonic() < deadline, "ingest never started fetching"
+        time.sleep(0.05)
+    time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     sent = time.monotonic()
     _out, err = proc.communicate(timeout=30)

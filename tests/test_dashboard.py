@@ -70,6 +70,14 @@ def test_queue_shows_new_clips_newest_first(env: Store) -> None:
     expected = env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=25).clips
     assert ids == [c.id for c in expected]
     assert metric(at, "Waiting for review") == env.count_clips(ClipFilter(status=ClipStatus.NEW))
+    # Independently of the store's own ordering: newest first, every one of them new.
+    shown = [env.get_clip(i) for i in ids]
+    stamps = [c.published_at or c.first_seen_at for c in shown]
+    assert ids and stamps == sorted(stamps, reverse=True)
+    assert all(c.status is ClipStatus.NEW for c in shown)
+    newest_new = max((c for c in env.all_clips() if c.status is ClipStatus.NEW),
+                     key=lambda c: (c.published_at or c.first_seen_at, c.id))
+    assert ids[0] == newest_new.id
 
 
 def test_filters_narrow_the_list(env: Store) -> None:

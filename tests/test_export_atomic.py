@@ -96,16 +96,19 @@ def test_readers_never_see_a_partial_file(tmp_path: Path) -> None:
     seen: set[int] = set()
     deadline = time.monotonic() + 30
     try:
-        for _ in range(200):
+        reads = 0
+        while reads < 200 or len(seen) < 2:  # until the reader has met both versions mid-rewrite
             assert time.monotonic() < deadline, "reader loop took too long"
             data = target.read_bytes()
             assert data in versions
             seen.add(json.loads(data)["v"])
+            reads += 1
     finally:
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
     assert errors == []
+    assert len(seen) == 2
     assert writes > 1
     assert leftovers(tmp_path) == []
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.feedserver import FeedServer
 from tests.test_ingest import DATA, make_config, rss
 from tracker.ingest import Ingestor
@@ -15,7 +17,9 @@ def _clips(store: Store) -> list[tuple[str, tuple[str, ...], tuple[str, ...], tu
     return sorted((c.canonical_url, c.member_ids, c.campaign_ids, c.feed_ids) for c in store.all_clips())
 
 
-def test_pool_and_threads_store_the_same_clips(feed_server: FeedServer, tmp_path: Path) -> None:
+def test_pool_and_threads_store_the_same_clips(
+    feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     paths = []
     for i in range(6):
         feed_server.add(f"/f{i}", body=(DATA / "city-desk.rss").read_bytes() if i % 2 else rss(
@@ -26,6 +30,12 @@ def test_pool_and_threads_store_the_same_clips(feed_server: FeedServer, tmp_path
     config = make_config(feed_server, paths, tmp_path)
     results = {}
     for mode, processes in (("threads", 0), ("pool", 2)):
+        if mode == "pool":
+            # The parent's parser now fails: equal results prove the workers parsed, not a fallback.
+            def parent_must_not_parse(*args: object) -> object:
+                raise AssertionError("parsed in the parent, not in the pool")
+
+            monkeypatch.setattr("tracker.ingest.parse_and_match", parent_must_not_parse)
         store = Store(f"sqlite:///{tmp_path / mode}.db")
         ingestor = Ingestor(config, store, parse_processes=processes)
         ingestor.pool_min_feeds = 1  # use the pool even for this small cycle
