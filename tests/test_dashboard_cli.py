@@ -54,3 +54,48 @@ def test_without_demo_uses_the_configured_database(tmp_path: Path, captured: dic
     assert captured["env"]["TRACKER_DATABASE_URL"] == db
     assert "TRACKER_DEMO" not in captured["env"] and "--demo" not in captured["args"]
     assert "Dashboard: http://localhost:" in result.output
+
+
+def test_make_demo_path_serves_the_sample_clips(tmp_path: Path) -> None:
+    """What `make demo` runs: ingest the bundled samples, then `tracker dashboard --demo` really serves."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    root = Path(__file__).resolve().parent.parent
+    demo = root / "data" / "samples" / "demo.yml"
+    db = f"sqlite:///{tmp_path / 'tracker.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    tracker = [sys.executable, "-m", "tracker.cli", "--config", str(demo), "--db", db]
+    ingested = subprocess.run([*tracker, "ingest", "-q"], capture_output=True, text=True, env=env, timeout=120)
+    assert ingested.returncode == 0 and "new clips" in ingested.stdout, ingested.stderr
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([*tracker, "dashboard", "--demo", "--port", str(port), "--host", "127.0.0.1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the dashboard never answered"
+            time.sleep(0.5)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+            assert r.status == 200 and b"<html" in r.read().lower()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    store = Store(db)
+    assert store.count_clips() == 21  # the samples' answer key: 23 matches, two stories in two feeds
+    store.close()
