@@ -49,8 +49,8 @@ PARSES: list[tuple[str, QueryNode]] = [
     ("NOT (a OR b) c", And((Not(Or((W("a"), W("b")))), W("c")))),
     # NEAR chains to the left
     ("a NEAR/1 b NEAR/2 c", Near(Near(W("a"), W("b"), 1), W("c"), 2)),
-    # lower-case operators are ordinary words (as in Google News)
-    ("rent or evict", And((W("rent"), W("or"), W("evict")))),
+    # a quoted operator is an ordinary word
+    ('rent "or" evict', And((W("rent"), Phrase("or"), W("evict")))),
     # punctuation inside a word stays part of it; normalisation happens in the matcher
     ("Ocasio-Cortez", W("Ocasio-Cortez")),
     ('"good cause" NEAR/3 evict*', Near(Phrase("good cause"), W("evict", prefix=True), 3)),
@@ -64,6 +64,10 @@ def test_parses(query: str, tree: QueryNode) -> None:
 
 ERRORS = [
     # (query, position, words the message must contain)
+    # lower-case operators would silently be required words: refused with the fix
+    ('"good cause" or "just cause"', 13, "only in capitals: write OR"),
+    ("rent and evict", 5, "only in capitals: write AND"),
+    ("Not rent", 0, "only in capitals: write NOT"),
     ('"good cause', 0, "unclosed quote"),
     ('rent "good cause', 5, "unclosed quote"),
     ("", 0, "empty"),

@@ -131,6 +131,11 @@ def _tokens(query: str) -> Iterator[_Token]:
             text = query[i:j]
             if text in ("AND", "OR", "NOT"):
                 yield _Token(text, text, i)
+            elif text.upper() in ("AND", "OR", "NOT"):
+                # `"good cause" or "just cause"` would silently require the word "or" and match
+                # almost nothing: say so instead.
+                raise _fail(query, f"{text!r} is an operator only in capitals: write {text.upper()}, "
+                                   f'or "{text}" in quotes to search for the word', i)
             elif m := _NEAR_RE.match(text):
                 distance = int(m.group(1))
                 if distance > MAX_NEAR_DISTANCE:
