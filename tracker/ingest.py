@@ -33,14 +33,12 @@ import requests
 from tracker.errors import FetchError, ParseError, TrackerError
 from tracker.fetch import FetchOptions, fetch, make_session
 from tracker.match import Matcher, compile_matcher
-from tracker.models import Config, FeedConfig, FetchResult, ParsedEntry
+from tracker.models import Config, FeedConfig, FetchResult
 from tracker.normalize import utcnow
 from tracker.parsepool import (
-    MatchedEntry,
     ParseOutcome,
     ParsePool,
     default_processes,
-    matched_entries,
     parse_and_match,
 )
 from tracker.policy import Attempt, decide
@@ -166,15 +164,6 @@ class _HostLimiter:
             return self._locks[host]
 
 
-def match_entries(entries: Sequence[ParsedEntry], matcher: Matcher) -> list[EntryToStore]:
-    """Only entries mentioning at least one member or campaign become clips."""
-    return [_to_store(m) for m in matched_entries(entries, matcher)]
-
-
-def _to_store(m: MatchedEntry) -> EntryToStore:
-    return EntryToStore(entry=m.entry, canonical_url=m.canonical_url, clip_id=m.clip_id, mentions=m.mentions)
-
-
 @dataclass(frozen=True)
 class _Fetched:
     """A body that needs parsing: the half-way point between fetch (threads) and parse (maybe processes)."""
@@ -216,7 +205,7 @@ def _combine(fetched: _Fetched, parsed: ParseOutcome) -> _Work:
     if parsed.error is not None:
         return _Work(fetched.feed, fetched.state, error=ParseError(parsed.error), **common)  # type: ignore[arg-type]
     return _Work(
-        fetched.feed, fetched.state, entries=tuple(_to_store(m) for m in parsed.matched),
+        fetched.feed, fetched.state, entries=parsed.matched,
         items_seen=parsed.items_seen, content_hash=fetched.digest, title=parsed.title,
         ttl_minutes=parsed.ttl_minutes, problem=parsed.problem, item_dates=parsed.item_dates,
         match_cpu_s=parsed.match_cpu_s,
@@ -521,4 +510,4 @@ def run_ingest(config: Config, store: Store, **kwargs: object) -> CycleReport:
     return Ingestor(config, store).run_cycle(**kwargs)  # type: ignore[arg-type]
 
 
-__all__ = ["CycleReport", "FeedReport", "Ingestor", "match_entries", "process_feed", "run_ingest"]
+__all__ = ["CycleReport", "FeedReport", "Ingestor", "process_feed", "run_ingest"]

@@ -179,6 +179,16 @@ class Mention:
     end: int = 0
 
 
+@dataclass(frozen=True)
+class MatchedEntry:
+    """A feed entry that mentions someone: what parsing hands to storage (picklable for the pool)."""
+
+    entry: ParsedEntry
+    canonical_url: str
+    clip_id: str
+    mentions: tuple[Mention, ...]
+
+
 def staff_mention(kind: str, target_id: str) -> Mention:
     """A member/campaign attached by hand, with no text evidence."""
     return Mention(kind="member" if kind == "member" else "campaign", target_id=target_id,

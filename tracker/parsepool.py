@@ -21,17 +21,9 @@ from datetime import datetime
 
 from tracker.errors import ParseError
 from tracker.match import Matcher
-from tracker.models import MatchItem, Mention, ParsedEntry
+from tracker.models import MatchedEntry, MatchItem, ParsedEntry
 from tracker.normalize import canonical_url, clip_id_for
 from tracker.parse import parse_feed
-
-
-@dataclass(frozen=True)
-class MatchedEntry:
-    entry: ParsedEntry
-    canonical_url: str
-    clip_id: str
-    mentions: tuple[Mention, ...]
 
 
 @dataclass(frozen=True)

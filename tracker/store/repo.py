@@ -37,8 +37,8 @@ from tracker.models import (
     FeedConfig,
     FeedHealth,
     IngestRunView,
+    MatchedEntry,
     Mention,
-    ParsedEntry,
     staff_mention,
 )
 from tracker.normalize import utcnow
@@ -78,12 +78,8 @@ class FeedState:
     newest_item_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class EntryToStore:
-    entry: ParsedEntry
-    canonical_url: str
-    clip_id: str
-    mentions: tuple[Mention, ...]
+# What storage takes is exactly what matching produced.
+EntryToStore = MatchedEntry
 
 
 @dataclass(frozen=True)
