@@ -29,6 +29,16 @@ class Route:
     handler: Callable[[BaseHTTPRequestHandler], None] | None = None
 
 
+def bad_gzip(handler: BaseHTTPRequestHandler) -> None:
+    """Claims gzip, sends bytes that do not inflate: a body that breaks halfway through decoding."""
+    body = b"\x1f\x8b\x08\x00garbage-not-deflate" * 50
+    handler.send_response(200)
+    handler.send_header("Content-Encoding", "gzip")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 @dataclass
 class SeenRequest:
     path: str

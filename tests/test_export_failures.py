@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.keys import Key
 from tests.feedserver import FeedServer
+from tests.test_dashboard import queue_ids
 from tests.test_ingest import rss
 from tracker.cli import cli
 from tracker.config import load_config
@@ -62,10 +63,10 @@ def test_review_saves_then_reports_the_export_failure(tmp_path: Path) -> None:
     store.close()
 
 
-def test_dashboard_shows_a_banner_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _dashboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, export_path: str, *, demo: bool) -> Store:
+    """A seeded database and the demo roster with one JSON export, found through the environment."""
     data = demo_config_data()
-    (tmp_path / "blocker").write_text("not a folder", encoding="utf-8")
-    data["settings"] = {"exports": [{"format": "json", "path": "blocker/news.json"}]}
+    data["settings"] = {"exports": [{"format": "json", "path": export_path}]}
     (tmp_path / "feeds.yml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     url = f"sqlite:///{tmp_path / 't.db'}"
     store = Store(url)
@@ -73,14 +74,22 @@ def test_dashboard_shows_a_banner_not_a_traceback(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("TRACKER_DATABASE_URL", url)
     monkeypatch.setenv("TRACKER_CONFIG", str(tmp_path / "feeds.yml"))
     monkeypatch.setenv("TRACKER_USERS_FILE", str(tmp_path / "users.json"))
-    monkeypatch.delenv("TRACKER_DEMO", raising=False)
+    if demo:
+        monkeypatch.setenv("TRACKER_DEMO", "1")
+    else:
+        monkeypatch.delenv("TRACKER_DEMO", raising=False)
+    return store
+
+
+def test_dashboard_shows_a_banner_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "blocker").write_text("not a folder", encoding="utf-8")
+    store = _dashboard(tmp_path, monkeypatch, "blocker/news.json", demo=False)
     UsersFile().add("maria", "correct horse battery")
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.text_input(key=Key.LOGIN_USERNAME).input("maria")
     at.text_input(key=Key.LOGIN_PASSWORD).input("correct horse battery")
     at.button(key=Key.LOGIN_SUBMIT).click().run()
-    first = next(str(cb.key)[len(str(Key.Q_SELECT)):] for cb in at.checkbox
-                 if cb.key and str(cb.key).startswith(str(Key.Q_SELECT)))
+    first = queue_ids(at)[0]
     at.button(key=f"{Key.Q_APPROVE}{first}").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert store.get_clip(first).status is ClipStatus.APPROVED  # the decision was kept
@@ -99,18 +108,9 @@ def test_dashboard_shows_a_banner_not_a_traceback(tmp_path: Path, monkeypatch: p
 
 
 def test_demo_mode_never_writes_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = demo_config_data()
-    data["settings"] = {"exports": [{"format": "json", "path": "out/news.json"}]}
-    (tmp_path / "feeds.yml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    url = f"sqlite:///{tmp_path / 't.db'}"
-    store = Store(url)
-    seed_store(store, 30)
-    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
-    monkeypatch.setenv("TRACKER_CONFIG", str(tmp_path / "feeds.yml"))
-    monkeypatch.setenv("TRACKER_DEMO", "1")
+    store = _dashboard(tmp_path, monkeypatch, "out/news.json", demo=True)
     at = AppTest.from_file(APP, default_timeout=60).run()
-    first = next(str(cb.key)[len(str(Key.Q_SELECT)):] for cb in at.checkbox
-                 if cb.key and str(cb.key).startswith(str(Key.Q_SELECT)))
+    first = queue_ids(at)[0]
     at.button(key=f"{Key.Q_APPROVE}{first}").click().run()
     assert store.get_clip(first).status is ClipStatus.APPROVED
     assert not (tmp_path / "out" / "news.json").exists()  # sample clips never reach the website

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.feedserver import FeedServer, Route
+from tests.feedserver import FeedServer, Route, bad_gzip
 from tracker.errors import FetchError
 from tracker.fetch import FetchOptions, fetch, parse_max_age, parse_retry_after
 from tracker.parse import parse_feed
@@ -238,14 +238,6 @@ def test_internal_addresses_are_refused(ip: str) -> None:
 
 
 def test_broken_gzip_and_cut_off_bodies_are_fetch_errors(feed_server: FeedServer) -> None:
-    def bad_gzip(handler: BaseHTTPRequestHandler) -> None:
-        body = b"\x1f\x8b\x08\x00garbage-not-deflate" * 50
-        handler.send_response(200)
-        handler.send_header("Content-Encoding", "gzip")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
     def cut_off(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(200)
         handler.send_header("Content-Length", "100000")

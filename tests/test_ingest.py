@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.feedserver import FeedServer, Route
+from tests.feedserver import FeedServer, Route, bad_gzip
 from tracker.config import parse_config
 from tracker.ingest import Ingestor
 from tracker.models import ClipStatus, Config
@@ -257,16 +257,6 @@ def test_hostile_entries_never_break_a_feed(feed_server: FeedServer, store: Stor
 
 
 def test_a_broken_body_fails_its_feed_not_the_cycle(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
-    from http.server import BaseHTTPRequestHandler
-
-    def bad_gzip(handler: BaseHTTPRequestHandler) -> None:
-        payload = b"\x1f\x8b\x08\x00not-deflate" * 40
-        handler.send_response(200)
-        handler.send_header("Content-Encoding", "gzip")
-        handler.send_header("Content-Length", str(len(payload)))
-        handler.end_headers()
-        handler.wfile.write(payload)
-
     feed_server.add("/good", body=rss(("Good Cause Eviction", "https://x.example.com/1", "")))
     feed_server.add("/bad", Route(handler=bad_gzip))
     report = Ingestor(make_config(feed_server, ["/good", "/bad"], tmp_path), store).run_cycle()
