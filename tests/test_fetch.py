@@ -10,7 +10,7 @@ import pytest
 
 from tests.feedserver import FeedServer, Route, bad_gzip
 from tracker.errors import FetchError
-from tracker.fetch import FetchOptions, fetch, parse_max_age, parse_retry_after
+from tracker.fetch import FetchOptions, fetch, make_session, parse_max_age, parse_retry_after
 from tracker.parse import parse_feed
 
 FEED = (Path(__file__).parent / "data" / "feeds" / "city-desk.rss").read_bytes()
@@ -251,3 +251,73 @@ def test_broken_gzip_and_cut_off_bodies_are_fetch_errors(feed_server: FeedServer
         url = feed_server.add(path, Route(handler=handler))
         with pytest.raises(FetchError, match="download failed"):
             fetch(url, options=FAST)
+
+
+# ---------------------------------------------------------------- what requests takes from the environment
+# fetch() prepares requests itself (tracker.fetch._send) instead of going through Session.request,
+# so these prove it still honours what a deployment configures: proxies, no_proxy, ~/.netrc.
+
+
+@pytest.fixture
+def clean_proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+                 "NO_PROXY", "NETRC"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_the_proxy_from_the_environment_is_used(feed_server: FeedServer, clean_proxy_env: pytest.MonkeyPatch) -> None:
+    # A proxy receives the absolute URL in the request line: the test server plays the proxy.
+    feed_server.add("http://feeds.example.invalid/rss", body=FEED)
+    clean_proxy_env.setenv("http_proxy", feed_server.base_url)
+    session = make_session(2)
+    assert fetch("http://feeds.example.invalid/rss", session=session, options=FAST).body == FEED
+    assert fetch("http://feeds.example.invalid/rss", session=session, options=FAST).body == FEED
+    assert len(feed_server.hits("http://feeds.example.invalid/rss")) == 2
+
+
+def test_no_proxy_hosts_are_fetched_directly(feed_server: FeedServer, clean_proxy_env: pytest.MonkeyPatch) -> None:
+    url = feed_server.add("/direct.xml", body=FEED)
+    clean_proxy_env.setenv("http_proxy", "http://127.0.0.1:9")  # nothing listens there
+    clean_proxy_env.setenv("no_proxy", "127.0.0.1")
+    assert fetch(url, session=make_session(2), options=FAST).body == FEED
+
+
+def test_netrc_credentials_are_sent_and_url_credentials_win(
+    feed_server: FeedServer, clean_proxy_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    url = feed_server.add("/private.xml", body=FEED)
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login alice password s3cret\n")
+    netrc.chmod(0o600)
+    clean_proxy_env.setenv("NETRC", str(netrc))
+    fetch(url, session=make_session(2), options=FAST)
+    assert feed_server.hits("/private.xml")[-1].headers["authorization"] == "Basic YWxpY2U6czNjcmV0"  # alice:s3cret
+
+    with_user = url.replace("http://", "http://bob:pw@")
+    fetch(with_user, session=make_session(2), options=FAST)
+    assert feed_server.hits("/private.xml")[-1].headers["authorization"] == "Basic Ym9iOnB3"  # bob:pw
+
+
+def test_a_cookie_set_before_a_redirect_goes_to_its_target_but_not_to_other_feeds(feed_server: FeedServer) -> None:
+    def gate(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(302)
+        handler.send_header("Set-Cookie", "consent=yes; Path=/")
+        handler.send_header("Location", "/checked.xml")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    def checked(handler: BaseHTTPRequestHandler) -> None:
+        ok = "consent=yes" in (handler.headers.get("Cookie") or "")
+        handler.send_response(200 if ok else 403)
+        handler.send_header("Content-Length", str(len(FEED) if ok else 0))
+        handler.end_headers()
+        if ok:
+            handler.wfile.write(FEED)
+
+    gate_url = feed_server.add("/gate.xml", Route(handler=gate))
+    checked_url = feed_server.add("/checked.xml", Route(handler=checked))
+    session = make_session(2)
+    assert fetch(gate_url, session=session, options=FAST).body == FEED
+    with pytest.raises(FetchError, match="403"):  # another fetch on the same session: no cookie
+        fetch(checked_url, session=session, options=FetchOptions(timeout_s=1.0, retry_403_as_browser=False))
