@@ -178,6 +178,7 @@ def test_304_costs_no_parse(tmp_path: Path, store: Store, feed_server: FeedServe
     assert (second.ok, second.status, second.not_modified, second.items_seen) == (True, 304, True, 0)
     f = h.feed()
     assert f.last_success_at == h.clock.now and f.last_new_item_at == new_item_at
+    assert f.items_seen_last == 3  # the feed still holds its three items: feed health must not say 0
 
 
 def test_byte_identical_body_without_validators_skips_parsing(
@@ -190,6 +191,7 @@ def test_byte_identical_body_without_validators_skips_parsing(
     same = only(h.cycle())
     assert "if-none-match" not in feed_server.hits("/plain.xml")[-1].headers
     assert (same.ok, same.status, same.not_modified, same.items_seen) == (True, 200, True, 0)
+    assert h.feed().items_seen_last == 2
 
     feed_server.routes["/plain.xml"] = Route(body=rss(3))  # one byte changes: parsed again
     h.clock.advance(hours=1)

@@ -152,6 +152,24 @@ def test_not_modified_feed_costs_no_parse(feed_server: FeedServer, store: Store,
     assert feed_server.hits("/feed")[1].headers.get("if-none-match") == '"e1"'
 
 
+def test_a_cycle_of_unchanged_feeds_never_compiles_the_matcher(
+    feed_server: FeedServer, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Compiling a registry of thousands of names is part of a re-poll's fixed cost; 304s need no matcher.
+    feed_server.add("/feed", body=rss(("Good Cause Eviction", "https://x.example.com/1", "")), etag='"e1"')
+    config = make_config(feed_server, ["/feed"], tmp_path)
+    Ingestor(config, store).run_cycle()
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the matcher was compiled for a cycle that parsed nothing")
+
+    monkeypatch.setattr("tracker.ingest.compile_matcher", refuse)
+    assert Ingestor(config, store).run_cycle().feeds[0].not_modified
+    feed_server.routes["/feed"] = Route(body=rss(("Good Cause Eviction", "https://x.example.com/2", "")))
+    with pytest.raises(AssertionError, match="compiled"):  # a changed feed does need it
+        Ingestor(config, store).run_cycle()
+
+
 def test_filters_and_pagination(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
     items = [(f"Good Cause Eviction {i}", f"https://x.example.com/{i}", "") for i in range(7)]
     items.append(("Kendra Brooks, Philadelphia", "https://x.example.com/kb", ""))

@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import random
 import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import (
-    FIRST_COMPLETED,
-    Future,
-    ThreadPoolExecutor,
-    wait,
-)
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -213,21 +209,6 @@ def _combine(fetched: _Fetched, parsed: ParseOutcome) -> _Work:
     )
 
 
-def process_feed(
-    feed: FeedConfig,
-    state: FeedState,
-    matcher: Matcher,
-    options: FetchOptions,
-    session: requests.Session | None = None,
-) -> _Work:
-    """Fetch, parse and match one feed. Pure of the database; never raises TrackerError."""
-    step = _fetch_step(feed, state, options, session)
-    if isinstance(step, _Work):
-        return step
-    body = step.result.body or b""
-    return _combine(step, parse_and_match(body, step.result.url, step.result.content_type, matcher))
-
-
 # Below this many feeds, starting the parse pool costs more than it saves.
 POOL_MIN_FEEDS = 200
 # Feed health is written in batches: one transaction per feed was most of a re-poll's CPU.
@@ -251,7 +232,8 @@ class Ingestor:
     ) -> None:
         self.config = config
         self.store = store
-        self.matcher = matcher or compile_matcher(config.members, config.campaigns)
+        self._matcher = matcher
+        self._matcher_lock = threading.Lock()
         self.clock = clock
         self.rng = rng or random.Random()
         s = config.settings
@@ -265,6 +247,15 @@ class Ingestor:
         )
         # Test hook: crash while storing this feed after N rows (proves per-feed atomicity).
         self.fail_storing: dict[str, int] = {}
+
+    @property
+    def matcher(self) -> Matcher:
+        """Compiled at the first body to match: a re-poll where every feed answers 304 never needs it."""
+        if self._matcher is None:
+            with self._matcher_lock:
+                if self._matcher is None:
+                    self._matcher = compile_matcher(self.config.members, self.config.campaigns)
+        return self._matcher
 
     def run_cycle(
         self,
@@ -365,6 +356,10 @@ class Ingestor:
         def stopped() -> bool:
             return stop is not None and stop.is_set()
 
+        def parse_here(fetched: _Fetched) -> _Work:
+            body = fetched.result.body or b""
+            return _combine(fetched, parse_and_match(body, fetched.result.url, fetched.result.content_type, self.matcher))
+
         def task(feed: FeedConfig, state: FeedState) -> _Work | _Fetched:
             if stopped():
                 return _Work(feed, state, error=TrackerError("stopped before fetching"))
@@ -372,16 +367,12 @@ class Ingestor:
                 # Waiting for the host's slot can take long; a stop that came meanwhile wins.
                 if stopped():
                     return _Work(feed, state, error=TrackerError("stopped before fetching"))
-                if not use_pool:
-                    return process_feed(feed, state, self.matcher, self.options, session)
                 step = _fetch_step(feed, state, self.options, session)
             if isinstance(step, _Fetched):
+                if not use_pool:
+                    return parse_here(step)
                 gate.acquire()  # released when its parse finishes
             return step
-
-        def parse_here(fetched: _Fetched) -> _Work:
-            body = fetched.result.body or b""
-            return _combine(fetched, parse_and_match(body, fetched.result.url, fetched.result.content_type, self.matcher))
 
         health: list[tuple[str, FetchOutcome, datetime]] = []
 
@@ -404,30 +395,45 @@ class Ingestor:
                 health.clear()
                 last_flush = time.monotonic()
 
-        parsing: dict[Future[ParseOutcome], _Fetched] = {}
+        parsing: dict[Future[Any], _Fetched] = {}  # parse futures, and the fetch each one came from
+        # Finished futures arrive here, each exactly once (cancelled ones too). Waiting on a
+        # queue costs O(1) per feed; concurrent.futures.wait() over a thousand pending futures
+        # locks every one of them on each wake-up, which was a large share of a re-poll's CPU.
+        finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
         try:
             with ThreadPoolExecutor(max_workers=max(1, self.workers), thread_name_prefix="ingest") as pool:
-                pending: set[Future[Any]] = {pool.submit(task, f, s) for f, s in todo}
+                for f, s in todo:
+                    pool.submit(task, f, s).add_done_callback(finished.put)
+                outstanding = len(todo)  # futures not yet taken off `finished`
+                cancelled = False
                 try:
-                    while pending:
-                        done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                        if stopped():
-                            for fut in pending:
-                                if fut not in parsing:  # parses in flight finish: they are quick
-                                    fut.cancel()
-                        for fut in done:
-                            if fut.cancelled():
-                                continue
-                            if fut in parsing:
-                                fetched = parsing.pop(fut)
-                                gate.release()
-                                try:
-                                    parsed = fut.result()
-                                except Exception:  # a parser process died (OOM, signal): parse this one here
-                                    deliver(parse_here(fetched))
-                                    continue
+                    while outstanding:
+                        fut: Future[Any] | None
+                        try:
+                            fut = finished.get(timeout=0.5)
+                        except queue.Empty:
+                            fut = None
+                        if stopped() and not cancelled:
+                            # Queued fetches are cancelled (they still arrive on `finished`);
+                            # parses in flight finish: they are quick.
+                            cancelled = True
+                            pool.shutdown(wait=False, cancel_futures=True)
+                        if fut is None:
+                            flush_health()
+                            continue
+                        outstanding -= 1
+                        if fut.cancelled():
+                            continue
+                        if fut in parsing:
+                            fetched = parsing.pop(fut)
+                            gate.release()
+                            try:
+                                parsed = fut.result()
+                            except Exception:  # a parser process died (OOM, signal): parse this one here
+                                deliver(parse_here(fetched))
+                            else:
                                 deliver(_combine(fetched, parsed))
-                                continue
+                        else:
                             step = fut.result()
                             if isinstance(step, _Fetched):
                                 if parse_pool is None:
@@ -438,13 +444,13 @@ class Ingestor:
                                 except RuntimeError:  # broken or shut-down pool: BrokenProcessPool is one
                                     gate.release()
                                     deliver(parse_here(step))
-                                    continue
-                                parsing[pf] = step
-                                pending.add(pf)
-                                continue
-                            deliver(step)
+                                else:
+                                    parsing[pf] = step
+                                    pf.add_done_callback(finished.put)
+                                    outstanding += 1
+                            else:
+                                deliver(step)
                         flush_health()
-                        pending = {f for f in pending if not f.cancelled()}
                 except BaseException:
                     # Ctrl-C or a crash: drop the queued feeds instead of fetching them for nothing.
                     pool.shutdown(wait=False, cancel_futures=True)
@@ -491,7 +497,9 @@ class Ingestor:
             # A body that failed to store must be parsed again next time.
             content_hash=work.content_hash if ok else None, title=work.title,
             new_url=work.new_url, next_attempt_at=decision.next_attempt_at,
-            min_interval_s=decision.min_interval_s, items_seen=work.items_seen,
+            min_interval_s=decision.min_interval_s,
+            # Not parsed this time (304, same bytes): the feed still holds what it held.
+            items_seen=None if work.not_modified or work.unchanged else work.items_seen,
             had_new_items=new_clips > 0 or (ok and work.had_new_items(now)),
             newest_item_at=work.newest_item_at(now) if ok else None,
             disable_reason=decision.disable_reason,
@@ -510,4 +518,4 @@ def run_ingest(config: Config, store: Store, **kwargs: object) -> CycleReport:
     return Ingestor(config, store).run_cycle(**kwargs)  # type: ignore[arg-type]
 
 
-__all__ = ["CycleReport", "FeedReport", "Ingestor", "process_feed", "run_ingest"]
+__all__ = ["CycleReport", "FeedReport", "Ingestor", "run_ingest"]

@@ -8,8 +8,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
+    Boolean,
+    Integer,
     Text,
     and_,
     bindparam,
@@ -125,11 +128,10 @@ class FetchOutcome:
     new_url: str | None = None  # a permanent redirect moved the feed
     next_attempt_at: datetime | None = None
     min_interval_s: int | None = None
-    items_seen: int = 0
+    items_seen: int | None = 0  # None: not parsed this time (304, same bytes), keep the last count
     had_new_items: bool = False
     newest_item_at: datetime | None = None
     disable_reason: str | None = None
-    keep_failure_count: bool = False  # a 304/unchanged counts as success
 
 
 @dataclass
@@ -286,17 +288,21 @@ class Store:
 
     def record_fetches(self, outcomes: Sequence[tuple[str, FetchOutcome, datetime]]) -> None:
         """Health bookkeeping for several feeds, (feed id, outcome, when) each, in one
-        transaction: a re-poll is mostly 304s, and one commit per feed was its main cost."""
+        transaction of two executemany UPDATEs (successes, failures): a re-poll records a
+        thousand 304s, and loading each row into the ORM to change it cost more than fetching."""
         if not outcomes:
             return
+        ok = [_health_params(feed_id, o, now) for feed_id, o, now in outcomes if o.ok]
+        failed = [_health_params(feed_id, o, now) for feed_id, o, now in outcomes if not o.ok]
         with self.session() as s:
-            ids = list({feed_id for feed_id, _, _ in outcomes})
-            rows = {r.id: r for r in s.execute(select(FeedRow).where(col(FeedRow.id).in_(ids))).scalars()}
-            for feed_id, outcome, now in outcomes:
-                row = rows.get(feed_id)
-                if row is None:
-                    raise NotFoundError(f"no feed {feed_id!r}")
-                _apply_fetch(row, outcome, now)
+            ids = {feed_id for feed_id, _, _ in outcomes}
+            known = set(s.execute(select(col(FeedRow.id)).where(col(FeedRow.id).in_(ids))).scalars())
+            if missing := sorted(ids - known):
+                raise NotFoundError(f"no feed {missing[0]!r}")
+            if ok:
+                s.execute(_RECORD_SUCCESS, ok, execution_options={"synchronize_session": False})
+            if failed:
+                s.execute(_RECORD_FAILURE, failed, execution_options={"synchronize_session": False})
 
     def feed_health(self, *, include_inactive: bool = False) -> list[FeedHealth]:
         with self.session() as s:
@@ -1040,42 +1046,71 @@ class Store:
                 .values(outcome=outcome, finished_at=now)
             ).rowcount)
 
-def _apply_fetch(row: FeedRow, outcome: FetchOutcome, now: datetime) -> None:
-    """One attempt's outcome applied to a feed's health columns."""
-    row.last_attempt_at = now
-    row.last_status = outcome.status
-    row.next_attempt_at = outcome.next_attempt_at
-    if outcome.min_interval_s is not None:
-        row.min_interval_s = outcome.min_interval_s
-    if outcome.new_url and outcome.new_url != row.url:
-        row.moved_from = row.url
-        row.url = outcome.new_url
-    if outcome.disable_reason:
-        row.disabled_reason = outcome.disable_reason
-    if outcome.ok:
-        row.last_success_at = now
-        row.last_error = None
-        row.consecutive_failures = 0
-        if not outcome.disable_reason:
-            row.disabled_reason = None  # a 410 feed that came back is live again
-        row.items_seen_last = outcome.items_seen
-        if outcome.etag is not None or outcome.last_modified is not None:
-            row.etag = outcome.etag
-            row.last_modified = outcome.last_modified
-        if outcome.content_hash is not None:
-            row.content_hash = outcome.content_hash
-        if outcome.title:
-            row.title = outcome.title
+def _health_params(feed_id: str, outcome: FetchOutcome, now: datetime) -> dict[str, object]:
+    return {
+        "b_id": feed_id, "b_now": now, "b_status": outcome.status, "b_next": outcome.next_attempt_at,
+        "b_min_interval": outcome.min_interval_s, "b_new_url": outcome.new_url,
+        "b_disable": outcome.disable_reason, "b_error": outcome.error, "b_items": outcome.items_seen,
+        # Validators are replaced together: a server that drops its ETag must not keep the old one.
+        "b_has_validators": outcome.etag is not None or outcome.last_modified is not None,
+        "b_etag": outcome.etag, "b_last_modified": outcome.last_modified,
+        "b_hash": outcome.content_hash, "b_title": outcome.title or None,
+        "b_had_new": outcome.had_new_items, "b_newest": outcome.newest_item_at,
+    }
+
+
+def _health_updates() -> tuple[Any, Any]:
+    """The two UPDATEs of record_fetches: every rule of one attempt's outcome, in SQL.
+
+    SET expressions read the row as it was before the UPDATE (SQL semantics, both databases),
+    so `moved_from` gets the old URL while `url` gets the new one.
+    """
+    t = FeedRow.__table__.c  # type: ignore[attr-defined]
+    when = t.last_attempt_at.type
+    now, newest = bindparam("b_now", type_=when), bindparam("b_newest", type_=when)
+    new_url = bindparam("b_new_url", type_=Text)
+    moved = and_(new_url.is_not(None), new_url != t.url)
+    common = {
+        "last_attempt_at": now,
+        "last_status": bindparam("b_status", type_=Integer),
+        "next_attempt_at": bindparam("b_next", type_=when),
+        "min_interval_s": func.coalesce(bindparam("b_min_interval", type_=Integer), t.min_interval_s),
+        "moved_from": case((moved, t.url), else_=t.moved_from),
+        "url": case((moved, new_url), else_=t.url),
+    }
+    has_validators = bindparam("b_has_validators", type_=Boolean)
+    success = update(FeedRow.__table__).where(t.id == bindparam("b_id")).values(  # type: ignore[attr-defined]
+        **common,
+        last_success_at=now,
+        last_error=None,
+        consecutive_failures=0,
+        # Set when the outcome disables it (410), cleared otherwise: a gone feed that came back is live.
+        disabled_reason=bindparam("b_disable", type_=Text),
+        items_seen_last=func.coalesce(bindparam("b_items", type_=Integer), t.items_seen_last),
+        etag=case((has_validators, bindparam("b_etag", type_=Text)), else_=t.etag),
+        last_modified=case((has_validators, bindparam("b_last_modified", type_=Text)), else_=t.last_modified),
+        content_hash=func.coalesce(bindparam("b_hash", type_=Text), t.content_hash),
+        title=func.coalesce(bindparam("b_title", type_=Text), t.title),
         # The first success is the baseline, so a feed that never has items is reported quiet too.
-        if outcome.had_new_items or row.last_new_item_at is None:
-            row.last_new_item_at = now
-        if outcome.newest_item_at is not None and (
-            row.newest_item_at is None or outcome.newest_item_at > row.newest_item_at
-        ):
-            row.newest_item_at = outcome.newest_item_at
-    else:
-        row.last_error = outcome.error
-        row.consecutive_failures += 1
+        last_new_item_at=case(
+            (or_(bindparam("b_had_new", type_=Boolean), t.last_new_item_at.is_(None)), now),
+            else_=t.last_new_item_at,
+        ),
+        newest_item_at=case(
+            (and_(newest.is_not(None), or_(t.newest_item_at.is_(None), t.newest_item_at < newest)), newest),
+            else_=t.newest_item_at,
+        ),
+    )
+    failure = update(FeedRow.__table__).where(t.id == bindparam("b_id")).values(  # type: ignore[attr-defined]
+        **common,
+        disabled_reason=func.coalesce(bindparam("b_disable", type_=Text), t.disabled_reason),
+        last_error=bindparam("b_error", type_=Text),
+        consecutive_failures=t.consecutive_failures + 1,
+    )
+    return success, failure
+
+
+_RECORD_SUCCESS, _RECORD_FAILURE = _health_updates()
 
 
 def _feed_state(row: FeedRow) -> FeedState:
