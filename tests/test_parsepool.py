@@ -1,16 +1,26 @@
-"""Parsing in a process pool gives exactly what parsing in the fetch threads gives."""
+"""Parsing in a process pool gives exactly what parsing in the fetch threads gives, and no
+feed is lost nor process left behind when a parser or ingest itself is killed."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.feedserver import FeedServer
+from tests.feedserver import FeedServer, Route
 from tests.test_ingest import DATA, make_config, rss
-from tracker.ingest import Ingestor
+from tracker.ingest import FeedReport, Ingestor
 from tracker.parsepool import ParsePool, parse_and_match
 from tracker.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _clips(store: Store) -> list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
@@ -63,3 +73,103 @@ def test_pool_matches_in_worker_processes() -> None:
         pool.close()
     assert remote == parse_and_match(body, "https://x.example.com/feed", None, matcher)
     assert [m.clip_id for m in remote.matched] and remote.items_seen == 2
+
+
+def _parse_processes() -> list[multiprocessing.process.BaseProcess]:
+    return [p for p in multiprocessing.active_children() if type(p).__name__ == "ForkServerProcess"]
+
+
+def test_a_killed_parse_process_costs_no_feed(feed_server: FeedServer, tmp_path: Path) -> None:
+    """The OOM killer takes a parser mid-cycle: the bodies it had, and every later one, are parsed here."""
+    feed_server.add("/fast", body=rss(("Good Cause Eviction first", "https://paper.example.com/fast", "")))
+    paths = ["/fast"]
+    for i in range(5):
+        feed_server.add(f"/slow{i}", Route(body=rss((f"Good Cause Eviction {i}", f"https://paper.example.com/{i}", "")),
+                                           delay_s=1.0))
+        paths.append(f"/slow{i}")
+    config = make_config(feed_server, paths, tmp_path)
+    store = Store(f"sqlite:///{tmp_path / 'kill.db'}")
+    ingestor = Ingestor(config, store, parse_processes=2)
+    ingestor.pool_min_feeds = 1
+    killed: list[int] = []
+
+    def kill_the_parsers(report: FeedReport, done: int, total: int) -> None:
+        if not killed:  # the first feed is parsed; the other five are still being fetched
+            for proc in _parse_processes():
+                assert proc.pid is not None
+                os.kill(proc.pid, signal.SIGKILL)
+                killed.append(proc.pid)
+
+    report = ingestor.run_cycle(progress=kill_the_parsers)
+    assert len(killed) == 2
+    assert sorted(f.feed_id for f in report.feeds) == sorted(f.id for f in config.feeds)
+    assert all(f.ok for f in report.feeds), [f.error for f in report.feeds]
+    assert report.new_clips == 6 and len(store.all_clips()) == 6
+    store.close()
+
+
+_INGEST_THAT_HANGS = textwrap.dedent("""
+    import sys
+    from tracker.config import parse_config
+    from tracker.ingest import Ingestor
+    from tracker.store import Store
+
+    base, db, folder = sys.argv[1:4]
+    data = {"settings": {"timeout_s": 120}, "feeds": [{"url": f"{base}/{p}"} for p in ("now", "never")]}
+    ingestor = Ingestor(parse_config(data, folder + "/feeds.yml", folder), Store(db), parse_processes=2)
+    ingestor.pool_min_feeds = 1
+    ingestor.run_cycle()
+""")
+
+
+def _descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    stack = [pid]
+    while stack:
+        parent = stack.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as fh:
+                    kids = {int(k) for k in fh.read().split()}
+            except OSError:
+                continue
+            stack += list(kids - found)
+            found |= kids
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to find the parse processes")
+def test_parse_processes_exit_when_ingest_is_killed(feed_server: FeedServer, tmp_path: Path) -> None:
+    """SIGKILL runs no cleanup; a scheduler killed now and then for months must not pile up processes."""
+    feed_server.add("/now", body=rss(("Good Cause Eviction", "https://x.example.com/1", "")))
+    feed_server.add("/never", Route(body=b"", delay_s=60))
+    proc = subprocess.Popen([sys.executable, "-c", _INGEST_THAT_HANGS, feed_server.base_url,
+                             f"sqlite:///{tmp_path / 'orphan.db'}", str(tmp_path)], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        tree: set[int] = set()
+        while time.monotonic() < deadline:  # /now is parsed by then: the pool is up
+            tree = _descendants(proc.pid)
+            if len(feed_server.requests) == 2 and len(tree) >= 3:
+                break
+            time.sleep(0.1)
+        assert len(tree) >= 3, tree  # the fork server and two parse processes (and a resource tracker)
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in tree) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in tree if _alive(pid)]

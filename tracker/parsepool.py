@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from tracker.errors import ParseError
 from tracker.match import Matcher
@@ -83,9 +86,21 @@ def default_processes() -> int:
 _worker_matcher: Matcher | None = None
 
 
-def _init_worker(matcher: Matcher) -> None:
+def _init_worker(matcher: Matcher, ingest_alive: Any) -> None:
     global _worker_matcher
     _worker_matcher = matcher
+    # Ctrl-C reaches the whole process group; ingest decides what stops, and in-flight parses finish.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_ingest, args=(ingest_alive,), daemon=True, name="exit-with-ingest").start()
+
+
+def _exit_with_ingest(ingest_alive: Any) -> None:
+    """Exit when the ingest process is gone. SIGKILL (the OOM killer, a supervisor's timeout)
+    runs no cleanup, and the fork server outlives ingest while its workers live: without
+    this, every killed cycle would leave a fork server and a parser per core behind."""
+    with suppress(EOFError, OSError):
+        ingest_alive.recv()  # nothing is ever sent: returns only by EOF, when ingest's end closes
+    os._exit(1)
 
 
 def _work(body: bytes, url: str, content_type: str | None) -> ParseOutcome:
@@ -124,8 +139,10 @@ class ParsePool:
         # fetchers), and forking those can copy a held lock into the child.
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload([__name__])
+        # Only this process holds the sending end: the workers see EOF when it dies.
+        self._ingest_alive, self._alive_end = ctx.Pipe(duplex=False)
         self._executor = ProcessPoolExecutor(max_workers=processes, mp_context=ctx, initializer=_init_worker,
-                                             initargs=(matcher,))
+                                             initargs=(matcher, self._ingest_alive))
         with _main_module_hidden():
             # Workers start on demand, one per submit: start them all now, while __main__ is hidden.
             for fut in [self._executor.submit(_ready) for _ in range(processes)]:
@@ -137,6 +154,8 @@ class ParsePool:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+        self._alive_end.close()
+        self._ingest_alive.close()
 
 
 __all__ = ["MatchedEntry", "ParseOutcome", "ParsePool", "default_processes", "matched_entries", "parse_and_match"]
