@@ -37,6 +37,7 @@ if str(ROOT) not in sys.path:
 
 from bench.feedserver import serving  # noqa: E402
 from bench.scenario import Scenario  # noqa: E402
+from tracker.models import Settings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -278,7 +279,7 @@ def machine() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--feeds", type=int, default=1000)
-    ap.add_argument("--workers", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=Settings().workers, help="fetch threads, for both systems")
     ap.add_argument("--latency-ms", type=float, default=50.0)
     ap.add_argument("--quick", action="store_true", help="300 feeds; finishes in under two minutes")
     ap.add_argument("--growth", action="store_true", help="N = 100, 1,000, 5,000; writes growth.json/png")

@@ -88,7 +88,7 @@ class Settings:
     user_agent: str = "media-tracker/0.1 (+https://github.com/media-tracker)"
     allow_private_hosts: bool = False
     max_body_bytes: int = 10 * 1024 * 1024
-    workers: int = 32  # fetch threads: a poll is mostly waiting on publishers
+    workers: int = 64  # fetch threads: a poll is mostly waiting on publishers
     per_host_limit: int = 2
     exports: tuple[ExportTarget, ...] = ()
     site_title: str = "In The News"
