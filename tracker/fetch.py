@@ -6,6 +6,7 @@ charset) ends in a FetchResult or a FetchError, never a hang or a crash.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
@@ -276,19 +277,29 @@ def _send(
     directly and the environment is read once per host (FeedSession); what is sent is the same.
     """
     prepared = requests.PreparedRequest()
-    prepared.prepare_method("GET")
-    prepared.prepare_url(url, None)
-    prepared.prepare_headers(headers)
-    prepared.prepare_body(None, None)
+    prepared.method = "GET"
+    prepared.url = _prepared_url(url)
+    prepared.prepare_headers(headers)  # also refuses header values with line breaks
     env = session.environment_for(url) if isinstance(session, FeedSession) else _Environment.read(session, url)
-    # Credentials in the URL win, as with requests; ~/.netrc is the fallback.
-    prepared.prepare_auth(None if "@" in urlsplit(url).netloc else env.netrc_auth, url)
+    if "@" in urlsplit(url).netloc:
+        prepared.prepare_auth(None, url)  # credentials in the URL win, as with requests
+    elif env.netrc_auth:
+        prepared.prepare_auth(env.netrc_auth, url)
     if cookies:
         prepared.prepare_cookies(cookies)
     return session.get_adapter(url).send(
         prepared, stream=True, timeout=(options.connect_timeout_s, options.timeout_s),
         verify=env.verify, cert=session.cert, proxies=env.proxies,
     )
+
+
+@functools.lru_cache(maxsize=8192)
+def _prepared_url(url: str) -> str:
+    """requests' normalised form of a URL (IDNA host, re-quoted path): the same feeds are
+    fetched every cycle, so it is worked out once per URL, not once per request."""
+    prepared = requests.PreparedRequest()
+    prepared.prepare_url(url, None)
+    return str(prepared.url)
 
 
 @dataclass(frozen=True)
