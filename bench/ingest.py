@@ -74,17 +74,20 @@ def _pss_kb(pid: int) -> int:
 
 
 class _TreeMemory(threading.Thread):
-    """Samples the summed PSS of this process and its descendants (the parse pool) every 20 ms."""
+    """Samples the summed PSS of a process and its descendants (the parse pool) every 20 ms.
 
-    def __init__(self) -> None:
+    It runs in the orchestrating process, not in the one measured: reading /proc 50 times a
+    second inside a system whose re-poll is bound by one GIL would slow what it measures."""
+
+    def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
+        self.pid = pid
         self.peak_kb = 0
         self.done = threading.Event()
 
     def run(self) -> None:
-        me = os.getpid()
         while not self.done.wait(0.02):
-            self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in [me, *_descendants(me)]))
+            self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in [self.pid, *_descendants(self.pid)]))
 
 
 def _cpu_s() -> float:
@@ -107,20 +110,15 @@ def _cpu_s() -> float:
 
 
 def _measure(fn: Any) -> dict[str, Any]:
-    sampler = _TreeMemory()
-    sampler.start()
     cpu0, t0 = _cpu_s(), time.perf_counter()
     detail = fn()
     wall = time.perf_counter() - t0
     time.sleep(0.3)  # let the forkserver reap the pool's workers so their CPU shows in its cutime
     cpu = _cpu_s() - cpu0
-    sampler.done.set()
-    sampler.join()
     return {
         "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
         # ru_maxrss (KiB on Linux): the main process alone, exact.
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "peak_tree_mb": round(max(sampler.peak_kb, 1) / 1024, 1),
         **detail,
     }
 
@@ -185,10 +183,16 @@ def child_reader(kind: str, base_url: str, feeds: int, db: str, workers: int) ->
 def _child(kind: str, base_url: str, feeds: int, db: str, workers: int) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--base-url", base_url,
            "--feeds", str(feeds), "--db", db, "--workers", str(workers)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    memory = _TreeMemory(proc.pid)
+    memory.start()
+    out, err = proc.communicate()
+    memory.done.set()
+    memory.join()
     if proc.returncode != 0:
-        raise SystemExit(f"{kind} failed:\n{proc.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+        raise SystemExit(f"{kind} failed:\n{err[-3000:]}")
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    result["peak_tree_mb"] = round(max(memory.peak_kb, 1) / 1024, 1)
     return result
 
 
