@@ -43,6 +43,7 @@ def bad_gzip(handler: BaseHTTPRequestHandler) -> None:
 class SeenRequest:
     path: str
     headers: dict[str, str]
+    client_port: int = 0  # the same port twice: the client reused its connection
 
 
 class FeedServer:
@@ -58,7 +59,8 @@ class FeedServer:
                 pass
 
             def do_GET(self) -> None:
-                server.requests.append(SeenRequest(self.path, {k.lower(): v for k, v in self.headers.items()}))
+                server.requests.append(SeenRequest(self.path, {k.lower(): v for k, v in self.headers.items()},
+                                                   self.client_address[1]))
                 route = server.routes.get(self.path) or server.routes.get(self.path.split("?")[0])
                 if route is None:
                     self._send(404, {"Content-Type": "text/plain"}, b"not found")

@@ -321,3 +321,28 @@ def test_a_cookie_set_before_a_redirect_goes_to_its_target_but_not_to_other_feed
     assert fetch(gate_url, session=session, options=FAST).body == FEED
     with pytest.raises(FetchError, match="403"):  # another fetch on the same session: no cookie
         fetch(checked_url, session=session, options=FetchOptions(timeout_s=1.0, retry_403_as_browser=False))
+
+
+# ---------------------------------------------------------------- connections
+
+
+def test_feeds_on_one_host_share_a_connection_and_broken_responses_do_not(feed_server: FeedServer) -> None:
+    # Search feeds are hundreds of URLs on one host: one connection (one TLS handshake) for all.
+    feed = feed_server.add("/a.xml", body=FEED, etag='"a"')
+    other = feed_server.add("/b.xml", body=FEED, gzip=True)
+    session = make_session(2)
+    first = fetch(feed, session=session, options=FAST)
+    fetch(feed, session=session, etag=first.etag, options=FAST)  # a 304
+    fetch(other, session=session, options=FAST)
+    assert len({r.client_port for r in feed_server.requests}) == 1
+
+    # A body cut off at the size limit leaves unread bytes on its connection: never reused.
+    big = feed_server.add("/big.xml", body=FEED * 20)
+    with pytest.raises(FetchError, match="limit"):
+        fetch(big, session=session, options=FetchOptions(timeout_s=1.0, max_body_bytes=len(FEED)))
+    with pytest.raises(FetchError, match="404"):  # an error page is not read either
+        fetch(feed_server.url("/missing.xml"), session=session, options=FAST)
+    assert fetch(feed, session=session, options=FAST).body == FEED
+    big_port, missing_port, last_port = (r.client_port for r in feed_server.requests[-3:])
+    assert big_port == feed_server.requests[0].client_port  # the big body came on the shared one…
+    assert len({big_port, missing_port, last_port}) == 3  # …and each request after a broken one is new
