@@ -2,7 +2,8 @@
 
 Every response waits `latency_s` (default 50 ms, a typical publisher's time to first
 byte) before it is sent, 304s included, so concurrency matters as it does on the
-internet. Feeds carry an ETag and a Last-Modified and answer conditional GETs with
+internet, and closes its connection, as a thousand publishers on as many hosts would
+force (no connection is reused from one feed to the next, for any system measured). Feeds carry an ETag and a Last-Modified and answer conditional GETs with
 304; `change(fraction)` publishes new stories on a share of the feeds (new version,
 new validators). Bodies are rendered up front so the server spends its CPU on HTTP,
 not on generating XML while a system is being measured.
@@ -135,10 +136,14 @@ class BenchFeedServer:
                 self._send(200, {"Content-Type": "application/rss+xml; charset=utf-8", **validators}, feed.body)
 
             def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                # One connection per request: the feeds stand in for a thousand publishers on as
+                # many hosts, where no connection could be reused from one feed to the next.
+                self.close_connection = True
                 try:
                     self.send_response(status)
                     for k, v in headers.items():
                         self.send_header(k, v)
+                    self.send_header("Connection", "close")
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     if body:
