@@ -17,13 +17,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.ingest import RESULTS, machine, ratios, run_suite  # noqa: E402
+from bench.scenario import DEFAULT_WORKERS  # noqa: E402
 
 SIZES = (100, 1000, 5000)
 KINDS = ["reader", "reader-repoll", "first", "repoll", "changed"]
 PLOT = ROOT / "bench" / "growth.png"
 
 
-def run_growth(*, workers: int = 8, latency_ms: float = 50.0, sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
+def run_growth(*, workers: int = DEFAULT_WORKERS, latency_ms: float = 50.0, sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
     doc: dict[str, Any] = {"workers": workers, "latency_ms": latency_ms, "machine": machine(), "sizes": {}}
     for n in sizes:
         print(f"N = {n:,}", flush=True)

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from tracker.models import CampaignConfig, Config, FeedConfig, MemberConfig, Settings, Term
 
+DEFAULT_WORKERS = Settings().workers  # fetch threads: the tracker's default, for every system measured
+
 ITEMS_PER_FEED = 30
 MENTION_RATE = 0.02
 BASE_TIME = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -117,7 +119,7 @@ class Scenario:
             for i in range(self.feeds)
         )
 
-    def config(self, base_url: str, *, workers: int = 8, with_registry: bool = True) -> Config:
+    def config(self, base_url: str, *, workers: int = DEFAULT_WORKERS, with_registry: bool = True) -> Config:
         """The tracker config for this scenario.
 
         All feeds live on one loopback server that stands in for about a thousand
@@ -232,7 +234,7 @@ def render_feed(sc: Scenario, index: int, version: int = 0) -> bytes:
     return doc.encode()
 
 
-def write_config(sc: Scenario, base_url: str, folder: Path, *, workers: int = 8) -> Path:
+def write_config(sc: Scenario, base_url: str, folder: Path, *, workers: int = DEFAULT_WORKERS) -> Path:
     """feeds.yml + members.csv for running the real `tracker` CLI on the scenario."""
     import yaml
 
