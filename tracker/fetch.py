@@ -281,10 +281,11 @@ def _send(
 ) -> requests.Response:
     """One GET through the session's connection pool, without Session.request's per-call work.
 
-    Session.request re-reads the environment (proxies, CA bundle, ~/.netrc on disk) and
-    merges cookie jars and hooks on every call: about a third of the CPU a conditional GET
-    costs, and a re-poll is a thousand of them under one GIL. Here the request is prepared
-    directly and the environment is read once per host (FeedSession); what is sent is the same.
+    Session.request re-reads the environment (proxies, CA bundle, ~/.netrc on disk), re-parses
+    the URL and merges cookie jars and hooks on every call: most of the CPU a conditional GET
+    costs in Python, and a re-poll is a thousand of them under one GIL. Here the environment
+    is read once per host (FeedSession) and the URL normalised once per URL; what is sent is
+    the same.
     """
     prepared = requests.PreparedRequest()
     prepared.method = "GET"
@@ -292,7 +293,9 @@ def _send(
     prepared.prepare_headers(headers)  # also refuses header values with line breaks
     env = session.environment_for(url) if isinstance(session, FeedSession) else _Environment.read(session, url)
     if "@" in urlsplit(url).netloc:
-        prepared.prepare_auth(None, url)  # credentials in the URL win, as with requests
+        # Credentials written in the feed's URL win over ~/.netrc (requests prefers netrc;
+        # the URL in feeds.yml is the more specific of the two).
+        prepared.prepare_auth(None, url)
     elif env.netrc_auth:
         prepared.prepare_auth(env.netrc_auth, url)
     if cookies:
