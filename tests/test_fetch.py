@@ -299,6 +299,23 @@ def test_netrc_credentials_are_sent_and_url_credentials_win(
     assert feed_server.hits("/private.xml")[-1].headers["authorization"] == "Basic Ym9iOnB3"  # bob:pw
 
 
+def test_netrc_credentials_go_only_to_their_host_on_a_shared_session(
+    feed_server: FeedServer, clean_proxy_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The environment is read once per host and kept on the session: never one host's for another.
+    url = feed_server.add("/private.xml", body=FEED)
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login alice password s3cret\n")
+    netrc.chmod(0o600)
+    clean_proxy_env.setenv("NETRC", str(netrc))
+    session = make_session(2)
+    fetch(url, session=session, options=FAST)
+    fetch(url.replace("127.0.0.1", "localhost"), session=session, options=FAST)
+    fetch(url, session=session, options=FAST)
+    to_ip, to_name, again = (r.headers.get("authorization") for r in feed_server.hits("/private.xml"))
+    assert to_ip == again == "Basic YWxpY2U6czNjcmV0" and to_name is None
+
+
 def test_a_cookie_set_before_a_redirect_goes_to_its_target_but_not_to_other_feeds(feed_server: FeedServer) -> None:
     def gate(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(302)
@@ -327,13 +344,14 @@ def test_a_cookie_set_before_a_redirect_goes_to_its_target_but_not_to_other_feed
 
 
 def test_feeds_on_one_host_share_a_connection_and_broken_responses_do_not(feed_server: FeedServer) -> None:
-    # Search feeds are hundreds of URLs on one host: one connection (one TLS handshake) for all.
-    feed = feed_server.add("/a.xml", body=FEED, etag='"a"')
+    # Search feeds are hundreds of URLs on one host: a body read to the end leaves its
+    # connection (its TLS handshake) to the next feed.
+    feed = feed_server.add("/a.xml", body=FEED)
     other = feed_server.add("/b.xml", body=FEED, gzip=True)
     session = make_session(2)
-    first = fetch(feed, session=session, options=FAST)
-    fetch(feed, session=session, etag=first.etag, options=FAST)  # a 304
+    fetch(feed, session=session, options=FAST)
     fetch(other, session=session, options=FAST)
+    fetch(feed, session=session, options=FAST)
     assert len({r.client_port for r in feed_server.requests}) == 1
 
     # A body cut off at the size limit leaves unread bytes on its connection: never reused.
@@ -346,3 +364,22 @@ def test_feeds_on_one_host_share_a_connection_and_broken_responses_do_not(feed_s
     big_port, missing_port, last_port = (r.client_port for r in feed_server.requests[-3:])
     assert big_port == feed_server.requests[0].client_port  # the big body came on the shared one…
     assert len({big_port, missing_port, last_port}) == 3  # …and each request after a broken one is new
+
+
+def test_a_304_with_a_stray_body_cannot_answer_the_next_feed(feed_server: FeedServer) -> None:
+    # HTTP says a 304 has no body; a broken server sends one anyway. Were the connection
+    # reused, those bytes would be read as the next feed's response.
+    def not_modified_with_body(handler: BaseHTTPRequestHandler) -> None:
+        page = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nEVIL!"
+        handler.send_response(304)
+        handler.send_header("ETag", '"x"')
+        handler.send_header("Content-Length", str(len(page)))
+        handler.end_headers()
+        handler.wfile.write(page)
+
+    stale = feed_server.add("/stale.xml", Route(handler=not_modified_with_body))
+    fresh = feed_server.add("/fresh.xml", body=FEED)
+    session = make_session(2)
+    for _ in range(3):
+        assert fetch(stale, session=session, etag='"x"', options=FAST).not_modified
+        assert fetch(fresh, session=session, options=FAST).body == FEED

@@ -151,7 +151,7 @@ def _read_capped(response: requests.Response, limit: int, deadline: float) -> by
 def fetch(
     url: str,
     *,
-    session: requests.Session | None = None,
+    session: FeedSession | None = None,
     etag: str | None = None,
     last_modified: str | None = None,
     options: FetchOptions = FetchOptions(),
@@ -160,6 +160,8 @@ def fetch(
     """GET url, following at most options.max_redirects redirects.
 
     Sends the stored validators so an unchanged feed costs a 304 and no body.
+    `session` (from make_session) shares connections between fetches; requests only
+    go through its adapters and environment (no session headers, auth or hooks).
     Raises FetchError for network failures, HTTP errors (with status and
     Retry-After), oversize bodies and slow servers.
     """
@@ -182,7 +184,7 @@ def fetch(
 
 def _fetch_following(
     url: str,
-    session: requests.Session,
+    session: FeedSession,
     etag: str | None,
     last_modified: str | None,
     options: FetchOptions,
@@ -249,7 +251,6 @@ def _fetch_following(
                 "retry_after_s": retry_after,
             }
             if status == 304:
-                _keep_connection(response)
                 return FetchResult(url=current, status=304, body=None, elapsed_s=time.monotonic() - started, **common)  # type: ignore[arg-type]
             if status >= 400:
                 reason = response.reason or ""
@@ -259,21 +260,12 @@ def _fetch_following(
             except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
                 # read1 talks to urllib3 directly: bad gzip, a cut-off body or a reset arrive as its errors.
                 raise FetchError(f"download failed: {_short_reason(exc)}") from None
-            _keep_connection(response)
             return FetchResult(url=current, status=status, body=body, elapsed_s=time.monotonic() - started, **common)  # type: ignore[arg-type]
     raise FetchError(f"more than {options.max_redirects} redirects")
 
 
-def _keep_connection(response: requests.Response) -> None:
-    """Hand a fully read response's connection back to the session's pool for the host's next
-    feed: search feeds are hundreds of URLs on one host, and a new connection (a TLS handshake)
-    per feed is most of their cost. Anything not read to the end (an error, a redirect, a body
-    cut off) is closed instead, so no stray bytes can reach the next request."""
-    response.raw.release_conn()
-
-
 def _send(
-    session: requests.Session,
+    session: FeedSession,
     url: str,
     headers: dict[str, str],
     cookies: requests.cookies.RequestsCookieJar | None,
@@ -291,7 +283,7 @@ def _send(
     prepared.method = "GET"
     prepared.url = _prepared_url(url)
     prepared.prepare_headers(headers)  # also refuses header values with line breaks
-    env = session.environment_for(url) if isinstance(session, FeedSession) else _Environment.read(session, url)
+    env = session.environment_for(prepared.url)  # the normalised URL: IDNA hosts match no_proxy as requests does
     if "@" in urlsplit(url).netloc:
         # Credentials written in the feed's URL win over ~/.netrc (requests prefers netrc;
         # the URL in feeds.yml is the more specific of the two).

@@ -24,10 +24,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
 from tracker.errors import FetchError, ParseError, TrackerError
-from tracker.fetch import FetchOptions, fetch, make_session
+from tracker.fetch import FeedSession, FetchOptions, fetch, make_session
 from tracker.match import Matcher, compile_matcher
 from tracker.models import Config, FeedConfig, FetchResult
 from tracker.normalize import utcnow
@@ -171,7 +169,7 @@ class _Fetched:
 
 
 def _fetch_step(
-    feed: FeedConfig, state: FeedState, options: FetchOptions, session: requests.Session | None
+    feed: FeedConfig, state: FeedState, options: FetchOptions, session: FeedSession | None
 ) -> _Work | _Fetched:
     """Fetch one feed: a finished _Work when there is nothing to parse, else the body to parse."""
     try:
