@@ -89,6 +89,20 @@ def test_a_feed_that_answers_but_never_has_items_is_reported_quiet(store: Store)
     assert assess(feed, first + timedelta(days=10)) is None
 
 
+def test_a_feed_twice_in_one_health_batch_ends_in_its_latest_state(store: Store) -> None:
+    # Health is written in batches of executemany UPDATEs; the same feed twice must still be
+    # applied in the order the attempts happened, whichever way they went.
+    store.sync_feeds([FeedConfig(id="a", url="https://a.example/rss"), FeedConfig(id="b", url="https://b.example/rss")])
+    ok = FetchOutcome(ok=True, status=200, items_seen=4, etag='"v1"')
+    gone = FetchOutcome(ok=False, status=410, error="HTTP 410 Gone", disable_reason=GONE_REASON)
+    store.record_fetches([("a", ok, NOW), ("b", gone, NOW), ("a", gone, NOW + timedelta(minutes=1)),
+                          ("b", ok, NOW + timedelta(minutes=1))])
+    feeds = {f.id: f for f in store.feed_health()}
+    assert (feeds["a"].last_status, feeds["a"].consecutive_failures, feeds["a"].disabled_reason) == (410, 1, GONE_REASON)
+    assert (feeds["b"].last_status, feeds["b"].consecutive_failures, feeds["b"].disabled_reason) == (200, 0, None)
+    assert feeds["b"].last_error is None and feeds["b"].items_seen_last == 4
+
+
 # ---------------------------------------------------------------- tracker status
 
 

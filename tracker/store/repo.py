@@ -311,17 +311,21 @@ class Store:
         thousand 304s, and loading each row into the ORM to change it cost more than fetching."""
         if not outcomes:
             return
-        ok = [_health_params(feed_id, o, now) for feed_id, o, now in outcomes if o.ok]
-        failed = [_health_params(feed_id, o, now) for feed_id, o, now in outcomes if not o.ok]
+        ids = [feed_id for feed_id, _, _ in outcomes]
+        if len(set(ids)) == len(ids):
+            # Each feed once: the order between feeds does not matter, so two statements do.
+            batches = [(_RECORD_SUCCESS, [_health_params(f, o, at) for f, o, at in outcomes if o.ok]),
+                       (_RECORD_FAILURE, [_health_params(f, o, at) for f, o, at in outcomes if not o.ok])]
+        else:  # a feed twice: its attempts must be applied in the order they happened
+            batches = [(_RECORD_SUCCESS if o.ok else _RECORD_FAILURE, [_health_params(f, o, at)])
+                       for f, o, at in outcomes]
         with self.session() as s:
-            ids = {feed_id for feed_id, _, _ in outcomes}
-            known = set(s.execute(select(col(FeedRow.id)).where(col(FeedRow.id).in_(ids))).scalars())
-            if missing := sorted(ids - known):
+            known = set(s.execute(select(col(FeedRow.id)).where(col(FeedRow.id).in_(set(ids)))).scalars())
+            if missing := sorted(set(ids) - known):
                 raise NotFoundError(f"no feed {missing[0]!r}")
-            if ok:
-                s.execute(_RECORD_SUCCESS, ok, execution_options={"synchronize_session": False})
-            if failed:
-                s.execute(_RECORD_FAILURE, failed, execution_options={"synchronize_session": False})
+            for statement, params in batches:
+                if params:
+                    s.execute(statement, params, execution_options={"synchronize_session": False})
 
     def feed_health(self, *, include_inactive: bool = False) -> list[FeedHealth]:
         with self.session() as s:
