@@ -383,3 +383,36 @@ def test_a_304_with_a_stray_body_cannot_answer_the_next_feed(feed_server: FeedSe
     for _ in range(3):
         assert fetch(stale, session=session, etag='"x"', options=FAST).not_modified
         assert fetch(fresh, session=session, options=FAST).body == FEED
+
+
+def test_a_kept_connection_the_server_drops_is_retried_once_on_a_new_one(feed_server: FeedServer) -> None:
+    # The server ends an idle keep-alive connection just as the next feed reuses it.
+    used: set[int] = set()
+
+    def drops_reused_connections(handler: BaseHTTPRequestHandler) -> None:
+        if id(handler) in used:  # one handler per connection: seen before means reused
+            handler.close_connection = True
+            return  # hang up without a response
+        used.add(id(handler))
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(FEED)))
+        handler.end_headers()
+        handler.wfile.write(FEED)
+
+    first = feed_server.add("/one.xml", Route(handler=drops_reused_connections))
+    second = feed_server.add("/two.xml", Route(handler=drops_reused_connections))
+    session = make_session(2)
+    assert fetch(first, session=session, options=FAST).body == FEED
+    assert fetch(second, session=session, options=FAST).body == FEED
+    ports = [r.client_port for r in feed_server.requests]
+    assert len(ports) == 3 and ports[0] == ports[1] != ports[2]  # reused, dropped, retried anew
+
+
+def test_a_server_that_always_hangs_up_fails_after_two_tries(feed_server: FeedServer) -> None:
+    def hang_up(handler: BaseHTTPRequestHandler) -> None:
+        handler.close_connection = True
+
+    url = feed_server.add("/rude.xml", Route(handler=hang_up))
+    with pytest.raises(FetchError, match="connection failed"):
+        fetch(url, session=make_session(2), options=FAST)
+    assert len(feed_server.hits("/rude.xml")) == 2

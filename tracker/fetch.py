@@ -211,7 +211,7 @@ def _fetch_following(
         if not options.allow_private_hosts:
             _check_host_allowed(current)
         try:
-            response = _send(session, current, headers, cookies, options)
+            response = _send_retrying_dropped(session, current, headers, cookies, options)
         except requests.exceptions.Timeout:
             raise FetchError(f"timed out after {options.timeout_s:g}s") from None
         except requests.exceptions.TooManyRedirects:
@@ -262,6 +262,30 @@ def _fetch_following(
                 raise FetchError(f"download failed: {_short_reason(exc)}") from None
             return FetchResult(url=current, status=status, body=body, elapsed_s=time.monotonic() - started, **common)  # type: ignore[arg-type]
     raise FetchError(f"more than {options.max_redirects} redirects")
+
+
+def _send_retrying_dropped(
+    session: FeedSession,
+    url: str,
+    headers: dict[str, str],
+    cookies: requests.cookies.RequestsCookieJar | None,
+    options: FetchOptions,
+) -> requests.Response:
+    """_send, once more on a new connection if the server hung up before answering.
+
+    A connection kept from the host's last feed may be closed by the server just as it is
+    reused (idle keep-alive timeouts); the request never reached the publisher, and failing
+    the feed for it would start a backoff for nothing. A server that always hangs up still
+    fails, after two tries.
+    """
+    try:
+        return _send(session, url, headers, cookies, options)
+    except requests.exceptions.ConnectionError as exc:
+        reason = exc.args[0] if exc.args else None
+        inner = reason.args[-1] if isinstance(reason, urllib3.exceptions.ProtocolError) and reason.args else None
+        if not isinstance(inner, ConnectionResetError | BrokenPipeError):  # RemoteDisconnected is a reset
+            raise
+    return _send(session, url, headers, cookies, options)
 
 
 def _send(
