@@ -280,11 +280,7 @@ class Store:
                 s.execute(update(FeedRow.__table__).where(t.id.in_(gone)).values(active=False))  # type: ignore[attr-defined]
 
     def feed_state(self, feed_id: str) -> FeedState:
-        with self.session() as s:
-            row = s.get(FeedRow, feed_id)
-            if row is None:
-                raise NotFoundError(f"no feed {feed_id!r}")
-            return _feed_state(row)
+        return self.feed_states([feed_id])[feed_id]
 
     def feed_states(self, feed_ids: Sequence[str]) -> dict[str, FeedState]:
         """Many feeds' states in a few queries (one per 500 ids), as plain columns, not ORM rows."""
