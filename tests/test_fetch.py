@@ -17,6 +17,15 @@ FEED = (Path(__file__).parent / "data" / "feeds" / "city-desk.rss").read_bytes()
 FAST = FetchOptions(timeout_s=1.0, connect_timeout_s=1.0)
 
 
+def _feed_or_403(handler: BaseHTTPRequestHandler, ok: bool) -> None:
+    """For handlers that decide per request: the feed, or an empty 403."""
+    handler.send_response(200 if ok else 403)
+    handler.send_header("Content-Length", str(len(FEED) if ok else 0))
+    handler.end_headers()
+    if ok:
+        handler.wfile.write(FEED)
+
+
 def test_plain_fetch_sends_a_real_user_agent(feed_server: FeedServer) -> None:
     url = feed_server.add("/feed", body=FEED)
     result = fetch(url, options=FAST)
@@ -141,12 +150,7 @@ def test_429_retry_after_is_parsed(feed_server: FeedServer) -> None:
 
 def test_403_is_retried_once_as_a_browser(feed_server: FeedServer) -> None:
     def picky(handler: BaseHTTPRequestHandler) -> None:
-        ok = "Mozilla" in (handler.headers.get("User-Agent") or "")
-        handler.send_response(200 if ok else 403)
-        handler.send_header("Content-Length", str(len(FEED) if ok else 0))
-        handler.end_headers()
-        if ok:
-            handler.wfile.write(FEED)
+        _feed_or_403(handler, "Mozilla" in (handler.headers.get("User-Agent") or ""))
 
     url = feed_server.add("/picky", Route(handler=picky))
     assert fetch(url, options=FAST).body == FEED
@@ -325,12 +329,7 @@ def test_a_cookie_set_before_a_redirect_goes_to_its_target_but_not_to_other_feed
         handler.end_headers()
 
     def checked(handler: BaseHTTPRequestHandler) -> None:
-        ok = "consent=yes" in (handler.headers.get("Cookie") or "")
-        handler.send_response(200 if ok else 403)
-        handler.send_header("Content-Length", str(len(FEED) if ok else 0))
-        handler.end_headers()
-        if ok:
-            handler.wfile.write(FEED)
+        _feed_or_403(handler, "consent=yes" in (handler.headers.get("Cookie") or ""))
 
     gate_url = feed_server.add("/gate.xml", Route(handler=gate))
     checked_url = feed_server.add("/checked.xml", Route(handler=checked))
@@ -394,10 +393,7 @@ def test_a_kept_connection_the_server_drops_is_retried_once_on_a_new_one(feed_se
             handler.close_connection = True
             return  # hang up without a response
         used.add(id(handler))
-        handler.send_response(200)
-        handler.send_header("Content-Length", str(len(FEED)))
-        handler.end_headers()
-        handler.wfile.write(FEED)
+        _feed_or_403(handler, True)
 
     first = feed_server.add("/one.xml", Route(handler=drops_reused_connections))
     second = feed_server.add("/two.xml", Route(handler=drops_reused_connections))
