@@ -33,6 +33,7 @@ import yaml  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from dashboard.keys import Key  # noqa: E402
+from tracker.clock import system_clock  # noqa: E402
 from tracker.seed import demo_config_data, seed_store  # noqa: E402
 from tracker.store import Store  # noqa: E402
 
@@ -137,7 +138,7 @@ def main() -> None:
         if not args.db:
             store = Store(db)
             started = time.perf_counter()
-            seed_store(store, args.clips)
+            seed_store(store, args.clips, now=system_clock())
             seed_s = time.perf_counter() - started
             store.close()
             print(f"seeded {args.clips:,} clips in {seed_s:.1f} s", flush=True)

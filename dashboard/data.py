@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import streamlit as st
 
 from dashboard.keys import Key
 from tracker import review
+from tracker.clock import Clock, system_clock
 from tracker.config import load_config
 from tracker.enrich import PageMeta, add_clip_from_page, fetch_page_meta, match_page
 from tracker.errors import ConfigError, ExportError
@@ -40,7 +41,6 @@ from tracker.models import (
     Mention,
     staff_mention,
 )
-from tracker.normalize import utcnow
 from tracker.publish import regenerate_exports
 from tracker.seed import demo_config
 from tracker.store import ClipFilter, ClipPage, Store, resolve_db_url
@@ -51,6 +51,8 @@ CONFIG_ENV = "TRACKER_CONFIG"
 DEFAULT_CONFIG = "feeds.yml"
 READ_TTL_S = 30  # short: several staff review at once, and ingest adds clips hourly
 PAGE_SIZE = 25
+# The dashboard's one source of "now" (audit stamps, Insights windows, feed health).
+clock: Clock = system_clock
 
 __all__ = [
     "PAGE_SIZE", "AuditEntry", "ClipStatus", "ClipView", "HealthReport", "PageMeta", "QueueQuery", "RuleTrial",
@@ -191,7 +193,7 @@ class QueueQuery:
 
 
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=utcnow().tzinfo)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 @st.cache_data(ttl=READ_TTL_S, show_spinner=False)
@@ -313,7 +315,7 @@ def set_status(clip_ids: Sequence[str], status: ClipStatus, user: str) -> int:
     changed = 0
     with _write():
         try:
-            changed = review.set_status(store(), _config_for_exports(), list(clip_ids), status, user)
+            changed = review.set_status(store(), _config_for_exports(), list(clip_ids), status, user, clock=clock)
         except ExportError as exc:
             changed = exc.changed  # saved all the same: the flash still says what happened
             raise
@@ -335,7 +337,7 @@ def unpublish(clip_id: str, user: str) -> int:
 
 def edit(clip_id: str, clip_edit: ClipEdit, user: str) -> ClipView:
     with _write():
-        review.edit_clip(store(), _config_for_exports(), clip_id, clip_edit, user)
+        review.edit_clip(store(), _config_for_exports(), clip_id, clip_edit, user, clock=clock)
     return store().get_clip(clip_id)
 
 
@@ -344,7 +346,7 @@ def set_targets(clip_id: str, member_ids: Sequence[str], campaign_ids: Sequence[
     """Correct a clip's members/campaigns; returns what was (added, removed) as 'kind:id'."""
     before = store().get_clip(clip_id)
     with _write():
-        review.set_targets(store(), _config_for_exports(), clip_id, member_ids, campaign_ids, user)
+        review.set_targets(store(), _config_for_exports(), clip_id, member_ids, campaign_ids, user, clock=clock)
     # Read back rather than use the return value: an export failure still saved the change.
     after = store().get_clip(clip_id)
 
@@ -356,7 +358,7 @@ def set_targets(clip_id: str, member_ids: Sequence[str], campaign_ids: Sequence[
 
 def clear_position(clip_id: str, user: str) -> None:
     with _write():
-        store().clear_position(clip_id, user, utcnow())
+        store().clear_position(clip_id, user, clock())
         regenerate_exports(_config_for_exports(), store())
 
 
@@ -391,7 +393,7 @@ def move(clip_id: str, offset: int, user: str, limit: int = 30) -> None:
     changed = False
     for pos, c in enumerate(group[: max(gi, target) + 1], start=1):
         if c.position != pos:
-            review.edit_clip(store(), _config_for_exports(), c.id, ClipEdit(position=pos), user)
+            review.edit_clip(store(), _config_for_exports(), c.id, ClipEdit(position=pos), user, clock=clock)
             changed = True
     if changed:
         _invalidate()
@@ -415,9 +417,9 @@ def add_page(meta: PageMeta, member_ids: Sequence[str], campaign_ids: Sequence[s
     chosen = [found.get(("member", i)) or staff_mention("member", i) for i in member_ids]
     chosen += [found.get(("campaign", i)) or staff_mention("campaign", i) for i in campaign_ids]
     with _write():
-        clip_view, created = add_clip_from_page(store(), meta, user=user, mentions=chosen)
+        clip_view, created = add_clip_from_page(store(), meta, user=user, mentions=chosen, clock=clock)
         if approve_now:
-            review.set_status(store(), _config_for_exports(), [clip_view.id], ClipStatus.APPROVED, user)
+            review.set_status(store(), _config_for_exports(), [clip_view.id], ClipStatus.APPROVED, user, clock=clock)
     return store().get_clip(clip_view.id), created
 
 
@@ -426,7 +428,7 @@ def add_page(meta: PageMeta, member_ids: Sequence[str], campaign_ids: Sequence[s
 
 @st.cache_data(ttl=120, show_spinner=False)
 def _mentions_frame(url: str, days: int) -> pd.DataFrame:
-    since = utcnow() - timedelta(days=days)
+    since = clock() - timedelta(days=days)
     rows = _store(url).mention_rows(since)
     return pd.DataFrame(rows, columns=["clip_id", "kind", "target_id", "at", "outlet"])
 
@@ -444,7 +446,7 @@ def coverage(days: int) -> pd.DataFrame:
 
 @st.cache_data(ttl=120, show_spinner=False)
 def _clip_count_since(url: str, days: int, status: str | None) -> int:
-    since = utcnow() - timedelta(days=days)
+    since = clock() - timedelta(days=days)
     return _store(url).count_clips(ClipFilter(since=since, status=ClipStatus(status) if status else None))
 
 
@@ -457,7 +459,7 @@ def clip_count_since(days: int, status: ClipStatus | None = None) -> int:
 
 @st.cache_data(ttl=READ_TTL_S, show_spinner=False)
 def _health(url: str) -> HealthReport:
-    return health_report(_store(url), utcnow(), runs=10)
+    return health_report(_store(url), clock(), runs=10)
 
 
 def health() -> HealthReport:

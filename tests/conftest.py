@@ -12,7 +12,7 @@ import yaml
 from hypothesis import settings
 
 from tests.feedserver import FeedServer, running_server
-from tracker.normalize import utcnow
+from tracker.clock import system_clock
 from tracker.seed import demo_config_data, seed_store
 from tracker.store import Store
 
@@ -109,7 +109,7 @@ def corpus_dir(kind: str) -> Path:
 
 
 # A fixed 'now' for seeded dashboard data (tests compare dates against it).
-DASHBOARD_NOW = utcnow().replace(microsecond=0)
+DASHBOARD_NOW = system_clock().replace(microsecond=0)
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tracker.clock import system_clock
 from tracker.models import ClipStatus
-from tracker.normalize import utcnow
 from tracker.seed import demo_config_data, seed_store
 from tracker.store import ClipFilter, Store
 from tracker.users import UsersFile
@@ -93,7 +93,7 @@ def _environment(tmp: Path, clips: int, *, demo: bool = False) -> tuple[dict[str
     db = f"sqlite:///{tmp / 'tracker.db'}"
     store = Store(db)
     try:
-        seed_store(store, clips, now=utcnow())
+        seed_store(store, clips, now=system_clock())
     finally:
         store.close()
     env = dict(os.environ, TRACKER_DATABASE_URL=db, TRACKER_CONFIG=str(config),

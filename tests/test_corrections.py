@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from streamlit.testing.v1 import AppTest
 
 from dashboard.keys import Key
+from tests.fakes import NOW
 from tests.feedserver import FeedServer, Route
 from tests.test_dashboard import APP
 from tests.test_ingest import REGISTRY, make_config, rss
@@ -63,7 +64,7 @@ def test_removed_match_stays_removed_through_reingest_and_rematch(
     assert clip.member_ids == ("kendra-brooks", "nicholas-orourke")
     assert all(_visible_everywhere(store, clip.id, "member", "kendra-brooks"))
 
-    added, removed = store.set_clip_targets(clip.id, ["nicholas-orourke"], ["good-cause"], "ana")
+    added, removed = store.set_clip_targets(clip.id, ["nicholas-orourke"], ["good-cause"], "ana", NOW)
     assert (added, removed) == ([], ["member:kendra-brooks"])
     assert not any(_visible_everywhere(store, clip.id, "member", "kendra-brooks"))
     assert all(_visible_everywhere(store, clip.id, "member", "nicholas-orourke"))
@@ -92,7 +93,7 @@ def test_added_match_survives_rematch_and_reingest(feed_server: FeedServer, stor
                                   ("Tenants rally", URL, "Nicholas O'Rourke spoke about rent"))
     assert (clip.member_ids, clip.campaign_ids) == (("nicholas-orourke",), ())
 
-    added, removed = store.set_clip_targets(clip.id, ["nicholas-orourke", "kendra-brooks"], ["good-cause"], "ana")
+    added, removed = store.set_clip_targets(clip.id, ["nicholas-orourke", "kendra-brooks"], ["good-cause"], "ana", NOW)
     assert (added, removed) == (["campaign:good-cause", "member:kendra-brooks"], [])
     mention = next(m for m in store.get_clip(clip.id).mentions if m.target_id == "kendra-brooks")
     assert (mention.term, mention.field, mention.snippet) == ("(attached by staff)", "manual", "")
@@ -110,8 +111,8 @@ def test_added_match_survives_rematch_and_reingest(feed_server: FeedServer, stor
 
 def test_readding_a_removed_match_shows_it_again(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
     _config, _route, clip = _ingest(feed_server, store, tmp_path, BOTH)
-    store.set_clip_targets(clip.id, ["nicholas-orourke"], ["good-cause"], "ana")
-    added, removed = store.set_clip_targets(clip.id, ["nicholas-orourke", "kendra-brooks"], ["good-cause"], "omar")
+    store.set_clip_targets(clip.id, ["nicholas-orourke"], ["good-cause"], "ana", NOW)
+    added, removed = store.set_clip_targets(clip.id, ["nicholas-orourke", "kendra-brooks"], ["good-cause"], "omar", NOW)
     assert (added, removed) == (["member:kendra-brooks"], [])
     assert all(_visible_everywhere(store, clip.id, "member", "kendra-brooks"))
     mention = next(m for m in store.get_clip(clip.id).mentions if m.target_id == "kendra-brooks")
@@ -127,10 +128,10 @@ def test_readding_a_removed_match_shows_it_again(feed_server: FeedServer, store:
         ("ana", "-member:kendra-brooks"), ("omar", "+member:kendra-brooks")]
 
     before = store.get_clip(clip.id).updated_at
-    assert store.set_clip_targets(clip.id, ["kendra-brooks", "nicholas-orourke"], ["good-cause"], "omar") == ([], [])
+    assert store.set_clip_targets(clip.id, ["kendra-brooks", "nicholas-orourke"], ["good-cause"], "omar", NOW) == ([], [])
     assert len(store.history(clip.id)) == 2 and store.get_clip(clip.id).updated_at == before  # no-op: no audit
     with pytest.raises(NotFoundError):
-        store.set_clip_targets("nope", [], [], "ana")
+        store.set_clip_targets("nope", [], [], "ana", NOW)
 
 
 def test_set_targets_updates_live_exports(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
@@ -139,7 +140,7 @@ def test_set_targets_updates_live_exports(feed_server: FeedServer, store: Store,
                            "feeds": [{"url": feed_server.url("/f")}], **REGISTRY}, str(tmp_path / "feeds.yml"), tmp_path)
     Ingestor(config, store).run_cycle()
     (clip,) = store.all_clips()
-    store.set_status([clip.id], ClipStatus.APPROVED, "ana")
+    store.set_status([clip.id], ClipStatus.APPROVED, "ana", NOW)
     view = set_targets(store, config, clip.id, ["nicholas-orourke"], ["good-cause", "prone-restraints"], "ana")
     assert view.member_ids == ("nicholas-orourke",)
     (item,) = json.loads((tmp_path / "out" / "news.json").read_text())["items"]

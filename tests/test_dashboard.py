@@ -180,7 +180,7 @@ def test_pagination_with_cursor(env: Store) -> None:
 
 def test_queue_clear_empty_state(env: Store) -> None:
     new = [c.id for c in env.all_clips(ClipFilter(status=ClipStatus.NEW))]
-    env.set_status(new, ClipStatus.REJECTED, "someone")
+    env.set_status(new, ClipStatus.REJECTED, "someone", NOW)
     at = run_app()
     assert any("Queue clear" in s.value for s in at.success)
 

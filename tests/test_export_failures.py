@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from streamlit.testing.v1 import AppTest
 
 from dashboard.keys import Key
+from tests.fakes import NOW
 from tests.feedserver import FeedServer
 from tests.test_dashboard import queue_ids
 from tests.test_ingest import rss
@@ -54,7 +55,7 @@ def test_ingest_stores_clips_and_warns_when_exports_fail(feed_server: FeedServer
 def test_review_saves_then_reports_the_export_failure(tmp_path: Path) -> None:
     path = _config_with_blocked_export(tmp_path)
     store = Store(f"sqlite:///{tmp_path / 't.db'}")
-    seed_store(store, 5)
+    seed_store(store, 5, now=NOW)
     clip = store.list_clips(limit=1).clips[0]
     with pytest.raises(ExportError, match="saved, but") as info:
         set_status(store, load_config(path), [clip.id], ClipStatus.APPROVED, "ana")
@@ -70,7 +71,7 @@ def _dashboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, export_path: str
     (tmp_path / "feeds.yml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     url = f"sqlite:///{tmp_path / 't.db'}"
     store = Store(url)
-    seed_store(store, 30)
+    seed_store(store, 30, now=NOW)
     monkeypatch.setenv("TRACKER_DATABASE_URL", url)
     monkeypatch.setenv("TRACKER_CONFIG", str(tmp_path / "feeds.yml"))
     monkeypatch.setenv("TRACKER_USERS_FILE", str(tmp_path / "users.json"))

@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape
 
 from click.testing import CliRunner
 
+from tests.fakes import FakeClock
 from tests.feedserver import FeedServer, Route
 from tracker.cli import cli
 from tracker.ingest import CycleReport, FeedReport, Ingestor
@@ -54,23 +55,6 @@ def respond(handler: BaseHTTPRequestHandler, status: int, body: bytes = b"",
     handler.wfile.write(body)
 
 
-@dataclass
-class Clock:
-    """A clock tests move by hand."""
-
-    now: datetime = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, when: datetime | None) -> None:
-        assert when is not None
-        self.now = when
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
-
-
 def make_config(tmp_path: Path, urls: list[str], **settings: object) -> Config:
     feeds = tuple(FeedConfig(id=f"feed-{i}", url=u, name=f"Feed {i}") for i, u in enumerate(urls))
     return Config(
@@ -84,7 +68,7 @@ def make_config(tmp_path: Path, urls: list[str], **settings: object) -> Config:
 class Harness:
     config: Config
     store: Store
-    clock: Clock = field(default_factory=Clock)
+    clock: FakeClock = field(default_factory=lambda: FakeClock(T0))
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -239,9 +223,9 @@ def test_410_disables_with_the_reason_shown_and_a_return_is_noticed(
     assert f.next_attempt_at == T0 + BACKOFF_CAP  # still one look a day, in case it was a mistake
 
     runner = CliRunner()
-    table = runner.invoke(cli, ["--db", store.url, "status"])
+    table = runner.invoke(cli, ["--db", store.url, "status"], obj=h.clock)
     assert table.exit_code == 0 and "disabled" in table.output and "410 Gone" in table.output
-    check = runner.invoke(cli, ["--db", store.url, "status", "--check", "--json"])
+    check = runner.invoke(cli, ["--db", store.url, "status", "--check", "--json"], obj=h.clock)
     assert check.exit_code == 1
     assert '"disabled_reason": "' + GONE_REASON + '"' in check.output
 
@@ -249,7 +233,7 @@ def test_410_disables_with_the_reason_shown_and_a_return_is_noticed(
     h.clock.set(f.next_attempt_at)
     assert only(h.cycle()).ok
     assert h.feed().disabled_reason is None
-    assert runner.invoke(cli, ["--db", store.url, "status", "--check"]).exit_code == 0
+    assert runner.invoke(cli, ["--db", store.url, "status", "--check"], obj=h.clock).exit_code == 0
 
 
 def test_403_is_retried_once_with_a_browser_user_agent(

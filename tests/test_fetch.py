@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from tracker.parse import parse_feed
 
 FEED = (Path(__file__).parent / "data" / "feeds" / "city-desk.rss").read_bytes()
 FAST = FetchOptions(timeout_s=1.0, connect_timeout_s=1.0)
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def _feed_or_403(handler: BaseHTTPRequestHandler, ok: bool) -> None:
@@ -194,9 +197,10 @@ def test_file_url(tmp_path: Path) -> None:
 
 
 def test_header_parsers() -> None:
-    assert parse_retry_after("30") == 30.0
-    assert parse_retry_after("garbage") is None
-    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+    assert parse_retry_after("30", NOW) == 30.0
+    assert parse_retry_after("garbage", NOW) is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", NOW) == 0.0  # in the past
+    assert parse_retry_after("Wed, 21 Oct 2015 07:30:00 GMT", datetime(2015, 10, 21, 7, 28, tzinfo=UTC)) == 120.0
     assert parse_max_age("public, max-age=600") == 600
     assert parse_max_age("no-cache, max-age=600") is None
     assert parse_max_age(None) is None

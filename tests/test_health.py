@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from tracker.cli import cli
+from tracker.clock import system_clock
 from tracker.health import assess, health_report
 from tracker.models import FeedConfig, FeedHealth
-from tracker.normalize import utcnow
 from tracker.policy import GONE_REASON
 from tracker.store import FetchOutcome, Store
 
@@ -108,7 +108,7 @@ def test_a_feed_twice_in_one_health_batch_ends_in_its_latest_state(store: Store)
 
 def _seed(store: Store) -> datetime:
     """Four feeds in four states, timed against the real clock `tracker status` uses."""
-    now = utcnow()
+    now = system_clock()
     store.sync_feeds([
         FeedConfig(id="ok", url="https://ok.example/rss", name="Healthy Herald"),
         FeedConfig(id="failing", url="https://down.example/rss", name="Down Daily"),
@@ -165,7 +165,7 @@ def test_status_table_puts_feeds_needing_attention_first(store: Store) -> None:
 def test_status_check_exit_code_is_for_monitoring(store: Store) -> None:
     runner = CliRunner()
     store.sync_feeds([FeedConfig(id="ok", url="https://ok.example/rss", name="Healthy Herald")])
-    store.record_fetch("ok", FetchOutcome(ok=True, status=200, items_seen=5, had_new_items=True), utcnow())
+    store.record_fetch("ok", FetchOutcome(ok=True, status=200, items_seen=5, had_new_items=True), system_clock())
     assert runner.invoke(cli, ["--db", store.url, "status", "--check"]).exit_code == 0
     _seed(store)
     assert runner.invoke(cli, ["--db", store.url, "status", "--check"]).exit_code == 1
@@ -176,4 +176,4 @@ def test_status_on_an_empty_database_says_what_to_do(store: Store) -> None:
     result = CliRunner().invoke(cli, ["--db", store.url, "status", "--check"])
     assert result.exit_code == 0
     assert "tracker ingest" in result.output
-    assert health_report(store, utcnow()).needs_attention == ()
+    assert health_report(store, system_clock()).needs_attention == ()

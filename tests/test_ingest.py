@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from tests.fakes import NOW
 from tests.feedserver import FeedServer, Route, bad_gzip
 from tracker.config import parse_config
 from tracker.ingest import Ingestor
@@ -131,8 +132,8 @@ def test_staff_edits_and_status_survive_reingest(feed_server: FeedServer, store:
     config = make_config(feed_server, ["/feed"], tmp_path)
     Ingestor(config, store).run_cycle()
     (clip,) = store.all_clips()
-    store.set_status([clip.id], ClipStatus.APPROVED, "ana")
-    store.edit_clip(clip.id, ClipEdit(headline="Our headline", blurb="Our blurb"), "ana")
+    store.set_status([clip.id], ClipStatus.APPROVED, "ana", NOW)
+    store.edit_clip(clip.id, ClipEdit(headline="Our headline", blurb="Our blurb"), "ana", NOW)
     route.body = rss(("Good Cause Eviction vote (updated)", "https://x.example.com/1", "second"))
     Ingestor(config, store).run_cycle()
     (after,) = store.all_clips()
@@ -210,7 +211,7 @@ def test_tag_filters(feed_server: FeedServer, store: Store, tmp_path: Path) -> N
     Ingestor(parse_config(data, str(tmp_path / "f.yml"), tmp_path), store).run_cycle()
     assert [c.canonical_url for c in store.all_clips(ClipFilter(feed_tag="mn"))] == ["https://x.example.com/mn"]
     pa = store.all_clips(ClipFilter(feed_tag="pa"))[0]
-    store.edit_clip(pa.id, ClipEdit(tags=("housing",)), "ana")
+    store.edit_clip(pa.id, ClipEdit(tags=("housing",)), "ana", NOW)
     assert [c.id for c in store.all_clips(ClipFilter(tag="housing"))] == [pa.id]
     assert store.all_clips(ClipFilter(tag="hous")) == []  # whole tags only
 
@@ -315,8 +316,9 @@ def test_a_clip_inserted_by_another_worker_meanwhile_is_merged(store: Store, db_
     from sqlalchemy import event
     from sqlalchemy.orm import Session as OrmSession
 
+    from tracker.clock import system_clock
     from tracker.models import Mention, ParsedEntry
-    from tracker.normalize import canonical_url, clip_id_for, utcnow
+    from tracker.normalize import canonical_url, clip_id_for
     from tracker.store import EntryToStore
 
     link = "https://x.example.com/race"
@@ -329,11 +331,11 @@ def test_a_clip_inserted_by_another_worker_meanwhile_is_merged(store: Store, db_
     def other_worker_wins(session: OrmSession, *args: object) -> None:
         if not fired:
             fired.append(True)
-            other.store_entries("feed-b", [item], utcnow())
+            other.store_entries("feed-b", [item], system_clock())
 
     event.listen(OrmSession, "before_flush", other_worker_wins)
     try:
-        outcome = store.store_entries("feed-a", [item], utcnow())
+        outcome = store.store_entries("feed-a", [item], system_clock())
     finally:
         event.remove(OrmSession, "before_flush", other_worker_wins)
         other.close()

@@ -23,11 +23,11 @@ from click.testing import CliRunner
 from tests.feedserver import FeedServer, Route
 from tests.test_feed_health import rss
 from tracker.cli import cli
+from tracker.clock import system_clock
 from tracker.config import load_config
 from tracker.cycle import ABANDONED, CYCLE_LEASE, run_locked_cycle
 from tracker.ingest import CycleReport
 from tracker.models import IngestRunView
-from tracker.normalize import utcnow
 from tracker.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +102,7 @@ def killing(*procs: subprocess.Popen[str]) -> Iterator[None]:
 
 
 def test_lease_is_exclusive_until_released_or_expired(store: Store) -> None:
-    now = utcnow()
+    now = system_clock()
     ttl = timedelta(seconds=30)
     assert store.acquire_lease(CYCLE_LEASE, "a", ttl, now)
     assert not store.acquire_lease(CYCLE_LEASE, "b", ttl, now + timedelta(seconds=29))
@@ -119,7 +119,7 @@ def test_lease_is_exclusive_until_released_or_expired(store: Store) -> None:
 
 
 def test_many_threads_racing_for_a_free_lease_one_wins(store: Store) -> None:
-    now = utcnow()
+    now = system_clock()
     barrier = threading.Barrier(8)
     wins: list[str] = []
 
@@ -159,7 +159,7 @@ def test_two_schedulers_never_overlap_a_cycle(tmp_path: Path, db_url: str, feed_
         assert skipped >= 1, "the schedulers never collided, so the test proved nothing"
         assert ran + skipped <= 8  # every tick either ran or skipped; none ran twice
         assert {r.owner.split(":")[1] for r in all_runs} <= {str(a.pid), str(b.pid)}
-        assert store.lease_holder(CYCLE_LEASE, utcnow()) is None  # released on the way out
+        assert store.lease_holder(CYCLE_LEASE, system_clock()) is None  # released on the way out
     finally:
         store.close()
 
@@ -172,11 +172,11 @@ def test_a_killed_schedulers_lease_expires_and_the_next_proceeds(
     first = start_tracker(config, db_url, "schedule", "--every", "60", "--lease-ttl", "2")
     with killing(first):
         wait_until("the first scheduler's cycle", lambda: any(r.outcome == "running" for r in runs(store)))
-        holder = store.lease_holder(CYCLE_LEASE, utcnow())
+        holder = store.lease_holder(CYCLE_LEASE, system_clock())
         assert holder is not None and f":{first.pid}:" in holder[0]
         first.send_signal(signal.SIGKILL)
         first.communicate()
-    killed_at = utcnow()
+    killed_at = system_clock()
     for i in range(2):
         feed_server.routes[f"/feed{i}.xml"].delay_s = 0  # the publisher is fast again
 
@@ -207,7 +207,7 @@ def test_manual_ingest_during_a_cycle_skips_with_a_message_or_waits(
         target=lambda: result.append(run_locked_cycle(load_config(config_path), store, owner="scheduler-host:1:1")))
     scheduled.start()
     try:
-        wait_until("the scheduled cycle to hold the lease", lambda: store.lease_holder(CYCLE_LEASE, utcnow()) is not None)
+        wait_until("the scheduled cycle to hold the lease", lambda: store.lease_holder(CYCLE_LEASE, system_clock()) is not None)
         runner = CliRunner()
         base = ["--config", str(config_path), "--db", db_url, "ingest", "--quiet"]
         skipped = runner.invoke(cli, base)
@@ -241,16 +241,16 @@ def test_a_cycle_that_loses_its_lease_stops_instead_of_running_beside_another(
         run_locked_cycle(load_config(config_path), store, owner="slow-host:1:1", ttl=ttl)))
     cycle.start()
     try:
-        wait_until("the cycle to start", lambda: store.lease_holder(CYCLE_LEASE, utcnow()) is not None)
+        wait_until("the cycle to start", lambda: store.lease_holder(CYCLE_LEASE, system_clock()) is not None)
         # As if the holder had stalled past its TTL: another process takes the expired lease.
-        assert store.acquire_lease(CYCLE_LEASE, "other-host:2:2", timedelta(minutes=5), utcnow() + timedelta(hours=1))
+        assert store.acquire_lease(CYCLE_LEASE, "other-host:2:2", timedelta(minutes=5), system_clock() + timedelta(hours=1))
     finally:
         cycle.join(timeout=20)
     try:
         report = result[0]
         assert report is not None and report.outcome == "interrupted"
         assert report.feeds_ok < 4 and any(f.skipped == "stopped" for f in report.feeds)
-        holder = store.lease_holder(CYCLE_LEASE, utcnow() + timedelta(hours=1))
+        holder = store.lease_holder(CYCLE_LEASE, system_clock() + timedelta(hours=1))
         assert holder is not None and holder[0] == "other-host:2:2"  # the loser did not release the winner's lease
     finally:
         store.close()

@@ -55,7 +55,7 @@ def test_generated_at_never_goes_back_when_the_newest_clip_is_unpublished(
 ) -> None:
     from datetime import timedelta
 
-    from tracker.normalize import utcnow
+    from tracker.clock import system_clock
 
     items = [(f"Good Cause Eviction {i}", f"https://x.example.com/{i}", "") for i in range(2)]
     feed_server.add("/f", body=rss(*items))
@@ -70,7 +70,7 @@ def test_generated_at_never_goes_back_when_the_newest_clip_is_unpublished(
     )
     run_locked_cycle(config, store)
     older, newer = sorted(store.all_clips(), key=lambda c: c.canonical_url)
-    start = utcnow()
+    start = system_clock()
     store.set_status([older.id], ClipStatus.APPROVED, "ana", start - timedelta(days=2))
     store.set_status([newer.id], ClipStatus.APPROVED, "ana", start - timedelta(days=1))
     set_status(store, config, [], ClipStatus.APPROVED, "ana")  # regenerate

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tests.fakes import NOW
 from tests.feedserver import FeedServer
 from tests.test_ingest import rss
 from tracker.config import parse_config
@@ -35,9 +36,9 @@ def test_rematch_applies_new_config_without_refetching_and_keeps_staff_decisions
     Ingestor(before, store).run_cycle()
     assert store.count_clips() == 2  # the O'Rourke item matched nobody yet
     gce = next(c for c in store.all_clips() if c.canonical_url.endswith("/gce"))
-    store.set_status([gce.id], ClipStatus.APPROVED, "ana")
+    store.set_status([gce.id], ClipStatus.APPROVED, "ana", NOW)
     zoning = next(c for c in store.all_clips() if c.canonical_url.endswith("/zf"))
-    store.set_manual_mentions(zoning.id, [Mention("campaign", "gce", "manual", "title", "")], "ana")
+    store.set_manual_mentions(zoning.id, [Mention("campaign", "gce", "manual", "title", "")], "ana", NOW)
 
     after = _config(tmp_path, feed_server, {
         "members": [{"name": "Kendra Brooks", "require_any": ["Philadelphia"]}, {"name": "Nicholas O'Rourke"}],

@@ -13,9 +13,9 @@ import pytest
 
 from tests.feedserver import FeedServer
 from tests.test_ingest import make_config, rss
+from tracker.clock import system_clock
 from tracker.cycle import CYCLE_LEASE, run_locked_cycle
 from tracker.models import Config
-from tracker.normalize import utcnow
 from tracker.store import Store
 from tracker.workers import WorkerReport, WorkersUnsupported, run_worker
 
@@ -78,7 +78,7 @@ def test_three_workers_fetch_every_feed_exactly_once(feed_server: FeedServer, pg
         run = store.recent_runs(1)[0]
         assert (run.outcome, run.feeds_ok, run.clips_new, run.items_seen) == ("ok", 40, 40, 80)
         assert len(store.all_clips()) == 40
-        assert store.lease_holder(CYCLE_LEASE, utcnow()) is None  # the closing worker released it
+        assert store.lease_holder(CYCLE_LEASE, system_clock()) is None  # the closing worker released it
     finally:
         store.close()
 
@@ -90,7 +90,7 @@ def test_dead_workers_claims_expire_and_another_worker_takes_them(
     config = make_config(feed_server, paths, tmp_path)
     dead = Store(pg_url)
     try:
-        now = utcnow()
+        now = system_clock()
         joined = dead.join_shared_cycle(config.all_feeds(), CYCLE_LEASE, timedelta(minutes=5), now,
                                         rejoin_within=timedelta(0), max_age=timedelta(hours=1))
         assert joined is not None
@@ -130,7 +130,7 @@ def test_workers_stand_aside_while_a_single_process_cycle_holds_the_lease(
     config = make_config(feed_server, _feeds(feed_server, 2, delay_s=0.0), tmp_path)
     store = Store(pg_url)
     try:
-        assert store.acquire_lease(CYCLE_LEASE, "plain-ingest", timedelta(minutes=5), utcnow())
+        assert store.acquire_lease(CYCLE_LEASE, "plain-ingest", timedelta(minutes=5), system_clock())
         assert run_worker(config, store) is None
         store.release_lease(CYCLE_LEASE, "plain-ingest")
         report = run_worker(config, store, poll_s=0.05)

@@ -5,9 +5,12 @@ No business logic here; every command calls functions the dashboard uses too.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,10 +19,11 @@ from typing import IO, Any
 
 import click
 
+from tracker.clock import Clock, system_clock
 from tracker.config import DEFAULT_CONFIG_PATH, load_config
 from tracker.errors import ConfigError, TrackerError
 from tracker.models import ClipStatus, ClipView, Config
-from tracker.normalize import parse_date, utcnow
+from tracker.normalize import parse_date
 from tracker.store import ClipFilter, Store
 from tracker.store.engine import DEFAULT_DB_URL
 
@@ -31,6 +35,7 @@ _COMMAND_MODULES = ("tracker.commands.export", "tracker.commands.schedule", "tra
 class AppContext:
     config_path: str
     db_url: str
+    clock: Clock = system_clock
     _config: Config | None = None
     _store: Store | None = None
 
@@ -59,7 +64,9 @@ pass_app = click.make_pass_decorator(AppContext)
 @click.pass_context
 def cli(ctx: click.Context, config_path: str, db_url: str) -> None:
     """media-tracker: find press coverage of members and campaigns, review it, export it."""
-    ctx.obj = AppContext(config_path=config_path, db_url=db_url)
+    # A caller may hand in its Clock as the context object (tests do, to fix "now" for every command).
+    clock: Clock = ctx.obj if callable(ctx.obj) else system_clock
+    ctx.obj = AppContext(config_path=config_path, db_url=db_url, clock=clock)
     ctx.call_on_close(lambda: ctx.obj._store.close() if ctx.obj._store else None)
 
 
@@ -89,7 +96,7 @@ def ingest(app: AppContext, due_only: bool, feed_ids: tuple[str, ...], quiet: bo
     if worker and store.dialect == "postgresql":
         from tracker.workers import run_worker
 
-        shared = run_worker(config, store, due_only=due_only)
+        shared = run_worker(config, store, due_only=due_only, clock=app.clock)
         if shared is None:
             click.echo("a single-process ingest cycle is running; worker skipped", err=True)
         elif shared.already_done:
@@ -102,15 +109,44 @@ def ingest(app: AppContext, due_only: bool, feed_ids: tuple[str, ...], quiet: bo
     if worker:
         click.echo(f"--worker needs PostgreSQL (row claims with SKIP LOCKED); on {store.dialect} "
                    "running the cycle in a single process", err=True)
-    with CycleProgress(enabled=not quiet) as progress:
+    stop = threading.Event()
+    with CycleProgress(enabled=not quiet) as progress, _stop_on_ctrl_c(stop):
         report = run_locked_cycle(
-            config, store, due_only=due_only, feed_ids=feed_ids or None, progress=progress.update,
-            wait=wait_lock, on_wait=lambda msg: click.echo(msg, err=True),
+            config, store, clock=app.clock, due_only=due_only, feed_ids=feed_ids or None, progress=progress.update,
+            wait=wait_lock, on_wait=lambda msg: click.echo(msg, err=True), stop=stop,
         )
     if report is None:
+        if stop.is_set():
+            raise click.exceptions.Abort()
         click.echo("another ingest cycle is running; skipped (use --wait-lock to wait for it)", err=True)
         return
     print_summary(report, sys.stdout)
+    if stop.is_set():
+        raise click.exceptions.Abort()  # exit 130 after the summary of what was done
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c(stop: threading.Event) -> Iterator[None]:
+    """The first Ctrl-C asks the cycle to stop (in-flight feeds finish, the queue is dropped).
+
+    A KeyboardInterrupt raised at an arbitrary point can land where Python only prints it
+    (a finaliser, a callback) and the cycle would run on; an event the cycle polls cannot be lost.
+    A second Ctrl-C interrupts at once.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def on_sigint(_signum: int, _frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 # ------------------------------------------------------------------ matching
@@ -167,7 +203,7 @@ def rematch(app: AppContext, since: str | None) -> None:
     from tracker.matching import rematch_store
 
     since_at = _parse_day(since, "--since") if since else None
-    result = rematch_store(app.config, app.store, since=since_at)
+    result = rematch_store(app.config, app.store, since=since_at, clock=app.clock)
     click.echo(f"rematched {result.clips_checked} clips: {result.clips_gained} gained mentions, "
                f"{result.clips_lost} lost mentions")
     for line in result.changes[:50]:
@@ -235,7 +271,8 @@ def clips_list(app: AppContext, status: str | None, member: str | None, campaign
 def _review(app: AppContext, ids: tuple[str, ...], status: ClipStatus, user: str) -> None:
     from tracker.review import set_status
 
-    changed = set_status(app.store, app.config if Path(app.config_path).exists() else None, list(ids), status, user)
+    changed = set_status(app.store, app.config if Path(app.config_path).exists() else None, list(ids), status, user,
+                         clock=app.clock)
     click.echo(f"{changed} clip(s) {status.value}" + ("" if changed == len(ids) else f" ({len(ids) - changed} already were)"))
 
 
@@ -274,7 +311,7 @@ def clips_tag(app: AppContext, clip_id: str, add_member: tuple[str, ...], remove
     members = [i for i in dict.fromkeys(before.member_ids + add_member) if i not in remove_member]
     campaigns = [i for i in dict.fromkeys(before.campaign_ids + add_campaign) if i not in remove_campaign]
     after = set_targets(app.store, app.config if Path(app.config_path).exists() else None, clip_id,
-                        members, campaigns, user)
+                        members, campaigns, user, clock=app.clock)
     click.echo(f"{after.id}  members: {', '.join(after.member_ids) or '-'}  "
                f"campaigns: {', '.join(after.campaign_ids) or '-'}")
 
@@ -291,7 +328,7 @@ def status(app: AppContext, as_json: bool, check: bool, runs: int) -> None:
     """Feeds' health (last fetch, status, error, next attempt) and recent ingest runs."""
     from tracker.health import health_report, render_health_table
 
-    report = health_report(app.store, utcnow(), runs=runs)
+    report = health_report(app.store, app.clock(), runs=runs)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 
+from tracker.clock import Clock, system_clock
 from tracker.errors import ExportError
 from tracker.ingest import CycleReport, FeedReport, Ingestor, default_owner
 from tracker.models import Config
-from tracker.normalize import utcnow
 from tracker.store import Store
 
 CYCLE_LEASE = "ingest-cycle"
@@ -43,15 +43,17 @@ class _CycleStop(threading.Event):
 
 
 class _Renewer(threading.Thread):
-    def __init__(self, store: Store, owner: str, ttl: timedelta, every_s: float, lost: threading.Event) -> None:
+    def __init__(self, store: Store, owner: str, ttl: timedelta, every_s: float, lost: threading.Event,
+                 clock: Clock) -> None:
         super().__init__(daemon=True, name="lease-renewer")
         self.store, self.owner, self.ttl, self.every_s, self.lost = store, owner, ttl, every_s, lost
+        self.clock = clock
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.wait(self.every_s):
             try:
-                still_ours = self.store.renew_lease(CYCLE_LEASE, self.owner, self.ttl, utcnow())
+                still_ours = self.store.renew_lease(CYCLE_LEASE, self.owner, self.ttl, self.clock())
             except Exception:  # a database blip must not kill the cycle; the next renewal retries
                 continue
             if not still_ours:
@@ -61,7 +63,7 @@ class _Renewer(threading.Thread):
                 return
 
 
-def close_abandoned_runs(store: Store) -> int:
+def close_abandoned_runs(store: Store, clock: Clock = system_clock) -> int:
     """Mark runs left 'running' by a dead process as failed, so status does not show them forever.
 
     Only called while holding the lease: no other cycle can be running then.
@@ -71,7 +73,7 @@ def close_abandoned_runs(store: Store) -> int:
         if run.outcome != "running":
             continue
         store.finish_run(
-            run.id, outcome="failed", now=utcnow(), feeds_ok=run.feeds_ok, feeds_failed=run.feeds_failed,
+            run.id, outcome="failed", now=clock(), feeds_ok=run.feeds_ok, feeds_failed=run.feeds_failed,
             feeds_skipped=run.feeds_skipped, items_seen=run.items_seen, clips_new=run.clips_new, error=ABANDONED,
         )
         closed += 1
@@ -93,6 +95,7 @@ def run_locked_cycle(
     ttl: timedelta = LEASE_TTL,
     renew_every_s: float = RENEW_EVERY_S,
     ingestor: Ingestor | None = None,
+    clock: Clock = system_clock,
 ) -> CycleReport | None:
     """Run a cycle if no other process is running one; None when skipped.
 
@@ -102,22 +105,22 @@ def run_locked_cycle(
     owner = owner or default_owner()
     deadline = time.monotonic() + wait_timeout_s
     told = False
-    while not store.acquire_lease(CYCLE_LEASE, owner, ttl, utcnow()):
+    while not store.acquire_lease(CYCLE_LEASE, owner, ttl, clock()):
         if not wait or time.monotonic() > deadline or (stop is not None and stop.is_set()):
             return None
         if on_wait and not told:
-            holder = store.lease_holder(CYCLE_LEASE, utcnow())
+            holder = store.lease_holder(CYCLE_LEASE, clock())
             on_wait(f"waiting for the cycle held by {holder[0] if holder else 'another process'}…")
             told = True
         time.sleep(min(1.0, max(0.05, ttl.total_seconds() / 4)))
     cycle_stop = _CycleStop(stop)
     # Renew well inside the TTL so one slow renewal does not let the lease lapse.
-    renewer = _Renewer(store, owner, ttl, min(renew_every_s, ttl.total_seconds() / 3), cycle_stop)
+    renewer = _Renewer(store, owner, ttl, min(renew_every_s, ttl.total_seconds() / 3), cycle_stop, clock)
     renewer.start()
     try:
-        if close_abandoned_runs(store):
+        if close_abandoned_runs(store, clock):
             log.warning("closed ingest runs left unfinished by a process that died")
-        runner = ingestor or Ingestor(config, store)
+        runner = ingestor or Ingestor(config, store, clock=clock)
         report = runner.run_cycle(
             due_only=due_only, owner=owner, progress=progress, stop=cycle_stop, feed_ids=feed_ids
         )

@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
+from tracker.clock import Clock, system_clock
 from tracker.errors import FetchError
 from tracker.fetch import FetchOptions, fetch
 from tracker.match import compile_matcher
@@ -26,7 +27,7 @@ from tracker.models import ClipView, Config, MatchItem, Mention, ParsedEntry, Se
 from tracker.models import (
     staff_mention as staff_mention,  # re-exported: callers attach by hand through enrich
 )
-from tracker.normalize import canonical_url, clean_text, clip_id_for, parse_date, utcnow
+from tracker.normalize import canonical_url, clean_text, clip_id_for, parse_date
 from tracker.store import EntryToStore, Store
 
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
@@ -239,10 +240,10 @@ def add_clip_from_page(
     *,
     user: str,
     mentions: Sequence[Mention] = (),
-    now: datetime | None = None,
+    clock: Clock = system_clock,
 ) -> tuple[ClipView, bool]:
     """Store the page as a new clip (status new, marked manual). Returns (clip, created)."""
-    now = now or utcnow()
+    now = clock()
     canonical = canonical_url(meta.url)
     entry = ParsedEntry(
         title=meta.title or meta.url,

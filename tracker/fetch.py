@@ -13,6 +13,7 @@ import re
 import socket
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,9 @@ import requests
 import urllib3
 
 from tracker import __version__
+from tracker.clock import Clock, system_clock
 from tracker.errors import FetchError
 from tracker.models import FetchResult
-from tracker.normalize import utcnow
 
 DEFAULT_USER_AGENT = f"media-tracker/{__version__} (+https://github.com/media-tracker; feed monitor)"
 # Some publishers' CDNs refuse anything that does not look like a browser.
@@ -51,6 +52,8 @@ class FetchOptions:
     # Staff-listed feeds are trusted; URLs found inside feeds (articles) are not.
     allow_private_hosts: bool = True
     retry_403_as_browser: bool = True
+    # An HTTP-date Retry-After is turned into seconds against this clock.
+    clock: Clock = system_clock
 
 
 def make_session(pool_size: int = 16) -> FeedSession:
@@ -61,7 +64,7 @@ def make_session(pool_size: int = 16) -> FeedSession:
     return session
 
 
-def parse_retry_after(value: str | None) -> float | None:
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Retry-After is either seconds or an HTTP date."""
     if not value:
         return None
@@ -74,7 +77,7 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
     if when.tzinfo is None:
         return None
-    return max(0.0, (when - utcnow()).total_seconds())
+    return max(0.0, (when - now).total_seconds())
 
 
 def parse_max_age(cache_control: str | None) -> int | None:
@@ -241,7 +244,7 @@ def _fetch_following(
                 all_permanent = all_permanent and status in _PERMANENT_CODES
                 current = urljoin(current, location)
                 continue
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), options.clock())
             common = {
                 "etag": response.headers.get("ETag"),
                 "last_modified": response.headers.get("Last-Modified"),

@@ -24,11 +24,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from tracker.clock import Clock, system_clock
 from tracker.errors import FetchError, ParseError, TrackerError
 from tracker.fetch import FeedSession, FetchOptions, fetch, make_session
 from tracker.match import Matcher, compile_matcher
 from tracker.models import Config, FeedConfig, FetchResult
-from tracker.normalize import utcnow
 from tracker.parsepool import (
     ParseOutcome,
     ParsePool,
@@ -223,7 +223,7 @@ class Ingestor:
         store: Store,
         *,
         matcher: Matcher | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = system_clock,
         rng: random.Random | None = None,
         workers: int | None = None,
         parse_processes: int | None = None,
@@ -241,7 +241,7 @@ class Ingestor:
         self.pool_min_feeds = POOL_MIN_FEEDS
         self.options = FetchOptions(
             timeout_s=s.timeout_s, connect_timeout_s=min(10.0, s.timeout_s), max_body_bytes=s.max_body_bytes,
-            user_agent=s.user_agent,
+            user_agent=s.user_agent, clock=clock,
         )
         # Test hook: crash while storing this feed after N rows (proves per-feed atomicity).
         self.fail_storing: dict[str, int] = {}

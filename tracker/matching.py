@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tracker.clock import Clock, system_clock
 from tracker.match import compile_matcher
 from tracker.models import CampaignConfig, Config, MatchItem, MemberConfig, Mention
-from tracker.normalize import html_to_text, utcnow
+from tracker.normalize import html_to_text
 from tracker.store import Store
 
 
@@ -41,10 +42,11 @@ class RematchResult:
     changes: tuple[str, ...]  # "clip-id: +member:x -campaign:y"
 
 
-def rematch_store(config: Config, store: Store, *, since: datetime | None = None) -> RematchResult:
+def rematch_store(config: Config, store: Store, *, since: datetime | None = None,
+                  clock: Clock = system_clock) -> RematchResult:
     """Apply the current config to stored clips; manual mentions and staff decisions stay."""
     matcher = compile_matcher(config.members, config.campaigns)
-    now = utcnow()
+    now = clock()
     checked = gained = lost = 0
     changes: list[str] = []
     for clip_id, title, summary, content in store.clip_texts(since):

@@ -160,6 +160,3 @@ def parse_date(raw: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

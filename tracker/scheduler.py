@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from types import FrameType
 from typing import Any
 
@@ -31,11 +31,11 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from tracker.clock import Clock, system_clock
 from tracker.cycle import CYCLE_LEASE, LEASE_TTL, run_locked_cycle
 from tracker.errors import TrackerError
 from tracker.ingest import CycleReport
 from tracker.models import Config
-from tracker.normalize import utcnow
 from tracker.store import Store
 
 JOB_ID = "ingest-cycle"
@@ -85,8 +85,10 @@ class CycleScheduler:
         options: ScheduleOptions = ScheduleOptions(),
         *,
         stop: threading.Event | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         self.load_config = load_config
+        self.clock = clock
         self.config = load_config()
         self.store = store
         self.options = options
@@ -131,10 +133,10 @@ class CycleScheduler:
         ttl = self.options.lease_ttl
         report = run_locked_cycle(
             self.config, self.store, due_only=True, stop=self.stop, ttl=ttl,
-            renew_every_s=max(0.2, ttl.total_seconds() / 3),
+            renew_every_s=max(0.2, ttl.total_seconds() / 3), clock=self.clock,
         )
         if report is None:
-            holder = self.store.lease_holder(CYCLE_LEASE, utcnow())
+            holder = self.store.lease_holder(CYCLE_LEASE, self.clock())
             who = f"{holder[0]} (lease until {holder[1]:%H:%M:%S} UTC)" if holder else "another process"
             log.info("skipped: another ingest cycle is running, held by %s", who)
             return None
@@ -167,7 +169,7 @@ class CycleScheduler:
     def add_job(self) -> Job:
         """The one ingest job. Fixed id + replace_existing: never two copies of it; coalesce and
         max_instances=1: ticks missed while a long cycle ran become one run, not a burst."""
-        first = datetime.now(UTC) if self.options.initial_run else None
+        first = self.clock() if self.options.initial_run else None
         return self._scheduler.add_job(
             self.tick, make_trigger(self.config, self.options.every_s), id=JOB_ID, name="ingest cycle",
             replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=self.options.misfire_grace_s,
@@ -200,7 +202,7 @@ class CycleScheduler:
         if self.options.initial_run:
             return "now"
         # The job is still pending here (no next_run_time yet); ask its trigger.
-        when = make_trigger(self.config, self.options.every_s).get_next_fire_time(None, datetime.now(UTC))
+        when = make_trigger(self.config, self.options.every_s).get_next_fire_time(None, self.clock())
         return f"at {when:%Y-%m-%d %H:%M:%S} UTC" if when else "never"
 
     def request_stop(self, why: str = "stop requested") -> None:

@@ -25,7 +25,7 @@ from tracker.models import (
     MemberConfig,
     Term,
 )
-from tracker.normalize import canonical_url, clip_id_for, utcnow
+from tracker.normalize import canonical_url, clip_id_for
 from tracker.store import FetchOutcome, Store
 
 DEMO_USER = "demo"
@@ -205,7 +205,7 @@ def generate_clips(
     n: int,
     *,
     config: Config | None = None,
-    now: datetime | None = None,
+    now: datetime,
     seed: int = 7,
     days: int | None = None,
     new_days: float = 4.0,
@@ -216,7 +216,6 @@ def generate_clips(
     reviewed (roughly a third approved). Approved clips carry staff edits.
     """
     rng = random.Random(seed)
-    now = now or utcnow()
     members, campaigns, feeds = _roster(config)
     member_by_id = {m.id: m for m in members}
     campaign_names = [c.name for c in campaigns]
@@ -332,13 +331,12 @@ def seed_store(
     n: int,
     *,
     config: Config | None = None,
-    now: datetime | None = None,
+    now: datetime,
     seed: int = 7,
     days: int | None = None,
     batch: int = 5000,
 ) -> SeedReport:
     """Fill store with n demo clips plus feed health and ingest runs. Existing clip ids are skipped."""
-    now = now or utcnow()
     clips = generate_clips(n, config=config, now=now, seed=seed, days=days)
     known = store.known_clip_ids([c.id for c in clips])
     fresh = [c for c in clips if c.id not in known]

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from tracker.clock import Clock, system_clock
 from tracker.errors import AuthError
 from tracker.export.atomic import write_atomic
-from tracker.normalize import utcnow
 
 DEFAULT_USERS_FILE = "data/users.json"
 USERS_FILE_ENV = "TRACKER_USERS_FILE"
@@ -102,8 +102,9 @@ class UserRecord:
 class UsersFile:
     """The users file at path (default data/users.json, env TRACKER_USERS_FILE)."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, clock: Clock = system_clock) -> None:
         self.path = users_file_path(path)
+        self.clock = clock
 
     def load(self) -> dict[str, UserRecord]:
         try:
@@ -142,7 +143,7 @@ class UsersFile:
         existed = username in users
         if existed and not replace:
             raise AuthError(f"user {username!r} already exists (use --replace to set a new password)")
-        users[username] = UserRecord(username, hash_password(password), utcnow())
+        users[username] = UserRecord(username, hash_password(password), self.clock())
         self._save(users)
         return existed
 

@@ -19,13 +19,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from tracker.clock import Clock, system_clock
 from tracker.cycle import CYCLE_LEASE, LEASE_TTL
 from tracker.errors import ExportError, TrackerError
 from tracker.ingest import FeedReport, FeedTally, Ingestor, default_owner
 from tracker.models import Config
-from tracker.normalize import utcnow
 from tracker.store import Store
 
 log = logging.getLogger(__name__)
@@ -54,17 +54,19 @@ class WorkerReport(FeedTally):
 class _Renewer(threading.Thread):
     """Keeps this worker's claims and the cycle's lease alive while it works."""
 
-    def __init__(self, store: Store, cycle: int, owner: str, claim_ttl: timedelta, lease_ttl: timedelta) -> None:
+    def __init__(self, store: Store, cycle: int, owner: str, claim_ttl: timedelta, lease_ttl: timedelta,
+                 clock: Clock) -> None:
         super().__init__(daemon=True, name="claim-renewer")
         self.store, self.cycle, self.owner = store, cycle, owner
         self.claim_ttl, self.lease_ttl = claim_ttl, lease_ttl
+        self.clock = clock
         self.every_s = max(0.05, min(claim_ttl, lease_ttl).total_seconds() / 3)
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.wait(self.every_s):
             try:
-                now = utcnow()
+                now = self.clock()
                 self.store.renew_claims(self.cycle, self.owner, self.claim_ttl, now)
                 self.store.renew_lease(CYCLE_LEASE, f"workers:{self.cycle}", self.lease_ttl, now)
             except Exception:  # a database blip must not kill the worker; the next renewal retries
@@ -86,7 +88,7 @@ def run_worker(
     stop: threading.Event | None = None,
     progress: Callable[[FeedReport, int, int], None] | None = None,
     ingestor: Ingestor | None = None,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Clock = system_clock,
 ) -> WorkerReport | None:
     """Work on the shared cycle until it is done; None when a single-process cycle is running.
 
@@ -109,7 +111,7 @@ def run_worker(
     if done:
         return WorkerReport(cycle, owner, (), started_cycle=False, closed_cycle=False, already_done=True)
     reports: list[FeedReport] = []
-    renewer = _Renewer(store, cycle, owner, claim_ttl, lease_ttl)
+    renewer = _Renewer(store, cycle, owner, claim_ttl, lease_ttl, clock)
     renewer.start()
     try:
         while not (stop is not None and stop.is_set()):

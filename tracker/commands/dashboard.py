@@ -96,7 +96,7 @@ def register(cli: click.Group) -> None:
         """
         from tracker.seed import seed_store
 
-        report = seed_store(app.store, count, config=_config_or_none(app), seed=seed_value)
+        report = seed_store(app.store, count, config=_config_or_none(app), now=app.clock(), seed=seed_value)
         click.echo(f"seeded {report.clips} clips ({report.new} new, {report.approved} approved, "
                    f"{report.rejected} rejected) and {report.feeds} feeds into {app.store.url}")
 
@@ -123,7 +123,7 @@ def register(cli: click.Group) -> None:
             store = Store(db_url)
             try:
                 if store.count_clips(ClipFilter()) == 0:
-                    report = seed_store(store, DEMO_CLIPS, config=_config_or_none(app))
+                    report = seed_store(store, DEMO_CLIPS, config=_config_or_none(app), now=app.clock())
                     click.echo(f"demo: seeded {report.clips} sample clips into {db_url}")
             finally:
                 store.close()

@@ -44,7 +44,6 @@ from tracker.models import (
     Mention,
     staff_mention,
 )
-from tracker.normalize import utcnow
 from tracker.store.engine import make_engine, resolve_db_url
 from tracker.store.tables import (
     AuditRow,
@@ -621,9 +620,8 @@ class Store:
         with self.session() as s:
             return [o for o in s.execute(select(col(ClipRow.outlet)).distinct().order_by(ClipRow.outlet)).scalars() if o]
 
-    def set_status(self, clip_ids: Sequence[str], status: ClipStatus, user: str, now: datetime | None = None) -> int:
+    def set_status(self, clip_ids: Sequence[str], status: ClipStatus, user: str, now: datetime) -> int:
         """Approve/reject/reset clips; every change is audited. Unknown ids raise NotFoundError."""
-        now = now or utcnow()
         with self.session() as s:
             rows = s.execute(select(ClipRow).where(col(ClipRow.id).in_(list(clip_ids)))).scalars().all()
             missing = set(clip_ids) - {r.id for r in rows}
@@ -642,8 +640,7 @@ class Store:
                 changed += 1
             return changed
 
-    def edit_clip(self, clip_id: str, edit: ClipEdit, user: str, now: datetime | None = None) -> ClipView:
-        now = now or utcnow()
+    def edit_clip(self, clip_id: str, edit: ClipEdit, user: str, now: datetime) -> ClipView:
         with self.session() as s:
             row = s.get(ClipRow, clip_id)
             if row is None:
@@ -664,8 +661,7 @@ class Store:
                                detail=json.dumps(changes, ensure_ascii=False, sort_keys=True)))
         return self.get_clip(clip_id)
 
-    def clear_position(self, clip_id: str, user: str, now: datetime | None = None) -> None:
-        now = now or utcnow()
+    def clear_position(self, clip_id: str, user: str, now: datetime) -> None:
         with self.session() as s:
             row = s.get(ClipRow, clip_id)
             if row is None:
@@ -675,9 +671,8 @@ class Store:
                 row.updated_at = now
                 s.add(AuditRow(clip_id=clip_id, user=user, action="edit", at=now, detail='{"position": null}'))
 
-    def set_manual_mentions(self, clip_id: str, mentions: Sequence[Mention], user: str, now: datetime | None = None) -> None:
+    def set_manual_mentions(self, clip_id: str, mentions: Sequence[Mention], user: str, now: datetime) -> None:
         """Staff attach members/campaigns by hand; rematching keeps these."""
-        now = now or utcnow()
         with self.session() as s:
             if s.get(ClipRow, clip_id) is None:
                 raise NotFoundError(f"no clip {clip_id!r}")
@@ -735,14 +730,13 @@ class Store:
         }
 
     def set_clip_targets(
-        self, clip_id: str, members: Sequence[str], campaigns: Sequence[str], user: str, now: datetime | None = None
+        self, clip_id: str, members: Sequence[str], campaigns: Sequence[str], user: str, now: datetime
     ) -> tuple[list[str], list[str]]:
         """Staff correct a clip's matches: the visible members/campaigns become exactly these.
 
         Added targets are manual mentions; removed ones stay as suppressed rows, so later
         ingests and rematches keep them off the clip. Returns (added, removed) as 'kind:id'.
         """
-        now = now or utcnow()
         wanted = {("member", i) for i in members} | {("campaign", i) for i in campaigns}
         with self.session() as s:
             row = s.get(ClipRow, clip_id)
@@ -807,7 +801,7 @@ class Store:
                 if isinstance(at, str):
                     at = datetime.fromisoformat(at)
                 if at.tzinfo is None:
-                    at = at.replace(tzinfo=utcnow().tzinfo)
+                    at = at.replace(tzinfo=UTC)
                 out.append((clip_id, kind, target, at, outlet))
             return out
 
