@@ -416,3 +416,30 @@ def test_a_server_that_always_hangs_up_fails_after_two_tries(feed_server: FeedSe
     with pytest.raises(FetchError, match="connection failed"):
         fetch(url, session=make_session(2), options=FAST)
     assert len(feed_server.hits("/rude.xml")) == 2
+
+
+# ---------------------------------------------------------------- redirects from a listed feed
+
+
+def test_a_listed_feed_redirecting_to_another_internal_host_is_refused(feed_server: FeedServer) -> None:
+    """Staff listed the feed's URL, not where it redirects: a hop to another private origin
+    (here another port on loopback, standing in for 169.254.169.254) is refused unless
+    allow_private_hosts says internal addresses are fine."""
+    from tests.feedserver import running_server
+
+    with running_server() as internal:
+        target = internal.add("/metadata", body=b"<rss><channel><title>secret</title></channel></rss>")
+        url = feed_server.add("/feed.xml", status=302, headers={"Location": target.replace("127.0.0.1", "localhost")})
+        with pytest.raises(FetchError, match="refusing to fetch localhost: private or loopback"):
+            fetch(url, options=FetchOptions(timeout_s=2, private_redirects=False))
+        assert internal.hits("/metadata") == []  # refused before connecting, not after reading
+        followed = fetch(url, options=FetchOptions(timeout_s=2, private_redirects=True))
+        assert followed.status == 200 and b"secret" in (followed.body or b"")
+
+
+def test_an_internal_listed_feed_may_move_on_its_own_host(feed_server: FeedServer) -> None:
+    """An intranet feed that staff listed on purpose may redirect within its own origin."""
+    feed_server.add("/new.xml", body=b"<rss><channel><title>moved</title></channel></rss>")
+    url = feed_server.add("/old.xml", status=301, headers={"Location": "/new.xml"})
+    result = fetch(url, options=FetchOptions(timeout_s=2, private_redirects=False))
+    assert result.status == 200 and result.permanent_redirect_to == feed_server.url("/new.xml")

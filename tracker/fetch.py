@@ -51,6 +51,10 @@ class FetchOptions:
     user_agent: str = DEFAULT_USER_AGENT
     # Staff-listed feeds are trusted; URLs found inside feeds (articles) are not.
     allow_private_hosts: bool = True
+    # A listed feed's own URL is trusted, where it redirects is not: with this False a redirect
+    # may lead to a private/loopback/link-local address only when it stays on the listed URL's
+    # origin and that origin itself answered from an internal address (an intranet feed moving).
+    private_redirects: bool = True
     retry_403_as_browser: bool = True
     # An HTTP-date Retry-After is turned into seconds against this clock.
     clock: Clock = system_clock
@@ -99,13 +103,30 @@ def _check_host_allowed(url: str) -> None:
         _refuse_if_internal(host, str(info[4][0]))
 
 
-def _refuse_if_internal(host: str, ip: str) -> None:
+def _internal_address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address when it is private, loopback, link-local, multicast or otherwise not global."""
     addr = ipaddress.ip_address(ip.split("%", 1)[0])
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         addr = addr.ipv4_mapped
     # not is_global also covers carrier-grade NAT (100.64/10), where cloud metadata services live.
     if not addr.is_global or addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_multicast:
+        return addr
+    return None
+
+
+def _is_internal(ip: str) -> bool:
+    return _internal_address(ip) is not None
+
+
+def _refuse_if_internal(host: str, ip: str) -> None:
+    addr = _internal_address(ip)
+    if addr is not None:
         raise FetchError(f"refusing to fetch {host}: private or loopback address ({addr})")
+
+
+def _same_origin(a: str, b: str) -> bool:
+    sa, sb = urlsplit(a), urlsplit(b)
+    return (sa.scheme, sa.hostname, sa.port) == (sb.scheme, sb.hostname, sb.port)
 
 
 def _peer_ip(response: requests.Response) -> str | None:
@@ -205,13 +226,18 @@ def _fetch_following(
     all_permanent = True
     seen: set[str] = set()
     cookies: requests.cookies.RequestsCookieJar | None = None
-    for _hop in range(options.max_redirects + 1):
+    origin_is_internal = False  # where the listed URL itself answered from
+    for hop in range(options.max_redirects + 1):
         if current in seen:
             raise FetchError(f"redirect loop at {current}")
         seen.add(current)
         if urlsplit(current).scheme not in ("http", "https"):
             raise FetchError(f"redirect to unsupported URL {current!r}")
-        if not options.allow_private_hosts:
+        guard_hop = not options.allow_private_hosts or (
+            hop > 0 and not options.private_redirects
+            and not (origin_is_internal and _same_origin(current, url))
+        )
+        if guard_hop:
             _check_host_allowed(current)
         try:
             response = _send_retrying_dropped(session, current, headers, cookies, options)
@@ -224,7 +250,10 @@ def _fetch_following(
         except requests.exceptions.RequestException as exc:
             raise FetchError(f"request failed: {_short_reason(exc)}") from None
         with response:
-            if not options.allow_private_hosts:
+            if hop == 0 and not guard_hop:
+                peer = _peer_ip(response)
+                origin_is_internal = peer is None or _is_internal(peer)
+            if guard_hop:
                 # The name was checked before connecting, but DNS may answer differently the second
                 # time (rebinding): check where the connection really went before reading anything.
                 peer = _peer_ip(response)
