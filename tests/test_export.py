@@ -676,6 +676,19 @@ def test_hostile_rss_parses_and_round_trips_titles() -> None:
     assert "media_content" not in first
 
 
+def test_rss_channel_description_escapes_a_hostile_site_title() -> None:
+    """The channel <description> is HTML to readers, like an item's: site_title arrives as text."""
+    title = '<img src=x onerror="alert(1)">News & Views'
+    data = export_clips("rss", sample_clips(), REGISTRY, site_title=title, site_url="https://example.org/news")
+    channel = ET.fromstring(data).find("channel")
+    assert channel is not None
+    description = channel.findtext("description") or ""
+    assert description.startswith("&lt;img src=x") and "<img" not in description
+    parsed = feedparser.parse(data)
+    assert "<img" not in parsed.feed.subtitle and "&lt;img src=x" in parsed.feed.subtitle
+    assert parsed.feed.title == title  # <title> is plain text by RSS convention: escaped once, by XML
+
+
 def test_hostile_csv_cells_cannot_become_formulas() -> None:
     rows = list(
         csv.DictReader(io.StringIO(export_all("csv", hostile_clips()).decode(), newline=""))

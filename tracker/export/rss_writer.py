@@ -61,7 +61,9 @@ def render_rss(clips: Sequence[ClipView], registry: Registry, site: SiteInfo) ->
     channel = _sub(rss, "channel")
     _sub(channel, "title", site.title)
     _sub(channel, "link", site.url)
-    _sub(channel, "description", f"{site.title}: press coverage")
+    # <description> is HTML to readers: escaped like an item's blurb, so a site_title with
+    # markup shows as text instead of running in a reader (the XML layer escapes once more).
+    _sub(channel, "description", html.escape(f"{site.title}: press coverage"))
     _sub(channel, "lastBuildDate", rfc822(datetime.fromisoformat(generated_at(clips, site.changed_at))))
     _sub(channel, "generator", "media-tracker")
     for item in prepare_items(clips, registry):
