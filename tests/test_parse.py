@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,42 @@ def test_corpus_google_news_outlets() -> None:
 def test_search_feed_summary_that_only_repeats_the_headline_is_dropped() -> None:
     entry = parse_feed((DATA / "news-search.xml").read_bytes()).entries[0]
     assert entry.summary == ""
+
+
+# ------------------------------------------------------------------ problems a person can act on
+
+
+def _rss(items: str) -> bytes:
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+            f"<link>https://t.example/</link>{items}</channel></rss>").encode()
+
+
+def test_an_oversized_feed_keeps_the_newest_items_and_says_how_many_were_left() -> None:
+    from tracker.parse import MAX_ENTRIES_PER_FEED
+
+    n = MAX_ENTRIES_PER_FEED + 500
+    # Oldest first in the document: "the first 1,000" would be the oldest ones.
+    items = "".join(
+        f"<item><title>t{i}</title><link>https://t.example/{i}</link>"
+        f"<pubDate>{(datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=i)):%a, %d %b %Y %H:%M:%S} GMT</pubDate></item>"
+        for i in range(n)
+    )
+    feed = parse_feed(_rss(items))
+    assert len(feed.entries) == MAX_ENTRIES_PER_FEED
+    assert {e.link for e in feed.entries} == {f"https://t.example/{i}" for i in range(500, n)}
+    assert feed.problem == f"{n:,} items in the feed; only the newest {MAX_ENTRIES_PER_FEED:,} were read"
+
+
+def test_a_feed_whose_items_have_no_links_is_a_problem_not_a_quiet_feed() -> None:
+    feed = parse_feed(_rss("<item><title>a</title></item><item><title>b</title><link>mailto:x@y.z</link></item>"))
+    assert feed.entries == () and feed.problem == "none of the 2 items has a web link to clip"
+    # One odd item among good ones is not flagged.
+    assert parse_feed(_rss("<item><title>a</title></item><item><title>b</title>"
+                           "<link>https://t.example/b</link></item>")).problem is None
+    assert parse_feed(_rss("")).problem is None  # an empty, well-formed feed is just quiet
+
+
+def test_a_malformed_feed_that_yields_nothing_says_it_is_broken() -> None:
+    feed = parse_feed(b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>x &amp')
+    assert feed.entries == ()
+    assert feed.problem is not None and feed.problem.startswith("broken feed: no items could be read (")

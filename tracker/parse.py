@@ -126,6 +126,15 @@ def _entry(entry: Mapping[str, Any], feed_title: str) -> ParsedEntry | None:
     )
 
 
+def newest_first(raw_entries: list[Any]) -> list[Any]:
+    """Entries by date, newest first; undated ones after the dated, in document order (stable)."""
+    def when(entry: Any) -> tuple[int, tuple[int, ...]]:
+        fields = dict(entry)
+        stamp = fields.get("published_parsed") or fields.get("updated_parsed")
+        return (1, tuple(stamp[:6])) if stamp else (0, ())
+    return sorted(raw_entries, key=when, reverse=True)
+
+
 def parse_feed(body: bytes, *, url: str = "", content_type: str | None = None) -> ParsedFeed:
     """Parse feed bytes; a broken but partly readable feed yields what it could.
 
@@ -150,18 +159,28 @@ def parse_feed(body: bytes, *, url: str = "", content_type: str | None = None) -
     feed_meta = parsed.get("feed", {}) or {}
     title = html_to_text(_get(feed_meta, "title", ""))
     raw_entries = parsed.get("entries", [])
+    notes: list[str] = []
     if len(raw_entries) > MAX_ENTRIES_PER_FEED:
-        # Feeds list newest first; a feed of 40,000 items is a dump, and storing it would hold
-        # the database for minutes.
-        problem = f"only the first {MAX_ENTRIES_PER_FEED} of {len(raw_entries)} entries read" + (
-            f"; {problem}" if problem else "")
-        raw_entries = raw_entries[:MAX_ENTRIES_PER_FEED]
+        # A feed of 40,000 items is a dump, and storing it would hold the database for minutes:
+        # keep the newest (by date, not document order: some feeds list oldest first).
+        notes.append(f"{len(raw_entries):,} items in the feed; only the newest {MAX_ENTRIES_PER_FEED:,} were read")
+        raw_entries = newest_first(raw_entries)[:MAX_ENTRIES_PER_FEED]
     entries = [e for e in (_entry(raw, title) for raw in raw_entries) if e is not None]
     if not entries and not parsed.get("version"):
         head = body[:512].lstrip().lower()
         if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
             raise ParseError("not a feed: the server sent an HTML page")
         raise ParseError(f"not a feed ({problem or 'no feed elements found'})")
+    if not entries and problem:
+        # Malformed and nothing usable: a broken feed, not a quiet one (a problem rather than
+        # a failure, so a half-broken feed's readable items are still stored on other days).
+        problem = f"broken feed: no items could be read ({problem})"
+    elif raw_entries and not entries:
+        # Items that cannot become clips; a single odd item among good ones is not worth a flag.
+        notes.append(f"none of the {len(raw_entries):,} items has a web link to clip")
+    if problem:
+        notes.append(problem)
+    problem = "; ".join(notes) or None
     ttl_raw = _get(feed_meta, "ttl")
     ttl = int(ttl_raw) if isinstance(ttl_raw, str) and ttl_raw.strip().isdigit() else None
     return ParsedFeed(
