@@ -109,7 +109,7 @@ FIELD_TEXT = st.text() | MATCHY_TEXT | st.text(alphabet=st.characters(max_codepo
 def test_scan_text_is_normalize_text_per_field(a: str, b: str, c: str, d: str) -> None:
     # The matcher's fast path (bytes for ASCII, one pass over joined fields) must agree
     # with normalize_text, which is what terms go through.
-    from tracker.match import _normalise_for_scan, _unescape
+    from tracker.match.engine import _normalise_for_scan, _unescape
 
     fields = [f.replace("\x00", " ") for f in (a, b, c, d)]
     raw = _unescape("\x00".join(fields))
@@ -123,7 +123,7 @@ def test_scan_text_is_normalize_text_per_field(a: str, b: str, c: str, d: str) -
 
 @given(FIELD_TEXT)
 def test_offset_map_points_each_normalised_char_at_its_source(text: str) -> None:
-    from tracker.match import _FOLD, _display_text, _OffsetMap
+    from tracker.match.engine import _FOLD, _display_text, _OffsetMap
 
     display = _display_text(text.replace("\x00", " "))
     mapping = _OffsetMap(display, _FOLD)
