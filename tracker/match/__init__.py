@@ -10,12 +10,21 @@ reports whole-word candidates. Only those are looked at in Python.
     text.py     normalisation tables, the skeleton, offsets back to display text
     compile.py  members and campaigns -> patterns, one automaton, indexes (compile_matcher)
     engine.py   Matcher: the automaton pass over an item, deciding mentions, snippets
+    jsonl.py    the `tracker match` line format: a JSON object in, mentions out
 """
 
 from __future__ import annotations
 
 from tracker.match.compile import compile_matcher
 from tracker.match.engine import SNIPPET_RADIUS, Matcher
+from tracker.match.jsonl import item_from_json, mentions_json
 from tracker.match.text import normalize_text
 
-__all__ = ["SNIPPET_RADIUS", "Matcher", "compile_matcher", "normalize_text"]
+__all__ = [
+    "SNIPPET_RADIUS",
+    "Matcher",
+    "compile_matcher",
+    "item_from_json",
+    "mentions_json",
+    "normalize_text",
+]
