@@ -29,7 +29,6 @@ from tracker.errors import ConfigError, ExportError
 from tracker.export import Registry, render_card
 from tracker.export.html_writer import preview_css
 from tracker.health import HealthReport, health_report
-from tracker.matching import RuleTrial, try_rule
 from tracker.models import (
     AuditEntry,
     CampaignConfig,
@@ -42,6 +41,7 @@ from tracker.models import (
     staff_mention,
 )
 from tracker.publish import regenerate_exports
+from tracker.rematch import RuleTrial, try_rule
 from tracker.seed import demo_config
 from tracker.store import ClipFilter, ClipPage, Store, resolve_db_url
 from tracker.users import UsersFile

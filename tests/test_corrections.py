@@ -19,8 +19,8 @@ from tracker.cli import cli
 from tracker.config import parse_config
 from tracker.errors import NotFoundError
 from tracker.ingest import Ingestor
-from tracker.matching import rematch_store, try_rule
 from tracker.models import ClipStatus, ClipView, Config, MemberConfig, Term
+from tracker.rematch import rematch_store, try_rule
 from tracker.review import set_targets
 from tracker.seed import demo_members
 from tracker.store import ClipFilter, Store

@@ -109,12 +109,12 @@ FIELD_TEXT = st.text() | MATCHY_TEXT | st.text(alphabet=st.characters(max_codepo
 def test_scan_text_is_normalize_text_per_field(a: str, b: str, c: str, d: str) -> None:
     # The matcher's fast path (bytes for ASCII, one pass over joined fields) must agree
     # with normalize_text, which is what terms go through.
-    from tracker.match import _normalise_for_scan, _unescape
+    from tracker.match.text import normalise_for_scan, unescape
 
     fields = [f.replace("\x00", " ") for f in (a, b, c, d)]
-    raw = _unescape("\x00".join(fields))
+    raw = unescape("\x00".join(fields))
     for fold in (True, False):
-        text, skeleton = _normalise_for_scan(raw, fold_case=fold)
+        text, skeleton = normalise_for_scan(raw, fold_case=fold)
         expected = "\x00".join(normalize_text(f, fold_case=fold) for f in fields)
         if "&" not in text:  # NFKC can re-form an entity ("＆amp;"); only normalize_text loops
             assert text == expected
@@ -123,12 +123,12 @@ def test_scan_text_is_normalize_text_per_field(a: str, b: str, c: str, d: str) -
 
 @given(FIELD_TEXT)
 def test_offset_map_points_each_normalised_char_at_its_source(text: str) -> None:
-    from tracker.match import _FOLD, _display_text, _OffsetMap
+    from tracker.match.text import FOLD, OffsetMap, display_text
 
-    display = _display_text(text.replace("\x00", " "))
-    mapping = _OffsetMap(display, _FOLD)
+    display = display_text(text.replace("\x00", " "))
+    mapping = OffsetMap(display, FOLD)
     assert mapping.text == normalize_text(display) or "&" in mapping.text
     positions = [mapping.display_pos(j) for j in range(len(mapping.text))]
     assert positions == sorted(positions)
     for j, i in enumerate(positions):
-        assert mapping.text[j] in _FOLD[ord(display[i])], (j, i)
+        assert mapping.text[j] in FOLD[ord(display[i])], (j, i)

@@ -10,8 +10,8 @@ from tests.feedserver import FeedServer
 from tests.test_ingest import rss
 from tracker.config import parse_config
 from tracker.ingest import Ingestor
-from tracker.matching import rematch_store, try_rule
 from tracker.models import CampaignConfig, ClipStatus, Config, MemberConfig, Mention, Term
+from tracker.rematch import rematch_store, try_rule
 from tracker.store import ClipFilter, Store
 
 ITEMS = [

@@ -174,8 +174,7 @@ def match_cmd(app: AppContext, file: IO[str], explain: bool) -> None:
 
     Each input line: {"id", "title", "summary", "content"?, "url"?, "source"?}.
     """
-    from tracker.match import compile_matcher
-    from tracker.matching import item_from_json, mentions_json
+    from tracker.match import compile_matcher, item_from_json, mentions_json
 
     config = app.config
     matcher = compile_matcher(config.members, config.campaigns)
@@ -200,7 +199,7 @@ def rematch(app: AppContext, since: str | None) -> None:
 
     Staff decisions (status, edits, hand-attached members) are kept.
     """
-    from tracker.matching import rematch_store
+    from tracker.rematch import rematch_store
 
     since_at = _parse_day(since, "--since") if since else None
     result = rematch_store(app.config, app.store, since=since_at, clock=app.clock)

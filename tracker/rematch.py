@@ -1,37 +1,17 @@
 """Matching applied to stored data: rematching clips and trying a draft rule.
 
-tracker.match is the pure engine; this module feeds it from the store.
+tracker.match is the pure engine; this module feeds it the clips in the store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from tracker.clock import Clock, system_clock
 from tracker.match import compile_matcher
-from tracker.models import CampaignConfig, Config, MatchItem, MemberConfig, Mention
-from tracker.normalize import html_to_text
+from tracker.models import CampaignConfig, Config, MatchItem, MemberConfig
 from tracker.store import Store
-
-
-def item_from_json(item: dict[str, Any]) -> MatchItem:
-    """An item of `tracker match` input; HTML in any field is reduced to text."""
-    return MatchItem(
-        title=html_to_text(str(item.get("title") or "")),
-        summary=html_to_text(str(item.get("summary") or "")),
-        content=html_to_text(str(item.get("content") or "")),
-    )
-
-
-def mentions_json(mentions: Sequence[Mention]) -> list[dict[str, Any]]:
-    return [
-        {"kind": m.kind, "id": m.target_id, "term": m.term, "field": m.field, "snippet": m.snippet,
-         "start": m.start, "end": m.end}
-        for m in mentions
-    ]
 
 
 @dataclass(frozen=True)
