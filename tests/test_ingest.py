@@ -12,8 +12,8 @@ from tests.fakes import NOW
 from tests.feedserver import FeedServer, Route, bad_gzip
 from tracker.config import parse_config
 from tracker.ingest import Ingestor
-from tracker.models import ClipStatus, Config
-from tracker.store import ClipFilter, Store
+from tracker.models import ClipFilter, ClipStatus, Config
+from tracker.store import Store
 
 DATA = Path(__file__).parent / "data" / "feeds"
 
@@ -317,13 +317,12 @@ def test_a_clip_inserted_by_another_worker_meanwhile_is_merged(store: Store, db_
     from sqlalchemy.orm import Session as OrmSession
 
     from tracker.clock import system_clock
-    from tracker.models import Mention, ParsedEntry
+    from tracker.models import MatchedEntry, Mention, ParsedEntry
     from tracker.normalize import canonical_url, clip_id_for
-    from tracker.store import EntryToStore
 
     link = "https://x.example.com/race"
     canonical = canonical_url(link)
-    item = EntryToStore(ParsedEntry(title="Good Cause Eviction race", link=link, guid=link, summary="", content=""),
+    item = MatchedEntry(ParsedEntry(title="Good Cause Eviction race", link=link, guid=link, summary="", content=""),
                         canonical, clip_id_for(canonical), (Mention("campaign", "good-cause", "x", "title", "x"),))
     other = Store(db_url)
     fired: list[bool] = []

@@ -11,8 +11,16 @@ from tests.test_ingest import rss
 from tracker.config import parse_config
 from tracker.ingest import Ingestor
 from tracker.matching import rematch_store, try_rule
-from tracker.models import CampaignConfig, ClipStatus, Config, MemberConfig, Mention, Term
-from tracker.store import ClipFilter, Store
+from tracker.models import (
+    CampaignConfig,
+    ClipFilter,
+    ClipStatus,
+    Config,
+    MemberConfig,
+    Mention,
+    Term,
+)
+from tracker.store import Store
 
 ITEMS = [
     ("Good Cause Eviction passes", "https://x.example.com/gce", "Kendra Brooks of Philadelphia voted yes"),

@@ -28,7 +28,8 @@ from tracker.clock import Clock, system_clock
 from tracker.errors import FetchError, ParseError, TrackerError
 from tracker.fetch import FeedSession, FetchOptions, fetch, make_session
 from tracker.match import Matcher, compile_matcher
-from tracker.models import Config, FeedConfig, FetchResult
+from tracker.models import Config, FeedConfig, FeedState, FetchOutcome, FetchResult, MatchedEntry
+from tracker.normalize import believable_date
 from tracker.parsepool import (
     ParseOutcome,
     ParsePool,
@@ -36,8 +37,7 @@ from tracker.parsepool import (
     parse_and_match,
 )
 from tracker.policy import Attempt, decide
-from tracker.store import EntryToStore, FeedState, FetchOutcome, Store
-from tracker.store.repo import believable_date
+from tracker.store import Store
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class _Work:
 
     feed: FeedConfig
     state: FeedState
-    entries: tuple[EntryToStore, ...] = ()
+    entries: tuple[MatchedEntry, ...] = ()
     items_seen: int = 0
     status: int | None = None
     error: FetchError | TrackerError | None = None

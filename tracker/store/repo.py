@@ -6,7 +6,6 @@ import base64
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +26,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -35,15 +34,21 @@ from tracker.errors import NotFoundError, StorageError
 from tracker.models import (
     AuditEntry,
     ClipEdit,
+    ClipFilter,
+    ClipPage,
     ClipStatus,
     ClipView,
     FeedConfig,
     FeedHealth,
+    FeedState,
+    FetchOutcome,
     IngestRunView,
     MatchedEntry,
     Mention,
+    StoreOutcome,
     staff_mention,
 )
+from tracker.normalize import believable_date
 from tracker.store.engine import make_engine, resolve_db_url
 from tracker.store.tables import (
     AuditRow,
@@ -61,81 +66,6 @@ SHARED_RUN_OWNER = "workers"
 _SHARED_CYCLE_LOCK = 734127002  # pg_advisory_xact_lock key: one worker at a time decides the cycle
 # Article text kept for rematching; longer bodies are cut (the URL is the source of truth).
 _MAX_CONTENT_CHARS = 20_000
-
-
-@dataclass(frozen=True)
-class FeedState:
-    """What ingest needs to know about a feed before fetching it."""
-
-    id: str
-    url: str
-    etag: str | None
-    last_modified: str | None
-    content_hash: str | None
-    consecutive_failures: int
-    next_attempt_at: datetime | None
-    disabled_reason: str | None
-    last_success_at: datetime | None
-    min_interval_s: int | None
-    newest_item_at: datetime | None = None
-
-
-# What storage takes is exactly what matching produced.
-EntryToStore = MatchedEntry
-
-
-@dataclass(frozen=True)
-class StoreOutcome:
-    new_clips: int
-    updated_clips: int
-    new_sources: int
-
-
-@dataclass(frozen=True)
-class ClipFilter:
-    status: ClipStatus | None = None
-    member: str | None = None
-    campaign: str | None = None
-    outlet: str | None = None
-    tag: str | None = None
-    feed_tag: str | None = None  # state/chapter tags of the feeds a clip came from
-    member_ids: tuple[str, ...] | None = None  # any of these (e.g. all members of a state)
-    since: datetime | None = None
-    until: datetime | None = None
-    text: str | None = None  # searched in title and summary
-    featured: bool | None = None
-
-
-@dataclass(frozen=True)
-class ClipPage:
-    clips: tuple[ClipView, ...]
-    next_cursor: str | None
-    total: int | None = None
-
-
-@dataclass(frozen=True)
-class FetchOutcome:
-    """What happened to one feed in one cycle, as ingest records it."""
-
-    ok: bool
-    status: int | None = None
-    error: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    content_hash: str | None = None
-    title: str | None = None
-    new_url: str | None = None  # a permanent redirect moved the feed
-    next_attempt_at: datetime | None = None
-    min_interval_s: int | None = None
-    items_seen: int | None = 0  # None: not parsed this time (304, same bytes), keep the last count
-    had_new_items: bool = False
-    newest_item_at: datetime | None = None
-    disable_reason: str | None = None
-
-
-@dataclass
-class _Counts:
-    values: dict[str, int] = field(default_factory=dict)
 
 
 def _mention_view(row: MentionRow) -> Mention:
@@ -345,7 +275,7 @@ class Store:
     def store_entries(
         self,
         feed_id: str,
-        entries: Sequence[EntryToStore],
+        entries: Sequence[MatchedEntry],
         now: datetime,
         *,
         _fail_after: int | None = None,
@@ -364,7 +294,7 @@ class Store:
             return self._store_entries(feed_id, entries, now, _fail_after)
 
     def _store_entries(
-        self, feed_id: str, entries: Sequence[EntryToStore], now: datetime, _fail_after: int | None
+        self, feed_id: str, entries: Sequence[MatchedEntry], now: datetime, _fail_after: int | None
     ) -> StoreOutcome:
         new = updated = sources = 0
         with self.session() as s:
@@ -443,7 +373,7 @@ class Store:
 
     # ------------------------------------------------------------ clips for people
 
-    def add_manual_clip(self, entry: EntryToStore, user: str, now: datetime) -> tuple[ClipView, bool]:
+    def add_manual_clip(self, entry: MatchedEntry, user: str, now: datetime) -> tuple[ClipView, bool]:
         """A clip staff found themselves. Returns (clip, created)."""
         with self.session() as s:
             row = s.get(ClipRow, entry.clip_id)
@@ -1136,32 +1066,8 @@ def _feed_state(row: FeedRow) -> FeedState:
     )
 
 
-# How far ahead of our clock a publisher's date may be (time zones, clock skew) and still be believed.
-FUTURE_SLACK = timedelta(days=1)
-
-
-def believable_date(at: datetime | None, now: datetime) -> datetime | None:
-    """A date from the future is not believed: the clip is dated when it was first seen, so
-    one mistyped year cannot pin it to the top of every list and of the website."""
-    if at is not None and at > now + FUTURE_SLACK:
-        return now
-    return at
-
-
 def _mention_row(clip_id: str, m: Mention, manual: bool = False) -> MentionRow:
     return MentionRow(
         clip_id=clip_id, kind=m.kind, target_id=m.target_id, term=m.term, field=m.field,
         snippet=m.snippet, hit_start=m.start, hit_end=m.end, manual=manual,
     )
-
-
-__all__ = [
-    "ClipFilter",
-    "ClipPage",
-    "EntryToStore",
-    "FeedState",
-    "FetchOutcome",
-    "SQLAlchemyError",
-    "Store",
-    "StoreOutcome",
-]
