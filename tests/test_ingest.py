@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.fakes import NOW
+from tests.fakes import NOW, StoreCrashingMidFeed
 from tests.feedserver import FeedServer, Route, bad_gzip
 from tracker.config import parse_config
 from tracker.ingest import Ingestor
@@ -110,10 +110,9 @@ def test_crash_mid_feed_leaves_no_partial_clip_and_next_run_completes(
     feed_server.add("/feed", body=rss(*items))
     feed_server.add("/other", body=rss(("Kendra Brooks in Philadelphia", "https://y.example.com/1", "")))
     config = make_config(feed_server, ["/feed", "/other"], tmp_path)
-    ingestor = Ingestor(config, store)
     feed_id = config.feeds[0].id
-    ingestor.fail_storing[feed_id] = 3  # exception after 3 rows of this feed
-    report = ingestor.run_cycle()
+    crashing = StoreCrashingMidFeed(store.url, engine=store.engine, feed_id=feed_id, after=3)  # after 3 rows
+    report = Ingestor(config, crashing).run_cycle()
     failed = next(f for f in report.feeds if f.feed_id == feed_id)
     assert not failed.ok and "injected failure" in (failed.error or "")
     assert [c.canonical_url for c in store.all_clips()] == ["https://y.example.com/1"]  # none of the 3

@@ -243,8 +243,6 @@ class Ingestor:
             timeout_s=s.timeout_s, connect_timeout_s=min(10.0, s.timeout_s), max_body_bytes=s.max_body_bytes,
             user_agent=s.user_agent, clock=clock,
         )
-        # Test hook: crash while storing this feed after N rows (proves per-feed atomicity).
-        self.fail_storing: dict[str, int] = {}
 
     @property
     def matcher(self) -> Matcher:
@@ -472,9 +470,7 @@ class Ingestor:
         error = work.error
         if error is None and work.entries:
             try:
-                outcome = self.store.store_entries(
-                    feed.id, work.entries, now, _fail_after=self.fail_storing.get(feed.id)
-                )
+                outcome = self.store.store_entries(feed.id, work.entries, now)
                 new_clips = outcome.new_clips
             except Exception as exc:  # one feed's storage failure must not stop the cycle
                 error = TrackerError(f"storing failed: {type(exc).__name__}: {exc}")

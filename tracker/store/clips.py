@@ -91,35 +91,23 @@ class ClipsMixin(StoreBase):
 
     # ------------------------------------------------------------ clips from ingest
 
-    def store_entries(
-        self,
-        feed_id: str,
-        entries: Sequence[MatchedEntry],
-        now: datetime,
-        *,
-        _fail_after: int | None = None,
-    ) -> StoreOutcome:
+    def store_entries(self, feed_id: str, entries: Sequence[MatchedEntry], now: datetime) -> StoreOutcome:
         """Store one feed's matched entries in one transaction.
 
         A clip already known (same canonical URL) gains this feed as a source and
-        refreshes feed-supplied fields, never staff edits. `_fail_after` lets tests
-        inject a crash after that many rows, to prove nothing partial is kept.
+        refreshes feed-supplied fields, never staff edits.
         """
         try:
-            return self._store_entries(feed_id, entries, now, _fail_after)
+            return self._store_entries(feed_id, entries, now)
         except IntegrityError:
             # Another worker inserted one of these clips between our read and our insert:
             # the whole feed again sees it as known and merges into it.
-            return self._store_entries(feed_id, entries, now, _fail_after)
+            return self._store_entries(feed_id, entries, now)
 
-    def _store_entries(
-        self, feed_id: str, entries: Sequence[MatchedEntry], now: datetime, _fail_after: int | None
-    ) -> StoreOutcome:
+    def _store_entries(self, feed_id: str, entries: Sequence[MatchedEntry], now: datetime) -> StoreOutcome:
         new = updated = sources = 0
         with self.session() as s:
-            for i, item in enumerate(entries):
-                if _fail_after is not None and i >= _fail_after:
-                    raise RuntimeError(f"injected failure after {i} entries")
+            for item in entries:
                 e = item.entry
                 row = s.get(ClipRow, item.clip_id)
                 if row is None:
