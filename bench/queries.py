@@ -32,8 +32,8 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import event, insert, text  # noqa: E402
 
 from bench.scenario import make_registry  # noqa: E402
-from tracker.models import ClipStatus  # noqa: E402
-from tracker.store import ClipFilter, Store  # noqa: E402
+from tracker.models import ClipFilter, ClipStatus  # noqa: E402
+from tracker.store import Store  # noqa: E402
 from tracker.store.tables import ClipRow, ClipSourceRow, MentionRow  # noqa: E402
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

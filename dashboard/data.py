@@ -33,6 +33,8 @@ from tracker.models import (
     AuditEntry,
     CampaignConfig,
     ClipEdit,
+    ClipFilter,
+    ClipPage,
     ClipStatus,
     ClipView,
     Config,
@@ -43,7 +45,7 @@ from tracker.models import (
 from tracker.publish import regenerate_exports
 from tracker.rematch import RuleTrial, try_rule
 from tracker.seed import demo_config
-from tracker.store import ClipFilter, ClipPage, Store, resolve_db_url
+from tracker.store import Store, resolve_db_url
 from tracker.users import UsersFile
 
 DEMO_ENV = "TRACKER_DEMO"

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import overload
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from tracker.models import MatchedEntry, StoreOutcome
+from tracker.store import Store
 
 # A fixed "now" for tests that only need some time: never today's date, so no test ages.
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -24,3 +34,47 @@ class FakeClock:
 
     def advance(self, **kwargs: float) -> None:
         self.now += timedelta(**kwargs)
+
+
+class StoreCrashingMidFeed(Store):
+    """A Store that crashes while storing one feed, as a process dying mid-feed would: the real
+    store_entries writes `after` of that feed's entries, then reading the next one raises, inside
+    the feed's transaction. Every other feed is stored as usual."""
+
+    def __init__(self, url: str, *, engine: Engine, feed_id: str, after: int) -> None:
+        super().__init__(url, engine=engine)
+        self.feed_id, self.after = feed_id, after
+        self._sessions = threading.local()  # how many sessions this thread has open
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        self._sessions.open = getattr(self._sessions, "open", 0) + 1
+        try:
+            with super().session() as s:
+                yield s
+        finally:
+            self._sessions.open -= 1
+
+    def store_entries(self, feed_id: str, entries: Sequence[MatchedEntry], now: datetime) -> StoreOutcome:
+        if feed_id == self.feed_id:
+            entries = _CrashingEntries(self, entries)
+        return super().store_entries(feed_id, entries, now)
+
+
+class _CrashingEntries(Sequence[MatchedEntry]):
+    def __init__(self, store: StoreCrashingMidFeed, entries: Sequence[MatchedEntry]) -> None:
+        self.store, self.entries = store, entries
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @overload
+    def __getitem__(self, i: int) -> MatchedEntry: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[MatchedEntry]: ...
+    def __getitem__(self, i: int | slice) -> MatchedEntry | Sequence[MatchedEntry]:
+        if isinstance(i, int) and i >= self.store.after:
+            # Only a crash inside the transaction, after rows were written, proves anything.
+            assert getattr(self.store._sessions, "open", 0) > 0, "entries read outside a transaction"
+            raise RuntimeError(f"injected failure after {i} entries")
+        return self.entries[i]

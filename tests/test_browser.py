@@ -23,9 +23,9 @@ import pytest
 import yaml
 
 from tracker.clock import system_clock
-from tracker.models import ClipStatus
+from tracker.models import ClipFilter, ClipStatus
 from tracker.seed import demo_config_data, seed_store
-from tracker.store import ClipFilter, Store
+from tracker.store import Store
 from tracker.users import UsersFile
 
 ROOT = Path(__file__).resolve().parent.parent

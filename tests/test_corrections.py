@@ -19,11 +19,11 @@ from tracker.cli import cli
 from tracker.config import parse_config
 from tracker.errors import NotFoundError
 from tracker.ingest import Ingestor
-from tracker.models import ClipStatus, ClipView, Config, MemberConfig, Term
+from tracker.models import ClipFilter, ClipStatus, ClipView, Config, MemberConfig, Term
 from tracker.rematch import rematch_store, try_rule
 from tracker.review import set_targets
 from tracker.seed import demo_members
-from tracker.store import ClipFilter, Store
+from tracker.store import Store
 
 URL = "https://x.example.com/vote"
 BOTH = ("Good Cause Eviction passes", URL, "Councilmember Kendra Brooks and Nicholas O'Rourke voted yes")

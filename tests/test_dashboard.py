@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.keys import Key
 from tests.conftest import DASHBOARD_NOW
-from tracker.models import ClipStatus
-from tracker.store import ClipFilter, Store
+from tracker.models import ClipFilter, ClipStatus
+from tracker.store import Store
 from tracker.users import UsersFile
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")

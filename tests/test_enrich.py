@@ -117,9 +117,8 @@ def test_non_html_responses_are_refused(feed_server: FeedServer, content_type: s
 
 
 def test_staff_clip_text_survives_a_feed_carrying_the_same_story(tmp_path: Path) -> None:
-    from tracker.models import ParsedEntry
+    from tracker.models import MatchedEntry, ParsedEntry
     from tracker.normalize import canonical_url, clip_id_for
-    from tracker.store import EntryToStore
 
     meta = extract_page_meta(ARTICLE, "https://daily.example/news/1")
     meta = with_edits(meta, title="Staff headline", description="Staff blurb")
@@ -130,7 +129,7 @@ def test_staff_clip_text_survives_a_feed_carrying_the_same_story(tmp_path: Path)
                                  guid="g", summary="Subscribe now!", content="", image_url="https://daily.example/logo.png")
         mention = staff_mention("campaign", "good-cause-eviction")
         canonical = canonical_url(feed_entry.link)
-        store.store_entries("some-feed", [EntryToStore(feed_entry, canonical, clip_id_for(canonical), (mention,))],
+        store.store_entries("some-feed", [MatchedEntry(feed_entry, canonical, clip_id_for(canonical), (mention,))],
                             clip.first_seen_at)
         after = store.get_clip(clip.id)
         assert (after.title, after.summary) == ("Staff headline", "Staff blurb")

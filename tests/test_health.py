@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from tracker.cli import cli
 from tracker.clock import system_clock
 from tracker.health import assess, health_report
-from tracker.models import FeedConfig, FeedHealth
+from tracker.models import FeedConfig, FeedHealth, FetchOutcome
 from tracker.policy import GONE_REASON
-from tracker.store import FetchOutcome, Store
+from tracker.store import Store
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 HEALTHY = FeedHealth(

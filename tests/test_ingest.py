@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.fakes import NOW
+from tests.fakes import NOW, StoreCrashingMidFeed
 from tests.feedserver import FeedServer, Route, bad_gzip
 from tracker.config import parse_config
 from tracker.ingest import Ingestor
-from tracker.models import ClipStatus, Config
-from tracker.store import ClipFilter, Store
+from tracker.models import ClipFilter, ClipStatus, Config
+from tracker.store import Store
 
 DATA = Path(__file__).parent / "data" / "feeds"
 
@@ -110,10 +110,9 @@ def test_crash_mid_feed_leaves_no_partial_clip_and_next_run_completes(
     feed_server.add("/feed", body=rss(*items))
     feed_server.add("/other", body=rss(("Kendra Brooks in Philadelphia", "https://y.example.com/1", "")))
     config = make_config(feed_server, ["/feed", "/other"], tmp_path)
-    ingestor = Ingestor(config, store)
     feed_id = config.feeds[0].id
-    ingestor.fail_storing[feed_id] = 3  # exception after 3 rows of this feed
-    report = ingestor.run_cycle()
+    crashing = StoreCrashingMidFeed(store.url, engine=store.engine, feed_id=feed_id, after=3)  # after 3 rows
+    report = Ingestor(config, crashing).run_cycle()
     failed = next(f for f in report.feeds if f.feed_id == feed_id)
     assert not failed.ok and "injected failure" in (failed.error or "")
     assert [c.canonical_url for c in store.all_clips()] == ["https://y.example.com/1"]  # none of the 3
@@ -317,13 +316,12 @@ def test_a_clip_inserted_by_another_worker_meanwhile_is_merged(store: Store, db_
     from sqlalchemy.orm import Session as OrmSession
 
     from tracker.clock import system_clock
-    from tracker.models import Mention, ParsedEntry
+    from tracker.models import MatchedEntry, Mention, ParsedEntry
     from tracker.normalize import canonical_url, clip_id_for
-    from tracker.store import EntryToStore
 
     link = "https://x.example.com/race"
     canonical = canonical_url(link)
-    item = EntryToStore(ParsedEntry(title="Good Cause Eviction race", link=link, guid=link, summary="", content=""),
+    item = MatchedEntry(ParsedEntry(title="Good Cause Eviction race", link=link, guid=link, summary="", content=""),
                         canonical, clip_id_for(canonical), (Mention("campaign", "good-cause", "x", "title", "x"),))
     other = Store(db_url)
     fired: list[bool] = []

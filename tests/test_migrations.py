@@ -8,10 +8,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from tracker.store import Store
 from tracker.store.engine import MIGRATIONS_DIR, make_engine
+from tracker.store.migrations import HEAD_REVISION
 
 
 def _upgrade_to(url: str, revision: str) -> None:
@@ -70,4 +72,26 @@ def test_two_processes_starting_on_a_fresh_database_both_succeed(db_url: str) ->
 def test_sqlite_file_in_a_new_folder(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'a' / 'b' / 'tracker.db'}")
     assert store.recent_runs() == []
+    store.close()
+
+
+def test_the_head_revision_constant_is_the_migration_scripts_head() -> None:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(cfg).get_heads() == [HEAD_REVISION]
+
+
+def test_opening_a_current_database_does_not_import_alembic(db_url: str) -> None:
+    """The migration check at every start is one SELECT; Alembic is imported only to migrate."""
+    script = "import sys; from tracker.store import Store; Store(sys.argv[1]).close(); print('alembic' in sys.modules)"
+
+    def alembic_imported() -> str:
+        done = subprocess.run([sys.executable, "-c", script, db_url], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert alembic_imported() == "True"  # a fresh database is migrated
+    assert alembic_imported() == "False"  # now current: no Alembic
+    store = Store(db_url)
+    assert store.list_clips().clips == ()
     store.close()

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from tracker.models import ClipStatus
-from tracker.store import ClipFilter, Store
+from tracker.models import ClipFilter, ClipStatus
+from tracker.store import Store
 from tracker.store.tables import ClipRow
 
 

@@ -10,9 +10,17 @@ from tests.feedserver import FeedServer
 from tests.test_ingest import rss
 from tracker.config import parse_config
 from tracker.ingest import Ingestor
-from tracker.models import CampaignConfig, ClipStatus, Config, MemberConfig, Mention, Term
+from tracker.models import (
+    CampaignConfig,
+    ClipFilter,
+    ClipStatus,
+    Config,
+    MemberConfig,
+    Mention,
+    Term,
+)
 from tracker.rematch import rematch_store, try_rule
-from tracker.store import ClipFilter, Store
+from tracker.store import Store
 
 ITEMS = [
     ("Good Cause Eviction passes", "https://x.example.com/gce", "Kendra Brooks of Philadelphia voted yes"),

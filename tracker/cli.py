@@ -22,9 +22,9 @@ import click
 from tracker.clock import Clock, system_clock
 from tracker.config import DEFAULT_CONFIG_PATH, load_config
 from tracker.errors import ConfigError, TrackerError
-from tracker.models import ClipStatus, ClipView, Config
+from tracker.models import ClipFilter, ClipStatus, ClipView, Config
 from tracker.normalize import parse_date
-from tracker.store import ClipFilter, Store
+from tracker.store import Store
 from tracker.store.engine import DEFAULT_DB_URL
 
 # Command groups that live in their own modules; each has register(main).

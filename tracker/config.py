@@ -12,6 +12,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote_plus, urlsplit
@@ -373,7 +374,7 @@ def parse_config(data: Any, path: str = "<config>", base_dir: Path | None = None
     ]
     members += _members_file(ctx, base, top.get("members_file"))
     _unique(ctx, "members", members, lambda m: m.id)
-    return Config(
+    config = Config(
         path=path,
         settings=_settings(ctx, top.get("settings")),
         feeds=_feeds(ctx, top.get("feeds"), base),
@@ -381,6 +382,7 @@ def parse_config(data: Any, path: str = "<config>", base_dir: Path | None = None
         members=tuple(members),
         campaigns=_campaigns(ctx, top.get("campaigns")),
     )
+    return replace(config, search_feeds=expand_searches(config))
 
 
 def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:

@@ -23,12 +23,12 @@ from tracker.clock import Clock, system_clock
 from tracker.errors import FetchError
 from tracker.fetch import FetchOptions, fetch
 from tracker.match import compile_matcher
-from tracker.models import ClipView, Config, MatchItem, Mention, ParsedEntry, Settings
+from tracker.models import ClipView, Config, MatchedEntry, MatchItem, Mention, ParsedEntry, Settings
 from tracker.models import (
     staff_mention as staff_mention,  # re-exported: callers attach by hand through enrich
 )
 from tracker.normalize import canonical_url, clean_text, clip_id_for, parse_date
-from tracker.store import EntryToStore, Store
+from tracker.store import Store
 
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 _ARTICLE_TYPES = {"article", "newsarticle", "reportagenewsarticle", "blogposting", "analysisnewsarticle",
@@ -258,7 +258,7 @@ def add_clip_from_page(
         source_outlet=meta.outlet,
     )
     return store.add_manual_clip(
-        EntryToStore(entry=entry, canonical_url=canonical, clip_id=clip_id_for(canonical), mentions=tuple(mentions)),
+        MatchedEntry(entry=entry, canonical_url=canonical, clip_id=clip_id_for(canonical), mentions=tuple(mentions)),
         user,
         now,
     )

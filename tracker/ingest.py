@@ -28,7 +28,8 @@ from tracker.clock import Clock, system_clock
 from tracker.errors import FetchError, ParseError, TrackerError
 from tracker.fetch import FeedSession, FetchOptions, fetch, make_session
 from tracker.match import Matcher, compile_matcher
-from tracker.models import Config, FeedConfig, FetchResult
+from tracker.models import Config, FeedConfig, FeedState, FetchOutcome, FetchResult, MatchedEntry
+from tracker.normalize import believable_date
 from tracker.parsepool import (
     ParseOutcome,
     ParsePool,
@@ -36,8 +37,7 @@ from tracker.parsepool import (
     parse_and_match,
 )
 from tracker.policy import Attempt, decide
-from tracker.store import EntryToStore, FeedState, FetchOutcome, Store
-from tracker.store.repo import believable_date
+from tracker.store import Store
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class _Work:
 
     feed: FeedConfig
     state: FeedState
-    entries: tuple[EntryToStore, ...] = ()
+    entries: tuple[MatchedEntry, ...] = ()
     items_seen: int = 0
     status: int | None = None
     error: FetchError | TrackerError | None = None
@@ -243,8 +243,6 @@ class Ingestor:
             timeout_s=s.timeout_s, connect_timeout_s=min(10.0, s.timeout_s), max_body_bytes=s.max_body_bytes,
             user_agent=s.user_agent, clock=clock,
         )
-        # Test hook: crash while storing this feed after N rows (proves per-feed atomicity).
-        self.fail_storing: dict[str, int] = {}
 
     @property
     def matcher(self) -> Matcher:
@@ -472,9 +470,7 @@ class Ingestor:
         error = work.error
         if error is None and work.entries:
             try:
-                outcome = self.store.store_entries(
-                    feed.id, work.entries, now, _fail_after=self.fail_storing.get(feed.id)
-                )
+                outcome = self.store.store_entries(feed.id, work.entries, now)
                 new_clips = outcome.new_clips
             except Exception as exc:  # one feed's storage failure must not stop the cycle
                 error = TrackerError(f"storing failed: {type(exc).__name__}: {exc}")

@@ -103,12 +103,52 @@ class Config:
     searches: tuple[SearchConfig, ...] = ()
     members: tuple[MemberConfig, ...] = ()
     campaigns: tuple[CampaignConfig, ...] = ()
+    # One generated feed per member/campaign and search template, expanded when the file is loaded.
+    search_feeds: tuple[FeedConfig, ...] = ()
 
     def all_feeds(self) -> tuple[FeedConfig, ...]:
-        """Listed feeds plus one generated search feed per member/campaign."""
-        from tracker.config import expand_searches  # local: config imports models
+        """Listed feeds plus the generated search feeds."""
+        return self.feeds + self.search_feeds
 
-        return self.feeds + expand_searches(self)
+
+# ---------------------------------------------------------------- feeds: state before a fetch, outcome after
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What ingest needs to know about a feed before fetching it."""
+
+    id: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None
+    consecutive_failures: int
+    next_attempt_at: datetime | None
+    disabled_reason: str | None
+    last_success_at: datetime | None
+    min_interval_s: int | None
+    newest_item_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    """What happened to one feed in one cycle, as ingest records it."""
+
+    ok: bool
+    status: int | None = None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    title: str | None = None
+    new_url: str | None = None  # a permanent redirect moved the feed
+    next_attempt_at: datetime | None = None
+    min_interval_s: int | None = None
+    items_seen: int | None = 0  # None: not parsed this time (304, same bytes), keep the last count
+    had_new_items: bool = False
+    newest_item_at: datetime | None = None
+    disable_reason: str | None = None
 
 
 # ---------------------------------------------------------------- fetch / parse
@@ -189,6 +229,15 @@ class MatchedEntry:
     mentions: tuple[Mention, ...]
 
 
+@dataclass(frozen=True)
+class StoreOutcome:
+    """What storing one feed's matched entries changed."""
+
+    new_clips: int
+    updated_clips: int
+    new_sources: int
+
+
 def staff_mention(kind: str, target_id: str) -> Mention:
     """A member/campaign attached by hand, with no text evidence."""
     return Mention(kind="member" if kind == "member" else "campaign", target_id=target_id,
@@ -250,6 +299,28 @@ class ClipView:
     @property
     def campaign_ids(self) -> tuple[str, ...]:
         return tuple(sorted({m.target_id for m in self.mentions if m.kind == "campaign"}))
+
+
+@dataclass(frozen=True)
+class ClipFilter:
+    status: ClipStatus | None = None
+    member: str | None = None
+    campaign: str | None = None
+    outlet: str | None = None
+    tag: str | None = None
+    feed_tag: str | None = None  # state/chapter tags of the feeds a clip came from
+    member_ids: tuple[str, ...] | None = None  # any of these (e.g. all members of a state)
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None  # searched in title and summary
+    featured: bool | None = None
+
+
+@dataclass(frozen=True)
+class ClipPage:
+    clips: tuple[ClipView, ...]
+    next_cursor: str | None
+    total: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Pure normalisers: canonical URLs, HTML to plain text, dates to UTC."""
+"""Pure normalisers: canonical URLs, HTML to plain text, dates to UTC (and which dates to believe)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hashlib
 import html
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
@@ -160,3 +160,15 @@ def parse_date(raw: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
 
+
+
+# How far ahead of our clock a publisher's date may be (time zones, clock skew) and still be believed.
+FUTURE_SLACK = timedelta(days=1)
+
+
+def believable_date(at: datetime | None, now: datetime) -> datetime | None:
+    """A date from the future is not believed: the clip is dated when it was first seen, so
+    one mistyped year cannot pin it to the top of every list and of the website."""
+    if at is not None and at > now + FUTURE_SLACK:
+        return now
+    return at

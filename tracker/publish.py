@@ -21,8 +21,7 @@ def regenerate_exports(config: Config | None, store: Store) -> list[tuple[str, b
     if config is None or not config.settings.exports:
         return []
     from tracker.export import Registry, write_exports
-    from tracker.models import ClipStatus
-    from tracker.store import ClipFilter
+    from tracker.models import ClipFilter, ClipStatus
 
     clips = store.all_clips(ClipFilter(status=ClipStatus.APPROVED))
     base = Path(config.path).resolve().parent

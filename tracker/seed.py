@@ -21,12 +21,13 @@ from tracker.models import (
     ClipView,
     Config,
     FeedConfig,
+    FetchOutcome,
     MatchItem,
     MemberConfig,
     Term,
 )
 from tracker.normalize import canonical_url, clip_id_for
-from tracker.store import FetchOutcome, Store
+from tracker.store import Store
 
 DEMO_USER = "demo"
 

@@ -117,8 +117,9 @@ def register(cli: click.Group) -> None:
             if not db_url.startswith("sqlite"):
                 # Demo mode signs everyone in without a password: never against a shared database.
                 raise TrackerError("--demo runs only on a local SQLite database (it needs no sign-in)")
+            from tracker.models import ClipFilter
             from tracker.seed import seed_store
-            from tracker.store import ClipFilter, Store
+            from tracker.store import Store
 
             store = Store(db_url)
             try:

@@ -41,8 +41,7 @@ def register(cli: click.Group) -> None:
             select_for_export,
             write_atomic,
         )
-        from tracker.models import ClipStatus
-        from tracker.store import ClipFilter
+        from tracker.models import ClipFilter, ClipStatus
 
         assert isinstance(app, AppContext)
         if all_formats:

@@ -1,27 +1,22 @@
-"""Storage: SQLModel tables, engines and the queries the rest of tracker calls."""
+"""Storage: SQLModel tables, engines and the Store the rest of tracker calls.
+
+The Store is one object to its callers and one file per domain to its maintainers, as
+lemon24/reader's _storage/ is: each part below is a mixin over StoreBase, which owns the
+engine and hands out sessions. Records going in and out of it live in tracker.models.
+"""
 
 from __future__ import annotations
 
+from tracker.store.clips import ClipsMixin
+from tracker.store.demo import DemoMixin
 from tracker.store.engine import DEFAULT_DB_URL, make_engine, resolve_db_url
-from tracker.store.repo import (
-    ClipFilter,
-    ClipPage,
-    EntryToStore,
-    FeedState,
-    FetchOutcome,
-    Store,
-    StoreOutcome,
-)
+from tracker.store.feeds import FeedsMixin
+from tracker.store.review import ReviewMixin
+from tracker.store.runs import RunsMixin
 
-__all__ = [
-    "DEFAULT_DB_URL",
-    "ClipFilter",
-    "ClipPage",
-    "EntryToStore",
-    "FeedState",
-    "FetchOutcome",
-    "Store",
-    "StoreOutcome",
-    "make_engine",
-    "resolve_db_url",
-]
+
+class Store(FeedsMixin, ClipsMixin, ReviewMixin, RunsMixin, DemoMixin):
+    """One database. Thread-safe: every method opens its own session."""
+
+
+__all__ = ["DEFAULT_DB_URL", "Store", "make_engine", "resolve_db_url"]

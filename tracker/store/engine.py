@@ -1,4 +1,4 @@
-"""Engines for SQLite and PostgreSQL, with migrations applied on first use."""
+"""Engines for SQLite and PostgreSQL, with migrations applied on first use (skipped when current)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SAWarning, SQLAlchemyError
 from sqlmodel import create_engine
 
 from tracker.errors import StorageError
+from tracker.store.migrations import HEAD_REVISION
 
 DEFAULT_DB_URL = "sqlite:///data/tracker.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -56,7 +57,8 @@ def make_engine(url: str, *, migrate: bool = True) -> Engine:
         raise StorageError(f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
     if migrate:
         try:
-            upgrade(engine)
+            if not schema_is_current(engine):
+                upgrade(engine)
         except DBAPIError as exc:  # unreachable server, or a file that is not a SQLite database
             raise StorageError(f"cannot open database {parsed.render_as_string()}: {_first_line(exc)}") from None
     return engine
@@ -81,6 +83,16 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """Is the database at the packaged head? One SELECT, so the common start imports no Alembic."""
+    with engine.connect() as connection:
+        try:
+            versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+        except DBAPIError:  # no version table: a fresh database (any other problem, upgrade reports it)
+            return False
+    return list(versions) == [HEAD_REVISION]
 
 
 def upgrade(engine: Engine) -> None:

@@ -1,0 +1,54 @@
+"""The Store's base: one engine, a session per call, and the helpers its parts share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from tracker.errors import StorageError
+from tracker.models import Mention
+from tracker.store.engine import make_engine, resolve_db_url
+from tracker.store.tables import MentionRow
+
+
+class StoreBase:
+    """One database. Thread-safe: every method opens its own session."""
+
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
+        self.url = resolve_db_url(url)
+        self.engine = engine or make_engine(self.url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any error."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                raise  # callers that race on inserts (leases) decide what a duplicate means
+            except DBAPIError as exc:  # locked, read-only, not a database, NUL in text…: one line, no traceback
+                session.rollback()
+                raise StorageError(f"database error: {str(exc.orig or exc).strip().splitlines()[0]}") from None
+            except BaseException:
+                session.rollback()
+                raise
+
+
+def mention_row(clip_id: str, m: Mention, manual: bool = False) -> MentionRow:
+    return MentionRow(
+        clip_id=clip_id, kind=m.kind, target_id=m.target_id, term=m.term, field=m.field,
+        snippet=m.snippet, hit_start=m.start, hit_end=m.end, manual=manual,
+    )

@@ -1,0 +1,438 @@
+"""The clips' part of the Store: storing matched entries, listing, paging, counting and rematching clips."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Text, and_, bindparam, delete, exists, func, or_, select, tuple_, type_coerce
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from tracker.errors import NotFoundError, StorageError
+from tracker.models import (
+    ClipFilter,
+    ClipPage,
+    ClipStatus,
+    ClipView,
+    MatchedEntry,
+    Mention,
+    StoreOutcome,
+)
+from tracker.normalize import believable_date
+from tracker.store.base import StoreBase, mention_row
+from tracker.store.tables import AuditRow, ClipRow, ClipSourceRow, FeedRow, MentionRow
+from tracker.store.types import UTCDateTime
+
+# Article text kept for rematching; longer bodies are cut (the URL is the source of truth).
+_MAX_CONTENT_CHARS = 20_000
+
+
+def _mention_view(row: MentionRow) -> Mention:
+    return Mention(
+        kind="member" if row.kind == "member" else "campaign",
+        target_id=row.target_id,
+        term=row.term,
+        field=row.field,
+        snippet=row.snippet,
+        start=row.hit_start,
+        end=row.hit_end,
+    )
+
+
+def _clip_view(row: ClipRow, mentions: Sequence[MentionRow], feed_ids: Sequence[str]) -> ClipView:
+    return ClipView(
+        id=row.id,
+        url=row.url,
+        canonical_url=row.canonical_url,
+        title=row.title,
+        summary=row.summary,
+        outlet=row.outlet,
+        published_at=row.published_at,
+        first_seen_at=row.first_seen_at,
+        status=ClipStatus(row.status),
+        image_url=row.image_url,
+        mentions=tuple(sorted((_mention_view(m) for m in mentions), key=lambda m: (m.kind, m.target_id))),
+        feed_ids=tuple(sorted(feed_ids)),
+        headline=row.headline,
+        blurb=row.blurb,
+        image_override_url=row.image_override_url,
+        image_credit=row.image_credit,
+        image_alt=row.image_alt,
+        outlet_display=row.outlet_display,
+        featured=row.featured,
+        position=row.position,
+        tags=tuple(row.tags or ()),
+        reviewed_by=row.reviewed_by,
+        reviewed_at=row.reviewed_at,
+        manual=row.manual,
+        updated_at=row.updated_at,
+    )
+
+
+def _encode_cursor(sort_at: datetime, clip_id: str) -> str:
+    raw = json.dumps([sort_at.isoformat(), clip_id])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        at, clip_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(at), str(clip_id)
+    except (ValueError, TypeError) as exc:
+        raise StorageError(f"bad page cursor: {exc}") from None
+
+
+class ClipsMixin(StoreBase):
+    """Clips and their mentions: stored from ingest or added by staff, listed, counted, rematched."""
+
+    # ------------------------------------------------------------ clips from ingest
+
+    def store_entries(self, feed_id: str, entries: Sequence[MatchedEntry], now: datetime) -> StoreOutcome:
+        """Store one feed's matched entries in one transaction.
+
+        A clip already known (same canonical URL) gains this feed as a source and
+        refreshes feed-supplied fields, never staff edits.
+        """
+        try:
+            return self._store_entries(feed_id, entries, now)
+        except IntegrityError:
+            # Another worker inserted one of these clips between our read and our insert:
+            # the whole feed again sees it as known and merges into it.
+            return self._store_entries(feed_id, entries, now)
+
+    def _store_entries(self, feed_id: str, entries: Sequence[MatchedEntry], now: datetime) -> StoreOutcome:
+        new = updated = sources = 0
+        with self.session() as s:
+            for item in entries:
+                e = item.entry
+                row = s.get(ClipRow, item.clip_id)
+                if row is None:
+                    row = ClipRow(
+                        id=item.clip_id, canonical_url=item.canonical_url, url=e.link, title=e.title,
+                        summary=e.summary, content=e.content[:_MAX_CONTENT_CHARS], author=e.author,
+                        published_at=believable_date(e.published_at, now), published_raw=e.published_raw, image_url=e.image_url,
+                        outlet=e.source_outlet, first_seen_at=now, updated_at=now, status=ClipStatus.NEW.value,
+                    )
+                    s.add(row)
+                    s.flush()
+                    new += 1
+                    self._replace_mentions(s, row.id, item.mentions)
+                elif row.manual:
+                    # Staff typed this clip in (add by URL): a feed carrying it adds a source, not text.
+                    self._merge_mentions(s, row.id, item.mentions)
+                else:
+                    changed = False
+                    for attr, value in (
+                        ("title", e.title), ("summary", e.summary), ("image_url", e.image_url or row.image_url),
+                        ("published_at", row.published_at or believable_date(e.published_at, now)),
+                    ):
+                        if value and getattr(row, attr) != value:
+                            setattr(row, attr, value)
+                            changed = True
+                    if changed:
+                        row.updated_at = now
+                        updated += 1
+                    self._merge_mentions(s, row.id, item.mentions)
+                if s.get(ClipSourceRow, (item.clip_id, feed_id)) is None:
+                    s.add(ClipSourceRow(clip_id=item.clip_id, feed_id=feed_id, guid=e.guid, first_seen_at=now))
+                    sources += 1
+        return StoreOutcome(new_clips=new, updated_clips=updated, new_sources=sources)
+
+    def known_clip_ids(self, clip_ids: Sequence[str]) -> set[str]:
+        if not clip_ids:
+            return set()
+        with self.session() as s:
+            found: set[str] = set()
+            ids = list(clip_ids)
+            for i in range(0, len(ids), 500):
+                found.update(s.execute(select(col(ClipRow.id)).where(col(ClipRow.id).in_(ids[i : i + 500]))).scalars())
+            return found
+
+    def _replace_mentions(self, s: Session, clip_id: str, mentions: Sequence[Mention], keep_manual: bool = True) -> None:
+        query = delete(MentionRow).where(col(MentionRow.clip_id) == clip_id)
+        if keep_manual:
+            query = query.where(col(MentionRow.manual).is_(False))
+        s.execute(query)
+        # What is left is staff's: attached targets, and removed (suppressed) ones the matcher must not re-add.
+        manual = {
+            (m.kind, m.target_id)
+            for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
+        }
+        for m in mentions:
+            if (m.kind, m.target_id) in manual:
+                continue
+            s.add(mention_row(clip_id, m))
+
+    def _merge_mentions(self, s: Session, clip_id: str, mentions: Sequence[Mention]) -> None:
+        # Any row holds its target, a suppressed one too: a re-ingest never undoes a staff removal.
+        have = {
+            (m.kind, m.target_id)
+            for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == clip_id)).scalars()
+        }
+        for m in mentions:
+            if (m.kind, m.target_id) not in have:
+                s.add(mention_row(clip_id, m))
+                have.add((m.kind, m.target_id))
+
+    # ------------------------------------------------------------ clips for people
+
+    def add_manual_clip(self, entry: MatchedEntry, user: str, now: datetime) -> tuple[ClipView, bool]:
+        """A clip staff found themselves. Returns (clip, created)."""
+        with self.session() as s:
+            row = s.get(ClipRow, entry.clip_id)
+            created = row is None
+            if row is None:
+                e = entry.entry
+                row = ClipRow(
+                    id=entry.clip_id, canonical_url=entry.canonical_url, url=e.link, title=e.title,
+                    summary=e.summary, content=e.content[:_MAX_CONTENT_CHARS], author=e.author,
+                    published_at=believable_date(e.published_at, now), published_raw=e.published_raw, image_url=e.image_url,
+                    outlet=e.source_outlet, first_seen_at=now, updated_at=now,
+                    status=ClipStatus.NEW.value, manual=True,
+                )
+                s.add(row)
+                s.flush()
+                for m in entry.mentions:
+                    s.add(mention_row(entry.clip_id, m, manual=True))
+                s.add(AuditRow(clip_id=row.id, user=user, action="add", at=now, detail=e.link))
+            else:
+                # Already tracked: keep its text, but the members/campaigns staff chose still count.
+                have = {
+                    (m.kind, m.target_id): m
+                    for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == row.id)).scalars()
+                }
+                added = []
+                for m in entry.mentions:
+                    existing = have.get((m.kind, m.target_id))
+                    if existing is None:
+                        s.add(mention_row(row.id, m, manual=True))
+                        added.append(f"{m.kind}:{m.target_id}")
+                    else:
+                        if existing.suppressed:  # staff removed it earlier and now choose it again
+                            existing.suppressed = False
+                            added.append(f"{m.kind}:{m.target_id}")
+                        existing.manual = True  # rematching must not take it away now
+                if added:
+                    row.updated_at = now
+                    s.add(AuditRow(clip_id=row.id, user=user, action="tag", at=now, detail=", ".join(added)))
+        return self.get_clip(entry.clip_id), created
+
+    def get_clip(self, clip_id: str) -> ClipView:
+        with self.session() as s:
+            row = s.get(ClipRow, clip_id)
+            if row is None:
+                raise NotFoundError(f"no clip {clip_id!r}")
+            return self._views(s, [row])[0]
+
+    def _views(self, s: Session, rows: Sequence[ClipRow]) -> list[ClipView]:
+        ids = [r.id for r in rows]
+        mentions: dict[str, list[MentionRow]] = {i: [] for i in ids}
+        sources: dict[str, list[str]] = {i: [] for i in ids}
+        if ids:
+            for m in s.execute(
+                select(MentionRow).where(col(MentionRow.clip_id).in_(ids), col(MentionRow.suppressed).is_(False))
+            ).scalars():
+                mentions[m.clip_id].append(m)
+            for src in s.execute(select(ClipSourceRow).where(col(ClipSourceRow.clip_id).in_(ids))).scalars():
+                sources[src.clip_id].append(src.feed_id)
+        return [_clip_view(r, mentions[r.id], sources[r.id]) for r in rows]
+
+    def _filtered(self, f: ClipFilter, s: Session | None = None):  # type: ignore[no-untyped-def]
+        conditions = []
+        if f.status is not None:
+            conditions.append(col(ClipRow.status) == f.status.value)
+        if f.featured is not None:
+            conditions.append(col(ClipRow.featured).is_(f.featured))
+        if f.outlet:
+            conditions.append(or_(col(ClipRow.outlet) == f.outlet, col(ClipRow.outlet_display) == f.outlet))
+        if f.since is not None:
+            conditions.append(func.coalesce(ClipRow.published_at, ClipRow.first_seen_at) >= f.since)
+        if f.until is not None:
+            conditions.append(func.coalesce(ClipRow.published_at, ClipRow.first_seen_at) < f.until)
+        if f.text:
+            needle = f.text.lower().replace("\\", "").replace("%", "").replace("_", " ")
+            pattern = f"%{needle}%"
+            conditions.append(
+                or_(func.lower(ClipRow.title).like(pattern), func.lower(ClipRow.summary).like(pattern),
+                    func.lower(func.coalesce(ClipRow.headline, "")).like(pattern))
+            )
+        if f.tag:
+            # Compare the stored JSON text; the JSONList type would JSON-encode the pattern itself.
+            conditions.append(type_coerce(col(ClipRow.tags), Text).like(f'%"{f.tag}"%'))
+        for kind, target in (("member", f.member), ("campaign", f.campaign)):
+            if target and s is not None and self._is_popular(s, kind, target):
+                # SQLite would fetch and sort every clip of a target in 40% of all clips; walking
+                # the newest-first index and probing mention's unique index stops after one page.
+                conditions.append(
+                    exists().where(
+                        col(MentionRow.clip_id) == col(ClipRow.id), col(MentionRow.kind) == kind,
+                        col(MentionRow.target_id) == target, col(MentionRow.suppressed).is_(False),
+                    )
+                )
+            elif target:
+                conditions.append(
+                    col(ClipRow.id).in_(
+                        select(col(MentionRow.clip_id)).where(
+                            and_(col(MentionRow.kind) == kind, col(MentionRow.target_id) == target,
+                                 col(MentionRow.suppressed).is_(False))
+                        )
+                    )
+                )
+        if f.member_ids is not None:
+            conditions.append(
+                col(ClipRow.id).in_(
+                    select(col(MentionRow.clip_id)).where(
+                        and_(col(MentionRow.kind) == "member", col(MentionRow.target_id).in_(f.member_ids),
+                             col(MentionRow.suppressed).is_(False))
+                    )
+                )
+            )
+        if f.feed_tag:
+            feed_ids = select(col(FeedRow.id)).where(type_coerce(col(FeedRow.tags), Text).like(f'%"{f.feed_tag}"%'))
+            conditions.append(
+                col(ClipRow.id).in_(select(col(ClipSourceRow.clip_id)).where(col(ClipSourceRow.feed_id).in_(feed_ids)))
+            )
+        return conditions
+
+    # Above this many mentions, a target's clips are listed by walking the sort index (SQLite only:
+    # PostgreSQL's planner chooses that by itself). See bench/README.md, "Queries".
+    popular_target_rows = 5000
+
+    def _is_popular(self, s: Session, kind: str, target: str) -> bool:
+        # Counts suppressed rows too: a planning threshold, answered from the (kind, target_id) index alone.
+        if self.dialect != "sqlite":
+            return False
+        count = s.execute(
+            select(func.count()).select_from(MentionRow)
+            .where(col(MentionRow.kind) == kind, col(MentionRow.target_id) == target)
+        ).scalar_one()
+        return int(count) > self.popular_target_rows
+
+    def list_clips(
+        self, f: ClipFilter = ClipFilter(), *, limit: int = 50, cursor: str | None = None, with_total: bool = False
+    ) -> ClipPage:
+        """Newest first (by published time, else first seen), keyset-paginated so page 1,000 costs what page 1 does."""
+        sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
+        with self.session() as s:
+            conditions = self._filtered(f, s)
+            query = select(ClipRow, sort_at.label("sort_at"))
+            if conditions:
+                query = query.where(and_(*conditions))
+            if cursor:
+                at, last_id = _decode_cursor(cursor)
+                # A row-value comparison, not (a < x OR a = x AND b < y): both databases seek the index with it.
+                query = query.where(tuple_(sort_at, col(ClipRow.id)) < tuple_(bindparam("at", at, type_=UTCDateTime()), last_id))
+            query = query.order_by(sort_at.desc(), col(ClipRow.id).desc()).limit(limit + 1)
+            results = s.execute(query).all()
+            rows = [r[0] for r in results[:limit]]
+            next_cursor = None
+            if len(results) > limit:
+                last_sort = results[limit - 1][1]
+                if isinstance(last_sort, str):  # SQLite hands back coalesce() as text
+                    last_sort = datetime.fromisoformat(last_sort)
+                next_cursor = _encode_cursor(last_sort, rows[-1].id)
+            total = None
+            if with_total:
+                count_query = select(func.count()).select_from(ClipRow)
+                if conditions:
+                    count_query = count_query.where(and_(*conditions))
+                total = int(s.execute(count_query).scalar_one())
+            return ClipPage(clips=tuple(self._views(s, rows)), next_cursor=next_cursor, total=total)
+
+    def all_clips(self, f: ClipFilter = ClipFilter()) -> list[ClipView]:
+        out: list[ClipView] = []
+        cursor = None
+        while True:
+            page = self.list_clips(f, limit=500, cursor=cursor)
+            out.extend(page.clips)
+            if page.next_cursor is None:
+                return out
+            cursor = page.next_cursor
+
+    def list_published(self, limit: int = 50) -> list[ClipView]:
+        """Approved clips in the website's order (as tracker.export.select_for_export sorts them),
+        done in SQL so the Published page does not load every approved clip."""
+        sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
+        with self.session() as s:
+            rows = s.execute(
+                select(ClipRow).where(col(ClipRow.status) == ClipStatus.APPROVED.value).order_by(
+                    col(ClipRow.featured).desc(), col(ClipRow.position).is_(None), col(ClipRow.position),
+                    sort_at.desc(), col(ClipRow.id),
+                ).limit(limit)
+            ).scalars().all()
+            return self._views(s, rows)
+
+    def outlets(self) -> list[str]:
+        with self.session() as s:
+            return [o for o in s.execute(select(col(ClipRow.outlet)).distinct().order_by(ClipRow.outlet)).scalars() if o]
+
+    # ------------------------------------------------------------ rematching
+
+    def replace_auto_mentions(self, clip_id: str, mentions: Sequence[Mention], now: datetime) -> tuple[set[str], set[str]]:
+        """Rematch one clip: returns (gained, lost) as 'kind:id' strings. Manual mentions stay."""
+        with self.session() as s:
+            before = self._visible_targets(s, clip_id)
+            self._replace_mentions(s, clip_id, mentions)
+            s.flush()
+            after = self._visible_targets(s, clip_id)
+            if before != after:
+                row = s.get(ClipRow, clip_id)
+                if row is not None:
+                    row.updated_at = now
+            return after - before, before - after
+
+    @staticmethod
+    def _visible_targets(s: Session, clip_id: str) -> set[str]:
+        return {
+            f"{m.kind}:{m.target_id}"
+            for m in s.execute(
+                select(MentionRow).where(col(MentionRow.clip_id) == clip_id, col(MentionRow.suppressed).is_(False))
+            ).scalars()
+        }
+
+    def clip_texts(self, since: datetime | None = None) -> Iterator[tuple[str, str, str, str]]:
+        """(id, title, summary, content) of stored clips, for rematching, in batches."""
+        last = ""
+        while True:
+            with self.session() as s:
+                q = select(col(ClipRow.id), col(ClipRow.title), col(ClipRow.summary), col(ClipRow.content)).where(col(ClipRow.id) > last)
+                if since is not None:
+                    q = q.where(col(ClipRow.first_seen_at) >= since)
+                batch = s.execute(q.order_by(col(ClipRow.id)).limit(1000)).all()
+            if not batch:
+                return
+            for r in batch:
+                yield (r[0], r[1], r[2], r[3])
+            last = batch[-1][0]
+
+    # ------------------------------------------------------------ stats for insights
+
+    def count_clips(self, f: ClipFilter = ClipFilter()) -> int:
+        with self.session() as s:
+            q = select(func.count()).select_from(ClipRow)
+            conditions = self._filtered(f)
+            if conditions:
+                q = q.where(and_(*conditions))
+            return int(s.execute(q).scalar_one())
+
+    def mention_rows(self, since: datetime | None = None) -> list[tuple[str, str, str, datetime, str]]:
+        """(clip_id, kind, target_id, date, outlet) per mention: the data behind coverage charts."""
+        sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
+        with self.session() as s:
+            q = select(col(MentionRow.clip_id), col(MentionRow.kind), col(MentionRow.target_id), sort_at, col(ClipRow.outlet)).join(
+                ClipRow, col(ClipRow.id) == col(MentionRow.clip_id)
+            ).where(col(ClipRow.status) != ClipStatus.REJECTED.value, col(MentionRow.suppressed).is_(False))
+            if since is not None:
+                q = q.where(sort_at >= since)
+            out = []
+            for clip_id, kind, target, at, outlet in s.execute(q).all():
+                if isinstance(at, str):
+                    at = datetime.fromisoformat(at)
+                if at.tzinfo is None:
+                    at = at.replace(tzinfo=UTC)
+                out.append((clip_id, kind, target, at, outlet))
+            return out

@@ -1,0 +1,171 @@
+"""The runs' part of the Store: ingest runs, leases, and the cycle shared by workers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
+
+from tracker.errors import NotFoundError
+from tracker.models import FeedConfig, IngestRunView
+from tracker.store.base import StoreBase
+from tracker.store.tables import IngestRunRow, LeaseRow
+
+# The ingest_run owner that marks a cycle shared by `tracker ingest --worker` processes.
+SHARED_RUN_OWNER = "workers"
+_SHARED_CYCLE_LOCK = 734127002  # pg_advisory_xact_lock key: one worker at a time decides the cycle
+
+
+class RunsMixin(StoreBase):
+    """Ingest runs, the leases that let one cycle run at a time, and the shared cycle of workers."""
+
+    if TYPE_CHECKING:  # FeedsMixin's, beside this one in Store
+        def sync_feeds(self, feeds: Sequence[FeedConfig]) -> None: ...
+
+    # ------------------------------------------------------------ ingest runs
+
+    def start_run(self, owner: str, feeds_total: int, now: datetime) -> int:
+        with self.session() as s:
+            row = IngestRunRow(started_at=now, owner=owner, feeds_total=feeds_total, outcome="running")
+            s.add(row)
+            s.flush()
+            assert row.id is not None
+            return row.id
+
+    def finish_run(self, run_id: int, *, outcome: str, now: datetime, feeds_ok: int, feeds_failed: int,
+                   feeds_skipped: int, items_seen: int, clips_new: int, error: str | None = None) -> None:
+        with self.session() as s:
+            row = s.get(IngestRunRow, run_id)
+            if row is None:
+                raise NotFoundError(f"no ingest run {run_id}")
+            row.finished_at = now
+            row.outcome = outcome
+            row.feeds_ok, row.feeds_failed, row.feeds_skipped = feeds_ok, feeds_failed, feeds_skipped
+            row.items_seen, row.clips_new, row.error = items_seen, clips_new, error
+
+    def recent_runs(self, limit: int = 10) -> list[IngestRunView]:
+        with self.session() as s:
+            rows = s.execute(select(IngestRunRow).order_by(col(IngestRunRow.id).desc()).limit(limit)).scalars()
+            return [
+                IngestRunView(
+                    id=r.id or 0, started_at=r.started_at, finished_at=r.finished_at, outcome=r.outcome,
+                    feeds_total=r.feeds_total, feeds_ok=r.feeds_ok, feeds_failed=r.feeds_failed,
+                    feeds_skipped=r.feeds_skipped, items_seen=r.items_seen, clips_new=r.clips_new, owner=r.owner,
+                )
+                for r in rows
+            ]
+
+    # ------------------------------------------------------------ leases (one cycle at a time)
+
+    def acquire_lease(self, name: str, owner: str, ttl: timedelta, now: datetime) -> bool:
+        """Take the named lease if it is free, expired, or already ours. Atomic on both databases."""
+        expires = now + ttl
+        with self.session() as s:
+            taken = s.connection().execute(
+                update(LeaseRow)
+                .where(and_(col(LeaseRow.name) == name,
+                            or_(col(LeaseRow.owner) == owner, col(LeaseRow.expires_at) < now)))
+                .values(owner=owner, acquired_at=now, expires_at=expires)
+            ).rowcount
+            if taken:
+                return True
+        try:
+            with self.session() as s:
+                if s.get(LeaseRow, name) is not None:
+                    return False
+                s.add(LeaseRow(name=name, owner=owner, acquired_at=now, expires_at=expires))
+            return True
+        except IntegrityError:
+            return False  # another process inserted it first
+
+    def renew_lease(self, name: str, owner: str, ttl: timedelta, now: datetime) -> bool:
+        with self.session() as s:
+            return bool(
+                s.connection().execute(
+                    update(LeaseRow).where(and_(col(LeaseRow.name) == name, col(LeaseRow.owner) == owner))
+                    .values(expires_at=now + ttl)
+                ).rowcount
+            )
+
+    def release_lease(self, name: str, owner: str) -> None:
+        with self.session() as s:
+            s.execute(delete(LeaseRow).where(and_(col(LeaseRow.name) == name, col(LeaseRow.owner) == owner)))
+
+    def lease_holder(self, name: str, now: datetime) -> tuple[str, datetime] | None:
+        with self.session() as s:
+            row = s.get(LeaseRow, name)
+            if row is None or row.expires_at < now:
+                return None
+            return row.owner, row.expires_at
+
+    # ------------------------------------------------------------ multi-worker cycles (PostgreSQL)
+    # Several `tracker ingest --worker` processes share one cycle: an ingest_run row owned by
+    # SHARED_RUN_OWNER is the cycle, feed rows are claimed with FOR UPDATE SKIP LOCKED, and
+    # the cycle holds the ordinary ingest-cycle lease (owner "workers:<id>") so a plain
+    # `tracker ingest` or the scheduler does not run a second cycle beside it.
+
+    def join_shared_cycle(
+        self,
+        feeds: Sequence[FeedConfig],
+        lease: str,
+        lease_ttl: timedelta,
+        now: datetime,
+        *,
+        rejoin_within: timedelta,
+        max_age: timedelta,
+    ) -> tuple[int, bool, bool] | None:
+        """The shared cycle to work on: (run id, created by this call, already finished).
+
+        Joins the open cycle, or one finished less than rejoin_within ago (a late worker then
+        has nothing to do instead of starting a second cycle), else starts one and syncs the
+        feed table. None when a single-process cycle holds the lease. PostgreSQL only.
+        """
+        with self.session() as s:
+            # Workers starting together must agree on one cycle: serialise this decision.
+            s.execute(select(func.pg_advisory_xact_lock(_SHARED_CYCLE_LOCK)))
+            latest = s.execute(
+                select(IngestRunRow).where(col(IngestRunRow.owner) == SHARED_RUN_OWNER)
+                .order_by(col(IngestRunRow.id).desc()).limit(1)
+            ).scalars().first()
+            if latest is not None and latest.id is not None:
+                if latest.outcome == "running" and latest.started_at > now - max_age:
+                    if not self.acquire_lease(lease, f"workers:{latest.id}", lease_ttl, now):
+                        return None
+                    return latest.id, False, False
+                if latest.outcome == "running":  # every worker of it died long ago
+                    latest.outcome, latest.finished_at = "failed", now
+                    latest.error = "abandoned: no worker finished it"
+                elif latest.finished_at is not None and latest.started_at > now - rejoin_within:
+                    return latest.id, False, True
+            row = IngestRunRow(started_at=now, owner=SHARED_RUN_OWNER, feeds_total=len(feeds), outcome="running")
+            s.add(row)
+            s.flush()
+            assert row.id is not None
+            if not self.acquire_lease(lease, f"workers:{row.id}", lease_ttl, now):
+                s.delete(row)
+                return None
+            self.sync_feeds(feeds)  # still under the advisory lock: others wait until feeds exist
+            return row.id, True, False
+
+    def add_to_run(self, run_id: int, *, feeds_ok: int, feeds_failed: int, feeds_skipped: int,
+                   items_seen: int, clips_new: int) -> None:
+        """Add one worker's batch to the shared run's counts (atomic increments, no lost updates)."""
+        with self.session() as s:
+            s.execute(update(IngestRunRow).where(col(IngestRunRow.id) == run_id).values(
+                feeds_ok=IngestRunRow.feeds_ok + feeds_ok, feeds_failed=IngestRunRow.feeds_failed + feeds_failed,
+                feeds_skipped=IngestRunRow.feeds_skipped + feeds_skipped,
+                items_seen=IngestRunRow.items_seen + items_seen, clips_new=IngestRunRow.clips_new + clips_new,
+            ))
+
+    def finish_shared_cycle(self, run_id: int, now: datetime) -> bool:
+        """Close the shared run; True for the one worker whose call closed it."""
+        with self.session() as s:
+            outcome = case((col(IngestRunRow.feeds_failed) > 0, "partial"), else_="ok")
+            return bool(s.connection().execute(
+                update(IngestRunRow).where(col(IngestRunRow.id) == run_id, col(IngestRunRow.outcome) == "running")
+                .values(outcome=outcome, finished_at=now)
+            ).rowcount)
