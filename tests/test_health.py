@@ -177,3 +177,26 @@ def test_status_on_an_empty_database_says_what_to_do(store: Store) -> None:
     assert result.exit_code == 0
     assert "tracker ingest" in result.output
     assert health_report(store, system_clock()).needs_attention == ()
+
+
+def test_a_feed_alert_is_shown_until_a_clean_parse_and_survives_a_304(store: Store) -> None:
+    """A feed read with an alert (items left unread, nothing usable) needs attention, not 'ok'."""
+    store.sync_feeds([FeedConfig(id="dump", url="https://dump.example/rss", name="Dump Daily")])
+    alert = "5,000 items in the feed; only the newest 1,000 were read"
+
+    def state() -> tuple[str | None, str | None]:
+        feed = next(f for f in store.feed_health() if f.id == "dump")
+        return feed.last_alert, assess(feed, NOW + timedelta(minutes=5))
+
+    store.record_fetch("dump", FetchOutcome(ok=True, status=200, items_seen=1000, had_new_items=True, alert=alert), NOW)
+    assert state() == (alert, alert)
+    assert [s.feed.id for s in health_report(store, NOW).needs_attention] == ["dump"]
+    # A 304 (not parsed: items_seen None) says nothing new about the body: the alert stays.
+    store.record_fetch("dump", FetchOutcome(ok=True, status=304, items_seen=None), NOW + timedelta(minutes=1))
+    assert state() == (alert, alert)
+    # A failure is reported as a failure; the alert is kept for when it answers again.
+    store.record_fetch("dump", FetchOutcome(ok=False, status=500, error="HTTP 500"), NOW + timedelta(minutes=2))
+    assert state()[0] == alert
+    # A clean parse clears it.
+    store.record_fetch("dump", FetchOutcome(ok=True, status=200, items_seen=40, had_new_items=True), NOW + timedelta(minutes=3))
+    assert state() == (None, None)

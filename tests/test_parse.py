@@ -172,19 +172,20 @@ def test_an_oversized_feed_keeps_the_newest_items_and_says_how_many_were_left() 
     feed = parse_feed(_rss(items))
     assert len(feed.entries) == MAX_ENTRIES_PER_FEED
     assert {e.link for e in feed.entries} == {f"https://t.example/{i}" for i in range(500, n)}
-    assert feed.problem == f"{n:,} items in the feed; only the newest {MAX_ENTRIES_PER_FEED:,} were read"
+    assert feed.alert == f"{n:,} items in the feed; only the newest {MAX_ENTRIES_PER_FEED:,} were read"
 
 
 def test_a_feed_whose_items_have_no_links_is_a_problem_not_a_quiet_feed() -> None:
     feed = parse_feed(_rss("<item><title>a</title></item><item><title>b</title><link>mailto:x@y.z</link></item>"))
-    assert feed.entries == () and feed.problem == "none of the 2 items has a web link to clip"
+    assert feed.entries == () and feed.alert == "none of the 2 items has a web link to clip"
     # One odd item among good ones is not flagged.
     assert parse_feed(_rss("<item><title>a</title></item><item><title>b</title>"
-                           "<link>https://t.example/b</link></item>")).problem is None
-    assert parse_feed(_rss("")).problem is None  # an empty, well-formed feed is just quiet
+                           "<link>https://t.example/b</link></item>")).alert is None
+    assert parse_feed(_rss("")).alert is None  # an empty, well-formed feed is just quiet
 
 
 def test_a_malformed_feed_that_yields_nothing_says_it_is_broken() -> None:
     feed = parse_feed(b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>x &amp')
     assert feed.entries == ()
-    assert feed.problem is not None and feed.problem.startswith("broken feed: no items could be read (")
+    assert feed.alert is not None and feed.alert.startswith("broken feed: no items could be read (")
+    assert feed.problem is not None and feed.problem in feed.alert  # feedparser's reason, in words

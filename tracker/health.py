@@ -58,6 +58,8 @@ def assess(feed: FeedHealth, now: datetime) -> str | None:
                 span = "failed on its first try"
             return f"{span}: {feed.last_error or 'unknown error'}"
         return None
+    if feed.last_alert:
+        return feed.last_alert  # read, but not all of it, or nothing usable in it
     if feed.last_success_at is not None:
         last_new = feed.last_new_item_at
         if last_new is None or now - last_new > QUIET_AFTER:

@@ -149,6 +149,7 @@ class FetchOutcome:
     had_new_items: bool = False
     newest_item_at: datetime | None = None
     disable_reason: str | None = None
+    alert: str | None = None  # ParsedFeed.alert; ignored when items_seen is None (not parsed)
 
 
 # ---------------------------------------------------------------- fetch / parse
@@ -193,6 +194,9 @@ class ParsedFeed:
     entries: tuple[ParsedEntry, ...]
     problem: str | None = None  # feedparser's bozo exception, as text
     ttl_minutes: int | None = None
+    # What staff must hear about even though the feed was read: items left unread, nothing
+    # readable, no item with a link. Shown in feed health until a later parse is clean.
+    alert: str | None = None
 
 
 # ---------------------------------------------------------------- matching
@@ -364,6 +368,7 @@ class FeedHealth:
     disabled_reason: str | None
     items_seen_last: int = 0
     moved_from: str | None = None
+    last_alert: str | None = None
 
 
 @dataclass(frozen=True)

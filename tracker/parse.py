@@ -172,15 +172,12 @@ def parse_feed(body: bytes, *, url: str = "", content_type: str | None = None) -
             raise ParseError("not a feed: the server sent an HTML page")
         raise ParseError(f"not a feed ({problem or 'no feed elements found'})")
     if not entries and problem:
-        # Malformed and nothing usable: a broken feed, not a quiet one (a problem rather than
-        # a failure, so a half-broken feed's readable items are still stored on other days).
-        problem = f"broken feed: no items could be read ({problem})"
+        # Malformed and nothing usable: a broken feed, not a quiet one (an alert rather than a
+        # failure: a half-broken feed's readable items are still stored on the days it has some).
+        notes.append(f"broken feed: no items could be read ({problem})")
     elif raw_entries and not entries:
         # Items that cannot become clips; a single odd item among good ones is not worth a flag.
         notes.append(f"none of the {len(raw_entries):,} items has a web link to clip")
-    if problem:
-        notes.append(problem)
-    problem = "; ".join(notes) or None
     ttl_raw = _get(feed_meta, "ttl")
     ttl = int(ttl_raw) if isinstance(ttl_raw, str) and ttl_raw.strip().isdigit() else None
     return ParsedFeed(
@@ -189,6 +186,7 @@ def parse_feed(body: bytes, *, url: str = "", content_type: str | None = None) -
         entries=tuple(entries),
         problem=problem,
         ttl_minutes=ttl,
+        alert="; ".join(notes) or None,
     )
 
 

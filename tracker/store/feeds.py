@@ -128,7 +128,7 @@ class FeedsMixin(StoreBase):
                     last_status=r.last_status, last_error=r.last_error,
                     consecutive_failures=r.consecutive_failures, next_attempt_at=r.next_attempt_at,
                     last_new_item_at=r.last_new_item_at, disabled_reason=r.disabled_reason,
-                    items_seen_last=r.items_seen_last, moved_from=r.moved_from,
+                    items_seen_last=r.items_seen_last, moved_from=r.moved_from, last_alert=r.last_alert,
                 )
                 for r in rows
             ]
@@ -207,6 +207,7 @@ def _health_params(feed_id: str, outcome: FetchOutcome, now: datetime) -> dict[s
         "b_etag": outcome.etag, "b_last_modified": outcome.last_modified,
         "b_hash": outcome.content_hash, "b_title": outcome.title or None,
         "b_had_new": outcome.had_new_items, "b_newest": outcome.newest_item_at,
+        "b_alert": outcome.alert,
     }
 
 
@@ -238,6 +239,9 @@ def _health_updates() -> tuple[Any, Any]:
         # Set when the outcome disables it (410), cleared otherwise: a gone feed that came back is live.
         disabled_reason=bindparam("b_disable", type_=Text),
         items_seen_last=func.coalesce(bindparam("b_items", type_=Integer), t.items_seen_last),
+        # Not parsed this time (304, same bytes): the feed still has the problem it had.
+        last_alert=case((bindparam("b_items", type_=Integer).is_(None), t.last_alert),
+                        else_=bindparam("b_alert", type_=Text)),
         etag=case((has_validators, bindparam("b_etag", type_=Text)), else_=t.etag),
         last_modified=case((has_validators, bindparam("b_last_modified", type_=Text)), else_=t.last_modified),
         content_hash=func.coalesce(bindparam("b_hash", type_=Text), t.content_hash),

@@ -42,6 +42,7 @@ class FeedRow(SQLModel, table=True):
     min_interval_s: int | None = None
     moved_from: str | None = Field(default=None, sa_column=Column(Text))
     items_seen_last: int = 0
+    last_alert: str | None = Field(default=None, sa_column=Column(Text))  # migration 0005
     # Multi-worker cycles: which worker holds this feed in which cycle, until when.
     claim_owner: str | None = None
     claim_cycle: int | None = None
