@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -81,3 +82,36 @@ def test_to_utc() -> None:
     eastern = timezone(timedelta(hours=-5))
     assert to_utc(datetime(2026, 1, 1, 7, tzinfo=eastern)) == datetime(2026, 1, 1, 12, tzinfo=UTC)
     assert to_utc(datetime(2026, 1, 1, 7)).tzinfo is UTC
+
+
+def test_limit_text_cuts_at_a_word_near_the_limit_and_marks_it() -> None:
+    from tracker.normalize import limit_text
+
+    assert limit_text("short", 10) == "short"
+    cut = limit_text("word " * 100, 50)
+    assert len(cut) <= 50 and cut.endswith("word…")
+    assert limit_text("x" * 100, 10) == "x" * 9 + "…"  # no space near: a hard cut
+
+
+def test_a_hostile_feed_entry_is_cut_to_the_documented_limits() -> None:
+    from tracker.normalize import (
+        MAX_ARTICLE_CHARS,
+        MAX_HEADLINE_CHARS,
+        MAX_NAME_CHARS,
+        MAX_SUMMARY_CHARS,
+    )
+    from tracker.parse import parse_feed
+
+    huge = "A" * 1_000_000
+    body = (f'<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+            f"<channel><title>{huge}</title><item><title>{huge}</title><link>https://h.example/1</link>"
+            f"<description>{huge}</description><content:encoded>{huge} more</content:encoded>"
+            f"<author>{huge}</author></item></channel></rss>").encode()
+    started = time.monotonic()
+    entry = parse_feed(body).entries[0]
+    # feedparser's author e-mail regex is quadratic: an uncut 1 MB <author> took minutes.
+    assert time.monotonic() - started < 10
+    assert len(entry.title) == MAX_HEADLINE_CHARS and entry.title.endswith("…")
+    assert len(entry.summary) == MAX_SUMMARY_CHARS
+    assert len(entry.content) <= MAX_ARTICLE_CHARS
+    assert len(entry.author) <= MAX_NAME_CHARS and len(entry.source_outlet) <= MAX_NAME_CHARS

@@ -27,7 +27,7 @@ from tracker.models import ClipView, Config, MatchedEntry, MatchItem, Mention, P
 from tracker.models import (
     staff_mention as staff_mention,  # re-exported: callers attach by hand through enrich
 )
-from tracker.normalize import canonical_url, clean_text, clip_id_for, parse_date
+from tracker.normalize import canonical_url, clean_text, clip_id_for, parse_date, within_limits
 from tracker.store import Store
 
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
@@ -245,7 +245,7 @@ def add_clip_from_page(
     """Store the page as a new clip (status new, marked manual). Returns (clip, created)."""
     now = clock()
     canonical = canonical_url(meta.url)
-    entry = ParsedEntry(
+    entry = within_limits(ParsedEntry(
         title=meta.title or meta.url,
         link=meta.url,
         guid=meta.url,
@@ -256,7 +256,7 @@ def add_clip_from_page(
         published_raw=meta.published_at.isoformat() if meta.published_at else "",
         image_url=meta.image_url,
         source_outlet=meta.outlet,
-    )
+    ))
     return store.add_manual_clip(
         MatchedEntry(entry=entry, canonical_url=canonical, clip_id=clip_id_for(canonical), mentions=tuple(mentions)),
         user,

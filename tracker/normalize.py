@@ -7,10 +7,13 @@ import hashlib
 import html
 import re
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+from tracker.models import ParsedEntry
 
 # Query parameters that only track the reader; two URLs differing in these are one story.
 _TRACKING_PARAMS = frozenset(
@@ -127,6 +130,35 @@ def html_to_text(markup: str | None) -> str:
 def clean_text(text: str) -> str:
     """Control characters dropped, white space (non-breaking too) collapsed."""
     return _WS_RE.sub(" ", _CONTROL_RE.sub("", text)).strip()
+
+
+# Limits on text from feeds and pages (README, "Limits"): far above real headlines (under 300
+# characters), summaries and articles (tens of thousands), low enough that a hostile 1 MB title
+# is never stored, exported or rendered.
+MAX_HEADLINE_CHARS = 500
+MAX_SUMMARY_CHARS = 5_000
+MAX_ARTICLE_CHARS = 200_000
+MAX_NAME_CHARS = 200  # author, outlet
+
+
+def limit_text(text: str, max_chars: int) -> str:
+    """text cut to at most max_chars, at a word boundary when one is near, marked with an ellipsis."""
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars - 1]
+    space = cut.rfind(" ", max(0, len(cut) - 40))
+    return (cut[:space] if space > 0 else cut).rstrip() + "…"
+
+
+def within_limits(entry: ParsedEntry) -> ParsedEntry:
+    """The entry with every text field inside the documented limits (unchanged when it already is)."""
+    limited = (limit_text(entry.title, MAX_HEADLINE_CHARS), limit_text(entry.summary, MAX_SUMMARY_CHARS),
+               limit_text(entry.content, MAX_ARTICLE_CHARS), limit_text(entry.author, MAX_NAME_CHARS),
+               limit_text(entry.source_outlet, MAX_NAME_CHARS))
+    if limited == (entry.title, entry.summary, entry.content, entry.author, entry.source_outlet):
+        return entry
+    title, summary, content, author, outlet = limited
+    return replace(entry, title=title, summary=summary, content=content, author=author, source_outlet=outlet)
 
 
 def to_utc(value: datetime) -> datetime:

@@ -12,7 +12,13 @@ import feedparser
 
 from tracker.errors import ParseError
 from tracker.models import ParsedEntry, ParsedFeed
-from tracker.normalize import clean_text, html_to_text, parse_date, struct_time_to_utc
+from tracker.normalize import (
+    clean_text,
+    html_to_text,
+    parse_date,
+    struct_time_to_utc,
+    within_limits,
+)
 
 _IMAGE_EXT_RE = re.compile(r"\.(jpe?g|png|gif|webp|avif)(\?|$)", re.I)
 
@@ -112,7 +118,7 @@ def _entry(entry: Mapping[str, Any], feed_title: str) -> ParsedEntry | None:
         title = title[: -len(source_title) - 3].rstrip() or title
     if source_title and summary.replace(title, "", 1).strip() in ("", source_title):
         summary = ""  # a search feed's description that only repeats headline and outlet says nothing
-    return ParsedEntry(
+    return within_limits(ParsedEntry(
         title=title,
         link=link,
         guid=guid[:MAX_LINK_CHARS] or link,
@@ -123,7 +129,7 @@ def _entry(entry: Mapping[str, Any], feed_title: str) -> ParsedEntry | None:
         published_raw=clean_text(raw_date)[:200],
         image_url=web_link(_image_of(entry)),
         source_outlet=outlet,
-    )
+    ))
 
 
 def newest_first(raw_entries: list[Any]) -> list[Any]:
@@ -133,6 +139,19 @@ def newest_first(raw_entries: list[Any]) -> list[Any]:
         stamp = fields.get("published_parsed") or fields.get("updated_parsed")
         return (1, tuple(stamp[:6])) if stamp else (0, ())
     return sorted(raw_entries, key=when, reverse=True)
+
+
+# feedparser looks for an e-mail address in author text with a regex that is quadratic in the
+# text's length: a 1 MB <author> took minutes. Person and address elements are cut to a length
+# no real byline reaches before feedparser sees them (a linear pass over the bytes).
+_LONG_PERSON_TEXT = re.compile(
+    rb"(<(?:[\w.-]+:)?(?:author|creator|contributor|name|email|managingEditor|webMaster|publisher)\b[^<>]*>)"
+    rb"([^<]{1000})[^<]*"
+)
+
+
+def _defuse(body: bytes) -> bytes:
+    return _LONG_PERSON_TEXT.sub(rb"\1\2", body)
 
 
 def parse_feed(body: bytes, *, url: str = "", content_type: str | None = None) -> ParsedFeed:
@@ -148,7 +167,7 @@ def parse_feed(body: bytes, *, url: str = "", content_type: str | None = None) -
     # Without a content type feedparser flags every feed as bozo; XML is what feeds are.
     headers = {"content-location": url, "content-type": content_type or "application/xml"}
     try:
-        parsed = feedparser.parse(body, response_headers=headers)
+        parsed = feedparser.parse(_defuse(body), response_headers=headers)
     except Exception as exc:  # feedparser should not raise, but a parser bug must not stop ingest
         raise ParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from None
     problem = None
@@ -211,7 +230,7 @@ def _parse_json_feed(body: bytes) -> ParsedFeed:
         author = ", ".join(str(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name"))
         summary = html_to_text(str(item.get("summary") or ""))
         content = html_to_text(str(item.get("content_html") or "")) or clean_text(str(item.get("content_text") or ""))
-        entries.append(
+        entries.append(within_limits(
             ParsedEntry(
                 title=html_to_text(str(item.get("title") or "")) or link,
                 link=link,
@@ -224,5 +243,5 @@ def _parse_json_feed(body: bytes) -> ParsedFeed:
                 image_url=web_link(item.get("image") or item.get("banner_image")),
                 source_outlet=title,
             )
-        )
+        ))
     return ParsedFeed(title=title, link=str(data.get("home_page_url") or ""), entries=tuple(entries))
