@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from tracker.clock import Clock, system_clock
-from tracker.cycle import CYCLE_LEASE, LEASE_TTL
 from tracker.errors import ExportError, TrackerError
-from tracker.ingest import FeedReport, FeedTally, Ingestor, default_owner
+from tracker.ingest.lease import CYCLE_LEASE, LEASE_TTL
+from tracker.ingest.runner import FeedReport, FeedTally, Ingestor, default_owner
 from tracker.models import Config
 from tracker.store import Store
 

@@ -4,7 +4,7 @@ Feeds are fetched, parsed and matched concurrently (a bounded pool, at most a
 few requests per host); each feed's clips are stored in their own transaction
 on the calling thread, so a failing feed is recorded and the rest go on, and a
 crash never leaves half a feed behind. On large cycles the bodies are parsed and
-matched in a process pool (tracker.parsepool), one process per core, because
+matched in a process pool (tracker.ingest.parsepool), one process per core, because
 feedparser holds the GIL; fetching stays in threads.
 """
 
@@ -27,14 +27,14 @@ from urllib.parse import urlsplit
 from tracker.clock import Clock, system_clock
 from tracker.errors import FetchError, ParseError, TrackerError
 from tracker.fetch import FeedSession, FetchOptions, fetch, make_session
-from tracker.match import Matcher, compile_matcher
-from tracker.models import Config, FeedConfig, FetchResult
-from tracker.parsepool import (
+from tracker.ingest.parsepool import (
     ParseOutcome,
     ParsePool,
     default_processes,
     parse_and_match,
 )
+from tracker.match import Matcher, compile_matcher
+from tracker.models import Config, FeedConfig, FetchResult
 from tracker.policy import Attempt, decide
 from tracker.store import EntryToStore, FeedState, FetchOutcome, Store
 from tracker.store.repo import believable_date

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from tracker.clock import Clock, system_clock
 from tracker.errors import ExportError
-from tracker.ingest import CycleReport, FeedReport, Ingestor, default_owner
+from tracker.ingest.runner import CycleReport, FeedReport, Ingestor, default_owner
 from tracker.models import Config
 from tracker.store import Store
 
