@@ -2,6 +2,7 @@
 
     steps.py      each stage of one feed's poll as a named function
     runner.py     Ingestor: runs the steps over a cycle's feeds (threads, a parse pool)
+    reports.py    what a cycle tells its caller: FeedReport, CycleReport, the one tally
     parsepool.py  what the parse processes import: parse and match only
     lease.py      one cycle at a time: the database lease, and what follows a cycle
     workers.py    one cycle shared by several processes (PostgreSQL)
@@ -19,11 +20,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tracker.ingest.lease import run_locked_cycle
-    from tracker.ingest.runner import CycleReport, FeedReport, Ingestor
+    from tracker.ingest.reports import CycleReport, FeedReport
+    from tracker.ingest.runner import Ingestor
 
 _HOME = {
-    "CycleReport": "tracker.ingest.runner",
-    "FeedReport": "tracker.ingest.runner",
+    "CycleReport": "tracker.ingest.reports",
+    "FeedReport": "tracker.ingest.reports",
     "Ingestor": "tracker.ingest.runner",
     "run_locked_cycle": "tracker.ingest.lease",
 }

@@ -1,7 +1,9 @@
-"""One cycle at a time, across processes and hosts: a lease row in the database.
+"""One cycle at a time, across processes and hosts: a lease row in the database; and what follows a cycle.
 
-The lease has an owner and an expiry; the holder renews it while it works, so a
-killed process's lease simply runs out and the next cycle proceeds.
+The lease has an owner and an expiry; the holder renews it while it works (LeaseRenewer), so a
+killed process's lease simply runs out and the next cycle proceeds. The workers of a shared
+cycle (tracker.ingest.workers) hold the same lease, renewed with their feed claims by the
+same renewer, and close their cycle with the same after-cycle step.
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from types import TracebackType
 
 from tracker.clock import Clock, system_clock
 from tracker.errors import ExportError
-from tracker.ingest.runner import CycleReport, FeedReport, Ingestor, default_owner
+from tracker.ingest.reports import CycleReport, FeedReport
+from tracker.ingest.runner import Ingestor, default_owner
 from tracker.models import Config
+from tracker.publish import regenerate_exports
 from tracker.store import Store
 
 CYCLE_LEASE = "ingest-cycle"
@@ -42,25 +47,77 @@ class _CycleStop(threading.Event):
         return super().is_set() or (self.outer is not None and self.outer.is_set())
 
 
-class _Renewer(threading.Thread):
-    def __init__(self, store: Store, owner: str, ttl: timedelta, every_s: float, lost: threading.Event,
-                 clock: Clock) -> None:
-        super().__init__(daemon=True, name="lease-renewer")
-        self.store, self.owner, self.ttl, self.every_s, self.lost = store, owner, ttl, every_s, lost
-        self.clock = clock
-        self.stopped = threading.Event()
+@dataclass(frozen=True)
+class Claims:
+    """A shared-cycle worker's feed claims, renewed with the lease."""
 
-    def run(self) -> None:
-        while not self.stopped.wait(self.every_s):
+    cycle: int
+    owner: str
+    ttl: timedelta
+
+
+class LeaseRenewer:
+    """Keeps the cycle lease (and a worker's feed claims) alive while its holder works: `with renewer:`.
+
+    A database blip is retried at the next renewal. When another process has taken the lease
+    over, `lost` is set and renewing ends, so the holder stops rather than run beside it; the
+    workers of a shared cycle pass no `lost`: their claims, not the lease, keep their feeds apart.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        holder: str,
+        ttl: timedelta,
+        every_s: float,
+        clock: Clock,
+        *,
+        lost: threading.Event | None = None,
+        claims: Claims | None = None,
+    ) -> None:
+        self.store, self.holder, self.ttl, self.every_s, self.clock = store, holder, ttl, every_s, clock
+        self.lost, self.claims = lost, claims
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, daemon=True, name="claim-renewer" if claims else "lease-renewer"
+        )
+
+    def __enter__(self) -> LeaseRenewer:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.every_s):
             try:
-                still_ours = self.store.renew_lease(CYCLE_LEASE, self.owner, self.ttl, self.clock())
+                now = self.clock()
+                if self.claims is not None:
+                    self.store.renew_claims(self.claims.cycle, self.claims.owner, self.claims.ttl, now)
+                still_ours = self.store.renew_lease(CYCLE_LEASE, self.holder, self.ttl, now)
             except Exception:  # a database blip must not kill the cycle; the next renewal retries
                 continue
-            if not still_ours:
+            if not still_ours and self.lost is not None:
                 # Another process took over an expired lease: stop rather than run two cycles at once.
                 log.warning("lost the ingest lease to another process; stopping this cycle")
                 self.lost.set()
                 return
+
+
+def after_cycle(config: Config, store: Store) -> str | None:
+    """Regenerate settings.exports once a cycle's clips are stored; the problem, if the files could not be written.
+
+    The clips stay stored either way: the next cycle or publish retries the files.
+    """
+    try:
+        regenerate_exports(config, store)
+    except ExportError as exc:
+        log.warning("%s", exc)
+        return str(exc)
+    return None
 
 
 def close_abandoned_runs(store: Store, clock: Clock = system_clock) -> int:
@@ -115,23 +172,22 @@ def run_locked_cycle(
         time.sleep(min(1.0, max(0.05, ttl.total_seconds() / 4)))
     cycle_stop = _CycleStop(stop)
     # Renew well inside the TTL so one slow renewal does not let the lease lapse.
-    renewer = _Renewer(store, owner, ttl, min(renew_every_s, ttl.total_seconds() / 3), cycle_stop, clock)
-    renewer.start()
+    renewer = LeaseRenewer(store, owner, ttl, min(renew_every_s, ttl.total_seconds() / 3), clock, lost=cycle_stop)
     try:
-        if close_abandoned_runs(store, clock):
-            log.warning("closed ingest runs left unfinished by a process that died")
-        runner = ingestor or Ingestor(config, store, clock=clock)
-        report = runner.run_cycle(
-            due_only=due_only, owner=owner, progress=progress, stop=cycle_stop, feed_ids=feed_ids
-        )
+        with renewer:
+            if close_abandoned_runs(store, clock):
+                log.warning("closed ingest runs left unfinished by a process that died")
+            runner = ingestor or Ingestor(config, store, clock=clock)
+            report = runner.run_cycle(
+                due_only=due_only, owner=owner, progress=progress, stop=cycle_stop, feed_ids=feed_ids
+            )
     finally:
-        renewer.stopped.set()
         store.release_lease(CYCLE_LEASE, owner)
-    from tracker.publish import regenerate_exports
+    export_error = after_cycle(config, store)
+    return replace(report, export_error=export_error) if export_error else report
 
-    try:
-        regenerate_exports(config, store)
-    except ExportError as exc:
-        log.warning("%s", exc)  # the clips are stored; the next cycle or publish retries the files
-        return replace(report, export_error=str(exc))
-    return report
+
+__all__ = [
+    "ABANDONED", "CYCLE_LEASE", "LEASE_TTL", "Claims", "LeaseRenewer", "after_cycle", "close_abandoned_runs",
+    "run_locked_cycle",
+]

@@ -34,7 +34,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from tracker.clock import Clock, system_clock
 from tracker.errors import TrackerError
 from tracker.ingest.lease import CYCLE_LEASE, LEASE_TTL, run_locked_cycle
-from tracker.ingest.runner import CycleReport
+from tracker.ingest.reports import CycleReport
 from tracker.models import Config
 from tracker.store import Store
 
@@ -144,7 +144,7 @@ class CycleScheduler:
         self.reports.append(report)
         log.info("%s", describe_run(report))
         for feed in report.feeds:
-            if feed.ok or feed.skipped:
+            if not feed.failed:
                 continue
             state = self.store.feed_state(feed.feed_id)
             when = f"{state.next_attempt_at:%Y-%m-%d %H:%M} UTC" if state.next_attempt_at else "next run"
