@@ -4,7 +4,8 @@ feedparser is pure Python (~10 ms for a 30-item feed) and holds the GIL, so one
 process parses on one core however many fetch threads it has. Ingest hands bodies
 to a small pool of processes instead. This module is what those processes import,
 so it stays light: parse and match only, no HTTP, no database (each worker costs
-~25 MB, not the ~60 MB a full `tracker.ingest` import would).
+~25 MB, not the ~60 MB the ingest runner's imports would; tracker/ingest/__init__.py
+loads its names on first use for this reason).
 """
 
 from __future__ import annotations
