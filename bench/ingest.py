@@ -124,8 +124,7 @@ def _measure(fn: Any) -> dict[str, Any]:
 
 
 def child_tracker(kind: str, base_url: str, feeds: int, db: str, workers: int) -> dict[str, Any]:
-    from tracker.cycle import run_locked_cycle
-    from tracker.ingest import Ingestor
+    from tracker.ingest import Ingestor, run_locked_cycle
     from tracker.store import Store
 
     store = Store(db)  # schema creation is not part of a poll

@@ -16,8 +16,8 @@ from tests.test_dashboard import queue_ids
 from tests.test_ingest import rss
 from tracker.cli import cli
 from tracker.config import load_config
-from tracker.cycle import run_locked_cycle
 from tracker.errors import ExportError
+from tracker.ingest import run_locked_cycle
 from tracker.models import ClipStatus
 from tracker.review import set_status
 from tracker.seed import demo_config_data, seed_store

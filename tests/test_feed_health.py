@@ -21,7 +21,7 @@ from tests.fakes import FakeClock
 from tests.feedserver import FeedServer, Route
 from tracker.cli import cli
 from tracker.ingest import CycleReport, FeedReport, Ingestor
-from tracker.models import Config, FeedConfig, FeedHealth, MemberConfig, Settings
+from tracker.models import ClipFilter, Config, FeedConfig, FeedHealth, MemberConfig, Settings
 from tracker.policy import BACKOFF_CAP, GONE_REASON, backoff_delay
 from tracker.store import Store
 
@@ -364,3 +364,42 @@ def test_search_feed_that_reorders_old_items_is_not_new(feed_server: FeedServer,
     route.body = feed([4, 3, 1, 2], 4)  # a newer story
     ingestor.run_cycle()
     assert store.feed_health()[0].last_new_item_at is not None and store.feed_health()[0].last_new_item_at > first
+
+
+# ---------------------------------------------------------------- read, but not all of it (issue #16)
+
+
+def test_an_oversized_feed_is_stored_newest_first_and_flagged_in_status(
+    tmp_path: Path, store: Store, feed_server: FeedServer
+) -> None:
+    from tracker.parse import MAX_ENTRIES_PER_FEED
+
+    n = MAX_ENTRIES_PER_FEED + 200
+    items = "".join(  # oldest first in the document
+        f"<item><title>Kendra Brooks on item {i}</title><link>https://news.example.org/dump/{i}</link>"
+        f"<pubDate>{(T0 - timedelta(hours=n - i)):%a, %d %b %Y %H:%M:%S} GMT</pubDate></item>"
+        for i in range(n)
+    )
+    url = feed_server.add("/dump.xml", body=(f'<?xml version="1.0"?><rss version="2.0"><channel><title>Dump</title>'
+                                             f"{items}</channel></rss>").encode())
+    h = harness(tmp_path, store, [url])
+    report = only(h.cycle())
+    assert report.ok and report.new_clips == MAX_ENTRIES_PER_FEED
+    assert report.alert == f"{n:,} items in the feed; only the newest {MAX_ENTRIES_PER_FEED:,} were read"
+    kept = {c.url for c in store.all_clips(ClipFilter())}
+    assert "https://news.example.org/dump/0" not in kept and f"https://news.example.org/dump/{n - 1}" in kept
+    check = CliRunner().invoke(cli, ["--db", store.url, "status", "--check", "--json"], obj=h.clock)
+    assert check.exit_code == 1 and report.alert in check.output
+
+
+def test_a_listed_feed_redirecting_to_an_internal_address_fails_with_the_reason(
+    tmp_path: Path, store: Store, feed_server: FeedServer
+) -> None:
+    target = feed_server.url("/inside.xml").replace("127.0.0.1", "localhost")
+    feed_server.add("/inside.xml", body=rss())
+    url = feed_server.add("/public.xml", status=302, headers={"Location": target})
+    refused = only(harness(tmp_path, store, [url]).cycle())
+    assert not refused.ok and refused.error == "refusing to fetch localhost: private or loopback address (127.0.0.1)"
+    assert feed_server.hits("/inside.xml") == []
+    allowed = only(harness(tmp_path, store, [url], allow_private_hosts=True).cycle(due_only=False))
+    assert allowed.ok and allowed.new_clips == 2

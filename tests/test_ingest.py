@@ -163,7 +163,7 @@ def test_a_cycle_of_unchanged_feeds_never_compiles_the_matcher(
     def refuse(*args: object) -> None:
         raise AssertionError("the matcher was compiled for a cycle that parsed nothing")
 
-    monkeypatch.setattr("tracker.ingest.compile_matcher", refuse)
+    monkeypatch.setattr("tracker.ingest.runner.compile_matcher", refuse)
     assert Ingestor(config, store).run_cycle().feeds[0].not_modified
     feed_server.routes["/feed"] = Route(body=rss(("Good Cause Eviction", "https://x.example.com/2", "")))
     with pytest.raises(AssertionError, match="compiled"):  # a changed feed does need it

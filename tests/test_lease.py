@@ -25,8 +25,8 @@ from tests.test_feed_health import rss
 from tracker.cli import cli
 from tracker.clock import system_clock
 from tracker.config import load_config
-from tracker.cycle import ABANDONED, CYCLE_LEASE, run_locked_cycle
-from tracker.ingest import CycleReport
+from tracker.ingest import CycleReport, run_locked_cycle
+from tracker.ingest.lease import ABANDONED, CYCLE_LEASE
 from tracker.models import IngestRunView
 from tracker.store import Store
 

@@ -483,7 +483,7 @@ def test_snippet_offsets_when_expansions_and_deletions_cancel_out() -> None:
 
 
 def test_matcher_pickles_for_worker_processes() -> None:
-    # tracker.parsepool hands the compiled matcher to forkserver workers
+    # tracker.ingest.parsepool hands the compiled matcher to forkserver workers
     import pickle
 
     item = MatchItem(title="Kendra A. Brooks: the EATS Act", summary="good cause to evict")

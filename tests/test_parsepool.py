@@ -17,7 +17,7 @@ import pytest
 from tests.feedserver import FeedServer, Route
 from tests.test_ingest import DATA, make_config, rss
 from tracker.ingest import FeedReport, Ingestor
-from tracker.parsepool import ParsePool, parse_and_match
+from tracker.ingest.parsepool import ParsePool, parse_and_match
 from tracker.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,7 @@ def test_pool_and_threads_store_the_same_clips(
             def parent_must_not_parse(*args: object) -> object:
                 raise AssertionError("parsed in the parent, not in the pool")
 
-            monkeypatch.setattr("tracker.ingest.parse_and_match", parent_must_not_parse)
+            monkeypatch.setattr("tracker.ingest.steps.parse_and_match", parent_must_not_parse)
         store = Store(f"sqlite:///{tmp_path / mode}.db")
         ingestor = Ingestor(config, store, parse_processes=processes)
         ingestor.pool_min_feeds = 1  # use the pool even for this small cycle

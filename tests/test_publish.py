@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.feedserver import FeedServer
 from tests.test_ingest import rss
 from tracker.config import parse_config
-from tracker.cycle import run_locked_cycle
+from tracker.ingest import run_locked_cycle
 from tracker.models import ClipEdit, ClipStatus
 from tracker.review import edit_clip, set_status
 from tracker.store import Store

@@ -24,8 +24,8 @@ from tests.test_feed_health import MEMBER, rss
 from tests.test_lease import finish, killing, runs, start_tracker, wait_until, write_config
 from tracker.cli import cli
 from tracker.errors import ConfigError
+from tracker.ingest.scheduler import JOB_ID, MISFIRE_GRACE_S, CycleScheduler, ScheduleOptions
 from tracker.models import Config, FeedConfig, Settings
-from tracker.scheduler import JOB_ID, MISFIRE_GRACE_S, CycleScheduler, ScheduleOptions
 from tracker.store import Store
 
 

@@ -14,10 +14,11 @@ import pytest
 from tests.feedserver import FeedServer
 from tests.test_ingest import make_config, rss
 from tracker.clock import system_clock
-from tracker.cycle import CYCLE_LEASE, run_locked_cycle
+from tracker.ingest import run_locked_cycle
+from tracker.ingest.lease import CYCLE_LEASE
+from tracker.ingest.workers import WorkerReport, WorkersUnsupported, run_worker
 from tracker.models import Config
 from tracker.store import Store
-from tracker.workers import WorkerReport, WorkersUnsupported, run_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -87,14 +87,14 @@ def ingest(app: AppContext, due_only: bool, feed_ids: tuple[str, ...], quiet: bo
 
     Exits 0 even when some feeds failed: their errors are recorded (see `tracker status`).
     """
-    from tracker.cycle import run_locked_cycle
+    from tracker.ingest import run_locked_cycle
     from tracker.progress import CycleProgress, print_summary
 
     config, store = app.config, app.store
     if worker and feed_ids:
         raise click.UsageError("--worker shares the whole cycle; it cannot be combined with --feed")
     if worker and store.dialect == "postgresql":
-        from tracker.workers import run_worker
+        from tracker.ingest.workers import run_worker
 
         shared = run_worker(config, store, due_only=due_only, clock=app.clock)
         if shared is None:

@@ -52,11 +52,5 @@ class NotFoundError(TrackerError, LookupError):
     """A clip, feed or user that the caller named does not exist."""
 
 
-class LockHeldError(TrackerError):
-    """Another process holds the ingest lease."""
-
-    exit_code = 3
-
-
 class AuthError(TrackerError):
     """Sign-in failed or a user file is malformed."""

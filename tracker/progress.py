@@ -76,6 +76,14 @@ def print_summary(report: CycleReport, stream: IO[str]) -> None:
         console.print(table)
         if len(failed) > 20:
             console.print(f"… and {len(failed) - 20} more: see `tracker status`")
+    alerted = [f for f in report.feeds if f.alert]
+    if alerted:
+        table = Table(title="Read, but needing attention (shown in `tracker status` until fixed)")
+        table.add_column("feed")
+        table.add_column("what")
+        for f in alerted[:20]:
+            table.add_row(f.name or f.feed_id, f.alert or "")
+        console.print(table)
     with_clips = [f for f in report.feeds if f.new_clips]
     if with_clips:
         table = Table(title="New clips by feed")

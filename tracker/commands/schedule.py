@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 import click
 
 from tracker.config import load_config
-from tracker.cycle import LEASE_TTL
+from tracker.ingest.lease import LEASE_TTL
+from tracker.ingest.scheduler import ScheduleOptions
 from tracker.models import Config
-from tracker.scheduler import ScheduleOptions
 
 if TYPE_CHECKING:  # cli imports this module while it is being set up
     from tracker.cli import AppContext
@@ -45,7 +45,7 @@ def schedule(app: AppContext, every_s: float | None, initial_run: bool, max_runs
     sharing the database; a tick that finds one running skips it. Stopping
     finishes the feed in hand, records the run as interrupted and exits 0.
     """
-    from tracker.scheduler import CycleScheduler
+    from tracker.ingest.scheduler import CycleScheduler
 
     config_path = app.config_path
     app.config  # noqa: B018 - load now: a bad config refuses to start, with the usual one-line error

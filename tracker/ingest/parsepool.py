@@ -4,7 +4,8 @@ feedparser is pure Python (~10 ms for a 30-item feed) and holds the GIL, so one
 process parses on one core however many fetch threads it has. Ingest hands bodies
 to a small pool of processes instead. This module is what those processes import,
 so it stays light: parse and match only, no HTTP, no database (each worker costs
-~25 MB, not the ~60 MB a full `tracker.ingest` import would).
+~25 MB, not the ~60 MB the ingest runner's imports would; tracker/ingest/__init__.py
+loads its names on first use for this reason).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class ParseOutcome:
     title: str | None = None
     ttl_minutes: int | None = None
     problem: str | None = None
+    alert: str | None = None  # ParsedFeed.alert: staff must hear about it
     error: str | None = None  # a ParseError's message (exceptions do not always survive pickling)
     item_dates: tuple[datetime, ...] = ()  # entry dates, for quiet-feed alerts
     match_cpu_s: float = field(default=0.0, compare=False)  # CPU spent matching: a measurement, not a result
@@ -69,7 +71,7 @@ def parse_and_match(body: bytes, url: str, content_type: str | None, matcher: Ma
     matched = tuple(matched_entries(parsed.entries, matcher))
     return ParseOutcome(
         matched=matched, items_seen=len(parsed.entries),
-        title=parsed.title, ttl_minutes=parsed.ttl_minutes, problem=parsed.problem,
+        title=parsed.title, ttl_minutes=parsed.ttl_minutes, problem=parsed.problem, alert=parsed.alert,
         item_dates=dates, match_cpu_s=time.thread_time() - started,
     )
 

@@ -1,7 +1,7 @@
 """The long-running scheduler: one locked ingest cycle per tick, for months, unattended.
 
 APScheduler decides *when* (cron from settings.poll, or a fixed interval for
-tests); the database lease in tracker.cycle decides *whether* (one cycle at a
+tests); the database lease in tracker.ingest.lease decides *whether* (one cycle at a
 time across processes and hosts). A tick that finds another cycle running skips
 with a log line; it never waits, so ticks never pile up.
 
@@ -32,9 +32,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from tracker.clock import Clock, system_clock
-from tracker.cycle import CYCLE_LEASE, LEASE_TTL, run_locked_cycle
 from tracker.errors import TrackerError
-from tracker.ingest import CycleReport
+from tracker.ingest.lease import CYCLE_LEASE, LEASE_TTL, run_locked_cycle
+from tracker.ingest.reports import CycleReport
 from tracker.models import Config
 from tracker.store import Store
 
@@ -43,7 +43,8 @@ JOB_ID = "ingest-cycle"
 # later than that, the next cron time is closer than the missed one was useful.
 MISFIRE_GRACE_S = 15 * 60
 
-log = logging.getLogger(__name__)
+# Named for the command, not the module: operators grep and filter on "tracker.scheduler" (README).
+log = logging.getLogger("tracker.scheduler")
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ class CycleScheduler:
         self.reports.append(report)
         log.info("%s", describe_run(report))
         for feed in report.feeds:
-            if feed.ok or feed.skipped:
+            if not feed.failed:
                 continue
             state = self.store.feed_state(feed.feed_id)
             when = f"{state.next_attempt_at:%Y-%m-%d %H:%M} UTC" if state.next_attempt_at else "next run"

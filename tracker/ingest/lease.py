@@ -1,0 +1,193 @@
+"""One cycle at a time, across processes and hosts: a lease row in the database; and what follows a cycle.
+
+The lease has an owner and an expiry; the holder renews it while it works (LeaseRenewer), so a
+killed process's lease simply runs out and the next cycle proceeds. The workers of a shared
+cycle (tracker.ingest.workers) hold the same lease, renewed with their feed claims by the
+same renewer, and close their cycle with the same after-cycle step.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from types import TracebackType
+
+from tracker.clock import Clock, system_clock
+from tracker.errors import ExportError
+from tracker.ingest.reports import CycleReport, FeedReport
+from tracker.ingest.runner import Ingestor, default_owner
+from tracker.models import Config
+from tracker.publish import regenerate_exports
+from tracker.store import Store
+
+CYCLE_LEASE = "ingest-cycle"
+LEASE_TTL = timedelta(minutes=5)
+RENEW_EVERY_S = 60.0
+ABANDONED = "abandoned: the process running it stopped without finishing (its lease expired)"
+
+log = logging.getLogger(__name__)
+
+
+class _CycleStop(threading.Event):
+    """Set by the caller (shutdown) or by the renewer when the lease is lost.
+
+    Ingestor only asks is_set(), so looking through to the caller's event keeps
+    one object for it to honour without touching the caller's event.
+    """
+
+    def __init__(self, outer: threading.Event | None) -> None:
+        super().__init__()
+        self.outer = outer
+
+    def is_set(self) -> bool:
+        return super().is_set() or (self.outer is not None and self.outer.is_set())
+
+
+@dataclass(frozen=True)
+class Claims:
+    """A shared-cycle worker's feed claims, renewed with the lease."""
+
+    cycle: int
+    owner: str
+    ttl: timedelta
+
+
+class LeaseRenewer:
+    """Keeps the cycle lease (and a worker's feed claims) alive while its holder works: `with renewer:`.
+
+    A database blip is retried at the next renewal. When another process has taken the lease
+    over, `lost` is set and renewing ends, so the holder stops rather than run beside it; the
+    workers of a shared cycle pass no `lost`: their claims, not the lease, keep their feeds apart.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        holder: str,
+        ttl: timedelta,
+        every_s: float,
+        clock: Clock,
+        *,
+        lost: threading.Event | None = None,
+        claims: Claims | None = None,
+    ) -> None:
+        self.store, self.holder, self.ttl, self.every_s, self.clock = store, holder, ttl, every_s, clock
+        self.lost, self.claims = lost, claims
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, daemon=True, name="claim-renewer" if claims else "lease-renewer"
+        )
+
+    def __enter__(self) -> LeaseRenewer:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.every_s):
+            try:
+                now = self.clock()
+                if self.claims is not None:
+                    self.store.renew_claims(self.claims.cycle, self.claims.owner, self.claims.ttl, now)
+                still_ours = self.store.renew_lease(CYCLE_LEASE, self.holder, self.ttl, now)
+            except Exception:  # a database blip must not kill the cycle; the next renewal retries
+                continue
+            if not still_ours and self.lost is not None:
+                # Another process took over an expired lease: stop rather than run two cycles at once.
+                log.warning("lost the ingest lease to another process; stopping this cycle")
+                self.lost.set()
+                return
+
+
+def after_cycle(config: Config, store: Store) -> str | None:
+    """Regenerate settings.exports once a cycle's clips are stored; the problem, if the files could not be written.
+
+    The clips stay stored either way: the next cycle or publish retries the files.
+    """
+    try:
+        regenerate_exports(config, store)
+    except ExportError as exc:
+        log.warning("%s", exc)
+        return str(exc)
+    return None
+
+
+def close_abandoned_runs(store: Store, clock: Clock = system_clock) -> int:
+    """Mark runs left 'running' by a dead process as failed, so status does not show them forever.
+
+    Only called while holding the lease: no other cycle can be running then.
+    """
+    closed = 0
+    for run in store.recent_runs(50):
+        if run.outcome != "running":
+            continue
+        store.finish_run(
+            run.id, outcome="failed", now=clock(), feeds_ok=run.feeds_ok, feeds_failed=run.feeds_failed,
+            feeds_skipped=run.feeds_skipped, items_seen=run.items_seen, clips_new=run.clips_new, error=ABANDONED,
+        )
+        closed += 1
+    return closed
+
+
+def run_locked_cycle(
+    config: Config,
+    store: Store,
+    *,
+    due_only: bool = False,
+    feed_ids: Sequence[str] | None = None,
+    progress: Callable[[FeedReport, int, int], None] | None = None,
+    stop: threading.Event | None = None,
+    wait: bool = False,
+    wait_timeout_s: float = 3600.0,
+    on_wait: Callable[[str], None] | None = None,
+    owner: str | None = None,
+    ttl: timedelta = LEASE_TTL,
+    renew_every_s: float = RENEW_EVERY_S,
+    ingestor: Ingestor | None = None,
+    clock: Clock = system_clock,
+) -> CycleReport | None:
+    """Run a cycle if no other process is running one; None when skipped.
+
+    With wait=True, wait (up to wait_timeout_s) for the other cycle to finish.
+    Exports configured in settings.exports are regenerated after the cycle.
+    """
+    owner = owner or default_owner()
+    deadline = time.monotonic() + wait_timeout_s
+    told = False
+    while not store.acquire_lease(CYCLE_LEASE, owner, ttl, clock()):
+        if not wait or time.monotonic() > deadline or (stop is not None and stop.is_set()):
+            return None
+        if on_wait and not told:
+            holder = store.lease_holder(CYCLE_LEASE, clock())
+            on_wait(f"waiting for the cycle held by {holder[0] if holder else 'another process'}…")
+            told = True
+        time.sleep(min(1.0, max(0.05, ttl.total_seconds() / 4)))
+    cycle_stop = _CycleStop(stop)
+    # Renew well inside the TTL so one slow renewal does not let the lease lapse.
+    renewer = LeaseRenewer(store, owner, ttl, min(renew_every_s, ttl.total_seconds() / 3), clock, lost=cycle_stop)
+    try:
+        with renewer:
+            if close_abandoned_runs(store, clock):
+                log.warning("closed ingest runs left unfinished by a process that died")
+            runner = ingestor or Ingestor(config, store, clock=clock)
+            report = runner.run_cycle(
+                due_only=due_only, owner=owner, progress=progress, stop=cycle_stop, feed_ids=feed_ids
+            )
+    finally:
+        store.release_lease(CYCLE_LEASE, owner)
+    export_error = after_cycle(config, store)
+    return replace(report, export_error=export_error) if export_error else report
+
+
+__all__ = [
+    "ABANDONED", "CYCLE_LEASE", "LEASE_TTL", "Claims", "LeaseRenewer", "after_cycle", "close_abandoned_runs",
+    "run_locked_cycle",
+]
