@@ -12,8 +12,8 @@ import streamlit as st
 
 from dashboard import data, ui
 from dashboard.keys import Key
+from tracker.demo import DEMO_USER
 from tracker.errors import AuthError
-from tracker.seed import DEMO_USER
 
 _FAILED_SIGN_IN_DELAY_S = 1.0  # slows password guessing through the form
 

@@ -24,6 +24,7 @@ from dashboard.keys import Key
 from tracker import review
 from tracker.clock import Clock, system_clock
 from tracker.config import load_config
+from tracker.demo import demo_config
 from tracker.enrich import PageMeta, add_clip_from_page, fetch_page_meta, match_page
 from tracker.errors import ConfigError, ExportError
 from tracker.export import Registry, render_card
@@ -42,7 +43,6 @@ from tracker.models import (
     staff_mention,
 )
 from tracker.publish import regenerate_exports
-from tracker.seed import demo_config
 from tracker.store import ClipFilter, ClipPage, Store, resolve_db_url
 from tracker.users import UsersFile
 

@@ -17,12 +17,12 @@ from tests.test_dashboard import APP
 from tests.test_ingest import REGISTRY, make_config, rss
 from tracker.cli import cli
 from tracker.config import parse_config
+from tracker.demo import demo_members
 from tracker.errors import NotFoundError
 from tracker.ingest import Ingestor
 from tracker.matching import rematch_store, try_rule
 from tracker.models import ClipStatus, ClipView, Config, MemberConfig, Term
 from tracker.review import set_targets
-from tracker.seed import demo_members
 from tracker.store import ClipFilter, Store
 
 URL = "https://x.example.com/vote"

@@ -94,7 +94,7 @@ def register(cli: click.Group) -> None:
 
         Uses the members and campaigns of feeds.yml when it has some, else a fictional roster.
         """
-        from tracker.seed import seed_store
+        from tracker.demo import seed_store
 
         report = seed_store(app.store, count, config=_config_or_none(app), now=app.clock(), seed=seed_value)
         click.echo(f"seeded {report.clips} clips ({report.new} new, {report.approved} approved, "
@@ -117,7 +117,7 @@ def register(cli: click.Group) -> None:
             if not db_url.startswith("sqlite"):
                 # Demo mode signs everyone in without a password: never against a shared database.
                 raise TrackerError("--demo runs only on a local SQLite database (it needs no sign-in)")
-            from tracker.seed import seed_store
+            from tracker.demo import seed_store
             from tracker.store import ClipFilter, Store
 
             store = Store(db_url)
