@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote_plus, urlsplit
 
-import yaml
-
 from tracker.errors import ConfigError, QueryError
 from tracker.models import (
     CampaignConfig,
@@ -31,6 +29,7 @@ from tracker.models import (
 )
 
 DEFAULT_CONFIG_PATH = "feeds.yml"
+DEFAULT_DB_URL = "sqlite:///data/tracker.db"
 
 _TOP_KEYS = {"settings", "feeds", "searches", "members", "members_file", "campaigns"}
 _SETTINGS_KEYS = {
@@ -393,6 +392,8 @@ def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:
         raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: not UTF-8 text (save it as UTF-8)") from None
+    import yaml  # here, not at the top: commands that read no config never import it
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracker.store.engine import DEFAULT_DB_URL, make_engine, resolve_db_url
+from tracker.store.engine import make_engine, resolve_db_url
 from tracker.store.repo import (
     ClipFilter,
     ClipPage,
@@ -14,7 +14,6 @@ from tracker.store.repo import (
 )
 
 __all__ = [
-    "DEFAULT_DB_URL",
     "ClipFilter",
     "ClipPage",
     "EntryToStore",
