@@ -392,16 +392,30 @@ def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:
         raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: not UTF-8 text (save it as UTF-8)") from None
+    return parse_config(_parse_yaml(text, p), str(p), p.resolve().parent)
+
+
+def _parse_yaml(text: str, p: Path) -> Any:
+    """libyaml's loader (CSafeLoader) when PyYAML was built with it, else the pure-Python SafeLoader.
+
+    libyaml words its errors differently, so a file it refuses is read again by SafeLoader: the
+    message names the same line and column either way, in the words it has always used.
+    """
     import yaml  # here, not at the top: commands that read no config never import it
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.safe_load(text)
+        try:
+            return yaml.load(text, Loader=loader)
+        except yaml.YAMLError:
+            if loader is yaml.SafeLoader:
+                raise
+            return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{p}: {where}: invalid YAML ({problem})") from None
-    return parse_config(data, str(p), p.resolve().parent)
 
 
 def search_query_for_member(member: MemberConfig) -> str:
