@@ -9,7 +9,8 @@ Times, as the median of --repeat runs (5 with --quick), each in a fresh process:
   * status_empty / status_100k: `tracker status` on a migrated empty SQLite database and on one
     holding 100,000 demo clips (`tracker demo seed --clips 100000`, seeded once and kept in --workdir);
   * config_2000: a process that runs load_config on a generated 2,000-member feeds.yml;
-and, inside one process, config_2000_in_process: load_config of that file after a first load.
+and, inside one process, config_2000_in_process: load_config of that file after a first load
+(config_2000_yaml: PyYAML's share of it, yaml.load with CSafeLoader on the same text).
 Runs are interleaved (every measure once per round), so a burst of load from elsewhere spreads
 over all of them. `tracker` is run as its console script does: `from tracker.cli import main; main()`.
 Targets from issue 11: help within 3x of bare click; status under 0.4 s on a quiet machine; a
@@ -41,15 +42,28 @@ SEEDED_CLIPS = 100_000
 CONFIG_MEMBERS = 2_000
 MAIN = "from tracker.cli import main; main()"
 IN_PROCESS = """
-import statistics, sys, time
+import gc, statistics, sys, time
+import yaml
 from tracker.config import load_config
-load_config(sys.argv[1])
-times = []
-for _ in range(int(sys.argv[2])):
-    started = time.perf_counter()
-    load_config(sys.argv[1])
-    times.append(time.perf_counter() - started)
-print(statistics.median(times))
+
+def median_s(step):
+    step()
+    times = []
+    for _ in range(int(sys.argv[2])):
+        started = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+def yaml_alone():
+    gc.disable()  # as load_config does since it pauses the GC
+    try:
+        yaml.load(text, Loader=yaml.CSafeLoader)
+    finally:
+        gc.enable()
+
+text = open(sys.argv[1], encoding="utf-8").read()
+print(median_s(lambda: load_config(sys.argv[1])), median_s(yaml_alone))
 """
 STATUS_PHASES = """
 import io, sys, time
@@ -168,7 +182,8 @@ def measure(runner: Runner, measures: dict[str, list[str]], config: Path, repeat
     for _ in range(repeat):
         for name, args in measures.items():
             samples[name].append(runner.timed(*args))
-    samples["config_2000_in_process"] = [float(runner.run("-c", IN_PROCESS, str(config), str(repeat)))]
+    whole, yaml_alone = runner.run("-c", IN_PROCESS, str(config), str(repeat)).split()
+    samples["config_2000_in_process"], samples["config_2000_yaml"] = [float(whole)], [float(yaml_alone)]
     samples.update({phase: [] for phase in PHASES})
     for _ in range(repeat):  # where `tracker status` (100k clips) spends its time, each phase in a fresh process
         seconds = runner.run("-c", STATUS_PHASES, measures["status_100k"][3]).split()  # its --db URL
@@ -192,6 +207,7 @@ ROWS = (
     ("status_100k", f"`tracker status`, {SEEDED_CLIPS:,} clips", "status_100k"),
     ("config_2000", f"load a {CONFIG_MEMBERS:,}-member feeds.yml, whole process", None),
     ("config_2000_in_process", f"load a {CONFIG_MEMBERS:,}-member feeds.yml, in process", "config_2000_in_process"),
+    ("config_2000_yaml", "… of which PyYAML alone (`yaml.load`, CSafeLoader)", None),
     ("status_import_cli", "`status` in process: import tracker.cli", None),
     ("status_import_store", "… then import tracker.store, tracker.health (SQLAlchemy, SQLModel, rich)", None),
     ("status_open_store", "… then `Store(url)` (engine, Alembic migration check)", None),
@@ -243,9 +259,10 @@ Machine: {runs[current]['machine']}.
 The last four rows split `status` (100,000 clips) into phases, timed inside fresh processes: what is
 left for `tracker status` to gain is in `tracker/store` (importing SQLAlchemy and SQLModel, and
 `Store()` importing Alembic to check migrations on every start; issue 11 asks for that check to be
-one query when the schema is current). A config load is libyaml's parse (`yaml.CSafeLoader`) plus
-PyYAML's Python constructor, then validation; the whole-process figure adds interpreter start-up and
-importing PyYAML and APScheduler (to check `settings.poll`).
+one query when the schema is current). A config load is PyYAML (libyaml's parser through
+`yaml.CSafeLoader`, then PyYAML's constructor, which is Python) and then tracker's validation; the
+whole-process figure adds interpreter start-up and importing PyYAML and APScheduler (to check
+`settings.poll`).
 """
 
 
