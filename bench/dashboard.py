@@ -34,7 +34,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from dashboard.keys import Key  # noqa: E402
 from tracker.clock import system_clock  # noqa: E402
-from tracker.seed import demo_config_data, seed_store  # noqa: E402
+from tracker.demo import demo_config_data, seed_store  # noqa: E402
 from tracker.store import Store  # noqa: E402
 
 APP = str(ROOT / "dashboard" / "app.py")
@@ -96,7 +96,7 @@ def _readme_section(result: dict[str, object]) -> str:
     )
     return f"""## Dashboard
 
-`python bench/dashboard.py` seeds {result['clips']:,} clips (`tracker.seed`, SQLite) and drives the
+`python bench/dashboard.py` seeds {result['clips']:,} clips (`tracker.demo`, SQLite) and drives the
 review queue through streamlit's AppTest; median of {result['repeat']} runs, read cache cleared before each
 measured step unless marked warm. Last run: {result['run_at']} on {result['machine']}.
 

@@ -12,8 +12,8 @@ import streamlit as st
 
 from dashboard import data, ui
 from dashboard.keys import Key
+from tracker.demo import DEMO_USER
 from tracker.errors import AuthError
-from tracker.seed import DEMO_USER
 
 _FAILED_SIGN_IN_DELAY_S = 1.0  # slows password guessing through the form
 
@@ -52,14 +52,14 @@ def _local_sign_in() -> None:
     try:
         ok = bool(username and password) and data.check_password(username, password)
     except AuthError as exc:
-        st.session_state["login_error"] = str(exc)
+        st.session_state[Key.LOGIN_ERROR] = str(exc)
         return
     if ok:
         st.session_state[Key.USER] = username
-        st.session_state.pop("login_error", None)
+        st.session_state.pop(Key.LOGIN_ERROR, None)
     else:
         time.sleep(_FAILED_SIGN_IN_DELAY_S)
-        st.session_state["login_error"] = "Wrong username or password."
+        st.session_state[Key.LOGIN_ERROR] = "Wrong username or password."
 
 
 def sign_in_page() -> None:
@@ -76,7 +76,7 @@ def sign_in_page() -> None:
             st.text_input("Password", type="password", key=Key.LOGIN_PASSWORD, autocomplete="current-password")
             st.form_submit_button("Sign in", type="primary", on_click=_local_sign_in, key=Key.LOGIN_SUBMIT,
                                   width="stretch")
-        error = st.session_state.get("login_error")
+        error = st.session_state.get(Key.LOGIN_ERROR)
         if error:
             st.error(ui.md_escape(error))  # may quote the users file: never live Markdown
         try:

@@ -24,6 +24,7 @@ from dashboard.keys import Key
 from tracker import review
 from tracker.clock import Clock, system_clock
 from tracker.config import load_config
+from tracker.demo import demo_config
 from tracker.enrich import PageMeta, add_clip_from_page, fetch_page_meta, match_page
 from tracker.errors import ConfigError, ExportError
 from tracker.export import Registry, render_card
@@ -42,9 +43,7 @@ from tracker.models import (
     Mention,
     staff_mention,
 )
-from tracker.publish import regenerate_exports
 from tracker.rematch import RuleTrial, try_rule
-from tracker.seed import demo_config
 from tracker.store import Store, resolve_db_url
 from tracker.users import UsersFile
 
@@ -360,8 +359,7 @@ def set_targets(clip_id: str, member_ids: Sequence[str], campaign_ids: Sequence[
 
 def clear_position(clip_id: str, user: str) -> None:
     with _write():
-        store().clear_position(clip_id, user, clock())
-        regenerate_exports(_config_for_exports(), store())
+        review.clear_position(store(), _config_for_exports(), clip_id, user, clock=clock)
 
 
 # ------------------------------------------------------------------ published
@@ -377,28 +375,9 @@ def published(limit: int = 30) -> list[ClipView]:
 
 
 def move(clip_id: str, offset: int, user: str, limit: int = 30) -> None:
-    """Move a published clip up (-1) or down (+1) among clips of the same kind (featured or not).
-
-    The moved clip and those above it get explicit positions 1..k, so the website's order
-    (featured → position → newest) shows exactly the list staff see.
-    """
-    clips = published(limit)
-    index = next((i for i, c in enumerate(clips) if c.id == clip_id), None)
-    if index is None:
-        return
-    group = [c for c in clips if c.featured == clips[index].featured]
-    gi = next(i for i, c in enumerate(group) if c.id == clip_id)
-    target = gi + offset
-    if not 0 <= target < len(group):
-        return
-    group[gi], group[target] = group[target], group[gi]
-    changed = False
-    for pos, c in enumerate(group[: max(gi, target) + 1], start=1):
-        if c.position != pos:
-            review.edit_clip(store(), _config_for_exports(), c.id, ClipEdit(position=pos), user, clock=clock)
-            changed = True
-    if changed:
-        _invalidate()
+    """Move a published clip up (-1) or down (+1) among the first `limit` shown (tracker.review.move_published)."""
+    with _write():
+        review.move_published(store(), _config_for_exports(), clip_id, offset, user, limit=limit, clock=clock)
 
 
 # ------------------------------------------------------------------ add by URL

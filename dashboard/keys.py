@@ -15,6 +15,7 @@ class Key(StrEnum):
     LOGIN_USERNAME = "login_username"
     LOGIN_PASSWORD = "login_password"
     LOGIN_SUBMIT = "login_submit"
+    LOGIN_ERROR = "login_error"
     LOGOUT = "logout"
     # review queue: filters
     F_STATUS = "f_status"
@@ -26,8 +27,8 @@ class Key(StrEnum):
     F_DATES = "f_dates"
     F_TEXT = "f_text"
     F_CLEAR = "f_clear"
+    F_SAVED = "_saved_filters"  # the filters kept across page visits
     # review queue: list and actions (per-clip keys are PREFIX + clip id)
-    Q_PAGE_SIZE = "q_page_size"
     Q_CURSORS = "q_cursors"
     Q_SIGNATURE = "q_signature"
     Q_NEXT = "q_next"
@@ -57,7 +58,6 @@ class Key(StrEnum):
     E_SAVE = "e_save"
     E_APPROVE = "e_approve"
     E_REJECT = "e_reject"
-    E_RESET = "e_reset"
     # published
     P_UP = "p_up:"
     P_DOWN = "p_down:"
@@ -78,6 +78,8 @@ class Key(StrEnum):
     A_CAMPAIGNS = "a_campaigns"
     A_APPROVE = "a_approve"
     A_SAVE = "a_save"
+    A_ERROR = "a_error"
+    A_GO_EDITOR = "a_go_editor"
     # insights
     I_WINDOW = "i_window"
     # members & campaigns: the "test a rule" form

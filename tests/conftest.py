@@ -13,7 +13,7 @@ from hypothesis import settings
 
 from tests.feedserver import FeedServer, running_server
 from tracker.clock import system_clock
-from tracker.seed import demo_config_data, seed_store
+from tracker.demo import demo_config_data, seed_store
 from tracker.store import Store
 
 # A loaded 2-core CI machine can take longer than Hypothesis' 200 ms per example: that is not a bug.

@@ -23,8 +23,8 @@ import pytest
 import yaml
 
 from tracker.clock import system_clock
+from tracker.demo import demo_config_data, seed_store
 from tracker.models import ClipFilter, ClipStatus
-from tracker.seed import demo_config_data, seed_store
 from tracker.store import Store
 from tracker.users import UsersFile
 

@@ -116,6 +116,20 @@ def test_bad_config_is_refused_with_a_clear_message(tmp_path: Path, text: str, m
     assert message in str(info.value)
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("feeds:\n  - url: [unclosed\n", "line 3, column 1: invalid YAML (expected ',' or ']', but got '<stream end>')"),
+    ("a: b: c\n", "line 1, column 5: invalid YAML (mapping values are not allowed here)"),
+    ("a:\n\tb: 1\n", "line 2, column 1: invalid YAML (found character '\\t' that cannot start any token)"),
+])
+def test_yaml_errors_name_line_and_column_in_the_same_words_whichever_parser_reads_the_file(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = _write(tmp_path, text, csv=None)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
 def test_bad_members_csv_column(tmp_path: Path) -> None:
     path = _write(tmp_path, "members_file: members.csv\n", csv="name,colour\nAnn Lee,red\n")
     with pytest.raises(ConfigError, match="unknown column 'colour'"):

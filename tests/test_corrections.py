@@ -17,12 +17,12 @@ from tests.test_dashboard import APP
 from tests.test_ingest import REGISTRY, make_config, rss
 from tracker.cli import cli
 from tracker.config import parse_config
+from tracker.demo import demo_members
 from tracker.errors import NotFoundError
 from tracker.ingest import Ingestor
 from tracker.models import ClipFilter, ClipStatus, ClipView, Config, MemberConfig, Term
 from tracker.rematch import rematch_store, try_rule
 from tracker.review import set_targets
-from tracker.seed import demo_members
 from tracker.store import Store
 
 URL = "https://x.example.com/vote"

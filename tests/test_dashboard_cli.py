@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from tracker.cli import cli
-from tracker.commands import dashboard as command
+from tracker.cli import dashboard as command
 from tracker.store import Store
 
 
@@ -37,7 +37,7 @@ def test_demo_mode_seeds_and_runs_streamlit(tmp_path: Path, monkeypatch: pytest.
     assert isinstance(result.exception, Exec), result.output
     assert "seeded 600 sample clips" in result.output and "signed in as 'demo'" in result.output
     args = captured["args"]
-    assert args[1:3] == ["run", str(command.DASHBOARD_APP)] and args[-2:] == ["--", "--demo"]
+    assert args[1:3] == ["run", str(command.dashboard_app())] and args[-2:] == ["--", "--demo"]
     assert captured["env"]["TRACKER_DEMO"] == "1"
     assert captured["env"]["TRACKER_DATABASE_URL"] == command.DEMO_DB_URL
     store = Store(command.DEMO_DB_URL)  # relative to tmp_path

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.feedserver import FeedServer, Route
+from tracker.demo import demo_config
 from tracker.enrich import (
     add_clip_from_page,
     extract_page_meta,
@@ -19,7 +20,6 @@ from tracker.enrich import (
 )
 from tracker.errors import FetchError
 from tracker.models import Settings
-from tracker.seed import demo_config
 from tracker.store import Store
 
 ARTICLE = (Path(__file__).parent / "data" / "enrich" / "article.html").read_bytes()

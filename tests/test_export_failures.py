@@ -16,11 +16,11 @@ from tests.test_dashboard import queue_ids
 from tests.test_ingest import rss
 from tracker.cli import cli
 from tracker.config import load_config
+from tracker.demo import demo_config_data, seed_store
 from tracker.errors import ExportError
 from tracker.ingest import run_locked_cycle
 from tracker.models import ClipStatus
 from tracker.review import set_status
-from tracker.seed import demo_config_data, seed_store
 from tracker.store import Store
 from tracker.users import UsersFile
 

@@ -6,12 +6,14 @@ import json
 import os
 from pathlib import Path
 
+from tests.fakes import NOW, FakeClock
 from tests.feedserver import FeedServer
 from tests.test_ingest import rss
 from tracker.config import parse_config
+from tracker.demo import seed_store
 from tracker.ingest import run_locked_cycle
 from tracker.models import ClipEdit, ClipStatus
-from tracker.review import edit_clip, set_status
+from tracker.review import clear_position, edit_clip, move_published, set_status
 from tracker.store import Store
 
 
@@ -84,3 +86,25 @@ def test_generated_at_never_goes_back_when_the_newest_clip_is_unpublished(
     inode = out.stat().st_ino
     set_status(store, config, [], ClipStatus.APPROVED, "ana")  # nothing changed: same bytes
     assert out.stat().st_mtime_ns == 10**9 and out.stat().st_ino == inode
+
+
+def test_reordering_and_clearing_a_position_reach_the_exports(store: Store, tmp_path: Path) -> None:
+    seed_store(store, 80, now=NOW)
+    config = parse_config({"settings": {"exports": [{"format": "json", "path": "out/news.json"}]}},
+                          str(tmp_path / "feeds.yml"), tmp_path)
+    out = tmp_path / "out" / "news.json"
+    clock = FakeClock(NOW)
+    before = [c for c in store.list_published(30) if not c.featured]
+    third = before[2]
+    assert move_published(store, config, third.id, -1, "ana", clock=clock)
+    after = [c.id for c in store.list_published(30) if not c.featured]
+    assert after[:3] == [before[0].id, third.id, before[1].id]
+    exported = [i["id"] for i in json.loads(out.read_text())["items"]]
+    assert [i for i in exported if i in after[:3]] == after[:3]  # the website shows the staff's order
+    assert store.get_clip(third.id).position == 2 and store.history(third.id)[-1].action == "edit"
+    assert not move_published(store, config, after[0], -1, "ana", clock=clock)  # already at the top
+    assert not move_published(store, config, "no-such-clip", 1, "ana", clock=clock)
+
+    clear_position(store, config, third.id, "ana", clock=clock)
+    assert store.get_clip(third.id).position is None
+    assert store.history(third.id)[-1].at == NOW

@@ -1,4 +1,5 @@
-"""Staff decisions on clips: the one code path for the CLI and the dashboard."""
+"""Staff decisions on clips (status, edits, matches, the published order): the one code path for the
+CLI and the dashboard."""
 
 from __future__ import annotations
 
@@ -55,3 +56,38 @@ def set_targets(
     if clip.status is ClipStatus.APPROVED:
         regenerate_exports(config, store)  # an ExportError here leaves the saved correction in place
     return clip
+
+
+def clear_position(store: Store, config: Config | None, clip_id: str, user: str,
+                   *, clock: Clock = system_clock) -> None:
+    """Take a clip out of the hand-set order: it goes back among the newest (audited)."""
+    store.clear_position(clip_id, user, clock())
+    regenerate_exports(config, store)
+
+
+def move_published(store: Store, config: Config | None, clip_id: str, offset: int, user: str,
+                   *, limit: int = 30, clock: Clock = system_clock) -> bool:
+    """Move a published clip up (-1) or down (+1) among clips of the same kind (featured or not),
+    within the first `limit` the Published list shows; False when there was nothing to move.
+
+    The moved clip and those above it get explicit positions 1..k, so the website's order
+    (featured → position → newest) shows exactly the list staff see.
+    """
+    clips = store.list_published(limit)
+    index = next((i for i, c in enumerate(clips) if c.id == clip_id), None)
+    if index is None:
+        return False
+    group = [c for c in clips if c.featured == clips[index].featured]
+    gi = next(i for i, c in enumerate(group) if c.id == clip_id)
+    target = gi + offset
+    if not 0 <= target < len(group):
+        return False
+    group[gi], group[target] = group[target], group[gi]
+    changed = False
+    for pos, c in enumerate(group[: max(gi, target) + 1], start=1):
+        if c.position != pos:
+            store.edit_clip(c.id, ClipEdit(position=pos), user, clock())
+            changed = True
+    if changed:
+        regenerate_exports(config, store)  # once for the whole move; the clips are all published
+    return changed

@@ -19,13 +19,13 @@ def _fetch() -> None:
     for key in _FIELDS:
         st.session_state.pop(key, None)
     st.session_state.pop(Key.A_META, None)
-    st.session_state.pop("a_error", None)
+    st.session_state.pop(Key.A_ERROR, None)
     if not url:
         return
     try:
         meta = data.fetch_page(url)
     except TrackerError as exc:
-        st.session_state["a_error"] = f"Could not read that page: {exc}"
+        st.session_state[Key.A_ERROR] = f"Could not read that page: {exc}"
         return
     found = data.page_mentions(meta)
     st.session_state[Key.A_META] = meta
@@ -56,12 +56,12 @@ def _save(meta: PageMeta) -> None:
         ui.flash(f"Added “{ui.md_escape(clip.display_headline[:60])}”", ":material/add_circle:")
     else:
         ui.flash("That article was already tracked; opening it", ":material/info:")
-    st.session_state["a_go_editor"] = True
+    st.session_state[Key.A_GO_EDITOR] = True
     for key in (*_FIELDS, Key.A_META, Key.A_URL):
         st.session_state.pop(key, None)
 
 
-if st.session_state.pop("a_go_editor", False):
+if st.session_state.pop(Key.A_GO_EDITOR, False):
     st.switch_page("pages/editor.py")
 
 st.title("Add a clip by URL")
@@ -72,7 +72,7 @@ with st.form("add-url", border=False):
     url_col.text_input("Article URL", key=Key.A_URL, placeholder="https://www.example-paper.com/2024/…")
     go_col.form_submit_button("Fetch", key=Key.A_FETCH, type="primary", on_click=_fetch, width="stretch")
 
-error = st.session_state.get("a_error")
+error = st.session_state.get(Key.A_ERROR)
 if error:
     st.error(ui.md_escape(error), icon=":material/error:")  # the fetch error quotes the URL and the server
 meta: PageMeta | None = st.session_state.get(Key.A_META)

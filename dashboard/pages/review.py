@@ -97,14 +97,14 @@ def _empty_state(query: data.QueueQuery, counts: dict[str, int]) -> None:
 
 def _restore_filters() -> None:
     """Streamlit forgets a page's widget values when another page runs; keep the filters across visits."""
-    saved = st.session_state.setdefault("_saved_filters", {Key.F_STATUS: "new", Key.F_DATES: ()})
+    saved = st.session_state.setdefault(Key.F_SAVED, {Key.F_STATUS: "new", Key.F_DATES: ()})
     for key in (Key.F_STATUS, Key.F_DATES, *FILTER_KEYS):
         if key not in st.session_state and key in saved:
             st.session_state[key] = saved[key]
 
 
 def _save_filters() -> None:
-    st.session_state["_saved_filters"] = {
+    st.session_state[Key.F_SAVED] = {
         key: st.session_state.get(key) for key in (Key.F_STATUS, Key.F_DATES, *FILTER_KEYS)
     }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tracker.store.clips import ClipsMixin
 from tracker.store.demo import DemoMixin
-from tracker.store.engine import DEFAULT_DB_URL, make_engine, resolve_db_url
+from tracker.store.engine import make_engine, resolve_db_url
 from tracker.store.feeds import FeedsMixin
 from tracker.store.review import ReviewMixin
 from tracker.store.runs import RunsMixin
@@ -19,4 +19,4 @@ class Store(FeedsMixin, ClipsMixin, ReviewMixin, RunsMixin, DemoMixin):
     """One database. Thread-safe: every method opens its own session."""
 
 
-__all__ = ["DEFAULT_DB_URL", "Store", "make_engine", "resolve_db_url"]
+__all__ = ["Store", "make_engine", "resolve_db_url"]

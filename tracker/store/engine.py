@@ -16,10 +16,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SAWarning, SQLAlchemyError
 from sqlmodel import create_engine
 
+from tracker.config import DEFAULT_DB_URL
 from tracker.errors import StorageError
 from tracker.store.migrations import HEAD_REVISION
 
-DEFAULT_DB_URL = "sqlite:///data/tracker.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _migrate_lock = threading.Lock()
 

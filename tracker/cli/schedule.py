@@ -5,23 +5,14 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import click
 
+from tracker.cli.context import AppContext, pass_app
 from tracker.config import load_config
-from tracker.ingest.lease import LEASE_TTL
-from tracker.ingest.scheduler import ScheduleOptions
 from tracker.models import Config
 
-if TYPE_CHECKING:  # cli imports this module while it is being set up
-    from tracker.cli import AppContext
-
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(schedule)
 
 
 @click.command()
@@ -32,20 +23,20 @@ def register(cli: click.Group) -> None:
 @click.option("--max-runs", type=click.IntRange(min=1), metavar="N",
               help="Exit after N ticks (run or skipped); default: run until stopped.")
 @click.option("--lease-ttl", "lease_ttl_s", type=click.FloatRange(min=0.5), envvar="TRACKER_LEASE_TTL",
-              default=LEASE_TTL.total_seconds(), hidden=True,
-              help="Seconds before a dead scheduler's cycle lease expires (tests shorten it).")
+              hidden=True, help="Seconds before a dead scheduler's cycle lease expires (tests shorten it).")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
               default="INFO", show_default=True, help="Log lines go to stderr.")
-@click.pass_obj
+@pass_app
 def schedule(app: AppContext, every_s: float | None, initial_run: bool, max_runs: int | None,
-             lease_ttl_s: float, log_level: str) -> None:
+             lease_ttl_s: float | None, log_level: str) -> None:
     """Run ingest cycles on the config's cron (settings.poll, UTC) until SIGTERM/SIGINT.
 
     Only one cycle runs at a time across every scheduler and `tracker ingest`
     sharing the database; a tick that finds one running skips it. Stopping
     finishes the feed in hand, records the run as interrupted and exits 0.
     """
-    from tracker.ingest.scheduler import CycleScheduler
+    from tracker.ingest.lease import LEASE_TTL
+    from tracker.ingest.scheduler import CycleScheduler, ScheduleOptions
 
     config_path = app.config_path
     app.config  # noqa: B018 - load now: a bad config refuses to start, with the usual one-line error
@@ -53,12 +44,12 @@ def schedule(app: AppContext, every_s: float | None, initial_run: bool, max_runs
     def reload() -> Config:
         return load_config(config_path)
 
+    lease_ttl = LEASE_TTL if lease_ttl_s is None else timedelta(seconds=lease_ttl_s)
     handler = _log_to_stderr(log_level.upper())
     try:
         scheduler = CycleScheduler(
             reload, app.store,
-            ScheduleOptions(every_s=every_s, initial_run=initial_run, max_runs=max_runs,
-                            lease_ttl=timedelta(seconds=lease_ttl_s)),
+            ScheduleOptions(every_s=every_s, initial_run=initial_run, max_runs=max_runs, lease_ttl=lease_ttl),
         )
         scheduler.run()
     finally:

@@ -8,9 +8,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tracker.cli import cli
+from tracker.demo import demo_config, generate_clips, seed_store
 from tracker.health import health_report
 from tracker.models import ClipFilter, ClipStatus
-from tracker.seed import demo_config, generate_clips, seed_store
 from tracker.store import Store
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -1,0 +1,105 @@
+"""`tracker clips …`: list clips, and the staff decisions on them (approve, reject, tag)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from tracker.cli.context import AppContext, pass_app
+from tracker.models import ClipStatus, ClipView
+
+
+@click.group()
+def clips() -> None:
+    """List and review clips."""
+
+
+def clip_json(clip: ClipView) -> dict[str, Any]:
+    return {
+        "id": clip.id,
+        "status": clip.status.value,
+        "headline": clip.display_headline,
+        "outlet": clip.display_outlet,
+        "url": clip.url,
+        "published_at": clip.published_at.isoformat().replace("+00:00", "Z") if clip.published_at else None,
+        "first_seen_at": clip.first_seen_at.isoformat().replace("+00:00", "Z"),
+        "members": list(clip.member_ids),
+        "campaigns": list(clip.campaign_ids),
+        "featured": clip.featured,
+        "sources": list(clip.feed_ids),
+    }
+
+
+@clips.command("list")
+@click.option("--status", type=click.Choice([s.value for s in ClipStatus]), help="Only clips with this status.")
+@click.option("--member", help="Only clips mentioning this member id.")
+@click.option("--campaign", help="Only clips about this campaign id.")
+@click.option("--search", "text", help="Text to find in headline or summary.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many clips.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array, for scripts.")
+@pass_app
+def clips_list(app: AppContext, status: str | None, member: str | None, campaign: str | None,
+               text: str | None, limit: int | None, as_json: bool) -> None:
+    """Clips, newest first, with status, outlet, URL and matches."""
+    from tracker.models import ClipFilter
+
+    f = ClipFilter(status=ClipStatus(status) if status else None, member=member, campaign=campaign, text=text)
+    found = app.store.list_clips(f, limit=limit).clips if limit else tuple(app.store.all_clips(f))
+    if as_json:
+        click.echo(json.dumps([clip_json(c) for c in found], ensure_ascii=False, indent=2))
+        return
+    if not found:
+        click.echo("no clips yet: run `tracker ingest` (or check the filters)")
+        return
+    for c in found:
+        when = (c.published_at or c.first_seen_at).strftime("%Y-%m-%d")
+        who = ", ".join(c.member_ids + c.campaign_ids)
+        click.echo(f"{c.id}  {c.status.value:<8} {when}  {c.display_outlet[:24]:<24}  {c.display_headline[:70]}  [{who}]")
+
+
+def _review(app: AppContext, ids: tuple[str, ...], status: ClipStatus, user: str) -> None:
+    from tracker.review import set_status
+
+    changed = set_status(app.store, app.config_if_present, list(ids), status, user, clock=app.clock)
+    click.echo(f"{changed} clip(s) {status.value}" + ("" if changed == len(ids) else f" ({len(ids) - changed} already were)"))
+
+
+@clips.command("approve")
+@click.argument("ids", nargs=-1, required=True)
+@click.option("--user", default="cli", show_default=True, help="Recorded in the clip's history.")
+@pass_app
+def clips_approve(app: AppContext, ids: tuple[str, ...], user: str) -> None:
+    """Approve clips for the website."""
+    _review(app, ids, ClipStatus.APPROVED, user)
+
+
+@clips.command("reject")
+@click.argument("ids", nargs=-1, required=True)
+@click.option("--user", default="cli", show_default=True, help="Recorded in the clip's history.")
+@pass_app
+def clips_reject(app: AppContext, ids: tuple[str, ...], user: str) -> None:
+    """Reject clips (they never reach the website)."""
+    _review(app, ids, ClipStatus.REJECTED, user)
+
+
+@clips.command("tag")
+@click.argument("clip_id", metavar="ID")
+@click.option("--add-member", multiple=True, metavar="ID", help="Attach this member (repeatable).")
+@click.option("--remove-member", multiple=True, metavar="ID", help="Take this member off (repeatable).")
+@click.option("--add-campaign", multiple=True, metavar="ID", help="Attach this campaign (repeatable).")
+@click.option("--remove-campaign", multiple=True, metavar="ID", help="Take this campaign off (repeatable).")
+@click.option("--user", default="cli", show_default=True, help="Recorded in the clip's history.")
+@pass_app
+def clips_tag(app: AppContext, clip_id: str, add_member: tuple[str, ...], remove_member: tuple[str, ...],
+              add_campaign: tuple[str, ...], remove_campaign: tuple[str, ...], user: str) -> None:
+    """Correct a clip's members and campaigns; later ingests and rematches keep the correction."""
+    from tracker.review import set_targets
+
+    before = app.store.get_clip(clip_id)
+    members = [i for i in dict.fromkeys(before.member_ids + add_member) if i not in remove_member]
+    campaigns = [i for i in dict.fromkeys(before.campaign_ids + add_campaign) if i not in remove_campaign]
+    after = set_targets(app.store, app.config_if_present, clip_id, members, campaigns, user, clock=app.clock)
+    click.echo(f"{after.id}  members: {', '.join(after.member_ids) or '-'}  "
+               f"campaigns: {', '.join(after.campaign_ids) or '-'}")

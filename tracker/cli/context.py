@@ -1,0 +1,52 @@
+"""What every `tracker` command is handed: the config, the store and the clock, opened on first use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from tracker.clock import Clock, system_clock
+
+if TYPE_CHECKING:  # SQLAlchemy and PyYAML load only when a command opens the store or the config
+    from tracker.models import Config
+    from tracker.store import Store
+
+
+@dataclass
+class AppContext:
+    config_path: str
+    db_url: str
+    clock: Clock = system_clock
+    _config: Config | None = None
+    _store: Store | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            from tracker.config import load_config
+
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def config_if_present(self) -> Config | None:
+        """The config when feeds.yml exists: review and demo commands also work without one."""
+        return self.config if Path(self.config_path).exists() else None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from tracker.store import Store
+
+            self._store = Store(self.db_url)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+pass_app = click.make_pass_decorator(AppContext)

@@ -1,0 +1,71 @@
+"""`tracker export`: the approved clips, for the website."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from tracker.cli.context import AppContext, pass_app
+from tracker.errors import TrackerError
+from tracker.models import ClipStatus
+
+_EXTENSIONS = {"json": "json", "rss": "xml", "csv": "csv", "html": "html"}
+
+
+@click.command("export")
+@click.option("--format", "fmt", type=click.Choice(list(_EXTENSIONS)), help="Output format.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write ('-' for stdout).")
+@click.option("--all-formats", is_flag=True, help="Write every format into --out-dir.")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder for --all-formats.")
+@click.option("--campaign", help="Only clips about this campaign id (per-campaign pages).")
+@click.option("--member", help="Only clips mentioning this member id.")
+@click.option("--tag", help="Only clips with this tag.")
+@click.option("--limit", type=click.IntRange(1), help="At most this many clips.")
+@click.option("--preview", is_flag=True, help="With --format html: a standalone page with minimal CSS.")
+@pass_app
+def export(app: AppContext, fmt: str | None, out: Path | None, all_formats: bool, out_dir: Path | None,
+           campaign: str | None, member: str | None, tag: str | None, limit: int | None,
+           preview: bool) -> None:
+    """Write the approved clips as json, rss, csv or an html fragment.
+
+    Featured clips first, then the staff's order, then newest. Files are
+    written atomically and left untouched when nothing changed.
+    """
+    from tracker.export import (
+        Registry,
+        SiteInfo,
+        export_clips,
+        render_preview_page,
+        select_for_export,
+        write_atomic,
+    )
+    from tracker.models import ClipFilter
+
+    if all_formats:
+        if out_dir is None:
+            raise TrackerError("--all-formats needs --out-dir")
+        formats = list(_EXTENSIONS)
+    else:
+        if fmt is None or out is None:
+            raise TrackerError("give --format and --out (or --all-formats --out-dir DIR)")
+        formats = [fmt]
+    config = app.config
+    registry = Registry.from_config(config)
+    site = SiteInfo.from_settings(config.settings)
+    clips = app.store.all_clips(ClipFilter(status=ClipStatus.APPROVED))
+    for f in formats:
+        if preview and f == "html":
+            chosen = select_for_export(clips, campaign=campaign, member=member, tag=tag, limit=limit)
+            data = render_preview_page(chosen, registry, site).encode("utf-8")
+        else:
+            data = export_clips(f, clips, registry, campaign=campaign, member=member, tag=tag, limit=limit,
+                                site_title=site.title, site_url=site.url)
+        target = (out_dir / f"in-the-news.{_EXTENSIONS[f]}") if all_formats and out_dir else out
+        assert target is not None
+        if str(target) == "-":
+            sys.stdout.buffer.write(data)
+            continue
+        changed = write_atomic(target, data)
+        click.echo(f"{target}: {'written' if changed else 'unchanged'}", err=True)

@@ -1,0 +1,28 @@
+"""`tracker status`: feeds' health and recent ingest runs, as a table, JSON or an exit code for monitoring."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from tracker.cli.context import AppContext, pass_app
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--check", is_flag=True, help="Exit 1 when any feed needs attention (for cron/monitoring).")
+@click.option("--runs", type=click.IntRange(0), default=5, show_default=True, help="How many recent runs to show.")
+@pass_app
+def status(app: AppContext, as_json: bool, check: bool, runs: int) -> None:
+    """Feeds' health (last fetch, status, error, next attempt) and recent ingest runs."""
+    from tracker.health import health_report, render_health_table
+
+    report = health_report(app.store, app.clock(), runs=runs)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        render_health_table(report, sys.stdout)
+    if check and report.needs_attention:
+        sys.exit(1)

@@ -1,1 +1,0 @@
-"""Command groups of the `tracker` CLI that live in their own modules (each has register(cli))."""
