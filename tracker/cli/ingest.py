@@ -27,8 +27,8 @@ def ingest(app: AppContext, due_only: bool, feed_ids: tuple[str, ...], quiet: bo
 
     Exits 0 even when some feeds failed: their errors are recorded (see `tracker status`).
     """
+    from tracker.cli.progress import CycleProgress, print_summary
     from tracker.ingest import run_locked_cycle
-    from tracker.progress import CycleProgress, print_summary
 
     config, store = app.config, app.store
     if worker and feed_ids:
