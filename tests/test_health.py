@@ -190,7 +190,7 @@ def test_a_feed_alert_is_shown_until_a_clean_parse_and_survives_a_304(store: Sto
 
     store.record_fetch("dump", FetchOutcome(ok=True, status=200, items_seen=1000, had_new_items=True, alert=alert), NOW)
     assert state() == (alert, alert)
-    assert [s.feed.id for s in health_report(store, NOW).needs_attention] == ["dump"]
+    assert [(s.feed.id, s.state) for s in health_report(store, NOW).needs_attention] == [("dump", "alert")]
     # A 304 (not parsed: items_seen None) says nothing new about the body: the alert stays.
     store.record_fetch("dump", FetchOutcome(ok=True, status=304, items_seen=None), NOW + timedelta(minutes=1))
     assert state() == (alert, alert)

@@ -37,6 +37,8 @@ class FeedStatus:
             return "overdue"
         if f.consecutive_failures:
             return "failing"
+        if f.last_alert and self.problem == f.last_alert:
+            return "alert"  # read, but not all of it, or nothing usable in it
         if self.problem and self.problem.startswith(QUIET_PREFIX):
             return "quiet"
         return "ok"
