@@ -187,8 +187,8 @@ def test_a_killed_schedulers_lease_expires_and_the_next_proceeds(
         assert rc == 0, err
         dead, *later = runs(store)
         assert f":{first.pid}:" in dead.owner
-        assert dead.outcome == "failed"  # not "running" forever: closed by the next lease holder
-        assert ABANDONED in err or "closed ingest runs left unfinished" in err
+        assert (dead.outcome, dead.error) == ("interrupted", ABANDONED)  # not "running" forever
+        assert "left unfinished by a process that died: marked interrupted" in err
         ok = [r for r in later if r.outcome == "ok"]
         assert ok and all(f":{second.pid}:" in r.owner for r in later)
         assert ok[0].started_at <= killed_at + timedelta(seconds=2 + 3)  # TTL plus a little slack

@@ -384,3 +384,4 @@ class IngestRunView:
     items_seen: int
     clips_new: int
     owner: str = ""
+    error: str | None = None  # why it failed or was interrupted
