@@ -104,6 +104,11 @@ def sqlite_path(parsed: URL) -> Path | None:
     return Path(database)
 
 
+def known_revisions() -> frozenset[str]:
+    """The schema revisions this version knows (versions/NNNN_*.py): a database at any of them can be migrated."""
+    return frozenset(p.name.split("_", 1)[0] for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
+
+
 def is_read_only(engine: Engine) -> bool:
     return bool(engine.get_execution_options().get(READ_ONLY_OPTION))
 
