@@ -103,6 +103,10 @@ def test_read_only_commands_work_on_a_read_only_database(read_only: ReadOnly) ->
     exported = read_only.run("export", "--format", "json", "--out", "-")
     assert exported.returncode == 0, exported.stderr
     assert json.loads(exported.stdout)["version"] == 1
+    copy = read_only.folder.parent / "copy.db"
+    backed_up = read_only.run("backup", str(copy))  # a backup reads the database, writes elsewhere
+    assert backed_up.returncode == 0, backed_up.stderr
+    assert f"backed up {CLIPS} clips" in backed_up.stdout
     assert sorted(p.name for p in read_only.folder.iterdir()) == before  # not a byte written: no -wal, -shm, lock
 
 
