@@ -6,6 +6,7 @@ SQLite and PostgreSQL; "now" is the injected FakeClock, handed to the CLI as cli
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -118,6 +119,8 @@ def test_a_second_prune_finds_nothing(store: Store, history: dict[str, str]) -> 
 
 
 @pytest.mark.parametrize("age", ["365", "0d", "1y", "soon"])
-def test_an_age_must_be_days_or_weeks(store: Store, age: str) -> None:
-    result = CliRunner().invoke(cli, ["--db", store.url, "prune", "--older-than", age], obj=FakeClock(NOW))
+def test_an_age_must_be_days_or_weeks(tmp_path: Path, age: str) -> None:
+    db = f"sqlite:///{tmp_path / 'never-opened.db'}"
+    result = CliRunner().invoke(cli, ["--db", db, "prune", "--older-than", age], obj=FakeClock(NOW))
     assert result.exit_code == 2 and "give days or weeks, like 365d or 52w" in result.output
+    assert not (tmp_path / "never-opened.db").exists()  # refused before the database is touched
