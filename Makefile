@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 DEMO_CONFIG = data/samples/demo.yml
-DB     ?= sqlite:///data/tracker.db
+# Demo mode (no sign-in) runs only on a SQLite file named demo.db (tracker/demo_mode.py).
+DB     ?= sqlite:///data/demo.db
 PORT   ?= 8501
 
 .PHONY: install demo test lint bench clean-demo
@@ -16,7 +17,7 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-## Ingest the bundled sample feeds (offline) into data/tracker.db and start the dashboard in demo mode.
+## Ingest the bundled sample feeds (offline) into data/demo.db and start the dashboard in demo mode.
 demo: install
 	$(BIN)/tracker --config $(DEMO_CONFIG) --db $(DB) ingest
 	$(BIN)/tracker --config $(DEMO_CONFIG) --db $(DB) dashboard --demo --port $(PORT)

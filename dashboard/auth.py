@@ -1,7 +1,8 @@
 """Who is using the dashboard: Streamlit's OIDC sign-in when configured, else the local users file.
 
 Nothing but the sign-in page is registered until someone is signed in, so no page can
-show or change data anonymously; `--demo` (or TRACKER_DEMO=1) signs in as "demo".
+show or change data anonymously; `--demo` (or TRACKER_DEMO=1) signs in as "demo", on the demo's
+own database only (tracker.demo_mode).
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ def sign_in_page() -> None:
     with middle:
         st.title("Clip desk")
         st.caption("Press coverage of our members and campaigns, reviewed before it reaches the website.")
+        refused = data.demo_refusal()
+        if refused:
+            st.warning(ui.md_escape(refused), icon=":material/lock:")
         if oidc_configured():
             st.write("Sign in with your organisation account to review clips.")
             st.button("Sign in", type="primary", icon=":material/login:", on_click=st.login, key=Key.LOGIN_SUBMIT)

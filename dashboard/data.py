@@ -25,8 +25,10 @@ from tracker import review
 from tracker.clock import Clock, system_clock
 from tracker.config import load_config
 from tracker.demo import demo_config
+from tracker.demo_mode import demo_db_url, demo_requested
+from tracker.demo_mode import demo_mode as demo_mode_for
 from tracker.enrich import PageMeta, add_clip_from_page, fetch_page_meta, match_page
-from tracker.errors import ConfigError, ExportError
+from tracker.errors import ConfigError, ExportError, TrackerError
 from tracker.export import Registry, render_card
 from tracker.export.html_writer import preview_css
 from tracker.health import HealthReport, health_report
@@ -47,7 +49,6 @@ from tracker.rematch import RuleTrial, try_rule
 from tracker.store import Store, resolve_db_url
 from tracker.users import UsersFile
 
-DEMO_ENV = "TRACKER_DEMO"
 CONFIG_ENV = "TRACKER_CONFIG"
 DEFAULT_CONFIG = "feeds.yml"
 READ_TTL_S = 30  # short: several staff review at once, and ingest adds clips hourly
@@ -63,12 +64,34 @@ __all__ = [
 # ------------------------------------------------------------------ environment
 
 
+def _demo_requested() -> bool:
+    return demo_requested("--demo" in sys.argv[1:], os.environ)
+
+
+def demo_refusal() -> str | None:
+    """Why demo mode was asked for but refused (sign-in is then required), for the sign-in page."""
+    try:
+        demo_mode_for(_demo_requested(), db_url())
+    except TrackerError as exc:
+        return str(exc)
+    return None
+
+
 def demo_mode() -> bool:
-    """`streamlit run dashboard/app.py -- --demo` or TRACKER_DEMO=1: signed in as "demo", no password."""
-    return "--demo" in sys.argv[1:] or os.environ.get(DEMO_ENV, "").lower() in ("1", "true", "yes")
+    """`-- --demo` or TRACKER_DEMO=1, on the demo's own database only (tracker.demo_mode's rule):
+    signed in as "demo", no password. Refused anywhere else, and then everyone signs in."""
+    try:
+        return demo_mode_for(_demo_requested(), db_url())
+    except TrackerError:
+        return False
 
 
 def db_url() -> str:
+    try:
+        if _demo_requested():
+            return demo_db_url(os.environ.get("TRACKER_DATABASE_URL"))
+    except TrackerError:
+        pass  # a TRACKER_DEMO value that means nothing: not demo mode, the configured database
     return resolve_db_url(None)
 
 

@@ -117,7 +117,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     """A seeded database and a feeds.yml with the demo roster; the app finds both through the environment."""
     config = tmp_path / "feeds.yml"
     config.write_text(yaml.safe_dump(demo_config_data(), sort_keys=False), encoding="utf-8")
-    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    url = f"sqlite:///{tmp_path / 'demo.db'}"  # demo mode runs only on a file named demo.db
     store = Store(url)
     seed_store(store, 120, now=DASHBOARD_NOW, days=60)
     monkeypatch.setenv("TRACKER_DATABASE_URL", url)

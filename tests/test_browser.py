@@ -90,7 +90,7 @@ def streamlit_server(env: dict[str, str], *extra: str) -> Iterator[str]:
 def _environment(tmp: Path, clips: int, *, demo: bool = False) -> tuple[dict[str, str], str]:
     config = tmp / "feeds.yml"
     config.write_text(yaml.safe_dump(demo_config_data(), sort_keys=False), encoding="utf-8")
-    db = f"sqlite:///{tmp / 'tracker.db'}"
+    db = f"sqlite:///{tmp / ('demo.db' if demo else 'tracker.db')}"
     store = Store(db)
     try:
         seed_store(store, clips, now=system_clock())

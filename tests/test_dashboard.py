@@ -51,7 +51,7 @@ def test_every_page_renders(env: Store, page: str) -> None:
 
 
 def test_pages_render_on_an_empty_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
     monkeypatch.setenv("TRACKER_CONFIG", str(tmp_path / "missing.yml"))
     monkeypatch.setenv("TRACKER_DEMO", "1")
     at = run_app()
@@ -439,6 +439,31 @@ def test_sign_in_required_outside_demo_mode(env: Store, monkeypatch: pytest.Monk
     first = queue_ids(at)[0]
     at.button(key=f"{Key.Q_APPROVE}{first}").click().run()
     assert env.history(first)[-1].user == "maria"
+
+
+@pytest.mark.parametrize("how", ["TRACKER_DEMO=1", "-- --demo"])
+def test_demo_mode_asked_for_on_a_real_database_still_asks_for_a_password(
+    env: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """Demo mode signs everyone in, so on any database but demo.db the dashboard ignores the request."""
+    from tracker.demo import seed_store
+
+    real = f"sqlite:///{tmp_path / 'real.db'}"
+    staff = Store(real)
+    seed_store(staff, 10, now=NOW)
+    staff.close()
+    monkeypatch.setenv("TRACKER_DATABASE_URL", real)
+    if how == "-- --demo":
+        monkeypatch.delenv("TRACKER_DEMO")
+        monkeypatch.setattr("sys.argv", ["app.py", "--demo"])
+    UsersFile().add("maria", "correct horse battery")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert at.text_input(key=Key.LOGIN_PASSWORD) is not None and Key.USER not in at.session_state
+    assert not at.metric, "no data before sign-in"
+    with pytest.raises(ValueError):
+        at.switch_page("pages/review.py")  # data pages are not even registered
+    assert any("only on a local SQLite file named demo.db" in w.value.replace("\\", "") for w in at.warning)
 
 
 def test_sign_in_page_explains_how_to_create_a_user(env: Store, monkeypatch: pytest.MonkeyPatch) -> None:

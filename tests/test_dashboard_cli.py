@@ -68,7 +68,7 @@ def test_make_demo_path_serves_the_sample_clips(tmp_path: Path) -> None:
 
     root = Path(__file__).resolve().parent.parent
     demo = root / "data" / "samples" / "demo.yml"
-    db = f"sqlite:///{tmp_path / 'tracker.db'}"
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
     tracker = [sys.executable, "-m", "tracker.cli", "--config", str(demo), "--db", db]
     ingested = subprocess.run([*tracker, "ingest", "-q"], capture_output=True, text=True, env=env, timeout=120)
@@ -99,3 +99,51 @@ def test_make_demo_path_serves_the_sample_clips(tmp_path: Path) -> None:
     store = Store(db)
     assert store.count_clips() == 21  # the samples' answer key: 23 matches, two stories in two feeds
     store.close()
+
+
+# ------------------------------------------------------------------ demo mode: one rule, however asked for
+
+
+@pytest.mark.parametrize("how", ["env", "flag"])
+def test_demo_mode_is_refused_on_a_real_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 captured: dict[str, Any], how: str) -> None:
+    """`TRACKER_DEMO=1 tracker --db sqlite:///real.db dashboard` once signed every visitor in on real.db."""
+    real = f"sqlite:///{tmp_path / 'real.db'}"
+    if how == "env":
+        monkeypatch.setenv("TRACKER_DEMO", "1")
+    result = CliRunner().invoke(cli, ["--db", real, "dashboard", *(["--demo"] if how == "flag" else [])])
+    assert result.exit_code == 1 and "args" not in captured, "the dashboard was started"
+    message = str(result.exception)
+    assert "only on a local SQLite file named demo.db" in message and "real.db" in message
+    assert not (tmp_path / "real.db").exists()  # refused before anything was opened or seeded
+
+
+def test_demo_through_the_environment_uses_the_demo_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             captured: dict[str, Any]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRACKER_DEMO", "yes")
+    result = CliRunner().invoke(cli, ["--config", "none.yml", "dashboard"])
+    assert isinstance(result.exception, Exec), result.output
+    assert captured["env"]["TRACKER_DATABASE_URL"] == command.DEMO_DB_URL and captured["env"]["TRACKER_DEMO"] == "1"
+
+
+def test_a_file_named_demo_db_may_be_given(tmp_path: Path, captured: dict[str, Any]) -> None:
+    db = f"sqlite:///{tmp_path / 'elsewhere' / 'demo.db'}"
+    result = CliRunner().invoke(cli, ["--config", "none.yml", "--db", db, "dashboard", "--demo"])
+    assert isinstance(result.exception, Exec), result.output
+    assert captured["env"]["TRACKER_DATABASE_URL"] == db and captured["args"][-1] == "--demo"
+
+
+def test_without_demo_the_child_never_inherits_tracker_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            captured: dict[str, Any]) -> None:
+    monkeypatch.setenv("TRACKER_DEMO", "0")
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'real.db'}", "dashboard"])
+    assert isinstance(result.exception, Exec), result.output
+    assert "TRACKER_DEMO" not in captured["env"]
+
+
+def test_a_meaningless_tracker_demo_value_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      captured: dict[str, Any]) -> None:
+    monkeypatch.setenv("TRACKER_DEMO", "maybe")
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'real.db'}", "dashboard"])
+    assert result.exit_code == 1 and "TRACKER_DEMO='maybe'" in str(result.exception)

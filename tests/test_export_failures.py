@@ -69,7 +69,7 @@ def _dashboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, export_path: str
     data = demo_config_data()
     data["settings"] = {"exports": [{"format": "json", "path": export_path}]}
     (tmp_path / "feeds.yml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    url = f"sqlite:///{tmp_path / 't.db'}"
+    url = f"sqlite:///{tmp_path / ('demo.db' if demo else 't.db')}"
     store = Store(url)
     seed_store(store, 30, now=NOW)
     monkeypatch.setenv("TRACKER_DATABASE_URL", url)
@@ -121,4 +121,4 @@ def test_demo_mode_never_writes_exports(tmp_path: Path, monkeypatch: pytest.Monk
 def test_demo_flag_refuses_a_shared_database(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--db", "postgresql+psycopg://postgres@127.0.0.1/test", "dashboard", "--demo"])
     assert result.exit_code != 0
-    assert "only on a local SQLite database" in str(result.exception or result.output)
+    assert "only on a local SQLite file named demo.db" in str(result.exception or result.output)

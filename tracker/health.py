@@ -11,6 +11,7 @@ from rich.table import Table
 
 from tracker.models import FeedHealth, IngestRunView
 from tracker.store import Store
+from tracker.store.runs import CYCLE_LEASE, run_is_live
 
 FAILING_AFTER = timedelta(hours=24)
 QUIET_AFTER = timedelta(days=14)
@@ -19,6 +20,9 @@ QUIET_PREFIX = "quiet: "
 # its due time is not being polled at all: the scheduler is down, not the feed.
 OVERDUE_AFTER = timedelta(hours=36)
 OVERDUE_PREFIX = "not polled since "
+# A run still marked running whose process no longer holds the cycle lease: it died mid-cycle.
+ABANDONED_STATE = "abandoned"
+ABANDONED_NOTE = "its process stopped without finishing; the next ingest marks it interrupted"
 
 
 @dataclass(frozen=True)
@@ -76,10 +80,21 @@ class HealthReport:
     now: datetime
     feeds: tuple[FeedStatus, ...]
     runs: tuple[IngestRunView, ...]
+    lease_owner: str | None = None  # who holds the ingest-cycle lease now, if anyone
 
     @property
     def needs_attention(self) -> tuple[FeedStatus, ...]:
         return tuple(f for f in self.feeds if f.problem)
+
+    def live(self, run: IngestRunView) -> bool:
+        return run_is_live(run, self.lease_owner)
+
+    def run_state(self, run: IngestRunView) -> str:
+        """The outcome, except that a 'running' run whose process is gone is shown as abandoned."""
+        return ABANDONED_STATE if run.outcome == "running" and not self.live(run) else run.outcome
+
+    def run_note(self, run: IngestRunView) -> str | None:
+        return ABANDONED_NOTE if self.run_state(run) == ABANDONED_STATE else run.error
 
     def to_json(self) -> dict[str, Any]:
         def ts(value: datetime | None) -> str | None:
@@ -104,7 +119,8 @@ class HealthReport:
             "runs": [
                 {
                     "id": r.id, "started_at": ts(r.started_at), "finished_at": ts(r.finished_at),
-                    "outcome": r.outcome, "owner": r.owner, "feeds_total": r.feeds_total, "feeds_ok": r.feeds_ok,
+                    "outcome": r.outcome, "state": self.run_state(r), "live": self.live(r), "error": self.run_note(r),
+                    "owner": r.owner, "feeds_total": r.feeds_total, "feeds_ok": r.feeds_ok,
                     "feeds_failed": r.feeds_failed, "feeds_skipped": r.feeds_skipped,
                     "items_seen": r.items_seen, "clips_new": r.clips_new,
                 }
@@ -115,10 +131,14 @@ class HealthReport:
 
 def health_report(store: Store, now: datetime, runs: int = 5) -> HealthReport:
     feeds = store.feed_health()
+    recent = tuple(store.recent_runs(runs)) if runs else ()
+    # Read after the runs: a run starts only once its lease is held, so none looks dead by mistake.
+    holder = store.lease_holder(CYCLE_LEASE, now) if any(r.outcome == "running" for r in recent) else None
     return HealthReport(
         now=now,
         feeds=tuple(FeedStatus(f, assess(f, now)) for f in feeds),
-        runs=tuple(store.recent_runs(runs)) if runs else (),
+        runs=recent,
+        lease_owner=holder[0] if holder else None,
     )
 
 
@@ -159,10 +179,11 @@ def render_health_table(report: HealthReport, stream: IO[str]) -> None:
         console.print(table)
     if report.runs:
         runs = Table(title="Recent ingest runs")
-        for column in ("run", "started", "took", "outcome", "feeds ok/failed/skipped", "items", "new clips"):
+        for column in ("run", "started", "took", "outcome", "feeds ok/failed/skipped", "items", "new clips", "note"):
             runs.add_column(column)
         for r in report.runs:
             took = _span((r.finished_at - r.started_at).total_seconds()) if r.finished_at else "…"
-            runs.add_row(str(r.id), f"{r.started_at:%Y-%m-%d %H:%M} UTC", took, r.outcome,
-                         f"{r.feeds_ok}/{r.feeds_failed}/{r.feeds_skipped}", str(r.items_seen), str(r.clips_new))
+            runs.add_row(str(r.id), f"{r.started_at:%Y-%m-%d %H:%M} UTC", took, report.run_state(r),
+                         f"{r.feeds_ok}/{r.feeds_failed}/{r.feeds_skipped}", str(r.items_seen), str(r.clips_new),
+                         (report.run_note(r) or "")[:100])
         console.print(runs)

@@ -384,3 +384,18 @@ class IngestRunView:
     items_seen: int
     clips_new: int
     owner: str = ""
+    error: str | None = None  # why it failed or was interrupted
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    """What `tracker prune` removed (or, in a dry run, would remove) from before `cutoff`."""
+
+    cutoff: datetime
+    dry_run: bool
+    rejected_clips: int
+    mentions: int  # of those clips
+    clip_sources: int  # of those clips
+    ingest_runs: int
+    feeds: int  # rows of feeds no longer configured, not polled since the cutoff, with no clip left
+    audit: int  # only with include_audit

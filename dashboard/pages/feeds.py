@@ -59,8 +59,9 @@ st.subheader("Recent ingest runs")
 if report.runs:
     st.dataframe(
         pd.DataFrame([
-            {"run": r.id, "started (UTC)": _local(r.started_at), "outcome": r.outcome, "feeds ok": r.feeds_ok,
-             "failed": r.feeds_failed, "skipped": r.feeds_skipped, "items": r.items_seen, "new clips": r.clips_new}
+            {"run": r.id, "started (UTC)": _local(r.started_at), "outcome": report.run_state(r), "feeds ok": r.feeds_ok,
+             "failed": r.feeds_failed, "skipped": r.feeds_skipped, "items": r.items_seen, "new clips": r.clips_new,
+             "note": report.run_note(r) or ""}
             for r in report.runs
         ]),
         hide_index=True, width="stretch",

@@ -13,7 +13,18 @@ import sys
 
 import click
 
-from tracker.cli import clips, dashboard, demo, export, ingest, match, schedule, status, users
+from tracker.cli import (
+    clips,
+    dashboard,
+    demo,
+    export,
+    ingest,
+    maintenance,
+    match,
+    schedule,
+    status,
+    users,
+)
 from tracker.cli.context import AppContext
 from tracker.clock import Clock, system_clock
 from tracker.config import DEFAULT_CONFIG_PATH, DEFAULT_DB_URL
@@ -38,7 +49,7 @@ def cli(ctx: click.Context, config_path: str, db_url: str) -> None:
 
 for command in (
     ingest.ingest, match.match, match.rematch, clips.clips, status.status, export.export, schedule.schedule,
-    users.users, demo.demo, dashboard.dashboard,
+    users.users, demo.demo, dashboard.dashboard, maintenance.backup, maintenance.restore, maintenance.prune,
 ):
     cli.add_command(command)
 

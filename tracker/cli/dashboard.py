@@ -1,4 +1,7 @@
-"""`tracker dashboard`: run the Streamlit dashboard (in demo mode on its own seeded SQLite database)."""
+"""`tracker dashboard`: run the Streamlit dashboard (in demo mode on its own seeded SQLite database).
+
+Whether demo mode may run is decided by tracker.demo_mode, the rule the dashboard itself applies.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +16,10 @@ import click
 
 from tracker.cli.context import AppContext
 from tracker.cli.demo import DEMO_CLIPS
+from tracker.demo_mode import DEMO_DB_URL, DEMO_ENV, demo_db_url, demo_mode, demo_requested
 from tracker.errors import TrackerError
 
-DEMO_DB_URL = "sqlite:///data/demo.db"
+__all__ = ["DEMO_DB_URL", "dashboard", "dashboard_app"]
 
 
 def dashboard_app() -> Path:
@@ -43,24 +47,26 @@ def _free_port(preferred: int) -> int:
 
 
 @click.command()
-@click.option("--demo", "demo_mode", is_flag=True,
-              help="Sample data (data/demo.db unless --db is given), signed in as 'demo', no password.")
+@click.option("--demo", "demo_flag", is_flag=True,
+              help="Sample data in data/demo.db (or a --db file named demo.db), signed in as 'demo', no password.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
 @click.option("--host", default="localhost", show_default=True, help="Address to listen on.")
 @click.pass_context
-def dashboard(ctx: click.Context, demo_mode: bool, port: int, host: str) -> None:
+def dashboard(ctx: click.Context, demo_flag: bool, port: int, host: str) -> None:
     """Run the Streamlit dashboard (review, edit and publish clips; coverage charts)."""
     app: AppContext = ctx.obj
     env = dict(os.environ)
     db_url = app.db_url
-    if demo_mode:
-        if _default_source(ctx, "db_url") and "TRACKER_DATABASE_URL" not in os.environ:
-            db_url = DEMO_DB_URL
-        if not db_url.startswith("sqlite"):
-            # Demo mode signs everyone in without a password: never against a shared database.
-            raise TrackerError("--demo runs only on a local SQLite database (it needs no sign-in)")
+    # --demo and TRACKER_DEMO=1 are one request, held to one rule (demo.db only), before anything runs.
+    requested = demo_requested(demo_flag, os.environ)
+    if requested:
+        given = None if _default_source(ctx, "db_url") and "TRACKER_DATABASE_URL" not in os.environ else db_url
+        db_url = demo_db_url(given)
+    demo = demo_mode(requested, db_url)
+    env.pop(DEMO_ENV, None)
+    if demo:
         _seed_if_empty(app, db_url)
-        env["TRACKER_DEMO"] = "1"
+        env[DEMO_ENV] = "1"
     env["TRACKER_DATABASE_URL"] = db_url
     env["TRACKER_CONFIG"] = app.config_path
     streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or shutil.which("streamlit")
@@ -68,12 +74,12 @@ def dashboard(ctx: click.Context, demo_mode: bool, port: int, host: str) -> None
         raise TrackerError("streamlit is not installed in this environment (pip install streamlit)")
     script = dashboard_app()
     chosen = _free_port(port)
-    click.echo(f"Dashboard: http://{host}:{chosen}" + ("  (demo mode: signed in as 'demo')" if demo_mode else ""))
+    click.echo(f"Dashboard: http://{host}:{chosen}" + ("  (demo mode: signed in as 'demo')" if demo else ""))
     args = [streamlit, "run", str(script), "--server.port", str(chosen), "--server.address", host,
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             # staff have no use for Streamlit's deploy/developer menu
             "--client.toolbarMode", "minimal"]
-    if demo_mode:
+    if demo:
         args += ["--", "--demo"]
     sys.stdout.flush()
     os.execvpe(args[0], args, env)

@@ -23,11 +23,12 @@ from tracker.ingest.runner import Ingestor, default_owner
 from tracker.models import Config
 from tracker.publish import regenerate_exports
 from tracker.store import Store
+from tracker.store.runs import CYCLE_LEASE
 
-CYCLE_LEASE = "ingest-cycle"
 LEASE_TTL = timedelta(minutes=5)
 RENEW_EVERY_S = 60.0
-ABANDONED = "abandoned: the process running it stopped without finishing (its lease expired)"
+ABANDONED = ("the process running it stopped without finishing (killed, crashed, or out of disk space); "
+             "marked interrupted by the next ingest")
 
 log = logging.getLogger(__name__)
 
@@ -121,20 +122,16 @@ def after_cycle(config: Config, store: Store) -> str | None:
 
 
 def close_abandoned_runs(store: Store, clock: Clock = system_clock) -> int:
-    """Mark runs left 'running' by a dead process as failed, so status does not show them forever.
+    """Mark runs left 'running' by a process that died (kill -9, a crash, a full disk) as interrupted.
 
-    Only called while holding the lease: no other cycle can be running then.
+    Called as every ingest starts, before it takes the lease (a skipped one too): a run whose
+    process no longer holds the lease can never finish, and must not show as running forever.
     """
-    closed = 0
-    for run in store.recent_runs(50):
-        if run.outcome != "running":
-            continue
-        store.finish_run(
-            run.id, outcome="failed", now=clock(), feeds_ok=run.feeds_ok, feeds_failed=run.feeds_failed,
-            feeds_skipped=run.feeds_skipped, items_seen=run.items_seen, clips_new=run.clips_new, error=ABANDONED,
-        )
-        closed += 1
-    return closed
+    closed = store.interrupt_dead_runs(clock(), ABANDONED)
+    for run in closed:
+        log.warning("ingest run %s (%s, started %s) was left unfinished by a process that died: marked interrupted",
+                    run.id, run.owner, f"{run.started_at:%Y-%m-%d %H:%M:%S} UTC")
+    return len(closed)
 
 
 def run_locked_cycle(
@@ -160,6 +157,7 @@ def run_locked_cycle(
     Exports configured in settings.exports are regenerated after the cycle.
     """
     owner = owner or default_owner()
+    close_abandoned_runs(store, clock)
     deadline = time.monotonic() + wait_timeout_s
     told = False
     while not store.acquire_lease(CYCLE_LEASE, owner, ttl, clock()):
@@ -175,8 +173,6 @@ def run_locked_cycle(
     renewer = LeaseRenewer(store, owner, ttl, min(renew_every_s, ttl.total_seconds() / 3), clock, lost=cycle_stop)
     try:
         with renewer:
-            if close_abandoned_runs(store, clock):
-                log.warning("closed ingest runs left unfinished by a process that died")
             runner = ingestor or Ingestor(config, store, clock=clock)
             report = runner.run_cycle(
                 due_only=due_only, owner=owner, progress=progress, stop=cycle_stop, feed_ids=feed_ids

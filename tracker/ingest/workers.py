@@ -22,7 +22,14 @@ from datetime import timedelta
 
 from tracker.clock import Clock, system_clock
 from tracker.errors import TrackerError
-from tracker.ingest.lease import CYCLE_LEASE, LEASE_TTL, Claims, LeaseRenewer, after_cycle
+from tracker.ingest.lease import (
+    CYCLE_LEASE,
+    LEASE_TTL,
+    Claims,
+    LeaseRenewer,
+    after_cycle,
+    close_abandoned_runs,
+)
 from tracker.ingest.reports import FeedReport, FeedTally
 from tracker.ingest.runner import Ingestor, default_owner
 from tracker.models import Config
@@ -74,6 +81,7 @@ def run_worker(
             f"--worker needs PostgreSQL (row claims with SKIP LOCKED); this database is {store.dialect}"
         )
     owner = owner or default_owner()
+    close_abandoned_runs(store, clock)  # single-process runs that died; shared ones are resumed below
     runner = ingestor or Ingestor(config, store, clock=clock)
     # Small batches spread the work evenly and bound what a dying worker leaves behind.
     batch = batch or max(4, runner.workers * 2)

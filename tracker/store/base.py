@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tracker.errors import StorageError
 from tracker.models import Mention
-from tracker.store.engine import make_engine, resolve_db_url
+from tracker.store.engine import is_read_only, make_engine, resolve_db_url
 from tracker.store.tables import MentionRow
 
 
@@ -21,6 +21,7 @@ class StoreBase:
     def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
         self.url = resolve_db_url(url)
         self.engine = engine or make_engine(self.url)
+        self.read_only = is_read_only(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -41,6 +42,9 @@ class StoreBase:
                 raise  # callers that race on inserts (leases) decide what a duplicate means
             except DBAPIError as exc:  # locked, read-only, not a database, NUL in text…: one line, no traceback
                 session.rollback()
+                if self.read_only and "readonly" in str(exc.orig or exc):
+                    raise StorageError(f"the database is read-only here ({self.url}): this command needs to write "
+                                       "to it; run it as a user who may write the file and its folder") from None
                 raise StorageError(f"database error: {str(exc.orig or exc).strip().splitlines()[0]}") from None
             except BaseException:
                 session.rollback()

@@ -1,18 +1,25 @@
-"""Engines for SQLite and PostgreSQL, with migrations applied on first use (skipped when current)."""
+"""Engines for SQLite and PostgreSQL, with migrations applied on first use (skipped when current).
+
+A SQLite file that this process may not write (a read-only folder or file, a read-only mount, or
+`?mode=ro` in the URL) is opened read-only when it is already at the current schema, so commands
+that only read still work; anything that must write fails with one line (see StoreBase.session).
+"""
 
 from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SAWarning, SQLAlchemyError
 from sqlmodel import create_engine
 
@@ -22,6 +29,7 @@ from tracker.store.migrations import HEAD_REVISION
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _migrate_lock = threading.Lock()
+READ_ONLY_OPTION = "tracker_read_only"  # an execution option on engines opened read-only
 
 
 def resolve_db_url(url: str | None = None) -> str:
@@ -38,17 +46,32 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, *, migrate: bool = True) -> Engine:
-    """An engine for url; creates the SQLite file's folder and brings the schema up to date."""
+    """An engine for url; creates the SQLite file's folder and brings the schema up to date.
+
+    A SQLite file this process cannot write is opened read-only instead, if it is at the current schema.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise StorageError(f"not a database URL: {url!r}") from None
     backend = parsed.get_backend_name()
+    shown = parsed.render_as_string()
+    read_only = False
     if backend == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        path = sqlite_path(parsed)
+        read_only = path is not None and _must_open_read_only(parsed, path)
+        if read_only and path is not None:
+            engine = _read_only_sqlite_engine(path)
+        else:
+            if path is not None:
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StorageError(f"cannot create the folder of database {shown}: {exc.strerror or exc}") from None
+                if not path.exists() and not os.access(path.parent, os.W_OK):
+                    raise StorageError(f"cannot create database {shown}: its folder is read-only")
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
     elif backend == "postgresql":
         if parsed.drivername == "postgresql":
             url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
@@ -58,10 +81,75 @@ def make_engine(url: str, *, migrate: bool = True) -> Engine:
     if migrate:
         try:
             if not schema_is_current(engine):
+                if read_only:
+                    raise StorageError(
+                        f"database {shown} is read-only and not at the current schema: open it once with write "
+                        "access (any tracker command) to create or migrate it"
+                    )
                 upgrade(engine)
         except DBAPIError as exc:  # unreachable server, or a file that is not a SQLite database
-            raise StorageError(f"cannot open database {parsed.render_as_string()}: {_first_line(exc)}") from None
+            raise StorageError(f"cannot open database {shown}: {_first_line(exc)}") from None
+        except OSError as exc:  # the migration lock beside a SQLite file could not be created
+            raise StorageError(f"cannot create or migrate database {shown}: {exc.strerror or exc}") from None
     return engine
+
+
+def sqlite_path(parsed: URL) -> Path | None:
+    """The file behind a sqlite URL (also `sqlite:///file:PATH?uri=true`); None in memory."""
+    database = parsed.database or ""
+    if parsed.query.get("uri") in ("true", "1") and database.startswith("file:"):
+        database = database[len("file:"):]
+    if not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+def known_revisions() -> frozenset[str]:
+    """The schema revisions this version knows (versions/NNNN_*.py): a database at any of them can be migrated."""
+    return frozenset(p.name.split("_", 1)[0] for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
+
+
+def is_read_only(engine: Engine) -> bool:
+    return bool(engine.get_execution_options().get(READ_ONLY_OPTION))
+
+
+def _must_open_read_only(parsed: URL, path: Path) -> bool:
+    """Asked for with mode=ro, or an existing file whose folder or self this process may not write.
+
+    The folder matters because SQLite creates its -wal/-shm files (and our migration lock) beside the file.
+    """
+    if parsed.query.get("mode") == "ro":
+        return True
+    if not path.exists():
+        return False  # to be created: if the folder is read-only, creating it says so
+    return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def _read_only_sqlite_engine(path: Path) -> Engine:
+    """Reads without writing a byte: not the WAL pragma, not the -shm file, not the migration lock."""
+
+    def connect() -> sqlite3.Connection:
+        target = quote(str(path.resolve()))
+        # mode=ro reads through a live writer's -wal consistently. It needs the -shm file, which
+        # a writer keeps beside it; with no writer, in a folder we cannot write, SQLite cannot create
+        # one, and there is then nothing but the file to read: immutable reads it alone.
+        try:
+            connection = sqlite3.connect(f"file:{target}?mode=ro", uri=True, check_same_thread=False, timeout=30)
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return _read_only_pragmas(connection)
+        except sqlite3.Error:
+            pass
+        connection = sqlite3.connect(f"file:{target}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        return _read_only_pragmas(connection)
+
+    engine = create_engine(f"sqlite:///{path}", creator=connect)
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
+def _read_only_pragmas(connection: sqlite3.Connection) -> sqlite3.Connection:
+    connection.execute("PRAGMA busy_timeout=30000")
+    connection.execute("PRAGMA query_only=ON")
+    return connection
 
 
 def _first_line(exc: SQLAlchemyError) -> str:

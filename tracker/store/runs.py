@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,18 @@ from tracker.store.tables import IngestRunRow, LeaseRow
 
 # The ingest_run owner that marks a cycle shared by `tracker ingest --worker` processes.
 SHARED_RUN_OWNER = "workers"
+# The lease that lets one ingest cycle run at a time (tracker.ingest.lease holds and renews it).
+CYCLE_LEASE = "ingest-cycle"
 _SHARED_CYCLE_LOCK = 734127002  # pg_advisory_xact_lock key: one worker at a time decides the cycle
+
+
+def run_is_live(run: IngestRunView, lease_owner: str | None) -> bool:
+    """Pure: is a 'running' run's process still at work? Only while it holds the cycle lease:
+    a process that was killed, crashed or ran out of disk stops renewing it, and it expires.
+    The workers of a shared cycle hold the lease as "workers:<run id>"."""
+    if run.outcome != "running" or lease_owner is None:
+        return False
+    return lease_owner == (f"{SHARED_RUN_OWNER}:{run.id}" if run.owner == SHARED_RUN_OWNER else run.owner)
 
 
 class RunsMixin(StoreBase):
@@ -50,14 +62,36 @@ class RunsMixin(StoreBase):
     def recent_runs(self, limit: int = 10) -> list[IngestRunView]:
         with self.session() as s:
             rows = s.execute(select(IngestRunRow).order_by(col(IngestRunRow.id).desc()).limit(limit)).scalars()
-            return [
-                IngestRunView(
-                    id=r.id or 0, started_at=r.started_at, finished_at=r.finished_at, outcome=r.outcome,
-                    feeds_total=r.feeds_total, feeds_ok=r.feeds_ok, feeds_failed=r.feeds_failed,
-                    feeds_skipped=r.feeds_skipped, items_seen=r.items_seen, clips_new=r.clips_new, owner=r.owner,
-                )
-                for r in rows
-            ]
+            return [_run_view(r) for r in rows]
+
+    def interrupt_dead_runs(self, now: datetime, reason: str) -> list[IngestRunView]:
+        """Mark runs left 'running' by a process that no longer holds the cycle lease as interrupted.
+
+        Safe while another cycle runs: its run is live (its owner holds the lease). The runs are
+        read before the lease, and a run starts only after its lease is taken, so a cycle starting
+        meanwhile is never mistaken for a dead one. Shared cycles are left to their workers, who
+        resume them (tracker.ingest.workers).
+        """
+        with self.session() as s:
+            running = [_run_view(r) for r in s.execute(
+                select(IngestRunRow).where(col(IngestRunRow.outcome) == "running",
+                                           col(IngestRunRow.owner) != SHARED_RUN_OWNER)
+            ).scalars()]
+            if not running:
+                return []
+            lease = s.get(LeaseRow, CYCLE_LEASE)
+            holder = lease.owner if lease is not None and lease.expires_at >= now else None
+            closed = []
+            for run in running:
+                if run_is_live(run, holder):
+                    continue
+                # Only if still running: a stalled process that finishes after all keeps its own outcome.
+                if s.connection().execute(
+                    update(IngestRunRow).where(col(IngestRunRow.id) == run.id, col(IngestRunRow.outcome) == "running")
+                    .values(outcome="interrupted", finished_at=now, error=reason)
+                ).rowcount:
+                    closed.append(replace(run, outcome="interrupted", finished_at=now, error=reason))
+            return closed
 
     # ------------------------------------------------------------ leases (one cycle at a time)
 
@@ -169,3 +203,11 @@ class RunsMixin(StoreBase):
                 update(IngestRunRow).where(col(IngestRunRow.id) == run_id, col(IngestRunRow.outcome) == "running")
                 .values(outcome=outcome, finished_at=now)
             ).rowcount)
+
+
+def _run_view(r: IngestRunRow) -> IngestRunView:
+    return IngestRunView(
+        id=r.id or 0, started_at=r.started_at, finished_at=r.finished_at, outcome=r.outcome,
+        feeds_total=r.feeds_total, feeds_ok=r.feeds_ok, feeds_failed=r.feeds_failed, feeds_skipped=r.feeds_skipped,
+        items_seen=r.items_seen, clips_new=r.clips_new, owner=r.owner, error=r.error,
+    )

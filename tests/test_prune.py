@@ -1,0 +1,126 @@
+"""`tracker prune --older-than`: old rejected clips, old runs and dropped feeds go; nothing staff kept does.
+
+SQLite and PostgreSQL; "now" is the injected FakeClock, handed to the CLI as click's obj.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.fakes import NOW, FakeClock
+from tracker.cli import cli
+from tracker.models import ClipStatus, FeedConfig, FetchOutcome, MatchedEntry, Mention, ParsedEntry
+from tracker.normalize import canonical_url, clip_id_for
+from tracker.store import Store
+
+OLD = NOW - timedelta(days=400)
+RECENT = NOW - timedelta(days=30)
+
+
+def add_clip(store: Store, name: str, feed_id: str, at: datetime) -> str:
+    link = f"https://news.example.org/{name}"
+    canonical = canonical_url(link)
+    entry = ParsedEntry(title=f"Kendra Brooks on {name}", link=link, guid=link, summary="", content="")
+    mention = Mention("member", "kendra-brooks", "Kendra Brooks", "title", "Kendra Brooks")
+    store.store_entries(feed_id, [MatchedEntry(entry, canonical, clip_id_for(canonical), (mention,))], at)
+    return clip_id_for(canonical)
+
+
+def run(store: Store, at: datetime, outcome: str = "ok") -> int:
+    run_id = store.start_run("host:1:1", 1, at)
+    if outcome != "running":
+        store.finish_run(run_id, outcome=outcome, now=at + timedelta(minutes=1), feeds_ok=1, feeds_failed=0,
+                         feeds_skipped=0, items_seen=1, clips_new=1)
+    return run_id
+
+
+@pytest.fixture
+def history(store: Store) -> dict[str, str]:
+    """Clips, runs and feeds on both sides of a 365-day cutoff."""
+    store.sync_feeds([FeedConfig("kept-feed", "https://a.example/rss"), FeedConfig("dropped-feed", "https://b.example/rss"),
+                      FeedConfig("dropped-with-clip", "https://c.example/rss")])
+    for feed_id in ("kept-feed", "dropped-feed", "dropped-with-clip"):
+        store.record_fetch(feed_id, FetchOutcome(ok=True, status=200), OLD)
+    clips = {
+        "old-rejected": add_clip(store, "old-rejected", "dropped-feed", OLD),
+        "old-approved": add_clip(store, "old-approved", "dropped-with-clip", OLD),
+        "old-new": add_clip(store, "old-new", "kept-feed", OLD),
+        "recently-rejected": add_clip(store, "recently-rejected", "kept-feed", OLD),  # old clip, recent decision
+        "new-rejected": add_clip(store, "new-rejected", "kept-feed", RECENT),
+    }
+    store.set_status([clips["old-rejected"]], ClipStatus.REJECTED, "maria", OLD + timedelta(days=1))
+    store.set_status([clips["old-approved"]], ClipStatus.APPROVED, "maria", OLD + timedelta(days=1))
+    store.set_status([clips["recently-rejected"]], ClipStatus.REJECTED, "maria", RECENT)
+    store.set_status([clips["new-rejected"]], ClipStatus.REJECTED, "maria", RECENT)
+    store.sync_feeds([FeedConfig("kept-feed", "https://a.example/rss")])  # the other two leave feeds.yml
+    ids = {f"clip:{k}": v for k, v in clips.items()}
+    ids["run:old"] = str(run(store, OLD))
+    ids["run:recent"] = str(run(store, RECENT))
+    ids["run:old-running"] = str(run(store, OLD, outcome="running"))
+    return ids
+
+
+def prune(store: Store, *args: str) -> str:
+    result = CliRunner().invoke(cli, ["--db", store.url, "prune", "--older-than", "365d", *args], obj=FakeClock(NOW))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def clip_ids(store: Store) -> set[str]:
+    return {c.id for c in store.list_clips(limit=100).clips}
+
+
+def feed_ids(store: Store) -> set[str]:
+    return {f.id for f in store.feed_health(include_inactive=True)}
+
+
+def test_dry_run_says_what_would_go_and_changes_nothing(store: Store, history: dict[str, str]) -> None:
+    before = (clip_ids(store), feed_ids(store), store.recent_runs(10))
+    out = prune(store, "--dry-run")
+    assert "would remove (dry run), older than 2025-11-24 12:00 UTC" in out
+    assert "rejected clips          1  (with 1 mentions and 1 feed sources)" in out
+    assert "ingest runs             1" in out and "removed feeds           1" in out
+    assert (clip_ids(store), feed_ids(store), store.recent_runs(10)) == before
+
+
+def test_prune_removes_only_old_rejected_clips_runs_and_dropped_feeds(store: Store, history: dict[str, str]) -> None:
+    out = prune(store)
+    assert out.startswith("removed, older than 2025-11-24 12:00 UTC")
+    remaining = clip_ids(store)
+    assert history["clip:old-rejected"] not in remaining
+    # Never approved or unreviewed clips, nor one rejected recently or seen recently.
+    for kept in ("old-approved", "old-new", "recently-rejected", "new-rejected"):
+        assert history[f"clip:{kept}"] in remaining, kept
+    runs = {str(r.id) for r in store.recent_runs(10)}
+    assert history["run:old"] not in runs
+    assert {history["run:recent"], history["run:old-running"]} <= runs  # a running run is never pruned
+    # A dropped feed goes; one an approved clip came from stays, as does every configured feed.
+    assert feed_ids(store) == {"kept-feed", "dropped-with-clip"}
+    # The audit trail is kept, the pruned clip's included, unless asked.
+    assert [e.action for e in store.history(history["clip:old-rejected"])] == ["rejected"]
+    assert "audit entries           0  (kept;" in out
+
+
+def test_include_audit_removes_only_entries_of_clips_that_are_gone(store: Store, history: dict[str, str]) -> None:
+    out = prune(store, "--include-audit")
+    assert "audit entries           1  (of clips that no longer exist)" in out
+    assert store.history(history["clip:old-rejected"]) == []
+    assert [e.action for e in store.history(history["clip:old-approved"])] == ["approved"]  # old, but its clip lives
+
+
+def test_a_second_prune_finds_nothing(store: Store, history: dict[str, str]) -> None:
+    prune(store, "--include-audit")
+    out = prune(store, "--include-audit")
+    assert "rejected clips          0" in out and "ingest runs             0" in out and "audit entries           0" in out
+
+
+@pytest.mark.parametrize("age", ["365", "0d", "1y", "soon"])
+def test_an_age_must_be_days_or_weeks(tmp_path: Path, age: str) -> None:
+    db = f"sqlite:///{tmp_path / 'never-opened.db'}"
+    result = CliRunner().invoke(cli, ["--db", db, "prune", "--older-than", age], obj=FakeClock(NOW))
+    assert result.exit_code == 2 and "give days or weeks, like 365d or 52w" in result.output
+    assert not (tmp_path / "never-opened.db").exists()  # refused before the database is touched
