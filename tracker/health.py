@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from tracker.models import FeedHealth, IngestRunView
+from tracker.models import FeedHealth, IngestRunView, ResolveQueueStatus
 from tracker.store import Store
 
 FAILING_AFTER = timedelta(hours=24)
@@ -76,10 +76,17 @@ class HealthReport:
     now: datetime
     feeds: tuple[FeedStatus, ...]
     runs: tuple[IngestRunView, ...]
+    links: ResolveQueueStatus = field(default_factory=ResolveQueueStatus)  # search links waiting for the resolver
 
     @property
     def needs_attention(self) -> tuple[FeedStatus, ...]:
         return tuple(f for f in self.feeds if f.problem)
+
+    @property
+    def backing_off_until(self) -> datetime | None:
+        """When the resolver may ask Google News again, while it is backing off."""
+        until = self.links.state.backoff_until
+        return until if until is not None and until > self.now else None
 
     def to_json(self) -> dict[str, Any]:
         def ts(value: datetime | None) -> str | None:
@@ -101,6 +108,13 @@ class HealthReport:
                 }
                 for s in self.feeds
             ],
+            "search_links": {
+                "waiting": self.links.waiting, "done": self.links.done, "failed": self.links.failed,
+                "failures": [{"reason": reason, "links": n} for reason, n in self.links.failures],
+                "next_attempt_at": ts(self.links.next_attempt_at),
+                "backing_off_until": ts(self.backing_off_until),
+                "backoff_reason": self.links.state.last_error if self.backing_off_until else None,
+            },
             "runs": [
                 {
                     "id": r.id, "started_at": ts(r.started_at), "finished_at": ts(r.finished_at),
@@ -119,6 +133,7 @@ def health_report(store: Store, now: datetime, runs: int = 5) -> HealthReport:
         now=now,
         feeds=tuple(FeedStatus(f, assess(f, now)) for f in feeds),
         runs=tuple(store.recent_runs(runs)) if runs else (),
+        links=store.resolve_queue_status(now),
     )
 
 
@@ -157,6 +172,17 @@ def render_health_table(report: HealthReport, stream: IO[str]) -> None:
                 str(s.feed.consecutive_failures), (s.problem or "")[:120],
             )
         console.print(table)
+    links = report.links
+    if links.waiting or links.done or links.failed:
+        line = f"Search links: {links.waiting} waiting, {links.done} resolved, {links.failed} failed"
+        if report.backing_off_until is not None:
+            line += (f"; backing off until {report.backing_off_until:%Y-%m-%d %H:%M} UTC "
+                     f"({_ago(report.now, report.backing_off_until)}): {links.state.last_error or 'HTTP 429'}")
+        elif links.next_attempt_at is not None and links.waiting:
+            line += f"; next retry {_ago(report.now, links.next_attempt_at)}"
+        console.print(line)
+        for reason, n in links.failures:
+            console.print(f"  failed ({n}): {reason[:150]}")
     if report.runs:
         runs = Table(title="Recent ingest runs")
         for column in ("run", "started", "took", "outcome", "feeds ok/failed/skipped", "items", "new clips"):

@@ -11,11 +11,12 @@ from tracker.store.clips import ClipsMixin
 from tracker.store.demo import DemoMixin
 from tracker.store.engine import make_engine, resolve_db_url
 from tracker.store.feeds import FeedsMixin
+from tracker.store.resolve import ResolveMixin
 from tracker.store.review import ReviewMixin
 from tracker.store.runs import RunsMixin
 
 
-class Store(FeedsMixin, ClipsMixin, ReviewMixin, RunsMixin, DemoMixin):
+class Store(FeedsMixin, ClipsMixin, ReviewMixin, RunsMixin, ResolveMixin, DemoMixin):
     """One database. Thread-safe: every method opens its own session."""
 
 
