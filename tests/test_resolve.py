@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
@@ -21,7 +22,7 @@ from tracker.config import parse_config
 from tracker.fetch import FetchOptions
 from tracker.ingest import Ingestor
 from tracker.ingest.reports import CycleReport
-from tracker.models import ClipEdit, ClipStatus, Config
+from tracker.models import ClipEdit, ClipStatus, Config, staff_mention
 from tracker.normalize import canonical_url, clip_id_for
 from tracker.resolve.links import encode_google_id
 from tracker.resolve.resolver import GoogleNewsResolver, Pacer
@@ -29,7 +30,7 @@ from tracker.store import Store
 from tracker.store.engine import make_engine
 
 REGISTRY: dict[str, Any] = {
-    "members": [{"name": "Kendra Brooks"}],
+    "members": [{"name": "Kendra Brooks"}, {"name": "Nicholas O'Rourke"}],
     "campaigns": [{"id": "good-cause", "name": "Good Cause Eviction", "keywords": ["Good Cause Eviction"]}],
 }
 
@@ -114,36 +115,48 @@ def test_the_queue_persists_across_cycles_in_staffs_order(feed_server: FeedServe
     assert store.resolve_queue_status(clock()).waiting == 0
 
 
+@pytest.mark.parametrize("later", ["search", "outlet"])
 def test_a_late_resolution_merges_into_the_outlets_clip_keeping_staff_edits(
-    feed_server: FeedServer, google: FakeGoogleNews, store: Store, tmp_path: Path
+    feed_server: FeedServer, google: FakeGoogleNews, store: Store, tmp_path: Path, later: str
 ) -> None:
     story = "https://www.inquirer.com/politics/brooks-good-cause-20261120.html"
     link = google.add(story)
-    feed_server.add("/outlet", body=rss(("Brooks pushes Good Cause Eviction", story + "?utm_source=rss")))
-    feed_server.add("/search", body=rss(("Brooks pushes Good Cause Eviction - The Inquirer", link)))
+    title = "Brooks pushes Good Cause Eviction; Nicholas O'Rourke joins"
+    feed_server.add("/outlet", body=rss((title, story + "?utm_source=rss")))
+    feed_server.add("/search", body=rss((f"{title} - The Inquirer", link)))
     clock = FakeClock()
     paths = ["/outlet", "/search"]
     cycle(make_config(feed_server, google, paths, tmp_path, resolve_per_cycle=0), store, clock)
     outlet_id, search_id = clip_for(story), clip_for(link)
     assert {c.id for c in store.all_clips()} == {outlet_id, search_id}  # not resolved yet: two clips
 
-    # Staff work on both before the link is resolved.
-    store.edit_clip(outlet_id, ClipEdit(blurb="Outlet blurb", image_credit="Photo: Inquirer"), "li", clock())
+    # Staff work on both copies before the link is resolved; `later` says whose work came last.
+    def on_outlet() -> None:  # li: a blurb and a credit, her headline, and Brooks confirmed by hand
+        store.edit_clip(outlet_id, ClipEdit(blurb="Outlet blurb", image_credit="Photo: Inquirer",
+                                            headline="Li's headline"), "li", clock())
+        store.set_manual_mentions(outlet_id, [staff_mention("member", "kendra-brooks")], "li", clock())
+
+    def on_search() -> None:  # maria: approved, her headline, featured, and both members taken off
+        store.set_status([search_id], ClipStatus.APPROVED, "maria", clock())
+        store.edit_clip(search_id, ClipEdit(headline="Maria's headline", featured=True), "maria", clock())
+        store.set_clip_targets(search_id, [], ["good-cause"], "maria", clock())
+
+    first, second = (on_outlet, on_search) if later == "search" else (on_search, on_outlet)
+    first()
     clock.advance(minutes=5)
-    store.set_status([search_id], ClipStatus.APPROVED, "maria", clock())
-    store.edit_clip(search_id, ClipEdit(headline="Staff headline", featured=True), "maria", clock())
-    store.set_clip_targets(search_id, ["kendra-brooks"], ["good-cause"], "maria", clock())
-    store.set_clip_targets(outlet_id, [], ["good-cause"], "li", clock())  # li took the member off the outlet copy
+    second()
 
     clock.advance(hours=1)
     report = cycle(make_config(feed_server, google, paths, tmp_path), store, clock)
     assert report.links is not None and report.links.merged == 1
     (clip,) = store.all_clips()
     assert clip.id == outlet_id and clip.resolved and clip.feed_ids == ("outlet", "search")
-    assert clip.status is ClipStatus.APPROVED and clip.reviewed_by == "maria"  # the later decision
-    assert (clip.headline, clip.blurb, clip.image_credit, clip.featured) == (
-        "Staff headline", "Outlet blurb", "Photo: Inquirer", True)
-    assert clip.campaign_ids == ("good-cause",) and clip.member_ids == ()  # a staff removal holds
+    assert clip.status is ClipStatus.APPROVED and clip.reviewed_by == "maria"  # the only review
+    assert (clip.blurb, clip.image_credit, clip.featured) == ("Outlet blurb", "Photo: Inquirer", True)
+    assert clip.headline == ("Maria's headline" if later == "search" else "Li's headline")  # the later edit
+    # O'Rourke: maria's removal beats the outlet copy's automatic match. Brooks: the later staff decision.
+    assert clip.campaign_ids == ("good-cause",)
+    assert clip.member_ids == (() if later == "search" else ("kendra-brooks",))
     actions = [(h.user, h.action) for h in store.history(clip.id)]
     assert {("li", "edit"), ("maria", "approved"), ("maria", "edit"), ("resolver", "resolve")} <= set(actions)
     with store.engine.connect() as conn:
@@ -151,7 +164,7 @@ def test_a_late_resolution_merges_into_the_outlets_clip_keeping_staff_edits(
         assert conn.execute(text("SELECT COUNT(*) FROM mention WHERE clip_id = :i"), {"i": search_id}).scalar_one() == 0
 
     # The search feed keeps carrying the link: its item joins the merged clip, with no lookup and no new clip.
-    feed_server.add("/search", body=rss(("Brooks pushes Good Cause Eviction - The Inquirer (updated)", link)))
+    feed_server.add("/search", body=rss((f"{title} - The Inquirer (updated)", link)))
     asked = len(google.requests)
     clock.advance(hours=1)
     cycle(make_config(feed_server, google, paths, tmp_path), store, clock)

@@ -125,7 +125,9 @@ class ResolveMixin(StoreBase):
                 s.flush()
             else:
                 notes = self._merge_clip(s, target, old, now)
-            self._move_children(s, old.id, target.id)
+            old_tagged, target_tagged = self._last_action(s, old.id, "tag"), self._last_action(s, target.id, "tag")
+            self._move_children(s, old.id, target.id,
+                                old_tagged_later=old_tagged is not None and (target_tagged is None or old_tagged > target_tagged))
             s.delete(old)
             s.flush()
             detail = f"link resolved: {old.url} -> {url}"
@@ -138,9 +140,9 @@ class ResolveMixin(StoreBase):
             return Resolution(old.id, new_id, url, merged=merged)
 
     @staticmethod
-    def _last_edit(s: Session, clip_id: str) -> datetime | None:
+    def _last_action(s: Session, clip_id: str, action: str) -> datetime | None:
         return _as_utc(s.execute(
-            select(func.max(col(AuditRow.at))).where(col(AuditRow.clip_id) == clip_id, col(AuditRow.action) == "edit")
+            select(func.max(col(AuditRow.at))).where(col(AuditRow.clip_id) == clip_id, col(AuditRow.action) == action)
         ).scalar_one())
 
     def _merge_clip(self, s: Session, target: ClipRow, old: ClipRow, now: datetime) -> list[str]:
@@ -151,7 +153,7 @@ class ResolveMixin(StoreBase):
             if target.status != old.status:
                 notes.append(f"status {old.status} (the later review, by {old.reviewed_by})")
             target.status, target.reviewed_by, target.reviewed_at = old.status, old.reviewed_by, old.reviewed_at
-        old_edit, target_edit = self._last_edit(s, old.id), self._last_edit(s, target.id)
+        old_edit, target_edit = self._last_action(s, old.id, "edit"), self._last_action(s, target.id, "edit")
         old_edited_later = old_edit is not None and (target_edit is None or old_edit > target_edit)
         for attr in _STAFF_EDITS:
             mine, theirs = getattr(target, attr), getattr(old, attr)
@@ -169,19 +171,18 @@ class ResolveMixin(StoreBase):
         return notes
 
     @staticmethod
-    def _move_children(s: Session, old_id: str, new_id: str) -> None:
-        """Mentions, sources, history and queue rows of old_id become new_id's (the ones new_id has win,
-        except that a staff decision beats an automatic match)."""
+    def _move_children(s: Session, old_id: str, new_id: str, *, old_tagged_later: bool) -> None:
+        """Mentions, sources, history and queue rows of old_id become new_id's. For a member or campaign
+        both have, a staff decision (attached or removed) beats an automatic match, and of two staff
+        decisions the later one wins."""
         have = {(m.kind, m.target_id): m for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == new_id)).scalars()}
         for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == old_id)).scalars().all():
             kept = have.get((m.kind, m.target_id))
             if kept is None:
                 m.clip_id = new_id
                 continue
-            if m.manual and not kept.manual:
+            if m.manual and (not kept.manual or old_tagged_later):
                 kept.manual, kept.suppressed = True, m.suppressed
-            elif m.manual and kept.manual:
-                kept.suppressed = kept.suppressed or m.suppressed  # removed on either: stays off the website
             s.delete(m)
         for src in s.execute(select(ClipSourceRow).where(col(ClipSourceRow.clip_id) == old_id)).scalars().all():
             if s.get(ClipSourceRow, (new_id, src.feed_id)) is None:
