@@ -5,6 +5,7 @@ late merge into an outlet's clip (SQLite and PostgreSQL), and the SSRF rules."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from tests.gnewsserver import FakeGoogleNews, current_id
 from tests.test_migrations import _upgrade_to
 from tracker.cli import cli
 from tracker.config import parse_config
+from tracker.export import Registry
 from tracker.fetch import FetchOptions
 from tracker.ingest import Ingestor
 from tracker.ingest.reports import CycleReport
@@ -262,6 +264,11 @@ def test_waiting_links_are_shown_as_not_resolved_yet(feed_server: FeedServer, go
     store, clock = Store(db), FakeClock()
     cycle(make_config(feed_server, google, ["/search"], tmp_path, resolve_per_cycle=0), store, clock)
     assert "(link not resolved yet)" in CliRunner().invoke(cli, ["--db", db, "clips", "list"], obj=clock).output
+    from dashboard.ui import clip_card_html
+
+    (clip,) = store.all_clips()
+    assert "link not resolved yet" in clip_card_html(clip, Registry())  # the review queue's card
+    assert "link not resolved yet" not in clip_card_html(replace(clip, resolved=True), Registry())
     store.close()
 
 
