@@ -203,7 +203,7 @@ class _Run:
         except FetchError as exc:
             if exc.status == 429:
                 self.rate_limited, self.retry_after_s = True, exc.retry_after_s
-                self.stopped_because = f"rate-limited by Google News (HTTP 429): {exc}"
+                self.stopped_because = f"rate-limited by Google News ({exc})"
             elif exc.status not in _GONE:
                 self.failures_in_a_row += 1
                 if self.failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
