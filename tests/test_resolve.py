@@ -329,3 +329,23 @@ def test_clips_stored_before_the_resolver_are_queued_by_the_migration(db_url: st
     assert task.clip_id == "g1" and task.link == link
     assert not store.get_clip("g1").resolved and store.get_clip("p1").resolved
     store.close()
+
+
+def test_the_worker_closing_a_shared_cycle_resolves_the_links_once(
+    feed_server: FeedServer, google: FakeGoogleNews, pg_url: str, tmp_path: Path
+) -> None:
+    from tests.test_workers import _run_workers
+
+    stories = [f"https://p{i}.example.com/story" for i in range(3)]
+    paths = []
+    for i, url in enumerate(stories):
+        feed_server.add(f"/s{i}", body=rss((f"Kendra Brooks {i}", google.add(url))))
+        paths.append(f"/s{i}")
+    Store(pg_url).close()
+    reports = _run_workers(make_config(feed_server, google, paths, tmp_path), pg_url, 2, batch=1, poll_s=0.05)
+    assert sum(1 for r in reports if r is not None and r.closed_cycle) == 1
+    store = Store(pg_url)
+    assert {c.url for c in store.all_clips()} == set(stories)
+    assert sorted(r.path for r in google.requests if r.method == "GET") == sorted(
+        f"/rss/articles/{current_id(u)}" for u in stories)  # each link looked up once, by the closer alone
+    store.close()
