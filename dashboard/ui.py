@@ -160,6 +160,9 @@ def clip_card_html(clip: ClipView, registry: Registry, *, show_status: bool = Fa
     meta = f'<span class="mt-outlet">{_e(clip.display_outlet or "Unknown outlet")}</span> · {_e(when(clip.published_at or clip.first_seen_at))}'
     if clip.manual:
         meta += " · added by hand"
+    if not clip.resolved:
+        # Still Google News' redirect: staff should know before they share the link.
+        meta += " · link not resolved yet"
     body = (
         f'<p class="mt-headline" dir="auto">{headline}</p><p class="mt-meta">{meta}</p>'
         f"{chips_html(clip, registry, show_status=show_status)}"

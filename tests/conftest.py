@@ -12,6 +12,7 @@ import yaml
 from hypothesis import settings
 
 from tests.feedserver import FeedServer, running_server
+from tests.gnewsserver import FakeGoogleNews, running_google
 from tracker.clock import system_clock
 from tracker.demo import demo_config_data, seed_store
 from tracker.store import Store
@@ -95,6 +96,13 @@ def store(db_url: str) -> Iterator[Store]:
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
     with running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def google() -> Iterator[FakeGoogleNews]:
+    """A fake Google News (article pages, batchexecute) on 127.0.0.1."""
+    with running_google() as server:
         yield server
 
 

@@ -25,6 +25,7 @@ from tracker.cli import cli
 from tracker.demo import seed_store
 from tracker.models import ClipFilter, ClipStatus
 from tracker.store import Store
+from tracker.store.migrations import HEAD_REVISION
 from tracker.store.runs import CYCLE_LEASE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +65,7 @@ def test_backup_and_restore_round_trip(tmp_path: Path, db_url: str) -> None:
 
     made = tracker(db_url, "backup", str(backup))
     assert made.exit_code == 0, made.output
-    assert made.output.startswith("backed up 40 clips, ") and "(schema 0005)" in made.output
+    assert made.output.startswith("backed up 40 clips, ") and f"(schema {HEAD_REVISION})" in made.output
     again = tracker(db_url, "backup", str(backup))
     assert again.exit_code == 1 and "already exists" in str(again.exception)
 

@@ -14,9 +14,10 @@ import pytest
 from tracker.config import load_config
 from tracker.ingest import Ingestor
 from tracker.match import compile_matcher
-from tracker.models import MatchItem
+from tracker.models import ClipFilter, MatchItem
 from tracker.normalize import canonical_url
 from tracker.parse import parse_feed
+from tracker.resolve.links import search_link
 from tracker.store import Store
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
@@ -52,8 +53,14 @@ _ID_RE = re.compile(r"<!--\s*([ITGS]\d+)\b")
 _LINK_RE = re.compile(r"<link>([^<]+)</link>|<link[^>]*href=\"([^\"]+)\"")
 
 
+def _publisher_url(link: str) -> str:
+    """Where a sample link leads: the search sample's Google News links carry the publisher's URL."""
+    found = search_link(link, "https://news.google.com")
+    return found.publisher_url if found and found.publisher_url else link
+
+
 def _items_by_id() -> dict[str, str]:
-    """Sample id -> the item's link (the first link after the id comment)."""
+    """Sample id -> where the item links (the first link after the id comment, decoded if a search link)."""
     out: dict[str, str] = {}
     for path in SAMPLES.glob("*.*"):
         if path.suffix not in (".xml", ".atom") or path.name == "broken.xml":
@@ -62,7 +69,7 @@ def _items_by_id() -> dict[str, str]:
         for m in _ID_RE.finditer(text):
             link = _LINK_RE.search(text, m.end())
             assert link is not None
-            out[m.group(1)] = (link.group(1) or link.group(2)).replace("&amp;", "&")
+            out[m.group(1)] = _publisher_url((link.group(1) or link.group(2)).replace("&amp;", "&"))
     return out
 
 
@@ -77,7 +84,7 @@ def test_every_sample_item_matches_as_expected() -> None:
             continue
         for e in parse_feed(path.read_bytes()).entries:
             found = matcher.match(MatchItem(title=e.title, summary=e.summary, content=e.content))
-            results[e.link] = ({m.target_id for m in found if m.kind == "member"},
+            results[_publisher_url(e.link)] = ({m.target_id for m in found if m.kind == "member"},
                                {m.target_id for m in found if m.kind == "campaign"})
     for item_id, expected in EXPECTED.items():
         assert results[links[item_id]] == expected, item_id
@@ -95,6 +102,10 @@ def test_demo_ingest_dedupes_and_records_the_broken_feed(tmp_path: Path) -> None
     clips = {c.canonical_url: c for c in store.all_clips()}
     assert len(clips[canonical_url(links["G4"])].feed_ids) == 2
     assert len(clips[canonical_url(links["I3"])].feed_ids) == 2
+    # The search sample's links are Google News links: every clip shows the publisher's URL, resolved offline.
+    search_clips = store.all_clips(ClipFilter(feed_tag="ny"))
+    assert search_clips and all(c.resolved and "news.google.com" not in c.url for c in search_clips)
+    assert clips[canonical_url(links["G1"])].url == links["G1"]
     broken = next(h for h in store.feed_health() if h.id == "sample-broken")
     assert broken.consecutive_failures == 1 and broken.last_error
     assert Ingestor(config, store).run_cycle().new_clips == 0

@@ -38,6 +38,7 @@ _TOP_KEYS = {"settings", "feeds", "searches", "members", "members_file", "campai
 _SETTINGS_KEYS = {
     "poll", "timeout_s", "user_agent", "allow_private_hosts", "exports", "max_body_bytes",
     "workers", "per_host_limit", "site_title", "site_url",
+    "google_news_url", "google_news_min_interval_s", "resolve_per_cycle",
 }
 _FEED_KEYS = {"url", "name", "tags", "id"}
 _SEARCH_KEYS = {"template", "for"}
@@ -175,6 +176,19 @@ def _settings(ctx: _Ctx, raw: Any) -> Settings:
             if isinstance(val, bool) or not isinstance(val, int) or val <= 0:
                 raise ctx.fail(f"settings.{key}", "expected a positive whole number")
             kwargs[key] = val
+    if "resolve_per_cycle" in data:
+        val = data["resolve_per_cycle"]
+        if isinstance(val, bool) or not isinstance(val, int) or val < 0:
+            raise ctx.fail("settings.resolve_per_cycle", "expected a whole number, 0 or more (0: no lookups)")
+        kwargs["resolve_per_cycle"] = val
+    if "google_news_min_interval_s" in data:
+        val = data["google_news_min_interval_s"]
+        if isinstance(val, bool) or not isinstance(val, int | float) or val < 0:
+            raise ctx.fail("settings.google_news_min_interval_s", "expected a number of seconds, 0 or more")
+        kwargs["google_news_min_interval_s"] = float(val)
+    if "google_news_url" in data:
+        kwargs["google_news_url"] = _service_base(
+            ctx, "settings.google_news_url", _as_str(ctx, "settings.google_news_url", data["google_news_url"], required=True))
     if "allow_private_hosts" in data:
         if not isinstance(data["allow_private_hosts"], bool):
             raise ctx.fail("settings.allow_private_hosts", "expected true or false")
@@ -205,6 +219,18 @@ def _settings(ctx: _Ctx, raw: Any) -> Settings:
         )
     kwargs["exports"] = tuple(exports)
     return Settings(**{**defaults.__dict__, **kwargs})
+
+
+def _service_base(ctx: _Ctx, where: str, url: str) -> str:
+    """A service's base: http(s)://host[:port], nothing after it (the paths are the service's)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ctx.fail(where, f"bad URL {url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ctx.fail(where, f"expected http(s)://host[:port] with no path, got {url!r}")
+    return url.rstrip("/")
 
 
 def _check_cron(ctx: _Ctx, poll: str) -> None:
@@ -436,44 +462,127 @@ def _parse_yaml(text: str, p: Path) -> Any:
         raise ConfigError(f"{p}: {where}: invalid YAML ({problem})") from None
 
 
-def search_query_for_member(member: MemberConfig) -> str:
-    """The news-search query for a member: the exact name, plus place for context."""
-    query = f'"{member.name}"'
-    if member.jurisdiction:
-        query += f" {member.jurisdiction}"
-    return query
+# Google ignores the words of a query past the 32nd; Bing documents no limit. Every generated query
+# stays within 32 words (OR and -word count as words) and 400 characters, for both engines; a
+# longer one is split into several search feeds for the same member or campaign.
+SEARCH_QUERY_MAX_WORDS = 32
+SEARCH_QUERY_MAX_CHARS = 400
 
 
-def search_query_for_campaign(campaign: CampaignConfig) -> str:
-    phrases = [k.text for k in campaign.keywords[:3]] or [campaign.name]
-    return " OR ".join(f'"{p}"' for p in phrases)
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', " ").strip() + '"'
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"\w+", text.casefold()))
+
+
+def _distinct_phrases(phrases: Iterable[str]) -> list[str]:
+    """Phrases without those another one already finds: a search for "Kendra Brooks" also returns
+    every page saying "Councilmember Kendra Brooks", so that alias would only lengthen the query."""
+    kept: list[tuple[str, tuple[str, ...]]] = []
+    candidates = [(p, _words(p)) for p in phrases if _words(p)]
+    for phrase, words in candidates:
+        def found_by(other: tuple[str, ...], words: tuple[str, ...] = words) -> bool:
+            n = len(other)
+            return any(words[i : i + n] == other for i in range(len(words) - n + 1))
+
+        if any(found_by(other) for p, other in candidates if p != phrase and other != words and len(other) < len(words)):
+            continue
+        if any(other == words for _, other in kept):
+            continue
+        kept.append((phrase, words))
+    return [p for p, _ in kept]
+
+
+def _query_words(query: str) -> int:
+    return len(query.replace("(", " ").replace(")", " ").split())
+
+
+def _fits(query: str) -> bool:
+    return _query_words(query) <= SEARCH_QUERY_MAX_WORDS and len(query) <= SEARCH_QUERY_MAX_CHARS
+
+
+_SINGLE_TERM_RE = re.compile(r'"[^"]*"|[\w-]+')
+
+
+def _joined(alternatives: list[str], context: str) -> str:
+    if len(alternatives) > 1:
+        # Google binds OR tighter than adjacency: `"a" OR b c` would mean "a" OR b, AND c.
+        alternatives = [a if _SINGLE_TERM_RE.fullmatch(a) else f"({a})" for a in alternatives]
+    body = " OR ".join(alternatives)
+    if context:
+        return f"({body}) {context}" if len(alternatives) > 1 else f"{body} {context}"
+    return body
+
+
+def _packed(alternatives: list[str], context: str = "") -> tuple[str, ...]:
+    """One query OR-ing the alternatives (AND the context), or several when one would be too long.
+
+    An alternative too long on its own gets a query of its own, which the engine cuts short.
+    """
+    queries: list[str] = []
+    current: list[str] = []
+    for alternative in alternatives:
+        if current and not _fits(_joined([*current, alternative], context)):
+            queries.append(_joined(current, context))
+            current = []
+        current.append(alternative)
+    if current:
+        queries.append(_joined(current, context))
+    return tuple(queries)
+
+
+def search_queries_for_member(member: MemberConfig) -> tuple[str, ...]:
+    """The news-search queries for a member: the name and aliases, quoted and OR-ed, and the place
+    for context: `("Kendra Brooks" OR "Councilmember Brooks") Philadelphia`."""
+    phrases = _distinct_phrases([member.name, *member.aliases])
+    return _packed([_quoted(p) for p in phrases], member.jurisdiction)
+
+
+def search_queries_for_campaign(campaign: CampaignConfig) -> tuple[str, ...]:
+    """The news-search queries for a campaign: its keywords, quoted and OR-ed, OR its query in the
+    engines' syntax (tracker.query.engine_query: NEAR becomes AND)."""
+    from tracker.query import Or, engine_query, parse_query
+
+    alternatives = [_quoted(p) for p in _distinct_phrases(k.text for k in campaign.keywords)]
+    if campaign.query:
+        node = parse_query(campaign.query)
+        # A top-level OR splits into its alternatives, so that a long query can be spread over feeds.
+        for part in node.children if isinstance(node, Or) else (node,):
+            alternatives.append(engine_query(part))
+    return _packed(alternatives or [_quoted(campaign.name)])
 
 
 def expand_searches(config: Config) -> tuple[FeedConfig, ...]:
-    """One generated search feed per member/campaign and search template."""
+    """Search feeds per member/campaign and search template: one each, or several when the query is long.
+
+    A feed's id is a hash of its URL, so a member whose query did not change keeps its feed and history.
+    """
     out: list[FeedConfig] = []
     for search in config.searches:
-        targets: list[tuple[str, str, str, tuple[str, ...]]] = []
+        targets: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = []
         if "members" in search.for_:
             targets += [
-                (f"member:{m.id}", m.name, search_query_for_member(m), m.tags)
+                (f"member:{m.id}", m.name, search_queries_for_member(m), m.tags)
                 for m in config.members
             ]
         if "campaigns" in search.for_:
             targets += [
-                (f"campaign:{c.id}", c.name, search_query_for_campaign(c), c.tags)
+                (f"campaign:{c.id}", c.name, search_queries_for_campaign(c), c.tags)
                 for c in config.campaigns
             ]
-        for target, name, query, tags in targets:
-            url = search.template.replace("{query}", quote_plus(query))
-            out.append(
-                FeedConfig(
-                    id=feed_id_for_url(url),
-                    url=url,
-                    name=f"Search: {name}",
-                    tags=tags,
-                    kind="search",
-                    search_for=target,
+        for target, name, queries, tags in targets:
+            for n, query in enumerate(queries, start=1):
+                url = search.template.replace("{query}", quote_plus(query))
+                out.append(
+                    FeedConfig(
+                        id=feed_id_for_url(url),
+                        url=url,
+                        name=f"Search: {name}" + (f" ({n}/{len(queries)})" if len(queries) > 1 else ""),
+                        tags=tags,
+                        kind="search",
+                        search_for=target,
+                    )
                 )
-            )
     return tuple(out)

@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -56,6 +57,9 @@ class FetchOptions:
     # origin and that origin itself answered from an internal address (an intranet feed moving).
     private_redirects: bool = True
     retry_403_as_browser: bool = True
+    # Never leave the first URL's origin (scheme, host, port): a redirect elsewhere is an error.
+    # The Google News resolver talks to settings.google_news_url and nothing else.
+    same_origin_only: bool = False
     # An HTTP-date Retry-After is turned into seconds against this clock.
     clock: Clock = system_clock
 
@@ -206,6 +210,26 @@ def fetch(
             sess.close()
 
 
+def post_form(
+    url: str,
+    form: Mapping[str, str],
+    *,
+    session: FeedSession | None = None,
+    options: FetchOptions = FetchOptions(),
+    accept: str = "*/*",
+) -> FetchResult:
+    """POST a URL-encoded form, with every limit and guard of fetch(); a redirect in answer is an error
+    (nothing is posted twice, nor anywhere else)."""
+    started = time.monotonic()
+    own_session = session is None
+    sess = session or make_session(1)
+    try:
+        return _fetch_following(url, sess, None, None, options, accept, started, options.user_agent, form=form)
+    finally:
+        if own_session:
+            sess.close()
+
+
 def _fetch_following(
     url: str,
     session: FeedSession,
@@ -215,6 +239,7 @@ def _fetch_following(
     accept: str,
     started: float,
     user_agent: str,
+    form: Mapping[str, str] | None = None,
 ) -> FetchResult:
     headers = {"User-Agent": user_agent, "Accept": accept, "Accept-Encoding": "gzip, deflate"}
     if etag:
@@ -233,6 +258,8 @@ def _fetch_following(
         seen.add(current)
         if urlsplit(current).scheme not in ("http", "https"):
             raise FetchError(f"redirect to unsupported URL {current!r}")
+        if hop > 0 and options.same_origin_only and not _same_origin(current, url):
+            raise FetchError(f"refusing to follow a redirect to another site: {urlsplit(current).hostname}")
         guard_hop = not options.allow_private_hosts or (
             hop > 0 and not options.private_redirects
             and not (origin_is_internal and _same_origin(current, url))
@@ -240,7 +267,7 @@ def _fetch_following(
         if guard_hop:
             _check_host_allowed(current)
         try:
-            response = _send_retrying_dropped(session, current, headers, cookies, options)
+            response = _send_retrying_dropped(session, current, headers, cookies, options, form)
         except requests.exceptions.Timeout:
             raise FetchError(f"timed out after {options.timeout_s:g}s") from None
         except requests.exceptions.TooManyRedirects:
@@ -267,6 +294,8 @@ def _fetch_following(
                 cookies = cookies if cookies is not None else requests.cookies.RequestsCookieJar()
                 cookies.update(response.cookies)
             if status in _REDIRECT_CODES:
+                if form is not None:
+                    raise FetchError(f"HTTP {status} redirect in answer to a POST", status=status)
                 location = response.headers.get("Location")
                 if not location:
                     raise FetchError(f"HTTP {status} redirect without a Location", status=status)
@@ -302,6 +331,7 @@ def _send_retrying_dropped(
     headers: dict[str, str],
     cookies: requests.cookies.RequestsCookieJar | None,
     options: FetchOptions,
+    form: Mapping[str, str] | None = None,
 ) -> requests.Response:
     """_send, once more on a new connection if the server hung up before answering.
 
@@ -311,13 +341,13 @@ def _send_retrying_dropped(
     fails, after two tries.
     """
     try:
-        return _send(session, url, headers, cookies, options)
+        return _send(session, url, headers, cookies, options, form)
     except requests.exceptions.ConnectionError as exc:
         reason = exc.args[0] if exc.args else None
         inner = reason.args[-1] if isinstance(reason, urllib3.exceptions.ProtocolError) and reason.args else None
         if not isinstance(inner, ConnectionResetError | BrokenPipeError):  # RemoteDisconnected is a reset
             raise
-    return _send(session, url, headers, cookies, options)
+    return _send(session, url, headers, cookies, options, form)
 
 
 def _send(
@@ -326,8 +356,9 @@ def _send(
     headers: dict[str, str],
     cookies: requests.cookies.RequestsCookieJar | None,
     options: FetchOptions,
+    form: Mapping[str, str] | None = None,
 ) -> requests.Response:
-    """One GET through the session's connection pool, without Session.request's per-call work.
+    """One GET (a POST when a form is given) through the session's connection pool, without Session.request's per-call work.
 
     Session.request re-reads the environment (proxies, CA bundle, ~/.netrc on disk), re-parses
     the URL and merges cookie jars and hooks on every call: most of the CPU a conditional GET
@@ -336,9 +367,11 @@ def _send(
     the same.
     """
     prepared = requests.PreparedRequest()
-    prepared.method = "GET"
+    prepared.method = "GET" if form is None else "POST"
     prepared.url = _prepared_url(url)
     prepared.prepare_headers(headers)  # also refuses header values with line breaks
+    if form is not None:
+        prepared.prepare_body(data=dict(form), files=None)  # url-encoded, with its Content-Type and -Length
     env = session.environment_for(prepared.url)  # the normalised URL: IDNA hosts match no_proxy as requests does
     if "@" in urlsplit(url).netloc:
         # Credentials written in the feed's URL win over ~/.netrc (requests prefers netrc;

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from tracker.models import FeedHealth, IngestRunView
+from tracker.models import FeedHealth, IngestRunView, ResolveQueueStatus
 from tracker.store import Store
 from tracker.store.runs import CYCLE_LEASE, run_is_live
 
@@ -81,6 +81,7 @@ class HealthReport:
     feeds: tuple[FeedStatus, ...]
     runs: tuple[IngestRunView, ...]
     lease_owner: str | None = None  # who holds the ingest-cycle lease now, if anyone
+    links: ResolveQueueStatus = field(default_factory=ResolveQueueStatus)  # search links waiting for the resolver
 
     @property
     def needs_attention(self) -> tuple[FeedStatus, ...]:
@@ -95,6 +96,12 @@ class HealthReport:
 
     def run_note(self, run: IngestRunView) -> str | None:
         return ABANDONED_NOTE if self.run_state(run) == ABANDONED_STATE else run.error
+
+    @property
+    def backing_off_until(self) -> datetime | None:
+        """When the resolver may ask Google News again, while it is backing off."""
+        until = self.links.state.backoff_until
+        return until if until is not None and until > self.now else None
 
     def to_json(self) -> dict[str, Any]:
         def ts(value: datetime | None) -> str | None:
@@ -116,6 +123,13 @@ class HealthReport:
                 }
                 for s in self.feeds
             ],
+            "search_links": {
+                "waiting": self.links.waiting, "done": self.links.done, "failed": self.links.failed,
+                "failures": [{"reason": reason, "links": n} for reason, n in self.links.failures],
+                "next_attempt_at": ts(self.links.next_attempt_at),
+                "backing_off_until": ts(self.backing_off_until),
+                "backoff_reason": self.links.state.last_error if self.backing_off_until else None,
+            },
             "runs": [
                 {
                     "id": r.id, "started_at": ts(r.started_at), "finished_at": ts(r.finished_at),
@@ -139,6 +153,7 @@ def health_report(store: Store, now: datetime, runs: int = 5) -> HealthReport:
         feeds=tuple(FeedStatus(f, assess(f, now)) for f in feeds),
         runs=recent,
         lease_owner=holder[0] if holder else None,
+        links=store.resolve_queue_status(now),
     )
 
 
@@ -177,6 +192,17 @@ def render_health_table(report: HealthReport, stream: IO[str]) -> None:
                 str(s.feed.consecutive_failures), (s.problem or "")[:120],
             )
         console.print(table)
+    links = report.links
+    if links.waiting or links.done or links.failed:
+        line = f"Search links: {links.waiting} waiting, {links.done} resolved, {links.failed} failed"
+        if report.backing_off_until is not None:
+            line += (f"; backing off until {report.backing_off_until:%Y-%m-%d %H:%M} UTC "
+                     f"({_ago(report.now, report.backing_off_until)}): {links.state.last_error or 'HTTP 429'}")
+        elif links.next_attempt_at is not None and links.waiting:
+            line += f"; next retry {_ago(report.now, links.next_attempt_at)}"
+        console.print(line)
+        for reason, n in links.failures:
+            console.print(f"  failed ({n}): {reason[:150]}")
     if report.runs:
         runs = Table(title="Recent ingest runs")
         for column in ("run", "started", "took", "outcome", "feeds ok/failed/skipped", "items", "new clips", "note"):

@@ -93,6 +93,11 @@ class Settings:
     exports: tuple[ExportTarget, ...] = ()
     site_title: str = "In The News"
     site_url: str = "https://example.org/news"
+    # Search links (README, "Search coverage"): Google News' base, the pause between two lookups
+    # there (Google answers 429 after ~15 quick ones), and how many links one cycle looks up.
+    google_news_url: str = "https://news.google.com"
+    google_news_min_interval_s: float = 4.0
+    resolve_per_cycle: int = 40
 
 
 @dataclass(frozen=True)
@@ -231,6 +236,11 @@ class MatchedEntry:
     canonical_url: str
     clip_id: str
     mentions: tuple[Mention, ...]
+    # A search engine's redirect link the entry came with ("" for a publisher's own link). When
+    # `resolved`, entry.link is the publisher's URL decoded from it; else entry.link is this link,
+    # kept until the resolver learns where it leads.
+    search_link: str = ""
+    resolved: bool = True
 
 
 @dataclass(frozen=True)
@@ -279,6 +289,10 @@ class ClipView:
     reviewed_at: datetime | None = None
     manual: bool = False  # added by staff, not from a feed
     updated_at: datetime | None = None  # last change by ingest or staff
+    # False while `url` is still a search engine's redirect ("link not resolved yet");
+    # resolve_error says why the resolver gave up on it, when it has.
+    resolved: bool = True
+    resolve_error: str | None = None
 
     @property
     def display_headline(self) -> str:
@@ -349,6 +363,47 @@ class AuditEntry:
     action: str
     at: datetime
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class ResolveTask:
+    """A search link waiting for the resolver, and the clip that carries it."""
+
+    key: str  # the link's canonical form: the unresolved clip's canonical URL
+    link: str
+    clip_id: str | None
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class ResolverState:
+    """The resolver's back-off, kept across cycles: Google's 429 is for the whole client."""
+
+    backoff_until: datetime | None = None
+    backoff_level: int = 0  # 429s in a row
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What one clip's resolution changed."""
+
+    old_clip_id: str
+    clip_id: str
+    url: str
+    merged: bool  # another clip already had this URL (an outlet's feed): the two are one now
+
+
+@dataclass(frozen=True)
+class ResolveQueueStatus:
+    """The resolver's queue for `tracker status`."""
+
+    waiting: int = 0
+    done: int = 0
+    failed: int = 0
+    failures: tuple[tuple[str, int], ...] = ()  # (reason, links), most frequent first
+    next_attempt_at: datetime | None = None  # the earliest waiting link not due yet
+    state: ResolverState = field(default_factory=ResolverState)
 
 
 @dataclass(frozen=True)

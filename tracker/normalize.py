@@ -13,7 +13,7 @@ from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from tracker.models import ParsedEntry
+from tracker.models import MatchedEntry, ParsedEntry
 
 # Query parameters that only track the reader; two URLs differing in these are one story.
 _TRACKING_PARAMS = frozenset(
@@ -67,6 +67,14 @@ def canonical_url(url: str) -> str:
 def clip_id_for(canonical: str) -> str:
     """Short, stable id of a clip: the same canonical URL always gives the same id."""
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def with_publisher_url(item: MatchedEntry, url: str) -> MatchedEntry:
+    """A matched entry that came with a search link, as if its feed had linked the publisher's URL:
+    the clip's canonical URL and id are the publisher's; the search link is kept beside them."""
+    canonical = canonical_url(url)
+    return replace(item, entry=replace(item.entry, link=url), canonical_url=canonical,
+                   clip_id=clip_id_for(canonical), search_link=item.search_link or item.entry.link, resolved=True)
 
 
 _BLOCK_TAGS = frozenset(

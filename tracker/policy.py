@@ -74,3 +74,29 @@ def decide(attempt: Attempt, now: datetime, rng: random.Random) -> Decision:
         # Retry-After is the publisher telling us when: never earlier, but never more than a day.
         delay = max(delay, timedelta(seconds=min(max(attempt.retry_after_s, 0.0), BACKOFF_CAP.total_seconds())))
     return Decision(next_attempt_at=now + delay, min_interval_s=None)
+
+
+# ---------------------------------------------------------------- search-link resolution
+
+RESOLVER_BACKOFF_BASE = timedelta(minutes=15)
+RESOLVER_BACKOFF_CAP = timedelta(hours=6)
+LINK_RETRY_BASE = timedelta(hours=1)
+LINK_MAX_ATTEMPTS = 5
+
+
+def resolver_backoff(level: int, retry_after_s: float | None, now: datetime) -> datetime:
+    """When the resolver may ask Google again after its `level`-th 429 in a row: 15 min, 30 min, 1 h …
+    at most 6 h (Google's lock-outs are reported to last up to an hour); a longer Retry-After wins,
+    up to a day."""
+    delay: timedelta = min(RESOLVER_BACKOFF_BASE * (2 ** min(max(level, 1) - 1, 16)), RESOLVER_BACKOFF_CAP)
+    if retry_after_s is not None:
+        delay = max(delay, timedelta(seconds=min(max(retry_after_s, 0.0), BACKOFF_CAP.total_seconds())))
+    return now + delay
+
+
+def link_retry_at(attempts: int, now: datetime) -> datetime | None:
+    """After a link's `attempts`-th failed lookup: 1 h, 2 h, 4 h, 8 h later, then given up (None)."""
+    if attempts >= LINK_MAX_ATTEMPTS:
+        return None
+    delay: timedelta = LINK_RETRY_BASE * (2 ** (max(attempts, 1) - 1))
+    return now + delay

@@ -32,6 +32,7 @@ __all__ = [
     "Phrase",
     "QueryNode",
     "Word",
+    "engine_query",
     "literals",
     "matches_empty",
     "parse_query",
@@ -339,3 +340,62 @@ def required_groups(node: QueryNode) -> tuple[frozenset[LiteralNode], ...]:
             return ()  # one alternative requires nothing we can name
         union |= groups[0]
     return (frozenset(union),)
+
+
+# ------------------------------------------------------------------ search engines' syntax
+
+_PLAIN_WORD_RE = re.compile(r"\w+\Z")
+
+
+def _engine_term(lit: LiteralNode) -> str:
+    # Engines stem words and have no prefix wildcard: `evict*` searches for `evict`.
+    text = lit.text.replace('"', " ").strip()
+    return text if isinstance(lit, Word) and _PLAIN_WORD_RE.match(text) else f'"{text}"'
+
+
+def _engine_negation(node: QueryNode) -> str | None:
+    if isinstance(node, Word | Phrase):
+        return "-" + _engine_term(node)
+    if isinstance(node, Or) and all(isinstance(c, Word | Phrase) for c in node.children):
+        return " ".join("-" + _engine_term(c) for c in node.children)  # type: ignore[arg-type]
+    if isinstance(node, Not):
+        return _engine(node.child)
+    return None  # NOT of a group: the engines cannot say it, and leaving it out only widens the search
+
+
+def _engine(node: QueryNode) -> str | None:
+    """None: this part cannot be said to the engine; it is only ever a restriction, left out."""
+    if isinstance(node, Word | Phrase):
+        return _engine_term(node)
+    if isinstance(node, Not):
+        return _engine_negation(node.child)
+    if isinstance(node, Near):
+        return _engine(And((node.left, node.right)))
+    if isinstance(node, And):
+        parts = []
+        for child in node.children:
+            text = _engine(child)
+            if text:
+                parts.append(f"({text})" if isinstance(child, Or) else text)
+        return " ".join(parts) or None
+    alternatives = []
+    for child in node.children:
+        text = _engine(child)
+        if text is None:
+            return None
+        # Google binds OR tighter than adjacency: `a b OR c` would mean a (b OR c).
+        alternatives.append(f"({text})" if isinstance(child, And | Near) and " " in text else text)
+    return " OR ".join(alternatives)
+
+
+def engine_query(node: QueryNode) -> str:
+    """The query in the syntax Google News and Bing search accept, never narrower than ours.
+
+    `A NEAR/n B` becomes `A B` (both), `evict*` becomes `evict` (the engines stem words; neither has
+    prefix wildcards), `NOT x` becomes `-x`, and a NOT the engines cannot express (of a group) is
+    left out. Results are matched by our own rules afterwards, so a wider search costs nothing.
+    """
+    text = _engine(node)
+    if text:
+        return text
+    return " OR ".join(_engine_term(lit) for lit in positive_literals(node))

@@ -23,6 +23,8 @@ def clip_json(clip: ClipView) -> dict[str, Any]:
         "headline": clip.display_headline,
         "outlet": clip.display_outlet,
         "url": clip.url,
+        # False while url is still a search engine's redirect (README, "Search coverage").
+        "resolved": clip.resolved,
         "published_at": clip.published_at.isoformat().replace("+00:00", "Z") if clip.published_at else None,
         "first_seen_at": clip.first_seen_at.isoformat().replace("+00:00", "Z"),
         "members": list(clip.member_ids),
@@ -56,7 +58,13 @@ def clips_list(app: AppContext, status: str | None, member: str | None, campaign
     for c in found:
         when = (c.published_at or c.first_seen_at).strftime("%Y-%m-%d")
         who = ", ".join(c.member_ids + c.campaign_ids)
-        click.echo(f"{c.id}  {c.status.value:<8} {when}  {c.display_outlet[:24]:<24}  {c.display_headline[:70]}  [{who}]")
+        link = "" if c.resolved else f"  ({link_note(c)})"
+        click.echo(f"{c.id}  {c.status.value:<8} {when}  {c.display_outlet[:24]:<24}  {c.display_headline[:70]}  [{who}]{link}")
+
+
+def link_note(clip: ClipView) -> str:
+    """What staff read beside a clip whose link is still a search engine's redirect."""
+    return f"link not resolved: {clip.resolve_error}" if clip.resolve_error else "link not resolved yet"
 
 
 def _review(app: AppContext, ids: tuple[str, ...], status: ClipStatus, user: str) -> None:

@@ -66,6 +66,17 @@ def print_summary(report: CycleReport, stream: IO[str]) -> None:
     )
     if report.export_error:
         console.print(f"[yellow]warning:[/yellow] {report.export_error}")
+    links = report.links
+    if links is not None and (links.resolved or links.failed or links.retry or links.backing_off_until or links.error):
+        line = f"search links: {links.resolved} resolved"
+        if links.merged:
+            line += f" ({links.merged} merged into an outlet's clip)"
+        line += f", {links.retry} to retry, {links.failed} given up; {links.looked_up} lookups"
+        if links.backing_off_until is not None:
+            line += f"; backing off until {links.backing_off_until:%Y-%m-%d %H:%M} UTC"
+        console.print(line)
+        if links.error:
+            console.print(f"[yellow]search links:[/yellow] {links.error}")
     failed = [f for f in report.feeds if not f.ok and not f.skipped]
     if failed:
         table = Table(title="Failed feeds (recorded; retried with backoff)", show_lines=False)

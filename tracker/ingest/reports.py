@@ -84,6 +84,19 @@ class FeedTally:
         )
 
 
+@dataclass(frozen=True)
+class ResolveReport:
+    """What one cycle's resolve step did with the queue of search links."""
+
+    resolved: int = 0
+    merged: int = 0  # resolved into a clip an outlet's feed had already brought
+    failed: int = 0  # given up on
+    retry: int = 0  # failed this time, tried again later
+    looked_up: int = 0  # requests sent to Google News
+    backing_off_until: datetime | None = None
+    error: str | None = None  # why the step stopped early (429, the service failing, the database)
+
+
 @dataclass(frozen=True, kw_only=True)
 class CycleReport(FeedTally):
     run_id: int
@@ -91,6 +104,7 @@ class CycleReport(FeedTally):
     finished_at: datetime
     outcome: str
     export_error: str | None = None  # the cycle was stored, but settings.exports could not be written
+    links: ResolveReport | None = None  # None: the resolve step did not run (stopped cycle)
 
 
-__all__ = ["STOPPED", "CycleReport", "FeedReport", "FeedTally", "RunCounts"]
+__all__ = ["STOPPED", "CycleReport", "FeedReport", "FeedTally", "ResolveReport", "RunCounts"]

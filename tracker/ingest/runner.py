@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from tracker.clock import Clock, system_clock
 from tracker.fetch import FeedSession, FetchOptions, make_session
 from tracker.ingest.parsepool import ParseOutcome, ParsePool, default_processes
-from tracker.ingest.reports import CycleReport, FeedReport, FeedTally
+from tracker.ingest.reports import CycleReport, FeedReport, FeedTally, ResolveReport
 from tracker.ingest.steps import (
     Fetched,
     PollResult,
@@ -33,12 +33,15 @@ from tracker.ingest.steps import (
     due_step,
     fetch_step,
     health_step,
+    links_step,
     parse_step,
+    resolve_step,
     stopped_report,
     store_step,
 )
 from tracker.match import Matcher, compile_matcher
 from tracker.models import Config, FeedConfig, FeedState, FetchOutcome
+from tracker.resolve.resolver import GoogleNewsResolver, Pacer
 from tracker.store import Store
 
 Progress = Callable[[FeedReport, int, int], None]  # (report, feeds done, feeds in the cycle)
@@ -69,6 +72,7 @@ class Ingestor:
         rng: random.Random | None = None,
         workers: int | None = None,
         parse_processes: int | None = None,
+        resolver: GoogleNewsResolver | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -86,6 +90,16 @@ class Ingestor:
             user_agent=s.user_agent, clock=clock,
             # Listed feed URLs are trusted; where they redirect is not (unless allowed).
             private_redirects=s.allow_private_hosts,
+        )
+        self.resolver = resolver or GoogleNewsResolver(
+            s.google_news_url,
+            FetchOptions(
+                timeout_s=s.timeout_s, connect_timeout_s=min(10.0, s.timeout_s),
+                max_body_bytes=min(s.max_body_bytes, 5 * 1024 * 1024), user_agent=s.user_agent, clock=clock,
+                # Google's own host is looked up like any other: internal only when allowed.
+                allow_private_hosts=s.allow_private_hosts,
+            ),
+            Pacer(s.google_news_min_interval_s),
         )
 
     @property
@@ -117,6 +131,7 @@ class Ingestor:
         reports: list[FeedReport] = []
         outcome = "ok"
         error: str | None = None
+        links: ResolveReport | None = None
         try:
             now = self.clock()
             todo, not_due = due_step(feeds, self.store.feed_states([f.id for f in feeds]), now, due_only=due_only)
@@ -126,6 +141,8 @@ class Ingestor:
             poll.run()
             if stop is not None and stop.is_set():
                 outcome = "interrupted"
+            else:
+                links = self.resolve_links(stop)
         except KeyboardInterrupt:
             outcome = "interrupted"
             raise
@@ -138,7 +155,12 @@ class Ingestor:
             if outcome == "ok" and tally.feeds_failed:
                 outcome = "partial"
             self.store.finish_run(run_id, outcome=outcome, now=finished, error=error, **tally.run_counts())
-        return CycleReport(tally.feeds, run_id=run_id, started_at=started, finished_at=finished, outcome=outcome)
+        return CycleReport(tally.feeds, run_id=run_id, started_at=started, finished_at=finished, outcome=outcome,
+                           links=links)
+
+    def resolve_links(self, stop: threading.Event | None = None) -> ResolveReport:
+        """The cycle's last step: queued search links looked up within settings.resolve_per_cycle."""
+        return resolve_step(self.store, self.resolver, self.config.settings.resolve_per_cycle, self.clock, stop)
 
     def poll_feeds(
         self,
@@ -319,6 +341,7 @@ class Poll:
         if poll.stopped:
             self.report(stopped_report(poll))
             return
+        poll = links_step(poll, self.ingestor.config.settings.google_news_url)
         stored = store_step(self.ingestor.store, poll, now)
         report, health = health_step(poll, stored, now, self.ingestor.rng)
         self.health.append((poll.feed.id, health, now))

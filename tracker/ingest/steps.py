@@ -4,8 +4,15 @@
     fetch_step    conditional GET → a finished PollResult (304, same bytes, an error) or a Fetched body
     parse_step    parse and match a Fetched body in this process, then combine
     combine       a Fetched body and its ParseOutcome (from here or a parse process) → PollResult (pure)
+    links_step    search-engine links → the publisher's URL when the link carries it, else kept and
+                  marked for the resolver (pure)
     store_step    the feed's matched entries in one transaction → Stored (never raises)
     health_step   PollResult + Stored → the feed's report and its health row, with the next attempt (pure)
+
+and once per cycle, after every feed is stored:
+
+    resolve_step  queued search links looked up within the cycle's budget, what staff need first;
+                  each clip moves to (or merges into) its publisher's URL (never raises)
 
 The records are named for their stage, as reader's update pipeline names its own:
 FeedConfig + FeedState in, Fetched half-way, PollResult before storing, Stored after,
@@ -16,19 +23,30 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypedDict
 
+from tracker.clock import Clock
 from tracker.errors import FetchError, ParseError, TrackerError
 from tracker.fetch import FeedSession, FetchOptions, fetch
 from tracker.ingest.parsepool import ParseOutcome, parse_and_match
-from tracker.ingest.reports import STOPPED, FeedReport
+from tracker.ingest.reports import STOPPED, FeedReport, ResolveReport
 from tracker.match import Matcher
-from tracker.models import FeedConfig, FeedState, FetchOutcome, FetchResult, MatchedEntry
-from tracker.normalize import believable_date
-from tracker.policy import Attempt, decide
+from tracker.models import (
+    FeedConfig,
+    FeedState,
+    FetchOutcome,
+    FetchResult,
+    MatchedEntry,
+    ResolverState,
+)
+from tracker.normalize import believable_date, with_publisher_url
+from tracker.policy import Attempt, decide, link_retry_at, resolver_backoff
+from tracker.resolve.links import search_link
+from tracker.resolve.resolver import GoogleNewsResolver, LinkOutcome
 from tracker.store import Store
 
 
@@ -160,6 +178,23 @@ def combine(fetched: Fetched, parsed: ParseOutcome) -> PollResult:
     )
 
 
+def links_step(poll: PollResult, google_base: str) -> PollResult:
+    """Entries linking to a search engine: the publisher's URL when the link carries it (Bing, old Google
+    News ids), so the clip is the publisher's from the start; else the link is kept and marked unresolved."""
+    found: dict[str, MatchedEntry] = {}
+    changed = False
+    for item in poll.entries:
+        link = search_link(item.entry.link, google_base)
+        if link is not None:
+            changed = True
+            if link.publisher_url is not None:
+                item = with_publisher_url(item, link.publisher_url)
+            else:
+                item = replace(item, search_link=link.link, resolved=False)
+        found.setdefault(item.clip_id, item)  # two search links to one story are one clip
+    return replace(poll, entries=tuple(found.values())) if changed else poll
+
+
 def store_step(store: Store, poll: PollResult, now: datetime) -> Stored:
     """Store one feed's clips in one transaction. A failure is this feed's, returned, never raised:
     it must not stop the cycle."""
@@ -212,3 +247,49 @@ def health_step(poll: PollResult, stored: Stored, now: datetime, rng: random.Ran
 
 def stopped_report(poll: PollResult) -> FeedReport:
     return FeedReport(poll.feed.id, poll.feed.name, poll.state.url, ok=True, skipped=STOPPED)
+
+
+def resolve_step(
+    store: Store, resolver: GoogleNewsResolver, budget: int, clock: Clock, stop: threading.Event | None = None
+) -> ResolveReport:
+    """Look up queued search links, at most `budget`, approved clips' first; nothing while backing off.
+
+    A 429 backs the whole resolver off (kept in the database, so the next cycle waits too); any other
+    failure is that link's, retried later and eventually given up. Never raises: the cycle's clips are
+    stored already, and an unresolved link only waits for the next cycle.
+    """
+    counts = {"resolved": 0, "merged": 0, "failed": 0, "retry": 0}
+
+    def record(outcome: LinkOutcome) -> None:
+        at = clock()
+        if outcome.url is not None:
+            done = store.resolve_link(outcome.task.key, outcome.url, at)
+            counts["resolved"] += 1
+            counts["merged"] += int(done is not None and done.merged)
+            return
+        retry_at = None if outcome.permanent else link_retry_at(outcome.task.attempts + 1, at)
+        store.link_failed(outcome.task.key, outcome.error or "no URL", at, retry_at)
+        counts["retry" if retry_at else "failed"] += 1
+
+    try:
+        now = clock()
+        state = store.resolver_state()
+        if state.backoff_until is not None and state.backoff_until > now:
+            return ResolveReport(backing_off_until=state.backoff_until, error=state.last_error)
+        run = resolver.resolve(store.due_resolutions(budget, now), record, stop)
+        until = None
+        if run.rate_limited:
+            level = state.backoff_level + 1
+            until = resolver_backoff(level, run.retry_after_s, clock())
+            store.set_resolver_state(ResolverState(until, level, run.error), clock())
+        elif state.backoff_level and run.looked_up:
+            store.set_resolver_state(ResolverState(), clock())  # Google answers again: the next 429 starts afresh
+        return _resolve_report(counts, looked_up=run.looked_up, backing_off_until=until, error=run.error)
+    except Exception as exc:  # a database blip here must not fail a cycle whose clips are stored
+        return _resolve_report(counts, error=f"resolving links failed: {type(exc).__name__}: {exc}")
+
+
+def _resolve_report(counts: Mapping[str, int], *, looked_up: int = 0, backing_off_until: datetime | None = None,
+                    error: str | None = None) -> ResolveReport:
+    return ResolveReport(resolved=counts["resolved"], merged=counts["merged"], failed=counts["failed"],
+                         retry=counts["retry"], looked_up=looked_up, backing_off_until=backing_off_until, error=error)

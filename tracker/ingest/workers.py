@@ -122,6 +122,9 @@ def run_worker(
     if not (stop is not None and stop.is_set()):
         closed = store.finish_shared_cycle(cycle, clock())
         if closed:
+            # The closer alone resolves search links, still holding the cycle's lease: one resolver at a time.
+            with LeaseRenewer(store, f"workers:{cycle}", lease_ttl, renew_every_s, clock):
+                runner.resolve_links(stop)
             store.release_lease(CYCLE_LEASE, f"workers:{cycle}")
             after_cycle(config, store)
     return WorkerReport(tuple(reports), cycle_id=cycle, owner=owner, started_cycle=started, closed_cycle=closed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Text, and_, bindparam, delete, exists, func, or_, select, tuple_, type_coerce
@@ -24,6 +24,7 @@ from tracker.models import (
 )
 from tracker.normalize import believable_date
 from tracker.store.base import StoreBase, mention_row
+from tracker.store.resolve import enqueue, known_resolution, unresolved_of
 from tracker.store.tables import AuditRow, ClipRow, ClipSourceRow, FeedRow, MentionRow
 from tracker.store.types import UTCDateTime
 
@@ -43,7 +44,8 @@ def _mention_view(row: MentionRow) -> Mention:
     )
 
 
-def _clip_view(row: ClipRow, mentions: Sequence[MentionRow], feed_ids: Sequence[str]) -> ClipView:
+def _clip_view(row: ClipRow, mentions: Sequence[MentionRow], feed_ids: Sequence[str],
+               unresolved: Mapping[str, str | None]) -> ClipView:
     return ClipView(
         id=row.id,
         url=row.url,
@@ -70,6 +72,8 @@ def _clip_view(row: ClipRow, mentions: Sequence[MentionRow], feed_ids: Sequence[
         reviewed_at=row.reviewed_at,
         manual=row.manual,
         updated_at=row.updated_at,
+        resolved=row.id not in unresolved,
+        resolve_error=unresolved.get(row.id),
     )
 
 
@@ -95,7 +99,9 @@ class ClipsMixin(StoreBase):
         """Store one feed's matched entries in one transaction.
 
         A clip already known (same canonical URL) gains this feed as a source and
-        refreshes feed-supplied fields, never staff edits.
+        refreshes feed-supplied fields, never staff edits. An entry whose search link is not
+        resolved yet is stored under the link and queued for the resolver, unless the resolver
+        already knows where that link leads.
         """
         try:
             return self._store_entries(feed_id, entries, now)
@@ -107,7 +113,15 @@ class ClipsMixin(StoreBase):
     def _store_entries(self, feed_id: str, entries: Sequence[MatchedEntry], now: datetime) -> StoreOutcome:
         new = updated = sources = 0
         with self.session() as s:
+            stored: set[str] = set()
             for item in entries:
+                queued = None
+                if not item.resolved:
+                    item, queued = known_resolution(s, item)
+                if item.clip_id in stored:  # two links of this feed led to one story
+                    self._merge_mentions(s, item.clip_id, item.mentions)
+                    continue
+                stored.add(item.clip_id)
                 e = item.entry
                 row = s.get(ClipRow, item.clip_id)
                 if row is None:
@@ -140,6 +154,8 @@ class ClipsMixin(StoreBase):
                 if s.get(ClipSourceRow, (item.clip_id, feed_id)) is None:
                     s.add(ClipSourceRow(clip_id=item.clip_id, feed_id=feed_id, guid=e.guid, first_seen_at=now))
                     sources += 1
+                if not item.resolved and queued is None:
+                    enqueue(s, item, now)
         return StoreOutcome(new_clips=new, updated_clips=updated, new_sources=sources)
 
     def known_clip_ids(self, clip_ids: Sequence[str]) -> set[str]:
@@ -239,7 +255,8 @@ class ClipsMixin(StoreBase):
                 mentions[m.clip_id].append(m)
             for src in s.execute(select(ClipSourceRow).where(col(ClipSourceRow.clip_id).in_(ids))).scalars():
                 sources[src.clip_id].append(src.feed_id)
-        return [_clip_view(r, mentions[r.id], sources[r.id]) for r in rows]
+        unresolved = unresolved_of(s, ids)
+        return [_clip_view(r, mentions[r.id], sources[r.id], unresolved) for r in rows]
 
     def _filtered(self, f: ClipFilter, s: Session | None = None):  # type: ignore[no-untyped-def]
         conditions = []

@@ -18,7 +18,15 @@ from sqlmodel import col
 
 from tracker.models import ClipStatus, PruneReport
 from tracker.store.base import StoreBase
-from tracker.store.tables import AuditRow, ClipRow, ClipSourceRow, FeedRow, IngestRunRow, MentionRow
+from tracker.store.tables import (
+    AuditRow,
+    ClipRow,
+    ClipSourceRow,
+    FeedRow,
+    IngestRunRow,
+    LinkResolutionRow,
+    MentionRow,
+)
 
 
 class MaintenanceMixin(StoreBase):
@@ -61,6 +69,8 @@ class MaintenanceMixin(StoreBase):
             s.execute(delete(FeedRow).where(gone_feeds))
             s.execute(delete(MentionRow).where(col(MentionRow.clip_id).in_(doomed)))
             s.execute(delete(ClipSourceRow).where(col(ClipSourceRow.clip_id).in_(doomed)))
+            # A pruned clip's search link must not be resolved (and re-keyed) later.
+            s.execute(delete(LinkResolutionRow).where(col(LinkResolutionRow.clip_id).in_(doomed)))
             s.execute(delete(ClipRow).where(old_rejected))
             s.execute(delete(IngestRunRow).where(old_runs))
             return report

@@ -152,3 +152,35 @@ class LeaseRow(SQLModel, table=True):
     owner: str = ""
     acquired_at: datetime = _dt(nullable=False)
     expires_at: datetime = _dt(nullable=False)
+
+
+class LinkResolutionRow(SQLModel, table=True):
+    """A search link and where it leads: waiting for the resolver, done, or given up (migration 0006)."""
+
+    __tablename__ = "link_resolution"
+    __table_args__ = (Index("ix_link_resolution_due", "state", "next_attempt_at"),)
+
+    # The link's canonical form, which is the canonical URL of the clip carrying it until it is resolved.
+    link_key: str = Field(sa_column=Column(Text, primary_key=True))
+    link: str = Field(sa_column=Column(Text, nullable=False))  # as the feed gave it (its hl/gl/ceid)
+    engine: str = Field(default="google_news", max_length=32)
+    clip_id: str | None = Field(default=None, index=True, max_length=32)  # no FK: resolution re-keys clips
+    state: str = Field(default="waiting", max_length=16)  # waiting | done | failed
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    resolved_url: str | None = Field(default=None, sa_column=Column(Text))
+    queued_at: datetime = _dt(nullable=False)
+    next_attempt_at: datetime | None = _dt()
+    finished_at: datetime | None = _dt()
+
+
+class ResolverStateRow(SQLModel, table=True):
+    """The resolver's back-off after Google's 429, kept across cycles and processes (migration 0006)."""
+
+    __tablename__ = "resolver_state"
+
+    name: str = Field(primary_key=True, max_length=64)
+    backoff_until: datetime | None = _dt()
+    backoff_level: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    updated_at: datetime | None = _dt()
