@@ -132,3 +132,17 @@ def test_offset_map_points_each_normalised_char_at_its_source(text: str) -> None
     assert positions == sorted(positions)
     for j, i in enumerate(positions):
         assert mapping.text[j] in FOLD[ord(display[i])], (j, i)
+
+
+@given(FIELD_TEXT)
+def test_offset_map_with_case_kept_points_at_the_source(text: str) -> None:
+    # match_case snippets map through KEEP_CASE (ASCII text takes a bytes fast path)
+    from tracker.match.text import KEEP_CASE, OffsetMap, display_text
+
+    display = display_text(text.replace("\x00", " "))
+    mapping = OffsetMap(display, KEEP_CASE)
+    assert mapping.text == normalize_text(display, fold_case=False) or "&" in mapping.text
+    positions = [mapping.display_pos(j) for j in range(len(mapping.text))]
+    assert positions == sorted(positions)
+    for j, i in enumerate(positions):
+        assert mapping.text[j] in KEEP_CASE[ord(display[i])], (j, i)
