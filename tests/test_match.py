@@ -7,6 +7,7 @@ import pytest
 
 from tracker.errors import QueryError
 from tracker.match import SNIPPET_RADIUS, Matcher, compile_matcher, normalize_text
+from tracker.match.compile import bill_number_spellings
 from tracker.models import CampaignConfig, MatchItem, MemberConfig, Term
 
 # ------------------------------------------------------------------ helpers
@@ -263,6 +264,96 @@ GCE = campaign("good cause eviction", "S305", Term("EATS Act", match_case=True))
 )
 def test_campaign_keywords(text: str, expected: bool) -> None:
     check(GCE, text, expected)
+
+
+# ------------------------------------------------------------------ campaigns: bill numbers
+
+BILLS = compile_matcher(
+    [],
+    [
+        CampaignConfig(id="s305", name="S305", keywords=(Term("S305"),)),
+        CampaignConfig(id="hf3489", name="HF 3489", keywords=(Term("HF 3489"),)),
+        CampaignConfig(id="a4454", name="A4454", keywords=(Term("A4454"),)),
+        CampaignConfig(id="hb2127", name="HB 2127", keywords=(Term("HB 2127"),)),
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # spacing and dotted spellings of a bill number written as letters then digits
+        ("Senate bill S305 passed", ("s305",)),
+        ("Senate bill S 305 passed", ("s305",)),
+        ("Senate bill S.305 passed", ("s305",)),
+        ("Senate bill S. 305 passed", ("s305",)),
+        ("Senate bill S-305 passed", ("s305",)),  # a hyphen is a space
+        ("S. 305’s sponsors", ("s305",)),
+        ("HF 3489", ("hf3489",)),
+        ("HF3489", ("hf3489",)),
+        ("H.F. 3489", ("hf3489",)),
+        ("H.F.3489", ("hf3489",)),
+        ("H. F. 3489", ("hf3489",)),
+        ("(HF 3489)", ("hf3489",)),
+        ("A4454 and A 4454", ("a4454",)),
+        ("HB 2127, H.B. 2127", ("hb2127",)),
+        ("H.B.2127", ("hb2127",)),
+        ("HB2127", ("hb2127",)),
+        # as written it stays case-insensitive; added spellings need the capitals of print
+        ("senate bill s305", ("s305",)),
+        ("hf 3489", ("hf3489",)),
+        ("senate bill s 305", ()),
+        ("hf3489", ()),
+        ("a 4454-seat arena", ()),
+        # never a longer number, never part of another bill's letters
+        ("S3051", ()),
+        ("S 3051", ()),
+        ("S. 3051", ()),
+        ("HF 34890", ()),
+        ("H.F. 34890", ()),
+        ("A 44540", ()),
+        ("HB 21270", ()),
+        ("SHB 2127", ()),
+        ("U.S. 305 runs north", ()),  # a highway, not S. 305
+        ("A.S. 305", ()),
+        ("H.F 3489", ()),  # not a spelling in use
+        ("S 30 5", ()),
+    ],
+)
+def test_bill_number_spellings(text: str, expected: tuple[str, ...]) -> None:
+    assert BILLS.match_ids(MatchItem(summary=text))[1] == expected
+    assert tuple(m.target_id for m in BILLS.match(MatchItem(summary=text))) == expected
+
+
+def test_bill_number_explain_names_the_keyword_and_highlights_the_spelling() -> None:
+    (mention,) = BILLS.match(MatchItem(title="Lawmakers pass H.F. 3489 on Monday"))
+    assert mention.term == "HF 3489"
+    assert mention.snippet[mention.start : mention.end] == "H.F. 3489"
+
+
+def test_bill_number_with_match_case() -> None:
+    matcher = campaign(Term("S305", match_case=True))
+    check(matcher, "bill S 305", True)
+    check(matcher, "bill S.305", True)
+    check(matcher, "bill s305", False)
+
+
+@pytest.mark.parametrize(
+    ("keyword", "is_bill"),
+    [
+        ("S305", True),
+        ("HF 3489", True),
+        ("SJR 12", True),
+        ("S.305", False),  # written with punctuation: matched as written (see below)
+        ("Act 10", False),  # a word, not capitals
+        ("Prop 13", False),
+        ("HOUSE 12", False),  # five letters
+        ("305", False),
+        ("S305B", False),
+    ],
+)
+def test_which_keywords_are_bill_numbers(keyword: str, is_bill: bool) -> None:
+    assert (bill_number_spellings(keyword) is not None) is is_bill
 
 
 def test_campaign_exclude_for_unrelated_sense() -> None:

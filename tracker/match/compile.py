@@ -4,10 +4,12 @@ Every name, alias, keyword, context term (require_any, exclude) and query litera
 normalised once and becomes a Pattern; patterns share an automaton key, the skeleton of
 the term padded by spaces (a prefix literal is padded on the left only). The indexes say
 which member or campaign a pattern can trigger; context terms only count once one did.
+A bill-number keyword becomes one pattern per spelling (S305, S 305, S.305, S. 305).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -25,7 +27,7 @@ from tracker.query import (
     required_groups,
 )
 
-__all__ = ["compile_matcher"]
+__all__ = ["bill_number_spellings", "compile_matcher"]
 
 
 @dataclass
@@ -42,10 +44,12 @@ _NEVER_FOUND = frozenset((-1,))  # no pattern has id -1
 
 class _Builder:
     def __init__(self) -> None:
-        self.patterns: dict[tuple[str, str, int], Pattern] = {}
+        self.patterns: dict[tuple[str, str, int, bool], Pattern] = {}
         self.keys: dict[str, _KeyInfo] = {}
 
-    def pattern(self, text: str, *, match_case: bool = False, prefix: bool = False) -> int | None:
+    def pattern(
+        self, text: str, *, match_case: bool = False, prefix: bool = False, bill: bool = False
+    ) -> int | None:
         """Pattern id for a term (shared by equal terms); None if it has no word characters,
         since such a term cannot be matched as a whole word."""
         norm = normalize_text(text)
@@ -54,7 +58,7 @@ class _Builder:
             return None
         mode = CASED if match_case else PREFIX if prefix else EXACT
         cased = normalize_text(text, fold_case=False) if match_case else ""
-        pat = self.patterns.get((norm, cased, mode))
+        pat = self.patterns.get((norm, cased, mode, bill))
         if pat is None:
             lead = len(norm) - len(norm.translate(SKELETON).lstrip(" "))
             pat = Pattern(
@@ -65,8 +69,9 @@ class _Builder:
                 cased=cased,
                 check_left=norm[0].isalnum(),
                 check_right=norm[-1].isalnum(),
+                glue="'." if bill else "'",
             )
-            self.patterns[(norm, cased, mode)] = pat
+            self.patterns[(norm, cased, mode, bill)] = pat
             key = " " + core if prefix else " " + core + " "
             self.keys.setdefault(key, _KeyInfo()).patterns.append(pat)
         return pat.id
@@ -135,7 +140,12 @@ def compile_matcher(
 
     for cidx, c in enumerate(campaigns):
         for kw in c.keywords:
-            _add(keyword_index, b.pattern(kw.text, match_case=kw.match_case), cidx, kw.text)
+            spellings = bill_number_spellings(kw.text, match_case=kw.match_case)
+            if spellings is None:
+                _add(keyword_index, b.pattern(kw.text, match_case=kw.match_case), cidx, kw.text)
+                continue
+            for text, cased in spellings:
+                _add(keyword_index, b.pattern(text, match_case=cased, bill=True), cidx, kw.text)
         node: QueryNode | None = None
         pids: dict[LiteralNode, int] = {}
         groups: tuple[frozenset[LiteralNode], ...] = ()
@@ -175,6 +185,29 @@ def compile_matcher(
         member_names=[m.name for m in members],
         campaigns=campaign_targets,
     )
+
+
+_BILL_NUMBER = re.compile(r"([A-Z]{1,4}) ?([0-9]{1,6})")
+
+
+def bill_number_spellings(keyword: str, *, match_case: bool = False) -> list[tuple[str, bool]] | None:
+    """The ways a bill number is printed, as (text, match_case) pairs; None if `keyword` is
+    not one to four capital letters then digits ("S305", "HF 3489", "HB 2127").
+
+    The keyword as written keeps its own case rule; the other spellings need the letters in
+    capitals, as bills are printed, so that "a 4454-seat arena" is not bill A4454. A keyword
+    written with punctuation ("S.305") is not a bill number here: it matches as written.
+    """
+    written = normalize_text(keyword, fold_case=False)
+    m = _BILL_NUMBER.fullmatch(written)
+    if m is None:
+        return None
+    letters, digits = m.groups()
+    spellings = [letters + digits, f"{letters} {digits}", f"{letters}.{digits}", f"{letters}. {digits}"]
+    if len(letters) > 1:  # H.F.3489, H.F. 3489, H. F. 3489
+        dotted = ".".join(letters) + "."
+        spellings += [dotted + digits, f"{dotted} {digits}", ". ".join(letters) + f". {digits}"]
+    return [(keyword, match_case)] + [(s, True) for s in spellings if s != written]
 
 
 def _rarity(group: frozenset[LiteralNode]) -> tuple[int, int]:

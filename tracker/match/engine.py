@@ -66,6 +66,10 @@ class Pattern:
     # Names, keywords and the literals a query is indexed by can make a match; context
     # terms (require_any, exclude) only matter once something else did.
     trigger: bool = False
+    # Characters that, right after a letter or digit, glue this term to the word before:
+    # the apostrophe ("O'Neil" is one word); for a bill number the dot too ("U.S. 30" is
+    # not bill S30, "H.F. 3489" not F3489).
+    glue: str = "'"
 
 
 # What the automaton holds for one key (compile.py writes it, Matcher._scan reads it): the
@@ -216,7 +220,8 @@ class Matcher:
             i = kept.find(needle)
             while i >= 0 and pat.id not in scan.cased_hits:
                 j = i + len(needle)
-                if (not pat.check_left or left_ok(kept, i)) and (
+                glued = i > 1 and kept[i - 1] in pat.glue and kept[i - 2].isalnum()
+                if (not pat.check_left or (left_ok(kept, i) and not glued)) and (
                     not pat.check_right or right_ok(kept, j)
                 ):
                     scan.cased_hits[pat.id] = (i, j, True)
@@ -329,7 +334,7 @@ def _verify(
             continue
         # The skeleton already put a non-word character on both sides; what is left to
         # check is the apostrophe: "O'Neil" is one word, "Brooks's" a possessive.
-        if pat.check_left and start > 1 and text[start - 1] == "'" and text[start - 2].isalnum():
+        if pat.check_left and start > 1 and text[start - 1] in pat.glue and text[start - 2].isalnum():
             continue
         stop = start + len(pat.norm)
         if pat.mode == PREFIX:
