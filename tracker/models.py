@@ -39,6 +39,9 @@ class MemberConfig:
     require_any: tuple[Term, ...] = ()
     exclude: tuple[Term, ...] = ()
     tags: tuple[str, ...] = ()
+    # "Councilmember Brooks" counts (with context): settings.surname_mentions, copied onto
+    # each member when the config loads so that every matcher built from it agrees.
+    surname_mentions: bool = True
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ class Settings:
     exports: tuple[ExportTarget, ...] = ()
     site_title: str = "In The News"
     site_url: str = "https://example.org/news"
+    surname_mentions: bool = True  # "Councilmember Brooks" is a mention (README, "Matching")
 
 
 @dataclass(frozen=True)

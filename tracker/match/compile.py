@@ -4,18 +4,31 @@ Every name, alias, keyword, context term (require_any, exclude) and query litera
 normalised once and becomes a Pattern; patterns share an automaton key, the skeleton of
 the term padded by spaces (a prefix literal is padded on the left only). The indexes say
 which member or campaign a pattern can trigger; context terms only count once one did.
-A bill-number keyword becomes one pattern per spelling (S305, S 305, S.305, S. 305).
+A bill-number keyword becomes one pattern per spelling (S305, S 305, S.305, S. 305); a
+member's surname is a key of its own, looked at only when a title stands before it.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import ahocorasick
 
-from tracker.match.engine import CASED, EXACT, PREFIX, KeyValue, Matcher, Pattern, Target
+from tracker.match.engine import (
+    CASED,
+    EXACT,
+    PREFIX,
+    KeyValue,
+    Matcher,
+    Pattern,
+    SurnameKey,
+    SurnameRule,
+    Target,
+)
+from tracker.match.names import TitleIndex, jurisdiction_term, surname_of, title_forms
 from tracker.match.text import SKELETON, normalize_text, skeleton_core
 from tracker.models import CampaignConfig, MemberConfig, Term
 from tracker.query import (
@@ -37,6 +50,8 @@ class _KeyInfo:
     patterns: list[Pattern] = field(default_factory=list)
     first_name: str = ""  # for middle initials: the key is this first name
     initials: list[tuple[str, int]] = field(default_factory=list)  # (rest of name, member)
+    # for title + surname: the key is the skeleton of these surnames (normalised -> members)
+    surnames: dict[str, list[int]] = field(default_factory=dict)
 
 
 _NEVER_FOUND = frozenset((-1,))  # no pattern has id -1
@@ -97,15 +112,23 @@ class _Builder:
         info.first_name = words[0]
         info.initials.append((" ".join(words[1:]), midx))
 
+    def surname(self, surname: str, midx: int) -> None:
+        """Let a title before this surname ("Councilmember Brooks") be looked at."""
+        info = self.keys.setdefault(" " + skeleton_core(surname) + " ", _KeyInfo())
+        info.surnames.setdefault(surname, []).append(midx)
+
     def automaton(self, triggers: set[int]) -> ahocorasick.Automaton | None:
         if not self.keys:
             return None
         automaton = ahocorasick.Automaton()
         for key, info in self.keys.items():
             initials = (info.first_name, tuple(info.initials)) if info.initials else None
+            surname: SurnameKey | None = (
+                tuple((s, tuple(m)) for s, m in info.surnames.items()) if info.surnames else None
+            )
             patterns = tuple(replace(p, trigger=p.id in triggers) for p in info.patterns)
-            can_trigger = initials is not None or any(p.trigger for p in patterns)
-            value: KeyValue = (len(key), patterns, initials, can_trigger)
+            can_trigger = initials is not None or surname is not None or any(p.trigger for p in patterns)
+            value: KeyValue = (len(key), patterns, initials, surname, can_trigger)
             automaton.add_word(key, value)
         automaton.make_automaton()
         return automaton
@@ -131,12 +154,29 @@ def compile_matcher(
     member_targets: list[Target] = []
     campaign_targets: list[Target] = []
     triggers: set[int] = set()
+    surname_rules: dict[int, SurnameRule] = {}
+    own_titles: list[tuple[frozenset[str], frozenset[str]]] = []
+    # members sharing a surname and a jurisdiction: "Mayor Cohen" is neither on its own
+    places = Counter((surname_of(m.name), normalize_text(m.jurisdiction)) for m in members)
 
     for midx, m in enumerate(members):
         for text in (m.name, *m.aliases):
             _add(name_index, b.pattern(text), midx, text)
         b.initial(m.name, midx)
-        member_targets.append(Target("member", m.id, b.terms(m.require_any), b.terms(m.exclude)))
+        require = b.terms(m.require_any)
+        member_targets.append(Target("member", m.id, require, b.terms(m.exclude)))
+        surname = surname_of(m.name) if m.surname_mentions else ""
+        if surname:
+            b.surname(surname, midx)
+            singular, plural = title_forms(m.title) if m.title else (frozenset(), frozenset())
+            own_titles.append((singular, plural))
+            place = jurisdiction_term(m.jurisdiction)
+            context = require if m.require_any else b.terms((Term(place),)) if place else frozenset()
+            surname_rules[midx] = SurnameRule(
+                own_titles=singular | plural,
+                context=context,
+                ambiguous=places[surname, normalize_text(m.jurisdiction)] > 1,
+            )
 
     for cidx, c in enumerate(campaigns):
         for kw in c.keywords:
@@ -175,6 +215,7 @@ def compile_matcher(
         )
 
     triggers.update(name_index, keyword_index, query_index)
+    titles = TitleIndex.build(own_titles) if surname_rules else None
     return Matcher(
         automaton=b.automaton(triggers),
         pattern_count=len(b.patterns),
@@ -184,6 +225,8 @@ def compile_matcher(
         members=member_targets,
         member_names=[m.name for m in members],
         campaigns=campaign_targets,
+        titles=titles,
+        surname_rules=surname_rules,
     )
 
 

@@ -2,9 +2,10 @@
 
 The automaton runs once over the item's skeleton and reports whole-word candidates only;
 they are checked against the real text in Python (punctuation, possessives, middle
-initials, `match_case`), then `require_any`/`exclude` and queries decide. An item whose
-candidates are all context terms stops before any of that. Snippets quote the field as the
-reader saw it: an offset map back to display text is built only for fields that matched.
+initials, `match_case`, a title before a surname), then `require_any`/`exclude` and queries
+decide. An item whose candidates are all context terms stops before any of that. Snippets
+quote the field as the reader saw it: an offset map back to display text is built only for
+fields that matched.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from dataclasses import dataclass, field
 
 import ahocorasick
 
+from tracker.match.names import LIST_WORDS, OPENERS, TITLE_SURNAME, TitleIndex
 from tracker.match.text import (
     FOLD,
     KEEP_CASE,
     SEP,
     OffsetMap,
+    capitals_view,
     display_text,
     left_ok,
     normalise_for_scan,
@@ -37,6 +40,7 @@ __all__ = [
     "KeyValue",
     "Matcher",
     "Pattern",
+    "SurnameRule",
     "Target",
 ]
 
@@ -72,15 +76,35 @@ class Pattern:
     glue: str = "'"
 
 
+# A surname key's value: (surname normalised, members with that surname) for each surname
+# with this skeleton (usually one; "O'Brien" and "O Brien" would share it).
+SurnameKey = tuple[tuple[str, tuple[int, ...]], ...]
+
 # What the automaton holds for one key (compile.py writes it, Matcher._scan reads it): the
 # key's length, the patterns under it, the first name's middle-initial variants (rest of
-# the name, member index) or None, and whether a hit on it can make a match at all.
-KeyValue = tuple[int, tuple[Pattern, ...], tuple[str, tuple[tuple[str, int], ...]] | None, bool]
+# the name, member index) or None, the members whose surname it is or None, and whether a
+# hit on it can make a match at all.
+KeyValue = tuple[
+    int, tuple[Pattern, ...], tuple[str, tuple[tuple[str, int], ...]] | None, SurnameKey | None, bool
+]
 
 # An occurrence under a query: (first word, last word, start char, end char) in the item.
 _Span = tuple[int, int, int, int]
 # Where a target was found: (start, end) in the folded text, or in the case-kept text.
 _Hit = tuple[int, int, bool]
+_NO_TITLES = TitleIndex(frozenset(), {}, None, frozenset())
+# A title before a surname: (title form, where the title starts, surname start, surname
+# end, members with that surname).
+_TitleHit = tuple[str, int, int, int, tuple[int, ...]]
+
+
+@dataclass(frozen=True)
+class SurnameRule:
+    """When "title + surname" counts for one member (see compile.py)."""
+
+    own_titles: frozenset[str]  # forms of the member's own title that are not defaults
+    context: frozenset[int]  # require_any pattern ids, else the jurisdiction's
+    ambiguous: bool  # another member with this surname shares the jurisdiction
 
 
 @dataclass(frozen=True)
@@ -106,6 +130,7 @@ class _Scan:
     occurrences: dict[int, list[tuple[int, int]]]
     cased_hits: dict[int, _Hit]
     initial_hits: list[tuple[int, int, int]]  # (member index, start, end)
+    title_hits: list[_TitleHit]
     kept: str | None = None
 
 
@@ -122,6 +147,8 @@ class Matcher:
         members: list[Target],
         member_names: list[str],
         campaigns: list[Target],
+        titles: TitleIndex | None = None,
+        surname_rules: dict[int, SurnameRule] | None = None,
     ) -> None:
         self._automaton = automaton
         self._pattern_count = pattern_count
@@ -131,6 +158,8 @@ class Matcher:
         self._members = members
         self._member_names = member_names
         self._campaigns = campaigns
+        self._titles = titles
+        self._surname_rules = surname_rules or {}
 
     @property
     def pattern_count(self) -> int:
@@ -178,13 +207,16 @@ class Matcher:
         occurrences: dict[int, list[tuple[int, int]]] = {}
         cased: list[tuple[Pattern, int, int]] = []
         initial_hits: list[tuple[int, int, int]] = []
+        title_hits: list[_TitleHit] = []
+        titles = self._titles or _NO_TITLES
+        title_endings = titles.endings
         # Hits on keys that can only give context (require_any, exclude, query words that
         # cannot start a match) are set aside: most items have nothing else, and then they
         # are never looked at.
         context_hits: list[tuple[int, tuple[Pattern, ...]]] = []
         triggered = False
         last = len(skeleton) - 1
-        for end, (klen, patterns, initials, can_trigger) in automaton.iter(skeleton):  # KeyValue
+        for end, (klen, patterns, initials, surname, can_trigger) in automaton.iter(skeleton):  # KeyValue
             # the key is " core " in the padded skeleton; its core starts here in `text`
             core = end - klen + 1
             if not can_trigger:
@@ -194,13 +226,21 @@ class Matcher:
             # ". "); most first-name hits fail this without a function call
             if initials is not None and end + 2 < last and skeleton[end + 2] == " " and skeleton[end + 1] != " ":
                 _initial_hits(text, core, initials, initial_hits)
+            # Most surname hits follow a first name and stop at the three characters before
+            # the space before them (inline: a call per surname hit cost 10% of the bench).
+            if surname is not None and text[core - 4 : core - 1] in title_endings:
+                _title_hit(text, core, surname, titles, title_hits)
             if patterns and _verify(text, core, patterns, occurrences, cased):
                 triggered = True
-        if not triggered and not initial_hits:
+        if title_hits:
+            # News capitalises a title before a name: "Judge Brooks", not "to judge Brooks".
+            view = capitals_view(raw)
+            title_hits = [h for h in title_hits if _capitalised(view, h)]
+        if not triggered and not initial_hits and not title_hits:
             return None  # only context terms (a place name, say): nothing can match
         for core, patterns in context_hits:
             _verify(text, core, patterns, occurrences, cased)
-        scan = _Scan(raw, text, occurrences, {}, initial_hits)
+        scan = _Scan(raw, text, occurrences, {}, initial_hits, title_hits)
         if cased:
             self._verify_cased(scan, cased)
         return scan
@@ -233,18 +273,15 @@ class Matcher:
         """Matched targets with the term that fired and where, sorted by (kind, id)."""
         found = set(scan.occurrences) | set(scan.cased_hits)
         best: dict[int, tuple[_Hit, str]] = {}  # member index -> earliest hit
-
-        def offer(table: dict[int, tuple[_Hit, str]], idx: int, hit: _Hit, term: str) -> None:
-            old = table.get(idx)
-            # earliest position wins: fields are joined in order, so the title is preferred
-            if old is None or hit[0] < old[0][0]:
-                table[idx] = (hit, term)
+        offer = _offer
 
         for pid, occ in scan.occurrences.items():
             for midx, term in self._name_index.get(pid, ()):
                 offer(best, midx, (occ[0][0], occ[0][1], False), term)
         for midx, start, stop in scan.initial_hits:
             offer(best, midx, (start, stop, False), self._member_names[midx])
+        if scan.title_hits:
+            self._resolve_titles(scan, found, best)
 
         cbest: dict[int, tuple[_Hit, str]] = {}
         for pid, occ in scan.occurrences.items():
@@ -277,6 +314,26 @@ class Matcher:
                 out.append((target, term, hit))
         out.sort(key=lambda t: (t[0].kind, t[0].id))
         return out
+
+    def _resolve_titles(
+        self,
+        scan: _Scan,
+        found: set[int],
+        best: dict[int, tuple[_Hit, str]],
+    ) -> None:
+        """Title + surname: a mention of a member the item carries the context of, unless
+        another member of that place shares the surname. A member the item names in full is
+        a mention already, by that name, which explain shows as the stronger evidence."""
+        assert self._titles is not None
+        defaults = self._titles.defaults
+        named = set(best)  # by name, alias or middle initial
+        for form, title_start, _start, stop, midxs in scan.title_hits:
+            for midx in midxs:
+                rule = self._surname_rules[midx]
+                if midx in named or rule.ambiguous or rule.context.isdisjoint(found):
+                    continue
+                if form in defaults or form in rule.own_titles:
+                    _offer(best, midx, (title_start, stop, False), TITLE_SURNAME)
 
     # -------------------------------------------------------------- reporting
 
@@ -316,6 +373,13 @@ class Matcher:
             start=s_start,
             end=s_stop,
         )
+
+
+def _offer(table: dict[int, tuple[_Hit, str]], idx: int, hit: _Hit, term: str) -> None:
+    old = table.get(idx)
+    # earliest position wins: fields are joined in order, so the title is preferred
+    if old is None or hit[0] < old[0][0]:
+        table[idx] = (hit, term)
 
 
 def _verify(
@@ -373,6 +437,55 @@ def _initial_hits(
     for rest, midx in rests:
         if text.startswith(rest, after) and right_ok(text, after + len(rest)):
             out.append((midx, start, after + len(rest)))
+
+
+def _title_hit(
+    text: str, start: int, surname: SurnameKey, titles: TitleIndex, out: list[_TitleHit]
+) -> None:
+    """At `start` a surname may begin: is it one, and is it right after a title (or in a
+    list of names headed by a plural title)? Capitals are checked later, on a view of the
+    text with its case kept."""
+    if start < 3 or text[start - 1] != " ":
+        return
+    lo = start - 48 if start > 48 else 0
+    space = max(text.rfind(" ", lo, start - 1), text.rfind(SEP, lo, start - 1))
+    word = text[space + 1 if space >= 0 else lo : start - 1]
+    forms = titles.by_last_word.get(word)
+    if forms is None and word[:1] in OPENERS:
+        forms = titles.by_last_word.get(word[1:])
+    in_list = forms is None and (word in LIST_WORDS or word[-1:] == ",")
+    if forms is None and not in_list:
+        return
+    found = next(((n, m) for n, m in surname if text.startswith(n, start)), None)
+    if found is None:
+        return
+    norm, midxs = found
+    stop = start + len(norm)
+    if stop < len(text) and text[stop] == "'" and not right_ok(text, stop):
+        return  # "Brooks'ville"
+    if forms is not None:
+        for form in forms:
+            title_start = start - 1 - len(form)
+            if title_start >= 0 and text.startswith(form, title_start) and left_ok(text, title_start):
+                out.append((form, title_start, start, stop, midxs))
+                return
+        return
+    if titles.list_reversed is None:
+        return
+    window = text[max(0, start - 160) : start]
+    window = window[window.rfind(SEP) + 1 :]
+    m = titles.list_reversed.match(window[::-1])
+    if m is not None:
+        out.append((m.group("title")[::-1], start - m.end(), start, stop, midxs))
+
+
+def _capitalised(view: str, hit: _TitleHit) -> bool:
+    """The title starts with a capital, the surname has one, and so has every name in a list."""
+    form, title_start, start, stop, _midxs = hit
+    if not view[title_start].isupper() or view[start:stop].islower():
+        return False
+    between = view[title_start + len(form) : start].replace(",", " ").split()
+    return all(w.lower() in LIST_WORDS or not w.islower() for w in between)
 
 
 def _snippet(display: str, start: int, stop: int) -> tuple[str, int, int]:

@@ -24,6 +24,7 @@ __all__ = [
     "SKELETON",
     "CharTable",
     "OffsetMap",
+    "capitals_view",
     "display_text",
     "left_ok",
     "normalise_for_scan",
@@ -292,6 +293,36 @@ def normalise_for_scan(raw: str, *, fold_case: bool, skeleton: bool = True) -> t
     if not skeleton:
         return text, ""
     return text, " " + text.translate(SKELETON) + " "
+
+
+class _CapitalsTable(dict[int, str]):
+    """code point -> its folded form, in capitals if the character was a capital letter.
+
+    Same length and same spaces as FOLD's output, so the text it makes lines up with the
+    folded text character for character.
+    """
+
+    def __missing__(self, code: int) -> str:
+        folded = FOLD[code]
+        if any(c.isupper() for c in KEEP_CASE[code]):
+            folded = "".join(c.upper() if len(c.upper()) == 1 else c for c in folded)
+        self[code] = folded
+        return folded
+
+
+_CAPITALS = _CapitalsTable()
+
+
+def capitals_view(raw: str) -> str:
+    """The folded text of normalise_for_scan(raw), with capital letters left in capitals.
+
+    Same length and positions as the folded text (which "ß" -> "ss" would break for a text
+    normalised with its case kept), so a position found in one can be read in the other.
+    """
+    if raw.isascii():
+        return normalise_for_scan(raw, fold_case=False, skeleton=False)[0]
+    text = " ".join(raw.translate(_CAPITALS).split())
+    return text.replace(" \x00", SEP).replace("\x00 ", SEP)
 
 
 # ------------------------------------------------------------------ word boundaries
