@@ -211,6 +211,7 @@ ROSTER = [
     MemberConfig(id="nobody", name="Pat Nobody"),  # no jurisdiction, no require_any: no context
     MemberConfig(id="quiet", name="Helen Gym", jurisdiction="Philadelphia", surname_mentions=False),
     MemberConfig(id="evans", name="Dwight Evans", jurisdiction="Philadelphia", exclude=(Term("concert"),)),
+    MemberConfig(id="james", name="Letitia James", jurisdiction="New York"),
 ]
 TITLED = compile_matcher(ROSTER, [])
 
@@ -304,6 +305,14 @@ def test_title_surname_shapes(text: str, expected: tuple[str, ...]) -> None:
         ("Philadelphia's councilmember, Gauthier, said", ()),
         ("Philadelphia Mayor: Gauthier", ()),
         ("Councilmember Gauthiers of Philadelphia", ()),
+        # a surname that is someone else's first name
+        ("New York: FBI Director James Comey said", ()),
+        ("New York: FBI Director James Comey.", ()),
+        ("New York: charges against Director James Comey, and others", ()),
+        ("New York: Director James said", ("james",)),
+        ("New York: Director James Tuesday said", ("james",)),  # a day, not a surname
+        ("New York Director James Wins Praise", ("james",)),  # a headline in title case
+        ("New York: Director James (D) said", ("james",)),
     ],
 )
 def test_title_surname_context_and_traps(text: str, expected: tuple[str, ...]) -> None:

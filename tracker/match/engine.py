@@ -233,9 +233,10 @@ class Matcher:
             if patterns and _verify(text, core, patterns, occurrences, cased):
                 triggered = True
         if title_hits:
-            # News capitalises a title before a name: "Judge Brooks", not "to judge Brooks".
+            # News capitalises a title before a name ("Judge Brooks", not "to judge Brooks"),
+            # and a surname followed by another name is a first name ("Director James Comey").
             view = capitals_view(raw)
-            title_hits = [h for h in title_hits if _capitalised(view, h)]
+            title_hits = [h for h in title_hits if _as_printed(view, h)]
         if not triggered and not initial_hits and not title_hits:
             return None  # only context terms (a place name, say): nothing can match
         for core, patterns in context_hits:
@@ -479,13 +480,47 @@ def _title_hit(
         out.append((m.group("title")[::-1], start - m.end(), start, stop, midxs))
 
 
-def _capitalised(view: str, hit: _TitleHit) -> bool:
-    """The title starts with a capital, the surname has one, and so has every name in a list."""
+def _as_printed(view: str, hit: _TitleHit) -> bool:
+    """Does the text read like a title before this surname, as news prints one? The title
+    starts with a capital, the surname has one (and so has every name in a list), and the
+    surname is not a first name: "Director James Comey said" is not about Letitia James."""
     form, title_start, start, stop, _midxs = hit
     if not view[title_start].isupper() or view[start:stop].islower():
         return False
     between = view[title_start + len(form) : start].replace(",", " ").split()
-    return all(w.lower() in LIST_WORDS or not w.islower() for w in between)
+    if not all(w.lower() in LIST_WORDS or not w.islower() for w in between):
+        return False
+    return not _first_name_here(view, stop)
+
+
+def _first_name_here(view: str, stop: int) -> bool:
+    """Is the word ending at `stop` a first name, being followed by a capitalised word that
+    ends the name ("James Comey said", "James Comey.")? Not if that word is a day or month
+    ("Mayor Bass Tuesday said"), nor in a run of capitalised words (a headline in title
+    case: "Mayor Bass Signs Budget")."""
+    if view[stop : stop + 1] != " ":
+        return False
+    end = view.find(" ", stop + 1)
+    end = len(view) if end < 0 else end
+    word = view[stop + 1 : end]
+    name = word.split(SEP, 1)[0].rstrip(".,;:!?)\"'")
+    if not name[:1].isupper() or not name.replace("'", "").replace("-", "").isalpha():
+        return False
+    if name.lower().rstrip(".") in _CALENDAR:
+        return False
+    if name != word:  # punctuation or a field break right after it: the name ends there
+        return True
+    after = view[end + 1 : end + 2]
+    return not after.isupper()
+
+
+_CALENDAR = frozenset(
+    {
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+        "january", "february", "march", "april", "may", "june", "july", "august", "september",
+        "october", "november", "december", "jan", "feb", "aug", "sept", "oct", "nov", "dec",
+    }
+)
 
 
 def _snippet(display: str, start: int, stop: int) -> tuple[str, int, int]:
