@@ -21,6 +21,7 @@ from tracker.match.engine import (
     CASED,
     EXACT,
     PREFIX,
+    Initials,
     KeyValue,
     Matcher,
     Pattern,
@@ -122,13 +123,14 @@ class _Builder:
             return None
         automaton = ahocorasick.Automaton()
         for key, info in self.keys.items():
-            initials = (info.first_name, tuple(info.initials)) if info.initials else None
+            initials: Initials | None = (info.first_name, tuple(info.initials)) if info.initials else None
             surname: SurnameKey | None = (
                 tuple((s, tuple(m)) for s, m in info.surnames.items()) if info.surnames else None
             )
             patterns = tuple(replace(p, trigger=p.id in triggers) for p in info.patterns)
-            can_trigger = initials is not None or surname is not None or any(p.trigger for p in patterns)
-            value: KeyValue = (len(key), patterns, initials, surname, can_trigger)
+            names = (initials, surname) if initials is not None or surname is not None else None
+            can_trigger = names is not None or any(p.trigger for p in patterns)
+            value: KeyValue = (len(key), patterns, names, can_trigger)
             automaton.add_word(key, value)
         automaton.make_automaton()
         return automaton

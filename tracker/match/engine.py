@@ -76,17 +76,18 @@ class Pattern:
     glue: str = "'"
 
 
+# A first name's middle-initial variants: (first name, ((rest of the name, member), ...)).
+Initials = tuple[str, tuple[tuple[str, int], ...]]
 # A surname key's value: (surname normalised, members with that surname) for each surname
 # with this skeleton (usually one; "O'Brien" and "O Brien" would share it).
 SurnameKey = tuple[tuple[str, tuple[int, ...]], ...]
 
 # What the automaton holds for one key (compile.py writes it, Matcher._scan reads it): the
-# key's length, the patterns under it, the first name's middle-initial variants (rest of
-# the name, member index) or None, the members whose surname it is or None, and whether a
-# hit on it can make a match at all.
-KeyValue = tuple[
-    int, tuple[Pattern, ...], tuple[str, tuple[tuple[str, int], ...]] | None, SurnameKey | None, bool
-]
+# key's length, the patterns under it, None or the name rules the key starts (middle
+# initials after this first name, title + this surname: either may be None), and whether a
+# hit on it can make a match at all. The two name rules share one slot so that the most
+# common hits, on other keys, pay for one test, not two.
+KeyValue = tuple[int, tuple[Pattern, ...], tuple[Initials | None, SurnameKey | None] | None, bool]
 
 # An occurrence under a query: (first word, last word, start char, end char) in the item.
 _Span = tuple[int, int, int, int]
@@ -216,20 +217,22 @@ class Matcher:
         context_hits: list[tuple[int, tuple[Pattern, ...]]] = []
         triggered = False
         last = len(skeleton) - 1
-        for end, (klen, patterns, initials, surname, can_trigger) in automaton.iter(skeleton):  # KeyValue
+        for end, (klen, patterns, names, can_trigger) in automaton.iter(skeleton):  # KeyValue
             # the key is " core " in the padded skeleton; its core starts here in `text`
             core = end - klen + 1
             if not can_trigger:
                 context_hits.append((core, patterns))
                 continue
-            # "first X rest": in the skeleton a single letter then a space (either " " or
-            # ". "); most first-name hits fail this without a function call
-            if initials is not None and end + 2 < last and skeleton[end + 2] == " " and skeleton[end + 1] != " ":
-                _initial_hits(text, core, initials, initial_hits)
-            # Most surname hits follow a first name and stop at the three characters before
-            # the space before them (inline: a call per surname hit cost 10% of the bench).
-            if surname is not None and text[core - 4 : core - 1] in title_endings:
-                _title_hit(text, core, surname, titles, title_hits)
+            if names is not None:
+                initials, surname = names
+                # "first X rest": in the skeleton a single letter then a space (either " "
+                # or ". "); most first-name hits fail this without a function call
+                if initials is not None and end + 2 < last and skeleton[end + 2] == " " and skeleton[end + 1] != " ":
+                    _initial_hits(text, core, initials, initial_hits)
+                # Most surname hits follow a first name and stop at the three characters
+                # before the space before them (inline: a call per hit cost 10% of the bench).
+                if surname is not None and text[core - 4 : core - 1] in title_endings:
+                    _title_hit(text, core, surname, titles, title_hits)
             if patterns and _verify(text, core, patterns, occurrences, cased):
                 triggered = True
         if title_hits:
@@ -418,7 +421,7 @@ def _verify(
 def _initial_hits(
     text: str,
     start: int,
-    initials: tuple[str, tuple[tuple[str, int], ...]],
+    initials: Initials,
     out: list[tuple[int, int, int]],
 ) -> None:
     """At `start` a first name may begin: look for "first X rest" / "first X. rest"."""
