@@ -129,7 +129,9 @@ class _Builder:
             )
             patterns = tuple(replace(p, trigger=p.id in triggers) for p in info.patterns)
             names = (initials, surname) if initials is not None or surname is not None else None
-            can_trigger = names is not None or any(p.trigger for p in patterns)
+            can_trigger: bool | None = names is not None or any(p.trigger for p in patterns)
+            if initials is None and not patterns and surname is not None:
+                can_trigger = None  # a surname and nothing else: the engine's short way
             value: KeyValue = (len(key), patterns, names, can_trigger)
             automaton.add_word(key, value)
         automaton.make_automaton()

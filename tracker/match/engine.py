@@ -82,12 +82,15 @@ Initials = tuple[str, tuple[tuple[str, int], ...]]
 # with this skeleton (usually one; "O'Brien" and "O Brien" would share it).
 SurnameKey = tuple[tuple[str, tuple[int, ...]], ...]
 
+_Names = tuple[Initials | None, SurnameKey | None]
+
 # What the automaton holds for one key (compile.py writes it, Matcher._scan reads it): the
 # key's length, the patterns under it, None or the name rules the key starts (middle
 # initials after this first name, title + this surname: either may be None), and whether a
-# hit on it can make a match at all. The two name rules share one slot so that the most
-# common hits, on other keys, pay for one test, not two.
-KeyValue = tuple[int, tuple[Pattern, ...], tuple[Initials | None, SurnameKey | None] | None, bool]
+# hit on it can make a match at all: True, False (context only) or None (a surname and
+# nothing else, which the scan handles first). The two name rules share one slot so that
+# the most common hits, on other keys, pay for one test, not two.
+KeyValue = tuple[int, tuple[Pattern, ...], _Names | None, bool | None]
 
 # An occurrence under a query: (first word, last word, start char, end char) in the item.
 _Span = tuple[int, int, int, int]
@@ -221,6 +224,13 @@ class Matcher:
             # the key is " core " in the padded skeleton; its core starts here in `text`
             core = end - klen + 1
             if not can_trigger:
+                # Most surname hits follow a first name and stop at the three characters
+                # before the space before them. ~2 hits per bench item are surnames, so they
+                # take the shortest way there is (a call per hit cost 10% of the bench).
+                if can_trigger is None:  # the key is a surname and nothing else
+                    if text[core - 4 : core - 1] in title_endings:
+                        _title_hit(text, core, names, titles, title_hits)
+                    continue
                 context_hits.append((core, patterns))
                 continue
             if names is not None:
@@ -229,10 +239,8 @@ class Matcher:
                 # or ". "); most first-name hits fail this without a function call
                 if initials is not None and end + 2 < last and skeleton[end + 2] == " " and skeleton[end + 1] != " ":
                     _initial_hits(text, core, initials, initial_hits)
-                # Most surname hits follow a first name and stop at the three characters
-                # before the space before them (inline: a call per hit cost 10% of the bench).
                 if surname is not None and text[core - 4 : core - 1] in title_endings:
-                    _title_hit(text, core, surname, titles, title_hits)
+                    _title_hit(text, core, names, titles, title_hits)
             if patterns and _verify(text, core, patterns, occurrences, cased):
                 triggered = True
         if title_hits:
@@ -444,12 +452,13 @@ def _initial_hits(
 
 
 def _title_hit(
-    text: str, start: int, surname: SurnameKey, titles: TitleIndex, out: list[_TitleHit]
+    text: str, start: int, names: _Names | None, titles: TitleIndex, out: list[_TitleHit]
 ) -> None:
     """At `start` a surname may begin: is it one, and is it right after a title (or in a
     list of names headed by a plural title)? Capitals are checked later, on a view of the
     text with its case kept."""
-    if start < 3 or text[start - 1] != " ":
+    surname = names[1] if names is not None else None
+    if surname is None or start < 3 or text[start - 1] != " ":
         return
     lo = start - 48 if start > 48 else 0
     space = max(text.rfind(" ", lo, start - 1), text.rfind(SEP, lo, start - 1))
