@@ -11,10 +11,12 @@ snippets quote. left_ok / right_ok say where a whole word may start and end.
 
 from __future__ import annotations
 
+import codecs
 import html
 import re
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Callable
 from itertools import accumulate
 
 __all__ = [
@@ -261,7 +263,27 @@ def _space_beside_sep(data: bytes) -> bool:
     return False
 
 
-_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+class _NotAscii(Exception):
+    """A run of non-ASCII text whose normal form is not ASCII either (Greek, CJK…)."""
+
+
+def _ascii_runs(table: CharTable) -> Callable[[UnicodeError], tuple[str, int]]:
+    def fold_run(exc: UnicodeError) -> tuple[str, int]:
+        if not isinstance(exc, UnicodeEncodeError):
+            raise exc
+        out = exc.object[exc.start : exc.end].translate(table)
+        if not out.isascii():
+            raise _NotAscii
+        return out, exc.end
+
+    return fold_run
+
+
+# The ASCII encoder hands each run of non-ASCII characters to these, so mostly-ASCII text
+# ("José", "’") is normalised at C speed between runs; a regex sub over every character
+# (the way before) cost ~6 µs on a 450-character item.
+codecs.register_error("tracker-fold", _ascii_runs(FOLD))
+codecs.register_error("tracker-keep-case", _ascii_runs(KEEP_CASE))
 
 
 def normalise_for_scan(raw: str, *, fold_case: bool, skeleton: bool = True) -> tuple[str, str]:
@@ -270,14 +292,17 @@ def normalise_for_scan(raw: str, *, fold_case: bool, skeleton: bool = True) -> t
     Equal to normalize_text per field (fields stay separated by NUL), but fast: ASCII goes
     through bytes.translate, and white space is only re-joined when there is something to
     collapse. Text that is mostly ASCII ("José", "’") first has its few non-ASCII runs
-    mapped through the table: the table's output maps to itself, so mapping the rest
-    afterwards gives the same result as mapping every character once.
+    mapped through the table while it is encoded: the table's output maps to itself, so
+    mapping the rest afterwards gives the same result as mapping every character once.
     """
     table = FOLD if fold_case else KEEP_CASE
-    if not raw.isascii():
-        raw = _NON_ASCII_RUN.sub(lambda m: m.group().translate(table), raw)
-    if raw.isascii():
-        data = raw.encode("ascii").translate(_ASCII_FOLD if fold_case else _ASCII_KEEP_CASE)
+    encoded: bytes | None
+    try:
+        encoded = raw.encode("ascii", "tracker-fold" if fold_case else "tracker-keep-case")
+    except _NotAscii:
+        encoded = None
+    if encoded is not None:
+        data = encoded.translate(_ASCII_FOLD if fold_case else _ASCII_KEEP_CASE)
         if b"  " in data:
             data = b" ".join(data.split())
         data = data.strip(b" ")
