@@ -104,6 +104,7 @@ BAD = [
     ("feeds: {url: x}\n", "feeds: expected a list"),
     ("feeds:\n  - url: [unclosed\n", "invalid YAML"),
     ("members_file: missing.csv\n", "members_file: cannot read"),
+    ("settings:\n  surname_mentions: 'no'\n", "settings.surname_mentions: expected true or false"),
 ]
 
 
@@ -196,3 +197,18 @@ def test_members_csv_quoted_cells_keep_their_line_breaks_and_bom_is_fine(tmp_pat
 
     found = compile_matcher([member], []).match(MatchItem(title="Councilmember Brooks spoke"))
     assert [m.target_id for m in found] == ["kendra-brooks"]  # the break counts as a space
+
+
+def test_surname_mentions_setting_reaches_every_member(tmp_path: Path) -> None:
+    from tracker.match import compile_matcher
+    from tracker.models import MatchItem
+
+    members = "members:\n  - {name: Kendra Brooks, jurisdiction: Philadelphia}\n"
+    item = MatchItem(title="Councilmember Brooks of Philadelphia")
+    on = load_config(_write(tmp_path, members, csv=None))
+    assert on.settings.surname_mentions is True  # the default
+    assert compile_matcher(on.members, []).match_ids(item) == (("kendra-brooks",), ())
+    off = load_config(_write(tmp_path, "settings:\n  surname_mentions: false\n" + members, csv=None))
+    assert off.settings.surname_mentions is False
+    assert [m.surname_mentions for m in off.members] == [False]
+    assert compile_matcher(off.members, []).match_ids(item) == ((), ())

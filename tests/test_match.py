@@ -7,6 +7,8 @@ import pytest
 
 from tracker.errors import QueryError
 from tracker.match import SNIPPET_RADIUS, Matcher, compile_matcher, normalize_text
+from tracker.match.compile import bill_number_spellings
+from tracker.match.names import surname_of
 from tracker.models import CampaignConfig, MatchItem, MemberConfig, Term
 
 # ------------------------------------------------------------------ helpers
@@ -187,6 +189,183 @@ def test_middle_initial_reports_the_name() -> None:
     assert mention.snippet[mention.start : mention.end] == "Kendra A. Brooks"
 
 
+# ------------------------------------------------------------------ members: title + surname
+
+PHILLY = (Term("Philadelphia"),)
+ROSTER = [
+    MemberConfig(id="brooks", name="Kendra Brooks", title="Councilmember", jurisdiction="Philadelphia"),
+    MemberConfig(id="gauthier", name="Jamie Gauthier", jurisdiction="Philadelphia"),
+    MemberConfig(id="landau", name="Rue Landau", jurisdiction="Philadelphia"),
+    MemberConfig(id="sam-landau", name="Sam Landau", jurisdiction="Pittsburgh"),
+    MemberConfig(id="mark-cohen", name="Mark Cohen", jurisdiction="Philadelphia"),
+    MemberConfig(id="amy-cohen", name="Amy Cohen", jurisdiction="Philadelphia"),
+    MemberConfig(id="jones", name="Curtis Jones Jr.", jurisdiction="Philadelphia"),
+    MemberConfig(id="qs", name="María Quiñones-Sánchez", jurisdiction="Philadelphia"),
+    MemberConfig(id="orourke", name="Nicholas O'Rourke", jurisdiction="Philadelphia",
+                 require_any=(Term("Working Families Party"),)),
+    MemberConfig(id="martinez", name="Eduardo Martinez", title="Mayor", jurisdiction="Richmond",
+                 require_any=(Term("Richmond"),), exclude=(Term("Virginia"),)),
+    MemberConfig(id="shapiro", name="Josh Shapiro", title="Governor", require_any=(Term("Pennsylvania"),)),
+    MemberConfig(id="delacruz", name="Lisa De La Cruz", jurisdiction="Hartford"),
+    MemberConfig(id="rinck", name="Alexis Mercedes Rinck", jurisdiction="City of Seattle"),
+    MemberConfig(id="nobody", name="Pat Nobody"),  # no jurisdiction, no require_any: no context
+    MemberConfig(id="quiet", name="Helen Gym", jurisdiction="Philadelphia", surname_mentions=False),
+    MemberConfig(id="evans", name="Dwight Evans", jurisdiction="Philadelphia", exclude=(Term("concert"),)),
+    MemberConfig(id="james", name="Letitia James", jurisdiction="New York"),
+]
+TITLED = compile_matcher(ROSTER, [])
+
+DEFAULT_TITLE_FORMS = [
+    "Councilmember", "Council Member", "Councilwoman", "Councilman", "Council President", "Alder",
+    "Alderperson", "Alderman", "Alderwoman", "Ald.", "Supervisor", "Commissioner", "Mayor",
+    "Deputy Mayor", "Board Member", "School Board Member", "Trustee", "Director", "Rep.",
+    "Representative", "Sen.", "Senator", "Assemblymember", "Assembly Member", "Asm.",
+    "Assemblywoman", "Assemblyman", "Delegate", "Del.", "Judge", "Sheriff", "Clerk", "Controller",
+    "Comptroller", "Treasurer", "Auditor", "Public Advocate", "Mayor-elect", "Council Member-elect",
+    "State Sen.", "City Council President",
+]
+
+
+def titled(text: str, **fields: str) -> tuple[str, ...]:
+    item = MatchItem(summary=text, **fields)
+    ids = TITLED.match_ids(item)[0]
+    assert tuple(m.target_id for m in TITLED.match(item) if m.kind == "member") == ids
+    return ids
+
+
+@pytest.mark.parametrize("title", DEFAULT_TITLE_FORMS)
+def test_title_surname_every_default_title(title: str) -> None:
+    assert titled(f"{title} Gauthier spoke at Philadelphia City Hall.") == ("gauthier",)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the shapes news uses
+        ("Councilmember Gauthier's bill passed in Philadelphia", ("gauthier",)),
+        ("Philadelphia: a hearing (Councilmember Gauthier) ran late", ("gauthier",)),
+        ("“Council Member Gauthier” said Philadelphia would pay", ("gauthier",)),
+        ("PHILADELPHIA — COUNCILMEMBER GAUTHIER SAYS NO", ("gauthier",)),
+        ("Councilmember\nGauthier, Philadelphia", ("gauthier",)),
+        ("Mayor-elect Gauthier of Philadelphia", ("gauthier",)),
+        # plural titles before a list of surnames
+        ("Councilmembers Gauthier and Landau of Philadelphia", ("gauthier", "landau")),
+        ("Councilmembers Brooks, Gauthier and Landau of Philadelphia", ("brooks", "gauthier", "landau")),
+        ("Council Members Brooks, Gauthier, and Landau (Philadelphia)", ("brooks", "gauthier", "landau")),
+        ("Councilmembers Gauthier & Landau, Philadelphia", ("gauthier", "landau")),
+        ("Sens. Smith, Gauthier and Landau of Philadelphia", ("gauthier", "landau")),
+        ("Councilmember Gauthier and Landau of Philadelphia", ("gauthier",)),  # singular title
+        ("Philadelphia councilmembers voted and Landau said no", ()),  # not a list of names
+        # names: particles, suffixes, hyphens, apostrophes
+        ("Councilmember Jones of Philadelphia", ("jones",)),  # Curtis Jones Jr.
+        ("Councilmember Quiñones-Sánchez of Philadelphia", ("qs",)),
+        ("Councilmember Quinones Sanchez of Philadelphia", ("qs",)),
+        ("Councilmember Sánchez of Philadelphia", ()),
+        ("Councilmember De La Cruz of Hartford", ("delacruz",)),
+        ("Councilmember Cruz of Hartford", ()),
+        ("Councilmember O’Rourke and the Working Families Party", ("orourke",)),
+        ("Councilmember Rinck said Seattle would", ("rinck",)),  # "City of Seattle"
+    ],
+)
+def test_title_surname_shapes(text: str, expected: tuple[str, ...]) -> None:
+    assert titled(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # context: require_any if the member has it, else the jurisdiction
+        ("Councilmember Gauthier spoke", ()),
+        ("Councilmember Gauthier of Pittsburgh spoke", ()),
+        ("Councilmember O'Rourke of Philadelphia", ()),  # his context is require_any
+        ("Mayor Martinez of Richmond", ("martinez",)),
+        ("Mayor Martinez of Richmond, Virginia", ()),  # exclude still wins
+        ("Councilmember Evans of Philadelphia at the concert", ()),
+        ("Councilmember Evans of Philadelphia", ("evans",)),
+        ("Mayor Nobody of Philadelphia", ()),  # no context configured: never on the surname
+        ("Councilmember Gym of Philadelphia", ()),  # surname_mentions off for her
+        # a member's own title counts for that member only
+        ("Gov. Shapiro of Pennsylvania", ("shapiro",)),
+        ("Governor Shapiro of Pennsylvania", ("shapiro",)),
+        ("Gov. Gauthier of Philadelphia", ()),
+        # a surname shared in one place resolves only by the full name
+        ("Mayor Cohen of Philadelphia", ()),
+        ("Mark Cohen won. Mayor Cohen of Philadelphia said", ("mark-cohen",)),
+        # the same surname in two places: the context decides
+        ("Councilmember Landau of Philadelphia", ("landau",)),
+        ("Councilmember Landau of Pittsburgh", ("sam-landau",)),
+        # traps: not a title, not the surname, not this person
+        ("Gauthier of Philadelphia spoke", ()),
+        ("Philadelphia Councilmember Anne Gauthier", ()),  # a title before another person's name
+        ("Philadelphia Mayor Gauthierville", ()),
+        ("Philadelphia: Councilmember O'Gauthier", ()),
+        ("Philadelphia voters will judge Gauthier", ()),  # a verb, not a title
+        ("philadelphia councilmember gauthier", ()),  # a title before a name is capitalised
+        ("Philadelphia Councilmember gauthier", ()),
+        ("Philadelphia's councilmember, Gauthier, said", ()),
+        ("Philadelphia Mayor: Gauthier", ()),
+        ("Councilmember Gauthiers of Philadelphia", ()),
+        # a surname that is someone else's first name
+        ("New York: FBI Director James Comey said", ()),
+        ("New York: FBI Director James Comey.", ()),
+        ("New York: charges against Director James Comey, and others", ()),
+        ("New York: Director James said", ("james",)),
+        ("New York: Director James Tuesday said", ("james",)),  # a day, not a surname
+        ("New York Director James Wins Praise", ("james",)),  # a headline in title case
+        ("New York: Director James (D) said", ("james",)),
+    ],
+)
+def test_title_surname_context_and_traps(text: str, expected: tuple[str, ...]) -> None:
+    assert titled(text) == expected
+
+
+def test_title_surname_context_may_be_in_another_field() -> None:
+    assert titled("", title="Councilmember Gauthier wins", content="PHILADELPHIA — ") == ("gauthier",)
+    assert titled("", title="Title\u2014", content="Councilmember Gauthier, Philadelphia") == ("gauthier",)
+    # a field boundary is not a space: "…Councilmember" / "Gauthier…" are two fields
+    assert titled("Gauthier of Philadelphia", title="Councilmember") == ()
+
+
+def test_title_surname_is_named_in_explain() -> None:
+    (mention,) = TITLED.match(MatchItem(title="Councilmember Gauthier’s plan", summary="in Philadelphia"))
+    assert (mention.target_id, mention.term, mention.field) == ("gauthier", "title+surname", "title")
+    assert mention.snippet[mention.start : mention.end] == "Councilmember Gauthier"
+    brooks, gauthier = TITLED.match(MatchItem(summary="Philadelphia Councilmembers Brooks and Gauthier"))
+    assert brooks.snippet[brooks.start : brooks.end] == "Councilmembers Brooks"
+    assert gauthier.snippet[gauthier.start : gauthier.end] == "Councilmembers Brooks and Gauthier"
+    # named in full too: the name is the stronger evidence, and what explain shows
+    (mention,) = TITLED.match(MatchItem(title="Councilmember Gauthier", summary="Jamie Gauthier said"))
+    assert mention.term == "Jamie Gauthier"
+
+
+def test_title_surname_can_be_turned_off() -> None:
+    from dataclasses import replace
+
+    off = compile_matcher([replace(m, surname_mentions=False) for m in ROSTER], [])
+    assert off.match_ids(MatchItem(summary="Councilmember Gauthier of Philadelphia")) == ((), ())
+    assert off.match_ids(MatchItem(summary="Jamie Gauthier of Philadelphia")) == (("gauthier",), ())
+
+
+@pytest.mark.parametrize(
+    ("name", "surname"),
+    [
+        ("Kendra Brooks", "brooks"),
+        ("Kendra A. Brooks", "brooks"),
+        ("Curtis Jones Jr.", "jones"),
+        ("Martin Luther King, Jr.", "king"),
+        ("John Smith III", "smith"),
+        ("Lisa De La Cruz", "de la cruz"),
+        ("Ludwig van Beethoven", "van beethoven"),
+        ("Van Johnson", "johnson"),  # a first name, not a particle
+        ("Alexandria Ocasio-Cortez", "ocasio cortez"),
+        ("Nicholas O’Rourke", "o'rourke"),
+        ("Prince", ""),
+    ],
+)
+def test_surname_of(name: str, surname: str) -> None:
+    assert surname_of(name) == surname
+
+
 # ------------------------------------------------------------------ require_any / exclude
 
 SMITH = member("John Smith", require_any=(Term("Ohio"), Term("state senate")))
@@ -263,6 +442,96 @@ GCE = campaign("good cause eviction", "S305", Term("EATS Act", match_case=True))
 )
 def test_campaign_keywords(text: str, expected: bool) -> None:
     check(GCE, text, expected)
+
+
+# ------------------------------------------------------------------ campaigns: bill numbers
+
+BILLS = compile_matcher(
+    [],
+    [
+        CampaignConfig(id="s305", name="S305", keywords=(Term("S305"),)),
+        CampaignConfig(id="hf3489", name="HF 3489", keywords=(Term("HF 3489"),)),
+        CampaignConfig(id="a4454", name="A4454", keywords=(Term("A4454"),)),
+        CampaignConfig(id="hb2127", name="HB 2127", keywords=(Term("HB 2127"),)),
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # spacing and dotted spellings of a bill number written as letters then digits
+        ("Senate bill S305 passed", ("s305",)),
+        ("Senate bill S 305 passed", ("s305",)),
+        ("Senate bill S.305 passed", ("s305",)),
+        ("Senate bill S. 305 passed", ("s305",)),
+        ("Senate bill S-305 passed", ("s305",)),  # a hyphen is a space
+        ("S. 305’s sponsors", ("s305",)),
+        ("HF 3489", ("hf3489",)),
+        ("HF3489", ("hf3489",)),
+        ("H.F. 3489", ("hf3489",)),
+        ("H.F.3489", ("hf3489",)),
+        ("H. F. 3489", ("hf3489",)),
+        ("(HF 3489)", ("hf3489",)),
+        ("A4454 and A 4454", ("a4454",)),
+        ("HB 2127, H.B. 2127", ("hb2127",)),
+        ("H.B.2127", ("hb2127",)),
+        ("HB2127", ("hb2127",)),
+        # as written it stays case-insensitive; added spellings need the capitals of print
+        ("senate bill s305", ("s305",)),
+        ("hf 3489", ("hf3489",)),
+        ("senate bill s 305", ()),
+        ("hf3489", ()),
+        ("a 4454-seat arena", ()),
+        # never a longer number, never part of another bill's letters
+        ("S3051", ()),
+        ("S 3051", ()),
+        ("S. 3051", ()),
+        ("HF 34890", ()),
+        ("H.F. 34890", ()),
+        ("A 44540", ()),
+        ("HB 21270", ()),
+        ("SHB 2127", ()),
+        ("U.S. 305 runs north", ()),  # a highway, not S. 305
+        ("A.S. 305", ()),
+        ("H.F 3489", ()),  # not a spelling in use
+        ("S 30 5", ()),
+    ],
+)
+def test_bill_number_spellings(text: str, expected: tuple[str, ...]) -> None:
+    assert BILLS.match_ids(MatchItem(summary=text))[1] == expected
+    assert tuple(m.target_id for m in BILLS.match(MatchItem(summary=text))) == expected
+
+
+def test_bill_number_explain_names_the_keyword_and_highlights_the_spelling() -> None:
+    (mention,) = BILLS.match(MatchItem(title="Lawmakers pass H.F. 3489 on Monday"))
+    assert mention.term == "HF 3489"
+    assert mention.snippet[mention.start : mention.end] == "H.F. 3489"
+
+
+def test_bill_number_with_match_case() -> None:
+    matcher = campaign(Term("S305", match_case=True))
+    check(matcher, "bill S 305", True)
+    check(matcher, "bill S.305", True)
+    check(matcher, "bill s305", False)
+
+
+@pytest.mark.parametrize(
+    ("keyword", "is_bill"),
+    [
+        ("S305", True),
+        ("HF 3489", True),
+        ("SJR 12", True),
+        ("S.305", False),  # written with punctuation: matched as written (see below)
+        ("Act 10", False),  # a word, not capitals
+        ("Prop 13", False),
+        ("HOUSE 12", False),  # five letters
+        ("305", False),
+        ("S305B", False),
+    ],
+)
+def test_which_keywords_are_bill_numbers(keyword: str, is_bill: bool) -> None:
+    assert (bill_number_spellings(keyword) is not None) is is_bill
 
 
 def test_campaign_exclude_for_unrelated_sense() -> None:

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker.match import compile_matcher, normalize_text
+from tracker.match.names import DEFAULT_TITLES, TITLE_SURNAME, surname_of, title_forms
 from tracker.models import CampaignConfig, MatchItem, MemberConfig, Term
 
 MATCHER_QUERY = '"good cause" NEAR/3 evict* OR (rent NOT car)'
@@ -24,6 +25,9 @@ MATCHER = compile_matcher(
         )
     ],
 )
+
+NAMES = {"kendra-brooks": "Kendra Brooks", "jose": "José García", "aoc": "Alexandria Ocasio-Cortez"}
+TITLE_FIRST_WORDS = {form.split(" ")[0] for title in DEFAULT_TITLES for form in title_forms(title)[0] | title_forms(title)[1]}
 
 # Text made of the pieces matching cares about, so that hits (and their snippets) happen.
 PIECES = st.sampled_from(
@@ -84,7 +88,11 @@ def test_mentions_are_consistent(title: str, summary: str) -> None:
         assert 0 <= m.start < m.end <= len(m.snippet)
         highlighted = normalize_text(m.snippet[m.start : m.end])
         assert highlighted, m
-        if m.kind == "member" or m.term != MATCHER_QUERY:
+        if m.term == TITLE_SURNAME:
+            # a rule, not a configured term: the highlight is a title, then the surname
+            assert highlighted.split(" ")[0] in TITLE_FIRST_WORDS, m
+            assert highlighted.endswith(surname_of(NAMES[m.target_id])), m
+        elif m.kind == "member" or m.term != MATCHER_QUERY:
             # the highlight is the hit itself: it starts with the term's first word
             assert highlighted.startswith(normalize_text(m.term).split(" ")[0]), m
 
@@ -132,3 +140,31 @@ def test_offset_map_points_each_normalised_char_at_its_source(text: str) -> None
     assert positions == sorted(positions)
     for j, i in enumerate(positions):
         assert mapping.text[j] in FOLD[ord(display[i])], (j, i)
+
+
+@given(FIELD_TEXT)
+def test_offset_map_with_case_kept_points_at_the_source(text: str) -> None:
+    # match_case snippets map through KEEP_CASE (ASCII text takes a bytes fast path)
+    from tracker.match.text import KEEP_CASE, OffsetMap, display_text
+
+    display = display_text(text.replace("\x00", " "))
+    mapping = OffsetMap(display, KEEP_CASE)
+    assert mapping.text == normalize_text(display, fold_case=False) or "&" in mapping.text
+    positions = [mapping.display_pos(j) for j in range(len(mapping.text))]
+    assert positions == sorted(positions)
+    for j, i in enumerate(positions):
+        assert mapping.text[j] in KEEP_CASE[ord(display[i])], (j, i)
+
+
+@given(FIELD_TEXT, FIELD_TEXT)
+def test_capitals_view_lines_up_with_the_folded_text(a: str, b: str) -> None:
+    # title+surname reads capitals at positions found in the folded text
+    from tracker.match.text import capitals_view, normalise_for_scan, unescape
+
+    raw = unescape("\x00".join(f.replace("\x00", " ") for f in (a, b)))
+    folded, _ = normalise_for_scan(raw, fold_case=True)
+    view = capitals_view(raw)
+    assert len(view) == len(folded)
+    for v, f in zip(view, folded, strict=True):
+        assert v == f or v.lower() == f or v.casefold() == f, (v, f)
+        assert (v in " \x00") == (f in " \x00")

@@ -37,7 +37,7 @@ DEFAULT_DB_URL = "sqlite:///data/tracker.db"
 _TOP_KEYS = {"settings", "feeds", "searches", "members", "members_file", "campaigns"}
 _SETTINGS_KEYS = {
     "poll", "timeout_s", "user_agent", "allow_private_hosts", "exports", "max_body_bytes",
-    "workers", "per_host_limit", "site_title", "site_url",
+    "workers", "per_host_limit", "site_title", "site_url", "surname_mentions",
     "google_news_url", "google_news_min_interval_s", "resolve_per_cycle",
 }
 _FEED_KEYS = {"url", "name", "tags", "id"}
@@ -189,10 +189,11 @@ def _settings(ctx: _Ctx, raw: Any) -> Settings:
     if "google_news_url" in data:
         kwargs["google_news_url"] = _service_base(
             ctx, "settings.google_news_url", _as_str(ctx, "settings.google_news_url", data["google_news_url"], required=True))
-    if "allow_private_hosts" in data:
-        if not isinstance(data["allow_private_hosts"], bool):
-            raise ctx.fail("settings.allow_private_hosts", "expected true or false")
-        kwargs["allow_private_hosts"] = data["allow_private_hosts"]
+    for key in ("allow_private_hosts", "surname_mentions"):
+        if key in data:
+            if not isinstance(data[key], bool):
+                raise ctx.fail(f"settings.{key}", "expected true or false")
+            kwargs[key] = data[key]
     for key in ("user_agent", "site_title", "site_url"):
         if key in data:
             kwargs[key] = _as_str(ctx, f"settings.{key}", data[key], required=True)
@@ -401,9 +402,12 @@ def parse_config(data: Any, path: str = "<config>", base_dir: Path | None = None
     ]
     members += _members_file(ctx, base, top.get("members_file"))
     _unique(ctx, "members", members, lambda m: m.id)
+    settings = _settings(ctx, top.get("settings"))
+    if not settings.surname_mentions:
+        members = [replace(m, surname_mentions=False) for m in members]
     config = Config(
         path=path,
-        settings=_settings(ctx, top.get("settings")),
+        settings=settings,
         feeds=_feeds(ctx, top.get("feeds"), base),
         searches=_searches(ctx, top.get("searches")),
         members=tuple(members),

@@ -39,6 +39,9 @@ class MemberConfig:
     require_any: tuple[Term, ...] = ()
     exclude: tuple[Term, ...] = ()
     tags: tuple[str, ...] = ()
+    # "Councilmember Brooks" counts (with context): settings.surname_mentions, copied onto
+    # each member when the config loads so that every matcher built from it agrees.
+    surname_mentions: bool = True
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class Settings:
     google_news_url: str = "https://news.google.com"
     google_news_min_interval_s: float = 4.0
     resolve_per_cycle: int = 40
+    surname_mentions: bool = True  # "Councilmember Brooks" is a mention (README, "Matching")
 
 
 @dataclass(frozen=True)

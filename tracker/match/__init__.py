@@ -8,6 +8,7 @@ lazily filled per-character tables otherwise) and the automaton runs once over t
 reports whole-word candidates. Only those are looked at in Python.
 
     text.py     normalisation tables, the skeleton, offsets back to display text
+    names.py    title + surname: the default titles, a name's surname, the title index
     compile.py  members and campaigns -> patterns, one automaton, indexes (compile_matcher)
     engine.py   Matcher: the automaton pass over an item, deciding mentions, snippets
     jsonl.py    the `tracker match` line format: a JSON object in, mentions out

@@ -4,16 +4,32 @@ Every name, alias, keyword, context term (require_any, exclude) and query litera
 normalised once and becomes a Pattern; patterns share an automaton key, the skeleton of
 the term padded by spaces (a prefix literal is padded on the left only). The indexes say
 which member or campaign a pattern can trigger; context terms only count once one did.
+A bill-number keyword becomes one pattern per spelling (S305, S 305, S.305, S. 305); a
+member's surname is a key of its own, looked at only when a title stands before it.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import ahocorasick
 
-from tracker.match.engine import CASED, EXACT, PREFIX, KeyValue, Matcher, Pattern, Target
+from tracker.match.engine import (
+    CASED,
+    EXACT,
+    PREFIX,
+    Initials,
+    KeyValue,
+    Matcher,
+    Pattern,
+    SurnameKey,
+    SurnameRule,
+    Target,
+)
+from tracker.match.names import TitleIndex, jurisdiction_term, surname_of, title_forms
 from tracker.match.text import SKELETON, normalize_text, skeleton_core
 from tracker.models import CampaignConfig, MemberConfig, Term
 from tracker.query import (
@@ -25,7 +41,7 @@ from tracker.query import (
     required_groups,
 )
 
-__all__ = ["compile_matcher"]
+__all__ = ["bill_number_spellings", "compile_matcher"]
 
 
 @dataclass
@@ -35,6 +51,8 @@ class _KeyInfo:
     patterns: list[Pattern] = field(default_factory=list)
     first_name: str = ""  # for middle initials: the key is this first name
     initials: list[tuple[str, int]] = field(default_factory=list)  # (rest of name, member)
+    # for title + surname: the key is the skeleton of these surnames (normalised -> members)
+    surnames: dict[str, list[int]] = field(default_factory=dict)
 
 
 _NEVER_FOUND = frozenset((-1,))  # no pattern has id -1
@@ -42,10 +60,12 @@ _NEVER_FOUND = frozenset((-1,))  # no pattern has id -1
 
 class _Builder:
     def __init__(self) -> None:
-        self.patterns: dict[tuple[str, str, int], Pattern] = {}
+        self.patterns: dict[tuple[str, str, int, bool], Pattern] = {}
         self.keys: dict[str, _KeyInfo] = {}
 
-    def pattern(self, text: str, *, match_case: bool = False, prefix: bool = False) -> int | None:
+    def pattern(
+        self, text: str, *, match_case: bool = False, prefix: bool = False, bill: bool = False
+    ) -> int | None:
         """Pattern id for a term (shared by equal terms); None if it has no word characters,
         since such a term cannot be matched as a whole word."""
         norm = normalize_text(text)
@@ -54,7 +74,7 @@ class _Builder:
             return None
         mode = CASED if match_case else PREFIX if prefix else EXACT
         cased = normalize_text(text, fold_case=False) if match_case else ""
-        pat = self.patterns.get((norm, cased, mode))
+        pat = self.patterns.get((norm, cased, mode, bill))
         if pat is None:
             lead = len(norm) - len(norm.translate(SKELETON).lstrip(" "))
             pat = Pattern(
@@ -65,8 +85,9 @@ class _Builder:
                 cased=cased,
                 check_left=norm[0].isalnum(),
                 check_right=norm[-1].isalnum(),
+                glue="'." if bill else "'",
             )
-            self.patterns[(norm, cased, mode)] = pat
+            self.patterns[(norm, cased, mode, bill)] = pat
             key = " " + core if prefix else " " + core + " "
             self.keys.setdefault(key, _KeyInfo()).patterns.append(pat)
         return pat.id
@@ -92,15 +113,26 @@ class _Builder:
         info.first_name = words[0]
         info.initials.append((" ".join(words[1:]), midx))
 
+    def surname(self, surname: str, midx: int) -> None:
+        """Let a title before this surname ("Councilmember Brooks") be looked at."""
+        info = self.keys.setdefault(" " + skeleton_core(surname) + " ", _KeyInfo())
+        info.surnames.setdefault(surname, []).append(midx)
+
     def automaton(self, triggers: set[int]) -> ahocorasick.Automaton | None:
         if not self.keys:
             return None
         automaton = ahocorasick.Automaton()
         for key, info in self.keys.items():
-            initials = (info.first_name, tuple(info.initials)) if info.initials else None
+            initials: Initials | None = (info.first_name, tuple(info.initials)) if info.initials else None
+            surname: SurnameKey | None = (
+                tuple((s, tuple(m)) for s, m in info.surnames.items()) if info.surnames else None
+            )
             patterns = tuple(replace(p, trigger=p.id in triggers) for p in info.patterns)
-            can_trigger = initials is not None or any(p.trigger for p in patterns)
-            value: KeyValue = (len(key), patterns, initials, can_trigger)
+            names = (initials, surname) if initials is not None or surname is not None else None
+            can_trigger: bool | None = names is not None or any(p.trigger for p in patterns)
+            if initials is None and not patterns and surname is not None:
+                can_trigger = None  # a surname and nothing else: the engine's short way
+            value: KeyValue = (len(key), patterns, names, can_trigger)
             automaton.add_word(key, value)
         automaton.make_automaton()
         return automaton
@@ -126,16 +158,38 @@ def compile_matcher(
     member_targets: list[Target] = []
     campaign_targets: list[Target] = []
     triggers: set[int] = set()
+    surname_rules: dict[int, SurnameRule] = {}
+    own_titles: list[tuple[frozenset[str], frozenset[str]]] = []
+    # members sharing a surname and a jurisdiction: "Mayor Cohen" is neither on its own
+    places = Counter((surname_of(m.name), normalize_text(m.jurisdiction)) for m in members)
 
     for midx, m in enumerate(members):
         for text in (m.name, *m.aliases):
             _add(name_index, b.pattern(text), midx, text)
         b.initial(m.name, midx)
-        member_targets.append(Target("member", m.id, b.terms(m.require_any), b.terms(m.exclude)))
+        require = b.terms(m.require_any)
+        member_targets.append(Target("member", m.id, require, b.terms(m.exclude)))
+        surname = surname_of(m.name) if m.surname_mentions else ""
+        if surname:
+            b.surname(surname, midx)
+            singular, plural = title_forms(m.title) if m.title else (frozenset(), frozenset())
+            own_titles.append((singular, plural))
+            place = jurisdiction_term(m.jurisdiction)
+            context = require if m.require_any else b.terms((Term(place),)) if place else frozenset()
+            surname_rules[midx] = SurnameRule(
+                own_titles=singular | plural,
+                context=context,
+                ambiguous=places[surname, normalize_text(m.jurisdiction)] > 1,
+            )
 
     for cidx, c in enumerate(campaigns):
         for kw in c.keywords:
-            _add(keyword_index, b.pattern(kw.text, match_case=kw.match_case), cidx, kw.text)
+            spellings = bill_number_spellings(kw.text, match_case=kw.match_case)
+            if spellings is None:
+                _add(keyword_index, b.pattern(kw.text, match_case=kw.match_case), cidx, kw.text)
+                continue
+            for text, cased in spellings:
+                _add(keyword_index, b.pattern(text, match_case=cased, bill=True), cidx, kw.text)
         node: QueryNode | None = None
         pids: dict[LiteralNode, int] = {}
         groups: tuple[frozenset[LiteralNode], ...] = ()
@@ -165,6 +219,7 @@ def compile_matcher(
         )
 
     triggers.update(name_index, keyword_index, query_index)
+    titles = TitleIndex.build(own_titles) if surname_rules else None
     return Matcher(
         automaton=b.automaton(triggers),
         pattern_count=len(b.patterns),
@@ -174,7 +229,32 @@ def compile_matcher(
         members=member_targets,
         member_names=[m.name for m in members],
         campaigns=campaign_targets,
+        titles=titles,
+        surname_rules=surname_rules,
     )
+
+
+_BILL_NUMBER = re.compile(r"([A-Z]{1,4}) ?([0-9]{1,6})")
+
+
+def bill_number_spellings(keyword: str, *, match_case: bool = False) -> list[tuple[str, bool]] | None:
+    """The ways a bill number is printed, as (text, match_case) pairs; None if `keyword` is
+    not one to four capital letters then digits ("S305", "HF 3489", "HB 2127").
+
+    The keyword as written keeps its own case rule; the other spellings need the letters in
+    capitals, as bills are printed, so that "a 4454-seat arena" is not bill A4454. A keyword
+    written with punctuation ("S.305") is not a bill number here: it matches as written.
+    """
+    written = normalize_text(keyword, fold_case=False)
+    m = _BILL_NUMBER.fullmatch(written)
+    if m is None:
+        return None
+    letters, digits = m.groups()
+    spellings = [letters + digits, f"{letters} {digits}", f"{letters}.{digits}", f"{letters}. {digits}"]
+    if len(letters) > 1:  # H.F.3489, H.F. 3489, H. F. 3489
+        dotted = ".".join(letters) + "."
+        spellings += [dotted + digits, f"{dotted} {digits}", ". ".join(letters) + f". {digits}"]
+    return [(keyword, match_case)] + [(s, True) for s in spellings if s != written]
 
 
 def _rarity(group: frozenset[LiteralNode]) -> tuple[int, int]:

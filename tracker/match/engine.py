@@ -2,9 +2,10 @@
 
 The automaton runs once over the item's skeleton and reports whole-word candidates only;
 they are checked against the real text in Python (punctuation, possessives, middle
-initials, `match_case`), then `require_any`/`exclude` and queries decide. An item whose
-candidates are all context terms stops before any of that. Snippets quote the field as the
-reader saw it: an offset map back to display text is built only for fields that matched.
+initials, `match_case`, a title before a surname), then `require_any`/`exclude` and queries
+decide. An item whose candidates are all context terms stops before any of that. Snippets
+quote the field as the reader saw it: an offset map back to display text is built only for
+fields that matched.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from dataclasses import dataclass, field
 
 import ahocorasick
 
+from tracker.match.names import LIST_WORDS, OPENERS, TITLE_SURNAME, TitleIndex
 from tracker.match.text import (
     FOLD,
     KEEP_CASE,
     SEP,
     OffsetMap,
+    capitals_view,
     display_text,
     left_ok,
     normalise_for_scan,
@@ -37,6 +40,7 @@ __all__ = [
     "KeyValue",
     "Matcher",
     "Pattern",
+    "SurnameRule",
     "Target",
 ]
 
@@ -66,17 +70,45 @@ class Pattern:
     # Names, keywords and the literals a query is indexed by can make a match; context
     # terms (require_any, exclude) only matter once something else did.
     trigger: bool = False
+    # Characters that, right after a letter or digit, glue this term to the word before:
+    # the apostrophe ("O'Neil" is one word); for a bill number the dot too ("U.S. 30" is
+    # not bill S30, "H.F. 3489" not F3489).
+    glue: str = "'"
 
+
+# A first name's middle-initial variants: (first name, ((rest of the name, member), ...)).
+Initials = tuple[str, tuple[tuple[str, int], ...]]
+# A surname key's value: (surname normalised, members with that surname) for each surname
+# with this skeleton (usually one; "O'Brien" and "O Brien" would share it).
+SurnameKey = tuple[tuple[str, tuple[int, ...]], ...]
+
+_Names = tuple[Initials | None, SurnameKey | None]
 
 # What the automaton holds for one key (compile.py writes it, Matcher._scan reads it): the
-# key's length, the patterns under it, the first name's middle-initial variants (rest of
-# the name, member index) or None, and whether a hit on it can make a match at all.
-KeyValue = tuple[int, tuple[Pattern, ...], tuple[str, tuple[tuple[str, int], ...]] | None, bool]
+# key's length, the patterns under it, None or the name rules the key starts (middle
+# initials after this first name, title + this surname: either may be None), and whether a
+# hit on it can make a match at all: True, False (context only) or None (a surname and
+# nothing else, which the scan handles first). The two name rules share one slot so that
+# the most common hits, on other keys, pay for one test, not two.
+KeyValue = tuple[int, tuple[Pattern, ...], _Names | None, bool | None]
 
 # An occurrence under a query: (first word, last word, start char, end char) in the item.
 _Span = tuple[int, int, int, int]
 # Where a target was found: (start, end) in the folded text, or in the case-kept text.
 _Hit = tuple[int, int, bool]
+_NO_TITLES = TitleIndex(frozenset(), {}, None, frozenset())
+# A title before a surname: (title form, where the title starts, surname start, surname
+# end, members with that surname).
+_TitleHit = tuple[str, int, int, int, tuple[int, ...]]
+
+
+@dataclass(frozen=True)
+class SurnameRule:
+    """When "title + surname" counts for one member (see compile.py)."""
+
+    own_titles: frozenset[str]  # forms of the member's own title that are not defaults
+    context: frozenset[int]  # require_any pattern ids, else the jurisdiction's
+    ambiguous: bool  # another member with this surname shares the jurisdiction
 
 
 @dataclass(frozen=True)
@@ -102,6 +134,7 @@ class _Scan:
     occurrences: dict[int, list[tuple[int, int]]]
     cased_hits: dict[int, _Hit]
     initial_hits: list[tuple[int, int, int]]  # (member index, start, end)
+    title_hits: list[_TitleHit]
     kept: str | None = None
 
 
@@ -118,6 +151,8 @@ class Matcher:
         members: list[Target],
         member_names: list[str],
         campaigns: list[Target],
+        titles: TitleIndex | None = None,
+        surname_rules: dict[int, SurnameRule] | None = None,
     ) -> None:
         self._automaton = automaton
         self._pattern_count = pattern_count
@@ -127,6 +162,8 @@ class Matcher:
         self._members = members
         self._member_names = member_names
         self._campaigns = campaigns
+        self._titles = titles
+        self._surname_rules = surname_rules or {}
 
     @property
     def pattern_count(self) -> int:
@@ -174,29 +211,48 @@ class Matcher:
         occurrences: dict[int, list[tuple[int, int]]] = {}
         cased: list[tuple[Pattern, int, int]] = []
         initial_hits: list[tuple[int, int, int]] = []
+        title_hits: list[_TitleHit] = []
+        titles = self._titles or _NO_TITLES
+        title_endings = titles.endings
         # Hits on keys that can only give context (require_any, exclude, query words that
         # cannot start a match) are set aside: most items have nothing else, and then they
         # are never looked at.
         context_hits: list[tuple[int, tuple[Pattern, ...]]] = []
         triggered = False
         last = len(skeleton) - 1
-        for end, (klen, patterns, initials, can_trigger) in automaton.iter(skeleton):  # KeyValue
+        for end, (klen, patterns, names, can_trigger) in automaton.iter(skeleton):  # KeyValue
             # the key is " core " in the padded skeleton; its core starts here in `text`
             core = end - klen + 1
             if not can_trigger:
+                # Most surname hits follow a first name and stop at the three characters
+                # before the space before them. ~2 hits per bench item are surnames, so they
+                # take the shortest way there is (a call per hit cost 10% of the bench).
+                if can_trigger is None:  # the key is a surname and nothing else
+                    if text[core - 4 : core - 1] in title_endings:
+                        _title_hit(text, core, names, titles, title_hits)
+                    continue
                 context_hits.append((core, patterns))
                 continue
-            # "first X rest": in the skeleton a single letter then a space (either " " or
-            # ". "); most first-name hits fail this without a function call
-            if initials is not None and end + 2 < last and skeleton[end + 2] == " " and skeleton[end + 1] != " ":
-                _initial_hits(text, core, initials, initial_hits)
+            if names is not None:
+                initials, surname = names
+                # "first X rest": in the skeleton a single letter then a space (either " "
+                # or ". "); most first-name hits fail this without a function call
+                if initials is not None and end + 2 < last and skeleton[end + 2] == " " and skeleton[end + 1] != " ":
+                    _initial_hits(text, core, initials, initial_hits)
+                if surname is not None and text[core - 4 : core - 1] in title_endings:
+                    _title_hit(text, core, names, titles, title_hits)
             if patterns and _verify(text, core, patterns, occurrences, cased):
                 triggered = True
-        if not triggered and not initial_hits:
+        if title_hits:
+            # News capitalises a title before a name ("Judge Brooks", not "to judge Brooks"),
+            # and a surname followed by another name is a first name ("Director James Comey").
+            view = capitals_view(raw)
+            title_hits = [h for h in title_hits if _as_printed(view, h)]
+        if not triggered and not initial_hits and not title_hits:
             return None  # only context terms (a place name, say): nothing can match
         for core, patterns in context_hits:
             _verify(text, core, patterns, occurrences, cased)
-        scan = _Scan(raw, text, occurrences, {}, initial_hits)
+        scan = _Scan(raw, text, occurrences, {}, initial_hits, title_hits)
         if cased:
             self._verify_cased(scan, cased)
         return scan
@@ -216,7 +272,8 @@ class Matcher:
             i = kept.find(needle)
             while i >= 0 and pat.id not in scan.cased_hits:
                 j = i + len(needle)
-                if (not pat.check_left or left_ok(kept, i)) and (
+                glued = i > 1 and kept[i - 1] in pat.glue and kept[i - 2].isalnum()
+                if (not pat.check_left or (left_ok(kept, i) and not glued)) and (
                     not pat.check_right or right_ok(kept, j)
                 ):
                     scan.cased_hits[pat.id] = (i, j, True)
@@ -228,18 +285,15 @@ class Matcher:
         """Matched targets with the term that fired and where, sorted by (kind, id)."""
         found = set(scan.occurrences) | set(scan.cased_hits)
         best: dict[int, tuple[_Hit, str]] = {}  # member index -> earliest hit
-
-        def offer(table: dict[int, tuple[_Hit, str]], idx: int, hit: _Hit, term: str) -> None:
-            old = table.get(idx)
-            # earliest position wins: fields are joined in order, so the title is preferred
-            if old is None or hit[0] < old[0][0]:
-                table[idx] = (hit, term)
+        offer = _offer
 
         for pid, occ in scan.occurrences.items():
             for midx, term in self._name_index.get(pid, ()):
                 offer(best, midx, (occ[0][0], occ[0][1], False), term)
         for midx, start, stop in scan.initial_hits:
             offer(best, midx, (start, stop, False), self._member_names[midx])
+        if scan.title_hits:
+            self._resolve_titles(scan, found, best)
 
         cbest: dict[int, tuple[_Hit, str]] = {}
         for pid, occ in scan.occurrences.items():
@@ -272,6 +326,26 @@ class Matcher:
                 out.append((target, term, hit))
         out.sort(key=lambda t: (t[0].kind, t[0].id))
         return out
+
+    def _resolve_titles(
+        self,
+        scan: _Scan,
+        found: set[int],
+        best: dict[int, tuple[_Hit, str]],
+    ) -> None:
+        """Title + surname: a mention of a member the item carries the context of, unless
+        another member of that place shares the surname. A member the item names in full is
+        a mention already, by that name, which explain shows as the stronger evidence."""
+        assert self._titles is not None
+        defaults = self._titles.defaults
+        named = set(best)  # by name, alias or middle initial
+        for form, title_start, _start, stop, midxs in scan.title_hits:
+            for midx in midxs:
+                rule = self._surname_rules[midx]
+                if midx in named or rule.ambiguous or rule.context.isdisjoint(found):
+                    continue
+                if form in defaults or form in rule.own_titles:
+                    _offer(best, midx, (title_start, stop, False), TITLE_SURNAME)
 
     # -------------------------------------------------------------- reporting
 
@@ -313,6 +387,13 @@ class Matcher:
         )
 
 
+def _offer(table: dict[int, tuple[_Hit, str]], idx: int, hit: _Hit, term: str) -> None:
+    old = table.get(idx)
+    # earliest position wins: fields are joined in order, so the title is preferred
+    if old is None or hit[0] < old[0][0]:
+        table[idx] = (hit, term)
+
+
 def _verify(
     text: str,
     core: int,
@@ -329,7 +410,7 @@ def _verify(
             continue
         # The skeleton already put a non-word character on both sides; what is left to
         # check is the apostrophe: "O'Neil" is one word, "Brooks's" a possessive.
-        if pat.check_left and start > 1 and text[start - 1] == "'" and text[start - 2].isalnum():
+        if pat.check_left and start > 1 and text[start - 1] in pat.glue and text[start - 2].isalnum():
             continue
         stop = start + len(pat.norm)
         if pat.mode == PREFIX:
@@ -348,7 +429,7 @@ def _verify(
 def _initial_hits(
     text: str,
     start: int,
-    initials: tuple[str, tuple[tuple[str, int], ...]],
+    initials: Initials,
     out: list[tuple[int, int, int]],
 ) -> None:
     """At `start` a first name may begin: look for "first X rest" / "first X. rest"."""
@@ -368,6 +449,90 @@ def _initial_hits(
     for rest, midx in rests:
         if text.startswith(rest, after) and right_ok(text, after + len(rest)):
             out.append((midx, start, after + len(rest)))
+
+
+def _title_hit(
+    text: str, start: int, names: _Names | None, titles: TitleIndex, out: list[_TitleHit]
+) -> None:
+    """At `start` a surname may begin: is it one, and is it right after a title (or in a
+    list of names headed by a plural title)? Capitals are checked later, on a view of the
+    text with its case kept."""
+    surname = names[1] if names is not None else None
+    if surname is None or start < 3 or text[start - 1] != " ":
+        return
+    lo = start - 48 if start > 48 else 0
+    space = max(text.rfind(" ", lo, start - 1), text.rfind(SEP, lo, start - 1))
+    word = text[space + 1 if space >= 0 else lo : start - 1]
+    forms = titles.by_last_word.get(word)
+    if forms is None and word[:1] in OPENERS:
+        forms = titles.by_last_word.get(word[1:])
+    in_list = forms is None and (word in LIST_WORDS or word[-1:] == ",")
+    if forms is None and not in_list:
+        return
+    found = next(((n, m) for n, m in surname if text.startswith(n, start)), None)
+    if found is None:
+        return
+    norm, midxs = found
+    stop = start + len(norm)
+    if stop < len(text) and text[stop] == "'" and not right_ok(text, stop):
+        return  # "Brooks'ville"
+    if forms is not None:
+        for form in forms:
+            title_start = start - 1 - len(form)
+            if title_start >= 0 and text.startswith(form, title_start) and left_ok(text, title_start):
+                out.append((form, title_start, start, stop, midxs))
+                return
+        return
+    if titles.list_reversed is None:
+        return
+    window = text[max(0, start - 160) : start]
+    window = window[window.rfind(SEP) + 1 :]
+    m = titles.list_reversed.match(window[::-1])
+    if m is not None:
+        out.append((m.group("title")[::-1], start - m.end(), start, stop, midxs))
+
+
+def _as_printed(view: str, hit: _TitleHit) -> bool:
+    """Does the text read like a title before this surname, as news prints one? The title
+    starts with a capital, the surname has one (and so has every name in a list), and the
+    surname is not a first name: "Director James Comey said" is not about Letitia James."""
+    form, title_start, start, stop, _midxs = hit
+    if not view[title_start].isupper() or view[start:stop].islower():
+        return False
+    between = view[title_start + len(form) : start].replace(",", " ").split()
+    if not all(w.lower() in LIST_WORDS or not w.islower() for w in between):
+        return False
+    return not _first_name_here(view, stop)
+
+
+def _first_name_here(view: str, stop: int) -> bool:
+    """Is the word ending at `stop` a first name, being followed by a capitalised word that
+    ends the name ("James Comey said", "James Comey.")? Not if that word is a day or month
+    ("Mayor Bass Tuesday said"), nor in a run of capitalised words (a headline in title
+    case: "Mayor Bass Signs Budget")."""
+    if view[stop : stop + 1] != " ":
+        return False
+    end = view.find(" ", stop + 1)
+    end = len(view) if end < 0 else end
+    word = view[stop + 1 : end]
+    name = word.split(SEP, 1)[0].rstrip(".,;:!?)\"'")
+    if not name[:1].isupper() or not name.replace("'", "").replace("-", "").isalpha():
+        return False
+    if name.lower().rstrip(".") in _CALENDAR:
+        return False
+    if name != word:  # punctuation or a field break right after it: the name ends there
+        return True
+    after = view[end + 1 : end + 2]
+    return not after.isupper()
+
+
+_CALENDAR = frozenset(
+    {
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+        "january", "february", "march", "april", "may", "june", "july", "august", "september",
+        "october", "november", "december", "jan", "feb", "aug", "sept", "oct", "nov", "dec",
+    }
+)
 
 
 def _snippet(display: str, start: int, stop: int) -> tuple[str, int, int]:
