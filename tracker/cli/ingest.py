@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 
 import click
 
@@ -20,23 +21,27 @@ from tracker.cli.context import AppContext, pass_app
 @click.option("--wait-lock/--no-wait-lock", default=False, help="Wait for a running cycle instead of skipping.")
 @click.option("--worker", is_flag=True,
               help="Share the cycle with other `ingest --worker` processes (PostgreSQL; see README.md, 'Scale').")
+@click.option("--lease-ttl", "lease_ttl_s", type=click.FloatRange(min=0.5), envvar="TRACKER_LEASE_TTL",
+              hidden=True, help="Seconds before a killed ingest's cycle lease expires (tests shorten it).")
 @pass_app
 def ingest(app: AppContext, due_only: bool, feed_ids: tuple[str, ...], quiet: bool, wait_lock: bool,
-           worker: bool) -> None:
+           worker: bool, lease_ttl_s: float | None) -> None:
     """Run one ingest cycle over all feeds and print a summary.
 
     Exits 0 even when some feeds failed: their errors are recorded (see `tracker status`).
     """
     from tracker.cli.progress import CycleProgress, print_summary
     from tracker.ingest import run_locked_cycle
+    from tracker.ingest.lease import LEASE_TTL, RENEW_EVERY_S
 
     config, store = app.config, app.store
+    ttl = LEASE_TTL if lease_ttl_s is None else timedelta(seconds=lease_ttl_s)
     if worker and feed_ids:
         raise click.UsageError("--worker shares the whole cycle; it cannot be combined with --feed")
     if worker and store.dialect == "postgresql":
         from tracker.ingest.workers import run_worker
 
-        shared = run_worker(config, store, due_only=due_only, clock=app.clock)
+        shared = run_worker(config, store, due_only=due_only, clock=app.clock, lease_ttl=ttl)
         if shared is None:
             click.echo("a single-process ingest cycle is running; worker skipped", err=True)
         elif shared.already_done:
@@ -54,6 +59,7 @@ def ingest(app: AppContext, due_only: bool, feed_ids: tuple[str, ...], quiet: bo
         report = run_locked_cycle(
             config, store, clock=app.clock, due_only=due_only, feed_ids=feed_ids or None, progress=progress.update,
             wait=wait_lock, on_wait=lambda msg: click.echo(msg, err=True), stop=stop,
+            ttl=ttl, renew_every_s=min(RENEW_EVERY_S, ttl.total_seconds() / 3),
         )
     if report is None:
         if stop.is_set():
