@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -14,6 +16,8 @@ import pytest
 from tracker.errors import StorageError
 from tracker.export import Registry, write_atomic, write_exports
 from tracker.models import ClipStatus, ClipView, ExportTarget
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -110,6 +114,78 @@ def test_readers_never_see_a_partial_file(tmp_path: Path) -> None:
     assert errors == []
     assert len(seen) == 2
     assert writes > 1
+    assert leftovers(tmp_path) == []
+
+
+# A writer stopped inside write_atomic, after its temp file is written, before the rename.
+_WRITER_IN_FSYNC = """
+import os, sys, time
+from pathlib import Path
+from tracker.export.atomic import write_atomic
+
+def stall(fd):
+    print("writing", flush=True)
+    time.sleep(60)
+
+os.fsync = stall
+write_atomic(Path(sys.argv[1]), b"from the killed writer")
+"""
+
+
+def test_a_killed_writers_temp_file_is_removed_by_the_next_write(tmp_path: Path) -> None:
+    target = tmp_path / "in-the-news.json"
+    write_atomic(target, b"old")
+    child = subprocess.Popen([sys.executable, "-c", _WRITER_IN_FSYNC, str(target)], cwd=ROOT,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "writing\n"
+        (theirs,) = leftovers(tmp_path)
+        # Alive: its temp file is its own business, whatever another writer does meanwhile.
+        assert write_atomic(target, b"new") is True
+        assert leftovers(tmp_path) == [theirs]
+    finally:
+        child.kill()
+        child.wait()
+    assert target.read_bytes() == b"new"
+    assert write_atomic(target, b"new") is False  # unchanged: the file is left alone, the dead writer's temp is not
+    assert leftovers(tmp_path) == []
+    assert target.read_bytes() == b"new"
+
+
+def test_only_this_files_abandoned_temp_files_are_removed(tmp_path: Path) -> None:
+    target = tmp_path / "in-the-news.json"
+    abandoned = tmp_path / ".in-the-news.json.0123456789ab.tmp"  # no writer holds it: as a kill leaves it
+    others = [".in-the-news.xml.0123456789ab.tmp", ".in-the-news.json.tmp", "in-the-news.json.0123456789ab.tmp",
+              ".in-the-news.json.0123456789ab.tmp.bak", "notes.tmp"]
+    for name in [abandoned.name, *others]:
+        (tmp_path / name).write_bytes(b"half a file")
+    write_atomic(target, b"{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, *others])
+
+
+def test_writers_racing_on_one_file_never_take_each_others_temp_files(tmp_path: Path) -> None:
+    """Each write cleans up before it writes: a cleaner must never delete a live writer's temp file."""
+    target = tmp_path / "in-the-news.json"
+    contents = [f"writer {i}".encode() * 1000 for i in range(4)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(contents))
+
+    def writer(data: bytes) -> None:
+        start.wait()
+        try:
+            for _ in range(100):
+                write_atomic(target, data)
+                write_atomic(target, data + b".")
+        except BaseException as exc:  # a cleaner took this writer's temp file: os.replace fails
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(data,)) for data in contents]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert target.read_bytes() in {d + tail for d in contents for tail in (b"", b".")}
     assert leftovers(tmp_path) == []
 
 

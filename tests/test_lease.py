@@ -67,12 +67,12 @@ def finish(proc: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str]:
     return proc.returncode, err
 
 
-def wait_until(what: str, condition: Callable[[], bool], timeout: float = 20.0) -> None:
+def wait_until(what: str, condition: Callable[[], bool], timeout: float = 20.0, every_s: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(every_s)
 
 
 def runs(store: Store) -> list[IngestRunView]:

@@ -1,10 +1,19 @@
-"""Atomic file replacement, so a web server never serves half an export."""
+"""Atomic file replacement, so a web server never serves half an export, nor a killed writer's temp file.
+
+Locks (flock) tell a live writer's temp file from a dead one's: each writer holds its temp file
+locked until the rename, and the kernel drops the lock when the process dies, kill -9 included.
+A writer also holds the directory shared while it creates and locks its temp file, so a cleaner
+(holding the directory exclusively) never meets a temp file that is new and not yet locked.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import re
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 from tracker.errors import StorageError
@@ -35,6 +44,61 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _temp_pattern(path: Path) -> re.Pattern[str]:
+    return re.compile(re.escape(f".{path.name}.") + r"[0-9a-f]{12}\.tmp")
+
+
+@contextlib.contextmanager
+def _directory_locked(directory: Path, how: int) -> Iterator[bool]:
+    """flock on the directory itself; yields whether it was taken (a busy LOCK_NB, or a filesystem
+    without directory locks, yields False)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, how)
+        except OSError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _remove_abandoned(path: Path) -> None:
+    """Delete the temp files of `path` whose writer died before its rename.
+
+    Without this, every export killed mid-write (OOM, a deploy, a reboot) would leave a
+    dot-file beside the website's files for its web server to serve.
+    """
+    own = _temp_pattern(path)
+    with _directory_locked(path.parent, fcntl.LOCK_EX | fcntl.LOCK_NB) as locked:
+        if not locked:
+            return  # a writer is creating its temp file this moment, or no directory yet: next time
+        try:
+            names = [entry.name for entry in os.scandir(path.parent) if own.fullmatch(entry.name)]
+        except OSError:
+            return  # not readable: the write itself reports what is wrong
+        for name in names:
+            tmp = path.parent / name
+            try:
+                fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError:
+                continue  # renamed into place meanwhile, or not a file of ours
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a live writer's
+            finally:
+                os.close(fd)
+            # By name: had its writer renamed it meanwhile, the name is gone and this does nothing.
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
 def write_atomic(path: Path, data: bytes, *, private: bool = False) -> bool:
     """Replace `path` with `data` via a temp file in the same directory + fsync + rename.
 
@@ -42,8 +106,10 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False) -> bool:
     exactly `data`, so "did the export change?" is cheap to answer and caches survive.
     Creates missing parent directories. Raises StorageError when the file cannot be written.
     `private` files (password hashes) are owner-only at every moment, the temp file included.
+    Temp files that a killed writer left beside `path` are removed first.
     """
     path = Path(path)
+    _remove_abandoned(path)
     if _same_content(path, data):
         return False
     directory = path.parent
@@ -55,15 +121,19 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False) -> bool:
     # Same directory → same filesystem, which is what makes os.replace atomic.
     # os.open with 0o666 lets the umask decide permissions (mkstemp would force 0600,
     # and the web server usually runs as another user).
-    while True:
-        tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
-            break
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    with _directory_locked(directory, fcntl.LOCK_SH):  # no cleaner between creating and locking
+        while True:
+            tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
+                break
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        # A new file: never contended. Held until after the rename, by keeping fd open.
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     try:
         try:
             if private:
@@ -72,13 +142,13 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False) -> bool:
             while view:
                 view = view[os.write(fd, view) :]
             os.fsync(fd)
+            if not private:
+                with contextlib.suppress(FileNotFoundError):
+                    # Keep whatever mode the site's admin gave the existing file.
+                    os.fchmod(fd, path.stat().st_mode & 0o7777)
+            os.replace(tmp, path)
         finally:
             os.close(fd)
-        if not private:
-            with contextlib.suppress(FileNotFoundError):
-                # Keep whatever mode the site's admin gave the existing file.
-                os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
