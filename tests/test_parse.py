@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -189,3 +190,20 @@ def test_a_malformed_feed_that_yields_nothing_says_it_is_broken() -> None:
     assert feed.entries == ()
     assert feed.alert is not None and feed.alert.startswith("broken feed: no items could be read (")
     assert feed.problem is not None and feed.problem in feed.alert  # feedparser's reason, in words
+
+
+def test_a_one_line_billion_laughs_is_not_expanded() -> None:
+    lol = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 7))  # 3 million characters: under expat's own limit
+    body = (f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY lol0 "lol">{lol}]>'
+            # 40 KB of ordinary text keeps the ratio under expat's amplification limit, which
+            # alone would stop a small document.
+            f'<rss version="2.0"><channel><title>T</title><description>{"news " * 8000}</description>'
+            '<item><title>&lol6;</title>'
+            "<link>https://t.example/1</link></item></channel></rss>").encode()
+    started = time.monotonic()
+    feed = parse_feed(body)
+    assert time.monotonic() - started < 2
+    # Titles are cut to 500 characters anyway: what must not happen is the expansion itself
+    # (expat would stop it past its amplification limit, after doing the work).
+    assert feed.entries and all("lollol" not in e.title for e in feed.entries)
+    assert "amplification" not in (feed.problem or "")
