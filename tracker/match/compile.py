@@ -8,12 +8,21 @@ which member or campaign a pattern can trigger; context terms only count once on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import ahocorasick
 
-from tracker.match.engine import CASED, EXACT, PREFIX, KeyValue, Matcher, Pattern, Target
+from tracker.match.engine import (
+    CASED,
+    EXACT,
+    PREFIX,
+    KeyValue,
+    Matcher,
+    Pattern,
+    Target,
+    build_automaton,
+)
 from tracker.match.text import SKELETON, normalize_text, skeleton_core
 from tracker.models import CampaignConfig, MemberConfig, Term
 from tracker.query import (
@@ -93,17 +102,14 @@ class _Builder:
         info.initials.append((" ".join(words[1:]), midx))
 
     def automaton(self, triggers: set[int]) -> ahocorasick.Automaton | None:
-        if not self.keys:
-            return None
-        automaton = ahocorasick.Automaton()
+        return build_automaton(self._key_values(triggers))
+
+    def _key_values(self, triggers: set[int]) -> Iterator[tuple[str, KeyValue]]:
         for key, info in self.keys.items():
             initials = (info.first_name, tuple(info.initials)) if info.initials else None
             patterns = tuple(replace(p, trigger=p.id in triggers) for p in info.patterns)
             can_trigger = initials is not None or any(p.trigger for p in patterns)
-            value: KeyValue = (len(key), patterns, initials, can_trigger)
-            automaton.add_word(key, value)
-        automaton.make_automaton()
-        return automaton
+            yield key, (len(key), patterns, initials, can_trigger)
 
 
 def _add(index: dict[int, list[tuple[int, str]]], pid: int | None, idx: int, term: str) -> None:
