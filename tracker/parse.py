@@ -87,7 +87,10 @@ def web_link(value: object) -> str | None:
     """An absolute http(s) link with a host, control characters removed; None for anything else
     (javascript:, mailto:, data:, urn:, relative junk): those are never clips."""
     link = clean_text(str(value or ""))
-    parts = urlsplit(link)
+    try:
+        parts = urlsplit(link)
+    except ValueError:  # "http://host]": one bad link must cost its item, not the whole feed
+        return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname or len(link) > MAX_LINK_CHARS:
         return None
     return link
@@ -227,7 +230,8 @@ def _parse_json_feed(body: bytes) -> ParsedFeed:
         raise ParseError("not a feed (JSON without a JSON Feed version)")
     title = clean_text(str(data.get("title") or ""))
     entries: list[ParsedEntry] = []
-    for item in data.get("items") or []:
+    items = data.get("items")
+    for item in items if isinstance(items, list) else []:  # any JSON may stand where a list should
         if not isinstance(item, dict):
             continue
         link = web_link(item.get("url")) or web_link(item.get("external_url"))
@@ -235,7 +239,8 @@ def _parse_json_feed(body: bytes) -> ParsedFeed:
             continue
         raw_date = str(item.get("date_published") or item.get("date_modified") or "")
         authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
-        author = ", ".join(str(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name"))
+        authors = authors if isinstance(authors, list) else []
+        author = clean_text(", ".join(str(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name")))
         summary = html_to_text(str(item.get("summary") or ""))
         content = html_to_text(str(item.get("content_html") or "")) or clean_text(str(item.get("content_text") or ""))
         entries.append(within_limits(
