@@ -51,13 +51,13 @@ def canonical_url(url: str) -> str:
     host = (parts.hostname or "").lower().rstrip(".")
     if not host:
         return url
-    netloc = host
+    netloc = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
     try:
         port = parts.port
     except ValueError:
         port = None
     if port and _DEFAULT_PORTS.get(scheme) != port:
-        netloc = f"{host}:{port}"
+        netloc = f"{netloc}:{port}"
     path = quote(unquote(parts.path), safe="/%:@!$&'()*+,;=~-._") or "/"
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
     query.sort()
@@ -86,7 +86,8 @@ _BLOCK_TAGS = frozenset(
 )
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "iframe", "svg"})
 _WS_RE = re.compile(r"\s+")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Lone surrogates too: a JSON \ud800 escape decodes to one, and no database can store it as UTF-8.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 class _TextExtractor(HTMLParser):
@@ -136,7 +137,7 @@ def html_to_text(markup: str | None) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Control characters dropped, white space (non-breaking too) collapsed."""
+    """Control characters and lone surrogates dropped, white space (non-breaking too) collapsed."""
     return _WS_RE.sub(" ", _CONTROL_RE.sub("", text)).strip()
 
 
@@ -191,13 +192,14 @@ def parse_date(raw: str | None) -> datetime | None:
     if not raw:
         return None
     raw = raw.strip()
+    # OverflowError: a date at the ends of datetime's range whose UTC falls outside it (9999-12-31T23:00-05:00).
     try:
         return to_utc(datetime.fromisoformat(raw.replace("Z", "+00:00")))
-    except ValueError:
+    except (ValueError, OverflowError):
         pass
     try:
         return to_utc(parsedate_to_datetime(raw))
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
 

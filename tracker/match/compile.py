@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import ahocorasick
@@ -28,6 +28,7 @@ from tracker.match.engine import (
     SurnameKey,
     SurnameRule,
     Target,
+    build_automaton,
 )
 from tracker.match.names import TitleIndex, jurisdiction_term, surname_of, title_forms
 from tracker.match.text import SKELETON, normalize_text, skeleton_core
@@ -119,9 +120,9 @@ class _Builder:
         info.surnames.setdefault(surname, []).append(midx)
 
     def automaton(self, triggers: set[int]) -> ahocorasick.Automaton | None:
-        if not self.keys:
-            return None
-        automaton = ahocorasick.Automaton()
+        return build_automaton(self._key_values(triggers))
+
+    def _key_values(self, triggers: set[int]) -> Iterator[tuple[str, KeyValue]]:
         for key, info in self.keys.items():
             initials: Initials | None = (info.first_name, tuple(info.initials)) if info.initials else None
             surname: SurnameKey | None = (
@@ -133,9 +134,7 @@ class _Builder:
             if initials is None and not patterns and surname is not None:
                 can_trigger = None  # a surname and nothing else: the engine's short way
             value: KeyValue = (len(key), patterns, names, can_trigger)
-            automaton.add_word(key, value)
-        automaton.make_automaton()
-        return automaton
+            yield key, value
 
 
 def _add(index: dict[int, list[tuple[int, str]]], pid: int | None, idx: int, term: str) -> None:
