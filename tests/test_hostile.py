@@ -35,12 +35,16 @@ from tracker.normalize import MAX_HEADLINE_CHARS, MAX_NAME_CHARS
 from tracker.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-# Measured on the shared 2-core machine (2026-12-01): ~8 s and ~150 MB. The limits leave room for
-# a loaded machine, and are far below what the routes would cost unguarded (a drip never ends,
-# a gzip bomb inflates to 1 GiB, a 1 MB <author> took minutes in feedparser's e-mail regex).
+# Measured on the shared 2-core machine (2026-12-01): 6-7 s and 170-180 MB, 9-13 s with both cores
+# busy elsewhere (83 MB for the good feeds alone). Unguarded, the routes cost far more: a drip never
+# ends, a 1 MB <author> took minutes in feedparser's e-mail regex, and without the body cap this
+# ingest peaked at 528 MB.
 TIME_LIMIT_S = 30.0
 MEMORY_LIMIT_MB = 300
 TIMEOUT_S = 1.5  # settings.timeout_s: the drip is cut at 3x this, a stalled server at 1x
+# settings.max_body_bytes, below the 10 MiB default: the largest honest route (5,000 items) is ~1 MB, and
+# the gzip bombs and 50 MB bodies, read at once, must not decide the peak by how their reads interleave.
+BODY_LIMIT = 4 * 1024 * 1024
 
 
 def _ingest(config: Path, db_url: str, workdir: Path) -> tuple[int, float, float, str]:
@@ -74,7 +78,8 @@ def test_one_ingest_over_every_hostile_feed(tmp_path: Path, feed_server: FeedSer
     config = tmp_path / "feeds.yml"
     config.write_text(yaml.safe_dump({
         # Every route is on one host: let them all run at once, as they would on many publishers.
-        "settings": {"timeout_s": TIMEOUT_S, "per_host_limit": 64, "allow_private_hosts": False},
+        "settings": {"timeout_s": TIMEOUT_S, "per_host_limit": 64, "allow_private_hosts": False,
+                     "max_body_bytes": BODY_LIMIT},
         "feeds": [{"id": fid, "url": url} for fid, url in good.items()] + [{"id": h.id, "url": h.url} for h in hostile],
         "members": [{"name": MEMBER}],
     }), encoding="utf-8")
