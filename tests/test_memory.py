@@ -1,22 +1,26 @@
 """The scheduler runs for months: nothing it keeps may grow with the number of cycles (issue #16.9).
 
 bench/soak.py measures the real `tracker schedule` process over many cycles; these are the
-fast guards for the two causes it found: a list of every cycle's report, and pyahocorasick
-leaking each pickled automaton (the matcher goes to the parse processes every cycle).
+fast guards for the causes it found: a list of every cycle's report, pyahocorasick leaking
+each pickled automaton (the matcher goes to the parse processes every cycle), and glibc's
+per-thread malloc arenas.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import pickle
 import tracemalloc
 from pathlib import Path
+
+import pytest
 
 from tests.fakes import FakeClock
 from tests.feedserver import FeedServer
 from tests.test_feed_health import MEMBER, rss
 from tracker.ingest import CycleReport, FeedReport
-from tracker.ingest.scheduler import CycleScheduler, ScheduleOptions
+from tracker.ingest.scheduler import CycleScheduler, ScheduleOptions, limit_malloc_arenas
 from tracker.match import compile_matcher
 from tracker.models import Config, FeedConfig, MatchItem, MemberConfig, Settings
 from tracker.store import Store
@@ -67,3 +71,13 @@ def test_sending_the_matcher_to_parse_processes_leaks_nothing() -> None:
     finally:
         tracemalloc.stop()
     assert grown < size // 4, f"{grown:,} bytes kept after 10 pickles of a {size:,}-byte matcher"
+
+
+def test_the_scheduler_caps_glibc_malloc_arenas(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without the cap, arenas left by each cycle's fresh fetch threads grew `tracker schedule`
+    # ~7 KB a cycle for good (bench/soak.py); the command calls this before its first cycle.
+    if not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"):
+        pytest.skip("glibc only")
+    assert limit_malloc_arenas() is True
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_malloc_arenas() is False  # the operator's setting wins

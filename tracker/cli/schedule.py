@@ -36,7 +36,9 @@ def schedule(app: AppContext, every_s: float | None, initial_run: bool, max_runs
     finishes the feed in hand, records the run as interrupted and exits 0.
     """
     from tracker.ingest.lease import LEASE_TTL
-    from tracker.ingest.scheduler import CycleScheduler, ScheduleOptions
+    from tracker.ingest.scheduler import CycleScheduler, ScheduleOptions, limit_malloc_arenas
+
+    limit_malloc_arenas()  # a process that runs for months: keep glibc's per-thread arenas from piling up
 
     config_path = app.config_path
     app.config  # noqa: B018 - load now: a bad config refuses to start, with the usual one-line error

@@ -12,6 +12,7 @@ transaction, the run is recorded as interrupted and the process exits 0.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -43,6 +44,12 @@ JOB_ID = "ingest-cycle"
 # later than that, the next cron time is closer than the missed one was useful.
 MISFIRE_GRACE_S = 15 * 60
 
+# glibc gives threads their own malloc arenas (up to 8 per core). Each cycle starts its fetch threads
+# afresh, and what they leave in those arenas grew the scheduler ~7 KB a cycle for good; with two
+# arenas it stays flat (bench/soak.py, bench/README.md "Soak"). An operator's MALLOC_ARENA_MAX wins.
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # mallopt()'s parameter number, from glibc's malloc.h
+
 # Named for the command, not the module: operators grep and filter on "tracker.scheduler" (README).
 log = logging.getLogger("tracker.scheduler")
 
@@ -54,6 +61,19 @@ class ScheduleOptions:
     max_runs: int | None = None  # stop after this many ticks (tests, one-off runs)
     lease_ttl: timedelta = LEASE_TTL
     misfire_grace_s: int = MISFIRE_GRACE_S
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas for the rest of this process's life; False where that does not apply
+    (another C library, or MALLOC_ARENA_MAX set in the environment)."""
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc"):  # type: ignore[union-attr]
+            return False
+        return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, arenas))
+    except (AttributeError, OSError, ValueError):  # no confstr name, no mallopt: not glibc
+        return False
 
 
 def make_trigger(config: Config, every_s: float | None) -> BaseTrigger:
