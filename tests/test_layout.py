@@ -21,7 +21,9 @@ RANK = {
     "tracker.fetch": 4, "tracker.store": 4,
     "tracker.health": 5, "tracker.publish": 5, "tracker.rematch": 5, "tracker.enrich": 5, "tracker.demo": 5,
     "tracker.users": 5, "tracker.backup": 5, "tracker.resolve": 5,
-    "tracker.review": 6, "tracker.ingest": 6,
+    # notify (digests, alerts) reads feed health and is called by the scheduler: between the two.
+    "tracker.notify": 5.5,
+    "tracker.review": 6, "tracker.ingest": 6, "tracker.report": 6,
     "tracker.cli": 9,
 }
 

@@ -22,23 +22,29 @@ from urllib.parse import quote_plus, urlsplit
 from tracker.errors import ConfigError, QueryError
 from tracker.models import (
     CampaignConfig,
+    ClipStatus,
     Config,
+    DigestConfig,
     ExportTarget,
     FeedConfig,
     MemberConfig,
+    NotifyConfig,
+    NotifyFilter,
     SearchConfig,
     Settings,
+    SmtpConfig,
     Term,
+    WebhookConfig,
 )
 
 DEFAULT_CONFIG_PATH = "feeds.yml"
 DEFAULT_DB_URL = "sqlite:///data/tracker.db"
 
-_TOP_KEYS = {"settings", "feeds", "searches", "members", "members_file", "campaigns"}
+_TOP_KEYS = {"settings", "feeds", "searches", "members", "members_file", "campaigns", "notify"}
 _SETTINGS_KEYS = {
     "poll", "timeout_s", "user_agent", "allow_private_hosts", "exports", "max_body_bytes",
     "workers", "per_host_limit", "site_title", "site_url", "surname_mentions",
-    "google_news_url", "google_news_min_interval_s", "resolve_per_cycle",
+    "google_news_url", "google_news_min_interval_s", "resolve_per_cycle", "dashboard_url",
 }
 _FEED_KEYS = {"url", "name", "tags", "id"}
 _SEARCH_KEYS = {"template", "for"}
@@ -186,6 +192,11 @@ def _settings(ctx: _Ctx, raw: Any) -> Settings:
         if isinstance(val, bool) or not isinstance(val, int | float) or val < 0:
             raise ctx.fail("settings.google_news_min_interval_s", "expected a number of seconds, 0 or more")
         kwargs["google_news_min_interval_s"] = float(val)
+    if "dashboard_url" in data:
+        dashboard_url = _as_str(ctx, "settings.dashboard_url", data["dashboard_url"], required=True)
+        if urlsplit(dashboard_url).scheme not in ("http", "https") or not urlsplit(dashboard_url).hostname:
+            raise ctx.fail("settings.dashboard_url", f"expected http(s)://host[/path], got {dashboard_url!r}")
+        kwargs["dashboard_url"] = dashboard_url.rstrip("/")
     if "google_news_url" in data:
         kwargs["google_news_url"] = _service_base(
             ctx, "settings.google_news_url", _as_str(ctx, "settings.google_news_url", data["google_news_url"], required=True))
@@ -234,13 +245,13 @@ def _service_base(ctx: _Ctx, where: str, url: str) -> str:
     return url.rstrip("/")
 
 
-def _check_cron(ctx: _Ctx, poll: str) -> None:
+def _check_cron(ctx: _Ctx, poll: str, where: str = "settings.poll", timezone: str = "UTC") -> None:
     from apscheduler.triggers.cron import CronTrigger
 
     try:
-        CronTrigger.from_crontab(poll, timezone="UTC")
+        CronTrigger.from_crontab(poll, timezone=timezone)
     except ValueError as exc:
-        raise ctx.fail("settings.poll", f"not a cron expression ({exc})") from None
+        raise ctx.fail(where, f"not a cron expression ({exc})") from None
 
 
 def _resolve_file_url(url: str, base: Path) -> str:
@@ -405,13 +416,15 @@ def parse_config(data: Any, path: str = "<config>", base_dir: Path | None = None
     settings = _settings(ctx, top.get("settings"))
     if not settings.surname_mentions:
         members = [replace(m, surname_mentions=False) for m in members]
+    campaigns = _campaigns(ctx, top.get("campaigns"))
     config = Config(
         path=path,
         settings=settings,
         feeds=_feeds(ctx, top.get("feeds"), base),
         searches=_searches(ctx, top.get("searches")),
         members=tuple(members),
-        campaigns=_campaigns(ctx, top.get("campaigns")),
+        campaigns=campaigns,
+        notify=parse_notify(ctx, top.get("notify"), members, campaigns),
     )
     return replace(config, search_feeds=expand_searches(config))
 
@@ -590,3 +603,179 @@ def expand_searches(config: Config) -> tuple[FeedConfig, ...]:
                     )
                 )
     return tuple(out)
+
+
+# ---------------------------------------------------------------- notify: (README, "Telling the team")
+
+_NOTIFY_KEYS = {"smtp", "digests", "webhooks"}
+_SMTP_KEYS = {"host", "port", "security", "sender", "username_env", "password_env", "timeout_s"}
+_DIGEST_KEYS = {"name", "recipients", "schedule", "timezone", "filter", "subject", "send_empty"}
+_WEBHOOK_KEYS = {"name", "url", "kind", "events", "filter", "spike_ratio", "spike_min_stories", "timezone",
+                 "max_per_hour"}
+_FILTER_KEYS = {"members", "campaigns", "chapters", "status"}
+# Keys that would put a secret in the file: refused with a pointer to the environment instead.
+_SECRET_KEYS = {"password", "username", "user", "login", "token"}
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ADDRESS_RE = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")
+
+
+def _timezone(ctx: _Ctx, where: str, raw: Any) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = _as_str(ctx, where, raw) or "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ctx.fail(where, f"unknown time zone {name!r} (e.g. America/New_York)") from None
+    return name
+
+
+def _address(ctx: _Ctx, where: str, raw: Any) -> str:
+    address = _as_str(ctx, where, raw, required=True)
+    if not _ADDRESS_RE.match(address):
+        raise ctx.fail(where, f"{address!r} is not an e-mail address")
+    return address
+
+
+def _positive(ctx: _Ctx, where: str, raw: Any, *, whole: bool = False) -> Any:
+    if isinstance(raw, bool) or not isinstance(raw, int if whole else int | float) or raw <= 0:
+        raise ctx.fail(where, "expected a positive whole number" if whole else "expected a positive number")
+    return raw
+
+
+def _smtp(ctx: _Ctx, raw: Any) -> SmtpConfig | None:
+    if raw is None:
+        return None
+    data = _as_mapping(ctx, "notify.smtp", raw)
+    secrets = sorted(_SECRET_KEYS & set(data))
+    if secrets:
+        raise ctx.fail(f"notify.smtp.{secrets[0]}", "credentials never go in this file: set the environment "
+                       "variables named by username_env/password_env, or [smtp] in .streamlit/secrets.toml")
+    _check_keys(ctx, "notify.smtp", data, _SMTP_KEYS)
+    security = _as_str(ctx, "notify.smtp.security", data.get("security")) or "starttls"
+    if security not in ("starttls", "tls", "none"):
+        raise ctx.fail("notify.smtp.security", f"unknown {security!r} (starttls, tls or none)")
+    port = _positive(ctx, "notify.smtp.port", data.get("port", 465 if security == "tls" else 587), whole=True)
+    if port > 65535:
+        raise ctx.fail("notify.smtp.port", "expected a port number (1-65535)")
+    kwargs: dict[str, Any] = {}
+    for key in ("username_env", "password_env"):
+        if key in data:
+            env = _as_str(ctx, f"notify.smtp.{key}", data[key], required=True)
+            if not _ENV_NAME_RE.match(env):
+                raise ctx.fail(f"notify.smtp.{key}", f"{env!r} is not an environment variable name")
+            kwargs[key] = env
+    if "timeout_s" in data:
+        kwargs["timeout_s"] = float(_positive(ctx, "notify.smtp.timeout_s", data["timeout_s"]))
+    return SmtpConfig(
+        host=_as_str(ctx, "notify.smtp.host", data.get("host"), required=True),
+        port=port,
+        security=security,  # type: ignore[arg-type]
+        sender=_address(ctx, "notify.smtp.sender", data.get("sender")),
+        **kwargs,
+    )
+
+
+def _notify_filter(ctx: _Ctx, where: str, raw: Any, member_ids: set[str], campaign_ids: set[str],
+                   chapters: set[str]) -> NotifyFilter:
+    if raw is None:
+        return NotifyFilter()
+    data = _as_mapping(ctx, where, raw)
+    _check_keys(ctx, where, data, _FILTER_KEYS)
+    members = _str_tuple(ctx, f"{where}.members", data.get("members"))
+    for m in members:
+        if m not in member_ids:
+            raise ctx.fail(f"{where}.members", f"no member with id {m!r}")
+    campaigns = _str_tuple(ctx, f"{where}.campaigns", data.get("campaigns"))
+    for c in campaigns:
+        if c not in campaign_ids:
+            raise ctx.fail(f"{where}.campaigns", f"no campaign with id {c!r}")
+    wanted_chapters = _str_tuple(ctx, f"{where}.chapters", data.get("chapters"))
+    for ch in wanted_chapters:
+        if ch.casefold() not in chapters:
+            raise ctx.fail(f"{where}.chapters", f"no member has chapter or state {ch!r}")
+    raw_status = data.get("status")
+    statuses: tuple[ClipStatus, ...] = NotifyFilter().statuses
+    if raw_status is not None:
+        names = _str_tuple(ctx, f"{where}.status", raw_status)
+        for n in names:
+            if n not in ("new", "approved"):
+                raise ctx.fail(f"{where}.status", f"unknown status {n!r} (new or approved)")
+        statuses = tuple(ClipStatus(n) for n in names)
+    return NotifyFilter(members=members, campaigns=campaigns, chapters=wanted_chapters, statuses=statuses)
+
+
+def _notify_name(ctx: _Ctx, where: str, raw: Any) -> str:
+    name = _as_str(ctx, where, raw, required=True)
+    if not _NAME_RE.match(name):
+        raise ctx.fail(where, f"{name!r}: use letters, digits, spaces, '.', '_' and '-'")
+    return name
+
+
+def parse_notify(ctx: _Ctx, raw: Any, members: Iterable[MemberConfig],
+                 campaigns: Iterable[CampaignConfig]) -> NotifyConfig:
+    if raw is None:
+        return NotifyConfig()
+    data = _as_mapping(ctx, "notify", raw)
+    _check_keys(ctx, "notify", data, _NOTIFY_KEYS)
+    members = list(members)
+    member_ids = {m.id for m in members}
+    campaign_ids = {c.id for c in campaigns}
+    chapters = {v.casefold() for m in members for v in (m.chapter, m.state) if v}
+    smtp = _smtp(ctx, data.get("smtp"))
+    digests: list[DigestConfig] = []
+    for i, d in enumerate(_as_list(ctx, "notify.digests", data.get("digests"))):
+        where = f"notify.digests[{i}]"
+        dm = _as_mapping(ctx, where, d)
+        _check_keys(ctx, where, dm, _DIGEST_KEYS)
+        name = _notify_name(ctx, f"{where}.name", dm.get("name"))
+        where = f"notify.digests[{i}] ({name})"
+        recipients = tuple(_address(ctx, f"{where}.recipients[{j}]", r)
+                           for j, r in enumerate(_as_list(ctx, f"{where}.recipients", dm.get("recipients"))))
+        if not recipients:
+            raise ctx.fail(f"{where}.recipients", "needs at least one address")
+        timezone = _timezone(ctx, f"{where}.timezone", dm.get("timezone"))
+        schedule = _as_str(ctx, f"{where}.schedule", dm.get("schedule")) or DigestConfig.schedule
+        _check_cron(ctx, schedule, f"{where}.schedule", timezone)
+        send_empty = dm.get("send_empty", False)
+        if not isinstance(send_empty, bool):
+            raise ctx.fail(f"{where}.send_empty", "expected true or false")
+        digests.append(DigestConfig(
+            name=name, recipients=recipients, schedule=schedule, timezone=timezone,
+            filter=_notify_filter(ctx, f"{where}.filter", dm.get("filter"), member_ids, campaign_ids, chapters),
+            subject=_as_str(ctx, f"{where}.subject", dm.get("subject")), send_empty=send_empty,
+        ))
+    _unique(ctx, "notify.digests", digests, lambda d: d.name)
+    if digests and smtp is None:
+        raise ctx.fail("notify.smtp", "digests need an smtp server (host, sender)")
+    webhooks: list[WebhookConfig] = []
+    for i, w in enumerate(_as_list(ctx, "notify.webhooks", data.get("webhooks"))):
+        where = f"notify.webhooks[{i}]"
+        wm = _as_mapping(ctx, where, w)
+        _check_keys(ctx, where, wm, _WEBHOOK_KEYS)
+        name = _notify_name(ctx, f"{where}.name", wm.get("name"))
+        where = f"notify.webhooks[{i}] ({name})"
+        url = _as_str(ctx, f"{where}.url", wm.get("url"), required=True)
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+            raise ctx.fail(f"{where}.url", "expected an http(s):// webhook URL")
+        kind = _as_str(ctx, f"{where}.kind", wm.get("kind")) or "slack"
+        if kind not in ("slack", "teams"):
+            raise ctx.fail(f"{where}.kind", f"unknown kind {kind!r} (slack or teams)")
+        events = _str_tuple(ctx, f"{where}.events", wm.get("events", list(WebhookConfig.events)))
+        for e in events:
+            if e not in ("new_clips", "spike", "failing_feeds"):
+                raise ctx.fail(f"{where}.events", f"unknown event {e!r} (new_clips, spike, failing_feeds)")
+        kwargs: dict[str, Any] = {}
+        if "spike_ratio" in wm:
+            kwargs["spike_ratio"] = float(_positive(ctx, f"{where}.spike_ratio", wm["spike_ratio"]))
+        for key in ("spike_min_stories", "max_per_hour"):
+            if key in wm:
+                kwargs[key] = _positive(ctx, f"{where}.{key}", wm[key], whole=True)
+        webhooks.append(WebhookConfig(
+            name=name, url=url, kind=kind, events=events,  # type: ignore[arg-type]
+            filter=_notify_filter(ctx, f"{where}.filter", wm.get("filter"), member_ids, campaign_ids, chapters),
+            timezone=_timezone(ctx, f"{where}.timezone", wm.get("timezone")), **kwargs,
+        ))
+    _unique(ctx, "notify.webhooks", webhooks, lambda w: w.name)
+    return NotifyConfig(smtp=smtp, digests=tuple(digests), webhooks=tuple(webhooks))

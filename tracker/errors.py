@@ -54,3 +54,11 @@ class NotFoundError(TrackerError, LookupError):
 
 class AuthError(TrackerError):
     """Sign-in failed or a user file is malformed."""
+
+
+class NotifyError(TrackerError):
+    """A digest or alert could not be delivered (mail server, webhook), or a report not rendered."""
+
+
+class ReportError(TrackerError):
+    """A coverage report could not be built or rendered (e.g. no PDF engine on this machine)."""

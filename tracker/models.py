@@ -102,6 +102,73 @@ class Settings:
     google_news_min_interval_s: float = 4.0
     resolve_per_cycle: int = 40
     surname_mentions: bool = True  # "Councilmember Brooks" is a mention (README, "Matching")
+    # Where staff open the dashboard: digests and alerts link to `{dashboard_url}/?clip=<id>`.
+    dashboard_url: str = ""
+
+
+# ---------------------------------------------------------------- notify: digests, webhooks (README, "Telling the team")
+
+SmtpSecurity = Literal["starttls", "tls", "none"]
+WebhookKind = Literal["slack", "teams"]
+WebhookEvent = Literal["new_clips", "spike", "failing_feeds"]
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """The mail server. Credentials are never in the file: they come from the environment
+    variables named here, else from Streamlit's secrets.toml ([smtp] username, password)."""
+
+    host: str
+    port: int = 587
+    security: SmtpSecurity = "starttls"
+    sender: str = ""
+    username_env: str = "TRACKER_SMTP_USERNAME"
+    password_env: str = "TRACKER_SMTP_PASSWORD"
+    timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class NotifyFilter:
+    """Which stories a digest or webhook is about. Empty tuples mean "any"."""
+
+    members: tuple[str, ...] = ()
+    campaigns: tuple[str, ...] = ()
+    chapters: tuple[str, ...] = ()  # members' chapter or state (e.g. "Philadelphia", "PA")
+    statuses: tuple[ClipStatus, ...] = (ClipStatus.NEW, ClipStatus.APPROVED)
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    name: str
+    recipients: tuple[str, ...]
+    schedule: str = "0 7 * * mon-fri"  # cron, in `timezone`
+    timezone: str = "UTC"
+    filter: NotifyFilter = field(default_factory=NotifyFilter)
+    subject: str = ""  # default: "<name>: N stories"
+    send_empty: bool = False  # a digest with no stories is not sent unless this is set
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    name: str
+    url: str  # a Slack/Teams webhook URL is a secret of its own: logs and the log table name the webhook, never this
+    kind: WebhookKind = "slack"
+    events: tuple[WebhookEvent, ...] = ("new_clips", "spike", "failing_feeds")
+    filter: NotifyFilter = field(default_factory=NotifyFilter)
+    spike_ratio: float = 3.0  # today's stories at least this many times the 14-day daily average
+    spike_min_stories: int = 3  # and at least this many stories today
+    timezone: str = "UTC"  # where "today" is, for spikes
+    max_per_hour: int = 30  # alerts (stories, spikes, feeds) a webhook posts in an hour; the rest wait
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    smtp: SmtpConfig | None = None
+    digests: tuple[DigestConfig, ...] = ()
+    webhooks: tuple[WebhookConfig, ...] = ()
+
+    def digest(self, name: str) -> DigestConfig | None:
+        return next((d for d in self.digests if d.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -114,6 +181,7 @@ class Config:
     campaigns: tuple[CampaignConfig, ...] = ()
     # One generated feed per member/campaign and search template, expanded when the file is loaded.
     search_feeds: tuple[FeedConfig, ...] = ()
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
 
     def all_feeds(self) -> tuple[FeedConfig, ...]:
         """Listed feeds plus the generated search feeds."""
@@ -458,3 +526,21 @@ class PruneReport:
     ingest_runs: int
     feeds: int  # rows of feeds no longer configured, not polled since the cutoff, with no clip left
     audit: int  # only with include_audit
+
+
+# ---------------------------------------------------------------- notify: what was delivered
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """One row of the delivery log: an item (a story, an alert) to one recipient (an address, a webhook)."""
+
+    channel: str  # digest | webhook
+    name: str  # the digest's or webhook's name
+    recipient: str
+    item_key: str
+    status: str  # sent | failed
+    attempts: int
+    last_attempt_at: datetime
+    sent_at: datetime | None = None
+    error: str | None = None

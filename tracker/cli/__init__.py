@@ -21,6 +21,8 @@ from tracker.cli import (
     ingest,
     maintenance,
     match,
+    notify,
+    report,
     schedule,
     status,
     users,
@@ -50,6 +52,7 @@ def cli(ctx: click.Context, config_path: str, db_url: str) -> None:
 for command in (
     ingest.ingest, match.match, match.rematch, clips.clips, status.status, export.export, schedule.schedule,
     users.users, demo.demo, dashboard.dashboard, maintenance.backup, maintenance.restore, maintenance.prune,
+    notify.digest, notify.alerts, report.report,
 ):
     cli.add_command(command)
 

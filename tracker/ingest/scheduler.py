@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from types import FrameType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
@@ -36,10 +37,12 @@ from tracker.clock import Clock, system_clock
 from tracker.errors import TrackerError
 from tracker.ingest.lease import CYCLE_LEASE, LEASE_TTL, run_locked_cycle
 from tracker.ingest.reports import CycleReport
-from tracker.models import Config
+from tracker.models import Config, DigestConfig
+from tracker.notify import run_digest_job, run_webhooks
 from tracker.store import Store
 
 JOB_ID = "ingest-cycle"
+DIGEST_JOB_PREFIX = "digest:"  # one job per notify.digests entry, on its own cron and time zone
 # A tick delayed by a busy machine or a suspended VM still runs if it is this late;
 # later than that, the next cron time is closer than the missed one was useful.
 MISFIRE_GRACE_S = 15 * 60
@@ -82,6 +85,11 @@ def make_trigger(config: Config, every_s: float | None) -> BaseTrigger:
     return CronTrigger.from_crontab(config.settings.poll, timezone=UTC)
 
 
+def digest_trigger(digest: DigestConfig) -> BaseTrigger:
+    """The digest's cron in its own time zone: "0 7 * * mon-fri" in America/New_York is 07:00 there, DST or not."""
+    return CronTrigger.from_crontab(digest.schedule, timezone=ZoneInfo(digest.timezone))
+
+
 def describe_run(report: CycleReport) -> str:
     seconds = (report.finished_at - report.started_at).total_seconds()
     return (
@@ -122,8 +130,9 @@ class CycleScheduler:
         self._idle.set()
         self._scheduler = BlockingScheduler(
             timezone=UTC,
-            # One worker: a second tick can never run beside the first in this process.
-            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            # One worker: a second tick can never run beside the first in this process. Digests have
+            # their own, so a long ingest cycle does not make the 07:00 digest late.
+            executors={"default": ThreadPoolExecutor(max_workers=1), "notify": ThreadPoolExecutor(max_workers=1)},
         )
 
     # -------------------------------------------------------------- the job
@@ -165,6 +174,7 @@ class CycleScheduler:
             return None
         self.last_report = report
         log.info("%s", describe_run(report))
+        self.alert_webhooks()
         for feed in report.feeds:
             if not feed.failed:
                 continue
@@ -185,7 +195,45 @@ class CycleScheduler:
         if fresh.settings.poll != self.config.settings.poll and self.options.every_s is None:
             log.info("poll schedule changed to %r", fresh.settings.poll)
             self._scheduler.reschedule_job(JOB_ID, trigger=make_trigger(fresh, None))
+        digests_changed = fresh.notify.digests != self.config.notify.digests
         self.config = fresh
+        if digests_changed:
+            log.info("digests changed: rescheduling them")
+            self.add_digest_jobs()
+
+    # -------------------------------------------------------------- telling the team (tracker.notify)
+
+    def alert_webhooks(self) -> None:
+        """After each cycle: post the webhooks' new alerts. Never raises: an alert that could not be
+        posted is recorded and retried after the next cycle."""
+        if not self.config.notify.webhooks:
+            return
+        try:
+            for result in run_webhooks(self.config, self.store, self.clock()):
+                if result.posted:
+                    log.info("webhook %r: %d alert(s) posted", result.name, result.posted)
+        except Exception:
+            log.exception("webhook alerts failed")
+
+    def send_digest(self, name: str) -> None:
+        """One digest's scheduled send, with the injected clock's now (tracker.notify.run_digest_job never raises)."""
+        if not self.stop.is_set():
+            run_digest_job(self.config, self.store, name, self.clock())
+
+    def add_digest_jobs(self) -> list[Job]:
+        """One cron job per digest, in the digest's time zone; jobs of digests no longer configured go."""
+        wanted = {f"{DIGEST_JOB_PREFIX}{d.name}": d for d in self.config.notify.digests}
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith(DIGEST_JOB_PREFIX) and job.id not in wanted:
+                job.remove()
+        return [
+            self._scheduler.add_job(
+                self.send_digest, digest_trigger(digest), args=[digest.name], id=job_id, name=f"digest {digest.name}",
+                executor="notify", replace_existing=True, coalesce=True, max_instances=1,
+                misfire_grace_time=self.options.misfire_grace_s,
+            )
+            for job_id, digest in wanted.items()
+        ]
 
     # -------------------------------------------------------------- running and stopping
 
@@ -193,6 +241,7 @@ class CycleScheduler:
         """The one ingest job. Fixed id + replace_existing: never two copies of it; coalesce and
         max_instances=1: ticks missed while a long cycle ran become one run, not a burst."""
         first = self.clock() if self.options.initial_run else None
+        self.add_digest_jobs()
         return self._scheduler.add_job(
             self.tick, make_trigger(self.config, self.options.every_s), id=JOB_ID, name="ingest cycle",
             replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=self.options.misfire_grace_s,

@@ -12,12 +12,14 @@ from tracker.store.demo import DemoMixin
 from tracker.store.engine import make_engine, resolve_db_url
 from tracker.store.feeds import FeedsMixin
 from tracker.store.maintenance import MaintenanceMixin
+from tracker.store.notify import NotifyMixin
 from tracker.store.resolve import ResolveMixin
 from tracker.store.review import ReviewMixin
 from tracker.store.runs import RunsMixin
 
 
-class Store(FeedsMixin, ClipsMixin, ReviewMixin, RunsMixin, ResolveMixin, DemoMixin, MaintenanceMixin):
+class Store(FeedsMixin, ClipsMixin, ReviewMixin, RunsMixin, ResolveMixin, DemoMixin, MaintenanceMixin,
+            NotifyMixin):
     """One database. Thread-safe: every method opens its own session."""
 
 

@@ -184,3 +184,26 @@ class ResolverStateRow(SQLModel, table=True):
     backoff_level: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     updated_at: datetime | None = _dt()
+
+
+class NotifyDeliveryRow(SQLModel, table=True):
+    """What was sent to whom (migration 0010): a story or alert reaches a recipient once; a failure
+    is kept with its error and retried at the next send."""
+
+    __tablename__ = "notify_delivery"
+    __table_args__ = (
+        UniqueConstraint("channel", "recipient", "item_key", name="uq_notify_delivery_item"),
+        Index("ix_notify_delivery_name_attempt", "channel", "name", "last_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)  # digest | webhook
+    name: str = Field(max_length=200)  # the digest's or webhook's name
+    recipient: str = Field(max_length=320)  # an e-mail address, or the webhook's name (never its URL)
+    item_key: str = Field(max_length=300)  # a story id, or an alert's key
+    status: str = Field(max_length=16)  # sent | failed
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    first_attempt_at: datetime = _dt(nullable=False)
+    last_attempt_at: datetime = _dt(nullable=False)
+    sent_at: datetime | None = _dt()

@@ -1,0 +1,245 @@
+"""E-mail digests: the stories since the last digest, grouped by campaign and member, as one
+multipart message (plain text + HTML of the export's cards) per recipient.
+
+The delivery log makes it safe to run any number of times: a story reaches a recipient once, and a
+failed send is recorded and owed to the next run. Nothing here raises for one recipient's failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from html import escape
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from tracker.errors import NotFoundError, NotifyError
+from tracker.export import Registry, render_card
+from tracker.export.sanitize import clean_text, human_date, safe_http_url
+from tracker.models import Config, DigestConfig, NotifyFilter, SmtpConfig
+from tracker.notify.select import keeps, section_of
+from tracker.notify.smtp import send_message, smtp_credentials
+from tracker.notify.stories import Story, group_stories
+from tracker.store import Store
+
+CHANNEL = "digest"
+# A recipient never sent a digest gets the last day; one whose sends kept failing, at most a week.
+FIRST_LOOKBACK = timedelta(days=1)
+MAX_LOOKBACK = timedelta(days=7)
+NO_CAMPAIGN = "Other coverage"
+NO_MEMBER = "No member named"
+
+Transport = Callable[[SmtpConfig, EmailMessage], None]
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    story: Story
+    campaign: str  # section names ("" = none)
+    member: str
+    snippet: str
+    article_url: str | None
+    dashboard_url: str | None
+
+
+@dataclass(frozen=True)
+class DigestContent:
+    subject: str
+    text: str
+    html: str
+    story_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RecipientResult:
+    recipient: str
+    stories: int
+    sent: bool
+    error: str | None = None
+    message: EmailMessage | None = None  # kept for --dry-run, which prints it
+
+
+@dataclass(frozen=True)
+class DigestResult:
+    name: str
+    results: tuple[RecipientResult, ...]
+
+    @property
+    def failed(self) -> tuple[RecipientResult, ...]:
+        return tuple(r for r in self.results if r.error)
+
+
+def dashboard_clip_url(dashboard_url: str, clip_id: str) -> str | None:
+    """The clip in the dashboard's editor (it opens `?clip=<id>`); None without settings.dashboard_url."""
+    return f"{dashboard_url.rstrip('/')}/?clip={quote(clip_id, safe='')}" if dashboard_url else None
+
+
+def evidence(story: Story, f: NotifyFilter) -> str:
+    """The snippet that shows why the story matched, preferring a member or campaign the filter names."""
+    wanted = set(f.members) | set(f.campaigns)
+    mentions = [m for c in story.clips for m in c.mentions if m.snippet]
+    mentions.sort(key=lambda m: (m.target_id not in wanted, m.field != "title"))
+    return clean_text(mentions[0].snippet) if mentions else ""
+
+
+def digest_items(config: Config, digest: DigestConfig, stories: Sequence[Story]) -> list[DigestItem]:
+    """Pure: the stories in reading order: campaigns (feeds.yml's order, then stories with none),
+    members within each, newest first within those."""
+    campaign_order = {c.name: i for i, c in enumerate(config.campaigns)}
+    member_order = {m.name: i for i, m in enumerate(config.members)}
+    items = []
+    for story in stories:
+        campaign, member = section_of(config, digest.filter, story)
+        clip = story.primary
+        items.append(DigestItem(
+            story=story, campaign=campaign, member=member, snippet=evidence(story, digest.filter),
+            article_url=safe_http_url(clip.url) or safe_http_url(clip.canonical_url),
+            dashboard_url=dashboard_clip_url(config.settings.dashboard_url, clip.id),
+        ))
+
+    def order(item: DigestItem) -> tuple[int, int, float, str]:
+        return (campaign_order.get(item.campaign, len(campaign_order)), member_order.get(item.member, len(member_order)),
+                -item.story.at.timestamp(), item.story.id)
+
+    return sorted(items, key=order)
+
+
+def _sections(items: Sequence[DigestItem]) -> list[tuple[str, list[tuple[str, list[DigestItem]]]]]:
+    out: list[tuple[str, list[tuple[str, list[DigestItem]]]]] = []
+    for item in items:
+        campaign = item.campaign or NO_CAMPAIGN
+        member = item.member or NO_MEMBER
+        if not out or out[-1][0] != campaign:
+            out.append((campaign, []))
+        members = out[-1][1]
+        if not members or members[-1][0] != member:
+            members.append((member, []))
+        members[-1][1].append(item)
+    return out
+
+
+def _local_date(when: datetime, tz: ZoneInfo) -> str:
+    return human_date(when.astimezone(tz).replace(tzinfo=None))
+
+
+def render_digest(config: Config, digest: DigestConfig, stories: Sequence[Story], now: datetime) -> DigestContent:
+    """Pure: subject, plain text and HTML of one digest."""
+    tz = ZoneInfo(digest.timezone)
+    items = digest_items(config, digest, stories)
+    count = f"{len(items)} {'story' if len(items) == 1 else 'stories'}"
+    subject = f"{digest.subject or digest.name}: {count}"
+    heading = f"{digest.name} · {_local_date(now, tz)} · {count}"
+    registry = Registry.from_config(config)
+    text_lines = [heading, ""]
+    html_parts = [
+        "<!doctype html><html><head><meta charset=\"utf-8\"><style>"
+        "body{font-family:system-ui,Segoe UI,Roboto,sans-serif;color:#1d1d1f;max-width:40rem;margin:auto}"
+        "h2{font-size:1.2rem;margin:1.5rem 0 .5rem;border-bottom:1px solid #ddd}"
+        "h3{font-size:1rem;margin:1rem 0 .5rem;color:#444}"
+        ".itn-card{margin:0 0 .5rem}.itn-headline{font-size:1.05rem;margin:0}.itn-meta{color:#6e6e73;margin:.1rem 0}"
+        ".itn-figure{display:none}.evidence{color:#333;font-style:italic;margin:.2rem 0}.links{font-size:.85rem;margin:0 0 1rem}"
+        "</style></head><body>",
+        f"<h1 style=\"font-size:1.3rem\">{escape(heading)}</h1>",
+    ]
+    if not items:
+        text_lines.append("No new stories.")
+        html_parts.append("<p>No new stories.</p>")
+    for campaign, members in _sections(items):
+        text_lines += [f"== {campaign} ==", ""]
+        html_parts.append(f"<h2>{escape(campaign)}</h2>")
+        for member, member_items in members:
+            text_lines += [f"-- {member} --", ""]
+            html_parts.append(f"<h3>{escape(member)}</h3>")
+            for item in member_items:
+                clip = item.story.primary
+                outlet = clean_text(clip.display_outlet)
+                date = _local_date(item.story.at, tz)
+                text_lines.append(f"* {clean_text(clip.display_headline)}")
+                text_lines.append(f"  {outlet} · {date}" if outlet else f"  {date}")
+                if item.snippet:
+                    text_lines.append(f"  “{item.snippet}”")
+                if item.article_url:
+                    text_lines.append(f"  Article: {item.article_url}")
+                if item.dashboard_url:
+                    text_lines.append(f"  In the dashboard: {item.dashboard_url}")
+                text_lines.append("")
+                html_parts.append(render_card(clip, registry))
+                if item.snippet:
+                    html_parts.append(f'<p class="evidence">“{escape(item.snippet)}”</p>')
+                links = []
+                if item.article_url:
+                    links.append(f'<a href="{escape(item.article_url)}">Read the article</a>')
+                if item.dashboard_url:
+                    links.append(f'<a href="{escape(item.dashboard_url)}">Open in the dashboard</a>')
+                if links:
+                    html_parts.append(f'<p class="links">{" · ".join(links)}</p>')
+    html_parts.append("</body></html>")
+    return DigestContent(subject=subject, text="\n".join(text_lines).rstrip() + "\n", html="\n".join(html_parts) + "\n",
+                         story_ids=tuple(i.story.id for i in items))
+
+
+def build_message(smtp: SmtpConfig, recipient: str, content: DigestContent, now: datetime) -> EmailMessage:
+    """multipart/alternative: the plain text first, the HTML last (the part clients prefer)."""
+    message = EmailMessage()
+    message["Subject"] = content.subject
+    message["From"] = smtp.sender
+    message["To"] = recipient
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(domain=smtp.sender.rpartition("@")[2] or None)
+    message.set_content(content.text)
+    message.add_alternative(content.html, subtype="html")
+    return message
+
+
+def pending_stories(config: Config, store: Store, digest: DigestConfig, recipient: str, now: datetime) -> list[Story]:
+    """The stories this recipient is owed: kept by the digest's filter, first seen (or reviewed) since
+    their last digest, and not already delivered to them by any digest."""
+    last = store.last_sent_at(CHANNEL, digest.name, recipient)
+    since = max(now - MAX_LOOKBACK, last if last is not None else now - FIRST_LOOKBACK)
+    stories = [s for s in group_stories(store.clips_changed_since(since)) if keeps(config, digest.filter, s)]
+    done = store.delivered_keys(CHANNEL, recipient, (s.id for s in stories))
+    return [s for s in stories if s.id not in done]
+
+
+def _smtp_transport(smtp: SmtpConfig, message: EmailMessage) -> None:
+    send_message(smtp, message, smtp_credentials(smtp))
+
+
+def send_digest(config: Config, store: Store, name: str, now: datetime, *, to: Sequence[str] | None = None,
+                dry_run: bool = False, transport: Transport | None = None) -> DigestResult:
+    """Send digest `name` to its recipients (or to `to`), each the stories they are owed.
+
+    A failed recipient is recorded (the error, against each story) and owed those stories next time;
+    the others are sent regardless. `dry_run` builds the messages and records nothing.
+    """
+    digest = config.notify.digest(name)
+    if digest is None:
+        known = ", ".join(d.name for d in config.notify.digests) or "none configured"
+        raise NotFoundError(f"no digest named {name!r} in notify.digests ({known})")
+    smtp = config.notify.smtp
+    if smtp is None:
+        raise NotifyError("notify.smtp is not configured")
+    send = transport or _smtp_transport
+    results = []
+    for recipient in (tuple(to) if to else digest.recipients):
+        stories = pending_stories(config, store, digest, recipient, now)
+        if not stories and not digest.send_empty and not dry_run:
+            results.append(RecipientResult(recipient, 0, sent=False))
+            continue
+        content = render_digest(config, digest, stories, now)
+        message = build_message(smtp, recipient, content, now)
+        if dry_run:
+            results.append(RecipientResult(recipient, len(stories), sent=False, message=message))
+            continue
+        try:
+            send(smtp, message)
+        except NotifyError as exc:
+            store.record_deliveries(CHANNEL, digest.name, recipient, content.story_ids, now, error=str(exc))
+            results.append(RecipientResult(recipient, len(stories), sent=False, error=str(exc)))
+            continue
+        store.record_deliveries(CHANNEL, digest.name, recipient, content.story_ids, now)
+        results.append(RecipientResult(recipient, len(stories), sent=True))
+    return DigestResult(name=digest.name, results=tuple(results))

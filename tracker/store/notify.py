@@ -1,0 +1,119 @@
+"""The notify part of the Store: the delivery log of digests and webhook alerts, and the clips they pick from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from tracker.models import ClipView, DeliveryView
+from tracker.store.base import StoreBase
+from tracker.store.tables import ClipRow, NotifyDeliveryRow
+
+SENT = "sent"
+FAILED = "failed"
+_MAX_ERROR_CHARS = 500
+
+
+def _delivery_view(row: NotifyDeliveryRow) -> DeliveryView:
+    return DeliveryView(
+        channel=row.channel, name=row.name, recipient=row.recipient, item_key=row.item_key, status=row.status,
+        attempts=row.attempts, last_attempt_at=row.last_attempt_at, sent_at=row.sent_at, error=row.error,
+    )
+
+
+class NotifyMixin(StoreBase):
+    """What was sent to whom: a story or an alert reaches each recipient once."""
+
+    if TYPE_CHECKING:  # ClipsMixin's, beside this one in Store
+        def _views(self, s: Session, rows: Sequence[ClipRow]) -> list[ClipView]: ...
+
+    def clips_changed_since(self, since: datetime) -> list[ClipView]:
+        """Clips first seen or reviewed at or after `since`, oldest first (a digest's candidates)."""
+        with self.session() as s:
+            rows = s.execute(
+                select(ClipRow)
+                .where(or_(col(ClipRow.first_seen_at) >= since, col(ClipRow.reviewed_at) >= since))
+                .order_by(col(ClipRow.first_seen_at), col(ClipRow.id))
+            ).scalars().all()
+            return self._views(s, rows)
+
+    def delivered_keys(self, channel: str, recipient: str, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` this recipient already has (sent; failed ones are still owed)."""
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        with self.session() as s:
+            for i in range(0, len(wanted), 500):  # stay under both databases' bind-parameter limits
+                found.update(s.execute(
+                    select(col(NotifyDeliveryRow.item_key)).where(
+                        col(NotifyDeliveryRow.channel) == channel, col(NotifyDeliveryRow.recipient) == recipient,
+                        col(NotifyDeliveryRow.status) == SENT, col(NotifyDeliveryRow.item_key).in_(wanted[i:i + 500]),
+                    )
+                ).scalars())
+        return found
+
+    def record_deliveries(self, channel: str, name: str, recipient: str, keys: Iterable[str], now: datetime,
+                          *, error: str | None = None) -> None:
+        """Log one send of these items to one recipient: sent (error None) or failed with its error.
+
+        A failure never turns an item already sent back into owed."""
+        status = SENT if error is None else FAILED
+        error = error[:_MAX_ERROR_CHARS] if error else None
+        with self.session() as s:
+            for key in dict.fromkeys(keys):
+                row = s.execute(select(NotifyDeliveryRow).where(
+                    col(NotifyDeliveryRow.channel) == channel, col(NotifyDeliveryRow.recipient) == recipient,
+                    col(NotifyDeliveryRow.item_key) == key,
+                )).scalar_one_or_none()
+                if row is None:
+                    row = NotifyDeliveryRow(channel=channel, name=name, recipient=recipient, item_key=key,
+                                            status=status, attempts=0, first_attempt_at=now, last_attempt_at=now)
+                    s.add(row)
+                elif row.status == SENT:
+                    continue
+                row.name, row.attempts, row.last_attempt_at = name, row.attempts + 1, now
+                row.status, row.error = status, error
+                if error is None:
+                    row.sent_at = now
+
+    def sent_since(self, channel: str, name: str, since: datetime) -> int:
+        """Items this digest or webhook delivered since `since` (a webhook's hourly budget)."""
+        with self.session() as s:
+            return int(s.execute(
+                select(func.count()).select_from(NotifyDeliveryRow).where(
+                    col(NotifyDeliveryRow.channel) == channel, col(NotifyDeliveryRow.name) == name,
+                    col(NotifyDeliveryRow.status) == SENT, col(NotifyDeliveryRow.sent_at) >= since,
+                )
+            ).scalar_one())
+
+    def last_sent_at(self, channel: str, name: str, recipient: str) -> datetime | None:
+        with self.session() as s:
+            value = s.execute(
+                select(func.max(NotifyDeliveryRow.sent_at)).where(
+                    col(NotifyDeliveryRow.channel) == channel, col(NotifyDeliveryRow.name) == name,
+                    col(NotifyDeliveryRow.recipient) == recipient, col(NotifyDeliveryRow.status) == SENT,
+                )
+            ).scalar_one_or_none()
+            if isinstance(value, str):  # SQLite hands back max() of a timestamp as text
+                from tracker.store.types import UTCDateTime
+
+                return UTCDateTime().process_result_value(datetime.fromisoformat(value), self.engine.dialect)
+            return value
+
+    def recent_deliveries(self, channel: str | None = None, name: str | None = None, *,
+                          limit: int = 50, status: str | None = None) -> list[DeliveryView]:
+        """The newest attempts first (the Notifications page)."""
+        query = select(NotifyDeliveryRow)
+        if channel is not None:
+            query = query.where(col(NotifyDeliveryRow.channel) == channel)
+        if name is not None:
+            query = query.where(col(NotifyDeliveryRow.name) == name)
+        if status is not None:
+            query = query.where(col(NotifyDeliveryRow.status) == status)
+        query = query.order_by(col(NotifyDeliveryRow.last_attempt_at).desc(), col(NotifyDeliveryRow.id).desc())
+        with self.session() as s:
+            return [_delivery_view(r) for r in s.execute(query.limit(limit)).scalars()]
