@@ -197,8 +197,13 @@ def build_message(smtp: SmtpConfig, recipient: str, content: DigestContent, now:
 def pending_stories(config: Config, store: Store, digest: DigestConfig, recipient: str, now: datetime) -> list[Story]:
     """The stories this recipient is owed: kept by the digest's filter, first seen (or reviewed) since
     their last digest, and not already delivered to them by any digest."""
+    # Since the last digest that reached them; stories of a failed send stay owed (up to MAX_LOOKBACK).
     last = store.last_sent_at(CHANNEL, digest.name, recipient)
-    since = max(now - MAX_LOOKBACK, last if last is not None else now - FIRST_LOOKBACK)
+    since = last if last is not None else now - FIRST_LOOKBACK
+    failed = store.first_failed_at(CHANNEL, digest.name, recipient)
+    if failed is not None:
+        since = min(since, failed - FIRST_LOOKBACK)
+    since = max(now - MAX_LOOKBACK, since)
     stories = [s for s in group_stories(store.clips_changed_since(since)) if keeps(config, digest.filter, s)]
     done = store.delivered_keys(CHANNEL, recipient, (s.id for s in stories))
     return [s for s in stories if s.id not in done]

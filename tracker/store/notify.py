@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from tracker.models import ClipView, DeliveryView
 from tracker.store.base import StoreBase
 from tracker.store.tables import ClipRow, NotifyDeliveryRow
+from tracker.store.types import UTCDateTime
 
 SENT = "sent"
 FAILED = "failed"
@@ -91,18 +92,24 @@ class NotifyMixin(StoreBase):
             ).scalar_one())
 
     def last_sent_at(self, channel: str, name: str, recipient: str) -> datetime | None:
+        """When this digest last reached this recipient."""
+        return self._when(func.max(NotifyDeliveryRow.sent_at), channel, name, recipient, SENT)
+
+    def first_failed_at(self, channel: str, name: str, recipient: str) -> datetime | None:
+        """The first attempt among the items still owed to this recipient after a failed send."""
+        return self._when(func.min(NotifyDeliveryRow.first_attempt_at), channel, name, recipient, FAILED)
+
+    def _when(self, aggregate: Any, channel: str, name: str, recipient: str, status: str) -> datetime | None:
         with self.session() as s:
             value = s.execute(
-                select(func.max(NotifyDeliveryRow.sent_at)).where(
+                select(type_coerce(aggregate, UTCDateTime())).where(
                     col(NotifyDeliveryRow.channel) == channel, col(NotifyDeliveryRow.name) == name,
-                    col(NotifyDeliveryRow.recipient) == recipient, col(NotifyDeliveryRow.status) == SENT,
+                    col(NotifyDeliveryRow.recipient) == recipient, col(NotifyDeliveryRow.status) == status,
                 )
             ).scalar_one_or_none()
-            if isinstance(value, str):  # SQLite hands back max() of a timestamp as text
-                from tracker.store.types import UTCDateTime
-
-                return UTCDateTime().process_result_value(datetime.fromisoformat(value), self.engine.dialect)
-            return value
+            if isinstance(value, str):  # SQLite may hand an aggregate of a timestamp back as text
+                value = datetime.fromisoformat(value)
+            return None if value is None else UTCDateTime().process_result_value(value, self.engine.dialect)
 
     def recent_deliveries(self, channel: str | None = None, name: str | None = None, *,
                           limit: int = 50, status: str | None = None) -> list[DeliveryView]:
