@@ -30,10 +30,12 @@ PAGES = {
     ],
     "Coverage": [
         st.Page("pages/insights.py", title="Insights", icon=":material/insights:"),
+        st.Page("pages/reports.py", title="Reports", icon=":material/summarize:"),
     ],
     "Setup": [
         st.Page("pages/feeds.py", title="Feeds", icon=":material/rss_feed:"),
         st.Page("pages/registry.py", title="Members & campaigns", icon=":material/groups:"),
+        st.Page("pages/notifications.py", title="Notifications", icon=":material/notifications:"),
     ],
 }
 

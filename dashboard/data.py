@@ -28,7 +28,7 @@ from tracker.demo import demo_config
 from tracker.demo_mode import demo_db_url, demo_requested
 from tracker.demo_mode import demo_mode as demo_mode_for
 from tracker.enrich import PageMeta, add_clip_from_page, fetch_page_meta, match_page
-from tracker.errors import ConfigError, ExportError, TrackerError
+from tracker.errors import ConfigError, ExportError, NotifyError, TrackerError
 from tracker.export import Registry, render_card
 from tracker.export.html_writer import preview_css
 from tracker.health import HealthReport, health_report
@@ -41,11 +41,14 @@ from tracker.models import (
     ClipStatus,
     ClipView,
     Config,
+    DeliveryView,
     MemberConfig,
     Mention,
+    NotifyConfig,
     staff_mention,
 )
 from tracker.rematch import RuleTrial, try_rule
+from tracker.report import CoverageReport, ReportFormat, ReportRequest, build_report, render_report
 from tracker.store import Store, resolve_db_url
 from tracker.users import UsersFile
 
@@ -57,7 +60,7 @@ PAGE_SIZE = 25
 clock: Clock = system_clock
 
 __all__ = [
-    "PAGE_SIZE", "AuditEntry", "ClipStatus", "ClipView", "HealthReport", "PageMeta", "QueueQuery", "RuleTrial",
+    "PAGE_SIZE", "AuditEntry", "ClipStatus", "ClipView", "DeliveryView", "HealthReport", "PageMeta", "QueueQuery", "RuleTrial",
 ]
 
 
@@ -472,3 +475,61 @@ def health() -> HealthReport:
 
 def test_rule(draft: MemberConfig | CampaignConfig) -> RuleTrial:
     return try_rule(safe_config(), store(), draft)
+
+
+# ------------------------------------------------------------------ telling the team: notifications and reports
+
+
+def can_manage_notifications() -> bool:
+    """Who may see and test digests and webhooks. The seam for roles (issue #15): every signed-in user
+    until the dashboard knows roles; then only admins."""
+    return bool(st.session_state.get(Key.USER))
+
+
+def notify_settings() -> NotifyConfig:
+    return safe_config().notify
+
+
+def recent_deliveries(status: str | None = None, limit: int = 50) -> list[DeliveryView]:
+    return store().recent_deliveries(status=status, limit=limit)
+
+
+def send_test_digest(name: str, address: str) -> str:
+    """Send digest `name` now to one address (what `tracker digest send NAME --to ADDRESS` does)."""
+    from tracker.notify import send_digest
+
+    result = send_digest(config(), store(), name, clock(), to=[address])
+    (r,) = result.results
+    if r.error:
+        raise NotifyError(r.error)
+    return f"Sent {r.stories} {'story' if r.stories == 1 else 'stories'} to {address}." if r.sent else (
+        f"Nothing new for {address}: every story in this digest has reached them already.")
+
+
+def send_test_webhook(name: str) -> str:
+    from tracker.notify import run_webhook
+
+    hook = next((w for w in config().notify.webhooks if w.name == name), None)
+    if hook is None:
+        raise NotifyError(f"no webhook named {name!r}")
+    result = run_webhook(config(), store(), hook, clock(), test=True)
+    if result.error:
+        raise NotifyError(result.error)
+    return f"Test message posted to {name}."
+
+
+def chapters() -> list[str]:
+    """Members' chapters and states, for the report's filter."""
+    return sorted({v for m in members() for v in (m.chapter, m.state) if v}, key=str.casefold)
+
+
+def coverage_report(start: date, end: date, *, campaign: str | None = None, member: str | None = None,
+                    chapter: str | None = None, approved_only: bool = False) -> CoverageReport:
+    request = ReportRequest(start=start, end=end, campaign=campaign, member=member, chapter=chapter,
+                            approved_only=approved_only)
+    return build_report(safe_config(), store(), request, clock())
+
+
+def report_file(report: CoverageReport, fmt: ReportFormat) -> bytes:
+    """The same bytes `tracker report --format FMT` writes."""
+    return render_report(report, safe_config(), fmt)

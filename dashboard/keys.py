@@ -91,3 +91,19 @@ class Key(StrEnum):
     R_REQUIRE = "r_require"
     R_EXCLUDE = "r_exclude"
     R_RUN = "r_run"
+    # reports (issue #17)
+    REP_DATES = "rep_dates"
+    REP_CAMPAIGN = "rep_campaign"
+    REP_MEMBER = "rep_member"
+    REP_CHAPTER = "rep_chapter"
+    REP_APPROVED = "rep_approved"
+    REP_FORMAT = "rep_format"
+    REP_BUILD = "rep_build"
+    REP_FILE = "_rep_file"  # (file name, mime type, bytes) of the last report built
+    REP_DOWNLOAD = "rep_download"
+    # notifications (issue #17)
+    N_DIGEST = "n_digest"
+    N_ADDRESS = "n_address"
+    N_SEND_DIGEST = "n_send_digest"
+    N_WEBHOOK = "n_webhook"
+    N_SEND_WEBHOOK = "n_send_webhook"

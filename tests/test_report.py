@@ -18,7 +18,13 @@ from tests.notifykit import add_clip, config_data, make_config
 from tracker.cli import cli
 from tracker.errors import ReportError
 from tracker.models import ClipStatus
-from tracker.report import ReportRequest, build_report, html_to_pdf, render_report_csv, render_report_html
+from tracker.report import (
+    ReportRequest,
+    build_report,
+    html_to_pdf,
+    render_report_csv,
+    render_report_html,
+)
 from tracker.store import Store
 
 CHROMIUM = "/usr/bin/chromium"
@@ -64,7 +70,7 @@ def test_totals_weeks_and_stories(store: Store) -> None:
     assert len(approved.stories) == 1
 
     rows = list(csv.DictReader(io.StringIO(render_report_csv(report, config).decode("utf-8-sig"))))
-    assert [r["headline"] for r in rows][0] == "'=Council votes today"
+    assert rows[0]["headline"] == "'=Council votes today"
     assert rows[2]["members"] == "Kendra Brooks" and rows[2]["campaigns"] == "Good Cause Eviction"
     assert rows[1]["outlet"] == "Gothamist" and rows[1]["date"] == "2026-11-18"
 
