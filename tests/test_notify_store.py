@@ -1,0 +1,53 @@
+"""The delivery log (migration 0010) on SQLite and PostgreSQL: upgrade from 0006 and back, and the
+rules digests and webhooks rely on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import inspect
+
+from tests.fakes import NOW
+from tests.test_migrations import _upgrade_to
+from tracker.store import Store
+from tracker.store.engine import MIGRATIONS_DIR, make_engine
+
+
+def test_upgrade_from_0006_adds_the_log_and_downgrade_removes_it(db_url: str) -> None:
+    _upgrade_to(db_url, "0006")
+    store = Store(db_url)  # upgrades to the head
+    assert "notify_delivery" in inspect(store.engine).get_table_names()
+    store.record_deliveries("digest", "morning", "a@example.org", ["s1"], NOW)
+    store.close()
+    engine = make_engine(db_url, migrate=False)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0006")
+    assert "notify_delivery" not in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_a_sent_item_stays_sent_and_a_failed_one_stays_owed(store: Store) -> None:
+    a, b = "a@example.org", "b@example.org"
+    store.record_deliveries("digest", "morning", a, ["s1", "s2"], NOW, error="mail server down")
+    assert store.delivered_keys("digest", a, ["s1", "s2"]) == set()
+    assert store.first_failed_at("digest", "morning", a) == NOW and store.last_sent_at("digest", "morning", a) is None
+
+    later = NOW + timedelta(hours=1)
+    store.record_deliveries("digest", "morning", a, ["s1", "s2", "s3"], later)
+    assert store.delivered_keys("digest", a, ["s1", "s2", "s3", "s4"]) == {"s1", "s2", "s3"}
+    assert store.delivered_keys("digest", b, ["s1"]) == set()  # per recipient
+    assert store.last_sent_at("digest", "morning", a) == later and store.first_failed_at("digest", "morning", a) is None
+    # A later failure never turns a sent item back into owed.
+    store.record_deliveries("digest", "evening", a, ["s1"], later + timedelta(hours=1), error="boom")
+    assert store.delivered_keys("digest", a, ["s1"]) == {"s1"}
+    rows = {d.item_key: d for d in store.recent_deliveries("digest", "morning")}
+    assert (rows["s1"].status, rows["s1"].attempts, rows["s1"].sent_at) == ("sent", 2, later)
+    assert rows["s3"].attempts == 1 and rows["s3"].error is None
+    assert store.sent_since("digest", "morning", NOW + timedelta(minutes=30)) == 3
+    assert store.sent_since("digest", "morning", later + timedelta(minutes=1)) == 0
+    assert store.delivered_keys("webhook", a, ["s1"]) == set()  # per channel
