@@ -241,3 +241,19 @@ def test_config_errors_name_the_problem() -> None:
     assert config.settings.dashboard_url == DASHBOARD
     with pytest.raises(ConfigError, match="dashboard_url"):
         make_config(dashboard_url="desk")
+
+
+def test_the_readme_notify_example_is_valid() -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", readme, re.S)
+    (example,) = [yaml.safe_load(b) for b in blocks if "\nnotify:\n" in b]
+    data = config_data(example["notify"], **example["settings"])
+    data["members"] = [{"id": "kendra-brooks", "name": "Kendra Brooks", "state": "PA"}]
+    data["campaigns"] = [{"id": "good-cause-eviction", "name": "Good Cause Eviction", "keywords": ["good cause"]}]
+    from tracker.config import parse_config
+
+    notify = parse_config(data).notify
+    assert [d.name for d in notify.digests] == ["morning"] and notify.digests[0].timezone == "America/New_York"
+    assert notify.webhooks[0].events == ("new_clips", "spike", "failing_feeds")

@@ -30,7 +30,6 @@ CHANNEL = "digest"
 FIRST_LOOKBACK = timedelta(days=1)
 MAX_LOOKBACK = timedelta(days=7)
 NO_CAMPAIGN = "Other coverage"
-NO_MEMBER = "No member named"
 
 Transport = Callable[[SmtpConfig, EmailMessage], None]
 
@@ -111,7 +110,7 @@ def _sections(items: Sequence[DigestItem]) -> list[tuple[str, list[tuple[str, li
     out: list[tuple[str, list[tuple[str, list[DigestItem]]]]] = []
     for item in items:
         campaign = item.campaign or NO_CAMPAIGN
-        member = item.member or NO_MEMBER
+        member = item.member  # "": about the campaign only, listed under no member heading
         if not out or out[-1][0] != campaign:
             out.append((campaign, []))
         members = out[-1][1]
@@ -151,8 +150,9 @@ def render_digest(config: Config, digest: DigestConfig, stories: Sequence[Story]
         text_lines += [f"== {campaign} ==", ""]
         html_parts.append(f"<h2>{escape(campaign)}</h2>")
         for member, member_items in members:
-            text_lines += [f"-- {member} --", ""]
-            html_parts.append(f"<h3>{escape(member)}</h3>")
+            if member:
+                text_lines += [f"-- {member} --", ""]
+                html_parts.append(f"<h3>{escape(member)}</h3>")
             for item in member_items:
                 clip = item.story.primary
                 outlet = clean_text(clip.display_outlet)
