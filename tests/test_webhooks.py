@@ -178,3 +178,28 @@ def cli_root() -> Any:
     from tracker.cli import cli
 
     return cli
+
+
+def test_the_scheduler_posts_alerts_after_each_cycle(tmp_path: Any, feed_server: Any) -> None:
+    from tests.test_feed_health import MEMBER, rss
+    from tracker.ingest.scheduler import CycleScheduler, ScheduleOptions
+    from tracker.models import Config, NotifyConfig, Settings, WebhookConfig
+
+    url = feed_server.add("/paper.xml", body=rss(2))
+    store = Store(f"sqlite:///{tmp_path / 't.db'}")
+    clock = FakeClock(NOW)
+    try:
+        with webhook_server() as hook:
+            config = Config(path=str(tmp_path / "feeds.yml"), settings=Settings(timeout_s=5.0, allow_private_hosts=True),
+                            feeds=(FeedConfig(id="paper", url=url, name="Paper"),), members=(MEMBER,),
+                            notify=NotifyConfig(webhooks=(WebhookConfig(name="slack", url=hook.url,
+                                                                        events=("new_clips",)),)))
+            scheduler = CycleScheduler(lambda: config, store, ScheduleOptions(every_s=3600), clock=clock)
+            report = scheduler.tick()
+            assert report is not None and report.new_clips == 2
+            assert len(hook.posts) == 1 and "Kendra Brooks on story 0" in hook.texts()[0]
+            clock.advance(hours=1)
+            scheduler.tick()  # the same feed again: nothing new to say
+            assert len(hook.posts) == 1
+    finally:
+        store.close()
