@@ -17,8 +17,8 @@ def chapter_members(config: Config, chapters: Iterable[str]) -> set[str]:
 def keeps(config: Config, f: NotifyFilter, story: Story) -> bool:
     """A story passes when its status is wanted and it is about a wanted member, campaign or chapter
     (the lists are alternatives: any one of them is enough; no list at all keeps every story)."""
-    statuses = set(f.statuses)
-    if not any(c.status in statuses for c in story.clips) or all(c.status == ClipStatus.REJECTED for c in story.clips):
+    # Rejected is never among the statuses a filter may name (config allows new and approved only).
+    if not any(c.status in f.statuses and c.status != ClipStatus.REJECTED for c in story.clips):
         return False
     if not (f.members or f.campaigns or f.chapters):
         return bool(story.member_ids or story.campaign_ids)
