@@ -226,14 +226,16 @@ class CycleScheduler:
         for job in self._scheduler.get_jobs():
             if job.id.startswith(DIGEST_JOB_PREFIX) and job.id not in wanted:
                 job.remove()
-        return [
-            self._scheduler.add_job(
+        jobs = []
+        for job_id, digest in wanted.items():
+            jobs.append(self._scheduler.add_job(
                 self.send_digest, digest_trigger(digest), args=[digest.name], id=job_id, name=f"digest {digest.name}",
                 executor="notify", replace_existing=True, coalesce=True, max_instances=1,
                 misfire_grace_time=self.options.misfire_grace_s,
-            )
-            for job_id, digest in wanted.items()
-        ]
+            ))
+            log.info("digest %r: cron %r in %s, to %d recipient(s)", digest.name, digest.schedule, digest.timezone,
+                     len(digest.recipients))
+        return jobs
 
     # -------------------------------------------------------------- running and stopping
 
