@@ -297,6 +297,7 @@ class ClipView:
     # resolve_error says why the resolver gave up on it, when it has.
     resolved: bool = True
     resolve_error: str | None = None
+    version: int = 1  # bumped by each staff edit or decision; a save from an older one is refused
 
     @property
     def display_headline(self) -> str:
@@ -334,7 +335,7 @@ class ClipFilter:
     member_ids: tuple[str, ...] | None = None  # any of these (e.g. all members of a state)
     since: datetime | None = None
     until: datetime | None = None
-    text: str | None = None  # searched in title and summary
+    text: str | None = None  # every word, normalised as matching does, in headline, summary, outlet or article text
     featured: bool | None = None
 
 

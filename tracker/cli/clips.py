@@ -38,7 +38,7 @@ def clip_json(clip: ClipView) -> dict[str, Any]:
 @click.option("--status", type=click.Choice([s.value for s in ClipStatus]), help="Only clips with this status.")
 @click.option("--member", help="Only clips mentioning this member id.")
 @click.option("--campaign", help="Only clips about this campaign id.")
-@click.option("--search", "text", help="Text to find in headline or summary.")
+@click.option("--search", "text", help="Words to find in headline, summary, outlet or article text (case, accents, apostrophes and dashes ignored).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most this many clips.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array, for scripts.")
 @pass_app
@@ -53,7 +53,10 @@ def clips_list(app: AppContext, status: str | None, member: str | None, campaign
         click.echo(json.dumps([clip_json(c) for c in found], ensure_ascii=False, indent=2))
         return
     if not found:
-        click.echo("no clips yet: run `tracker ingest` (or check the filters)")
+        if app.store.list_clips(limit=1).clips:
+            click.echo("no clips match" + (f" {text!r}" if text else "") + " (check the filters)")
+        else:
+            click.echo("no clips yet: run `tracker ingest`")
         return
     for c in found:
         when = (c.published_at or c.first_seen_at).strftime("%Y-%m-%d")

@@ -25,6 +25,7 @@ from tracker.models import (
 from tracker.normalize import believable_date
 from tracker.store.base import StoreBase, mention_row
 from tracker.store.resolve import enqueue, known_resolution, unresolved_of
+from tracker.store.search import search_condition
 from tracker.store.tables import AuditRow, ClipRow, ClipSourceRow, FeedRow, MentionRow
 from tracker.store.types import UTCDateTime
 
@@ -74,6 +75,7 @@ def _clip_view(row: ClipRow, mentions: Sequence[MentionRow], feed_ids: Sequence[
         updated_at=row.updated_at,
         resolved=row.id not in unresolved,
         resolve_error=unresolved.get(row.id),
+        version=row.version,
     )
 
 
@@ -271,12 +273,9 @@ class ClipsMixin(StoreBase):
         if f.until is not None:
             conditions.append(func.coalesce(ClipRow.published_at, ClipRow.first_seen_at) < f.until)
         if f.text:
-            needle = f.text.lower().replace("\\", "").replace("%", "").replace("_", " ")
-            pattern = f"%{needle}%"
-            conditions.append(
-                or_(func.lower(ClipRow.title).like(pattern), func.lower(ClipRow.summary).like(pattern),
-                    func.lower(func.coalesce(ClipRow.headline, "")).like(pattern))
-            )
+            found = search_condition(self.dialect, f.text)
+            if found is not None:
+                conditions.append(found)
         if f.tag:
             # Compare the stored JSON text; the JSONList type would JSON-encode the pattern itself.
             conditions.append(type_coerce(col(ClipRow.tags), Text).like(f'%"{f.tag}"%'))
