@@ -54,3 +54,15 @@ class NotFoundError(TrackerError, LookupError):
 
 class AuthError(TrackerError):
     """Sign-in failed or a user file is malformed."""
+
+
+class PermissionDenied(TrackerError, PermissionError):
+    """The user's role does not allow this action (viewer, editor, admin: tracker.roles)."""
+
+    exit_code = 3
+
+
+class StaleEditError(TrackerError):
+    """A save made from a version of a clip that someone else has changed since: refused, never merged silently."""
+
+    exit_code = 4

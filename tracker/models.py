@@ -104,10 +104,35 @@ class Settings:
     surname_mentions: bool = True  # "Councilmember Brooks" is a mention (README, "Matching")
 
 
+class Role(StrEnum):
+    """What a dashboard user may do (tracker.roles): read, or also review, or also run the place."""
+
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Someone acting on clips, with the role they act in; recorded with every change they make."""
+
+    name: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class RolesConfig:
+    """feeds.yml `roles:`: the role of each OIDC user, by e-mail address or by "@domain"."""
+
+    default: Role | None = Role.VIEWER  # anyone not listed; None turns them away
+    emails: tuple[tuple[str, Role], ...] = ()  # lower-cased address or "@domain", and its role
+
+
 @dataclass(frozen=True)
 class Config:
     path: str
     settings: Settings = field(default_factory=Settings)
+    roles: RolesConfig = field(default_factory=RolesConfig)
     feeds: tuple[FeedConfig, ...] = ()
     searches: tuple[SearchConfig, ...] = ()
     members: tuple[MemberConfig, ...] = ()
@@ -368,6 +393,7 @@ class AuditEntry:
     action: str
     at: datetime
     detail: str = ""
+    role: str | None = None  # the role the user acted in (None before roles existed)
 
 
 @dataclass(frozen=True)

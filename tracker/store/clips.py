@@ -198,7 +198,8 @@ class ClipsMixin(StoreBase):
 
     # ------------------------------------------------------------ clips for people
 
-    def add_manual_clip(self, entry: MatchedEntry, user: str, now: datetime) -> tuple[ClipView, bool]:
+    def add_manual_clip(self, entry: MatchedEntry, user: str, now: datetime,
+                        *, role: str | None = None) -> tuple[ClipView, bool]:
         """A clip staff found themselves. Returns (clip, created)."""
         with self.session() as s:
             row = s.get(ClipRow, entry.clip_id)
@@ -216,7 +217,7 @@ class ClipsMixin(StoreBase):
                 s.flush()
                 for m in entry.mentions:
                     s.add(mention_row(entry.clip_id, m, manual=True))
-                s.add(AuditRow(clip_id=row.id, user=user, action="add", at=now, detail=e.link))
+                s.add(AuditRow(clip_id=row.id, user=user, role=role, action="add", at=now, detail=e.link))
             else:
                 # Already tracked: keep its text, but the members/campaigns staff chose still count.
                 have = {
@@ -236,7 +237,9 @@ class ClipsMixin(StoreBase):
                         existing.manual = True  # rematching must not take it away now
                 if added:
                     row.updated_at = now
-                    s.add(AuditRow(clip_id=row.id, user=user, action="tag", at=now, detail=", ".join(added)))
+                    row.version = ClipRow.version + 1
+                    s.add(AuditRow(clip_id=row.id, user=user, role=role, action="tag", at=now,
+                                   detail=", ".join(added)))
         return self.get_clip(entry.clip_id), created
 
     def get_clip(self, clip_id: str) -> ClipView:
