@@ -198,6 +198,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--keep", type=Path, help="SQLite file to build once and reuse on later runs")
+    parser.add_argument("--out", type=Path, default=RESULTS / "search.json",
+                        help="results file (one per database when the two run at once)")
     args = parser.parse_args()
     results: dict[str, Any] = {"size": args.size, "page": PAGE, "databases": {}}
     for kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
@@ -206,8 +208,8 @@ def main() -> None:
             build = {} if reuse else seed(store, args.size)
             print(f"{kind}: {args.size:,} clips {build}", flush=True)
             results["databases"][kind] = {"build": build, "searches": measure(store)}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "search.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+            args.out.parent.mkdir(exist_ok=True)
+            args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
