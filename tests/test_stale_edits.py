@@ -98,3 +98,14 @@ def test_ingest_never_overwrites_staff_fields_nor_makes_an_edit_stale(store: Sto
     assert after.version == opened.version  # the feed's refresh is no staff change
     edit_clip(store, None, clip_id, ClipEdit(image_credit="Photo: P"), MARIA, expected_version=opened.version,
               clock=FakeClock(NOW + timedelta(hours=2)))
+
+
+def test_a_stale_save_is_called_stale_even_when_an_admin_changed_what_an_editor_may_not(store: Store) -> None:
+    clip_id = add(store, "a", "Kendra Brooks on rents")
+    opened = store.get_clip(clip_id)
+    edit_clip(store, None, clip_id, ClipEdit(featured=True), Actor("ada", Role.ADMIN), clock=FakeClock(NOW))
+    # The editor's form still holds featured=False, as opened: the save is stale, not a role problem.
+    with pytest.raises(StaleEditError):
+        edit_clip(store, None, clip_id, ClipEdit(headline="x", featured=False), MARIA,
+                  expected_version=opened.version, clock=FakeClock(NOW))
+    assert store.get_clip(clip_id).featured

@@ -38,9 +38,13 @@ def edit_clip(store: Store, config: Config | None, clip_id: str, edit: ClipEdit,
     """
     actor = require(user, Permission.EDIT)
     current = store.get_clip(clip_id)
-    if (edit.featured is not None and edit.featured != current.featured) or (
-        (edit.position is not None and edit.position != current.position) or (clear_position and current.position)
-    ):
+    # Compared with the clip the editor opened: when that is stale, the store refuses the save as stale,
+    # rather than this blaming the role for a featured flag someone else changed meanwhile.
+    opened_current = expected_version is None or expected_version == current.version
+    changes_order = (edit.featured is not None and edit.featured != current.featured) or (
+        (edit.position is not None and edit.position != current.position) or bool(clear_position and current.position)
+    )
+    if opened_current and changes_order:
         require(actor, Permission.PUBLISH_ORDER)
     clip = store.edit_clip(clip_id, edit, actor.name, clock(), role=actor.role.value,
                            expected_version=expected_version, clear_position=clear_position)
