@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -36,7 +36,7 @@ from sqlalchemy import and_, func, insert, or_, select, text  # noqa: E402
 from sqlmodel import col  # noqa: E402
 
 from bench.scenario import _CITIES, _FIRST, _LAST, _WORDS  # noqa: E402
-from tracker.models import ClipFilter, ClipStatus  # noqa: E402
+from tracker.models import ClipFilter, ClipPage, ClipStatus  # noqa: E402
 from tracker.store import Store  # noqa: E402
 from tracker.store.search import index_clips  # noqa: E402
 from tracker.store.tables import ClipRow  # noqa: E402
@@ -46,6 +46,7 @@ RESULTS = ROOT / "bench" / "results"
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 CHUNK = 20_000
 PAGE = 25
+T = TypeVar("T")
 
 
 def _rows(n: int, seed: int = 15) -> Iterator[dict[str, Any]]:
@@ -103,7 +104,7 @@ def seed(store: Store, n: int) -> dict[str, float]:
     return {"insert_s": round(inserted - started, 1), "index_s": round(indexed - inserted, 1)}
 
 
-def old_like(store: Store, query: str, status: ClipStatus | None) -> Callable[[], object]:
+def old_like(store: Store, query: str, status: ClipStatus | None) -> Callable[[], tuple[object, int]]:
     """The store's search before issue #15: lower(...) LIKE over three columns, page 1 and the total."""
     needle = query.lower().replace("\\", "").replace("%", "").replace("_", " ")
     pattern = f"%{needle}%"
@@ -113,22 +114,22 @@ def old_like(store: Store, query: str, status: ClipStatus | None) -> Callable[[]
         conditions.append(col(ClipRow.status) == status.value)
     sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
 
-    def run() -> object:
+    def run() -> tuple[object, int]:
         with store.engine.connect() as conn:
             rows = conn.execute(select(col(ClipRow.id)).where(and_(*conditions))
                                 .order_by(sort_at.desc(), col(ClipRow.id).desc()).limit(PAGE + 1)).all()
             total = conn.execute(select(func.count()).select_from(ClipRow).where(and_(*conditions))).scalar_one()
-        return rows, total
+        return rows, int(total)
 
     return run
 
 
-def new_search(store: Store, query: str, status: ClipStatus | None) -> Callable[[], object]:
+def new_search(store: Store, query: str, status: ClipStatus | None) -> Callable[[], ClipPage]:
     f = ClipFilter(text=query, status=status)
     return lambda: store.list_clips(f, limit=PAGE, with_total=True)
 
 
-def median_ms(fn: Callable[[], object], repeat: int = 7) -> tuple[float, object]:
+def median_ms(fn: Callable[[], T], repeat: int) -> tuple[float, T]:
     result = fn()  # warm: the dashboard's steady state
     times = []
     for _ in range(repeat):
@@ -149,20 +150,20 @@ SEARCHES: list[tuple[str, str, ClipStatus | None]] = [
 ]
 
 
-def measure(store: Store) -> list[dict[str, Any]]:
+def measure(store: Store, repeat: int, like_repeat: int) -> list[dict[str, Any]]:
     out = []
     for label, query, status in SEARCHES:
-        new_ms, page = median_ms(new_search(store, query, status))
-        old_ms, (_old_rows, old_total) = median_ms(old_like(store, query, status))  # type: ignore[misc]
+        new_ms, page = median_ms(new_search(store, query, status), repeat)
+        old_ms, (_old_rows, old_total) = median_ms(old_like(store, query, status), like_repeat)
         out.append({"search": label, "query": query, "indexed_ms": new_ms, "like_ms": old_ms,
-                    "indexed_total": page.total, "like_total": old_total})  # type: ignore[attr-defined]
-        print(f"  {label:<48} indexed {new_ms:>8.1f} ms ({page.total:>7,} hits)   "  # type: ignore[attr-defined]
+                    "indexed_total": page.total, "like_total": old_total})
+        print(f"  {label:<48} indexed {new_ms:>8.1f} ms ({page.total or 0:>7,} hits)   "
               f"LIKE {old_ms:>8.1f} ms ({old_total:>7,} hits)", flush=True)
     return out
 
 
 @contextmanager
-def database(kind: str, keep: Path | None) -> Iterator[Store]:
+def database(kind: str, keep: Path | None, pg_schema: str | None = None) -> Iterator[Store]:
     if kind == "sqlite":
         if keep is not None:
             store = Store(f"sqlite:///{keep}")
@@ -180,6 +181,13 @@ def database(kind: str, keep: Path | None) -> Iterator[Store]:
         return
     import psycopg
 
+    if pg_schema is not None:  # built by an earlier run: measure again, keep it
+        store = Store(f"{PG_URL}?options=-csearch_path%3D{pg_schema}")
+        try:
+            yield store
+        finally:
+            store.close()
+        return
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     raw = PG_URL.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(raw, autocommit=True) as conn:
@@ -198,16 +206,24 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--keep", type=Path, help="SQLite file to build once and reuse on later runs")
+    parser.add_argument("--pg-schema", help="PostgreSQL schema built by an earlier run, to measure again")
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs of each indexed search (median)")
+    parser.add_argument("--like-repeat", type=int, default=3,
+                        help="timed runs of each LIKE baseline (median; seconds each at 1M)")
     parser.add_argument("--out", type=Path, default=RESULTS / "search.json",
                         help="results file (one per database when the two run at once)")
     args = parser.parse_args()
-    results: dict[str, Any] = {"size": args.size, "page": PAGE, "databases": {}}
+    results: dict[str, Any] = {"size": args.size, "page": PAGE, "repeat": args.repeat,
+                               "like_repeat": args.like_repeat, "databases": {}}
     for kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
-        reuse = args.keep is not None and args.keep.exists() and kind == "sqlite"
-        with database(kind, args.keep if kind == "sqlite" else None) as store:
+        reuse = (args.keep is not None and args.keep.exists()) if kind == "sqlite" else args.pg_schema is not None
+        with database(kind, args.keep if kind == "sqlite" else None, args.pg_schema) as store:
             build = {} if reuse else seed(store, args.size)
-            print(f"{kind}: {args.size:,} clips {build}", flush=True)
-            results["databases"][kind] = {"build": build, "searches": measure(store)}
+            with store.engine.connect() as conn:
+                clips = conn.execute(text("SELECT count(*) FROM clip")).scalar_one()
+            print(f"{kind}: {clips:,} clips {build}", flush=True)
+            results["databases"][kind] = {"clips": clips, "build": build,
+                                          "searches": measure(store, args.repeat, args.like_repeat)}
             args.out.parent.mkdir(exist_ok=True)
             args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
