@@ -44,10 +44,14 @@ if user is None:
     st.navigation([st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:")], position="hidden").run()
     st.stop()
 
+role = data.role_of(user)
+if role is None:
+    auth.no_access_page(user)
+    st.stop()
 ui.inject_css()
 page = st.navigation(PAGES)
 with st.sidebar:
-    st.caption(f"Signed in as **{user}**" + (" · demo mode" if data.demo_mode() else ""))
+    st.caption(f"Signed in as **{user}** ({role})" + (" · demo mode" if data.demo_mode() else ""))
     if not data.demo_mode():
         st.button("Sign out", key=Key.LOGOUT, on_click=auth.sign_out, icon=":material/logout:")
 problem = data.config_problem()

@@ -19,12 +19,7 @@ from tracker.errors import AuthError
 _FAILED_SIGN_IN_DELAY_S = 1.0  # slows password guessing through the form
 
 
-def oidc_configured() -> bool:
-    """True when .streamlit/secrets.toml has an [auth] section for st.login."""
-    try:
-        return "auth" in st.secrets
-    except Exception:  # no secrets file at all: Streamlit raises its own not-found error
-        return False
+oidc_configured = data.oidc_configured
 
 
 def signed_in_user() -> str | None:
@@ -39,6 +34,14 @@ def signed_in_user() -> str | None:
         return who or None
     user = st.session_state.get(Key.USER)
     return str(user) if user else None
+
+
+def no_access_page(user: str) -> None:
+    """Signed in through OIDC, but feeds.yml `roles:` lets no one in by default and does not list them."""
+    st.title("Clip desk")
+    st.error(f"{ui.md_escape(user)} has no access to the clip desk. Ask an admin to add your address under "
+             "`roles:` in feeds.yml.", icon=":material/lock:")
+    st.button("Sign out", key=Key.LOGOUT, on_click=sign_out, icon=":material/logout:")
 
 
 def sign_out() -> None:

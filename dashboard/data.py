@@ -33,6 +33,7 @@ from tracker.export import Registry, render_card
 from tracker.export.html_writer import preview_css
 from tracker.health import HealthReport, health_report
 from tracker.models import (
+    Actor,
     AuditEntry,
     CampaignConfig,
     ClipEdit,
@@ -45,10 +46,12 @@ from tracker.models import (
     MemberConfig,
     Mention,
     NotifyConfig,
+    Role,
     staff_mention,
 )
 from tracker.rematch import RuleTrial, try_rule
 from tracker.report import CoverageReport, ReportFormat, ReportRequest, build_report, render_report
+from tracker.roles import Permission, can, role_for_email
 from tracker.store import Store, resolve_db_url
 from tracker.users import UsersFile
 
@@ -60,7 +63,8 @@ PAGE_SIZE = 25
 clock: Clock = system_clock
 
 __all__ = [
-    "PAGE_SIZE", "AuditEntry", "ClipStatus", "ClipView", "DeliveryView", "HealthReport", "PageMeta", "QueueQuery", "RuleTrial",
+    "PAGE_SIZE", "AuditEntry", "ClipStatus", "ClipView", "DeliveryView", "HealthReport", "PageMeta", "Permission",
+    "QueueQuery", "RuleTrial",
 ]
 
 
@@ -180,6 +184,35 @@ def check_password(username: str, password: str) -> bool:
 
 def has_local_users() -> bool:
     return bool(users_file().load())
+
+
+def oidc_configured() -> bool:
+    """True when .streamlit/secrets.toml has an [auth] section for st.login."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit raises its own not-found error
+        return False
+
+
+def role_of(user: str) -> Role | None:
+    """The signed-in user's role: admin in demo mode (its own database only); by e-mail from feeds.yml
+    `roles:` with OIDC; else from the users file. None: not (or no longer) allowed in."""
+    if demo_mode():
+        return Role.ADMIN
+    if oidc_configured():
+        return role_for_email(safe_config().roles, user)
+    return users_file().role_of(user)
+
+
+def actor(user: str) -> Actor:
+    """Who every write below acts as: the user with their role, looked up afresh on each write, so a
+    role taken away applies at once. Someone with no role acts as a viewer: refused every change."""
+    return Actor(user, role_of(user) or Role.VIEWER)
+
+
+def may(user: str, permission: Permission) -> bool:
+    """Whether to show a control at all (the functions below refuse anyway)."""
+    return can(actor(user), permission)
 
 
 # ------------------------------------------------------------------ review queue
@@ -342,7 +375,8 @@ def set_status(clip_ids: Sequence[str], status: ClipStatus, user: str) -> int:
     changed = 0
     with _write():
         try:
-            changed = review.set_status(store(), _config_for_exports(), list(clip_ids), status, user, clock=clock)
+            changed = review.set_status(store(), _config_for_exports(), list(clip_ids), status, actor(user),
+                                        clock=clock)
         except ExportError as exc:
             changed = exc.changed  # saved all the same: the flash still says what happened
             raise
@@ -362,9 +396,13 @@ def unpublish(clip_id: str, user: str) -> int:
     return set_status([clip_id], ClipStatus.NEW, user)
 
 
-def edit(clip_id: str, clip_edit: ClipEdit, user: str) -> ClipView:
+def edit(clip_id: str, clip_edit: ClipEdit, user: str, *, version: int | None = None,
+         clear_position: bool = False) -> ClipView:
+    """Save staff edits. With version (the one the editor opened), a save over someone else's later
+    change is refused with StaleEditError."""
     with _write():
-        review.edit_clip(store(), _config_for_exports(), clip_id, clip_edit, user, clock=clock)
+        review.edit_clip(store(), _config_for_exports(), clip_id, clip_edit, actor(user), expected_version=version,
+                         clear_position=clear_position, clock=clock)
     return store().get_clip(clip_id)
 
 
@@ -373,7 +411,7 @@ def set_targets(clip_id: str, member_ids: Sequence[str], campaign_ids: Sequence[
     """Correct a clip's members/campaigns; returns what was (added, removed) as 'kind:id'."""
     before = store().get_clip(clip_id)
     with _write():
-        review.set_targets(store(), _config_for_exports(), clip_id, member_ids, campaign_ids, user, clock=clock)
+        review.set_targets(store(), _config_for_exports(), clip_id, member_ids, campaign_ids, actor(user), clock=clock)
     # Read back rather than use the return value: an export failure still saved the change.
     after = store().get_clip(clip_id)
 
@@ -385,7 +423,7 @@ def set_targets(clip_id: str, member_ids: Sequence[str], campaign_ids: Sequence[
 
 def clear_position(clip_id: str, user: str) -> None:
     with _write():
-        review.clear_position(store(), _config_for_exports(), clip_id, user, clock=clock)
+        review.clear_position(store(), _config_for_exports(), clip_id, actor(user), clock=clock)
 
 
 # ------------------------------------------------------------------ published
@@ -403,7 +441,7 @@ def published(limit: int = 30) -> list[ClipView]:
 def move(clip_id: str, offset: int, user: str, limit: int = 30) -> None:
     """Move a published clip up (-1) or down (+1) among the first `limit` shown (tracker.review.move_published)."""
     with _write():
-        review.move_published(store(), _config_for_exports(), clip_id, offset, user, limit=limit, clock=clock)
+        review.move_published(store(), _config_for_exports(), clip_id, offset, actor(user), limit=limit, clock=clock)
 
 
 # ------------------------------------------------------------------ add by URL
@@ -424,9 +462,10 @@ def add_page(meta: PageMeta, member_ids: Sequence[str], campaign_ids: Sequence[s
     chosen = [found.get(("member", i)) or staff_mention("member", i) for i in member_ids]
     chosen += [found.get(("campaign", i)) or staff_mention("campaign", i) for i in campaign_ids]
     with _write():
-        clip_view, created = add_clip_from_page(store(), meta, user=user, mentions=chosen, clock=clock)
+        clip_view, created = add_clip_from_page(store(), meta, user=actor(user), mentions=chosen, clock=clock)
         if approve_now:
-            review.set_status(store(), _config_for_exports(), [clip_view.id], ClipStatus.APPROVED, user, clock=clock)
+            review.set_status(store(), _config_for_exports(), [clip_view.id], ClipStatus.APPROVED, actor(user),
+                              clock=clock)
     return store().get_clip(clip_view.id), created
 
 
@@ -481,9 +520,9 @@ def test_rule(draft: MemberConfig | CampaignConfig) -> RuleTrial:
 
 
 def can_manage_notifications() -> bool:
-    """Who may see and test digests and webhooks. The seam for roles (issue #15): every signed-in user
-    until the dashboard knows roles; then only admins."""
-    return bool(st.session_state.get(Key.USER))
+    """Who may see and test digests and webhooks: admins (they hold the settings)."""
+    user = st.session_state.get(Key.USER)
+    return bool(user) and may(str(user), Permission.SETTINGS)
 
 
 def notify_settings() -> NotifyConfig:

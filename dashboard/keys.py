@@ -58,6 +58,9 @@ class Key(StrEnum):
     E_SAVE = "e_save"
     E_APPROVE = "e_approve"
     E_REJECT = "e_reject"
+    E_VERSION = "e_version:"  # the clip's version when the editor opened it
+    E_STALE = "e_stale:"  # why the last save of this clip was refused
+    E_RELOAD = "e_reload"
     # published
     P_UP = "p_up:"
     P_DOWN = "p_down:"

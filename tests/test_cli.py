@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from tests.feedserver import FeedServer
 from tracker.cli import cli
+from tracker.models import Role
+from tracker.users import UsersFile
 
 DATA = Path(__file__).parent / "data" / "feeds"
 
@@ -89,7 +91,10 @@ def test_bad_db_url_is_one_line_error(config_path: Path) -> None:
     assert result.returncode == 1 and "unsupported database" in result.stderr
 
 
-def test_ingest_review_status_export_round_trip(config_path: Path, tmp_path: Path, feed_server: FeedServer) -> None:
+def test_ingest_review_status_export_round_trip(config_path: Path, tmp_path: Path, feed_server: FeedServer,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKER_USERS_FILE", str(tmp_path / "users.json"))
+    UsersFile().add("ana", "correct horse", role=Role.EDITOR)  # --user ana acts with ana's role
     feed_server.add("/city", body=(DATA / "city-desk.rss").read_bytes())
     config_path.write_text(CONFIG + f"feeds:\n  - url: {feed_server.url('/city')}\n    name: City Desk\n", encoding="utf-8")
     db = f"sqlite:///{tmp_path / 't.db'}"

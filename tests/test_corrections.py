@@ -20,10 +20,11 @@ from tracker.config import parse_config
 from tracker.demo import demo_members
 from tracker.errors import NotFoundError
 from tracker.ingest import Ingestor
-from tracker.models import ClipFilter, ClipStatus, ClipView, Config, MemberConfig, Term
+from tracker.models import ClipFilter, ClipStatus, ClipView, Config, MemberConfig, Role, Term
 from tracker.rematch import rematch_store, try_rule
 from tracker.review import set_targets
 from tracker.store import Store
+from tracker.users import UsersFile
 
 URL = "https://x.example.com/vote"
 BOTH = ("Good Cause Eviction passes", URL, "Councilmember Kendra Brooks and Nicholas O'Rourke voted yes")
@@ -151,7 +152,11 @@ def test_set_targets_updates_live_exports(feed_server: FeedServer, store: Store,
     assert store.get_clip(clip.id).member_ids == ("nicholas-orourke",)  # nothing saved
 
 
-def test_cli_clips_tag_round_trip(feed_server: FeedServer, db_url: str, tmp_path: Path) -> None:
+def test_cli_clips_tag_round_trip(feed_server: FeedServer, db_url: str, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKER_USERS_FILE", str(tmp_path / "users.json"))
+    for name in ("ana", "omar"):  # --user NAME acts with NAME's role
+        UsersFile().add(name, "correct horse", role=Role.EDITOR)
     feed_server.add("/f", body=rss(BOTH))
     config_path = tmp_path / "feeds.yml"
     config_path.write_text(yaml.safe_dump({"feeds": [{"url": feed_server.url("/f")}], **REGISTRY}), encoding="utf-8")

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 import tracker.users
 from tracker.cli import cli, main
 from tracker.errors import AuthError
+from tracker.models import Role
 from tracker.users import UsersFile, hash_password, verify_password
 
 
@@ -39,7 +40,8 @@ def test_users_file_round_trip(tmp_path: Path) -> None:
     assert not users.verify("maria", "wrong password!")
     assert not users.verify("nobody", "long enough password")
     raw = json.loads(users.path.read_text())
-    assert raw["version"] == 1 and "long enough" not in users.path.read_text()
+    assert raw["version"] == 2 and "long enough" not in users.path.read_text()
+    assert raw["users"]["maria"]["role"] == "editor" and users.role_of("maria") is Role.EDITOR
     assert stat.S_IMODE(users.path.stat().st_mode) == 0o600
 
 
@@ -177,7 +179,7 @@ def test_cli_users_add_with_password_stdin(tmp_path: Path) -> None:
     assert "added user 'devon'" in result.output
     assert UsersFile(path).verify("devon", "a fine password")
     listed = runner.invoke(cli, ["users", "list", "--file", str(path)])
-    assert listed.output.strip() == "devon"
+    assert listed.output.strip() == "devon  editor"
     again = runner.invoke(cli, ["users", "add", "devon", "--password-stdin", "--file", str(path)], input="x\n")
     assert again.exit_code != 0
 

@@ -30,6 +30,8 @@ from tracker.models import (
     MemberConfig,
     NotifyConfig,
     NotifyFilter,
+    Role,
+    RolesConfig,
     SearchConfig,
     Settings,
     SmtpConfig,
@@ -40,7 +42,7 @@ from tracker.models import (
 DEFAULT_CONFIG_PATH = "feeds.yml"
 DEFAULT_DB_URL = "sqlite:///data/tracker.db"
 
-_TOP_KEYS = {"settings", "feeds", "searches", "members", "members_file", "campaigns", "notify"}
+_TOP_KEYS = {"settings", "feeds", "searches", "members", "members_file", "campaigns", "notify", "roles"}
 _SETTINGS_KEYS = {
     "poll", "timeout_s", "user_agent", "allow_private_hosts", "exports", "max_body_bytes",
     "workers", "per_host_limit", "site_title", "site_url", "surname_mentions",
@@ -399,6 +401,29 @@ def _campaigns(ctx: _Ctx, raw: Any) -> tuple[CampaignConfig, ...]:
     return tuple(campaigns)
 
 
+def _roles(ctx: _Ctx, raw: Any) -> RolesConfig:
+    """`roles:` maps OIDC sign-ins to roles: `admin:`, `editor:`, `viewer:` list e-mail addresses or
+    "@domain"; `default:` is the role of anyone else (`none` turns them away)."""
+    if raw is None:
+        return RolesConfig()
+    data = _as_mapping(ctx, "roles", raw)
+    _check_keys(ctx, "roles", data, {"default", *(r.value for r in Role)})
+    default_raw = str(data.get("default", Role.VIEWER.value)).strip().lower()
+    if default_raw not in {"none", *(r.value for r in Role)}:
+        raise ctx.fail("roles.default", f"unknown role {default_raw!r} (use viewer, editor, admin or none)")
+    emails: dict[str, Role] = {}
+    for role in Role:
+        for i, item in enumerate(_as_list(ctx, f"roles.{role.value}", data.get(role.value))):
+            address = str(item).strip().lower()
+            where = f"roles.{role.value}[{i}]"
+            if "@" not in address or address.endswith("@") or " " in address:
+                raise ctx.fail(where, f"{item!r} is not an e-mail address or an @domain")
+            if address in emails:
+                raise ctx.fail(where, f"{address} is already listed as {emails[address].value}")
+            emails[address] = role
+    return RolesConfig(default=None if default_raw == "none" else Role(default_raw), emails=tuple(emails.items()))
+
+
 def parse_config(data: Any, path: str = "<config>", base_dir: Path | None = None) -> Config:
     """Validate already-loaded YAML data. Pure except for reading members_file."""
     ctx = _Ctx(path)
@@ -425,6 +450,7 @@ def parse_config(data: Any, path: str = "<config>", base_dir: Path | None = None
         members=tuple(members),
         campaigns=campaigns,
         notify=parse_notify(ctx, top.get("notify"), members, campaigns),
+        roles=_roles(ctx, top.get("roles")),
     )
     return replace(config, search_feeds=expand_searches(config))
 

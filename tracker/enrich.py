@@ -23,11 +23,21 @@ from tracker.clock import Clock, system_clock
 from tracker.errors import FetchError
 from tracker.fetch import FetchOptions, fetch
 from tracker.match import compile_matcher
-from tracker.models import ClipView, Config, MatchedEntry, MatchItem, Mention, ParsedEntry, Settings
+from tracker.models import (
+    Actor,
+    ClipView,
+    Config,
+    MatchedEntry,
+    MatchItem,
+    Mention,
+    ParsedEntry,
+    Settings,
+)
 from tracker.models import (
     staff_mention as staff_mention,  # re-exported: callers attach by hand through enrich
 )
 from tracker.normalize import canonical_url, clean_text, clip_id_for, parse_date, within_limits
+from tracker.roles import Permission, require
 from tracker.store import Store
 
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
@@ -238,11 +248,12 @@ def add_clip_from_page(
     store: Store,
     meta: PageMeta,
     *,
-    user: str,
+    user: Actor | str,
     mentions: Sequence[Mention] = (),
     clock: Clock = system_clock,
 ) -> tuple[ClipView, bool]:
     """Store the page as a new clip (status new, marked manual). Returns (clip, created)."""
+    actor = require(user, Permission.ADD)
     now = clock()
     canonical = canonical_url(meta.url)
     entry = within_limits(ParsedEntry(
@@ -259,8 +270,9 @@ def add_clip_from_page(
     ))
     return store.add_manual_clip(
         MatchedEntry(entry=entry, canonical_url=canonical, clip_id=clip_id_for(canonical), mentions=tuple(mentions)),
-        user,
+        actor.name,
         now,
+        role=actor.role.value,
     )
 
 

@@ -62,3 +62,15 @@ class NotifyError(TrackerError):
 
 class ReportError(TrackerError):
     """A coverage report could not be built or rendered (e.g. no PDF engine on this machine)."""
+
+
+class PermissionDenied(TrackerError, PermissionError):
+    """The user's role does not allow this action (viewer, editor, admin: tracker.roles)."""
+
+    exit_code = 3
+
+
+class StaleEditError(TrackerError):
+    """A save made from a version of a clip that someone else has changed since: refused, never merged silently."""
+
+    exit_code = 4

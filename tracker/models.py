@@ -171,10 +171,35 @@ class NotifyConfig:
         return next((d for d in self.digests if d.name == name), None)
 
 
+class Role(StrEnum):
+    """What a dashboard user may do (tracker.roles): read, or also review, or also run the place."""
+
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Someone acting on clips, with the role they act in; recorded with every change they make."""
+
+    name: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class RolesConfig:
+    """feeds.yml `roles:`: the role of each OIDC user, by e-mail address or by "@domain"."""
+
+    default: Role | None = Role.VIEWER  # anyone not listed; None turns them away
+    emails: tuple[tuple[str, Role], ...] = ()  # lower-cased address or "@domain", and its role
+
+
 @dataclass(frozen=True)
 class Config:
     path: str
     settings: Settings = field(default_factory=Settings)
+    roles: RolesConfig = field(default_factory=RolesConfig)
     feeds: tuple[FeedConfig, ...] = ()
     searches: tuple[SearchConfig, ...] = ()
     members: tuple[MemberConfig, ...] = ()
@@ -365,6 +390,7 @@ class ClipView:
     # resolve_error says why the resolver gave up on it, when it has.
     resolved: bool = True
     resolve_error: str | None = None
+    version: int = 1  # bumped by each staff edit or decision; a save from an older one is refused
 
     @property
     def display_headline(self) -> str:
@@ -402,7 +428,7 @@ class ClipFilter:
     member_ids: tuple[str, ...] | None = None  # any of these (e.g. all members of a state)
     since: datetime | None = None
     until: datetime | None = None
-    text: str | None = None  # searched in title and summary
+    text: str | None = None  # every word, normalised as matching does, in headline, summary, outlet or article text
     featured: bool | None = None
 
 
@@ -435,6 +461,7 @@ class AuditEntry:
     action: str
     at: datetime
     detail: str = ""
+    role: str | None = None  # the role the user acted in (None before roles existed)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,14 @@
-"""Local dashboard accounts: a JSON file of usernames and salted scrypt password hashes.
+"""Local dashboard accounts: a JSON file of usernames, roles and salted scrypt password hashes.
 
 Used when no OIDC provider is configured for Streamlit's `st.login`. The file holds
 no plain passwords; each hash carries its own salt and cost parameters, so raising the
 cost later does not invalidate existing accounts.
 
-    {"version": 1, "users": {"maria": {"password": "scrypt$16384$8$1$<salt>$<hash>",
-                                      "created_at": "2026-11-24T12:00:00Z"}}}
+    {"version": 2, "users": {"maria": {"password": "scrypt$16384$8$1$<salt>$<hash>",
+                                      "role": "editor", "created_at": "2026-11-24T12:00:00Z"}}}
+
+Version 1 files had no roles: their users were trusted with everything, so they read as admins
+(and are written back with "role": "admin" on the next change).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from pathlib import Path
 from tracker.clock import Clock, system_clock
 from tracker.errors import AuthError
 from tracker.export.atomic import write_atomic
+from tracker.models import Actor, Role
+from tracker.roles import Permission, require
 
 DEFAULT_USERS_FILE = "data/users.json"
 USERS_FILE_ENV = "TRACKER_USERS_FILE"
@@ -97,6 +102,14 @@ class UserRecord:
     username: str
     password_hash: str
     created_at: datetime | None
+    role: Role = Role.ADMIN  # users from before roles (file version 1) could do everything
+
+
+def parse_role(text: str) -> Role:
+    try:
+        return Role(text.strip().lower())
+    except ValueError:
+        raise AuthError(f"unknown role {text!r}: use viewer, editor or admin") from None
 
 
 class UsersFile:
@@ -128,14 +141,47 @@ class UsersFile:
                     f"{self.path}: user {name!r} has a malformed created_at {str(created)[:40]!r} (expected ISO 8601, "
                     "e.g. 2026-11-24T12:00:00Z)"
                 ) from None
-            out[name] = UserRecord(username=name, password_hash=record["password"], created_at=created_at)
+            role = record.get("role", Role.ADMIN.value)
+            if role not in {r.value for r in Role}:
+                raise AuthError(f"{self.path}: user {name!r} has an unknown role {str(role)[:20]!r} "
+                                "(expected viewer, editor or admin)")
+            out[name] = UserRecord(username=name, password_hash=record["password"], created_at=created_at,
+                                   role=Role(role))
         return out
+
+    def role_of(self, username: str) -> Role | None:
+        """The user's role; None when there is no such user."""
+        record = self.load().get(username.strip())
+        return record.role if record is not None else None
+
+    def actor(self, username: str) -> Actor:
+        """The named user acting with their role (NotFound-like AuthError when they have no account)."""
+        role = self.role_of(username)
+        if role is None:
+            raise AuthError(f"no user {username!r} in {self.path}: add one with "
+                            f"`tracker users add {username} --role editor`")
+        return Actor(username.strip(), role)
+
+    def set_role(self, username: str, role: Role, *, by: Actor | str | None = None) -> None:
+        if by is not None:
+            require(by, Permission.USERS)
+        users = self.load()
+        if username not in users:
+            raise AuthError(f"no user {username!r}")
+        old = users[username]
+        users[username] = UserRecord(old.username, old.password_hash, old.created_at, role)
+        self._save(users)
 
     def names(self) -> list[str]:
         return sorted(self.load())
 
-    def add(self, username: str, password: str, *, replace: bool = False) -> bool:
-        """Create (or with replace, reset) an account. Returns True when it already existed."""
+    def add(self, username: str, password: str, *, replace: bool = False, role: Role | None = None,
+            by: Actor | str | None = None) -> bool:
+        """Create (or with replace, reset) an account, as an editor unless role says otherwise; a reset
+        keeps the role unless one is given. `by`, when given, must be an admin. Returns True when it
+        already existed."""
+        if by is not None:
+            require(by, Permission.USERS)
         check_username(username)
         if len(password) < MIN_PASSWORD_LENGTH:
             raise AuthError(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
@@ -143,11 +189,14 @@ class UsersFile:
         existed = username in users
         if existed and not replace:
             raise AuthError(f"user {username!r} already exists (use --replace to set a new password)")
-        users[username] = UserRecord(username, hash_password(password), self.clock())
+        kept = users[username].role if existed else Role.EDITOR
+        users[username] = UserRecord(username, hash_password(password), self.clock(), role or kept)
         self._save(users)
         return existed
 
-    def remove(self, username: str) -> None:
+    def remove(self, username: str, *, by: Actor | str | None = None) -> None:
+        if by is not None:
+            require(by, Permission.USERS)
         users = self.load()
         if username not in users:
             raise AuthError(f"no user {username!r}")
@@ -164,10 +213,11 @@ class UsersFile:
 
     def _save(self, users: dict[str, UserRecord]) -> None:
         data = {
-            "version": 1,
+            "version": 2,
             "users": {
                 u.username: {
                     "password": u.password_hash,
+                    "role": u.role.value,
                     "created_at": u.created_at.isoformat().replace("+00:00", "Z") if u.created_at else None,
                 }
                 for u in sorted(users.values(), key=lambda u: u.username)

@@ -65,6 +65,9 @@ if st.session_state.pop(Key.A_GO_EDITOR, False):
     st.switch_page("pages/editor.py")
 
 st.title("Add a clip by URL")
+if not data.may(ui.current_user(), data.Permission.ADD):
+    st.info("Adding clips needs the editor role; ask an admin.", icon=":material/lock:")
+    st.stop()
 st.caption("For coverage the feeds missed: paste the article's address. The page's own metadata gives the "
            "headline, outlet, image and date; members and campaigns it mentions are suggested.")
 with st.form("add-url", border=False):

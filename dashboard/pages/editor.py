@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import data, ui
 from dashboard.keys import Key
-from tracker.errors import NotFoundError
+from tracker.errors import NotFoundError, StaleEditError
 from tracker.models import ClipEdit, ClipStatus, ClipView
 
 
@@ -53,16 +53,20 @@ def _current_edit(clip: ClipView) -> ClipEdit:
 
 def _reset_fields(clip_id: str) -> None:
     for key in (Key.E_HEADLINE, Key.E_BLURB, Key.E_IMAGE, Key.E_CREDIT, Key.E_ALT, Key.E_OUTLET,
-                Key.E_FEATURED, Key.E_POSITION, Key.E_TAGS):
+                Key.E_FEATURED, Key.E_POSITION, Key.E_TAGS, Key.E_VERSION):
         st.session_state.pop(f"{key}{clip_id}", None)
+    st.session_state.pop(f"{Key.E_STALE}{clip_id}", None)
 
 
 def _save(clip: ClipView) -> None:
     edit = _current_edit(clip)
-    user = ui.current_user()
-    if edit.position is None and clip.position is not None:
-        data.clear_position(clip.id, user)
-    data.edit(clip.id, edit, user)
+    try:
+        # The version this form was opened at: a save over someone else's later change is refused.
+        data.edit(clip.id, edit, ui.current_user(), version=st.session_state.get(f"{Key.E_VERSION}{clip.id}"),
+                  clear_position=edit.position is None and clip.position is not None)
+    except StaleEditError as exc:
+        st.session_state[f"{Key.E_STALE}{clip.id}"] = str(exc)
+        return
     _reset_fields(clip.id)  # show what was stored (trimmed, cleared fields back to the feed's value)
     ui.flash("Saved; the change is in the clip's history", ":material/save:")
 
@@ -101,6 +105,15 @@ except NotFoundError:
     st.stop()
 
 registry = data.registry()
+user = ui.current_user()
+can_edit, can_review = data.may(user, data.Permission.EDIT), data.may(user, data.Permission.REVIEW)
+can_order = data.may(user, data.Permission.PUBLISH_ORDER)
+st.session_state.setdefault(f"{Key.E_VERSION}{clip.id}", clip.version)
+stale = st.session_state.get(f"{Key.E_STALE}{clip.id}")
+if stale:
+    st.error(ui.md_escape(stale), icon=":material/sync_problem:")
+    st.button("Reload the clip (your unsaved changes are dropped)", key=Key.E_RELOAD, on_click=_reset_fields,
+              args=(clip.id,), icon=":material/refresh:")
 st.html(ui.clip_card_html(clip, registry, show_status=True, snippet=False))
 # inside a code span Markdown escapes show literally, so only backticks come out of the id
 st.caption(f"From the feed: “{ui.md_escape(clip.title)}” · {ui.md_escape(clip.outlet or 'no outlet')} · "
@@ -122,20 +135,23 @@ with form_col:
                   placeholder=clip.outlet)
     c, d = st.columns(2)
     st.session_state.setdefault(f"{Key.E_FEATURED}{clip.id}", clip.featured)
-    c.toggle("Featured (shown first, full width)", key=f"{Key.E_FEATURED}{clip.id}")
+    c.toggle("Featured (shown first, full width)", key=f"{Key.E_FEATURED}{clip.id}", disabled=not can_order)
     st.session_state.setdefault(f"{Key.E_POSITION}{clip.id}", clip.position)
     d.number_input("Order among published (1 = first; empty = by date)", min_value=1, step=1,
-                   key=f"{Key.E_POSITION}{clip.id}")
+                   key=f"{Key.E_POSITION}{clip.id}", disabled=not can_order)
     st.text_input("Tags (comma-separated)", key=_field(Key.E_TAGS, clip.id, ", ".join(clip.tags)))
     s1, s2, s3 = st.columns(3)
-    s1.button("Save changes", key=Key.E_SAVE, type="primary", icon=":material/save:", on_click=_save, args=(clip,))
-    if clip.status is not ClipStatus.APPROVED:
+    if can_edit:
+        s1.button("Save changes", key=Key.E_SAVE, type="primary", icon=":material/save:", on_click=_save, args=(clip,))
+    if not can_review:
+        pass  # a viewer reads: no decisions
+    elif clip.status is not ClipStatus.APPROVED:
         s2.button("Publish", key=Key.E_APPROVE, icon=":material/check:", on_click=_set_status,
                   args=(clip, ClipStatus.APPROVED))
     else:
         s2.button("Unpublish", key=Key.E_APPROVE, icon=":material/unpublished:", on_click=_set_status,
                   args=(clip, ClipStatus.NEW))
-    if clip.status is not ClipStatus.REJECTED:
+    if can_review and clip.status is not ClipStatus.REJECTED:
         s3.button("Reject", key=Key.E_REJECT, icon=":material/close:", on_click=_set_status,
                   args=(clip, ClipStatus.REJECTED))
 
@@ -151,8 +167,9 @@ with form_col:
     st.multiselect("Campaigns", list(campaign_names), key=f"{Key.E_CAMPAIGNS}{clip.id}",
                    format_func=lambda i: campaign_names.get(i, i))
     names = {f"member:{i}": n for i, n in member_names.items()} | {f"campaign:{i}": n for i, n in campaign_names.items()}
-    st.button("Save matches", key=Key.E_SAVE_TARGETS, icon=":material/sell:", on_click=_save_targets,
-              args=(clip, names))
+    if can_edit:
+        st.button("Save matches", key=Key.E_SAVE_TARGETS, icon=":material/sell:", on_click=_save_targets,
+                  args=(clip, names))
 
 with preview_col:
     st.subheader("Live preview")

@@ -37,6 +37,8 @@ if not clips:
     st.stop()
 
 registry = data.registry()
+can_order = data.may(ui.current_user(), data.Permission.PUBLISH_ORDER)  # admins only
+can_review = data.may(ui.current_user(), data.Permission.REVIEW)
 list_tab, preview_tab = st.tabs(["Order", "Preview as on the website"])
 with list_tab:
     for n, clip in enumerate(clips, start=1):
@@ -47,20 +49,22 @@ with list_tab:
             num.markdown(f"### {n}")
             card.html(ui.clip_card_html(clip, registry, snippet=False))
             up, down, star, edit, off = controls.columns(5)
-            up.button("", key=f"{Key.P_UP}{clip.id}", icon=":material/arrow_upward:", help="Move up",
-                      disabled=gi == 0, on_click=_move, args=(clip.id, -1, limit))
-            down.button("", key=f"{Key.P_DOWN}{clip.id}", icon=":material/arrow_downward:", help="Move down",
-                        disabled=gi == len(same) - 1, on_click=_move, args=(clip.id, 1, limit))
-            star.button("", key=f"{Key.P_FEATURE}{clip.id}",
-                        icon=":material/star:" if clip.featured else ":material/star_outline:",
-                        help="Unfeature" if clip.featured else "Feature (shown first, full width)",
-                        on_click=_toggle_featured, args=(clip.id, not clip.featured))
+            if can_order:
+                up.button("", key=f"{Key.P_UP}{clip.id}", icon=":material/arrow_upward:", help="Move up",
+                          disabled=gi == 0, on_click=_move, args=(clip.id, -1, limit))
+                down.button("", key=f"{Key.P_DOWN}{clip.id}", icon=":material/arrow_downward:", help="Move down",
+                            disabled=gi == len(same) - 1, on_click=_move, args=(clip.id, 1, limit))
+                star.button("", key=f"{Key.P_FEATURE}{clip.id}",
+                            icon=":material/star:" if clip.featured else ":material/star_outline:",
+                            help="Unfeature" if clip.featured else "Feature (shown first, full width)",
+                            on_click=_toggle_featured, args=(clip.id, not clip.featured))
             if edit.button("", key=f"{Key.P_EDIT}{clip.id}", icon=":material/edit:", help="Edit"):
                 ui.open_editor(clip.id)
                 st.switch_page("pages/editor.py")
-            off.button("", key=f"{Key.P_UNPUBLISH}{clip.id}", icon=":material/unpublished:",
-                       help="Unpublish (back to the review queue)", on_click=_unpublish,
-                       args=(clip.id, clip.display_headline))
+            if can_review:
+                off.button("", key=f"{Key.P_UNPUBLISH}{clip.id}", icon=":material/unpublished:",
+                           help="Unpublish (back to the review queue)", on_click=_unpublish,
+                           args=(clip.id, clip.display_headline))
     if len(clips) == limit:
         st.button("Show more", on_click=lambda: st.session_state.__setitem__(Key.P_LIMIT, limit + STEP))
 with preview_tab:

@@ -139,25 +139,28 @@ if not page.clips:
 
 page_ids = [c.id for c in page.clips]
 first = (len(cursors) - 1) * data.PAGE_SIZE + 1
+can_review = data.may(ui.current_user(), data.Permission.REVIEW)  # a viewer sees no decision buttons
 bar = st.columns([2.2, 1.4, 1.4, 3], vertical_alignment="center")
-bar[0].checkbox("Select all on this page", key=Key.Q_SELECT_ALL, on_change=_select_all, args=(page_ids,))
-selected = sum(bool(st.session_state.get(f"{Key.Q_SELECT}{i}")) for i in page_ids)
-bar[1].button(f"Approve ({selected})" if selected else "Approve selected", key=Key.Q_BULK_APPROVE, disabled=not selected, type="primary",
-              icon=":material/check:", on_click=_bulk, args=(True, page_ids))
-bar[2].button(f"Reject ({selected})" if selected else "Reject selected", key=Key.Q_BULK_REJECT, disabled=not selected,
-              icon=":material/close:", on_click=_bulk, args=(False, page_ids))
+if can_review:
+    bar[0].checkbox("Select all on this page", key=Key.Q_SELECT_ALL, on_change=_select_all, args=(page_ids,))
+    selected = sum(bool(st.session_state.get(f"{Key.Q_SELECT}{i}")) for i in page_ids)
+    bar[1].button(f"Approve ({selected})" if selected else "Approve selected", key=Key.Q_BULK_APPROVE, disabled=not selected, type="primary",
+                  icon=":material/check:", on_click=_bulk, args=(True, page_ids))
+    bar[2].button(f"Reject ({selected})" if selected else "Reject selected", key=Key.Q_BULK_REJECT, disabled=not selected,
+                  icon=":material/close:", on_click=_bulk, args=(False, page_ids))
 bar[3].caption(f"Showing {first:,}–{first + len(page.clips) - 1:,} of {page.total or 0:,}, newest first")
 
 for clip in page.clips:
     with st.container(border=True):
         pick, card, actions = st.columns([0.35, 8, 1.5], vertical_alignment="center")
-        pick.checkbox("Select", key=f"{Key.Q_SELECT}{clip.id}", label_visibility="collapsed")
+        if can_review:
+            pick.checkbox("Select", key=f"{Key.Q_SELECT}{clip.id}", label_visibility="collapsed")
         card.html(ui.clip_card_html(clip, registry, show_status=query.status is None))
         with actions:
-            if clip.status is not data.ClipStatus.APPROVED:
+            if can_review and clip.status is not data.ClipStatus.APPROVED:
                 st.button("Approve", key=f"{Key.Q_APPROVE}{clip.id}", type="primary", icon=":material/check:",
                           on_click=_decide, args=([clip.id], True), width="stretch")
-            if clip.status is not data.ClipStatus.REJECTED:
+            if can_review and clip.status is not data.ClipStatus.REJECTED:
                 st.button("Reject", key=f"{Key.Q_REJECT}{clip.id}", icon=":material/close:",
                           on_click=_decide, args=([clip.id], False), width="stretch")
             if st.button("Edit", key=f"{Key.Q_EDIT}{clip.id}", type="tertiary", icon=":material/edit:",

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from tracker.cli.context import AppContext, pass_app
-from tracker.models import ClipStatus, ClipView
+from tracker.models import Actor, ClipStatus, ClipView
 
 
 @click.group()
@@ -38,7 +38,7 @@ def clip_json(clip: ClipView) -> dict[str, Any]:
 @click.option("--status", type=click.Choice([s.value for s in ClipStatus]), help="Only clips with this status.")
 @click.option("--member", help="Only clips mentioning this member id.")
 @click.option("--campaign", help="Only clips about this campaign id.")
-@click.option("--search", "text", help="Text to find in headline or summary.")
+@click.option("--search", "text", help="Words to find in headline, summary, outlet or article text (case, accents, apostrophes and dashes ignored).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most this many clips.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array, for scripts.")
 @pass_app
@@ -53,7 +53,10 @@ def clips_list(app: AppContext, status: str | None, member: str | None, campaign
         click.echo(json.dumps([clip_json(c) for c in found], ensure_ascii=False, indent=2))
         return
     if not found:
-        click.echo("no clips yet: run `tracker ingest` (or check the filters)")
+        if app.store.list_clips(limit=1).clips:
+            click.echo("no clips match" + (f" {text!r}" if text else "") + " (check the filters)")
+        else:
+            click.echo("no clips yet: run `tracker ingest`")
         return
     for c in found:
         when = (c.published_at or c.first_seen_at).strftime("%Y-%m-%d")
@@ -67,27 +70,40 @@ def link_note(clip: ClipView) -> str:
     return f"link not resolved: {clip.resolve_error}" if clip.resolve_error else "link not resolved yet"
 
 
-def _review(app: AppContext, ids: tuple[str, ...], status: ClipStatus, user: str) -> None:
+USER_HELP = ("Act as this dashboard user, with their role (tracker users add); recorded in the clip's history. "
+             "Without it, the command acts as 'cli', the operator at the server.")
+
+
+def acting_user(user: str | None) -> Actor | str:
+    """--user NAME acts with NAME's role from the users file; no --user is the operator ('cli', as admin)."""
+    if user is None:
+        return "cli"
+    from tracker.users import UsersFile
+
+    return UsersFile().actor(user)
+
+
+def _review(app: AppContext, ids: tuple[str, ...], status: ClipStatus, user: str | None) -> None:
     from tracker.review import set_status
 
-    changed = set_status(app.store, app.config_if_present, list(ids), status, user, clock=app.clock)
+    changed = set_status(app.store, app.config_if_present, list(ids), status, acting_user(user), clock=app.clock)
     click.echo(f"{changed} clip(s) {status.value}" + ("" if changed == len(ids) else f" ({len(ids) - changed} already were)"))
 
 
 @clips.command("approve")
 @click.argument("ids", nargs=-1, required=True)
-@click.option("--user", default="cli", show_default=True, help="Recorded in the clip's history.")
+@click.option("--user", default=None, help=USER_HELP)
 @pass_app
-def clips_approve(app: AppContext, ids: tuple[str, ...], user: str) -> None:
+def clips_approve(app: AppContext, ids: tuple[str, ...], user: str | None) -> None:
     """Approve clips for the website."""
     _review(app, ids, ClipStatus.APPROVED, user)
 
 
 @clips.command("reject")
 @click.argument("ids", nargs=-1, required=True)
-@click.option("--user", default="cli", show_default=True, help="Recorded in the clip's history.")
+@click.option("--user", default=None, help=USER_HELP)
 @pass_app
-def clips_reject(app: AppContext, ids: tuple[str, ...], user: str) -> None:
+def clips_reject(app: AppContext, ids: tuple[str, ...], user: str | None) -> None:
     """Reject clips (they never reach the website)."""
     _review(app, ids, ClipStatus.REJECTED, user)
 
@@ -98,16 +114,17 @@ def clips_reject(app: AppContext, ids: tuple[str, ...], user: str) -> None:
 @click.option("--remove-member", multiple=True, metavar="ID", help="Take this member off (repeatable).")
 @click.option("--add-campaign", multiple=True, metavar="ID", help="Attach this campaign (repeatable).")
 @click.option("--remove-campaign", multiple=True, metavar="ID", help="Take this campaign off (repeatable).")
-@click.option("--user", default="cli", show_default=True, help="Recorded in the clip's history.")
+@click.option("--user", default=None, help=USER_HELP)
 @pass_app
 def clips_tag(app: AppContext, clip_id: str, add_member: tuple[str, ...], remove_member: tuple[str, ...],
-              add_campaign: tuple[str, ...], remove_campaign: tuple[str, ...], user: str) -> None:
+              add_campaign: tuple[str, ...], remove_campaign: tuple[str, ...], user: str | None) -> None:
     """Correct a clip's members and campaigns; later ingests and rematches keep the correction."""
     from tracker.review import set_targets
 
     before = app.store.get_clip(clip_id)
     members = [i for i in dict.fromkeys(before.member_ids + add_member) if i not in remove_member]
     campaigns = [i for i in dict.fromkeys(before.campaign_ids + add_campaign) if i not in remove_campaign]
-    after = set_targets(app.store, app.config_if_present, clip_id, members, campaigns, user, clock=app.clock)
+    after = set_targets(app.store, app.config_if_present, clip_id, members, campaigns, acting_user(user),
+                        clock=app.clock)
     click.echo(f"{after.id}  members: {', '.join(after.member_ids) or '-'}  "
                f"campaigns: {', '.join(after.campaign_ids) or '-'}")

@@ -25,6 +25,7 @@ from tracker.models import (
 from tracker.normalize import believable_date
 from tracker.store.base import StoreBase, mention_row
 from tracker.store.resolve import enqueue, known_resolution, unresolved_of
+from tracker.store.search import search_condition
 from tracker.store.tables import AuditRow, ClipRow, ClipSourceRow, FeedRow, MentionRow
 from tracker.store.types import UTCDateTime
 
@@ -74,6 +75,7 @@ def _clip_view(row: ClipRow, mentions: Sequence[MentionRow], feed_ids: Sequence[
         updated_at=row.updated_at,
         resolved=row.id not in unresolved,
         resolve_error=unresolved.get(row.id),
+        version=row.version,
     )
 
 
@@ -196,7 +198,8 @@ class ClipsMixin(StoreBase):
 
     # ------------------------------------------------------------ clips for people
 
-    def add_manual_clip(self, entry: MatchedEntry, user: str, now: datetime) -> tuple[ClipView, bool]:
+    def add_manual_clip(self, entry: MatchedEntry, user: str, now: datetime,
+                        *, role: str | None = None) -> tuple[ClipView, bool]:
         """A clip staff found themselves. Returns (clip, created)."""
         with self.session() as s:
             row = s.get(ClipRow, entry.clip_id)
@@ -214,7 +217,7 @@ class ClipsMixin(StoreBase):
                 s.flush()
                 for m in entry.mentions:
                     s.add(mention_row(entry.clip_id, m, manual=True))
-                s.add(AuditRow(clip_id=row.id, user=user, action="add", at=now, detail=e.link))
+                s.add(AuditRow(clip_id=row.id, user=user, role=role, action="add", at=now, detail=e.link))
             else:
                 # Already tracked: keep its text, but the members/campaigns staff chose still count.
                 have = {
@@ -234,7 +237,9 @@ class ClipsMixin(StoreBase):
                         existing.manual = True  # rematching must not take it away now
                 if added:
                     row.updated_at = now
-                    s.add(AuditRow(clip_id=row.id, user=user, action="tag", at=now, detail=", ".join(added)))
+                    row.version = ClipRow.version + 1
+                    s.add(AuditRow(clip_id=row.id, user=user, role=role, action="tag", at=now,
+                                   detail=", ".join(added)))
         return self.get_clip(entry.clip_id), created
 
     def get_clip(self, clip_id: str) -> ClipView:
@@ -271,12 +276,9 @@ class ClipsMixin(StoreBase):
         if f.until is not None:
             conditions.append(func.coalesce(ClipRow.published_at, ClipRow.first_seen_at) < f.until)
         if f.text:
-            needle = f.text.lower().replace("\\", "").replace("%", "").replace("_", " ")
-            pattern = f"%{needle}%"
-            conditions.append(
-                or_(func.lower(ClipRow.title).like(pattern), func.lower(ClipRow.summary).like(pattern),
-                    func.lower(func.coalesce(ClipRow.headline, "")).like(pattern))
-            )
+            found = search_condition(self.dialect, f.text)
+            if found is not None:
+                conditions.append(found)
         if f.tag:
             # Compare the stored JSON text; the JSONList type would JSON-encode the pattern itself.
             conditions.append(type_coerce(col(ClipRow.tags), Text).like(f'%"{f.tag}"%'))

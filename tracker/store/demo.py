@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from tracker.models import ClipView
 from tracker.store.base import StoreBase
+from tracker.store.search import index_clips
 from tracker.store.tables import ClipRow, ClipSourceRow, MentionRow
 
 
@@ -43,4 +44,5 @@ class DemoMixin(StoreBase):
             for table, rows in ((ClipRow, clip_rows), (MentionRow, mention_rows), (ClipSourceRow, source_rows)):
                 if rows:
                     s.execute(insert(table), rows)
+            index_clips(s.connection(), [c.id for c in clips])  # bulk inserts pass the ORM's events by
         return len(clip_rows)

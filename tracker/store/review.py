@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from tracker.errors import NotFoundError
+from tracker.errors import NotFoundError, StaleEditError
 from tracker.models import AuditEntry, ClipEdit, ClipStatus, ClipView, Mention, staff_mention
 from tracker.store.base import StoreBase, mention_row
 from tracker.store.tables import AuditRow, ClipRow, MentionRow
@@ -22,7 +23,8 @@ class ReviewMixin(StoreBase):
     if TYPE_CHECKING:  # ClipsMixin's, beside this one in Store
         def get_clip(self, clip_id: str) -> ClipView: ...
 
-    def set_status(self, clip_ids: Sequence[str], status: ClipStatus, user: str, now: datetime) -> int:
+    def set_status(self, clip_ids: Sequence[str], status: ClipStatus, user: str, now: datetime,
+                   *, role: str | None = None) -> int:
         """Approve/reject/reset clips; every change is audited. Unknown ids raise NotFoundError."""
         with self.session() as s:
             rows = s.execute(select(ClipRow).where(col(ClipRow.id).in_(list(clip_ids)))).scalars().all()
@@ -33,8 +35,9 @@ class ReviewMixin(StoreBase):
             for row in rows:
                 if row.status == status.value:
                     continue
-                s.add(AuditRow(clip_id=row.id, user=user, action=status.value, at=now,
+                s.add(AuditRow(clip_id=row.id, user=user, role=role, action=status.value, at=now,
                                detail=f"{row.status} -> {status.value}"))
+                row.version = ClipRow.version + 1  # in SQL: two decisions at once both count
                 row.status = status.value
                 row.reviewed_by = user
                 row.reviewed_at = now
@@ -42,12 +45,15 @@ class ReviewMixin(StoreBase):
                 changed += 1
             return changed
 
-    def edit_clip(self, clip_id: str, edit: ClipEdit, user: str, now: datetime) -> ClipView:
+    def edit_clip(self, clip_id: str, edit: ClipEdit, user: str, now: datetime, *, role: str | None = None,
+                  expected_version: int | None = None, clear_position: bool = False) -> ClipView:
+        """Staff edits, audited. With expected_version (the version the editor opened), a save that
+        would change a clip someone has changed since is refused with StaleEditError."""
         with self.session() as s:
             row = s.get(ClipRow, clip_id)
             if row is None:
                 raise NotFoundError(f"no clip {clip_id!r}")
-            changes = {}
+            changes: dict[str, Any] = {}
             for attr, value in vars(edit).items():
                 if value is None:
                     continue
@@ -56,14 +62,36 @@ class ReviewMixin(StoreBase):
                     new_value = None  # clearing a field returns it to the feed's value
                 if getattr(row, attr) != new_value:
                     changes[attr] = new_value
-                    setattr(row, attr, new_value)
+            if clear_position and row.position is not None:
+                changes["position"] = None
             if changes:
+                self._claim_version(s, row, expected_version)
+                for attr, value in changes.items():
+                    setattr(row, attr, value)
                 row.updated_at = now
-                s.add(AuditRow(clip_id=clip_id, user=user, action="edit", at=now,
+                s.add(AuditRow(clip_id=clip_id, user=user, role=role, action="edit", at=now,
                                detail=json.dumps(changes, ensure_ascii=False, sort_keys=True)))
         return self.get_clip(clip_id)
 
-    def clear_position(self, clip_id: str, user: str, now: datetime) -> None:
+    @staticmethod
+    def _claim_version(s: Session, row: ClipRow, expected: int | None) -> None:
+        """Bump the clip's version in one compare-and-set UPDATE: of two saves from the same version,
+        exactly one wins, on SQLite and PostgreSQL alike; the other is told who changed the clip."""
+        query = update(ClipRow).where(col(ClipRow.id) == row.id)
+        if expected is not None:
+            query = query.where(col(ClipRow.version) == expected)
+        claimed = s.execute(query.values(version=ClipRow.version + 1).execution_options(synchronize_session=False))
+        if claimed.rowcount == 0:  # type: ignore[attr-defined]
+            last = s.execute(
+                select(AuditRow).where(col(AuditRow.clip_id) == row.id).order_by(col(AuditRow.at).desc(),
+                                                                                col(AuditRow.id).desc()).limit(1)
+            ).scalars().first()
+            by = f" ({last.user or 'someone'}, {last.at:%Y-%m-%d %H:%M} UTC)" if last is not None else ""
+            raise StaleEditError(f"this clip changed since you opened it{by}: reload it to see the change, "
+                                 "then make yours again")
+        s.refresh(row, ["version"])
+
+    def clear_position(self, clip_id: str, user: str, now: datetime, *, role: str | None = None) -> None:
         with self.session() as s:
             row = s.get(ClipRow, clip_id)
             if row is None:
@@ -71,13 +99,18 @@ class ReviewMixin(StoreBase):
             if row.position is not None:
                 row.position = None
                 row.updated_at = now
-                s.add(AuditRow(clip_id=clip_id, user=user, action="edit", at=now, detail='{"position": null}'))
+                row.version = ClipRow.version + 1
+                s.add(AuditRow(clip_id=clip_id, user=user, role=role, action="edit", at=now,
+                               detail='{"position": null}'))
 
-    def set_manual_mentions(self, clip_id: str, mentions: Sequence[Mention], user: str, now: datetime) -> None:
+    def set_manual_mentions(self, clip_id: str, mentions: Sequence[Mention], user: str, now: datetime,
+                            *, role: str | None = None) -> None:
         """Staff attach members/campaigns by hand; rematching keeps these."""
         with self.session() as s:
-            if s.get(ClipRow, clip_id) is None:
+            row = s.get(ClipRow, clip_id)
+            if row is None:
                 raise NotFoundError(f"no clip {clip_id!r}")
+            row.version = ClipRow.version + 1
             # Staff removals (suppressed rows) stay: replacing the attached set must not bring them back.
             s.execute(delete(MentionRow).where(and_(col(MentionRow.clip_id) == clip_id, col(MentionRow.manual).is_(True),
                                                     col(MentionRow.suppressed).is_(False))))
@@ -90,11 +123,12 @@ class ReviewMixin(StoreBase):
                     existing.suppressed = False
                 else:
                     s.add(mention_row(clip_id, m, manual=True))
-            s.add(AuditRow(clip_id=clip_id, user=user, action="tag", at=now,
+            s.add(AuditRow(clip_id=clip_id, user=user, role=role, action="tag", at=now,
                            detail=", ".join(f"{m.kind}:{m.target_id}" for m in mentions)))
 
     def set_clip_targets(
-        self, clip_id: str, members: Sequence[str], campaigns: Sequence[str], user: str, now: datetime
+        self, clip_id: str, members: Sequence[str], campaigns: Sequence[str], user: str, now: datetime,
+        *, role: str | None = None,
     ) -> tuple[list[str], list[str]]:
         """Staff correct a clip's matches: the visible members/campaigns become exactly these.
 
@@ -122,8 +156,9 @@ class ReviewMixin(StoreBase):
                 have[key].manual, have[key].suppressed = True, True
             if added or removed:
                 row.updated_at = now
+                row.version = ClipRow.version + 1
                 detail = " ".join([f"+{k}:{t}" for k, t in added] + [f"-{k}:{t}" for k, t in removed])
-                s.add(AuditRow(clip_id=clip_id, user=user, action="tag", at=now, detail=detail))
+                s.add(AuditRow(clip_id=clip_id, user=user, role=role, action="tag", at=now, detail=detail))
         return [f"{k}:{t}" for k, t in added], [f"{k}:{t}" for k, t in removed]
 
     def last_unpublished_at(self) -> datetime | None:
@@ -140,4 +175,5 @@ class ReviewMixin(StoreBase):
     def history(self, clip_id: str) -> list[AuditEntry]:
         with self.session() as s:
             rows = s.execute(select(AuditRow).where(col(AuditRow.clip_id) == clip_id).order_by(col(AuditRow.at), col(AuditRow.id))).scalars()
-            return [AuditEntry(clip_id=r.clip_id, user=r.user, action=r.action, at=r.at, detail=r.detail) for r in rows]
+            return [AuditEntry(clip_id=r.clip_id, user=r.user, action=r.action, at=r.at, detail=r.detail, role=r.role)
+                    for r in rows]

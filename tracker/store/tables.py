@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, false, text
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from tracker.store.types import JSONList, UTCDateTime
@@ -85,6 +95,24 @@ class ClipRow(SQLModel, table=True):
     reviewed_by: str | None = None
     reviewed_at: datetime | None = _dt()
     manual: bool = False
+    # Bumped by every staff edit or decision (migration 0008): a save names the version it was
+    # made from, and one made from an older version is refused rather than overwriting.
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default=text("1")))
+
+
+class ClipSearchRow(SQLModel, table=True):
+    """A clip's searchable text (headline, summary, outlet, article text), normalised as the
+    matcher normalises it (migration 0008). tracker.store.search keeps it in step with clip and
+    indexes it: FTS5 trigram on SQLite, a pg_trgm GIN index on PostgreSQL."""
+
+    __tablename__ = "clip_search"
+
+    # An integer key of its own: SQLite's FTS5 table points at rows by it, and a plain rowid may change on VACUUM.
+    id: int | None = Field(default=None, primary_key=True)
+    clip_id: str = Field(sa_column=Column(
+        String(32), ForeignKey("clip.id", ondelete="CASCADE", onupdate="CASCADE"), nullable=False, unique=True,
+    ))
+    body: str = Field(default="", sa_column=Column(Text, nullable=False))
 
 
 class MentionRow(SQLModel, table=True):
@@ -140,6 +168,7 @@ class AuditRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     clip_id: str = Field(index=True, max_length=32)
     user: str = ""
+    role: str | None = Field(default=None, max_length=16)  # the user's role when they acted (migration 0008)
     action: str = ""
     at: datetime = _dt(index=True, nullable=False)
     detail: str = Field(default="", sa_column=Column(Text, nullable=False))

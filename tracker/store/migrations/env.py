@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import tracker.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from tracker.store.search import include_object
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -14,8 +15,11 @@ if connection is None:  # `alembic` run by hand: build an engine from the URL
 
     connection = make_engine(config.get_main_option("sqlalchemy.url") or "", migrate=False).connect()
 
+
+
 context.configure(
     connection=connection,
+    include_object=include_object,
     target_metadata=SQLModel.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,

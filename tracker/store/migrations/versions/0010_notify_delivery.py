@@ -11,7 +11,7 @@ import tracker.store.types
 
 
 revision = '0010'
-down_revision = '0006'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,232 @@
+"""Search at scale: the indexed, normalised search (issue #15) against the old LIKE scan, same run.
+
+Bulk-seeds N clips (default 1,000,000) on SQLite and PostgreSQL: headlines and summaries from
+a word list with member names (a few hundred with a curly apostrophe, O’Rourke-style, some
+hyphenated double surnames), 3,000 outlets, and article text on one clip in ten. Then builds the
+search index as migration 0008 does (index_clips: normalise every clip, bulk upsert), runs
+ANALYZE, and times what the review queue sends for a search: the first page of 25 plus the
+total (median of 7 warm runs). The baseline is the query the store sent before, a
+`lower(title/summary/headline) LIKE '%…%'` scan, on the same database in the same run.
+
+    python bench/search.py                 # 1,000,000 clips, both databases
+    python bench/search.py --size 100000 --db sqlite
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import and_, func, insert, or_, select, text  # noqa: E402
+from sqlmodel import col  # noqa: E402
+
+from bench.scenario import _CITIES, _FIRST, _LAST, _WORDS  # noqa: E402
+from tracker.models import ClipFilter, ClipPage, ClipStatus  # noqa: E402
+from tracker.store import Store  # noqa: E402
+from tracker.store.search import index_clips  # noqa: E402
+from tracker.store.tables import ClipRow  # noqa: E402
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+RESULTS = ROOT / "bench" / "results"
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+CHUNK = 20_000
+PAGE = 25
+T = TypeVar("T")
+
+
+def _rows(n: int, seed: int = 15) -> Iterator[dict[str, Any]]:
+    rng = random.Random(seed)
+    names = [f"{f} {last}" for f in _FIRST for last in _LAST]
+    span = timedelta(days=3 * 365).total_seconds()
+
+    def sentence(words: int) -> str:
+        return " ".join(rng.choice(_WORDS) for _ in range(words))
+
+    for i in range(n):
+        age = rng.random() ** 1.5
+        seen = NOW - timedelta(seconds=age * span)
+        name = rng.choice(names)
+        roll = rng.random()
+        if roll < 0.0003:
+            name = "Nicholas O’Rourke"  # ~300 clips at 1M: the apostrophe the issue names
+        elif roll < 0.0006:
+            name = "Amara Okafor-Reyes"
+        title = f"{name} {sentence(6)} in {rng.choice(_CITIES)}"
+        status = ClipStatus.NEW.value if age < 0.01 else rng.choice(("approved", "rejected", "rejected"))
+        clip_id = uuid.UUID(int=rng.getrandbits(128)).hex
+        url = f"https://news{rng.randint(1, 3000)}.example.com/{clip_id[:12]}"
+        yield {
+            "id": clip_id, "canonical_url": url, "url": url, "title": title[0].upper() + title[1:],
+            "summary": f"{sentence(18)}, {name} said.", "content": sentence(90) if i % 10 == 0 else "",
+            "author": "", "published_at": seen - timedelta(minutes=rng.randint(0, 600)), "published_raw": "",
+            "image_url": None, "outlet": f"Outlet {rng.randint(1, 3000)}", "first_seen_at": seen,
+            "updated_at": seen, "status": status, "featured": False, "position": None, "headline": None,
+            "blurb": None, "image_override_url": None, "image_credit": None, "image_alt": None,
+            "outlet_display": None, "tags": [], "reviewed_by": None, "reviewed_at": None, "manual": False,
+            "version": 1,
+        }
+
+
+def seed(store: Store, n: int) -> dict[str, float]:
+    """Bulk-insert n clips (one executemany per 20,000), then index them as migration 0008 backfills."""
+    started = time.perf_counter()
+    chunk: list[dict[str, Any]] = []
+    for row in _rows(n):
+        chunk.append(row)
+        if len(chunk) >= CHUNK:
+            with store.engine.begin() as conn:
+                conn.execute(insert(ClipRow), chunk)
+            chunk.clear()
+    if chunk:
+        with store.engine.begin() as conn:
+            conn.execute(insert(ClipRow), chunk)
+    inserted = time.perf_counter()
+    with store.engine.begin() as conn:
+        index_clips(conn, batch=5000)
+    indexed = time.perf_counter()
+    with store.engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    return {"insert_s": round(inserted - started, 1), "index_s": round(indexed - inserted, 1)}
+
+
+def old_like(store: Store, query: str, status: ClipStatus | None) -> Callable[[], tuple[object, int]]:
+    """The store's search before issue #15: lower(...) LIKE over three columns, page 1 and the total."""
+    needle = query.lower().replace("\\", "").replace("%", "").replace("_", " ")
+    pattern = f"%{needle}%"
+    conditions = [or_(func.lower(ClipRow.title).like(pattern), func.lower(ClipRow.summary).like(pattern),
+                      func.lower(func.coalesce(ClipRow.headline, "")).like(pattern))]
+    if status is not None:
+        conditions.append(col(ClipRow.status) == status.value)
+    sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
+
+    def run() -> tuple[object, int]:
+        with store.engine.connect() as conn:
+            rows = conn.execute(select(col(ClipRow.id)).where(and_(*conditions))
+                                .order_by(sort_at.desc(), col(ClipRow.id).desc()).limit(PAGE + 1)).all()
+            total = conn.execute(select(func.count()).select_from(ClipRow).where(and_(*conditions))).scalar_one()
+        return rows, int(total)
+
+    return run
+
+
+def new_search(store: Store, query: str, status: ClipStatus | None) -> Callable[[], ClipPage]:
+    f = ClipFilter(text=query, status=status)
+    return lambda: store.list_clips(f, limit=PAGE, with_total=True)
+
+
+def median_ms(fn: Callable[[], T], repeat: int) -> tuple[float, T]:
+    result = fn()  # warm: the dashboard's steady state
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return round(statistics.median(times), 1), result
+
+
+SEARCHES: list[tuple[str, str, ClipStatus | None]] = [
+    ("a name, straight apostrophe (clips have ’)", "O'Rourke", None),
+    ("a hyphenated name typed with a space", "Okafor Reyes", None),
+    ("a member's full name", f"{_FIRST[0]} {_LAST[0]}", None),
+    ("a name within the review queue (status=new)", f"{_FIRST[0]} {_LAST[0]}", ClipStatus.NEW),
+    ("a city (about 1 clip in 80)", _CITIES[0], None),
+    ("two common words (tens of thousands of hits)", f"{_WORDS[2]} {_WORDS[6]}", None),
+    ("a two-letter word (no trigram: scan)", "zq", None),
+]
+
+
+def measure(store: Store, repeat: int, like_repeat: int) -> list[dict[str, Any]]:
+    out = []
+    for label, query, status in SEARCHES:
+        new_ms, page = median_ms(new_search(store, query, status), repeat)
+        old_ms, (_old_rows, old_total) = median_ms(old_like(store, query, status), like_repeat)
+        out.append({"search": label, "query": query, "indexed_ms": new_ms, "like_ms": old_ms,
+                    "indexed_total": page.total, "like_total": old_total})
+        print(f"  {label:<48} indexed {new_ms:>8.1f} ms ({page.total or 0:>7,} hits)   "
+              f"LIKE {old_ms:>8.1f} ms ({old_total:>7,} hits)", flush=True)
+    return out
+
+
+@contextmanager
+def database(kind: str, keep: Path | None, pg_schema: str | None = None) -> Iterator[Store]:
+    if kind == "sqlite":
+        if keep is not None:
+            store = Store(f"sqlite:///{keep}")
+            try:
+                yield store
+            finally:
+                store.close()
+            return
+        with tempfile.TemporaryDirectory(prefix="tracker-search-") as tmp:
+            store = Store(f"sqlite:///{tmp}/s.db")
+            try:
+                yield store
+            finally:
+                store.close()
+        return
+    import psycopg
+
+    if pg_schema is not None:  # built by an earlier run: measure again, keep it
+        store = Store(f"{PG_URL}?options=-csearch_path%3D{pg_schema}")
+        try:
+            yield store
+        finally:
+            store.close()
+        return
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    raw = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(raw, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    store = Store(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    try:
+        yield store
+    finally:
+        store.close()
+        with psycopg.connect(raw, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--keep", type=Path, help="SQLite file to build once and reuse on later runs")
+    parser.add_argument("--pg-schema", help="PostgreSQL schema built by an earlier run, to measure again")
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs of each indexed search (median)")
+    parser.add_argument("--like-repeat", type=int, default=3,
+                        help="timed runs of each LIKE baseline (median; seconds each at 1M)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "search.json",
+                        help="results file (one per database when the two run at once)")
+    args = parser.parse_args()
+    results: dict[str, Any] = {"size": args.size, "page": PAGE, "repeat": args.repeat,
+                               "like_repeat": args.like_repeat, "databases": {}}
+    for kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
+        reuse = (args.keep is not None and args.keep.exists()) if kind == "sqlite" else args.pg_schema is not None
+        with database(kind, args.keep if kind == "sqlite" else None, args.pg_schema) as store:
+            build = {} if reuse else seed(store, args.size)
+            with store.engine.connect() as conn:
+                clips = conn.execute(text("SELECT count(*) FROM clip")).scalar_one()
+            print(f"{kind}: {clips:,} clips {build}", flush=True)
+            results["databases"][kind] = {"clips": clips, "build": build,
+                                          "searches": measure(store, args.repeat, args.like_repeat)}
+            args.out.parent.mkdir(exist_ok=True)
+            args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

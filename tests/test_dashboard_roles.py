@@ -1,0 +1,113 @@
+"""The dashboard's part of issue #15 through AppTest: forgiving search in the queue, buttons by role
+(absent when the role may not use them, refused by the data layer anyway), a stale edit refused."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import data
+from dashboard.keys import Key
+from tests.test_dashboard import APP, metric, queue_ids
+from tracker.errors import PermissionDenied
+from tracker.models import Actor, ClipEdit, ClipFilter, ClipStatus, Role
+from tracker.review import edit_clip
+from tracker.store import Store
+from tracker.users import UsersFile
+
+
+def signed_in(user: str, page: str | None = None, *, edit_clip_id: str | None = None) -> AppTest:
+    """The app as a local user (not demo mode), already signed in."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state[Key.USER] = user
+    if edit_clip_id:
+        at.session_state[Key.EDIT_CLIP] = edit_clip_id
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+@pytest.fixture
+def staff(env: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
+    monkeypatch.delenv("TRACKER_DEMO")
+    users = UsersFile()
+    for name, role in (("vera", Role.VIEWER), ("ed", Role.EDITOR), ("ada", Role.ADMIN)):
+        users.add(name, "correct horse battery", role=role)
+    return env
+
+
+def button_keys(at: AppTest) -> set[str]:
+    return {str(b.key) for b in at.button if b.key}
+
+
+def test_queue_search_forgives_apostrophes_and_dashes(env: Store) -> None:
+    clip = env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=1).clips[-1]
+    env.edit_clip(clip.id, ClipEdit(headline="Councilmember O’Rourke and Okafor-Reyes on the budget"), "maria",
+                  clip.first_seen_at)
+    at = signed_in("demo")
+    at.text_input(key=Key.F_TEXT).input("o'rourke okafor reyes").run()
+    assert queue_ids(at) == [clip.id] and metric(at, "Matching these filters") == 1
+
+
+def test_a_viewer_sees_no_decision_buttons_and_the_data_layer_refuses(staff: Store) -> None:
+    at = signed_in("vera")
+    assert metric(at, "Waiting for review") > 0
+    keys = button_keys(at)
+    assert not any(k.startswith((Key.Q_APPROVE, Key.Q_REJECT)) for k in keys)
+    assert Key.Q_BULK_APPROVE not in keys and not queue_ids(at)  # no selection either
+    assert any(k.startswith(Key.Q_EDIT) for k in keys)  # reading a clip is still open to them
+    assert any("(viewer)" in c.value for c in at.sidebar.caption)
+
+    clip = staff.list_clips(ClipFilter(status=ClipStatus.NEW), limit=1).clips[0]
+    editor = signed_in("vera", "pages/editor.py", edit_clip_id=clip.id)
+    assert not {Key.E_SAVE, Key.E_APPROVE, Key.E_REJECT, Key.E_SAVE_TARGETS} & button_keys(editor)
+    published = signed_in("vera", "pages/published.py")
+    assert not any(k.startswith((Key.P_UP, Key.P_UNPUBLISH, Key.P_FEATURE)) for k in button_keys(published))
+    added = signed_in("vera", "pages/add.py")
+    assert any("needs the editor role" in i.value for i in added.info)
+
+    with pytest.raises(PermissionDenied, match="vera is a viewer"):
+        data.approve([clip.id], "vera")
+    with pytest.raises(PermissionDenied):
+        data.edit(clip.id, ClipEdit(headline="Mine"), "vera")
+    after = staff.get_clip(clip.id)
+    assert after.status is ClipStatus.NEW and after.headline is None
+
+
+def test_an_editor_reviews_but_only_an_admin_orders_the_published_list(staff: Store) -> None:
+    at = signed_in("ed")
+    first = queue_ids(at)[0]
+    at.button(key=f"{Key.Q_APPROVE}{first}").click().run()
+    (entry,) = [h for h in staff.history(first) if h.action == "approved"]
+    assert (entry.user, entry.role) == ("ed", "editor")
+
+    published = signed_in("ed", "pages/published.py")
+    keys = button_keys(published)
+    assert not any(k.startswith((Key.P_UP, Key.P_DOWN, Key.P_FEATURE)) for k in keys)
+    assert any(k.startswith(Key.P_UNPUBLISH) for k in keys)
+    editor = signed_in("ed", "pages/editor.py", edit_clip_id=first)
+    assert editor.toggle(key=f"{Key.E_FEATURED}{first}").disabled
+    assert Key.E_SAVE in button_keys(editor)
+
+    admin = signed_in("ada", "pages/published.py")
+    assert any(k.startswith(Key.P_UP) for k in button_keys(admin))
+
+
+def test_a_stale_edit_is_refused_and_the_clip_can_be_reloaded(env: Store) -> None:
+    clip = env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=1).clips[0]
+    at = signed_in("demo", "pages/editor.py", edit_clip_id=clip.id)
+    # Someone else saves while this editor is open.
+    edit_clip(env, None, clip.id, ClipEdit(headline="Sam's headline"), Actor("sam", Role.EDITOR))
+    at.text_input(key=f"{Key.E_HEADLINE}{clip.id}").input("Demo's headline")
+    at.button(key=Key.E_SAVE).click().run()
+    assert not at.exception
+    assert any("this clip changed since you opened it (sam" in e.value.replace("\\", "") for e in at.error), \
+        [e.value for e in at.error]
+    assert env.get_clip(clip.id).headline == "Sam's headline"  # not overwritten
+    at.button(key=Key.E_RELOAD).click().run()
+    assert at.text_input(key=f"{Key.E_HEADLINE}{clip.id}").value == "Sam's headline"
+    at.text_input(key=f"{Key.E_HEADLINE}{clip.id}").input("Both agree now").run()
+    at.button(key=Key.E_SAVE).click().run()
+    assert env.get_clip(clip.id).headline == "Both agree now" and not at.error

@@ -1,0 +1,65 @@
+"""Who may do what: viewers read; editors also review, edit and add clips by URL; admins also set
+the published order and featured clips, and manage users and settings. Pure.
+
+Enforced here, in the functions the dashboard and the CLI call (tracker.review, tracker.enrich,
+tracker.users), not only by hiding buttons: a refused action raises PermissionDenied. A bare name
+instead of an Actor is someone at the server's shell (the CLI without --user, scripts): they can
+edit the database and feeds.yml anyway, so they act as admin, as everyone did before roles.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tracker.errors import PermissionDenied
+from tracker.models import Actor, Role, RolesConfig
+
+__all__ = ["Actor", "Permission", "Role", "as_actor", "can", "require", "role_for_email"]
+
+
+class Permission(StrEnum):
+    REVIEW = "approve, reject or unpublish clips"
+    EDIT = "edit clips"
+    ADD = "add clips by URL"
+    PUBLISH_ORDER = "change the published order or featured clips"
+    USERS = "manage users"
+    SETTINGS = "change settings"
+
+
+_EDITOR = frozenset({Permission.REVIEW, Permission.EDIT, Permission.ADD})
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.VIEWER: frozenset(),
+    Role.EDITOR: _EDITOR,
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+def as_actor(user: Actor | str) -> Actor:
+    return user if isinstance(user, Actor) else Actor(user, Role.ADMIN)
+
+
+def can(user: Actor | str, permission: Permission) -> bool:
+    return permission in GRANTS[as_actor(user).role]
+
+
+def require(user: Actor | str, permission: Permission) -> Actor:
+    """The actor, if their role allows permission; else PermissionDenied saying which role would."""
+    actor = as_actor(user)
+    if permission not in GRANTS[actor.role]:
+        needed = next(r for r in Role if permission in GRANTS[r])
+        raise PermissionDenied(f"{actor.name} is a {actor.role.value} and may not {permission.value}: "
+                               f"that needs the {needed.value} role (ask an admin)")
+    return actor
+
+
+def role_for_email(roles: RolesConfig, email: str) -> Role | None:
+    """An OIDC user's role: their address if listed, else their domain ("@example.org"), else the
+    default (None: not let in)."""
+    address = email.strip().lower()
+    listed = dict(roles.emails)
+    if address in listed:
+        return listed[address]
+    domain = "@" + address.rsplit("@", 1)[-1] if "@" in address else None
+    if domain is not None and domain in listed:
+        return listed[domain]
+    return roles.default

@@ -1,0 +1,193 @@
+"""Clip search that forgives: the query and every clip's text normalised as the matcher normalises
+them (case, accents, curly apostrophes, dashes), and an index on the normalised text.
+
+clip_search holds one row per clip: its searchable fields (headline, title, blurb, summary,
+outlet, article text) normalised and joined. Mapper events on ClipRow keep it in step with every
+insert and update the ORM makes; bulk inserts call index_clips; deletes cascade. The index is
+the database's own: an FTS5 table with the trigram tokenizer on SQLite (external content, fed
+by triggers on clip_search), a pg_trgm GIN index on PostgreSQL. Both find substrings, so a
+search for `rour` finds O’Rourke; words of fewer than three characters, which no trigram index
+can look up, are checked on the matching rows (or, alone, by a scan).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, column, event, inspect, select, table, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import col
+
+from tracker.match.text import normalize_text
+from tracker.store.tables import ClipRow, ClipSearchRow
+
+# What a search looks in, staff's text first. A clip's own title and summary stay searchable after an edit.
+SEARCH_FIELDS = ("headline", "title", "blurb", "summary", "outlet_display", "outlet", "content")
+MIN_INDEXED_CHARS = 3  # a trigram index looks up words of at least this many characters
+FTS_TABLE = "clip_search_fts"
+PG_INDEX = "ix_clip_search_body_trgm"
+# Objects Alembic's autogenerate must not compare with the models: the FTS5 table, its shadow
+# tables, and the PostgreSQL index (it needs an operator class the models cannot name portably).
+UNMODELLED = frozenset({FTS_TABLE, *(f"{FTS_TABLE}_{s}" for s in ("data", "idx", "content", "docsize", "config")),
+                        PG_INDEX})
+
+
+
+def include_object(_obj: object, name: str | None, _type: str, _reflected: bool, _compare_to: object) -> bool:
+    """Alembic's include_object hook (migrations/env.py): autogenerate compares the models only."""
+    return name not in UNMODELLED
+
+
+_UPSERT = text(
+    "INSERT INTO clip_search (clip_id, body) VALUES (:clip_id, :body) "
+    "ON CONFLICT (clip_id) DO UPDATE SET body = excluded.body"
+)
+_fts = table(FTS_TABLE, column("rowid"), column("body"))
+
+
+def search_body(values: Iterable[str | None]) -> str:
+    """The normalised text a search looks in. Fields are kept on separate lines: a query is one
+    line, so no phrase matches across the end of the headline and the start of the summary."""
+    return "\n".join(n for n in (normalize_text(v) for v in values if v) if n)
+
+
+def _row_body(row: Any) -> str:
+    return search_body(getattr(row, f) for f in SEARCH_FIELDS)
+
+
+def query_words(query: str) -> list[str]:
+    """The words every hit must contain, normalised like the clips' text."""
+    return list(dict.fromkeys(normalize_text(query).split()))
+
+
+def _like(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_condition(dialect: str, query: str) -> ColumnElement[bool] | None:
+    """A condition on clip.id: every word of query occurs (as a substring) in the clip's normalised
+    text. None when the query has no words."""
+    words = query_words(query)
+    if not words:
+        return None
+    conditions: list[ColumnElement[bool]] = []
+    long_words = [w for w in words if len(w) >= MIN_INDEXED_CHARS]
+    if dialect == "sqlite" and long_words:
+        # One FTS5 query of quoted strings: each is a substring for the trigram tokenizer.
+        match = " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)
+        conditions.append(col(ClipSearchRow.id).in_(select(_fts.c.rowid).where(_fts.c.body.op("MATCH")(match))))
+        words = [w for w in words if w not in long_words]
+    # PostgreSQL's GIN index answers LIKE itself; on SQLite these are the short words, checked on the rows found.
+    conditions += [col(ClipSearchRow.body).like(_like(w), escape="\\") for w in words]
+    return col(ClipRow.id).in_(select(col(ClipSearchRow.clip_id)).where(and_(*conditions)))
+
+
+# ------------------------------------------------------------------ keeping it in step
+
+
+def _index_one(connection: Connection, row: ClipRow) -> None:
+    connection.execute(_UPSERT, {"clip_id": row.id, "body": _row_body(row)})
+
+
+@event.listens_for(ClipRow, "after_insert")
+def _after_insert(_mapper: Any, connection: Connection, row: ClipRow) -> None:
+    _index_one(connection, row)
+
+
+@event.listens_for(ClipRow, "after_update")
+def _after_update(_mapper: Any, connection: Connection, row: ClipRow) -> None:
+    state = inspect(row)
+    if any(state.attrs[f].history.has_changes() for f in SEARCH_FIELDS):
+        _index_one(connection, row)
+
+
+def index_clips(connection: Connection, clip_ids: Sequence[str] | None = None, *, batch: int = 2000) -> int:
+    """(Re)build the search text of these clips (all when None), in batches: after bulk inserts
+    that bypass the ORM, and to backfill. Returns how many clips were indexed."""
+    fields = [col(getattr(ClipRow, f)) for f in SEARCH_FIELDS]
+    done = 0
+    if clip_ids is not None:
+        ids = list(clip_ids)
+        for i in range(0, len(ids), batch):
+            rows = connection.execute(select(col(ClipRow.id), *fields).where(col(ClipRow.id).in_(ids[i:i + batch]))).all()
+            done += _upsert(connection, rows)
+        return done
+    last = ""
+    while True:
+        rows = connection.execute(
+            select(col(ClipRow.id), *fields).where(col(ClipRow.id) > last).order_by(col(ClipRow.id)).limit(batch)
+        ).all()
+        if not rows:
+            return done
+        done += _upsert(connection, rows)
+        last = rows[-1][0]
+
+
+def _upsert(connection: Connection, rows: Sequence[Any]) -> int:
+    if rows:
+        connection.execute(_UPSERT, [{"clip_id": r[0], "body": search_body(r[1:])} for r in rows])
+    return len(rows)
+
+
+# ------------------------------------------------------------------ the index itself (migration 0008)
+
+
+def create_search_index(connection: Connection) -> None:
+    """The database's index over clip_search.body (the table itself must exist)."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(body, content='clip_search', "
+            "content_rowid='id', tokenize='trigram')"
+        )
+        # External content: FTS5 keeps no copy of the text, so these triggers tell it what changed.
+        connection.exec_driver_sql(
+            f"CREATE TRIGGER IF NOT EXISTS clip_search_ai AFTER INSERT ON clip_search BEGIN "
+            f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (new.id, new.body); END"
+        )
+        connection.exec_driver_sql(
+            f"CREATE TRIGGER IF NOT EXISTS clip_search_ad AFTER DELETE ON clip_search BEGIN "
+            f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, body) VALUES ('delete', old.id, old.body); END"
+        )
+        connection.exec_driver_sql(
+            f"CREATE TRIGGER IF NOT EXISTS clip_search_au AFTER UPDATE OF body ON clip_search BEGIN "
+            f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, body) VALUES ('delete', old.id, old.body); "
+            f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (new.id, new.body); END"
+        )
+        connection.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+    elif connection.dialect.name == "postgresql":
+        try:
+            with connection.begin_nested():
+                schema = _pg_trgm_schema(connection)
+                connection.exec_driver_sql(
+                    f'CREATE INDEX IF NOT EXISTS {PG_INDEX} ON clip_search USING gin (body "{schema}".gin_trgm_ops)'
+                )
+        except DBAPIError as exc:
+            # A role that may not install pg_trgm: search still works, by scanning; say how to speed it up.
+            warnings.warn(f"search index not created ({str(exc.orig or exc).strip().splitlines()[0]}): searches "
+                          "will scan every clip; have an administrator run CREATE EXTENSION pg_trgm and migrate again",
+                          stacklevel=2)
+
+
+def _pg_trgm_schema(connection: Connection) -> str:
+    """Where pg_trgm lives, installing it (in public) when it is not there yet. The index names its
+    operator class with that schema, so a search_path without it (one schema per tenant) still works."""
+    found = connection.exec_driver_sql(
+        "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
+    ).scalar()
+    if found is None:
+        connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+        return "public"
+    return str(found).strip('"')
+
+
+def drop_search_index(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        for trigger in ("clip_search_ai", "clip_search_ad", "clip_search_au"):
+            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+    elif connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"DROP INDEX IF EXISTS {PG_INDEX}")
