@@ -111,3 +111,14 @@ def test_a_stale_edit_is_refused_and_the_clip_can_be_reloaded(env: Store) -> Non
     at.text_input(key=f"{Key.E_HEADLINE}{clip.id}").input("Both agree now").run()
     at.button(key=Key.E_SAVE).click().run()
     assert env.get_clip(clip.id).headline == "Both agree now" and not at.error
+
+
+def test_own_decisions_do_not_make_the_open_form_stale(env: Store) -> None:
+    clip = env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=1).clips[0]
+    at = signed_in("demo", "pages/editor.py", edit_clip_id=clip.id)
+    at.button(key=Key.E_APPROVE).click().run()  # publish, then go on editing the same form
+    at.text_input(key=f"{Key.E_HEADLINE}{clip.id}").input("Still mine to edit").run()
+    at.button(key=Key.E_SAVE).click().run()
+    assert not at.error, [e.value for e in at.error]
+    stored = env.get_clip(clip.id)
+    assert (stored.status, stored.headline) == (ClipStatus.APPROVED, "Still mine to edit")

@@ -71,10 +71,19 @@ def _save(clip: ClipView) -> None:
     ui.flash("Saved; the change is in the clip's history", ":material/save:")
 
 
+def _follow_own_change(clip: ClipView) -> None:
+    """After this user's own decision or match correction (each bumps the version), the form is still
+    up to date if it was before: remember the new version, so their next save is not called stale."""
+    key = f"{Key.E_VERSION}{clip.id}"
+    if st.session_state.get(key) == clip.version:
+        st.session_state[key] = data.clip(clip.id).version
+
+
 def _save_targets(clip: ClipView, names: dict[str, str]) -> None:
     get = st.session_state.get
     added, removed = data.set_targets(clip.id, list(get(f"{Key.E_MEMBERS}{clip.id}") or []),
                                       list(get(f"{Key.E_CAMPAIGNS}{clip.id}") or []), ui.current_user())
+    _follow_own_change(clip)
     for key in (Key.E_MEMBERS, Key.E_CAMPAIGNS):
         st.session_state.pop(f"{key}{clip.id}", None)  # show what was stored
     if not added and not removed:
@@ -88,6 +97,7 @@ def _save_targets(clip: ClipView, names: dict[str, str]) -> None:
 
 def _set_status(clip: ClipView, status: ClipStatus) -> None:
     data.set_status([clip.id], status, ui.current_user())
+    _follow_own_change(clip)
     label = {"approved": "Published", "rejected": "Rejected", "new": "Back in the review queue"}[status.value]
     ui.flash(label)
 
