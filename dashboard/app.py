@@ -45,7 +45,7 @@ if user is None:
 ui.inject_css()
 page = st.navigation(PAGES)
 with st.sidebar:
-    st.caption(f"Signed in as **{user}**" + (" · demo mode" if data.demo_mode() else ""))
+    st.caption(f"Signed in as **{user}**" + (" · demo mode: nothing reaches the website" if data.demo_mode() else ""))
     if not data.demo_mode():
         st.button("Sign out", key=Key.LOGOUT, on_click=auth.sign_out, icon=":material/logout:")
 problem = data.config_problem()
@@ -54,5 +54,4 @@ if problem:
 export_problem = data.export_problem()
 if export_problem:
     st.error(ui.md_escape(export_problem), icon=":material/error:")
-ui.show_flash()
 page.run()
