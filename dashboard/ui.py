@@ -48,6 +48,7 @@ _CSS = """
 .st-key-mt_notice { position: fixed; right: 1.5rem; bottom: 1.5rem; z-index: 999990; width: auto !important;
   max-width: 30rem; background: var(--background-color, #fff); border-radius: .6rem; padding: .6rem .9rem;
   box-shadow: 0 6px 24px rgba(0,0,0,.18); border: 1px solid rgba(0,0,0,.08); }
+.mt-example { margin: 0 0 .9rem; }
 .st-key-mt_confirm { position: fixed; left: 50%; bottom: 1.5rem; transform: translateX(-50%); z-index: 999991;
   width: min(40rem, 90vw) !important; background: var(--background-color, #fff); border-radius: .6rem;
   padding: .8rem 1rem; box-shadow: 0 8px 32px rgba(0,0,0,.25); border: 1px solid #f59e0b; }
@@ -160,6 +161,25 @@ def snippets_html(mentions: Sequence[Mention], fallback: str, limit: int = 2, *,
     for snippet, spans in list(by_snippet.items())[:limit]:
         # other mentions' words often fall inside the same snippet: mark those too
         parts.append(f'<p class="mt-snippet">{highlight(snippet, spans + _term_spans(snippet, words))}</p>')  # the matcher marks cuts with …
+    return "".join(parts)
+
+
+def rule_examples_html(clips: Sequence[ClipView], hits: dict[str, Mention]) -> str:
+    """Test-a-rule examples: each clip's headline, linked, and where the draft matched, highlighted."""
+    parts = []
+    for clip in clips:
+        url = safe_http_url(clip.url)
+        title = _e(clip.display_headline or "(no headline)")
+        if url:
+            title = f'<a href="{_e(url)}" target="_blank" rel="noopener">{title}</a>'
+        hit = hits.get(clip.id)
+        evidence = ""
+        if hit is not None and hit.snippet:
+            # the matcher already marks where it cut the text with …
+            evidence = f'<p class="mt-snippet">{highlight(hit.snippet, [(hit.start, hit.end)] if hit.end > hit.start else [])}</p>'
+        parts.append(f'<div class="mt-example"><p class="mt-headline" dir="auto">{title}</p>'
+                     f'<p class="mt-meta"><span class="mt-outlet">{_e(clip.display_outlet or "Unknown outlet")}</span>'
+                     f" · {_e(when(clip.published_at or clip.first_seen_at))}</p>{evidence}</div>")
     return "".join(parts)
 
 

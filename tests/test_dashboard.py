@@ -292,8 +292,11 @@ def test_edits_persist_and_show_in_history(env: Store) -> None:
     history = env.history(clip.id)
     assert history[-1].action == "edit" and history[-1].user == "demo"
     assert "A better headline" in history[-1].detail
-    # the history table on the page shows the edit too
-    assert any("A better headline" in str(df.value.to_dict()) for df in at.dataframe)
+    # the history on the page tells the edit as a sentence, with the old and the new headline, not JSON
+    history_text = next(m.value for m in at.markdown if "A better headline" in m.value).replace("\\", "")
+    assert "· demo changed the " in history_text
+    assert f"changed the headline from “{clip.display_headline[:79]}" in history_text
+    assert "to “A better headline”" in history_text and "{" not in history_text
 
 
 def test_editor_publish_goes_through_review(env: Store) -> None:
@@ -380,7 +383,7 @@ def test_add_refuses_private_hosts_by_default(env: Store, feed_server: object) -
 
 def test_insights_lists_members_without_coverage(env: Store) -> None:
     at = run_app("pages/insights.py")
-    missing = at.dataframe[-1].value
+    missing = at.table[-1].value
     # the seed gives the last two members of the roster no coverage at all
     assert {"Ivy Castellano", "Theo Brandt"} <= set(missing["member"])
     assert len(at.get("vega_lite_chart")) == 3

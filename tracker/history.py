@@ -61,7 +61,9 @@ def _edit_phrases(changes: Mapping[str, Any], state: dict[str, Any], feed: Mappi
 
 
 def _targets_phrase(detail: str, names: Mapping[str, str]) -> str:
-    added, removed, attached = [], [], []
+    added: list[str] = []
+    removed: list[str] = []
+    attached: list[str] = []
     for token in detail.replace(",", " ").split():
         sign, key = (token[0], token[1:]) if token[0] in "+-−" else ("", token)
         name = names.get(key, key.split(":", 1)[-1])

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Text, and_, bindparam, delete, exists, func, or_, select, tuple_, type_coerce
 from sqlalchemy.exc import IntegrityError
@@ -386,7 +387,7 @@ class ClipsMixin(StoreBase):
             return self._views(s, rows)
 
     @staticmethod
-    def _website_order():  # type: ignore[no-untyped-def]
+    def _website_order() -> tuple[Any, ...]:
         """ORDER BY of the website's list (tracker.export.select_for_export's order, in SQL)."""
         sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
         return (col(ClipRow.featured).desc(), col(ClipRow.position).is_(None), col(ClipRow.position),
