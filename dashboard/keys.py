@@ -9,6 +9,7 @@ class Key(StrEnum):
     # session
     USER = "user"
     EDIT_CLIP = "edit_clip"
+    AFTER_SIGN_IN = "after_sign_in"  # a ?clip= link opened before signing in
     FLASH = "flash"
     NOTICE = "mt_notice"  # the toast-like box that carries a notice and its Undo button
     UNDO = "undo"

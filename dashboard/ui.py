@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import time
@@ -11,6 +12,7 @@ from html import escape
 from urllib.parse import quote
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from dashboard import data
 from dashboard.keys import Key
@@ -201,8 +203,8 @@ def when(value: datetime | None) -> str:
 def clip_card_html(clip: ClipView, registry: Registry, *, show_status: bool = False, snippet: bool = True) -> str:
     url = safe_http_url(clip.url)
     text = clip.display_headline or "(no headline)"
-    # a match in the title is shown where it is: highlighted in the headline
-    headline = highlight(text, _term_spans(text, _title_words(clip.mentions)))
+    # with the evidence (review cards), a match in the title is highlighted where it is: in the headline
+    headline = highlight(text, _term_spans(text, _title_words(clip.mentions)) if snippet else [])
     if url:
         headline = f'<a href="{_e(url)}" target="_blank" rel="noopener">{headline}</a>'
     meta = f'<span class="mt-outlet">{_e(clip.display_outlet or "Unknown outlet")}</span> · {_e(when(clip.published_at or clip.first_seen_at))}'
@@ -231,8 +233,41 @@ def flash(message: str, icon: str = ":material/check_circle:", *, undo: Undo | N
     st.session_state[Key.FLASH] = {"message": message, "icon": icon, "undo": undo or None, "page": page, "until": None}
 
 
+def remember_clip_link() -> None:
+    """A ?clip= link opened before signing in: the editor opens it once signed in (app.py)."""
+    linked = st.query_params.get("clip")
+    if linked:
+        st.session_state[Key.AFTER_SIGN_IN] = str(linked)
+
+
+def open_linked_clip() -> None:
+    """After sign-in, go to the clip a ?clip= link asked for."""
+    linked = st.session_state.pop(Key.AFTER_SIGN_IN, None)
+    if linked:
+        open_editor(str(linked))
+        st.switch_page("pages/editor.py")
+
+
+def require_sign_in() -> None:
+    """Stop a page that runs without app.py having signed someone in.
+
+    On a freshly started server, Streamlit serves a first request for /published (a bookmark, a
+    ?clip= link) by running pages/published.py directly, before app.py has registered its pages:
+    without this, that page would show data to anyone. Such a visit is sent to the sign-in page."""
+    from dashboard import auth  # auth imports this module
+
+    if auth.signed_in_user() is not None:
+        return
+    remember_clip_link()
+    with contextlib.suppress(StreamlitAPIException):  # app.py's navigation is in place: pages are reached only through it
+        st.switch_page("app.py")
+    st.stop()
+
+
 def page_notices(page: str) -> None:
-    """First thing on every page: the demo-mode banner, and the notice of the last action made here."""
+    """First thing on every page: the sign-in check, the demo-mode banner, and the notice of the last
+    action made here."""
+    require_sign_in()
     if data.demo_mode():
         st.info("**Demo mode:** sample data. Nothing you do here reaches the website's exports.",
                 icon=":material/science:")
