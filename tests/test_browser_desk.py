@@ -1,0 +1,116 @@
+"""The polished desk in a real browser (issue #15): approve then undo; publish, then reorder across
+a page boundary of the Published list. Real `streamlit run`, Debian's Chromium via Playwright."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.test_browser import _environment, _launch, _require_chromium, streamlit_server
+from tracker.export import select_for_export
+from tracker.models import ClipFilter, ClipStatus
+from tracker.store import Store
+
+pytestmark = pytest.mark.browser
+
+
+def _wait_for(check: Callable[[], bool], what: str, timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def _website(db: str) -> list[str]:
+    store = Store(db)
+    try:
+        return [c.id for c in select_for_export(store.all_clips(ClipFilter(status=ClipStatus.APPROVED)))]
+    finally:
+        store.close()
+
+
+def _status(db: str, clip_id: str) -> ClipStatus:
+    store = Store(db)
+    try:
+        return store.get_clip(clip_id).status
+    finally:
+        store.close()
+
+
+def _key(name: str, clip_id: str) -> str:
+    return f"[class*='st-key-{name}'][class*='{clip_id}']"
+
+
+def test_approve_then_undo_in_a_real_browser(tmp_path: Path) -> None:
+    _require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    env, db = _environment(tmp_path, 80, demo=True)
+    with streamlit_server(env) as url, sync_playwright() as p:
+        browser = _launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+            page.goto(url)
+            expect(page.get_by_text("Nothing you do here reaches the website's exports")).to_be_visible(timeout=30_000)
+            first = page.locator("[class*='st-key-q_approve']").first
+            expect(first).to_be_visible(timeout=30_000)
+            clip_id = next(c for c in (first.get_attribute("class") or "").split() if c.startswith("st-key-q_approve"))[-16:]
+            first.get_by_role("button", name="Approve").click()
+            notice = page.locator(".st-key-mt_notice")
+            expect(notice.get_by_text("Approved 1 clip")).to_be_visible(timeout=15_000)
+            _wait_for(lambda: _status(db, clip_id) is ClipStatus.APPROVED, "the approval")
+            notice.get_by_role("button", name="Undo").click()
+            _wait_for(lambda: _status(db, clip_id) is ClipStatus.NEW, "the undo")
+            expect(page.locator(".st-key-mt_notice").get_by_text("Undone")).to_be_visible(timeout=15_000)
+            expect(page.locator(_key("q_approve", clip_id))).to_be_visible(timeout=15_000)  # back in the queue
+        finally:
+            browser.close()  # type: ignore[attr-defined]
+
+
+def test_publish_and_reorder_across_a_page_boundary_in_a_real_browser(tmp_path: Path) -> None:
+    _require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    env, db = _environment(tmp_path, 200, demo=True)
+    with streamlit_server(env) as url, sync_playwright() as p:
+        browser = _launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+            page.goto(url)
+            first = page.locator("[class*='st-key-q_approve']").first
+            expect(first).to_be_visible(timeout=30_000)
+            clip_id = next(c for c in (first.get_attribute("class") or "").split() if c.startswith("st-key-q_approve"))[-16:]
+            first.get_by_role("button", name="Approve").click()
+            _wait_for(lambda: _status(db, clip_id) is ClipStatus.APPROVED, "the publish")
+
+            page.get_by_role("link", name="Published").click()
+            expect(page.get_by_role("heading", name="Published")).to_be_visible(timeout=30_000)
+            # put the new clip at #31: the top of page 2
+            place = page.locator(_key("p_place", clip_id)).locator("input")
+            expect(place).to_be_visible(timeout=30_000)
+            place.fill("31")
+            place.press("Enter")
+            page.wait_for_timeout(800)
+            page.locator(_key("p_go", clip_id)).get_by_role("button").click()
+            _wait_for(lambda: _website(db).index(clip_id) == 30, "the move to #31")
+            expect(page.locator(".st-key-mt_notice").get_by_text("#31 (page 2)")).to_be_visible(timeout=15_000)
+
+            # the clip at #30, last on page 1, moves down past the boundary
+            last_on_page = _website(db)[29]
+            page.locator(_key("p_down", last_on_page)).get_by_role("button", name="Down").click()
+            _wait_for(lambda: _website(db).index(last_on_page) == 30, "the move down")
+            assert _website(db)[29] == clip_id
+
+            # on page 2, the first clip goes up past the boundary again
+            page.get_by_role("button", name="Next →").click()
+            up = page.locator(_key("p_up", last_on_page)).get_by_role("button", name="Up")
+            expect(up).to_be_visible(timeout=30_000)
+            up.click()
+            _wait_for(lambda: _website(db).index(last_on_page) == 29, "the move up")
+            assert _website(db)[30] == clip_id
+        finally:
+            browser.close()  # type: ignore[attr-defined]
