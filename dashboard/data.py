@@ -56,7 +56,7 @@ CONFIG_ENV = "TRACKER_CONFIG"
 DEFAULT_CONFIG = "feeds.yml"
 READ_TTL_S = 30  # short: several staff review at once, and ingest adds clips hourly
 PAGE_SIZE = 25
-PUBLISHED_PAGE_SIZE = 30
+PUBLISHED_PAGE_SIZE = 20  # five buttons a row: more rows would make the page slow to draw
 # The dashboard's one source of "now" (audit stamps, Insights windows, feed health).
 clock: Clock = system_clock
 
@@ -478,6 +478,12 @@ def _published_page(url: str, f: ClipFilter, offset: int, limit: int) -> Publish
 def published_page(query: QueueQuery, offset: int = 0, limit: int = PUBLISHED_PAGE_SIZE) -> PublishedPage:
     """A page of the website's list; the query's filters narrow it, numbers stay the website's."""
     return _published_page(db_url(), replace(query, status=None).to_filter(safe_config()), offset, limit)
+
+
+def published_at_number(number: int) -> str | None:
+    """The id of the clip at place `number` on the website (1 = top), None past the end."""
+    page = _published_page(db_url(), ClipFilter(), max(number - 1, 0), 1)
+    return page.clips[0].id if page.clips else None
 
 
 def published_number(clip_id: str) -> int | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.data import PUBLISHED_PAGE_SIZE as SIZE
 from tests.test_browser import _environment, _launch, _require_chromium, streamlit_server
 from tracker.export import select_for_export
 from tracker.models import ClipFilter, ClipStatus
@@ -88,29 +89,29 @@ def test_publish_and_reorder_across_a_page_boundary_in_a_real_browser(tmp_path: 
             _wait_for(lambda: _status(db, clip_id) is ClipStatus.APPROVED, "the publish")
 
             page.get_by_role("link", name="Published").click()
-            expect(page.get_by_role("heading", name="Published")).to_be_visible(timeout=30_000)
-            # put the new clip at #31: the top of page 2
-            place = page.locator(_key("p_place", clip_id)).locator("input")
-            expect(place).to_be_visible(timeout=30_000)
-            place.fill("31")
-            place.press("Enter")
+            expect(page.get_by_role("heading", name="Published", exact=True)).to_be_visible(timeout=30_000)
+            # put the new clip first on page 2, by number
+            expect(page.locator(_key("p_unpublish", clip_id))).to_be_visible(timeout=30_000)
+            page.locator(".st-key-p_from input").fill(str(_website(db).index(clip_id) + 1))
+            page.locator(".st-key-p_to input").fill(str(SIZE + 1))
+            page.locator(".st-key-p_to input").press("Enter")
             page.wait_for_timeout(800)
-            page.locator(_key("p_go", clip_id)).get_by_role("button").click()
-            _wait_for(lambda: _website(db).index(clip_id) == 30, "the move to #31")
-            expect(page.locator(".st-key-mt_notice").get_by_text("#31 (page 2)")).to_be_visible(timeout=15_000)
+            page.locator(".st-key-p_go").get_by_role("button", name="Move").click()
+            _wait_for(lambda: _website(db).index(clip_id) == SIZE, "the move to the top of page 2")
+            expect(page.locator(".st-key-mt_notice").get_by_text(f"#{SIZE + 1} (page 2)")).to_be_visible(timeout=15_000)
 
-            # the clip at #30, last on page 1, moves down past the boundary
-            last_on_page = _website(db)[29]
+            # the last clip on page 1 moves down past the boundary
+            last_on_page = _website(db)[SIZE - 1]
             page.locator(_key("p_down", last_on_page)).get_by_role("button", name="Down").click()
-            _wait_for(lambda: _website(db).index(last_on_page) == 30, "the move down")
-            assert _website(db)[29] == clip_id
+            _wait_for(lambda: _website(db).index(last_on_page) == SIZE, "the move down")
+            assert _website(db)[SIZE - 1] == clip_id
 
             # on page 2, the first clip goes up past the boundary again
             page.get_by_role("button", name="Next →").click()
             up = page.locator(_key("p_up", last_on_page)).get_by_role("button", name="Up")
             expect(up).to_be_visible(timeout=30_000)
             up.click()
-            _wait_for(lambda: _website(db).index(last_on_page) == 29, "the move up")
-            assert _website(db)[30] == clip_id
+            _wait_for(lambda: _website(db).index(last_on_page) == SIZE - 1, "the move up")
+            assert _website(db)[SIZE] == clip_id
         finally:
             browser.close()  # type: ignore[attr-defined]

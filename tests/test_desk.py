@@ -15,6 +15,7 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
+from dashboard.data import PUBLISHED_PAGE_SIZE as SIZE
 from dashboard.keys import Key
 from tests.conftest import DASHBOARD_NOW
 from tests.test_dashboard import APP, PAGES, metric, queue_ids, run_app
@@ -56,13 +57,13 @@ def add_clip(store: Store, clip_id: str, **changes: object) -> ClipView:
 def test_published_shows_the_total_and_pages_through(env: Store) -> None:
     at = run_app("pages/published.py")
     order = website(env)
-    assert metric(at, "Published") == len(order) > 30
-    assert numbers(at) == list(range(1, 31))
+    assert metric(at, "Published") == len(order) > SIZE
+    assert numbers(at) == list(range(1, SIZE + 1))
     at.button(key=Key.P_NEXT).click().run()
-    assert numbers(at)[0] == 31
+    assert numbers(at)[0] == SIZE + 1
     shown = [str(b.key).removeprefix(str(Key.P_UNPUBLISH)) for b in at.button
              if str(b.key).startswith(str(Key.P_UNPUBLISH))]
-    assert shown == order[30:30 + len(shown)]
+    assert shown == order[SIZE:SIZE + len(shown)]
     at.button(key=Key.P_PREV).click().run()
     assert numbers(at)[0] == 1
 
@@ -83,14 +84,14 @@ def test_published_search_and_filter_keep_website_numbers(env: Store) -> None:
 def test_move_down_across_the_page_boundary_then_undo(env: Store) -> None:
     at = run_app("pages/published.py")
     before = website(env)
-    last = before[29]  # #30, the last on page 1, and not featured
+    last = before[SIZE - 1]  # the last on page 1, and not featured
     assert not env.get_clip(last).featured
-    assert not at.button(key=f"{Key.P_DOWN}{last}").disabled, "thousands may follow: down is never blocked at 30"
+    assert not at.button(key=f"{Key.P_DOWN}{last}").disabled, "many may follow: down is never blocked at a page's end"
     at.button(key=f"{Key.P_DOWN}{last}").click().run()
     assert not at.exception
     after = website(env)
-    assert after.index(last) == 30 and after[29] == before[30]
-    assert any("#31 (page 2)" in m.value for m in at.markdown)
+    assert after.index(last) == SIZE and after[SIZE - 1] == before[SIZE]
+    assert any(f"#{SIZE + 1} (page 2)" in m.value for m in at.markdown)
     undo = undo_button(at)
     assert undo is not None
     undo.click().run()  # type: ignore[attr-defined]
@@ -100,9 +101,11 @@ def test_move_down_across_the_page_boundary_then_undo(env: Store) -> None:
 def test_move_to_a_place_by_number(env: Store) -> None:
     at = run_app("pages/published.py")
     before = website(env)
-    clip_id = before[20]
-    at.number_input(key=f"{Key.P_PLACE}{clip_id}").set_value(3)
-    at.button(key=f"{Key.P_GO}{clip_id}").click().run()
+    assert len(before) > SIZE
+    clip_id = before[-1]  # on the last page: moved without paging to it
+    at.number_input(key=Key.P_FROM).set_value(len(before))
+    at.number_input(key=Key.P_TO).set_value(3)
+    at.button(key=Key.P_GO).click().run()
     after = website(env)
     featured = sum(env.get_clip(i).featured for i in before)
     assert after.index(clip_id) == max(2, featured)
@@ -113,7 +116,7 @@ def test_published_buttons_say_what_they_do(env: Store) -> None:
     at = run_app("pages/published.py")
     first = website(env)[0]
     row = [b for b in at.button if str(b.key).endswith(first)]
-    assert {b.label for b in row} >= {"Up", "Down", "Unfeature", "Move", "Edit", "Unpublish"}
+    assert {b.label for b in row} == {"Up", "Down", "Unfeature", "Edit", "Unpublish"}
     assert all(b.label.strip() for b in at.button)
 
 

@@ -32,10 +32,14 @@ def _move(clip_id: str, offset: int, headline: str) -> None:
     _moved(headline, data.move(clip_id, offset, ui.current_user()), clip_id)
 
 
-def _move_to(clip_id: str, headline: str) -> None:
-    number = st.session_state.get(f"{Key.P_PLACE}{clip_id}")
-    if number:
-        _moved(headline, data.move_to(clip_id, int(number), ui.current_user()), clip_id)
+def _move_to() -> None:
+    """The "Move #a to #b" form: staff think in the website's numbers."""
+    source, target = st.session_state.get(Key.P_FROM), st.session_state.get(Key.P_TO)
+    clip_id = data.published_at_number(int(source)) if source else None
+    if clip_id is None or not target:
+        ui.flash(f"There is no #{source} on the website" if source else "Say which place to move", ":material/info:")
+        return
+    _moved(data.clip(clip_id).display_headline, data.move_to(clip_id, int(target), ui.current_user()), clip_id)
 
 
 def _unpublish(clip_id: str, headline: str) -> None:
@@ -107,6 +111,13 @@ with list_tab:
         st.info("**No published clip matches.** Check the spelling, or clear the filters.", icon=":material/search_off:")
         st.button("Clear filters", key="p_empty_clear", on_click=_clear_filters)
     else:
+        with st.container(horizontal=True, vertical_alignment="bottom"):
+            st.number_input("Move #", min_value=1, max_value=page.published, step=1, value=None, key=Key.P_FROM,
+                            placeholder="from", width=130)
+            st.number_input("to #", min_value=1, max_value=page.published, step=1, value=None, key=Key.P_TO,
+                            placeholder="place", width=130)
+            st.button("Move", key=Key.P_GO, icon=":material/swap_vert:", on_click=_move_to,
+                      help="Move the clip at one place on the website to another, across pages")
         st.caption(f"Showing {offset + 1:,}–{offset + len(page.clips):,} of {page.total:,}"
                    + (" matching clips; numbers are places on the website" if filtered else ""))
     for n, clip in zip(page.numbers, page.clips, strict=True):
@@ -114,7 +125,7 @@ with list_tab:
         last_of_kind = n == page.featured or n == page.published
         headline = clip.display_headline
         with st.container(border=True):
-            num, card, controls = st.columns([0.6, 6.4, 3.2], vertical_alignment="center")
+            num, card, controls = st.columns([0.6, 6.6, 3], vertical_alignment="center")
             num.markdown(f"### {n:,}")
             card.html(ui.clip_card_html(clip, registry, snippet=False))
             with controls:
@@ -131,21 +142,14 @@ with list_tab:
                              icon=":material/star:" if clip.featured else ":material/star_outline:", width="stretch",
                              help="Featured clips are shown first, full width",
                              on_click=_toggle_featured, args=(clip.id, not clip.featured))
-                r2 = st.columns([1.2, 1, 1], vertical_alignment="bottom")
-                st.session_state.setdefault(f"{Key.P_PLACE}{clip.id}", n)
-                r2[0].number_input("Place", min_value=1, max_value=max(page.published, 1), step=1,
-                                   key=f"{Key.P_PLACE}{clip.id}", label_visibility="collapsed",
-                                   help="A place on the website, 1 = top")
-                r2[1].button("Move", key=f"{Key.P_GO}{clip.id}", icon=":material/move_down:", width="stretch",
-                             help="Move to the place number beside this button", on_click=_move_to,
-                             args=(clip.id, headline))
-                if r2[2].button("Edit", key=f"{Key.P_EDIT}{clip.id}", icon=":material/edit:", width="stretch",
+                r2 = st.columns(2)
+                if r2[0].button("Edit", key=f"{Key.P_EDIT}{clip.id}", icon=":material/edit:", width="stretch",
                                 help="Open in the clip editor"):
                     ui.open_editor(clip.id)
                     st.switch_page("pages/editor.py")
-                st.button("Unpublish", key=f"{Key.P_UNPUBLISH}{clip.id}", icon=":material/unpublished:",
-                          width="stretch", help="Take it off the website, back into the review queue",
-                          on_click=_unpublish, args=(clip.id, headline))
+                r2[1].button("Unpublish", key=f"{Key.P_UNPUBLISH}{clip.id}", icon=":material/unpublished:",
+                             width="stretch", help="Take it off the website, back into the review queue",
+                             on_click=_unpublish, args=(clip.id, headline))
     nav = st.columns([1, 1, 4], vertical_alignment="center")
     if nav[0].button("← Previous", key=Key.P_PREV, disabled=offset == 0):
         st.session_state[Key.P_OFFSET] = max(offset - data.PUBLISHED_PAGE_SIZE, 0)
