@@ -39,13 +39,15 @@ PAGES = {
 
 user = auth.signed_in_user()
 if user is None:
-    ui.remember_clip_link()
+    st.session_state.pop(Key.APP_RAN, None)
+    ui.remember_link()
     st.navigation([st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:")], position="hidden").run()
     st.stop()
 
 ui.inject_css()
 page = st.navigation(PAGES)
-ui.open_linked_clip()
+st.session_state[Key.APP_RAN] = True
+ui.go_to_remembered_link()
 with st.sidebar:
     st.caption(f"Signed in as **{user}**" + (" · demo mode: nothing reaches the website" if data.demo_mode() else ""))
     if not data.demo_mode():

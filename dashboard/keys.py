@@ -9,7 +9,8 @@ class Key(StrEnum):
     # session
     USER = "user"
     EDIT_CLIP = "edit_clip"
-    AFTER_SIGN_IN = "after_sign_in"  # a ?clip= link opened before signing in
+    AFTER_SIGN_IN = "after_sign_in"  # the page (and ?clip=) a first visit asked for, before app.py ran
+    APP_RAN = "app_ran"  # app.py signed someone in and registered the pages in this session
     FLASH = "flash"
     NOTICE = "mt_notice"  # the toast-like box that carries a notice and its Undo button
     UNDO = "undo"

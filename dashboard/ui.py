@@ -233,32 +233,34 @@ def flash(message: str, icon: str = ":material/check_circle:", *, undo: Undo | N
     st.session_state[Key.FLASH] = {"message": message, "icon": icon, "undo": undo or None, "page": page, "until": None}
 
 
-def remember_clip_link() -> None:
-    """A ?clip= link opened before signing in: the editor opens it once signed in (app.py)."""
-    linked = st.query_params.get("clip")
-    if linked:
-        st.session_state[Key.AFTER_SIGN_IN] = str(linked)
+def remember_link(page: str | None = None) -> None:
+    """Where a visit that has to go through app.py (sign-in) first wanted to go: the page, and the
+    clip of a ?clip= link. app.py takes it there afterwards (go_to_remembered_link)."""
+    clip = st.query_params.get("clip")
+    if page or clip:
+        st.session_state[Key.AFTER_SIGN_IN] = {"page": page or "pages/editor.py", "clip": clip}
 
 
-def open_linked_clip() -> None:
-    """After sign-in, go to the clip a ?clip= link asked for."""
-    linked = st.session_state.pop(Key.AFTER_SIGN_IN, None)
-    if linked:
-        open_editor(str(linked))
-        st.switch_page("pages/editor.py")
+def go_to_remembered_link() -> None:
+    """In app.py, once signed in: go where the first visit asked for."""
+    wanted = st.session_state.pop(Key.AFTER_SIGN_IN, None)
+    if not wanted:
+        return
+    if wanted.get("clip"):
+        open_editor(str(wanted["clip"]))
+    st.switch_page(str(wanted["page"]))
 
 
-def require_sign_in() -> None:
-    """Stop a page that runs without app.py having signed someone in.
+def require_app(page: str) -> None:
+    """Stop a page that runs without app.py (its sign-in, navigation and styles) having run first.
 
     On a freshly started server, Streamlit serves a first request for /published (a bookmark, a
     ?clip= link) by running pages/published.py directly, before app.py has registered its pages:
-    without this, that page would show data to anyone. Such a visit is sent to the sign-in page."""
-    from dashboard import auth  # auth imports this module
-
-    if auth.signed_in_user() is not None:
+    without this, that page would show data to anyone. Such a visit goes through app.py instead,
+    and on to the page it asked for."""
+    if st.session_state.get(Key.APP_RAN):
         return
-    remember_clip_link()
+    remember_link(f"pages/{page}.py")
     with contextlib.suppress(StreamlitAPIException):  # app.py's navigation is in place: pages are reached only through it
         st.switch_page("app.py")
     st.stop()
@@ -267,7 +269,7 @@ def require_sign_in() -> None:
 def page_notices(page: str) -> None:
     """First thing on every page: the sign-in check, the demo-mode banner, and the notice of the last
     action made here."""
-    require_sign_in()
+    require_app(page)
     if data.demo_mode():
         st.info("**Demo mode:** sample data. Nothing you do here reaches the website's exports.",
                 icon=":material/science:")

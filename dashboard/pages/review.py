@@ -172,11 +172,11 @@ bar[2].button(f"Reject ({selected})" if selected else "Reject selected", key=Key
 bar[3].caption(f"Showing {first:,}–{first + len(page.clips) - 1:,} of {page.total or 0:,}, newest first")
 
 for clip in page.clips:
-    with st.container(border=True):
-        pick, card, actions = st.columns([0.35, 8, 1.5], vertical_alignment="center")
-        pick.checkbox("Select", key=f"{Key.Q_SELECT}{clip.id}", label_visibility="collapsed")
-        card.html(ui.clip_card_html(clip, registry, show_status=query.status is None))
-        with actions:
+    # A flex row, not st.columns: a third of the layout blocks for the browser to draw (bench/README.md)
+    with st.container(border=True, horizontal=True, vertical_alignment="center", wrap=False):
+        st.checkbox("Select", key=f"{Key.Q_SELECT}{clip.id}", label_visibility="collapsed", width="content")
+        st.html(ui.clip_card_html(clip, registry, show_status=query.status is None))
+        with st.container(width=140):
             if clip.status is not data.ClipStatus.APPROVED:
                 st.button("Approve", key=f"{Key.Q_APPROVE}{clip.id}", type="primary", icon=":material/check:",
                           on_click=_decide, args=([clip.id], True), width="stretch")
