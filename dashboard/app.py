@@ -41,6 +41,8 @@ PAGES = {
 
 user = auth.signed_in_user()
 if user is None:
+    st.session_state.pop(Key.APP_RAN, None)
+    ui.remember_link()
     st.navigation([st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:")], position="hidden").run()
     st.stop()
 
@@ -50,8 +52,10 @@ if role is None:
     st.stop()
 ui.inject_css()
 page = st.navigation(PAGES)
+st.session_state[Key.APP_RAN] = True
+ui.go_to_remembered_link()
 with st.sidebar:
-    st.caption(f"Signed in as **{user}** ({role})" + (" · demo mode" if data.demo_mode() else ""))
+    st.caption(f"Signed in as **{user}** ({role})" + (" · demo mode: nothing reaches the website" if data.demo_mode() else ""))
     if not data.demo_mode():
         st.button("Sign out", key=Key.LOGOUT, on_click=auth.sign_out, icon=":material/logout:")
 problem = data.config_problem()
@@ -60,5 +64,4 @@ if problem:
 export_problem = data.export_problem()
 if export_problem:
     st.error(ui.md_escape(export_problem), icon=":material/error:")
-ui.show_flash()
 page.run()

@@ -31,7 +31,8 @@ from tracker.enrich import PageMeta, add_clip_from_page, fetch_page_meta, match_
 from tracker.errors import ConfigError, ExportError, NotifyError, TrackerError
 from tracker.export import Registry, render_card
 from tracker.export.html_writer import preview_css
-from tracker.health import HealthReport, health_report
+from tracker.health import FeedStatus, HealthReport, health_report, plain_problem
+from tracker.history import describe_history
 from tracker.models import (
     Actor,
     AuditEntry,
@@ -46,7 +47,9 @@ from tracker.models import (
     MemberConfig,
     Mention,
     NotifyConfig,
+    PublishedPage,
     Role,
+    Undo,
     staff_mention,
 )
 from tracker.rematch import RuleTrial, try_rule
@@ -59,12 +62,13 @@ CONFIG_ENV = "TRACKER_CONFIG"
 DEFAULT_CONFIG = "feeds.yml"
 READ_TTL_S = 30  # short: several staff review at once, and ingest adds clips hourly
 PAGE_SIZE = 25
+PUBLISHED_PAGE_SIZE = 20  # five buttons a row: more rows would make the page slow to draw
 # The dashboard's one source of "now" (audit stamps, Insights windows, feed health).
 clock: Clock = system_clock
 
 __all__ = [
-    "PAGE_SIZE", "AuditEntry", "ClipStatus", "ClipView", "DeliveryView", "HealthReport", "PageMeta", "Permission",
-    "QueueQuery", "RuleTrial",
+    "PAGE_SIZE", "PUBLISHED_PAGE_SIZE", "AuditEntry", "ClipStatus", "ClipView", "DeliveryView", "HealthReport",
+    "PageMeta", "Permission", "PublishedPage", "QueueQuery", "RuleTrial", "Undo",
 ]
 
 
@@ -293,6 +297,30 @@ def tags() -> list[str]:
     return sorted({t for f in safe_config().all_feeds() for t in f.tags})
 
 
+# Feed tags are mostly state codes (feeds.yml: `tags: [pa]`); staff know states by name.
+_US_STATES = {
+    "al": "Alabama", "ak": "Alaska", "az": "Arizona", "ar": "Arkansas", "ca": "California", "co": "Colorado",
+    "ct": "Connecticut", "de": "Delaware", "dc": "District of Columbia", "fl": "Florida", "ga": "Georgia",
+    "hi": "Hawaii", "id": "Idaho", "il": "Illinois", "in": "Indiana", "ia": "Iowa", "ks": "Kansas",
+    "ky": "Kentucky", "la": "Louisiana", "me": "Maine", "md": "Maryland", "ma": "Massachusetts", "mi": "Michigan",
+    "mn": "Minnesota", "ms": "Mississippi", "mo": "Missouri", "mt": "Montana", "ne": "Nebraska", "nv": "Nevada",
+    "nh": "New Hampshire", "nj": "New Jersey", "nm": "New Mexico", "ny": "New York", "nc": "North Carolina",
+    "nd": "North Dakota", "oh": "Ohio", "ok": "Oklahoma", "or": "Oregon", "pa": "Pennsylvania",
+    "ri": "Rhode Island", "sc": "South Carolina", "sd": "South Dakota", "tn": "Tennessee", "tx": "Texas",
+    "ut": "Utah", "vt": "Vermont", "va": "Virginia", "wa": "Washington", "wv": "West Virginia", "wi": "Wisconsin",
+    "wy": "Wyoming",
+}
+
+
+def tag_label(tag: str) -> str:
+    """A tag as staff say it: a state code by the state's name ("mn" → "Minnesota (MN)"), any
+    other tag with its dashes made spaces ("good-cause" → "good cause")."""
+    name = _US_STATES.get(tag.lower())
+    if name:
+        return f"{name} ({tag.upper()})"
+    return tag.replace("-", " ").replace("_", " ")
+
+
 # ------------------------------------------------------------------ single clips
 
 
@@ -312,6 +340,25 @@ def _history(url: str, clip_id: str) -> list[AuditEntry]:
 
 def history(clip_id: str) -> list[AuditEntry]:
     return _history(db_url(), clip_id)
+
+
+def history_lines(clip_view: ClipView) -> list[str]:
+    """The clip's history as sentences, newest first (tracker.history)."""
+    reg = registry()
+    names = {f"member:{i}": n for i, n in reg.members.items()} | {f"campaign:{i}": n for i, n in reg.campaigns.items()}
+    entries = history(clip_view.id)
+    return [f"{e.at:%Y-%m-%d %H:%M} UTC · {line}"
+            for e, line in reversed(list(zip(entries, describe_history(entries, clip_view, names), strict=True)))]
+
+
+def clips(clip_ids: Sequence[str]) -> list[ClipView]:
+    out = []
+    for clip_id in clip_ids:
+        try:
+            out.append(clip(clip_id))
+        except TrackerError:
+            continue  # removed since: nothing to show
+    return out
 
 
 def recent_clips(limit: int = 60, text: str | None = None) -> list[ClipView]:
@@ -391,6 +438,31 @@ def reject(clip_ids: Sequence[str], user: str) -> int:
     return set_status(clip_ids, ClipStatus.REJECTED, user)
 
 
+def decide(clip_ids: Sequence[str], status: ClipStatus, user: str) -> tuple[int, Undo]:
+    """A status change and what takes it back (for the notice's Undo)."""
+    record = review.status_undo(store(), clip_ids, status)
+    return set_status(clip_ids, status, user), record
+
+
+def undo(record: Undo, user: str) -> int:
+    changed = 0
+    with _write():
+        changed = review.undo(store(), _config_for_exports(), record, actor(user), clock=clock)
+    return changed
+
+
+def publish_warnings(clip_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Clips that staff should look at again before they go on the website, with why.
+    Asked in demo mode too: it is where staff learn the desk."""
+    cfg = safe_config()
+    found = {}
+    for c in clips(clip_ids):
+        problems = review.publish_warnings(cfg, c)
+        if problems:
+            found[c.id] = problems
+    return found
+
+
 def unpublish(clip_id: str, user: str) -> int:
     """Off the website and back into the review queue (not rejected: it may return)."""
     return set_status([clip_id], ClipStatus.NEW, user)
@@ -438,10 +510,45 @@ def published(limit: int = 30) -> list[ClipView]:
     return _published(db_url(), limit)
 
 
-def move(clip_id: str, offset: int, user: str, limit: int = 30) -> None:
-    """Move a published clip up (-1) or down (+1) among the first `limit` shown (tracker.review.move_published)."""
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def _published_page(url: str, f: ClipFilter, offset: int, limit: int) -> PublishedPage:
+    return _store(url).published_page(f, offset=offset, limit=limit)
+
+
+def published_page(query: QueueQuery, offset: int = 0, limit: int = PUBLISHED_PAGE_SIZE) -> PublishedPage:
+    """A page of the website's list; the query's filters narrow it, numbers stay the website's."""
+    return _published_page(db_url(), replace(query, status=None).to_filter(safe_config()), offset, limit)
+
+
+def published_at_number(number: int) -> str | None:
+    """The id of the clip at place `number` on the website (1 = top), None past the end."""
+    page = _published_page(db_url(), ClipFilter(), max(number - 1, 0), 1)
+    return page.clips[0].id if page.clips else None
+
+
+def published_number(clip_id: str) -> int | None:
+    """The clip's place on the website (1 = top), None when it is not published."""
+    place = store().published_place(clip_id)
+    if place is None:
+        return None
+    featured, index, _size = place
+    return index + 1 + (0 if featured else store().count_clips(ClipFilter(status=ClipStatus.APPROVED, featured=True)))
+
+
+def move(clip_id: str, offset: int, user: str) -> Undo | None:
+    """Move a published clip up (-1) or down (+1), across pages too (tracker.review.move_published)."""
+    record = None
     with _write():
-        review.move_published(store(), _config_for_exports(), clip_id, offset, actor(user), limit=limit, clock=clock)
+        record = review.move_published(store(), _config_for_exports(), clip_id, offset, actor(user), clock=clock)
+    return record
+
+
+def move_to(clip_id: str, number: int, user: str) -> Undo | None:
+    """Put a published clip at place `number` on the website (tracker.review.move_published_to)."""
+    record = None
+    with _write():
+        record = review.move_published_to(store(), _config_for_exports(), clip_id, number, actor(user), clock=clock)
+    return record
 
 
 # ------------------------------------------------------------------ add by URL
@@ -510,6 +617,11 @@ def _health(url: str) -> HealthReport:
 
 def health() -> HealthReport:
     return _health(db_url())
+
+
+def feed_problem(status: FeedStatus) -> str | None:
+    """A feed's problem in words staff understand (tracker.health.explain_error)."""
+    return plain_problem(status)
 
 
 def test_rule(draft: MemberConfig | CampaignConfig) -> RuleTrial:

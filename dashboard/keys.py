@@ -9,7 +9,14 @@ class Key(StrEnum):
     # session
     USER = "user"
     EDIT_CLIP = "edit_clip"
+    AFTER_SIGN_IN = "after_sign_in"  # the page (and ?clip=) a first visit asked for, before app.py ran
+    APP_RAN = "app_ran"  # app.py signed someone in and registered the pages in this session
     FLASH = "flash"
+    NOTICE = "mt_notice"  # the toast-like box that carries a notice and its Undo button
+    UNDO = "undo"
+    CONFIRM = "confirm"  # a publish waiting for "Publish anyway"
+    CONFIRM_YES = "confirm_yes"
+    CONFIRM_NO = "confirm_no"
     EXPORT_PROBLEM = "export_problem"
     # sign-in
     LOGIN_USERNAME = "login_username"
@@ -67,7 +74,19 @@ class Key(StrEnum):
     P_UNPUBLISH = "p_unpublish:"
     P_EDIT = "p_edit:"
     P_FEATURE = "p_feature:"
-    P_LIMIT = "p_limit"
+    P_FROM = "p_from"
+    P_TO = "p_to"
+    P_GO = "p_go"
+    P_TEXT = "p_text"
+    P_MEMBER = "p_member"
+    P_CAMPAIGN = "p_campaign"
+    P_OUTLET = "p_outlet"
+    P_TAG = "p_tag"
+    P_CLEAR = "p_clear"
+    P_OFFSET = "p_offset"
+    P_SIGNATURE = "p_signature"
+    P_PREV = "p_prev"
+    P_NEXT = "p_next"
     # add by URL
     A_URL = "a_url"
     A_FETCH = "a_fetch"

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from html import escape
 from urllib.parse import quote
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
+from dashboard import data
 from dashboard.keys import Key
 from tracker.export import Registry
 from tracker.export.sanitize import safe_http_url
-from tracker.models import ClipView, Mention
+from tracker.models import ClipView, Mention, Undo
 
 STATUS_LABELS = {"new": "New", "approved": "Approved", "rejected": "Rejected"}
 
@@ -40,7 +44,16 @@ _CSS = """
 .mt-chip-status-rejected { background: #fee2e2; color: #991b1b; }
 .mt-chip-featured { background: #fef3c7; color: #92400e; }
 .mt-snippet { font-size: .9rem; color: #374151; line-height: 1.45; margin: 0; }
-.mt-snippet mark { background: #fde68a; color: inherit; padding: 0 .1rem; border-radius: 3px; }
+.mt-snippet mark, .mt-headline mark { background: #fde68a; color: inherit; padding: 0 .1rem; border-radius: 3px; }
+/* The notice after an action: placed like a toast, but part of the page, so it carries an Undo
+   button and never follows staff to another page. */
+.st-key-mt_notice { position: fixed; right: 1.5rem; bottom: 1.5rem; z-index: 999990; width: auto !important;
+  max-width: 30rem; background: var(--background-color, #fff); border-radius: .6rem; padding: .6rem .9rem;
+  box-shadow: 0 6px 24px rgba(0,0,0,.18); border: 1px solid rgba(0,0,0,.08); }
+.mt-example { margin: 0 0 .9rem; }
+.st-key-mt_confirm { position: fixed; left: 50%; bottom: 1.5rem; transform: translateX(-50%); z-index: 999991;
+  width: min(40rem, 90vw) !important; background: var(--background-color, #fff); border-radius: .6rem;
+  padding: .8rem 1rem; box-shadow: 0 8px 32px rgba(0,0,0,.25); border: 1px solid #f59e0b; }
 </style>
 """
 
@@ -109,11 +122,23 @@ def _term_spans(text: str, words: set[str]) -> list[tuple[int, int]]:
     return spans
 
 
-def snippets_html(mentions: Sequence[Mention], fallback: str, limit: int = 2) -> str:
+def _title_words(mentions: Sequence[Mention]) -> set[str]:
+    return {m.snippet[m.start : m.end] for m in mentions if m.field == "title" and m.snippet and m.end > m.start}
+
+
+def _same_text(a: str, b: str) -> bool:
+    """Two snippets that show the same words (the matcher cuts them at different places, with …)."""
+    def norm(t: str) -> str:
+        return " ".join(t.replace("…", " ").split()).lower()
+    x, y = norm(a), norm(b)
+    return bool(x and y) and (x in y or y in x)
+
+
+def snippets_html(mentions: Sequence[Mention], fallback: str, limit: int = 2, *, headline: str = "") -> str:
     """The evidence for a match: up to `limit` distinct snippets with every hit highlighted.
 
-    A hit in the title would only repeat the headline, so then the summary is shown
-    instead, with the same words highlighted in it.
+    A hit in the title is highlighted in the headline itself (clip_card_html); a snippet of the
+    title would only repeat it. No snippet is shown twice, nor one that repeats the headline.
     """
     by_snippet: dict[str, list[tuple[int, int]]] = {}
     words: set[str] = set()
@@ -124,16 +149,39 @@ def snippets_html(mentions: Sequence[Mention], fallback: str, limit: int = 2) ->
             words.add(m.snippet[m.start : m.end])
         if m.field == "title":
             continue
+        if any(_same_text(m.snippet, seen) for seen in by_snippet if seen != m.snippet) or _same_text(m.snippet, headline):
+            continue
         by_snippet.setdefault(m.snippet, [])
         if m.end > m.start:
             by_snippet[m.snippet].append((m.start, m.end))
     if not by_snippet:
         text = _shorten(fallback)
-        return f'<p class="mt-snippet">{highlight(text, _term_spans(text, words))}</p>' if text else ""
+        if not text or _same_text(text, headline):
+            return ""
+        return f'<p class="mt-snippet">{highlight(text, _term_spans(text, words))}</p>'
     parts = []
     for snippet, spans in list(by_snippet.items())[:limit]:
         # other mentions' words often fall inside the same snippet: mark those too
         parts.append(f'<p class="mt-snippet">{highlight(snippet, spans + _term_spans(snippet, words))}</p>')  # the matcher marks cuts with …
+    return "".join(parts)
+
+
+def rule_examples_html(clips: Sequence[ClipView], hits: dict[str, Mention]) -> str:
+    """Test-a-rule examples: each clip's headline, linked, and where the draft matched, highlighted."""
+    parts = []
+    for clip in clips:
+        url = safe_http_url(clip.url)
+        title = _e(clip.display_headline or "(no headline)")
+        if url:
+            title = f'<a href="{_e(url)}" target="_blank" rel="noopener">{title}</a>'
+        hit = hits.get(clip.id)
+        evidence = ""
+        if hit is not None and hit.snippet:
+            # the matcher already marks where it cut the text with …
+            evidence = f'<p class="mt-snippet">{highlight(hit.snippet, [(hit.start, hit.end)] if hit.end > hit.start else [])}</p>'
+        parts.append(f'<div class="mt-example"><p class="mt-headline" dir="auto">{title}</p>'
+                     f'<p class="mt-meta"><span class="mt-outlet">{_e(clip.display_outlet or "Unknown outlet")}</span>'
+                     f" · {_e(when(clip.published_at or clip.first_seen_at))}</p>{evidence}</div>")
     return "".join(parts)
 
 
@@ -154,7 +202,9 @@ def when(value: datetime | None) -> str:
 
 def clip_card_html(clip: ClipView, registry: Registry, *, show_status: bool = False, snippet: bool = True) -> str:
     url = safe_http_url(clip.url)
-    headline = _e(clip.display_headline or "(no headline)")
+    text = clip.display_headline or "(no headline)"
+    # with the evidence (review cards), a match in the title is highlighted where it is: in the headline
+    headline = highlight(text, _term_spans(text, _title_words(clip.mentions)) if snippet else [])
     if url:
         headline = f'<a href="{_e(url)}" target="_blank" rel="noopener">{headline}</a>'
     meta = f'<span class="mt-outlet">{_e(clip.display_outlet or "Unknown outlet")}</span> · {_e(when(clip.published_at or clip.first_seen_at))}'
@@ -166,20 +216,123 @@ def clip_card_html(clip: ClipView, registry: Registry, *, show_status: bool = Fa
     body = (
         f'<p class="mt-headline" dir="auto">{headline}</p><p class="mt-meta">{meta}</p>'
         f"{chips_html(clip, registry, show_status=show_status)}"
-        + (snippets_html(clip.mentions, clip.display_blurb) if snippet else "")
+        + (snippets_html(clip.mentions, clip.display_blurb, headline=text) if snippet else "")
     )
     return f'<div class="mt-card">{thumbnail_html(clip)}<div class="mt-body">{body}</div></div>'
 
 
-def flash(message: str, icon: str = ":material/check_circle:") -> None:
-    """A toast that survives the rerun a callback triggers."""
-    st.session_state[Key.FLASH] = (message, icon)
+NOTICE_S = 5  # how long a notice stays
+UNDO_S = 8  # how long a decision can be taken back from its notice
 
 
-def show_flash() -> None:
-    pending = st.session_state.pop(Key.FLASH, None)
-    if pending:
-        st.toast(pending[0], icon=pending[1])
+def flash(message: str, icon: str = ":material/check_circle:", *, undo: Undo | None = None,
+          page: str | None = None) -> None:
+    """A notice for the next run of the page (the one the action was on, or `page`), with an Undo
+    button when `undo` says what to take back. Shown by page_notices; gone after a few seconds
+    or when staff go to another page."""
+    st.session_state[Key.FLASH] = {"message": message, "icon": icon, "undo": undo or None, "page": page, "until": None}
+
+
+def remember_link(page: str | None = None) -> None:
+    """Where a visit that has to go through app.py (sign-in) first wanted to go: the page, and the
+    clip of a ?clip= link. app.py takes it there afterwards (go_to_remembered_link)."""
+    clip = st.query_params.get("clip")
+    if page or clip:
+        st.session_state[Key.AFTER_SIGN_IN] = {"page": page or "pages/editor.py", "clip": clip}
+
+
+def go_to_remembered_link() -> None:
+    """In app.py, once signed in: go where the first visit asked for."""
+    wanted = st.session_state.pop(Key.AFTER_SIGN_IN, None)
+    if not wanted:
+        return
+    if wanted.get("clip"):
+        open_editor(str(wanted["clip"]))
+    st.switch_page(str(wanted["page"]))
+
+
+def require_app(page: str) -> None:
+    """Stop a page that runs without app.py (its sign-in, navigation and styles) having run first.
+
+    On a freshly started server, Streamlit serves a first request for /published (a bookmark, a
+    ?clip= link) by running pages/published.py directly, before app.py has registered its pages:
+    without this, that page would show data to anyone. Such a visit goes through app.py instead,
+    and on to the page it asked for."""
+    if st.session_state.get(Key.APP_RAN):
+        return
+    remember_link(f"pages/{page}.py")
+    with contextlib.suppress(StreamlitAPIException):  # app.py's navigation is in place: pages are reached only through it
+        st.switch_page("app.py")
+    st.stop()
+
+
+def page_notices(page: str) -> None:
+    """First thing on every page: the sign-in check, the demo-mode banner, and the notice of the last
+    action made here."""
+    require_app(page)
+    if data.demo_mode():
+        st.info("**Demo mode:** sample data. Nothing you do here reaches the website's exports.",
+                icon=":material/science:")
+    notice = st.session_state.get(Key.FLASH)
+    if notice is None:
+        return
+    if notice["page"] not in (None, page):
+        st.session_state.pop(Key.FLASH, None)  # made on another page: it does not follow staff here
+        return
+    if notice["until"] is None:
+        notice["page"] = page
+        notice["until"] = time.time() + (UNDO_S if notice["undo"] else NOTICE_S)
+    _notice()
+
+
+@st.fragment(run_every=1.0)
+def _notice() -> None:
+    notice = st.session_state.get(Key.FLASH)
+    if not notice or notice["until"] is None or time.time() > notice["until"]:
+        st.session_state.pop(Key.FLASH, None)
+        return
+    with st.container(key=Key.NOTICE, horizontal=True, vertical_alignment="center"):
+        st.markdown(f"{notice['icon']} {notice['message']}")
+        if notice["undo"] and st.button("Undo", key=Key.UNDO, icon=":material/undo:", type="primary"):
+            changed = data.undo(notice["undo"], current_user())
+            flash(f"Undone: {changed} change{'s' if changed != 1 else ''} taken back", ":material/undo:",
+                  page=notice["page"])
+            st.rerun()
+
+
+def ask_before_publishing(clip_ids: Sequence[str]) -> bool:
+    """True (and the question is queued) when some of these clips should be looked at again before
+    they go on the website; the page then shows confirm_box. Asked once per action."""
+    warnings = data.publish_warnings(clip_ids)
+    if not warnings:
+        return False
+    st.session_state[Key.CONFIRM] = {"ids": list(clip_ids), "warnings": warnings}
+    return True
+
+
+def confirm_box(publish: Callable[[list[str]], None]) -> None:
+    """The queued publish question, if any: "Publish anyway" calls publish(ids), Cancel drops it."""
+    pending = st.session_state.get(Key.CONFIRM)
+    if not pending:
+        return
+    ids, warnings = pending["ids"], pending["warnings"]
+    shown = {c.id: c for c in data.clips(list(warnings))}
+    reasons = [f"“{md_escape(shown[i].display_headline[:70])}”: {'; '.join(warnings[i])}" for i in warnings if i in shown]
+    if len(ids) == 1:
+        question = f"**Publish this clip?** {reasons[0][0].upper()}{reasons[0][1:]}." if reasons else "**Publish this clip?**"
+    else:
+        question = (f"**Publish {len(ids)} clips?** {len(warnings)} of them may not be ready:\n\n"
+                    + "\n".join(f"- {r}" for r in reasons))
+
+    def yes() -> None:
+        st.session_state.pop(Key.CONFIRM, None)
+        publish(ids)
+
+    with st.container(key="mt_confirm"):
+        st.markdown(question)
+        a, b = st.columns(2)
+        a.button("Publish anyway", key=Key.CONFIRM_YES, type="primary", icon=":material/public:", on_click=yes)
+        b.button("Cancel", key=Key.CONFIRM_NO, on_click=lambda: st.session_state.pop(Key.CONFIRM, None))
 
 
 def current_user() -> str:

@@ -218,4 +218,4 @@ def test_editor_corrects_matches(env: Store) -> None:
     assert (entry.user, entry.action) == ("demo", "tag")
     assert entry.detail == f"+member:{missed} -member:{wrong}"
     assert list(at.multiselect(key=f"{Key.E_MEMBERS}{clip.id}").value) == list(expected)  # shows what was stored
-    assert at.session_state[Key.FLASH][0].startswith("Matches saved: +")
+    assert at.session_state[Key.FLASH]["message"].startswith("Matches saved: +")

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent / "tracker"
 # Lower numbers sit lower; a package may import only packages of a lower rank.
 RANK = {
     "tracker": 0, "tracker.errors": 0, "tracker.clock": 0,
-    "tracker.models": 1,
+    "tracker.models": 1, "tracker.history": 2,
     "tracker.query": 2, "tracker.normalize": 2, "tracker.roles": 2,
     "tracker.demo_mode": 1,
     "tracker.config": 3, "tracker.policy": 3, "tracker.parse": 3, "tracker.match": 3, "tracker.export": 3,

@@ -12,8 +12,17 @@ from tests.test_ingest import rss
 from tracker.config import parse_config
 from tracker.demo import seed_store
 from tracker.ingest import run_locked_cycle
-from tracker.models import ClipEdit, ClipStatus
-from tracker.review import clear_position, edit_clip, move_published, set_status
+from tracker.models import ClipEdit, ClipFilter, ClipStatus, ClipView
+from tracker.review import (
+    clear_position,
+    edit_clip,
+    move_published,
+    move_published_to,
+    publish_warnings,
+    set_status,
+    status_undo,
+    undo,
+)
 from tracker.store import Store
 
 
@@ -108,3 +117,103 @@ def test_reordering_and_clearing_a_position_reach_the_exports(store: Store, tmp_
     clear_position(store, config, third.id, "ana", clock=clock)
     assert store.get_clip(third.id).position is None
     assert store.history(third.id)[-1].at == NOW
+
+
+def _website(store: Store) -> list[str]:
+    """The website's whole order, read independently of the store's paging."""
+    from tracker.export import select_for_export
+
+    return [c.id for c in select_for_export(store.all_clips(ClipFilter(status=ClipStatus.APPROVED)))]
+
+
+def test_published_page_numbers_clips_as_the_website_orders_them(store: Store) -> None:
+    seed_store(store, 200, now=NOW)
+    website = _website(store)
+    first = store.published_page(offset=0, limit=25)
+    second = store.published_page(offset=25, limit=25)
+    assert first.total == first.published == len(website) > 50
+    assert [c.id for c in first.clips + second.clips] == website[:50]
+    assert first.numbers + second.numbers == tuple(range(1, 51))
+    assert first.featured == sum(store.get_clip(i).featured for i in website)
+    # a search keeps each hit's place on the whole website
+    hits = store.published_page(ClipFilter(text="eviction"), limit=500)
+    assert 0 < hits.total < len(website) and hits.published == len(website)
+    assert [website[n - 1] for n in hits.numbers] == [c.id for c in hits.clips]
+    assert all("eviction" in (c.title + c.summary).lower() for c in hits.clips)
+
+
+def test_moving_across_a_page_boundary_and_undoing_it(store: Store, tmp_path: Path) -> None:
+    seed_store(store, 200, now=NOW)
+    config = parse_config({"settings": {"exports": [{"format": "json", "path": "out/news.json"}]}},
+                          str(tmp_path / "feeds.yml"), tmp_path)
+    clock = FakeClock(NOW)
+    before = _website(store)
+    featured = store.published_page(limit=1).featured
+    # the 30th unfeatured clip, last on a page of 30, moves down past the boundary
+    clip_id = before[featured + 29]
+    record = move_published(store, config, clip_id, 1, "ana", clock=clock)
+    after = _website(store)
+    assert record and after.index(clip_id) == featured + 30
+    assert after[featured + 29] == before[featured + 30]
+    exported = [i["id"] for i in json.loads((tmp_path / "out" / "news.json").read_text())["items"]]
+    assert exported == after
+    assert undo(store, config, record, "ana", clock=clock) > 0
+    assert _website(store) == before
+    assert store.history(clip_id)[-1].user == "ana"
+
+
+def test_move_to_a_place_by_number(store: Store) -> None:
+    seed_store(store, 200, now=NOW)
+    before = _website(store)
+    featured = store.published_page(limit=1).featured
+    last = before[-1]
+    record = move_published_to(store, None, last, featured + 3, "ana", clock=FakeClock(NOW))
+    after = _website(store)
+    assert record and after.index(last) == featured + 2
+    assert [i for i in after if i != last] == before[:-1]  # nothing else changed order
+    # an unfeatured clip asked to go to place 1 stops below the featured ones
+    assert move_published_to(store, None, last, 1, "ana", clock=FakeClock(NOW))
+    assert _website(store).index(last) == featured
+    assert move_published_to(store, None, last, 1, "ana", clock=FakeClock(NOW)) is None  # already there
+    assert move_published_to(store, None, "no-such-clip", 1, "ana") is None
+
+
+def test_undo_restores_each_clips_own_status(store: Store) -> None:
+    seed_store(store, 60, now=NOW)
+    new = store.list_clips(ClipFilter(status=ClipStatus.NEW), limit=2).clips
+    rejected = store.list_clips(ClipFilter(status=ClipStatus.REJECTED), limit=1).clips
+    ids = [c.id for c in new + rejected]
+    record = status_undo(store, ids, ClipStatus.APPROVED)
+    assert set_status(store, None, ids, ClipStatus.APPROVED, "ana", clock=FakeClock(NOW)) == 3
+    assert undo(store, None, record, "ana", clock=FakeClock(NOW)) == 3
+    assert [store.get_clip(i).status for i in ids] == [ClipStatus.NEW, ClipStatus.NEW, ClipStatus.REJECTED]
+    assert [h.action for h in store.history(ids[2])][-2:] == ["approved", "rejected"]
+    already = store.list_clips(ClipFilter(status=ClipStatus.APPROVED), limit=1).clips[0]
+    assert not status_undo(store, [already.id], ClipStatus.APPROVED)  # nothing to take back
+
+
+def test_publish_warnings(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from tracker.models import Mention
+
+    with_exports = parse_config({"settings": {"exports": [{"format": "html", "path": "x.html"}]}},
+                                str(tmp_path / "feeds.yml"), tmp_path)
+    csv_only = parse_config({"settings": {"exports": [{"format": "csv", "path": "x.csv"}]}},
+                            str(tmp_path / "feeds.yml"), tmp_path)
+    bare = ClipView(id="a", url="https://x.example/a", canonical_url="https://x.example/a", title="T", summary="",
+                    outlet="X", published_at=None, first_seen_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    status=ClipStatus.NEW, image_url=None)
+    assert len(publish_warnings(with_exports, bare)) == 2
+    assert publish_warnings(csv_only, bare) == ["it names no member and no campaign"]
+    good = ClipView(**{**vars(bare), "summary": "Okafor spoke.",
+                       "mentions": (Mention(kind="member", target_id="okafor", term="Okafor", field="summary",
+                                            snippet="Okafor spoke.", start=0, end=6),)})
+    assert publish_warnings(with_exports, good) == []
+    assert publish_warnings(None, replace_blurb(good)) == []
+
+
+def replace_blurb(clip: ClipView) -> ClipView:
+    from dataclasses import replace
+
+    return replace(clip, summary="", blurb=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, Any
@@ -23,6 +24,70 @@ OVERDUE_PREFIX = "not polled since "
 # A run still marked running whose process no longer holds the cycle lease: it died mid-cycle.
 ABANDONED_STATE = "abandoned"
 ABANDONED_NOTE = "its process stopped without finishing; the next ingest marks it interrupted"
+
+
+_HTTP_REASONS = {
+    400: "the site did not understand our request",
+    401: "the site asks for a login",
+    403: "the site refuses our requests (it may block automated readers)",
+    404: "the feed's address no longer exists on the site: check the outlet's site for its new feed",
+    405: "the site does not accept our kind of request",
+    406: "the site will not send the feed in a format we asked for",
+    408: "the site took too long to answer",
+    410: "the site has removed this feed for good: find its new address or remove it from feeds.yml",
+    429: "the site says we asked too often; we wait longer before the next try",
+    451: "the site blocks this content where we are",
+}
+# What an error message says, in order: the first pattern found explains it.
+_EXPLAINED = (
+    (("html page",), "the address sends a web page, not a feed: the feed may have moved"),
+    (("saxparseexception", "not well-formed", "mismatched tag", "syntax error", "invalid token", "not a feed",
+      "feed parser failed", "invalid json", "json without"),
+     "what the address sends is not a readable feed (it may have moved, or sent a web page instead)"),
+    (("empty response", "empty page"), "the site sent an empty answer"),
+    (("timed out", "timeout", "too slow", "readtimeout", "connecttimeout"),
+     "the site took too long to answer; it is tried again later"),
+    (("cannot resolve", "name or service not known", "nodename nor servname", "getaddrinfo", "name resolution"),
+     "the site's address could not be found (a typo in the URL, or the site is gone)"),
+    (("connectionerror", "connection failed", "connection refused", "connection reset", "remotedisconnected",
+      "max retries exceeded", "newconnectionerror"),
+     "could not connect to the site; it may be down, and is tried again later"),
+    (("ssl", "certificate"), "the site's secure connection (certificate) is broken"),
+    (("redirect loop", "too many redirects", "more than"), "the site sends us round in circles (redirect loop)"),
+    (("redirect to another site",), "the feed now redirects to another site, which is not followed"),
+    (("private or loopback",), "the address points inside the network, which is not allowed"),
+    (("larger than", "over the"), "the feed is too large to read"),
+    (("cannot read",), "the sample file could not be read"),
+)
+
+
+def explain_error(error: str | None) -> str:
+    """Pure: a fetch or parse error as a sentence staff understand (the raw text stays in the logs
+    and `tracker status`). Unknown errors are passed through rather than guessed at."""
+    if not error:
+        return "unknown error"
+    lowered = error.lower()
+    http = re.search(r"\bHTTP (\d{3})\b", error)
+    if http:
+        code = int(http.group(1))
+        reason = _HTTP_REASONS.get(code)
+        if reason is None and 500 <= code < 600:
+            reason = "the site's server had a problem; this usually passes, and it is tried again later"
+        if reason is None:
+            reason = "the site answered with an error"
+        return f"{reason[0].upper()}{reason[1:]} (HTTP {code})."
+    for needles, sentence in _EXPLAINED:
+        if any(n in lowered for n in needles):
+            return f"{sentence[0].upper()}{sentence[1:]}."
+    return error
+
+
+def plain_problem(status: FeedStatus) -> str | None:
+    """The feed's problem with its raw error put into words (for the dashboard)."""
+    error = status.feed.last_error
+    if status.problem and error and status.problem.endswith(error):
+        return status.problem[: -len(error)] + explain_error(error)
+    return status.problem
 
 
 @dataclass(frozen=True)

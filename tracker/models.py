@@ -440,6 +440,29 @@ class ClipPage:
 
 
 @dataclass(frozen=True)
+class PublishedPage:
+    """One page of the Published list: the clips with their place in the website's whole list."""
+
+    clips: tuple[ClipView, ...]
+    numbers: tuple[int, ...]  # each clip's place on the website, 1 = top (featured ones come first)
+    total: int  # published clips matching the filter
+    featured: int  # featured clips on the website
+    published: int  # all published clips
+
+
+@dataclass(frozen=True)
+class Undo:
+    """What a staff decision changed, so it can be taken back: each clip's status and
+    position before it (only the clips the decision really changed)."""
+
+    statuses: tuple[tuple[str, ClipStatus], ...] = ()
+    positions: tuple[tuple[str, int | None], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.statuses or self.positions)
+
+
+@dataclass(frozen=True)
 class ClipEdit:
     """Fields staff may change; a None attribute is left as it is."""
 

@@ -5,12 +5,12 @@ tracker.match is the pure engine; this module feeds it the clips in the store.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from tracker.clock import Clock, system_clock
 from tracker.match import compile_matcher
-from tracker.models import CampaignConfig, Config, MatchItem, MemberConfig
+from tracker.models import CampaignConfig, Config, MatchItem, MemberConfig, Mention
 from tracker.store import Store
 
 
@@ -50,6 +50,7 @@ class RuleTrial:
     gained: tuple[str, ...]  # … that the saved rule (same id) does not match today
     lost: tuple[str, ...]  # clip ids the saved rule matches and the draft would not
     snippets: dict[str, str]
+    hits: dict[str, Mention] = field(default_factory=dict)  # the first hit per matched clip, for highlighting
 
 
 def try_rule(config: Config, store: Store, draft: MemberConfig | CampaignConfig, *, limit: int = 5000) -> RuleTrial:
@@ -58,6 +59,7 @@ def try_rule(config: Config, store: Store, draft: MemberConfig | CampaignConfig,
     draft_matcher = compile_matcher([draft], []) if isinstance(draft, MemberConfig) else compile_matcher([], [draft])
     matches: list[str] = []
     snippets: dict[str, str] = {}
+    hits: dict[str, Mention] = {}
     for n, (clip_id, title, summary, content) in enumerate(store.clip_texts()):
         if n >= limit:
             break
@@ -65,6 +67,7 @@ def try_rule(config: Config, store: Store, draft: MemberConfig | CampaignConfig,
         if found:
             matches.append(clip_id)
             snippets[clip_id] = found[0].snippet
+            hits[clip_id] = found[0]
     saved_ids = {clip_id for _k, _t, clip_id in _stored_mentions(store, kind, draft.id)}
     match_set = set(matches)
     return RuleTrial(
@@ -72,6 +75,7 @@ def try_rule(config: Config, store: Store, draft: MemberConfig | CampaignConfig,
         gained=tuple(sorted(match_set - saved_ids)),
         lost=tuple(sorted(saved_ids - match_set)),
         snippets=snippets,
+        hits=hits,
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from tracker.clock import Clock, system_clock
 from tracker.errors import ExportError, NotFoundError
-from tracker.models import Actor, ClipEdit, ClipStatus, ClipView, Config
+from tracker.models import Actor, ClipEdit, ClipFilter, ClipStatus, ClipView, Config, Undo
 from tracker.publish import regenerate_exports
 from tracker.roles import Permission, require
 from tracker.store import Store
@@ -26,6 +26,50 @@ def set_status(store: Store, config: Config | None, clip_ids: Sequence[str], sta
         exc.changed = changed
         raise
     return changed
+
+
+def status_undo(store: Store, clip_ids: Sequence[str], status: ClipStatus) -> Undo:
+    """Read before a status change: what `undo` needs to put these clips back as they are now."""
+    before = []
+    for clip_id in dict.fromkeys(clip_ids):
+        current = store.get_clip(clip_id).status
+        if current is not status:
+            before.append((clip_id, current))
+    return Undo(statuses=tuple(before))
+
+
+def undo(store: Store, config: Config | None, record: Undo, user: Actor | str, *, clock: Clock = system_clock) -> int:
+    """Take a decision back: each clip returns to its status and position from before it (audited
+    as ordinary changes by `user`); returns how many clips changed. Exports follow once.
+    Undoing needs the rights the decision needed: review for statuses, publish order for positions."""
+    actor = require(user, Permission.REVIEW)
+    if record.positions:
+        require(actor, Permission.PUBLISH_ORDER)
+    now = clock()
+    changed = 0
+    by_status: dict[ClipStatus, list[str]] = {}
+    for clip_id, status in record.statuses:
+        by_status.setdefault(status, []).append(clip_id)
+    for status, ids in by_status.items():
+        changed += store.set_status(ids, status, actor.name, now, role=actor.role.value)
+    if record.positions:
+        changed += store.set_positions(record.positions, actor.name, now, role=actor.role.value)
+    regenerate_exports(config, store)
+    return changed
+
+
+def publish_warnings(config: Config | None, clip: ClipView) -> list[str]:
+    """Pure: why staff might not want this clip on the website yet, in words (empty when fine).
+
+    Asked once before publishing: a clip naming no member or campaign is usually a stray match,
+    and a card without a blurb looks broken where the website shows blurbs."""
+    problems = []
+    if not clip.member_ids and not clip.campaign_ids:
+        problems.append("it names no member and no campaign")
+    shows_blurbs = config is not None and any(e.format in ("json", "rss", "html") for e in config.settings.exports)
+    if shows_blurbs and not clip.display_blurb.strip():
+        problems.append("it has no blurb, and the website shows one under each headline")
+    return problems
 
 
 def edit_clip(store: Store, config: Config | None, clip_id: str, edit: ClipEdit, user: Actor | str,
@@ -86,29 +130,50 @@ def clear_position(store: Store, config: Config | None, clip_id: str, user: Acto
 
 
 def move_published(store: Store, config: Config | None, clip_id: str, offset: int, user: Actor | str,
-                   *, limit: int = 30, clock: Clock = system_clock) -> bool:
+                   *, clock: Clock = system_clock) -> Undo | None:
     """Move a published clip up (-1) or down (+1) among clips of the same kind (featured or not),
-    within the first `limit` the Published list shows; False when there was nothing to move.
-
-    The moved clip and those above it get explicit positions 1..k, so the website's order
-    (featured → position → newest) shows exactly the list staff see.
-    """
+    across page boundaries; None when there was nothing to move, else what undoes the move."""
     actor = require(user, Permission.PUBLISH_ORDER)
-    clips = store.list_published(limit)
-    index = next((i for i, c in enumerate(clips) if c.id == clip_id), None)
-    if index is None:
-        return False
-    group = [c for c in clips if c.featured == clips[index].featured]
-    gi = next(i for i, c in enumerate(group) if c.id == clip_id)
-    target = gi + offset
-    if not 0 <= target < len(group):
-        return False
-    group[gi], group[target] = group[target], group[gi]
-    changed = False
-    for pos, c in enumerate(group[: max(gi, target) + 1], start=1):
-        if c.position != pos:
-            store.edit_clip(c.id, ClipEdit(position=pos), actor.name, clock(), role=actor.role.value)
-            changed = True
-    if changed:
-        regenerate_exports(config, store)  # once for the whole move; the clips are all published
-    return changed
+    place = store.published_place(clip_id)
+    if place is None:
+        return None
+    _featured, index, size = place
+    if not 0 <= index + offset < size:
+        return None
+    return _move(store, config, clip_id, index + offset, actor, clock)
+
+
+def move_published_to(store: Store, config: Config | None, clip_id: str, number: int, user: Actor | str,
+                      *, clock: Clock = system_clock) -> Undo | None:
+    """Put a published clip at place `number` of the website's list (1 = top), or as near as its
+    kind allows: featured clips stay above the rest. None when it did not move."""
+    actor = require(user, Permission.PUBLISH_ORDER)
+    place = store.published_place(clip_id)
+    if place is None:
+        return None
+    featured, index, size = place
+    featured_count = size if featured else store.count_clips(ClipFilter(status=ClipStatus.APPROVED, featured=True))
+    target = number - 1 if featured else number - 1 - featured_count
+    target = min(max(target, 0), size - 1)
+    if target == index:
+        return None
+    return _move(store, config, clip_id, target, actor, clock)
+
+
+def _move(store: Store, config: Config | None, clip_id: str, target: int, actor: Actor, clock: Clock) -> Undo | None:
+    """The moved clip and every clip above its old and new place get explicit positions 1..k, so
+    the website's order (featured → position → newest) shows exactly the list staff see."""
+    place = store.published_place(clip_id)
+    if place is None:
+        return None
+    featured, index, _size = place
+    order = store.published_order(featured, max(index, target) + 1)
+    before = dict(order)
+    ids = [i for i, _ in order]
+    ids.insert(target, ids.pop(index))
+    changes = [(cid, pos) for pos, cid in enumerate(ids, start=1) if before[cid] != pos]
+    if not changes:
+        return None
+    store.set_positions(changes, actor.name, clock(), role=actor.role.value)
+    regenerate_exports(config, store)  # once for the whole move; the clips are all published
+    return Undo(positions=tuple((cid, before[cid]) for cid, _ in changes))

@@ -53,9 +53,9 @@ def _save(meta: PageMeta) -> None:
                                   ui.current_user(), approve_now=bool(get(Key.A_APPROVE)))
     ui.open_editor(clip.id)
     if created:
-        ui.flash(f"Added “{ui.md_escape(clip.display_headline[:60])}”", ":material/add_circle:")
+        ui.flash(f"Added “{ui.md_escape(clip.display_headline[:60])}”", ":material/add_circle:", page="editor")
     else:
-        ui.flash("That article was already tracked; opening it", ":material/info:")
+        ui.flash("That article was already tracked; opening it", ":material/info:", page="editor")
     st.session_state[Key.A_GO_EDITOR] = True
     for key in (*_FIELDS, Key.A_META, Key.A_URL):
         st.session_state.pop(key, None)
@@ -64,6 +64,7 @@ def _save(meta: PageMeta) -> None:
 if st.session_state.pop(Key.A_GO_EDITOR, False):
     st.switch_page("pages/editor.py")
 
+ui.page_notices("add")
 st.title("Add a clip by URL")
 if not data.may(ui.current_user(), data.Permission.ADD):
     st.info("Adding clips needs the editor role; ask an admin.", icon=":material/lock:")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd  # type: ignore[import-untyped]
 import streamlit as st
 
 from dashboard import data, ui
@@ -95,16 +94,20 @@ def _save_targets(clip: ClipView, names: dict[str, str]) -> None:
     ui.flash("Matches saved: " + ", ".join(changes), ":material/sell:")
 
 
-def _set_status(clip: ClipView, status: ClipStatus) -> None:
-    data.set_status([clip.id], status, ui.current_user())
+def _set_status(clip: ClipView, status: ClipStatus, *, confirmed: bool = False) -> None:
+    if status is ClipStatus.APPROVED and not confirmed and ui.ask_before_publishing([clip.id]):
+        return  # confirm_box asks first
+    _changed, record = data.decide([clip.id], status, ui.current_user())
     _follow_own_change(clip)
     label = {"approved": "Published", "rejected": "Rejected", "new": "Back in the review queue"}[status.value]
-    ui.flash(label)
+    ui.flash(label, ":material/block:" if status is ClipStatus.REJECTED else ":material/check_circle:", undo=record)
 
 
+ui.page_notices("editor")
 st.title("Clip editor")
 clip_id = _pick_clip()
 if not clip_id:
+    st.query_params.pop("clip", None)
     st.info("Pick a clip above, or press **Edit** on one in the review queue.", icon=":material/edit_note:")
     st.stop()
 try:
@@ -112,7 +115,10 @@ try:
 except NotFoundError:
     st.error(f"No clip with id {ui.md_escape(repr(clip_id))}; it may have been removed.")  # ?clip= is anyone's text
     st.session_state.pop(Key.EDIT_CLIP, None)
+    st.query_params.pop("clip", None)
     st.stop()
+st.query_params["clip"] = clip.id  # the address bar now links to this clip
+ui.confirm_box(lambda ids: _set_status(clip, ClipStatus.APPROVED, confirmed=True))
 
 registry = data.registry()
 user = ui.current_user()
@@ -189,12 +195,9 @@ with preview_col:
         st.caption("Not on the website until published.")
 
 st.subheader("History")
-entries = data.history(clip.id)
-if entries:
-    st.dataframe(
-        pd.DataFrame([{"when": e.at, "who": e.user, "action": e.action, "detail": e.detail} for e in reversed(entries)]),
-        hide_index=True, width="stretch",
-        column_config={"when": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm")},
-    )
+lines = data.history_lines(clip)
+if lines:
+    # feed text (old headlines) is quoted in these lines: shown literally, never as Markdown
+    st.markdown("\n".join(f"- {ui.md_escape(line)}" for line in lines))
 else:
     st.caption("No staff changes yet.")

@@ -9,11 +9,14 @@ import streamlit as st
 
 from dashboard import data, ui
 
-
-def _local(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=None) if value else None  # shown as UTC; the column says so
+DASH = "—"  # an empty cell says "nothing", never "None"
 
 
+def _when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value else DASH  # UTC; the column says so
+
+
+ui.page_notices("feeds")
 st.title("Feeds")
 report = data.health()
 if not report.feeds:
@@ -31,27 +34,35 @@ d.metric("Quiet", sum(bool(s.problem and s.problem.startswith("quiet")) for s in
 if attention:
     st.subheader("Needs attention")
     for s in attention:
-        st.warning(f"**{ui.md_escape(s.feed.name)}** — {ui.md_escape(s.problem or '')}", icon=":material/warning:")
+        st.warning(f"**{ui.md_escape(s.feed.name)}** — {ui.md_escape(data.feed_problem(s) or '')}",
+                   icon=":material/warning:")
 
 st.subheader("All feeds")
+st.caption("Times are UTC. A feed that fails is tried again later, less often each time (never given up).")
 rows = [
     {
-        "feed": s.feed.name, "state": s.state, "problem": s.problem or "",
-        "last success (UTC)": _local(s.feed.last_success_at), "next try (UTC)": _local(s.feed.next_attempt_at),
-        "failures in a row": s.feed.consecutive_failures, "last status": s.feed.last_status,
-        "new items (UTC)": _local(s.feed.last_new_item_at), "tags": ", ".join(s.feed.tags), "kind": s.feed.kind,
-        "url": s.feed.url,
+        "feed": s.feed.name, "state": s.state, "problem": data.feed_problem(s) or DASH,
+        "last success": _when(s.feed.last_success_at), "next try": _when(s.feed.next_attempt_at),
+        "failures": s.feed.consecutive_failures or DASH,
+        "HTTP": str(s.feed.last_status) if s.feed.last_status else DASH,
+        "newest item": _when(s.feed.last_new_item_at), "tags": ", ".join(s.feed.tags) or DASH, "url": s.feed.url,
     }
     for s in sorted(report.feeds, key=lambda s: (s.problem is None, s.feed.name.lower()))
 ]
+# Widths chosen so every column fits a laptop screen at once; the problem's full text is above.
 st.dataframe(
-    pd.DataFrame(rows), hide_index=True, width="stretch",
+    pd.DataFrame(rows).astype({"failures": str}), hide_index=True, width="stretch",
     column_config={
-        "url": st.column_config.LinkColumn("url"),
+        "feed": st.column_config.TextColumn("feed", width="medium"),
+        "state": st.column_config.TextColumn("state", width="small"),
         "problem": st.column_config.TextColumn("problem", width="large"),
-        "last success (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-        "next try (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-        "new items (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        "last success": st.column_config.TextColumn("last success", width="small"),
+        "next try": st.column_config.TextColumn("next try", width="small"),
+        "failures": st.column_config.TextColumn("failures", width="small"),
+        "HTTP": st.column_config.TextColumn("HTTP", width="small"),
+        "newest item": st.column_config.TextColumn("newest item", width="small"),
+        "tags": st.column_config.TextColumn("tags", width="small"),
+        "url": st.column_config.LinkColumn("url", width="small", display_text="open feed"),
     },
 )
 
@@ -59,13 +70,13 @@ st.subheader("Recent ingest runs")
 if report.runs:
     st.dataframe(
         pd.DataFrame([
-            {"run": r.id, "started (UTC)": _local(r.started_at), "outcome": report.run_state(r), "feeds ok": r.feeds_ok,
+            {"run": r.id, "started (UTC)": _when(r.started_at), "outcome": report.run_state(r), "feeds ok": r.feeds_ok,
              "failed": r.feeds_failed, "skipped": r.feeds_skipped, "items": r.items_seen, "new clips": r.clips_new,
-             "note": report.run_note(r) or ""}
+             "note": report.run_note(r) or DASH}
             for r in report.runs
         ]),
         hide_index=True, width="stretch",
-        column_config={"started (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+        column_config={"note": st.column_config.TextColumn("note", width="large")},
     )
 else:
     st.caption("No ingest runs recorded yet.")

@@ -6,10 +6,11 @@ import altair as alt
 import pandas as pd  # type: ignore[import-untyped]
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, ui
 from dashboard.keys import Key
 from tracker.models import ClipStatus
 
+ui.page_notices("insights")
 st.title("Insights")
 st.session_state.setdefault(Key.I_WINDOW, 90)
 days = st.segmented_control("Period", [30, 90, 365], key=Key.I_WINDOW, format_func=lambda d: f"Last {d} days") or 90
@@ -40,9 +41,11 @@ else:
     st.altair_chart(
         alt.Chart(weekly).mark_bar().encode(
             # ordinal weeks: one full-width band per week rather than hairline bars on a time axis
-            x=alt.X("yearmonthdate(week):O", title="Week of", axis=alt.Axis(format="%b %d", labelAngle=0)),
+            x=alt.X("yearmonthdate(week):O", title="Week of", axis=alt.Axis(format="%b %d", labelAngle=0, labelOverlap="greedy")),
             y=alt.Y("clips:Q", title="Clips"),
-            color=alt.Color("name:N", title="Campaign", legend=alt.Legend(orient="bottom", columns=3)),
+            # no label limit: campaign names are the point of the legend
+            color=alt.Color("name:N", title="Campaign", legend=alt.Legend(orient="bottom", columns=2, labelLimit=0,
+                                                                          symbolLimit=0)),
             tooltip=[alt.Tooltip("week:T", title="Week of"), alt.Tooltip("name:N", title="Campaign"), "clips:Q"],
         ).properties(height=320),
         width="stretch",
@@ -55,7 +58,8 @@ with left:
     outlets = outlets[outlets["outlet"] != ""].nlargest(12, "clips")
     st.altair_chart(
         alt.Chart(outlets).mark_bar(color="#0f766e").encode(
-            x=alt.X("clips:Q", title="Clips"), y=alt.Y("outlet:N", sort="-x", title=None), tooltip=["outlet", "clips"],
+            x=alt.X("clips:Q", title="Clips"), tooltip=["outlet", "clips"],
+            y=alt.Y("outlet:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
         ).properties(height=360),
         width="stretch",
     )
@@ -64,7 +68,8 @@ with right:
     top = m_frame.groupby("name", as_index=False)["clip_id"].nunique().rename(columns={"clip_id": "clips"}).nlargest(12, "clips")
     st.altair_chart(
         alt.Chart(top).mark_bar(color="#6d28d9").encode(
-            x=alt.X("clips:Q", title="Clips"), y=alt.Y("name:N", sort="-x", title=None), tooltip=["name", "clips"],
+            x=alt.X("clips:Q", title="Clips"), tooltip=["name", "clips"],
+            y=alt.Y("name:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
         ).properties(height=360),
         width="stretch",
     )
@@ -76,8 +81,9 @@ if not missing:
     st.success("Every member has had coverage in this period.", icon=":material/celebration:")
 else:
     st.caption("Worth a pitch: nobody has written about these members lately.")
-    st.dataframe(
-        pd.DataFrame([{"member": m.name, "title": m.title, "jurisdiction": m.jurisdiction, "state": m.state}
-                      for m in sorted(missing, key=lambda m: (m.state, m.name))]),
-        hide_index=True, width="stretch",
+    # a static table: every row whole, long jurisdictions wrapped rather than cut off
+    st.table(
+        pd.DataFrame([{"member": m.name, "title": m.title or "—", "jurisdiction": m.jurisdiction or "—",
+                       "state": m.state or "—"} for m in sorted(missing, key=lambda m: (m.state, m.name))]),
+        hide_index=True,
     )

@@ -1,4 +1,8 @@
-"""Published: the "In The News" list exactly as the website will show it, with ordering."""
+"""Published: the "In The News" list exactly as the website will show it, with ordering.
+
+Numbered as on the website (featured first), paged, searchable and filtered like the queue;
+a clip moves one place at a time or to a place by number, across pages.
+"""
 
 from __future__ import annotations
 
@@ -8,64 +12,154 @@ from dashboard import data, ui
 from dashboard.keys import Key
 from tracker.models import ClipEdit
 
-STEP = 30
+FILTER_KEYS = (Key.P_TEXT, Key.P_MEMBER, Key.P_CAMPAIGN, Key.P_OUTLET, Key.P_TAG)
 
 
-def _move(clip_id: str, offset: int, limit: int) -> None:
-    data.move(clip_id, offset, ui.current_user(), limit=limit)
+def _where(number: int) -> str:
+    return f"#{number:,} (page {(number - 1) // data.PUBLISHED_PAGE_SIZE + 1:,})"
+
+
+def _moved(headline: str, record: data.Undo | None, clip_id: str) -> None:
+    if record is None:
+        ui.flash("Already there: nothing moved", ":material/info:")
+        return
+    number = data.published_number(clip_id)
+    ui.flash(f"Moved “{ui.md_escape(headline[:50])}” to {_where(number) if number else 'its new place'}",
+             ":material/swap_vert:", undo=record)
+
+
+def _move(clip_id: str, offset: int, headline: str) -> None:
+    _moved(headline, data.move(clip_id, offset, ui.current_user()), clip_id)
+
+
+def _move_to() -> None:
+    """The "Move #a to #b" form: staff think in the website's numbers."""
+    source, target = st.session_state.get(Key.P_FROM), st.session_state.get(Key.P_TO)
+    clip_id = data.published_at_number(int(source)) if source else None
+    if clip_id is None or not target:
+        ui.flash(f"There is no #{source} on the website" if source else "Say which place to move", ":material/info:")
+        return
+    _moved(data.clip(clip_id).display_headline, data.move_to(clip_id, int(target), ui.current_user()), clip_id)
 
 
 def _unpublish(clip_id: str, headline: str) -> None:
-    data.unpublish(clip_id, ui.current_user())
-    ui.flash(f"Unpublished “{ui.md_escape(headline[:60])}”; it is back in the review queue", ":material/undo:")
+    _changed, record = data.decide([clip_id], data.ClipStatus.NEW, ui.current_user())
+    ui.flash(f"Unpublished “{ui.md_escape(headline[:60])}”; it is back in the review queue",
+             ":material/unpublished:", undo=record)
 
 
 def _toggle_featured(clip_id: str, featured: bool) -> None:
     data.edit(clip_id, ClipEdit(featured=featured), ui.current_user())
 
 
+def _clear_filters() -> None:
+    for key in FILTER_KEYS:
+        st.session_state[key] = "" if key == Key.P_TEXT else None
+
+
+def _query() -> data.QueueQuery:
+    get = st.session_state.get
+    return data.QueueQuery(status=None, text=get(Key.P_TEXT) or None, member=get(Key.P_MEMBER),
+                           campaign=get(Key.P_CAMPAIGN), outlet=get(Key.P_OUTLET), tag=get(Key.P_TAG))
+
+
+def _sidebar() -> None:
+    members = {m.id: m.name for m in data.members()}
+    campaigns = {c.id: c.name for c in data.campaigns()}
+    with st.sidebar:
+        st.subheader("Find a published clip")
+        st.text_input("Search headlines and summaries", key=Key.P_TEXT, placeholder="e.g. eviction",
+                      icon=":material/search:")
+        st.selectbox("Member", list(members), key=Key.P_MEMBER, index=None, placeholder="Any member",
+                     format_func=lambda i: members.get(i, i))
+        st.selectbox("Campaign", list(campaigns), key=Key.P_CAMPAIGN, index=None, placeholder="Any campaign",
+                     format_func=lambda i: campaigns.get(i, i))
+        st.selectbox("Outlet", data.outlets(), key=Key.P_OUTLET, index=None, placeholder="Any outlet")
+        st.selectbox("Tag", data.tags(), key=Key.P_TAG, index=None, placeholder="Any tag", format_func=data.tag_label)
+        st.button("Clear filters", key=Key.P_CLEAR, on_click=_clear_filters, icon=":material/filter_alt_off:")
+
+
+ui.page_notices("published")
 st.title("Published")
 st.caption("What the website's “In The News” section shows, top to bottom: featured clips first, then the "
-           "order you set, then the newest. Use the arrows to reorder; changes reach the exports at once.")
-
-limit = int(st.session_state.get(Key.P_LIMIT, STEP))
-clips = data.published(limit)
-if not clips:
+           "order you set, then the newest. Move a clip one place with Up/Down or to a place by number; "
+           "changes reach the exports at once.")
+_sidebar()
+query = _query()
+if st.session_state.get(Key.P_SIGNATURE) != repr(query):  # a new search starts at the top
+    st.session_state[Key.P_SIGNATURE] = repr(query)
+    st.session_state[Key.P_OFFSET] = 0
+offset = int(st.session_state.get(Key.P_OFFSET) or 0)
+page = data.published_page(query, offset)
+if page.published == 0:
     st.info("**Nothing published yet.** Approve clips in the review queue and they appear here.",
             icon=":material/public:")
     st.page_link("pages/review.py", label="Go to the review queue", icon=":material/inbox:")
     st.stop()
+
+filtered = query != data.QueueQuery(status=None)
+m1, m2, m3 = st.columns(3)
+m1.metric("Published", f"{page.published:,}")
+m2.metric("Featured", f"{page.featured:,}")
+m3.metric("Matching the search" if filtered else "Pages", f"{page.total:,}" if filtered
+          else f"{(page.published - 1) // data.PUBLISHED_PAGE_SIZE + 1:,}")
 
 registry = data.registry()
 can_order = data.may(ui.current_user(), data.Permission.PUBLISH_ORDER)  # admins only
 can_review = data.may(ui.current_user(), data.Permission.REVIEW)
 list_tab, preview_tab = st.tabs(["Order", "Preview as on the website"])
 with list_tab:
-    for n, clip in enumerate(clips, start=1):
-        same = [c for c in clips if c.featured == clip.featured]
-        gi = next(i for i, c in enumerate(same) if c.id == clip.id)
-        with st.container(border=True):
-            num, card, controls = st.columns([0.45, 7, 2.6], vertical_alignment="center")
-            num.markdown(f"### {n}")
-            card.html(ui.clip_card_html(clip, registry, snippet=False))
-            up, down, star, edit, off = controls.columns(5)
-            if can_order:
-                up.button("", key=f"{Key.P_UP}{clip.id}", icon=":material/arrow_upward:", help="Move up",
-                          disabled=gi == 0, on_click=_move, args=(clip.id, -1, limit))
-                down.button("", key=f"{Key.P_DOWN}{clip.id}", icon=":material/arrow_downward:", help="Move down",
-                            disabled=gi == len(same) - 1, on_click=_move, args=(clip.id, 1, limit))
-                star.button("", key=f"{Key.P_FEATURE}{clip.id}",
-                            icon=":material/star:" if clip.featured else ":material/star_outline:",
-                            help="Unfeature" if clip.featured else "Feature (shown first, full width)",
-                            on_click=_toggle_featured, args=(clip.id, not clip.featured))
-            if edit.button("", key=f"{Key.P_EDIT}{clip.id}", icon=":material/edit:", help="Edit"):
-                ui.open_editor(clip.id)
-                st.switch_page("pages/editor.py")
-            if can_review:
-                off.button("", key=f"{Key.P_UNPUBLISH}{clip.id}", icon=":material/unpublished:",
-                           help="Unpublish (back to the review queue)", on_click=_unpublish,
-                           args=(clip.id, clip.display_headline))
-    if len(clips) == limit:
-        st.button("Show more", on_click=lambda: st.session_state.__setitem__(Key.P_LIMIT, limit + STEP))
+    if not page.clips:
+        st.info("**No published clip matches.** Check the spelling, or clear the filters.", icon=":material/search_off:")
+        st.button("Clear filters", key="p_empty_clear", on_click=_clear_filters)
+    elif can_order:
+        with st.container(horizontal=True, vertical_alignment="bottom"):
+            st.number_input("Move #", min_value=1, max_value=page.published, step=1, value=None, key=Key.P_FROM,
+                            placeholder="from", width=130)
+            st.number_input("to #", min_value=1, max_value=page.published, step=1, value=None, key=Key.P_TO,
+                            placeholder="place", width=130)
+            st.button("Move", key=Key.P_GO, icon=":material/swap_vert:", on_click=_move_to,
+                      help="Move the clip at one place on the website to another, across pages")
+    if page.clips:
+        st.caption(f"Showing {offset + 1:,}–{offset + len(page.clips):,} of {page.total:,}"
+                   + (" matching clips; numbers are places on the website" if filtered else ""))
+    for n, clip in zip(page.numbers, page.clips, strict=True):
+        first_of_kind = n == 1 or n == page.featured + 1
+        last_of_kind = n == page.featured or n == page.published
+        headline = clip.display_headline
+        # Flex rows rather than nested columns: half the layout blocks, and 20 rows draw quickly.
+        with st.container(border=True, horizontal=True, vertical_alignment="center", wrap=False):
+            st.markdown(f"### {n:,}", width=64)
+            st.html(ui.clip_card_html(clip, registry, snippet=False))
+            with st.container(horizontal=True, width=340, gap="small"):
+                if can_order:
+                    st.button("Up", key=f"{Key.P_UP}{clip.id}", icon=":material/arrow_upward:", width=88,
+                              help=f"Move to #{n - 1:,}" if not first_of_kind else "Already first"
+                              + (" among featured clips" if clip.featured else " below the featured clips"),
+                              disabled=first_of_kind, on_click=_move, args=(clip.id, -1, headline))
+                    st.button("Down", key=f"{Key.P_DOWN}{clip.id}", icon=":material/arrow_downward:", width=88,
+                              help=f"Move to #{n + 1:,}" if not last_of_kind else "Already last"
+                              + (" among featured clips" if clip.featured else ""),
+                              disabled=last_of_kind, on_click=_move, args=(clip.id, 1, headline))
+                    st.button("Unfeature" if clip.featured else "Feature", key=f"{Key.P_FEATURE}{clip.id}",
+                              icon=":material/star:" if clip.featured else ":material/star_outline:", width=126,
+                              help="Featured clips are shown first, full width",
+                              on_click=_toggle_featured, args=(clip.id, not clip.featured))
+                if st.button("Edit", key=f"{Key.P_EDIT}{clip.id}", icon=":material/edit:", width=100,
+                             help="Open in the clip editor"):
+                    ui.open_editor(clip.id)
+                    st.switch_page("pages/editor.py")
+                if can_review:
+                    st.button("Unpublish", key=f"{Key.P_UNPUBLISH}{clip.id}", icon=":material/unpublished:", width=210,
+                              help="Take it off the website, back into the review queue",
+                              on_click=_unpublish, args=(clip.id, headline))
+    nav = st.columns([1, 1, 4], vertical_alignment="center")
+    if nav[0].button("← Previous", key=Key.P_PREV, disabled=offset == 0):
+        st.session_state[Key.P_OFFSET] = max(offset - data.PUBLISHED_PAGE_SIZE, 0)
+        st.rerun()
+    if nav[1].button("Next →", key=Key.P_NEXT, disabled=offset + len(page.clips) >= page.total):
+        st.session_state[Key.P_OFFSET] = offset + data.PUBLISHED_PAGE_SIZE
+        st.rerun()
+    nav[2].caption(f"Page {offset // data.PUBLISHED_PAGE_SIZE + 1:,} of {max((page.total - 1) // data.PUBLISHED_PAGE_SIZE + 1, 1):,}")
 with preview_tab:
-    st.html("".join(data.preview_html(c) for c in clips[:12]))
+    st.html("".join(data.preview_html(c) for c in data.published(12)))

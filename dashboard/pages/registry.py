@@ -10,6 +10,7 @@ from dashboard.keys import Key
 from tracker.errors import ConfigError
 from tracker.models import CampaignConfig, MemberConfig, Term
 
+ui.page_notices("registry")
 st.title("Members & campaigns")
 # inside a code span Markdown escapes are shown literally, so only backticks need removing
 st.caption(f"Read from `{data.config_path().replace('`', '')}`. Edit that file to change who and what is tracked, "
@@ -27,14 +28,22 @@ with members_tab:
     if not members:
         st.info("No members configured: add a `members:` section (or `members_file:`) to feeds.yml.")
     else:
+        # The rule columns first, so they are on screen without scrolling sideways; who the member is after.
         st.dataframe(
             pd.DataFrame([
-                {"name": m.name, "clips (90 days)": counts.get(("member", m.id), 0), "id": m.id, "title": m.title, "jurisdiction": m.jurisdiction, "state": m.state,
-                 "aliases": ", ".join(m.aliases), "require any": ", ".join(t.text for t in m.require_any),
-                 "exclude": ", ".join(t.text for t in m.exclude)}
+                {"name": m.name, "aliases": ", ".join(m.aliases) or "—",
+                 "require any": ", ".join(t.text for t in m.require_any) or "—",
+                 "exclude": ", ".join(t.text for t in m.exclude) or "—",
+                 "clips (90 days)": counts.get(("member", m.id), 0), "title": m.title or "—",
+                 "jurisdiction": m.jurisdiction or "—", "state": m.state or "—", "id": m.id}
                 for m in members
             ]),
             hide_index=True, width="stretch",
+            column_config={"name": st.column_config.TextColumn(width="medium"),
+                           "aliases": st.column_config.TextColumn(width="medium"),
+                           "require any": st.column_config.TextColumn(width="medium"),
+                           "exclude": st.column_config.TextColumn(width="small"),
+                           "clips (90 days)": st.column_config.NumberColumn(width="small")},
         )
 with campaigns_tab:
     if not campaigns:
@@ -42,12 +51,19 @@ with campaigns_tab:
     else:
         st.dataframe(
             pd.DataFrame([
-                {"name": c.name, "clips (90 days)": counts.get(("campaign", c.id), 0), "id": c.id, "keywords": ", ".join(t.text for t in c.keywords),
-                 "query": c.query or "", "require any": ", ".join(t.text for t in c.require_any),
-                 "exclude": ", ".join(t.text for t in c.exclude)}
+                {"name": c.name, "keywords": ", ".join(t.text for t in c.keywords) or "—", "query": c.query or "—",
+                 "require any": ", ".join(t.text for t in c.require_any) or "—",
+                 "exclude": ", ".join(t.text for t in c.exclude) or "—",
+                 "clips (90 days)": counts.get(("campaign", c.id), 0), "id": c.id}
                 for c in campaigns
             ]),
             hide_index=True, width="stretch",
+            column_config={"name": st.column_config.TextColumn(width="medium"),
+                           "keywords": st.column_config.TextColumn(width="medium"),
+                           "query": st.column_config.TextColumn(width="medium"),
+                           "require any": st.column_config.TextColumn(width="small"),
+                           "exclude": st.column_config.TextColumn(width="small"),
+                           "clips (90 days)": st.column_config.NumberColumn(width="small")},
         )
 
 
@@ -119,7 +135,6 @@ with trial_tab:
             m3.metric("No longer matched", len(trial.lost), help="Matched by the saved rule but not the draft")
             if trial.matches:
                 st.markdown("**Examples**")
-                st.html("".join(f'<p class="mt-snippet">…{ui.highlight(trial.snippets[i], [])}…</p>'
-                                for i in trial.matches[:8]))
+                st.html(ui.rule_examples_html(data.clips(trial.matches[:8]), trial.hits))
             else:
                 st.caption("The draft matches no stored clip.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import streamlit as st
@@ -37,11 +38,14 @@ def _clear_filters() -> None:
     st.session_state[Key.F_DATES] = ()
 
 
-def _decide(clip_ids: list[str], approve: bool) -> None:
+def _decide(clip_ids: list[str], approve: bool, *, confirmed: bool = False) -> None:
+    if approve and not confirmed and ui.ask_before_publishing(clip_ids):
+        return  # confirm_box asks; "Publish anyway" comes back here confirmed
     user = ui.current_user()
-    changed = data.approve(clip_ids, user) if approve else data.reject(clip_ids, user)
+    changed, record = data.decide(clip_ids, data.ClipStatus.APPROVED if approve else data.ClipStatus.REJECTED, user)
     verb = "Approved" if approve else "Rejected"
-    ui.flash(f"{verb} {changed} clip{'s' if changed != 1 else ''}", ":material/check_circle:" if approve else ":material/delete:")
+    ui.flash(f"{verb} {changed} clip{'s' if changed != 1 else ''}", ":material/check_circle:" if approve else ":material/block:",
+             undo=record)
     for clip_id in clip_ids:
         st.session_state.pop(f"{Key.Q_SELECT}{clip_id}", None)
     st.session_state[Key.Q_SELECT_ALL] = False
@@ -72,12 +76,13 @@ def _sidebar(cfg_members: dict[str, str], cfg_campaigns: dict[str, str]) -> None
                      format_func=lambda i: cfg_campaigns.get(i, i))
         st.selectbox("Outlet", data.outlets(), key=Key.F_OUTLET, index=None, placeholder="Any outlet")
         st.selectbox("State / chapter", data.states(), key=Key.F_STATE, index=None, placeholder="Any state")
-        st.selectbox("Tag", data.tags(), key=Key.F_TAG, index=None, placeholder="Any tag")
+        st.selectbox("Tag", data.tags(), key=Key.F_TAG, index=None, placeholder="Any tag", format_func=data.tag_label)
         st.date_input("Published between", key=Key.F_DATES, format="YYYY-MM-DD")
         st.button("Clear filters", key=Key.F_CLEAR, on_click=_clear_filters, icon=":material/filter_alt_off:")
 
 
 def _empty_state(query: data.QueueQuery, counts: dict[str, int]) -> None:
+    """Say what to do next, suggesting only what applies to the filters in use."""
     if sum(counts.values()) == 0:
         st.info(
             "**No clips yet.** Run `tracker ingest` to poll your feeds (or `tracker schedule` to keep polling), "
@@ -85,14 +90,30 @@ def _empty_state(query: data.QueueQuery, counts: dict[str, int]) -> None:
             icon=":material/inbox:",
         )
         st.page_link("pages/add.py", label="Add a clip by URL", icon=":material/add_link:")
-    elif query == data.QueueQuery():
+        return
+    narrowed = replace(query, status=data.QueueQuery().status) != data.QueueQuery()
+    if not narrowed and query.status == data.ClipStatus.NEW.value:
         st.success("**Queue clear.** Every new clip has been reviewed; new ones arrive with the next ingest.",
                    icon=":material/task_alt:")
         st.page_link("pages/published.py", label="See what is published", icon=":material/public:")
-    else:
-        st.info("**No clips match these filters.** Try a wider date range or clear the filters.",
-                icon=":material/filter_alt_off:")
-        st.button("Clear filters", key="empty_clear", on_click=_clear_filters)
+        return
+    label = ui.STATUS_LABELS.get(query.status or "", "")
+    if not narrowed:
+        st.info(f"**No {label.lower()} clips.**", icon=":material/inbox:")
+        return
+    tips = []
+    if query.text:
+        tips.append("check the spelling or search for fewer words")
+    if query.since or query.until:
+        tips.append("try a wider date range")
+    if query.status and counts.get(query.status, 0) < sum(counts.values()):
+        tips.append("look in all statuses, not only " + label.lower())
+    if sum(x is not None and x != "" for x in (query.member, query.campaign, query.outlet, query.state, query.tag)):
+        tips.append("remove a member, campaign, outlet, state or tag filter")
+    st.info(f"**No {label.lower() + ' ' if label else ''}clips match these filters.** "
+            + (tips[0][0].upper() + tips[0][1:] + "".join(f", or {t}" for t in tips[1:]) + "." if tips else ""),
+            icon=":material/filter_alt_off:")
+    st.button("Clear filters", key="empty_clear", on_click=_clear_filters)
 
 
 def _restore_filters() -> None:
@@ -109,6 +130,7 @@ def _save_filters() -> None:
     }
 
 
+ui.page_notices("review")
 _restore_filters()
 registry = data.registry()
 member_names = {m.id: m.name for m in data.members()}
@@ -133,6 +155,7 @@ c2.metric("Published", f"{counts.get('approved', 0):,}")
 c3.metric("Rejected", f"{counts.get('rejected', 0):,}")
 c4.metric("Matching these filters", f"{page.total or 0:,}")
 
+ui.confirm_box(lambda ids: _decide(ids, True, confirmed=True))
 if not page.clips:
     _empty_state(query, counts)
     st.stop()
@@ -151,12 +174,12 @@ if can_review:
 bar[3].caption(f"Showing {first:,}–{first + len(page.clips) - 1:,} of {page.total or 0:,}, newest first")
 
 for clip in page.clips:
-    with st.container(border=True):
-        pick, card, actions = st.columns([0.35, 8, 1.5], vertical_alignment="center")
+    # A flex row, not st.columns: a third of the layout blocks for the browser to draw (bench/README.md)
+    with st.container(border=True, horizontal=True, vertical_alignment="center", wrap=False):
         if can_review:
-            pick.checkbox("Select", key=f"{Key.Q_SELECT}{clip.id}", label_visibility="collapsed")
-        card.html(ui.clip_card_html(clip, registry, show_status=query.status is None))
-        with actions:
+            st.checkbox("Select", key=f"{Key.Q_SELECT}{clip.id}", label_visibility="collapsed", width="content")
+        st.html(ui.clip_card_html(clip, registry, show_status=query.status is None))
+        with st.container(width=140):
             if can_review and clip.status is not data.ClipStatus.APPROVED:
                 st.button("Approve", key=f"{Key.Q_APPROVE}{clip.id}", type="primary", icon=":material/check:",
                           on_click=_decide, args=([clip.id], True), width="stretch")

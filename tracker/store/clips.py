@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Text, and_, bindparam, delete, exists, func, or_, select, tuple_, type_coerce
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +22,7 @@ from tracker.models import (
     ClipView,
     MatchedEntry,
     Mention,
+    PublishedPage,
     StoreOutcome,
 )
 from tracker.normalize import believable_date
@@ -384,6 +387,70 @@ class ClipsMixin(StoreBase):
                 ).limit(limit)
             ).scalars().all()
             return self._views(s, rows)
+
+    @staticmethod
+    def _website_order() -> tuple[Any, ...]:
+        """ORDER BY of the website's list (tracker.export.select_for_export's order, in SQL)."""
+        sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
+        return (col(ClipRow.featured).desc(), col(ClipRow.position).is_(None), col(ClipRow.position),
+                sort_at.desc(), col(ClipRow.id))
+
+    def published_page(self, f: ClipFilter = ClipFilter(), *, offset: int = 0, limit: int = 25) -> PublishedPage:
+        """A page of the Published list in the website's order, each clip with its place in the
+        whole list, so a search shows where its hits stand on the website.
+
+        OFFSET paging: the list is ordered by staff-set numbers, and tens of thousands of
+        published clips rank in tens of milliseconds (bench/README.md).
+        """
+        approved = col(ClipRow.status) == ClipStatus.APPROVED.value
+        with self.session() as s:
+            ranked = (
+                select(col(ClipRow.id).label("rid"), func.row_number().over(order_by=self._website_order()).label("n"))
+                .where(approved).subquery()
+            )
+            conditions = self._filtered(replace(f, status=None), s)
+            query = select(ClipRow, ranked.c.n).join(ranked, ranked.c.rid == col(ClipRow.id))
+            if conditions:
+                query = query.where(and_(*conditions))
+            results = s.execute(query.order_by(ranked.c.n).offset(max(offset, 0)).limit(limit)).all()
+            count = select(func.count()).select_from(ClipRow).where(approved, *conditions)
+            total = int(s.execute(count).scalar_one())
+            featured = int(s.execute(
+                select(func.count()).select_from(ClipRow).where(approved, col(ClipRow.featured).is_(True))
+            ).scalar_one())
+            published = total if not conditions else int(
+                s.execute(select(func.count()).select_from(ClipRow).where(approved)).scalar_one()
+            )
+            return PublishedPage(clips=tuple(self._views(s, [r[0] for r in results])),
+                                 numbers=tuple(int(r[1]) for r in results),
+                                 total=total, featured=featured, published=published)
+
+    def published_place(self, clip_id: str) -> tuple[bool, int, int] | None:
+        """(featured, index within its group, size of the group) of a published clip; None if not published.
+
+        Featured clips and the rest are ordered separately (featured ones always come first)."""
+        with self.session() as s:
+            row = s.get(ClipRow, clip_id)
+            if row is None or row.status != ClipStatus.APPROVED.value:
+                return None
+            group = and_(col(ClipRow.status) == ClipStatus.APPROVED.value, col(ClipRow.featured).is_(row.featured))
+            ranked = (
+                select(col(ClipRow.id).label("rid"), func.row_number().over(order_by=self._website_order()).label("n"))
+                .where(group).subquery()
+            )
+            index = int(s.execute(select(ranked.c.n).where(ranked.c.rid == clip_id)).scalar_one()) - 1
+            size = int(s.execute(select(func.count()).select_from(ClipRow).where(group)).scalar_one())
+            return row.featured, index, size
+
+    def published_order(self, featured: bool, limit: int) -> list[tuple[str, int | None]]:
+        """(id, position) of the first `limit` published clips of one group, in the website's order."""
+        with self.session() as s:
+            rows = s.execute(
+                select(col(ClipRow.id), col(ClipRow.position))
+                .where(col(ClipRow.status) == ClipStatus.APPROVED.value, col(ClipRow.featured).is_(featured))
+                .order_by(*self._website_order()).limit(limit)
+            ).all()
+            return [(r[0], r[1]) for r in rows]
 
     def outlets(self) -> list[str]:
         with self.session() as s:

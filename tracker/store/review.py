@@ -103,6 +103,28 @@ class ReviewMixin(StoreBase):
                 s.add(AuditRow(clip_id=clip_id, user=user, role=role, action="edit", at=now,
                                detail='{"position": null}'))
 
+    def set_positions(self, positions: Sequence[tuple[str, int | None]], user: str, now: datetime,
+                      *, role: str | None = None) -> int:
+        """Set several clips' place in the published order in one transaction (each change audited,
+        as an edit of its position); returns how many changed."""
+        wanted = dict(positions)
+        changed = 0
+        with self.session() as s:
+            rows = s.execute(select(ClipRow).where(col(ClipRow.id).in_(list(wanted)))).scalars().all()
+            missing = set(wanted) - {r.id for r in rows}
+            if missing:
+                raise NotFoundError(f"no clip {sorted(missing)[0]!r}")
+            for row in rows:
+                if row.position == wanted[row.id]:
+                    continue
+                row.position = wanted[row.id]
+                row.updated_at = now
+                row.version = ClipRow.version + 1
+                s.add(AuditRow(clip_id=row.id, user=user, role=role, action="edit", at=now,
+                               detail=json.dumps({"position": row.position})))
+                changed += 1
+        return changed
+
     def set_manual_mentions(self, clip_id: str, mentions: Sequence[Mention], user: str, now: datetime,
                             *, role: str | None = None) -> None:
         """Staff attach members/campaigns by hand; rematching keeps these."""

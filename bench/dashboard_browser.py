@@ -1,0 +1,171 @@
+"""The review queue's first load in a real browser: `streamlit run` and Debian's Chromium, 100,000 clips.
+
+    .venv/bin/python bench/dashboard_browser.py [--clips 100000] [--repeat 5] [--db-dir DIR] [--baseline ROOT]
+
+Seeds a demo database (or reuses DIR/demo.db and DIR/feeds.yml), starts the dashboard in demo mode,
+and times, median of --repeat, from `page.goto` in a fresh browser context (empty HTTP cache, a
+new Streamlit session, as a staffer opening the desk) until the page is complete (the queue's last
+control, *Older →*, is on screen):
+  * cold: the first load after the server started (nothing cached in the server either);
+  * expired: a load after the 30 s read cache expired (the usual morning case);
+  * warm: a load while another session's reads are still cached.
+With --baseline ROOT (another checkout, e.g. `git archive` of main), the same is measured for
+that code in the same run and the ratios are reported. Writes bench/results/dashboard_browser.json
+and the "## Dashboard in a browser" section of bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import yaml  # noqa: E402
+
+from tests import test_browser  # noqa: E402
+from tracker.clock import system_clock  # noqa: E402
+from tracker.demo import demo_config_data, seed_store  # noqa: E402
+from tracker.store import Store  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "dashboard_browser.json"
+README = ROOT / "bench" / "README.md"
+TARGET_S = 1.5  # issue #15: the review queue's first load at 100k clips
+READ_TTL_S = 30  # dashboard/data.py's read cache
+
+
+def _load(browser: object, url: str) -> float:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        started = time.perf_counter()
+        page.goto(url)
+        page.get_by_role("button", name="Older →").wait_for(state="visible", timeout=120_000)
+        return time.perf_counter() - started
+    finally:
+        context.close()
+
+
+def measure(app_root: Path, env: dict[str, str], repeat: int, browser: object) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {"cold": [], "expired": [], "warm": []}
+    test_browser.APP = app_root / "dashboard" / "app.py"
+    test_browser.ROOT = app_root
+    env = dict(env, PYTHONPATH=str(app_root))
+    for n in range(repeat):
+        with test_browser.streamlit_server(env) as url:
+            samples["cold"].append(_load(browser, url))
+            samples["warm"].append(_load(browser, url))
+            time.sleep(READ_TTL_S + 1)
+            samples["expired"].append(_load(browser, url))
+        print(f"  {app_root.name} run {n + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in samples.items()),
+              flush=True)
+    return samples
+
+
+def _readme_section(result: dict[str, object]) -> str:
+    current: dict[str, float] = result["median_s"]  # type: ignore[assignment]
+    baseline: dict[str, float] | None = result.get("baseline_median_s")  # type: ignore[assignment]
+    rows = []
+    for name in ("cold", "expired", "warm"):
+        before = f"{baseline[name]:.2f} s" if baseline else "—"
+        ratio = f"{current[name] / baseline[name]:.2f}×" if baseline else "—"
+        target = f"≤ {TARGET_S} s {'✅' if current[name] <= TARGET_S else '❌'}" if name != "cold" else "—"
+        rows.append(f"| {name} | {before} | {current[name]:.2f} s | {ratio} | {target} |")
+    table = "\n".join(rows)
+    notes = "\n".join(f"- {n}" for n in result.get("notes", []))  # type: ignore[union-attr]
+    return f"""## Dashboard in a browser
+
+`python bench/dashboard_browser.py --baseline DIR` seeds {result['clips']:,} clips, runs `streamlit run` in
+demo mode and opens the review queue in Chromium (Playwright), each time in a fresh browser context
+(empty HTTP cache, new session), until the page is complete (*Older →* on screen). Median of
+{result['repeat']} runs; the baseline is the code before issue #15, measured in the same run. Last run:
+{result['run_at']} on {result['machine']}.
+
+| first load | before | now | ratio | target |
+|---|---|---|---|---|
+{table}
+
+- **cold**: the first visit after the server started (Python imports, first queries).
+- **expired**: a visit after the 30 s read cache expired: what the first staffer of the morning waits.
+- **warm**: a visit while another session's reads are cached.
+
+{notes}
+"""
+
+
+def write_readme(result: dict[str, object]) -> None:
+    section = _readme_section(result)
+    text = README.read_text(encoding="utf-8")
+    pattern = re.compile(r"^## Dashboard in a browser\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(section + "\n", text)
+    else:  # after the AppTest section
+        text = text.replace("\n## Matching\n", "\n" + section + "\n## Matching\n", 1)
+    README.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--db-dir", help="reuse DIR/demo.db (seeded when missing)")
+    parser.add_argument("--baseline", help="another checkout of the project to compare with")
+    parser.add_argument("--note", action="append", default=[], help="a line for the README section")
+    parser.add_argument("--no-readme", action="store_true")
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(args.db_dir or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        config = folder / "feeds.yml"
+        config.write_text(yaml.safe_dump(demo_config_data(), sort_keys=False), encoding="utf-8")
+        db = f"sqlite:///{folder / 'demo.db'}"  # demo mode runs only on a file named demo.db
+        if not (folder / "demo.db").exists():
+            store = Store(db)
+            seed_store(store, args.clips, now=system_clock())
+            store.close()
+        env = dict(os.environ, TRACKER_DATABASE_URL=db, TRACKER_CONFIG=str(config), TRACKER_DEMO="1",
+                   TRACKER_USERS_FILE=str(Path(tmp) / "users.json"), _LOG=str(Path(tmp) / "streamlit.log"))
+        with sync_playwright() as p:
+            browser = test_browser._launch(p)
+            try:
+                baseline = measure(Path(args.baseline), env, args.repeat, browser) if args.baseline else None
+                current = measure(ROOT, env, args.repeat, browser)
+            finally:
+                browser.close()  # type: ignore[attr-defined]
+
+    result: dict[str, object] = {
+        "benchmark": "review queue first load in Chromium",
+        "clips": args.clips,
+        "repeat": args.repeat,
+        "median_s": {k: round(statistics.median(v), 3) for k, v in current.items()},
+        "samples_s": {k: [round(x, 3) for x in v] for k, v in current.items()},
+        "target_s": TARGET_S,
+        "run_at": time.strftime("%Y-%m-%d", time.gmtime()),
+        "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}, "
+                   f"{os.cpu_count()} CPUs, SQLite, Chromium headless",
+        "notes": args.note,
+    }
+    if baseline:
+        result["baseline_median_s"] = {k: round(statistics.median(v), 3) for k, v in baseline.items()}
+        result["baseline_samples_s"] = {k: [round(x, 3) for x in v] for k, v in baseline.items()}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    if not args.no_readme:
+        write_readme(result)
+    print(json.dumps({k: result[k] for k in ("median_s", "baseline_median_s") if k in result}))
+
+
+if __name__ == "__main__":
+    main()
