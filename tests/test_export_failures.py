@@ -96,7 +96,7 @@ def test_dashboard_shows_a_banner_not_a_traceback(tmp_path: Path, monkeypatch: p
     assert store.get_clip(first).status is ClipStatus.APPROVED  # the decision was kept
     problem = at.session_state[Key.EXPORT_PROBLEM]
     assert "exports could not be written" in problem
-    assert at.session_state[Key.FLASH][0] == "Approved 1 clip"
+    assert at.session_state[Key.FLASH]["message"] == "Approved 1 clip"
     # AppTest reruns only the page after a click; the app shell (which shows the banner) runs on the
     # next full run, as a real browser's next interaction does.
     shell = AppTest.from_file(APP, default_timeout=60)
