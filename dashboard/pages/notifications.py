@@ -9,6 +9,7 @@ from dashboard import data, ui
 from dashboard.keys import Key
 from tracker.errors import TrackerError
 
+ui.page_notices("notifications")
 st.title("Notifications")
 if not data.can_manage_notifications():
     st.error("Only admins manage notifications.", icon=":material/lock:")

@@ -10,6 +10,7 @@ from dashboard import data, ui
 from dashboard.keys import Key
 from tracker.errors import TrackerError
 
+ui.page_notices("reports")
 st.title("Coverage report")
 st.caption("Totals, stories per week and the list of stories of a period, for a board or a funder. "
            "Syndicated copies of one article count once.")
