@@ -159,9 +159,9 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
                 return "failed"
             if article is not None and mentions:
                 row.state, row.reason = DONE, None
-                row.clip_id = self._clip_from_article(s, row, entry, task.url, article, mentions, now)
+                row.clip_id, created = self._clip_from_article(s, row, entry, task.url, article, mentions, now)
                 row.entry = None
-                return "new_clip"
+                return "new_clip" if created else "read"
             if article is not None:
                 row.state, row.reason = DROPPED, "the article names nobody"
                 return "dropped"
@@ -194,16 +194,20 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
             clip.url = clean_url(address)
 
     def _clip_from_article(self, s: Session, row: EnrichmentRow, entry: ParsedEntry, url: str, article: Article,
-                           mentions: Sequence[Mention], now: datetime) -> str:
+                           mentions: Sequence[Mention], now: datetime) -> tuple[str, bool]:
+        """The clip the article's address names (created, or the one an outlet's feed brought): (id, created)."""
         address = article.canonical_url or article.url or url
         canonical = canonical_url(address)
         clip_id = clip_id_for(canonical)
         clip = s.get(ClipRow, clip_id)
+        created = clip is None
         if clip is None:
             clip = self._new_clip(s, clip_id, canonical, clean_url(address), entry, now)
+            if row.search_for and article.outlet:
+                clip.outlet = article.outlet  # a search feed's own title is no outlet; the site's name is
         self._add_source(s, clip.id, row, entry, now)
         self._read_into(s, clip, article, mentions, now)
-        return clip.id
+        return clip.id, created
 
     def _unverified_clip(self, s: Session, row: EnrichmentRow, entry: ParsedEntry, task: EnrichTask, found_by: Mention,
                          now: datetime) -> str:
