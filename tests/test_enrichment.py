@@ -213,7 +213,7 @@ def test_the_budget_carries_over_to_the_next_cycle(feed_server: FeedServer, stor
         clock.advance(hours=1)
     assert reads == [(2, 3), (2, 1), (1, 0)]
     assert all(len(feed_server.hits(f"/a/{i}")) == 1 for i in range(5))
-    assert all(c.resolved and "article" in {m.field for m in c.mentions} or c.mentions for c in store.all_clips())
+    assert all((c.resolved and "article" in {m.field for m in c.mentions}) or c.mentions for c in store.all_clips())
     assert store.enrich_queue_status().done == 5
 
 
