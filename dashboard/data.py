@@ -46,6 +46,7 @@ from tracker.models import (
     staff_mention,
 )
 from tracker.rematch import RuleTrial, try_rule
+from tracker.resolve.resolver import publisher_link
 from tracker.store import Store, resolve_db_url
 from tracker.users import UsersFile
 
@@ -407,7 +408,9 @@ def move(clip_id: str, offset: int, user: str, limit: int = 30) -> None:
 
 
 def fetch_page(url: str) -> PageMeta:
-    return fetch_page_meta(url, safe_config().settings)
+    """The page staff pasted; a Google News or Bing link is decoded to the publisher's first."""
+    settings = safe_config().settings
+    return fetch_page_meta(publisher_link(url, settings), settings)
 
 
 def page_mentions(meta: PageMeta) -> list[Mention]:

@@ -16,15 +16,19 @@ from sqlalchemy import text
 from tests.conftest import corpus_dir
 from tests.fakes import FakeClock
 from tests.feedserver import FeedServer, Route, running_server
+from tests.gnewsserver import FakeGoogleNews, current_id
 from tests.hostile import bomb, declared_50mb, drip, endless
 from tracker.cli import cli
 from tracker.config import parse_config
-from tracker.enrich import ArticleReader, extract_article
+from tracker.enrich import ArticleReader, extract_article, fetch_page_meta
+from tracker.errors import FetchError
 from tracker.fetch import FetchOptions
 from tracker.ingest import Ingestor
 from tracker.ingest.reports import CycleReport
-from tracker.models import Config
+from tracker.models import Config, Settings
 from tracker.normalize import canonical_url, clip_id_for
+from tracker.resolve.links import encode_google_id
+from tracker.resolve.resolver import publisher_link
 from tracker.store import Store
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -345,3 +349,41 @@ def test_an_article_step_failure_is_reported_not_raised(feed_server: FeedServer,
     assert report.outcome == "ok" and report.articles is not None and report.articles.failed == 1
     assert "library bug" in store.enrich_queue_status().failures[0][0]
     assert replace(store.all_clips()[0]).member_ids == ("kendra-brooks",)
+
+
+def test_add_by_url_decodes_a_google_news_link_first(feed_server: FeedServer, google: FakeGoogleNews) -> None:
+    """Staff paste what they clicked: the Google News link becomes the publisher's page, read and clean."""
+    base = feed_server.base_url
+    feed_server.add("/news/story", body=page("Brooks at the hearing", story(naming="Councilmember Kendra Brooks")),
+                    headers=HTML)
+    settings = replace(Settings(), google_news_url=google.base_url, allow_private_hosts=True)
+    current = google.add(f"{base}/news/story?utm_source=gn")
+    old_style = f"{google.base_url}/rss/articles/{encode_google_id(f'{base}/news/story')}?oc=5"
+    assert publisher_link(current, settings) == f"{base}/news/story?utm_source=gn"
+    assert publisher_link(old_style, settings) == f"{base}/news/story"
+    assert publisher_link(f"{base}/other", settings) == f"{base}/other"
+    meta = fetch_page_meta(publisher_link(current, settings), settings)
+    assert meta.url == f"{base}/news/story" and "Kendra Brooks" in meta.text
+    with pytest.raises(FetchError, match="could not find where"):
+        publisher_link(f"{google.base_url}/rss/articles/{current_id('https://unknown.example/x')}", settings)
+
+
+def test_status_shows_the_article_queue(feed_server: FeedServer, db_url: str, tmp_path: Path) -> None:
+    base = feed_server.base_url
+    feed_server.add("/a/1", status=403, body=b"no", headers=HTML)
+    feed_server.add("/a/2", body=page("Two", story(naming="Councilmember Kendra Brooks")), headers=HTML)
+    feed_server.add("/outlet", body=rss(("Kendra Brooks in Philadelphia", f"{base}/a/1"),
+                                        ("Kendra Brooks again in Philadelphia", f"{base}/a/2"), title="P"))
+    config = make_config(feed_server, tmp_path, searches=False, feeds=[{"url": feed_server.url("/outlet")}],
+                         enrich_per_cycle=1)
+    store, clock = Store(db_url), FakeClock()
+    cycle(config, store, clock)
+    store.close()
+    path = write_config(tmp_path, feed_server)
+    result = CliRunner().invoke(cli, ["--config", str(path), "--db", db_url, "status", "--json"], obj=clock)
+    assert result.exit_code == 0, result.output
+    articles = json.loads(result.output)["articles"]
+    assert (articles["waiting"], articles["failed"], articles["done"]) == (1, 1, 0)
+    assert "403" in articles["failures"][0]["reason"]
+    text_out = CliRunner().invoke(cli, ["--config", str(path), "--db", db_url, "status"], obj=clock).output
+    assert "Articles: 1 waiting, 0 read, 1 unreadable" in text_out

@@ -77,6 +77,15 @@ def print_summary(report: CycleReport, stream: IO[str]) -> None:
         console.print(line)
         if links.error:
             console.print(f"[yellow]search links:[/yellow] {links.error}")
+    articles = report.articles
+    if articles is not None and (articles.attempted or articles.left or articles.error):
+        console.print(
+            f"articles: {articles.read + articles.new_clips} read ({articles.new_clips} found by their text alone), "
+            f"{articles.dropped} search items dropped (the article names nobody), {articles.unverified} kept "
+            f"unverified, {articles.failed} unreadable; {articles.left} waiting for the next cycle"
+        )
+        if articles.error:
+            console.print(f"[yellow]articles:[/yellow] {articles.error}")
     failed = [f for f in report.feeds if not f.ok and not f.skipped]
     if failed:
         table = Table(title="Failed feeds (recorded; retried with backoff)", show_lines=False)
