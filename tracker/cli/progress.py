@@ -80,9 +80,10 @@ def print_summary(report: CycleReport, stream: IO[str]) -> None:
     articles = report.articles
     if articles is not None and (articles.attempted or articles.left or articles.error):
         console.print(
-            f"articles: {articles.read + articles.new_clips} read ({articles.new_clips} found by their text alone), "
-            f"{articles.dropped} search items dropped (the article names nobody), {articles.unverified} kept "
-            f"unverified, {articles.failed} unreadable; {articles.left} waiting for the next cycle"
+            f"articles: {articles.read + articles.new_clips + articles.dropped} read, {articles.new_clips} new clips "
+            f"found only in the article, {articles.dropped} items dropped (the article names nobody), "
+            f"{articles.unverified} search items kept unverified, {articles.failed} unreadable; "
+            f"{articles.left} waiting for the next cycle"
         )
         if articles.error:
             console.print(f"[yellow]articles:[/yellow] {articles.error}")

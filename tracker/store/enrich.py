@@ -128,8 +128,9 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
                     entry: ParsedEntry | None = ParsedEntry(title=clip.title, link=clip.url, guid="", summary=clip.summary,
                                                             content=clip.content)
                 else:
-                    url = resolved_url if link_state == DONE and resolved_url else row.link
                     entry = entry_from_json(row.entry) if row.entry else None
+                    # The resolver's answer, else the publisher's URL the link carried (entry.link).
+                    url = resolved_url if link_state == DONE and resolved_url else (entry.link if entry else row.link)
                 tasks.append(EnrichTask(
                     key=row.item_key, url=url, feed_id=row.feed_id, clip_id=row.clip_id, search_for=row.search_for,
                     entry=entry, link_failed=(link_error or "gave up") if link_state == FAILED else None,
