@@ -78,24 +78,31 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
         """Queue these items' articles (each page is read once). Matched items are new clips already;
         an unmatched item already stored as a clip (another feed's) only gains this feed as a source."""
         queued = 0
-        with self.session() as s:
+        with self.session() as s, s.no_autoflush:
+            items = [known_resolution(s, item)[0] if not item.resolved else item for item in items]
+            keys = [item.canonical_url for item in items]
+            # One query each for what is known already (a search feed re-polled carries the same items).
+            queued_keys = self._existing(s, col(EnrichmentRow.item_key), keys)
+            clip_ids = self._existing(s, col(ClipRow.id), [item.clip_id for item in items if not item.mentions])
+            sourced = self._existing(s, col(ClipSourceRow.clip_id), list(clip_ids), col(ClipSourceRow.feed_id) == feed_id)
+            waiting_links = self._existing(s, col(LinkResolutionRow.link_key), keys)
             for item in items:
-                if not item.resolved:
-                    item, _ = known_resolution(s, item)
-                if s.get(EnrichmentRow, item.canonical_url) is not None:
+                if item.canonical_url in queued_keys:
                     continue
+                queued_keys.add(item.canonical_url)
                 link = item.search_link or item.entry.link
                 if not item.mentions:
-                    row = s.get(ClipRow, item.clip_id)
-                    if row is not None:
-                        if s.get(ClipSourceRow, (row.id, feed_id)) is None:
-                            s.add(ClipSourceRow(clip_id=row.id, feed_id=feed_id, guid=item.entry.guid,
+                    if item.clip_id in clip_ids:
+                        if item.clip_id not in sourced:
+                            s.add(ClipSourceRow(clip_id=item.clip_id, feed_id=feed_id, guid=item.entry.guid,
                                                 first_seen_at=now, link=link))
+                            sourced.add(item.clip_id)
                         continue
-                    if not item.resolved and s.get(LinkResolutionRow, item.canonical_url) is None:
+                    if not item.resolved and item.canonical_url not in waiting_links:
                         # No clip carries it yet; the resolver looks it up after the clips staff see.
                         s.add(LinkResolutionRow(link_key=item.canonical_url, link=link, clip_id=None,
                                                 state=WAITING, queued_at=now))
+                        waiting_links.add(item.canonical_url)
                 s.add(EnrichmentRow(
                     item_key=item.canonical_url, clip_id=item.clip_id if item.mentions else None, feed_id=feed_id,
                     search_for=search_for if not item.mentions else "", link=link,
@@ -103,6 +110,15 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
                 ))
                 queued += 1
         return queued
+
+    @staticmethod
+    def _existing(s: Session, column: Any, values: Sequence[str], *where: Any) -> set[str]:
+        """Which of these values the column holds (in chunks: a statement's parameters are limited)."""
+        found: set[str] = set()
+        values = list(dict.fromkeys(values))
+        for i in range(0, len(values), 500):
+            found.update(s.execute(select(column).where(column.in_(values[i : i + 500]), *where)).scalars())
+        return found
 
     def due_articles(self, limit: int) -> list[EnrichTask]:
         """Waiting articles, new clips' first, oldest first; not those whose search link the resolver
