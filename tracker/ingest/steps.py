@@ -342,7 +342,7 @@ def enrich_step(
                 todo.append(task)
         if todo:
             _read_articles(store, reader, matcher(), todo, counts, clock, per_host, threads, stop)
-        left = store.enrich_queue_status().waiting
+        left = store.articles_waiting()
         return ArticleReport(read=counts["read"], new_clips=counts["new_clip"], dropped=counts["dropped"],
                              unverified=counts["unverified"], failed=counts["failed"], left=left)
     except Exception as exc:  # a database blip here must not fail a cycle whose clips are stored

@@ -276,6 +276,11 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
             dropped=counts.get(DROPPED, 0), failures=tuple((reason or "unknown", int(n)) for reason, n in failures),
         )
 
+    def articles_waiting(self) -> int:
+        with self.session() as s:
+            return int(s.execute(select(func.count()).select_from(EnrichmentRow)
+                                 .where(col(EnrichmentRow.state) == WAITING)).scalar_one())
+
     def waiting_for_links(self) -> int:
         """Articles that wait for the resolver (their search link is not looked up yet)."""
         with self.session() as s:
