@@ -387,3 +387,10 @@ def test_status_shows_the_article_queue(feed_server: FeedServer, db_url: str, tm
     assert "403" in articles["failures"][0]["reason"]
     text_out = CliRunner().invoke(cli, ["--config", str(path), "--db", db_url, "status"], obj=clock).output
     assert "Articles: 1 waiting, 0 read, 1 unreadable" in text_out
+
+
+def test_reading_the_same_page_twice_gives_the_same_text() -> None:
+    """trafilatura's deduplication is a process-wide cache: on, the second reading came back empty."""
+    body = page("Twice", story(naming="Councilmember Kendra Brooks"))
+    first, second = (extract_article(body, "https://a.example/x") for _ in range(2))
+    assert first.text and second.text == first.text

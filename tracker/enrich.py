@@ -156,8 +156,10 @@ def _trafilatura(html: str, url: str) -> Any:
     import trafilatura  # ~0.3 s of imports: only processes that read articles pay for them
 
     try:
+        # deduplicate stays off: trafilatura's is a process-wide cache of text already seen, so the
+        # second reading of a page (another feed's copy, a re-read) would come back empty.
         return trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
-                                           include_tables=False, include_images=False, deduplicate=True)
+                                           include_tables=False, include_images=False, deduplicate=False)
     except Exception:  # a library surprise on one page is that page's empty reading, never a crash
         return None
 
