@@ -145,7 +145,7 @@ def stored(c: ClipView) -> tuple[object, ...]:
 
 def staff_part(c: ClipView) -> ClipView:
     """A clip minus what a later ingest may legitimately refresh (feed text, sources, update time)."""
-    return replace(c, title="", summary="", image_url=None, feed_ids=(), updated_at=None)
+    return replace(c, title="", summary="", image_url=None, feed_ids=(), source_links=(), updated_at=None)
 
 
 def at_version(store: Store, version: int) -> int:
