@@ -394,3 +394,24 @@ def test_reading_the_same_page_twice_gives_the_same_text() -> None:
     body = page("Twice", story(naming="Councilmember Kendra Brooks"))
     first, second = (extract_article(body, "https://a.example/x") for _ in range(2))
     assert first.text and second.text == first.text
+
+
+def test_an_unmatched_search_item_waits_for_its_link(feed_server: FeedServer, google: FakeGoogleNews, store: Store,
+                                                     tmp_path: Path) -> None:
+    """A current-style Google News link: resolved first, then its article read in the same cycle; one
+    Google does not know is kept unverified with its Google link, shown as not resolved."""
+    base = feed_server.base_url
+    feed_server.add("/news/x", body=page("Hearing", story(naming="Councilmember Kendra Brooks")), headers=HTML)
+    known = google.add(f"{base}/news/x?utm_source=gn")
+    unknown = f"{google.base_url}/rss/articles/{current_id('https://gone.example/y')}?oc=5"
+    feed_server.add("/search", body=rss(("A hearing downtown", known), ("Another story", unknown)))
+    config = make_config(feed_server, tmp_path, google_news_url=google.base_url)
+    report = cycle(config, store, FakeClock())
+    assert report.links is not None and report.links.resolved == 1 and report.links.failed == 1
+    assert report.articles is not None and (report.articles.new_clips, report.articles.unverified) == (1, 1)
+    clips = {c.title: c for c in store.all_clips()}
+    read = clips["A hearing downtown"]
+    assert read.url == f"{base}/news/x" and read.resolved and read.member_ids == ("kendra-brooks",)
+    assert {s[1] for s in read.source_links} == {known}
+    kept = clips["Another story"]
+    assert kept.unverified and not kept.resolved and kept.url == unknown and kept.resolve_error

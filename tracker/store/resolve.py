@@ -64,14 +64,15 @@ class ResolveMixin(StoreBase):
 
     def due_resolutions(self, limit: int, now: datetime) -> list[ResolveTask]:
         """Waiting links due now, what staff need first: approved clips, then matched clips, then
-        candidates (clips with no match, kept for staff), then rejected ones; oldest first within each."""
+        candidates (clips with no match, kept for staff), then search items with no clip yet (their
+        article is read once the link is known), then rejected clips; oldest first within each."""
         if limit <= 0:
             return []
         matched = exists().where(col(MentionRow.clip_id) == col(ClipRow.id), col(MentionRow.suppressed).is_(False))
         tier = case(
-            (col(ClipRow.id).is_(None), 4),
+            (col(ClipRow.id).is_(None), 3),
             (col(ClipRow.status) == "approved", 0),
-            (col(ClipRow.status) == "rejected", 3),
+            (col(ClipRow.status) == "rejected", 4),
             (matched, 1),
             else_=2,
         )
