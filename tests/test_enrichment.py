@@ -415,3 +415,20 @@ def test_an_unmatched_search_item_waits_for_its_link(feed_server: FeedServer, go
     assert {s[1] for s in read.source_links} == {known}
     kept = clips["Another story"]
     assert kept.unverified and not kept.resolved and kept.url == unknown and kept.resolve_error
+
+
+def test_ingest_prints_the_article_step(feed_server: FeedServer, db_url: str, tmp_path: Path) -> None:
+    base = feed_server.base_url
+    feed_server.add("/a/1", body=page("One", story(naming="Councilmember Kendra Brooks")), headers=HTML)
+    feed_server.add("/a/2", body=page("Two", story(naming=None)), headers=HTML)
+    feed_server.add("/search", body=rss(("Nobody here", f"{base}/a/1"), ("Nobody there", f"{base}/a/2"),
+                                        ("Nor here", f"{base}/a/3")))
+    path = tmp_path / "feeds.yml"
+    path.write_text(json.dumps({
+        "settings": {"allow_private_hosts": True, "enrich_per_cycle": 2},
+        "searches": [{"template": feed_server.url("/search?q={query}"), "for": ["members"]}], **REGISTRY,
+    }), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(path), "--db", db_url, "ingest"], obj=FakeClock())
+    assert result.exit_code == 0, result.output
+    assert ("articles: 2 read, 1 new clips found only in the article, 1 items dropped (the article names "
+            "nobody), 0 search items kept unverified, 0 unreadable; 1 waiting for the next cycle") in " ".join(result.output.split())
