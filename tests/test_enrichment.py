@@ -432,3 +432,11 @@ def test_ingest_prints_the_article_step(feed_server: FeedServer, db_url: str, tm
     assert result.exit_code == 0, result.output
     assert ("articles: 2 read, 1 new clips found only in the article, 1 items dropped (the article names "
             "nobody), 0 search items kept unverified, 0 unreadable; 1 waiting for the next cycle") in " ".join(result.output.split())
+
+
+def test_an_xhtml_page_with_an_xml_declaration_is_read() -> None:
+    body = ('<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html><html xmlns="http://www.w3.org/1999/xhtml"><head>'
+            '<meta property="og:title" content="Café council"/></head><body><article>'
+            + "".join(f"<p>{p}</p>" for p in story(naming="Councilmember Kendra Brooks")) + "</article></body></html>").encode()
+    article = extract_article(body, "https://a.example/x")
+    assert article.title == "Café council" and "Kendra Brooks" in article.text

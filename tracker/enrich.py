@@ -59,6 +59,7 @@ _ARTICLE_TYPES = {"article", "newsarticle", "reportagenewsarticle", "blogposting
 MIN_ARTICLE_CHARS = 200
 # Hosts and paths publishers send readers to instead of the article until they accept cookies.
 _CONSENT_RE = re.compile(r"(^|\.)consent\.|/(consent|gdpr|cookie-?wall|privacy-gate)(/|$|\?)", re.I)
+_XML_DECLARATION_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
 # The readable page as staff and the ingest see it (the old name, kept for callers).
 PageMeta = Article
 
@@ -214,11 +215,13 @@ def _figure_credit(doc: Any, image_url: str | None) -> tuple[str, str]:
 def extract_article(body: bytes, url: str, charset: str | None = None) -> Article:
     """Everything the page says about itself; never raises (a page with nothing readable has no text)."""
     bare = Article(url=url, title="", outlet=_site_from_host(url), image_url=None, published_at=None, description="")
+    encoding = page_charset(body, charset)
     try:
-        html = body.decode(page_charset(body, charset), errors="replace")
-        doc = lxml.html.document_fromstring(html)
+        doc = lxml.html.document_fromstring(body, parser=lxml.html.HTMLParser(encoding=encoding))
     except (etree.ParserError, ValueError, LookupError):
         return bare
+    # trafilatura reads text; an XHTML page's <?xml … encoding?> line would make lxml refuse that text.
+    html = _XML_DECLARATION_RE.sub("", body.decode(encoding, errors="replace"), count=1)
     meta = _meta(doc)
     article: dict[str, Any] = {}
     publisher = ""
