@@ -334,7 +334,8 @@ def _sample_page(url: str, folder: str, options: FetchOptions) -> tuple[bytes, s
             raise FetchError(f"body over the {options.max_body_bytes}-byte limit; cut off")
         return path.read_bytes(), "text/html; charset=utf-8"
     except OSError:
-        raise FetchError(f"HTTP 404 (no sample page {path.name})", status=404) from None
+        # One reason for every missing page, so `tracker status` groups them.
+        raise FetchError("HTTP 404 (no sample page for this address: offline demo)", status=404) from None
 
 
 def fetch_article(url: str, options: FetchOptions, *, session: FeedSession | None = None,
