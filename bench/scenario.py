@@ -129,8 +129,10 @@ class Scenario:
         reg = self.registry
         return Config(
             path="<bench>",
+            # No article step: these benchmarks measure polling feeds (bench/enrich.py measures articles,
+            # and the scenario's links lead nowhere).
             settings=Settings(workers=workers, per_host_limit=workers, timeout_s=30.0,
-                              allow_private_hosts=True, user_agent="media-tracker-bench/1.0"),
+                              allow_private_hosts=True, user_agent="media-tracker-bench/1.0", enrich_per_cycle=0),
             feeds=self.feed_configs(base_url),
             members=reg.members if with_registry else (),
             campaigns=reg.campaigns if with_registry else (),
@@ -247,7 +249,7 @@ def write_config(sc: Scenario, base_url: str, folder: Path, *, workers: int = DE
                           ";".join(t.text for t in m.require_any)])
     data = {
         "settings": {"workers": workers, "per_host_limit": workers, "timeout_s": 30,
-                     "allow_private_hosts": True, "user_agent": "media-tracker-bench/1.0"},
+                     "allow_private_hosts": True, "user_agent": "media-tracker-bench/1.0", "enrich_per_cycle": 0},
         "feeds": [{"id": f.id, "url": f.url, "name": f.name} for f in sc.feed_configs(base_url)],
         "members_file": "members.csv",
         "campaigns": [

@@ -54,6 +54,7 @@ from tracker.models import (
 )
 from tracker.rematch import RuleTrial, try_rule
 from tracker.report import CoverageReport, ReportFormat, ReportRequest, build_report, render_report
+from tracker.resolve.resolver import publisher_link
 from tracker.roles import Permission, can, role_for_email
 from tracker.store import Store, resolve_db_url
 from tracker.users import UsersFile
@@ -555,7 +556,9 @@ def move_to(clip_id: str, number: int, user: str) -> Undo | None:
 
 
 def fetch_page(url: str) -> PageMeta:
-    return fetch_page_meta(url, safe_config().settings)
+    """The page staff pasted; a Google News or Bing link is decoded to the publisher's first."""
+    settings = safe_config().settings
+    return fetch_page_meta(publisher_link(url, settings), settings)
 
 
 def page_mentions(meta: PageMeta) -> list[Mention]:

@@ -141,6 +141,7 @@ def snippets_html(mentions: Sequence[Mention], fallback: str, limit: int = 2, *,
     title would only repeat it. No snippet is shown twice, nor one that repeats the headline.
     """
     by_snippet: dict[str, list[tuple[int, int]]] = {}
+    from_article: set[str] = set()
     words: set[str] = set()
     for m in mentions:
         if not m.snippet:
@@ -152,6 +153,8 @@ def snippets_html(mentions: Sequence[Mention], fallback: str, limit: int = 2, *,
         if any(_same_text(m.snippet, seen) for seen in by_snippet if seen != m.snippet) or _same_text(m.snippet, headline):
             continue
         by_snippet.setdefault(m.snippet, [])
+        if m.field == "article":
+            from_article.add(m.snippet)
         if m.end > m.start:
             by_snippet[m.snippet].append((m.start, m.end))
     if not by_snippet:
@@ -162,7 +165,9 @@ def snippets_html(mentions: Sequence[Mention], fallback: str, limit: int = 2, *,
     parts = []
     for snippet, spans in list(by_snippet.items())[:limit]:
         # other mentions' words often fall inside the same snippet: mark those too
-        parts.append(f'<p class="mt-snippet">{highlight(snippet, spans + _term_spans(snippet, words))}</p>')  # the matcher marks cuts with …
+        # Found only by reading the page: say so, the feed's teaser will not show it.
+        where = "<em>In the article:</em> " if snippet in from_article else ""
+        parts.append(f'<p class="mt-snippet">{where}{highlight(snippet, spans + _term_spans(snippet, words))}</p>')  # the matcher marks cuts with …
     return "".join(parts)
 
 
@@ -213,6 +218,9 @@ def clip_card_html(clip: ClipView, registry: Registry, *, show_status: bool = Fa
     if not clip.resolved:
         # Still Google News' redirect: staff should know before they share the link.
         meta += " · link not resolved yet"
+    if clip.unverified:
+        # Kept for staff although nobody could read it: the search's word is the only evidence.
+        meta += " · unverified: found by the search, article unreadable"
     body = (
         f'<p class="mt-headline" dir="auto">{headline}</p><p class="mt-meta">{meta}</p>'
         f"{chips_html(clip, registry, show_status=show_status)}"

@@ -11,7 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.keys import Key
 from tests.conftest import DASHBOARD_NOW
-from tracker.models import ClipFilter, ClipStatus
+from tracker.models import ClipFilter, ClipStatus, MatchedEntry, ParsedEntry
+from tracker.normalize import canonical_url, clip_id_for
 from tracker.store import Store
 from tracker.users import UsersFile
 
@@ -393,6 +394,21 @@ def test_feeds_page_shows_problems(env: Store) -> None:
     at = run_app("pages/feeds.py")
     assert metric(at, "Need attention") >= 2
     assert any("503" in w.value for w in at.warning)
+
+
+def test_feeds_page_shows_the_article_queue(env: Store) -> None:
+    link = "https://paper.example.com/paywalled"
+    entry = ParsedEntry(title="Paywalled story", link=link, guid=link, summary="", content="")
+    item = MatchedEntry(entry, canonical_url(link), clip_id_for(canonical_url(link)), ())
+    env.queue_articles("sample-search", [item], DASHBOARD_NOW, search_for="member:kendra-brooks")
+    (task,) = env.due_articles(5)
+    env.finish_article(task, None, (), DASHBOARD_NOW, reason="HTTP 403 Forbidden")
+    at = run_app("pages/feeds.py")
+    queues = next(df.value for df in at.dataframe if "queue" in df.value.columns)
+    articles = queues[queues["queue"] == "articles"].iloc[0]
+    assert (articles["waiting"], articles["failed"]) == (0, 1)
+    reasons = next(df.value for df in at.dataframe if "failed because" in df.value.columns)
+    assert "HTTP 403 Forbidden" in set(reasons["failed because"])
 
 
 def test_rule_trial(env: Store) -> None:

@@ -6,11 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
+from tracker.normalize import canonical_url, clip_id_for
 from tracker.store import Store
 from tracker.store.engine import MIGRATIONS_DIR, make_engine
 from tracker.store.migrations import HEAD_REVISION
@@ -94,4 +96,55 @@ def test_opening_a_current_database_does_not_import_alembic(db_url: str) -> None
     assert alembic_imported() == "False"  # now current: no Alembic
     store = Store(db_url)
     assert store.list_clips().clips == ()
+    store.close()
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection")
+def test_0007_cleans_stored_links_and_merges_clips_that_become_one_story(db_url: str) -> None:
+    """Clip urls lose their tracking parameters and fragment (the feed's link stays in clip_source); a clip
+    stored under an older canonical rule moves to today's id, or merges into the clip already there,
+    keeping the staff decision and edit."""
+    _upgrade_to(db_url, "0006")
+    story = "https://p.example/b"
+    today = clip_id_for(canonical_url(story))
+    engine = make_engine(db_url, migrate=False)
+    clip_sql = text(
+        "INSERT INTO clip (id, canonical_url, url, title, summary, content, author, published_raw, outlet, "
+        "first_seen_at, updated_at, status, featured, tags, manual, headline, reviewed_by, reviewed_at) VALUES "
+        "(:id, :canonical, :url, :title, '', '', '', '', 'Paper', :seen, :seen, :status, false, :tags, false, "
+        ":headline, :by, :at)")
+    with engine.begin() as conn:
+        rows = [  # (id, canonical as stored, url, title, status, headline, tags, first seen, reviewed)
+            ("c1", "https://p.example/a", "https://p.example/a?utm_source=rss#comments", "Tracked", "new", None, "[]",
+             "2025-01-02 03:04:05", None),
+            ("old", "https://p.example/b?rss=1", "https://p.example/b?rss=1", "Old rule", "approved", "Staff headline",
+             '["pa"]', "2025-01-01 00:00:00", "2025-01-03 00:00:00"),
+            (today, story, story, "Outlet copy", "new", None, '["tx"]', "2025-01-02 00:00:00", None),
+            ("moved", "https://p.example/c?rss=1", "https://p.example/c?rss=1#x", "Alone", "new", None, "[]",
+             "2025-01-02 00:00:00", None),
+        ]
+        for cid, canonical, url, title, status, headline, tags, seen, at in rows:
+            conn.execute(clip_sql, {"id": cid, "canonical": canonical, "url": url, "title": title, "status": status,
+                                    "headline": headline, "tags": tags, "seen": seen, "by": "maria" if at else None,
+                                    "at": at})
+            conn.execute(text("INSERT INTO clip_source (clip_id, feed_id, guid, first_seen_at) "
+                              "VALUES (:c, :f, '', '2025-01-02 00:00:00')"), {"c": cid, "f": f"feed-{cid}"})
+        conn.execute(text(
+            "INSERT INTO mention (clip_id, kind, target_id, term, field, snippet, hit_start, hit_end, manual, suppressed) "
+            "VALUES ('old', 'member', 'kendra-brooks', '(attached by staff)', 'manual', '', 0, 0, true, false)"))
+    engine.dispose()
+
+    store = Store(db_url)
+    tracked = store.get_clip("c1")
+    assert tracked.url == "https://p.example/a" and tracked.source_links == (
+        ("feed-c1", "https://p.example/a?utm_source=rss#comments"),)
+    merged = store.get_clip(today)
+    assert merged.status.value == "approved" and merged.headline == "Staff headline" and merged.reviewed_by == "maria"
+    assert merged.member_ids == ("kendra-brooks",) and set(merged.tags) == {"pa", "tx"}
+    assert set(merged.feed_ids) == {"feed-old", f"feed-{today}"}
+    assert merged.first_seen_at.day == 1
+    alone = store.get_clip(clip_id_for(canonical_url("https://p.example/c")))
+    assert alone.url == "https://p.example/c" and alone.title == "Alone" and alone.feed_ids == ("feed-moved",)
+    assert {c.id for c in store.all_clips()} == {"c1", today, alone.id}
+    assert any(h.action == "merge" for h in store.history(today))
     store.close()

@@ -48,7 +48,9 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "S7": ({"eduardo-martinez"}, set()),
 }
 TRAPS = ["I7", "I8", "T5", "T6", "T9", "G5", "G6", "S8", "S9", "S10"]
-UNRELATED = ["I6", "I9", "I10", "I11", "T7", "T8", "S11", "S12"]
+UNRELATED = ["I6", "I9", "I10", "I11", "T7", "T8", "S11", "S12", "G10"]
+# Found by the article step: the feed text names nobody, the bundled sample page does (data/samples/pages).
+ARTICLE_ONLY = {"G10": ({"marisol-okafor-reyes"}, set[str]())}
 _ID_RE = re.compile(r"<!--\s*([ITGS]\d+)\b")
 _LINK_RE = re.compile(r"<link>([^<]+)</link>|<link[^>]*href=\"([^\"]+)\"")
 
@@ -106,6 +108,15 @@ def test_demo_ingest_dedupes_and_records_the_broken_feed(tmp_path: Path) -> None
     search_clips = store.all_clips(ClipFilter(feed_tag="ny"))
     assert search_clips and all(c.resolved and "news.google.com" not in c.url for c in search_clips)
     assert clips[canonical_url(links["G1"])].url == links["G1"]
+    # The article step (offline: settings.sample_pages): G10 names its member only in paragraph six;
+    # the traps' articles (G5, G6) name nobody and are dropped.
+    assert report.articles is not None and (report.articles.new_clips, report.articles.dropped) == (len(ARTICLE_ONLY), 2)
+    for item_id, (members, campaigns) in ARTICLE_ONLY.items():
+        clip = clips[canonical_url(links[item_id])]
+        assert (set(clip.member_ids), set(clip.campaign_ids)) == (members, campaigns)
+        assert {m.field for m in clip.mentions} == {"article"} and clip.display_image_credit
+    for trap in ("G5", "G6"):
+        assert canonical_url(links[trap]) not in clips
     broken = next(h for h in store.feed_health() if h.id == "sample-broken")
     assert broken.consecutive_failures == 1 and broken.last_error
     assert Ingestor(config, store).run_cycle().new_clips == 0

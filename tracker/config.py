@@ -46,9 +46,11 @@ _TOP_KEYS = {"settings", "feeds", "searches", "members", "members_file", "campai
 _SETTINGS_KEYS = {
     "poll", "timeout_s", "user_agent", "allow_private_hosts", "exports", "max_body_bytes",
     "workers", "per_host_limit", "site_title", "site_url", "surname_mentions",
-    "google_news_url", "google_news_min_interval_s", "resolve_per_cycle", "dashboard_url",
+    "google_news_url", "google_news_min_interval_s", "resolve_per_cycle", "enrich_per_cycle", "sample_pages",
+    "dashboard_url",
 }
-_FEED_KEYS = {"url", "name", "tags", "id"}
+_FEED_KEYS = {"url", "name", "tags", "id", "enrich"}
+_ENRICH_VALUES = ("all", "matched")
 _SEARCH_KEYS = {"template", "for"}
 _MEMBER_KEYS = {
     "id", "name", "aliases", "title", "jurisdiction", "state", "chapter",
@@ -161,7 +163,7 @@ def _unique(ctx: _Ctx, section: str, items: Iterable[T], key: Callable[[T], str]
         seen.add(k)
 
 
-def _settings(ctx: _Ctx, raw: Any) -> Settings:
+def _settings(ctx: _Ctx, raw: Any, base: Path | None = None) -> Settings:
     if raw is None:
         return Settings()
     data = _as_mapping(ctx, "settings", raw)
@@ -189,6 +191,11 @@ def _settings(ctx: _Ctx, raw: Any) -> Settings:
         if isinstance(val, bool) or not isinstance(val, int) or val < 0:
             raise ctx.fail("settings.resolve_per_cycle", "expected a whole number, 0 or more (0: no lookups)")
         kwargs["resolve_per_cycle"] = val
+    if "enrich_per_cycle" in data:
+        val = data["enrich_per_cycle"]
+        if isinstance(val, bool) or not isinstance(val, int) or val < 0:
+            raise ctx.fail("settings.enrich_per_cycle", "expected a whole number, 0 or more (0: no articles are read)")
+        kwargs["enrich_per_cycle"] = val
     if "google_news_min_interval_s" in data:
         val = data["google_news_min_interval_s"]
         if isinstance(val, bool) or not isinstance(val, int | float) or val < 0:
@@ -232,6 +239,12 @@ def _settings(ctx: _Ctx, raw: Any) -> Settings:
             )
         )
     kwargs["exports"] = tuple(exports)
+    if "sample_pages" in data:
+        folder = Path(_as_str(ctx, "settings.sample_pages", data["sample_pages"], required=True))
+        folder = folder if folder.is_absolute() or base is None else base / folder
+        if not folder.is_dir():
+            raise ctx.fail("settings.sample_pages", f"no such folder: {folder}")
+        kwargs["sample_pages"] = str(folder.resolve())
     return Settings(**{**defaults.__dict__, **kwargs})
 
 
@@ -276,12 +289,17 @@ def _feeds(ctx: _Ctx, raw: Any, base: Path) -> tuple[FeedConfig, ...]:
         url = check_url(ctx, f"{where}.url", _as_str(ctx, f"{where}.url", fm.get("url"), required=True))
         url = _resolve_file_url(url, base)
         feed_id = _as_str(ctx, f"{where}.id", fm.get("id")) or feed_id_for_url(url)
+        enrich = _as_str(ctx, f"{where}.enrich", fm.get("enrich")) or "matched"
+        if enrich not in _ENRICH_VALUES:
+            raise ctx.fail(f"{where}.enrich", f"expected one of {', '.join(_ENRICH_VALUES)} (read the articles of "
+                           f"every item, or only of matched ones), got {enrich!r}")
         feeds.append(
             FeedConfig(
                 id=feed_id,
                 url=url,
                 name=_as_str(ctx, f"{where}.name", fm.get("name")),
                 tags=_str_tuple(ctx, f"{where}.tags", fm.get("tags")),
+                enrich_all=enrich == "all",
             )
         )
     _unique(ctx, "feeds", feeds, lambda f: f.id)
@@ -438,7 +456,7 @@ def parse_config(data: Any, path: str = "<config>", base_dir: Path | None = None
     ]
     members += _members_file(ctx, base, top.get("members_file"))
     _unique(ctx, "members", members, lambda m: m.id)
-    settings = _settings(ctx, top.get("settings"))
+    settings = _settings(ctx, top.get("settings"), base)
     if not settings.surname_mentions:
         members = [replace(m, surname_mentions=False) for m in members]
     campaigns = _campaigns(ctx, top.get("campaigns"))

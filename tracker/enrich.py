@@ -1,8 +1,12 @@
-"""Article pages: read a page's metadata so staff can add coverage the feeds missed.
+"""Article pages: what a publisher's page says (text, title, site, author, date, canonical address,
+image and its credit), for the ingest's article step and for staff adding a clip by URL.
 
-`extract_page_meta` is pure (bytes in, PageMeta out); `fetch_page_meta` is the only
-part that touches the network, through tracker.fetch with the config's rules for
-private hosts. `add_clip_from_page` stores the result as a manual clip.
+`extract_article` is pure (bytes in, Article out): trafilatura (with htmldate and courlan, which it
+uses) finds the main text and fills what the page's own metadata leaves blank; Open Graph and
+JSON-LD, read here, win where the publisher states a field outright, and give what trafilatura does
+not: the image's credit and caption (schema.org ImageObject, <figcaption>). `fetch_article` is the
+only part that touches the network, through tracker.fetch (timeouts, size cap, the SSRF guard on
+every redirect hop). `add_clip_from_page` stores a page as a manual clip.
 """
 
 from __future__ import annotations
@@ -11,20 +15,21 @@ import codecs
 import json
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
 
 from tracker.clock import Clock, system_clock
 from tracker.errors import FetchError
-from tracker.fetch import FetchOptions, fetch
+from tracker.fetch import FeedSession, FetchOptions, fetch
 from tracker.match import compile_matcher
 from tracker.models import (
     Actor,
+    Article,
     ClipView,
     Config,
     MatchedEntry,
@@ -36,26 +41,29 @@ from tracker.models import (
 from tracker.models import (
     staff_mention as staff_mention,  # re-exported: callers attach by hand through enrich
 )
-from tracker.normalize import canonical_url, clean_text, clip_id_for, parse_date, within_limits
+from tracker.normalize import (
+    MAX_ARTICLE_CHARS,
+    canonical_url,
+    clean_text,
+    clean_url,
+    clip_id_for,
+    limit_text,
+    parse_date,
+    within_limits,
+)
 from tracker.roles import Permission, require
 from tracker.store import Store
 
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 _ARTICLE_TYPES = {"article", "newsarticle", "reportagenewsarticle", "blogposting", "analysisnewsarticle",
                   "opinionnewsarticle", "webpage", "report"}
-_MAX_TEXT_CHARS = 20_000
-
-
-@dataclass(frozen=True)
-class PageMeta:
-    url: str  # the address finally answered
-    title: str
-    outlet: str
-    image_url: str | None
-    published_at: datetime | None
-    description: str
-    author: str = ""
-    text: str = ""  # the article's paragraphs, for matching
+# Less readable text than this is no article: a consent wall, a paywall stub, a script-only page.
+MIN_ARTICLE_CHARS = 200
+# Hosts and paths publishers send readers to instead of the article until they accept cookies.
+_CONSENT_RE = re.compile(r"(^|\.)consent\.|/(consent|gdpr|cookie-?wall|privacy-gate)(/|$|\?)", re.I)
+_XML_DECLARATION_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
+# The readable page as staff and the ingest see it (the old name, kept for callers).
+PageMeta = Article
 
 
 def _meta(doc: Any) -> dict[str, str]:
@@ -127,23 +135,6 @@ def _site_from_host(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
-def _paragraph_text(doc: Any) -> str:
-    root = doc.find(".//article")
-    if root is None:
-        root = doc
-    parts: list[str] = []
-    total = 0
-    for p in root.iter("p"):
-        text = clean_text(p.text_content())
-        if len(text) < 40:  # bylines, captions, share buttons
-            continue
-        parts.append(text)
-        total += len(text)
-        if total > _MAX_TEXT_CHARS:
-            break
-    return "\n".join(parts)[:_MAX_TEXT_CHARS]
-
-
 _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 
 
@@ -163,12 +154,76 @@ def page_charset(body: bytes, declared: str | None = None) -> str:
         return "cp1252"
 
 
-def extract_page_meta(body: bytes, url: str, charset: str | None = None) -> PageMeta:
-    """Title, outlet, image, date and description from Open Graph, JSON-LD and plain HTML."""
+def _trafilatura(html: str, url: str) -> Any:
+    """trafilatura's reading of the page: main text and metadata (None when it finds nothing)."""
+    import trafilatura  # ~0.3 s of imports: only processes that read articles pay for them
+
     try:
-        doc = lxml.html.document_fromstring(body, parser=lxml.html.HTMLParser(encoding=page_charset(body, charset)))
-    except (etree.ParserError, ValueError):
-        return PageMeta(url=url, title="", outlet=_site_from_host(url), image_url=None, published_at=None, description="")
+        # deduplicate stays off: trafilatura's is a process-wide cache of text already seen, so the
+        # second reading of a page (another feed's copy, a re-read) would come back empty.
+        return trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
+                                           include_tables=False, include_images=False, deduplicate=False)
+    except Exception:  # a library surprise on one page is that page's empty reading, never a crash
+        return None
+
+
+def _credit_of(value: Any) -> str:
+    """An ImageObject's credit: creditText, else its copyright holder or author."""
+    if not isinstance(value, dict):
+        return ""
+    for key in ("creditText", "copyrightHolder", "author", "creator"):
+        found = _ld_name(value.get(key))
+        if found:
+            return found
+    return ""
+
+
+def _image_object(article: dict[str, Any]) -> dict[str, Any]:
+    image = article.get("image")
+    if isinstance(image, list):
+        image = next((i for i in image if isinstance(i, dict)), None)
+    return image if isinstance(image, dict) else {}
+
+
+def _figure_credit(doc: Any, image_url: str | None) -> tuple[str, str]:
+    """(credit, caption) from the <figure> showing the lead image, else the article's first figure."""
+    figures = list(doc.iter("figure"))
+    if not figures:
+        return "", ""
+    lead = figures[0]
+    if image_url:
+        name = urlsplit(image_url).path.rsplit("/", 1)[-1]
+        for fig in figures:
+            if name and any(name in (img.get("src") or "") for img in fig.iter("img")):
+                lead = fig
+                break
+    caption_el = lead.find(".//figcaption")
+    if caption_el is None:
+        return "", ""
+    credit = ""
+    for el in caption_el.iter():
+        if not isinstance(el.tag, str):
+            continue
+        kind = f"{el.get('class') or ''} {el.get('itemprop') or ''}".lower()
+        if "credit" in kind or "copyright" in kind or "byline" in kind:
+            credit = clean_text(el.text_content())
+            if el is not caption_el:
+                el.drop_tree()  # the caption is what is left
+            break
+    caption = clean_text(caption_el.text_content())
+    return credit, caption
+
+
+def extract_article(body: bytes, url: str, charset: str | None = None) -> Article:
+    """Everything the page says about itself; never raises (a page with nothing readable has no text)."""
+    bare = Article(url=url, title="", outlet=_site_from_host(url), image_url=None, published_at=None, description="")
+    encoding = page_charset(body, charset)
+    try:
+        doc = lxml.html.document_fromstring(body, parser=lxml.html.HTMLParser(encoding=encoding))
+    except (etree.ParserError, ValueError, LookupError):
+        return bare
+    # trafilatura reads text; an XHTML page's <?xml … encoding?> line would make lxml refuse that text.
+    html = _XML_DECLARATION_RE.sub("", body.decode(encoding, errors="replace"), count=1)
     meta = _meta(doc)
     article: dict[str, Any] = {}
     publisher = ""
@@ -178,15 +233,20 @@ def extract_page_meta(body: bytes, url: str, charset: str | None = None) -> Page
             article = item
         if "newsmediaorganization" in types or "organization" in types:
             publisher = publisher or _ld_name(item)
+    found = _trafilatura(html, url)
     title_el = doc.find(".//title")
     title = (
         meta.get("og:title") or meta.get("twitter:title") or str(article.get("headline") or "")
+        or (found.title if found is not None and found.title else "")
         or (title_el.text_content() if title_el is not None else "")
     )
-    outlet = meta.get("og:site_name") or _ld_name(article.get("publisher")) or publisher or meta.get("application-name") or ""
+    outlet = (meta.get("og:site_name") or _ld_name(article.get("publisher")) or publisher
+              or (found.sitename if found is not None and found.sitename else "") or meta.get("application-name") or "")
+    image_object = _image_object(article)
     image = _http_url(url, meta.get("og:image") or meta.get("og:image:url") or meta.get("twitter:image")
-                      or _ld_image(article.get("image")))
+                      or _ld_image(article.get("image")) or (found.image if found is not None else None))
     published = None
+    # Stated times first (htmldate, through trafilatura, knows the day only).
     for raw in (
         meta.get("article:published_time"), str(article.get("datePublished") or ""), meta.get("og:published_time"),
         meta.get("date"), meta.get("pubdate"), meta.get("dc.date"), meta.get("dc.date.issued"),
@@ -199,11 +259,18 @@ def extract_page_meta(body: bytes, url: str, charset: str | None = None) -> Page
         time_el = doc.find(".//time[@datetime]")
         if time_el is not None:
             published = parse_date(time_el.get("datetime"))
+    if published is None and found is not None and found.date:
+        published = parse_date(found.date)
     description = meta.get("og:description") or meta.get("description") or meta.get("twitter:description") or str(
-        article.get("description") or ""
-    )
-    author = _ld_name(article.get("author")) or meta.get("author") or ""
-    return PageMeta(
+        article.get("description") or "") or (found.description if found is not None and found.description else "")
+    author = (_ld_name(article.get("author")) or meta.get("author")
+              or (found.author if found is not None and found.author else "") or "")
+    fig_credit, fig_caption = _figure_credit(doc, image)
+    credit = _credit_of(image_object) or fig_credit or meta.get("og:image:credit") or ""
+    caption = str(image_object.get("caption") or "") or fig_caption
+    stated = _http_url(url, meta.get("og:url") or _canonical_link(doc) or "")
+    text = found.text if found is not None and found.text else ""
+    return Article(
         url=url,
         title=clean_text(title),
         outlet=clean_text(outlet) or _site_from_host(url),
@@ -211,35 +278,124 @@ def extract_page_meta(body: bytes, url: str, charset: str | None = None) -> Page
         published_at=published,
         description=clean_text(description),
         author=clean_text(author),
-        text=_paragraph_text(doc),
+        text=limit_text(text.strip(), MAX_ARTICLE_CHARS),
+        canonical_url=stated,
+        image_credit=clean_text(credit) or None,
+        image_caption=clean_text(caption) or None,
     )
 
 
-def fetch_page_meta(url: str, settings: Settings) -> PageMeta:
-    """Fetch an article page and read its metadata. Only http(s); private hosts as settings allow."""
+def _canonical_link(doc: Any) -> str | None:
+    for el in doc.iter("link"):
+        if "canonical" in (el.get("rel") or "").lower().split() and el.get("href"):
+            return str(el.get("href"))
+    return None
+
+
+def extract_page_meta(body: bytes, url: str, charset: str | None = None) -> Article:
+    """The page as "add a clip by URL" shows it (extract_article, by its older name)."""
+    return extract_article(body, url, charset)
+
+
+def same_site(a: str, b: str) -> bool:
+    """One registrable domain (www.x.com and amp.x.com are one site; x.co.uk and y.co.uk are not);
+    for an address with no public suffix (an IP, localhost), the same host and port."""
+    from courlan import extract_domain
+
+    da, db = extract_domain(a, fast=True), extract_domain(b, fast=True)
+    if da and db:
+        return bool(da == db)
+    pa, pb = urlsplit(a), urlsplit(b)
+    return (pa.hostname, pa.port) == (pb.hostname, pb.port) and pa.hostname is not None
+
+
+def article_address(article: Article) -> str:
+    """The clip's address: the page's canonical/og:url when on the site that answered (a page cannot
+    claim another site's story), else the address that answered; tracking parameters removed."""
+    stated = article.canonical_url
+    return clean_url(stated if stated and same_site(stated, article.url) else article.url)
+
+
+def _is_html(content_type: str | None) -> bool:
+    kind = (content_type or "").split(";")[0].strip().lower()
+    return not kind or kind in ("text/html", "application/xhtml+xml")
+
+
+def _sample_page(url: str, folder: str, options: FetchOptions) -> tuple[bytes, str | None]:
+    """The demo's page for url: <folder>/<host><path>(.html); never outside the folder."""
+    parts = urlsplit(url)
+    root = Path(folder).resolve()
+    rel = unquote(parts.path).strip("/") or "index"
+    path = (root / (parts.hostname or "") / rel).resolve()
+    if path.suffix not in (".html", ".htm"):
+        path = path.with_name(path.name + ".html")
+    if root not in path.parents:
+        raise FetchError(f"{url}: no sample page for this address")
+    try:
+        if path.stat().st_size > options.max_body_bytes:
+            raise FetchError(f"body over the {options.max_body_bytes}-byte limit; cut off")
+        return path.read_bytes(), "text/html; charset=utf-8"
+    except OSError:
+        # One reason for every missing page, so `tracker status` groups them.
+        raise FetchError("HTTP 404 (no sample page for this address: offline demo)", status=404) from None
+
+
+def fetch_article(url: str, options: FetchOptions, *, session: FeedSession | None = None,
+                  sample_pages: str | None = None) -> Article:
+    """Read the article at url. FetchError says why it is unreadable: not a web address, HTTP 401/403/451
+    (or any error), a timeout, too large, not HTML, a consent wall, or no article text on the page."""
     url = url.strip()
-    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError(f"not a web address: {url!r} (expected http:// or https://)")
-    options = FetchOptions(
-        timeout_s=settings.timeout_s,
-        max_body_bytes=settings.max_body_bytes,
-        user_agent=settings.user_agent,
-        # An article URL pasted by staff is no more trusted than one found in a feed.
-        allow_private_hosts=settings.allow_private_hosts,
-    )
-    result = fetch(url, options=options, accept=HTML_ACCEPT)
-    if not result.body:
-        raise FetchError(f"{url}: empty page", status=result.status)
-    kind = (result.content_type or "").split(";")[0].strip().lower()
-    if kind and kind not in ("text/html", "application/xhtml+xml"):
-        raise FetchError(f"{url}: not a web page (the server sent {kind})", status=result.status)
+    if sample_pages is not None:
+        body, content_type = _sample_page(url, sample_pages, options)
+        final = url
+    else:
+        result = fetch(url, session=session, options=options, accept=HTML_ACCEPT)
+        body, content_type, final = result.body or b"", result.content_type, result.url
+    if not body:
+        raise FetchError(f"{url}: empty page")
+    if not _is_html(content_type):
+        kind = (content_type or "").split(";")[0].strip().lower()
+        raise FetchError(f"{url}: not a web page (the server sent {kind})")
+    if _CONSENT_RE.search(final):
+        raise FetchError(f"consent wall: sent to {urlsplit(final).hostname}{urlsplit(final).path}")
     declared = None
-    if result.content_type and "charset=" in result.content_type.lower():
-        declared = result.content_type.lower().split("charset=", 1)[1].split(";")[0].strip().strip('"')
-    return extract_page_meta(result.body, result.url, declared)
+    if content_type and "charset=" in content_type.lower():
+        declared = content_type.lower().split("charset=", 1)[1].split(";")[0].strip().strip('"')
+    return extract_article(body, final, declared)
 
 
-def match_page(config: Config, meta: PageMeta) -> list[Mention]:
+def readable(article: Article) -> str | None:
+    """Why this reading is no article (None when it is one): too little text to be the story."""
+    if len(article.text) < MIN_ARTICLE_CHARS:
+        return "no article text on the page (empty extraction)"
+    return None
+
+
+def article_options(settings: Settings) -> FetchOptions:
+    """How articles are fetched: the feed's limits, a page's size cap, and never an internal address
+    unless settings allow it (these URLs come from feeds), on the first hop and every redirect."""
+    return FetchOptions(
+        timeout_s=settings.timeout_s,
+        connect_timeout_s=min(10.0, settings.timeout_s),
+        max_body_bytes=min(settings.max_body_bytes, 5 * 1024 * 1024),
+        user_agent=settings.user_agent,
+        allow_private_hosts=settings.allow_private_hosts,
+        private_redirects=settings.allow_private_hosts,
+    )
+
+
+def fetch_page_meta(url: str, settings: Settings) -> Article:
+    """Fetch an article page and read it (add a clip by URL). Only http(s); private hosts as settings allow."""
+    options = replace(article_options(settings), max_body_bytes=settings.max_body_bytes)
+    # An article URL pasted by staff is no more trusted than one found in a feed.
+    article = fetch_article(url, options, sample_pages=settings.sample_pages)
+    return replace(article, url=article_address(article))
+
+
+def match_page(config: Config, meta: Article) -> list[Mention]:
     matcher = compile_matcher(config.members, config.campaigns)
     return matcher.match(MatchItem(title=meta.title, summary=meta.description, article=meta.text))
 
@@ -279,3 +435,20 @@ def add_clip_from_page(
 def with_edits(meta: PageMeta, **changes: Any) -> PageMeta:
     """The page as staff corrected it before saving (title, outlet, image, date, description)."""
     return replace(meta, **changes)
+
+
+class ArticleReader:
+    """Reads articles for the ingest: fetch_article with the settings' rules, one connection pool, and the
+    address each clip should have. Thread-safe (one requests session shared by the reading threads)."""
+
+    def __init__(self, settings: Settings, *, options: FetchOptions | None = None) -> None:
+        self.options = options or article_options(settings)
+        self.sample_pages = settings.sample_pages
+
+    def read(self, url: str, session: FeedSession | None = None) -> Article:
+        """The article, its url the clip's clean address; FetchError when it cannot be read."""
+        article = fetch_article(url, self.options, session=session, sample_pages=self.sample_pages)
+        why = readable(article)
+        if why is not None:
+            raise FetchError(why)
+        return replace(article, canonical_url=article_address(article))

@@ -10,7 +10,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.table import Table
 
-from tracker.models import FeedHealth, IngestRunView, ResolveQueueStatus
+from tracker.models import EnrichQueueStatus, FeedHealth, IngestRunView, ResolveQueueStatus
 from tracker.store import Store
 from tracker.store.runs import CYCLE_LEASE, run_is_live
 
@@ -147,6 +147,7 @@ class HealthReport:
     runs: tuple[IngestRunView, ...]
     lease_owner: str | None = None  # who holds the ingest-cycle lease now, if anyone
     links: ResolveQueueStatus = field(default_factory=ResolveQueueStatus)  # search links waiting for the resolver
+    articles: EnrichQueueStatus = field(default_factory=EnrichQueueStatus)  # articles waiting to be read
 
     @property
     def needs_attention(self) -> tuple[FeedStatus, ...]:
@@ -195,6 +196,11 @@ class HealthReport:
                 "backing_off_until": ts(self.backing_off_until),
                 "backoff_reason": self.links.state.last_error if self.backing_off_until else None,
             },
+            "articles": {
+                "waiting": self.articles.waiting, "done": self.articles.done, "failed": self.articles.failed,
+                "dropped": self.articles.dropped,
+                "failures": [{"reason": reason, "articles": n} for reason, n in self.articles.failures],
+            },
             "runs": [
                 {
                     "id": r.id, "started_at": ts(r.started_at), "finished_at": ts(r.finished_at),
@@ -219,6 +225,7 @@ def health_report(store: Store, now: datetime, runs: int = 5) -> HealthReport:
         runs=recent,
         lease_owner=holder[0] if holder else None,
         links=store.resolve_queue_status(now),
+        articles=store.enrich_queue_status(),
     )
 
 
@@ -268,6 +275,12 @@ def render_health_table(report: HealthReport, stream: IO[str]) -> None:
         console.print(line)
         for reason, n in links.failures:
             console.print(f"  failed ({n}): {reason[:150]}")
+    articles = report.articles
+    if articles.waiting or articles.done or articles.failed or articles.dropped:
+        console.print(f"Articles: {articles.waiting} waiting, {articles.done} read, {articles.failed} unreadable, "
+                      f"{articles.dropped} naming nobody (dropped)")
+        for reason, n in articles.failures:
+            console.print(f"  unreadable ({n}): {reason[:150]}")
     if report.runs:
         runs = Table(title="Recent ingest runs")
         for column in ("run", "started", "took", "outcome", "feeds ok/failed/skipped", "items", "new clips", "note"):

@@ -66,6 +66,13 @@ class FeedConfig:
     kind: Literal["feed", "search"] = "feed"
     # For search feeds: which member/campaign the query was generated for.
     search_for: str = ""
+    # `enrich: all` in feeds.yml: read the article of every new item, not only of matched ones.
+    enrich_all: bool = False
+
+    @property
+    def reads_unmatched(self) -> bool:
+        """Are this feed's unmatched items kept to have their article read (search feeds, `enrich: all`)?"""
+        return self.enrich_all or (self.kind == "search" and bool(self.search_for))
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,11 @@ class Settings:
     google_news_url: str = "https://news.google.com"
     google_news_min_interval_s: float = 4.0
     resolve_per_cycle: int = 40
+    # Articles read per cycle (README, "Search coverage"); the rest wait in the database for the next.
+    enrich_per_cycle: int = 100
+    # Offline demos only: article URLs are read from files under this folder (<dir>/<host><path>.html),
+    # never from the network. None (the default): articles are fetched.
+    sample_pages: str | None = None
     surname_mentions: bool = True  # "Councilmember Brooks" is a mention (README, "Matching")
     # Where staff open the dashboard: digests and alerts link to `{dashboard_url}/?clip=<id>`.
     dashboard_url: str = ""
@@ -341,12 +353,54 @@ class MatchedEntry:
 
 
 @dataclass(frozen=True)
+class Article:
+    """What an article page says about itself (tracker.enrich reads it; trafilatura does most)."""
+
+    url: str  # the address finally answered
+    title: str
+    outlet: str  # the site's name
+    image_url: str | None
+    published_at: datetime | None
+    description: str
+    author: str = ""
+    text: str = ""  # the main text, for matching
+    canonical_url: str | None = None  # rel=canonical / og:url, when the page names one
+    image_credit: str | None = None  # schema.org ImageObject, <figcaption>, media:credit
+    image_caption: str | None = None
+
+
+@dataclass(frozen=True)
+class EnrichTask:
+    """An item whose article is to be read: a stored clip's, or a search item's not stored yet."""
+
+    key: str  # the item's canonical URL when it was queued
+    url: str  # the address to read (the publisher's)
+    feed_id: str
+    clip_id: str | None = None  # None: an unmatched item, stored only if its article names someone
+    search_for: str = ""  # "member:id" / "campaign:id" of the search that found it
+    entry: ParsedEntry | None = None  # the feed's item (a stored clip's text), matched with the article
+    link_failed: str | None = None  # the resolver gave up on its search link: nothing to read
+
+
+@dataclass(frozen=True)
+class EnrichQueueStatus:
+    """The article queue for `tracker status` and the Feeds page."""
+
+    waiting: int = 0
+    done: int = 0
+    failed: int = 0
+    dropped: int = 0  # read, and it named nobody
+    failures: tuple[tuple[str, int], ...] = ()  # (reason, articles), most frequent first
+
+
+@dataclass(frozen=True)
 class StoreOutcome:
     """What storing one feed's matched entries changed."""
 
     new_clips: int
     updated_clips: int
     new_sources: int
+    new_ids: tuple[str, ...] = ()  # entries (by the clip id they came with) that became new clips
 
 
 def staff_mention(kind: str, target_id: str) -> Mention:
@@ -391,6 +445,11 @@ class ClipView:
     resolved: bool = True
     resolve_error: str | None = None
     version: int = 1  # bumped by each staff edit or decision; a save from an older one is refused
+    # A search item kept although its article could not be read ("unverified: found by the search,
+    # article unreadable"): staff decide.
+    unverified: bool = False
+    image_found_credit: str | None = None  # the credit the article gave its image (staff's wins)
+    source_links: tuple[tuple[str, str], ...] = ()  # (feed id, the link as that feed gave it)
 
     @property
     def display_headline(self) -> str:
@@ -407,6 +466,11 @@ class ClipView:
     @property
     def display_image_url(self) -> str | None:
         return self.image_override_url or self.image_url
+
+    @property
+    def display_image_credit(self) -> str | None:
+        """Staff's credit, else the article's for the article's own image (not for one staff chose)."""
+        return self.image_credit or (None if self.image_override_url else self.image_found_credit)
 
     @property
     def member_ids(self) -> tuple[str, ...]:

@@ -64,6 +64,22 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
 
 
+def clean_url(url: str) -> str:
+    """The link as a reader should get it: tracking parameters and the fragment removed, the rest as
+    the publisher wrote it (unlike canonical_url, which also lower-cases and sorts, for comparing)."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if not _is_tracking(k)]
+    query = parts.query if len(kept) == len(pairs) else urlencode(kept, doseq=True)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
+
+
 def clip_id_for(canonical: str) -> str:
     """Short, stable id of a clip: the same canonical URL always gives the same id."""
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from tracker.clock import Clock, system_clock
 from tracker.match import compile_matcher
-from tracker.models import CampaignConfig, Config, MatchItem, MemberConfig, Mention
+from tracker.models import CampaignConfig, Config, MemberConfig, Mention
 from tracker.store import Store
 
 
@@ -29,9 +29,9 @@ def rematch_store(config: Config, store: Store, *, since: datetime | None = None
     now = clock()
     checked = gained = lost = 0
     changes: list[str] = []
-    for clip_id, title, summary, content in store.clip_texts(since):
+    for clip_id, item in store.clip_match_items(since):
         checked += 1
-        mentions = matcher.match(MatchItem(title=title, summary=summary, content=content))
+        mentions = matcher.match(item)
         plus, minus = store.replace_auto_mentions(clip_id, mentions, now)
         if plus:
             gained += 1
@@ -60,10 +60,10 @@ def try_rule(config: Config, store: Store, draft: MemberConfig | CampaignConfig,
     matches: list[str] = []
     snippets: dict[str, str] = {}
     hits: dict[str, Mention] = {}
-    for n, (clip_id, title, summary, content) in enumerate(store.clip_texts()):
+    for n, (clip_id, item) in enumerate(store.clip_match_items()):
         if n >= limit:
             break
-        found = draft_matcher.match(MatchItem(title=title, summary=summary, content=content))
+        found = draft_matcher.match(item)
         if found:
             matches.append(clip_id)
             snippets[clip_id] = found[0].snippet

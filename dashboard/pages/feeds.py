@@ -66,6 +66,28 @@ st.dataframe(
     },
 )
 
+st.subheader("Queues")
+st.caption("Search links wait for the resolver (shown as “link not resolved yet”); articles wait to be read, "
+           "a few per cycle (settings.enrich_per_cycle). README, “Search coverage”.")
+links, articles = report.links, report.articles
+st.dataframe(
+    pd.DataFrame([
+        {"queue": "search links", "waiting": links.waiting, "done": links.done, "failed": links.failed, "dropped": None},
+        {"queue": "articles", "waiting": articles.waiting, "done": articles.done, "failed": articles.failed,
+         "dropped": articles.dropped},
+    ]),
+    hide_index=True, width="stretch",
+)
+if report.backing_off_until is not None:
+    st.warning(f"Google News asked us to slow down: no lookups until {report.backing_off_until:%Y-%m-%d %H:%M} UTC.",
+               icon=":material/hourglass:")
+failures = [("search link", reason, n) for reason, n in links.failures]
+failures += [("article", reason, n) for reason, n in articles.failures]
+if failures:
+    st.dataframe(pd.DataFrame([{"what": what, "failed because": reason, "items": n} for what, reason, n in failures]),
+                 hide_index=True, width="stretch",
+                 column_config={"failed because": st.column_config.TextColumn(width="large")})
+
 st.subheader("Recent ingest runs")
 if report.runs:
     st.dataframe(

@@ -25,12 +25,17 @@ def clip_json(clip: ClipView) -> dict[str, Any]:
         "url": clip.url,
         # False while url is still a search engine's redirect (README, "Search coverage").
         "resolved": clip.resolved,
+        # A search item kept although its article could not be read: staff decide.
+        "unverified": clip.unverified,
+        "image_url": clip.display_image_url,
+        "image_credit": clip.display_image_credit,
         "published_at": clip.published_at.isoformat().replace("+00:00", "Z") if clip.published_at else None,
         "first_seen_at": clip.first_seen_at.isoformat().replace("+00:00", "Z"),
         "members": list(clip.member_ids),
         "campaigns": list(clip.campaign_ids),
         "featured": clip.featured,
-        "sources": list(clip.feed_ids),
+        # Each feed that carried the clip, with the link as that feed gave it (search redirect, tracking).
+        "sources": [{"feed": feed, "link": link or None} for feed, link in clip.source_links],
     }
 
 
@@ -62,6 +67,8 @@ def clips_list(app: AppContext, status: str | None, member: str | None, campaign
         when = (c.published_at or c.first_seen_at).strftime("%Y-%m-%d")
         who = ", ".join(c.member_ids + c.campaign_ids)
         link = "" if c.resolved else f"  ({link_note(c)})"
+        if c.unverified:
+            link += "  (unverified: found by the search, article unreadable)"
         click.echo(f"{c.id}  {c.status.value:<8} {when}  {c.display_outlet[:24]:<24}  {c.display_headline[:70]}  [{who}]{link}")
 
 

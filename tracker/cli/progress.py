@@ -77,6 +77,16 @@ def print_summary(report: CycleReport, stream: IO[str]) -> None:
         console.print(line)
         if links.error:
             console.print(f"[yellow]search links:[/yellow] {links.error}")
+    articles = report.articles
+    if articles is not None and (articles.attempted or articles.left or articles.error):
+        console.print(
+            f"articles: {articles.read + articles.new_clips + articles.dropped} read, {articles.new_clips} new clips "
+            f"found only in the article, {articles.dropped} items dropped (the article names nobody), "
+            f"{articles.unverified} search items kept unverified, {articles.failed} unreadable; "
+            f"{articles.left} waiting for the next cycle"
+        )
+        if articles.error:
+            console.print(f"[yellow]articles:[/yellow] {articles.error}")
     failed = [f for f in report.feeds if not f.ok and not f.skipped]
     if failed:
         table = Table(title="Failed feeds (recorded; retried with backoff)", show_lines=False)

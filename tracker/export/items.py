@@ -49,7 +49,7 @@ def prepare_item(clip: ClipView, registry: Registry) -> ExportItem:
     image = (
         ExportImage(
             url=image_url,
-            credit=clean_text(clip.image_credit),
+            credit=clean_text(clip.display_image_credit),
             alt=clean_text(clip.image_alt),
         )
         if image_url

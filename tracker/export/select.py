@@ -28,13 +28,19 @@ def select_for_export(
     tag: str | None = None,
     limit: int | None = None,
 ) -> list[ClipView]:
-    """Approved clips matching every given filter, featured → position → newest → id."""
+    """Approved clips matching every given filter, featured → position → newest → id.
+
+    A clip whose link is still a search engine's redirect ("link not resolved yet") waits: the website
+    must link the publisher, not Google, and a redirect link published once stays in readers' feeds and
+    caches. It appears in the next export after the resolver finds its address (README, "Search coverage").
+    """
     if limit is not None and limit < 0:
         raise ConfigError(f"export limit must be 0 or more, got {limit}")
     chosen = [
         clip
         for clip in clips
         if clip.status == ClipStatus.APPROVED
+        and clip.resolved
         and (campaign is None or campaign in clip.campaign_ids)
         and (member is None or member in clip.member_ids)
         and (tag is None or tag in clip.tags)

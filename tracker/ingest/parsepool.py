@@ -45,21 +45,23 @@ class ParseOutcome:
     match_cpu_s: float = field(default=0.0, compare=False)  # CPU spent matching: a measurement, not a result
 
 
-def matched_entries(entries: Sequence[ParsedEntry], matcher: Matcher) -> list[MatchedEntry]:
-    """Only entries mentioning at least one member or campaign become clips."""
+def matched_entries(entries: Sequence[ParsedEntry], matcher: Matcher, *, keep_unmatched: bool = False) -> list[MatchedEntry]:
+    """Only entries mentioning at least one member or campaign become clips; with keep_unmatched (search
+    feeds, `enrich: all`) the others come back too, with no mentions, to have their article read."""
     out: dict[str, MatchedEntry] = {}
     for entry in entries:
         mentions = matcher.match(MatchItem(title=entry.title, summary=entry.summary, content=entry.content))
-        if not mentions:
+        if not mentions and not keep_unmatched:
             continue
         canonical = canonical_url(entry.link)
         clip_id = clip_id_for(canonical)
-        if clip_id not in out:  # the same story twice in one feed is one clip
+        if clip_id not in out or (mentions and not out[clip_id].mentions):  # the same story twice is one clip
             out[clip_id] = MatchedEntry(entry, canonical, clip_id, tuple(mentions))
     return list(out.values())
 
 
-def parse_and_match(body: bytes, url: str, content_type: str | None, matcher: Matcher) -> ParseOutcome:
+def parse_and_match(body: bytes, url: str, content_type: str | None, matcher: Matcher,
+                    keep_unmatched: bool = False) -> ParseOutcome:
     try:
         parsed = parse_feed(body, url=url, content_type=content_type)
     except ParseError as exc:
@@ -68,7 +70,7 @@ def parse_and_match(body: bytes, url: str, content_type: str | None, matcher: Ma
         return ParseOutcome(error=f"parser failed: {type(exc).__name__}: {exc}")
     dates = tuple(e.published_at for e in parsed.entries if e.published_at is not None)
     started = time.thread_time()  # this thread's CPU only: other feeds parse beside it
-    matched = tuple(matched_entries(parsed.entries, matcher))
+    matched = tuple(matched_entries(parsed.entries, matcher, keep_unmatched=keep_unmatched))
     return ParseOutcome(
         matched=matched, items_seen=len(parsed.entries),
         title=parsed.title, ttl_minutes=parsed.ttl_minutes, problem=parsed.problem, alert=parsed.alert,
@@ -105,9 +107,9 @@ def _exit_with_ingest(ingest_alive: Any) -> None:
     os._exit(1)
 
 
-def _work(body: bytes, url: str, content_type: str | None) -> ParseOutcome:
+def _work(body: bytes, url: str, content_type: str | None, keep_unmatched: bool = False) -> ParseOutcome:
     assert _worker_matcher is not None, "parse worker started without a matcher"
-    return parse_and_match(body, url, content_type, _worker_matcher)
+    return parse_and_match(body, url, content_type, _worker_matcher, keep_unmatched)
 
 
 def _ready() -> bool:
@@ -150,9 +152,9 @@ class ParsePool:
             for fut in [self._executor.submit(_ready) for _ in range(processes)]:
                 fut.result()
 
-    def submit(self, body: bytes, url: str, content_type: str | None) -> Future[ParseOutcome]:
+    def submit(self, body: bytes, url: str, content_type: str | None, keep_unmatched: bool = False) -> Future[ParseOutcome]:
         """Raises RuntimeError (BrokenProcessPool is one) when the pool can take no more work."""
-        return self._executor.submit(_work, body, url, content_type)
+        return self._executor.submit(_work, body, url, content_type, keep_unmatched)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -24,6 +24,7 @@ class FeedReport:
     skipped: str | None = None  # why the feed was not fetched (backoff, disabled, STOPPED)
     not_modified: bool = False
     problem: str | None = None  # parsed, but feedparser found the feed malformed
+    articles_queued: int = 0  # items whose article waits to be read (README, "Search coverage")
     alert: str | None = None  # read, but staff must hear about it (ParsedFeed.alert)
     match_cpu_s: float = 0.0
 
@@ -97,6 +98,23 @@ class ResolveReport:
     error: str | None = None  # why the step stopped early (429, the service failing, the database)
 
 
+@dataclass(frozen=True)
+class ArticleReport:
+    """What one cycle's article step did with the queue of articles to read."""
+
+    read: int = 0  # articles of stored clips read
+    new_clips: int = 0  # search items whose article named someone
+    dropped: int = 0  # search items whose readable article names nobody
+    unverified: int = 0  # search items kept unread: "unverified: found by the search, article unreadable"
+    failed: int = 0  # unreadable (the reason is recorded per item)
+    left: int = 0  # still waiting after this cycle (the budget, or their search link)
+    error: str | None = None  # why the step stopped early (the database)
+
+    @property
+    def attempted(self) -> int:
+        return self.read + self.new_clips + self.dropped + self.unverified + self.failed
+
+
 @dataclass(frozen=True, kw_only=True)
 class CycleReport(FeedTally):
     run_id: int
@@ -105,6 +123,7 @@ class CycleReport(FeedTally):
     outcome: str
     export_error: str | None = None  # the cycle was stored, but settings.exports could not be written
     links: ResolveReport | None = None  # None: the resolve step did not run (stopped cycle)
+    articles: ArticleReport | None = None  # None: the article step did not run (stopped cycle)
 
 
-__all__ = ["STOPPED", "CycleReport", "FeedReport", "FeedTally", "ResolveReport", "RunCounts"]
+__all__ = ["STOPPED", "ArticleReport", "CycleReport", "FeedReport", "FeedTally", "ResolveReport", "RunCounts"]

@@ -23,14 +23,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tracker.clock import Clock, system_clock
+from tracker.enrich import ArticleReader
 from tracker.fetch import FeedSession, FetchOptions, make_session
 from tracker.ingest.parsepool import ParseOutcome, ParsePool, default_processes
-from tracker.ingest.reports import CycleReport, FeedReport, FeedTally, ResolveReport
+from tracker.ingest.reports import ArticleReport, CycleReport, FeedReport, FeedTally, ResolveReport
 from tracker.ingest.steps import (
     Fetched,
     PollResult,
     combine,
     due_step,
+    enrich_step,
     fetch_step,
     health_step,
     links_step,
@@ -73,6 +75,7 @@ class Ingestor:
         workers: int | None = None,
         parse_processes: int | None = None,
         resolver: GoogleNewsResolver | None = None,
+        articles: ArticleReader | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -101,6 +104,7 @@ class Ingestor:
             ),
             Pacer(s.google_news_min_interval_s),
         )
+        self.articles = articles or ArticleReader(s)
 
     @property
     def matcher(self) -> Matcher:
@@ -132,6 +136,7 @@ class Ingestor:
         outcome = "ok"
         error: str | None = None
         links: ResolveReport | None = None
+        articles: ArticleReport | None = None
         try:
             now = self.clock()
             todo, not_due = due_step(feeds, self.store.feed_states([f.id for f in feeds]), now, due_only=due_only)
@@ -143,6 +148,7 @@ class Ingestor:
                 outcome = "interrupted"
             else:
                 links = self.resolve_links(stop)
+                articles = self.read_articles(stop)
         except KeyboardInterrupt:
             outcome = "interrupted"
             raise
@@ -156,11 +162,18 @@ class Ingestor:
                 outcome = "partial"
             self.store.finish_run(run_id, outcome=outcome, now=finished, error=error, **tally.run_counts())
         return CycleReport(tally.feeds, run_id=run_id, started_at=started, finished_at=finished, outcome=outcome,
-                           links=links)
+                           links=links, articles=articles)
 
     def resolve_links(self, stop: threading.Event | None = None) -> ResolveReport:
         """The cycle's last step: queued search links looked up within settings.resolve_per_cycle."""
         return resolve_step(self.store, self.resolver, self.config.settings.resolve_per_cycle, self.clock, stop)
+
+    def read_articles(self, stop: threading.Event | None = None) -> ArticleReport:
+        """After the resolver: queued articles read within settings.enrich_per_cycle."""
+        s = self.config.settings
+        # The matcher only when there is an article to match: a cycle of 304s never compiles it.
+        return enrich_step(self.store, self.articles, lambda: self.matcher, s.enrich_per_cycle, self.clock,
+                           per_host=s.per_host_limit, threads=min(8, self.workers), stop=stop)
 
     def poll_feeds(
         self,
@@ -316,7 +329,8 @@ class Poll:
             self.parsers = ParsePool(self.ingestor.parse_processes, self.ingestor.matcher)
         body = fetched.result.body or b""
         try:
-            future = self.parsers.submit(body, fetched.result.url, fetched.result.content_type)
+            future = self.parsers.submit(body, fetched.result.url, fetched.result.content_type,
+                                         fetched.feed.reads_unmatched)
         except RuntimeError:  # broken or shut-down pool: BrokenProcessPool is one
             self.parse_slots.release()
             self.deliver(parse_step(fetched, self.ingestor.matcher))
@@ -342,7 +356,8 @@ class Poll:
             self.report(stopped_report(poll))
             return
         poll = links_step(poll, self.ingestor.config.settings.google_news_url)
-        stored = store_step(self.ingestor.store, poll, now)
+        stored = store_step(self.ingestor.store, poll, now,
+                            read_articles=self.ingestor.config.settings.enrich_per_cycle > 0)
         report, health = health_step(poll, stored, now, self.ingestor.rng)
         self.health.append((poll.feed.id, health, now))
         self.report(report)

@@ -6,13 +6,17 @@
     combine       a Fetched body and its ParseOutcome (from here or a parse process) → PollResult (pure)
     links_step    search-engine links → the publisher's URL when the link carries it, else kept and
                   marked for the resolver (pure)
-    store_step    the feed's matched entries in one transaction → Stored (never raises)
+    store_step    the feed's matched entries in one transaction → Stored (never raises); new clips and
+                  the unmatched items of search feeds (and `enrich: all` feeds) queued for the article step
     health_step   PollResult + Stored → the feed's report and its health row, with the next attempt (pure)
 
 and once per cycle, after every feed is stored:
 
     resolve_step  queued search links looked up within the cycle's budget, what staff need first;
                   each clip moves to (or merges into) its publisher's URL (never raises)
+    enrich_step   queued articles read within the cycle's budget (settings.enrich_per_cycle): matched on
+                  the article's text too; a search item whose article names nobody dropped, one whose
+                  article cannot be read kept unverified; the rest wait for the next cycle (never raises)
 
 The records are named for their stage, as reader's update pipeline names its own:
 FeedConfig + FeedState in, Fetched half-way, PollResult before storing, Stored after,
@@ -24,23 +28,30 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypedDict
+from urllib.parse import urlsplit
 
 from tracker.clock import Clock
+from tracker.enrich import ArticleReader
 from tracker.errors import FetchError, ParseError, TrackerError
-from tracker.fetch import FeedSession, FetchOptions, fetch
+from tracker.fetch import FeedSession, FetchOptions, fetch, make_session
 from tracker.ingest.parsepool import ParseOutcome, parse_and_match
-from tracker.ingest.reports import STOPPED, FeedReport, ResolveReport
+from tracker.ingest.reports import STOPPED, ArticleReport, FeedReport, ResolveReport
 from tracker.match import Matcher
 from tracker.models import (
+    Article,
+    EnrichTask,
     FeedConfig,
     FeedState,
     FetchOutcome,
     FetchResult,
     MatchedEntry,
+    MatchItem,
+    Mention,
     ResolverState,
 )
 from tracker.normalize import believable_date, with_publisher_url
@@ -107,6 +118,7 @@ class PollResult:
 class Stored:
     new_clips: int = 0
     error: TrackerError | None = None  # the poll's own error, or why storing failed
+    articles_queued: int = 0
 
 
 def due_step(
@@ -164,7 +176,8 @@ def fetch_step(
 def parse_step(fetched: Fetched, matcher: Matcher) -> PollResult:
     """Parse and match a body in this process (small cycles, or a parse process that died)."""
     result = fetched.result
-    return combine(fetched, parse_and_match(result.body or b"", result.url, result.content_type, matcher))
+    return combine(fetched, parse_and_match(result.body or b"", result.url, result.content_type, matcher,
+                                            fetched.feed.reads_unmatched))
 
 
 def combine(fetched: Fetched, parsed: ParseOutcome) -> PollResult:
@@ -195,16 +208,27 @@ def links_step(poll: PollResult, google_base: str) -> PollResult:
     return replace(poll, entries=tuple(found.values())) if changed else poll
 
 
-def store_step(store: Store, poll: PollResult, now: datetime) -> Stored:
-    """Store one feed's clips in one transaction. A failure is this feed's, returned, never raised:
-    it must not stop the cycle."""
+def store_step(store: Store, poll: PollResult, now: datetime, *, read_articles: bool = True) -> Stored:
+    """Store one feed's clips in one transaction, then queue the articles to read: the new clips', and
+    the unmatched items' (only search feeds and `enrich: all` feeds keep those). A failure is this
+    feed's, returned, never raised: it must not stop the cycle."""
     if poll.error is not None or not poll.entries:
         return Stored(error=poll.error)
+    matched = [e for e in poll.entries if e.mentions]
     try:
-        outcome = store.store_entries(poll.feed.id, poll.entries, now)
+        outcome = store.store_entries(poll.feed.id, matched, now) if matched else None
     except Exception as exc:
         return Stored(error=TrackerError(f"storing failed: {type(exc).__name__}: {exc}"))
-    return Stored(new_clips=outcome.new_clips)
+    new_clips = outcome.new_clips if outcome else 0
+    if not read_articles:
+        return Stored(new_clips=new_clips)
+    new = set(outcome.new_ids) if outcome else set()
+    to_read = [e for e in matched if e.clip_id in new] + [e for e in poll.entries if not e.mentions]
+    try:
+        queued = store.queue_articles(poll.feed.id, to_read, now, search_for=poll.feed.search_for) if to_read else 0
+    except Exception as exc:  # the clips are stored; their articles are simply not read
+        return Stored(new_clips=new_clips, error=TrackerError(f"queueing articles failed: {type(exc).__name__}: {exc}"))
+    return Stored(new_clips=new_clips, articles_queued=queued)
 
 
 def health_step(poll: PollResult, stored: Stored, now: datetime, rng: random.Random) -> tuple[FeedReport, FetchOutcome]:
@@ -238,8 +262,9 @@ def health_step(poll: PollResult, stored: Stored, now: datetime, rng: random.Ran
     )
     report = FeedReport(
         feed.id, feed.name or poll.title or "", state.url, ok=ok, status=poll.status,
-        error=str(error) if error else None, items_seen=poll.items_seen, matched=len(poll.entries),
-        new_clips=stored.new_clips, not_modified=not_parsed, problem=poll.problem, alert=poll.alert,
+        error=str(error) if error else None, items_seen=poll.items_seen,
+        matched=sum(1 for e in poll.entries if e.mentions), new_clips=stored.new_clips,
+        articles_queued=stored.articles_queued, not_modified=not_parsed, problem=poll.problem, alert=poll.alert,
         match_cpu_s=poll.match_cpu_s,
     )
     return report, health
@@ -293,3 +318,72 @@ def _resolve_report(counts: Mapping[str, int], *, looked_up: int = 0, backing_of
                     error: str | None = None) -> ResolveReport:
     return ResolveReport(resolved=counts["resolved"], merged=counts["merged"], failed=counts["failed"],
                          retry=counts["retry"], looked_up=looked_up, backing_off_until=backing_off_until, error=error)
+
+
+def enrich_step(
+    store: Store, reader: ArticleReader, matcher: Callable[[], Matcher], budget: int, clock: Clock, *,
+    per_host: int = 2, threads: int = 8, stop: threading.Event | None = None,
+) -> ArticleReport:
+    """Read at most `budget` queued articles (new clips' first), a few at a time and at most `per_host`
+    per publisher; match each item on its feed text and its article; record what each read means.
+
+    Pages are fetched in threads; matching and storing happen here, one item at a time. A page that
+    cannot be read (HTTP error, timeout, too large, not HTML, an internal address on any hop, a consent
+    wall, no text) is that item's recorded failure; nothing here fails the cycle.
+    """
+    counts = {"read": 0, "new_clip": 0, "dropped": 0, "unverified": 0, "failed": 0}
+    try:
+        tasks = store.due_articles(budget)
+        todo = []
+        for task in tasks:
+            if task.link_failed is not None:  # nothing to read: the resolver gave up on its search link
+                counts[store.finish_article(task, None, (), clock(), reason=f"link not resolved: {task.link_failed}")] += 1
+            else:
+                todo.append(task)
+        if todo:
+            _read_articles(store, reader, matcher(), todo, counts, clock, per_host, threads, stop)
+        left = store.articles_waiting()
+        return ArticleReport(read=counts["read"], new_clips=counts["new_clip"], dropped=counts["dropped"],
+                             unverified=counts["unverified"], failed=counts["failed"], left=left)
+    except Exception as exc:  # a database blip here must not fail a cycle whose clips are stored
+        return ArticleReport(read=counts["read"], new_clips=counts["new_clip"], dropped=counts["dropped"],
+                             unverified=counts["unverified"], failed=counts["failed"],
+                             error=f"reading articles failed: {type(exc).__name__}: {exc}")
+
+
+def _read_articles(store: Store, reader: ArticleReader, matcher: Matcher, tasks: Sequence[EnrichTask],
+                   counts: dict[str, int], clock: Clock, per_host: int, threads: int,
+                   stop: threading.Event | None) -> None:
+    hosts: dict[str, threading.Semaphore] = {}
+    guard = threading.Lock()
+
+    def read(task: EnrichTask) -> tuple[EnrichTask, Article | None, str | None]:
+        if stop is not None and stop.is_set():
+            return task, None, None
+        host = (urlsplit(task.url).hostname or "").lower()
+        with guard:
+            slot = hosts.setdefault(host, threading.Semaphore(max(1, per_host)))
+        with slot:
+            try:
+                return task, reader.read(task.url, session), None
+            except FetchError as exc:
+                return task, None, str(exc)
+            except Exception as exc:  # a library surprise on one page is that item's failure
+                return task, None, f"reading failed: {type(exc).__name__}: {exc}"
+
+    session = make_session(threads * 2)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(threads, len(tasks))), thread_name_prefix="article") as pool:
+            for task, article, reason in pool.map(read, tasks):
+                if article is None and reason is None:
+                    continue  # stopped before reading: it waits for the next cycle
+                mentions: list[Mention] = []
+                if article is not None:
+                    entry = task.entry
+                    mentions = matcher.match(MatchItem(
+                        title=entry.title if entry else article.title, summary=entry.summary if entry else "",
+                        content=entry.content if entry else "", article=article.text,
+                    ))
+                counts[store.finish_article(task, article, mentions, clock(), reason=reason)] += 1
+    finally:
+        session.close()

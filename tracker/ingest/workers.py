@@ -122,9 +122,11 @@ def run_worker(
     if not (stop is not None and stop.is_set()):
         closed = store.finish_shared_cycle(cycle, clock())
         if closed:
-            # The closer alone resolves search links, still holding the cycle's lease: one resolver at a time.
+            # The closer alone resolves search links and reads the articles, still holding the cycle's
+            # lease: one resolver at a time, and each article read once.
             with LeaseRenewer(store, f"workers:{cycle}", lease_ttl, renew_every_s, clock):
                 runner.resolve_links(stop)
+                runner.read_articles(stop)
             store.release_lease(CYCLE_LEASE, f"workers:{cycle}")
             after_cycle(config, store)
     return WorkerReport(tuple(reports), cycle_id=cycle, owner=owner, started_cycle=started, closed_cycle=closed)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from tracker.errors import FetchError
 from tracker.fetch import FeedSession, FetchOptions, fetch, make_session, post_form
-from tracker.models import FetchResult, ResolveTask
+from tracker.models import FetchResult, ResolveTask, Settings
 from tracker.resolve.google import (
     Signed,
     batch_form,
@@ -213,4 +213,28 @@ class _Run:
         return result
 
 
-__all__ = ["BATCH_SIZE", "GoogleNewsResolver", "LinkOutcome", "Pacer", "ResolverRun"]
+def publisher_link(url: str, settings: Settings) -> str:
+    """The publisher's URL for a link staff paste (add a clip by URL): a Google News or Bing link is
+    decoded (offline when it can be, else one lookup at Google News, within settings' rules); any other
+    link comes back as it is. FetchError when Google News cannot say where its link leads."""
+    link = search_link(url.strip(), settings.google_news_url)
+    if link is None:
+        return url
+    if link.publisher_url is not None:
+        return link.publisher_url
+    resolver = GoogleNewsResolver(
+        settings.google_news_url,
+        FetchOptions(timeout_s=settings.timeout_s, connect_timeout_s=min(10.0, settings.timeout_s),
+                     max_body_bytes=min(settings.max_body_bytes, 5 * 1024 * 1024), user_agent=settings.user_agent,
+                     allow_private_hosts=settings.allow_private_hosts),
+        Pacer(0),
+    )
+    found: list[LinkOutcome] = []
+    run = resolver.resolve([ResolveTask(key=url, link=url, clip_id=None)], found.append)
+    if found and found[0].url:
+        return found[0].url
+    why = (found[0].error if found else None) or run.error or "no answer"
+    raise FetchError(f"could not find where this Google News link leads: {why}")
+
+
+__all__ = ["BATCH_SIZE", "GoogleNewsResolver", "LinkOutcome", "Pacer", "ResolverRun", "publisher_link"]

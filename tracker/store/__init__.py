@@ -10,6 +10,7 @@ from __future__ import annotations
 from tracker.store.clips import ClipsMixin
 from tracker.store.demo import DemoMixin
 from tracker.store.engine import make_engine, resolve_db_url
+from tracker.store.enrich import EnrichMixin
 from tracker.store.feeds import FeedsMixin
 from tracker.store.maintenance import MaintenanceMixin
 from tracker.store.notify import NotifyMixin
@@ -18,7 +19,7 @@ from tracker.store.review import ReviewMixin
 from tracker.store.runs import RunsMixin
 
 
-class Store(FeedsMixin, ClipsMixin, ReviewMixin, RunsMixin, ResolveMixin, DemoMixin, MaintenanceMixin,
+class Store(FeedsMixin, EnrichMixin, ClipsMixin, ReviewMixin, RunsMixin, ResolveMixin, DemoMixin, MaintenanceMixin,
             NotifyMixin):
     """One database. Thread-safe: every method opens its own session."""
 

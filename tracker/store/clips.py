@@ -21,11 +21,12 @@ from tracker.models import (
     ClipStatus,
     ClipView,
     MatchedEntry,
+    MatchItem,
     Mention,
     PublishedPage,
     StoreOutcome,
 )
-from tracker.normalize import believable_date
+from tracker.normalize import believable_date, clean_url
 from tracker.store.base import StoreBase, mention_row
 from tracker.store.resolve import enqueue, known_resolution, unresolved_of
 from tracker.store.search import search_condition
@@ -48,7 +49,7 @@ def _mention_view(row: MentionRow) -> Mention:
     )
 
 
-def _clip_view(row: ClipRow, mentions: Sequence[MentionRow], feed_ids: Sequence[str],
+def _clip_view(row: ClipRow, mentions: Sequence[MentionRow], sources: Sequence[tuple[str, str]],
                unresolved: Mapping[str, str | None]) -> ClipView:
     return ClipView(
         id=row.id,
@@ -62,7 +63,8 @@ def _clip_view(row: ClipRow, mentions: Sequence[MentionRow], feed_ids: Sequence[
         status=ClipStatus(row.status),
         image_url=row.image_url,
         mentions=tuple(sorted((_mention_view(m) for m in mentions), key=lambda m: (m.kind, m.target_id))),
-        feed_ids=tuple(sorted(feed_ids)),
+        feed_ids=tuple(sorted(feed for feed, _link in sources)),
+        source_links=tuple(sorted(sources)),
         headline=row.headline,
         blurb=row.blurb,
         image_override_url=row.image_override_url,
@@ -79,6 +81,8 @@ def _clip_view(row: ClipRow, mentions: Sequence[MentionRow], feed_ids: Sequence[
         resolved=row.id not in unresolved,
         resolve_error=unresolved.get(row.id),
         version=row.version,
+        unverified=row.unverified,
+        image_found_credit=row.image_found_credit,
     )
 
 
@@ -117,10 +121,12 @@ class ClipsMixin(StoreBase):
 
     def _store_entries(self, feed_id: str, entries: Sequence[MatchedEntry], now: datetime) -> StoreOutcome:
         new = updated = sources = 0
+        new_ids: list[str] = []
         with self.session() as s:
             stored: set[str] = set()
             for item in entries:
                 queued = None
+                given_id = item.clip_id
                 if not item.resolved:
                     item, queued = known_resolution(s, item)
                 if item.clip_id in stored:  # two links of this feed led to one story
@@ -131,7 +137,7 @@ class ClipsMixin(StoreBase):
                 row = s.get(ClipRow, item.clip_id)
                 if row is None:
                     row = ClipRow(
-                        id=item.clip_id, canonical_url=item.canonical_url, url=e.link, title=e.title,
+                        id=item.clip_id, canonical_url=item.canonical_url, url=clean_url(e.link), title=e.title,
                         summary=e.summary, content=e.content[:_MAX_CONTENT_CHARS], author=e.author,
                         published_at=believable_date(e.published_at, now), published_raw=e.published_raw, image_url=e.image_url,
                         outlet=e.source_outlet, first_seen_at=now, updated_at=now, status=ClipStatus.NEW.value,
@@ -139,6 +145,7 @@ class ClipsMixin(StoreBase):
                     s.add(row)
                     s.flush()
                     new += 1
+                    new_ids.append(given_id)
                     self._replace_mentions(s, row.id, item.mentions)
                 elif row.manual:
                     # Staff typed this clip in (add by URL): a feed carrying it adds a source, not text.
@@ -157,11 +164,12 @@ class ClipsMixin(StoreBase):
                         updated += 1
                     self._merge_mentions(s, row.id, item.mentions)
                 if s.get(ClipSourceRow, (item.clip_id, feed_id)) is None:
-                    s.add(ClipSourceRow(clip_id=item.clip_id, feed_id=feed_id, guid=e.guid, first_seen_at=now))
+                    s.add(ClipSourceRow(clip_id=item.clip_id, feed_id=feed_id, guid=e.guid, first_seen_at=now,
+                                        link=item.search_link or e.link))
                     sources += 1
                 if not item.resolved and queued is None:
                     enqueue(s, item, now)
-        return StoreOutcome(new_clips=new, updated_clips=updated, new_sources=sources)
+        return StoreOutcome(new_clips=new, updated_clips=updated, new_sources=sources, new_ids=tuple(new_ids))
 
     def known_clip_ids(self, clip_ids: Sequence[str]) -> set[str]:
         if not clip_ids:
@@ -176,7 +184,8 @@ class ClipsMixin(StoreBase):
     def _replace_mentions(self, s: Session, clip_id: str, mentions: Sequence[Mention], keep_manual: bool = True) -> None:
         query = delete(MentionRow).where(col(MentionRow.clip_id) == clip_id)
         if keep_manual:
-            query = query.where(col(MentionRow.manual).is_(False))
+            # An unread search item's evidence is its search (field "search"), not text a rematch could find.
+            query = query.where(col(MentionRow.manual).is_(False), col(MentionRow.field) != "search")
         s.execute(query)
         # What is left is staff's: attached targets, and removed (suppressed) ones the matcher must not re-add.
         manual = {
@@ -210,7 +219,7 @@ class ClipsMixin(StoreBase):
             if row is None:
                 e = entry.entry
                 row = ClipRow(
-                    id=entry.clip_id, canonical_url=entry.canonical_url, url=e.link, title=e.title,
+                    id=entry.clip_id, canonical_url=entry.canonical_url, url=clean_url(e.link), title=e.title,
                     summary=e.summary, content=e.content[:_MAX_CONTENT_CHARS], author=e.author,
                     published_at=believable_date(e.published_at, now), published_raw=e.published_raw, image_url=e.image_url,
                     outlet=e.source_outlet, first_seen_at=now, updated_at=now,
@@ -255,14 +264,14 @@ class ClipsMixin(StoreBase):
     def _views(self, s: Session, rows: Sequence[ClipRow]) -> list[ClipView]:
         ids = [r.id for r in rows]
         mentions: dict[str, list[MentionRow]] = {i: [] for i in ids}
-        sources: dict[str, list[str]] = {i: [] for i in ids}
+        sources: dict[str, list[tuple[str, str]]] = {i: [] for i in ids}
         if ids:
             for m in s.execute(
                 select(MentionRow).where(col(MentionRow.clip_id).in_(ids), col(MentionRow.suppressed).is_(False))
             ).scalars():
                 mentions[m.clip_id].append(m)
             for src in s.execute(select(ClipSourceRow).where(col(ClipSourceRow.clip_id).in_(ids))).scalars():
-                sources[src.clip_id].append(src.feed_id)
+                sources[src.clip_id].append((src.feed_id, src.link or ""))
         unresolved = unresolved_of(s, ids)
         return [_clip_view(r, mentions[r.id], sources[r.id], unresolved) for r in rows]
 
@@ -493,6 +502,22 @@ class ClipsMixin(StoreBase):
                 return
             for r in batch:
                 yield (r[0], r[1], r[2], r[3])
+            last = batch[-1][0]
+
+    def clip_match_items(self, since: datetime | None = None) -> Iterator[tuple[str, MatchItem]]:
+        """Each stored clip's text as the matcher reads it, the article's too, for rematching, in batches."""
+        last = ""
+        while True:
+            with self.session() as s:
+                q = select(col(ClipRow.id), col(ClipRow.title), col(ClipRow.summary), col(ClipRow.content),
+                           col(ClipRow.article)).where(col(ClipRow.id) > last)
+                if since is not None:
+                    q = q.where(col(ClipRow.first_seen_at) >= since)
+                batch = s.execute(q.order_by(col(ClipRow.id)).limit(500)).all()
+            if not batch:
+                return
+            for r in batch:
+                yield r[0], MatchItem(title=r[1], summary=r[2], content=r[3], article=r[4])
             last = batch[-1][0]
 
     # ------------------------------------------------------------ stats for insights

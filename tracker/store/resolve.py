@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from tracker.models import MatchedEntry, Resolution, ResolveQueueStatus, ResolverState, ResolveTask
-from tracker.normalize import canonical_url, clip_id_for, with_publisher_url
+from tracker.normalize import canonical_url, clean_url, clip_id_for, with_publisher_url
 from tracker.store.base import StoreBase
 from tracker.store.tables import (
     AuditRow,
     ClipRow,
     ClipSourceRow,
+    EnrichmentRow,
     LinkResolutionRow,
     MentionRow,
     ResolverStateRow,
@@ -33,7 +34,8 @@ WAITING, DONE, FAILED = "waiting", "done", "failed"
 RESOLVER_NAME = "google_news"
 RESOLVER_USER = "resolver"  # who the history names for a resolution
 _STAFF_EDITS = ("headline", "blurb", "image_override_url", "image_credit", "image_alt", "outlet_display", "position")
-_FEED_FIELDS = ("title", "summary", "content", "author", "published_at", "published_raw", "image_url", "outlet")
+_FEED_FIELDS = ("title", "summary", "content", "author", "published_at", "published_raw", "image_url", "outlet",
+                "article", "image_found_credit")
 
 
 def known_resolution(s: Session, item: MatchedEntry) -> tuple[MatchedEntry, LinkResolutionRow | None]:
@@ -62,14 +64,15 @@ class ResolveMixin(StoreBase):
 
     def due_resolutions(self, limit: int, now: datetime) -> list[ResolveTask]:
         """Waiting links due now, what staff need first: approved clips, then matched clips, then
-        candidates (clips with no match, kept for staff), then rejected ones; oldest first within each."""
+        candidates (clips with no match, kept for staff), then search items with no clip yet (their
+        article is read once the link is known), then rejected clips; oldest first within each."""
         if limit <= 0:
             return []
         matched = exists().where(col(MentionRow.clip_id) == col(ClipRow.id), col(MentionRow.suppressed).is_(False))
         tier = case(
-            (col(ClipRow.id).is_(None), 4),
+            (col(ClipRow.id).is_(None), 3),
             (col(ClipRow.status) == "approved", 0),
-            (col(ClipRow.status) == "rejected", 3),
+            (col(ClipRow.status) == "rejected", 4),
             (matched, 1),
             else_=2,
         )
@@ -100,8 +103,6 @@ class ResolveMixin(StoreBase):
     def resolve_link(self, key: str, url: str, now: datetime) -> Resolution | None:
         """Record where a search link leads. Its clip moves to the publisher URL's id, or merges into the
         clip already there (an outlet's), keeping every staff decision and edit. None when no clip had it."""
-        canonical = canonical_url(url)
-        new_id = clip_id_for(canonical)
         with self.session() as s:
             row = s.get(LinkResolutionRow, key)
             if row is None:
@@ -111,33 +112,43 @@ class ResolveMixin(StoreBase):
             old = s.get(ClipRow, row.clip_id) if row.clip_id else None
             if old is None:
                 return None
-            row.clip_id = new_id
-            if old.id == new_id:
-                return Resolution(old.id, new_id, url, merged=False)
-            target = s.get(ClipRow, new_id)
-            merged = target is not None
-            notes: list[str] = []
-            if target is None:
-                data = old.model_dump()
-                data.update(id=new_id, canonical_url=canonical, url=url, updated_at=now, tags=list(old.tags or ()))
-                target = ClipRow(**data)
-                s.add(target)
-                s.flush()
-            else:
-                notes = self._merge_clip(s, target, old, now)
-            old_tagged, target_tagged = self._last_action(s, old.id, "tag"), self._last_action(s, target.id, "tag")
-            self._move_children(s, old.id, target.id,
-                                old_tagged_later=old_tagged is not None and (target_tagged is None or old_tagged > target_tagged))
-            s.delete(old)
+            row.clip_id = clip_id_for(canonical_url(url))
+            return self._move_clip(s, old, url, now, user=RESOLVER_USER, action="resolve",
+                                   detail=f"link resolved: {old.url} -> {url}")
+
+    def _move_clip(self, s: Session, old: ClipRow, url: str, now: datetime, *, user: str, action: str,
+                   detail: str) -> Resolution:
+        """The clip re-keyed to the story at `url` (its clean form stored): moved to that URL's id, or merged
+        into the clip already there, keeping every staff decision and edit (resolution, canonical links)."""
+        canonical = canonical_url(url)
+        new_id = clip_id_for(canonical)
+        url = clean_url(url)
+        if old.id == new_id:
+            old.url = url
+            return Resolution(old.id, new_id, url, merged=False)
+        target = s.get(ClipRow, new_id)
+        merged = target is not None
+        notes: list[str] = []
+        if target is None:
+            data = old.model_dump()
+            data.update(id=new_id, canonical_url=canonical, url=url, updated_at=now, tags=list(old.tags or ()))
+            target = ClipRow(**data)
+            s.add(target)
             s.flush()
-            detail = f"link resolved: {old.url} -> {url}"
-            if merged:
-                detail += f"; merged with the clip already stored for this URL (was clip {old.id})"
-                detail += "".join(f"; {n}" for n in notes)
-            else:
-                detail += f" (was clip {old.id})"
-            s.add(AuditRow(clip_id=new_id, user=RESOLVER_USER, action="resolve", at=now, detail=detail))
-            return Resolution(old.id, new_id, url, merged=merged)
+        else:
+            notes = self._merge_clip(s, target, old, now)
+        old_tagged, target_tagged = self._last_action(s, old.id, "tag"), self._last_action(s, target.id, "tag")
+        self._move_children(s, old.id, target.id,
+                            old_tagged_later=old_tagged is not None and (target_tagged is None or old_tagged > target_tagged))
+        s.delete(old)
+        s.flush()
+        if merged:
+            detail += f"; merged with the clip already stored for this URL (was clip {old.id})"
+            detail += "".join(f"; {n}" for n in notes)
+        else:
+            detail += f" (was clip {old.id})"
+        s.add(AuditRow(clip_id=new_id, user=user, action=action, at=now, detail=detail))
+        return Resolution(old.id, new_id, url, merged=merged)
 
     @staticmethod
     def _last_action(s: Session, clip_id: str, action: str) -> datetime | None:
@@ -163,6 +174,7 @@ class ResolveMixin(StoreBase):
         target.featured = target.featured or old.featured
         target.tags = list(dict.fromkeys([*(target.tags or ()), *(old.tags or ())]))
         target.manual = target.manual or old.manual
+        target.unverified = target.unverified and old.unverified  # one copy's article was read: verified
         target.first_seen_at = min(target.first_seen_at, old.first_seen_at)
         for attr in _FEED_FIELDS:
             if not getattr(target, attr) and getattr(old, attr):
@@ -186,11 +198,13 @@ class ResolveMixin(StoreBase):
             s.delete(m)
         for src in s.execute(select(ClipSourceRow).where(col(ClipSourceRow.clip_id) == old_id)).scalars().all():
             if s.get(ClipSourceRow, (new_id, src.feed_id)) is None:
-                s.add(ClipSourceRow(clip_id=new_id, feed_id=src.feed_id, guid=src.guid, first_seen_at=src.first_seen_at))
+                s.add(ClipSourceRow(clip_id=new_id, feed_id=src.feed_id, guid=src.guid, first_seen_at=src.first_seen_at,
+                                    link=src.link))
             s.delete(src)
         s.flush()
         s.execute(update(AuditRow).where(col(AuditRow.clip_id) == old_id).values(clip_id=new_id))
         s.execute(update(LinkResolutionRow).where(col(LinkResolutionRow.clip_id) == old_id).values(clip_id=new_id))
+        s.execute(update(EnrichmentRow).where(col(EnrichmentRow.clip_id) == old_id).values(clip_id=new_id))
 
     # ------------------------------------------------------------ the resolver's back-off
 

@@ -25,7 +25,7 @@ from tracker.match.text import normalize_text
 from tracker.store.tables import ClipRow, ClipSearchRow
 
 # What a search looks in, staff's text first. A clip's own title and summary stay searchable after an edit.
-SEARCH_FIELDS = ("headline", "title", "blurb", "summary", "outlet_display", "outlet", "content")
+SEARCH_FIELDS = ("headline", "title", "blurb", "summary", "outlet_display", "outlet", "content", "article")
 MIN_INDEXED_CHARS = 3  # a trigram index looks up words of at least this many characters
 FTS_TABLE = "clip_search_fts"
 PG_INDEX = "ix_clip_search_body_trgm"

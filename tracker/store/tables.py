@@ -98,6 +98,11 @@ class ClipRow(SQLModel, table=True):
     # Bumped by every staff edit or decision (migration 0008): a save names the version it was
     # made from, and one made from an older version is refused rather than overwriting.
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default=text("1")))
+    # Migration 0007: the article's main text (matched on, kept for rematching), its image credit, and
+    # a search item kept although its article could not be read.
+    article: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    image_found_credit: str | None = Field(default=None, sa_column=Column(Text))
+    unverified: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class ClipSearchRow(SQLModel, table=True):
@@ -143,6 +148,7 @@ class ClipSourceRow(SQLModel, table=True):
     feed_id: str = Field(primary_key=True, max_length=200)
     guid: str = Field(default="", sa_column=Column(Text, nullable=False))
     first_seen_at: datetime = _dt(nullable=False)
+    link: str | None = Field(default=None, sa_column=Column(Text))  # as this feed gave it (migration 0007)
 
 
 class IngestRunRow(SQLModel, table=True):
@@ -236,3 +242,22 @@ class NotifyDeliveryRow(SQLModel, table=True):
     first_attempt_at: datetime = _dt(nullable=False)
     last_attempt_at: datetime = _dt(nullable=False)
     sent_at: datetime | None = _dt()
+
+
+class EnrichmentRow(SQLModel, table=True):
+    """An item whose article is to be read, across cycles: waiting, done, failed or dropped (migration 0007)."""
+
+    __tablename__ = "enrichment"
+    __table_args__ = (Index("ix_enrichment_due", "state", "queued_at"),)
+
+    item_key: str = Field(sa_column=Column(Text, primary_key=True))  # the item's canonical URL when queued
+    clip_id: str | None = Field(default=None, index=True, max_length=32)  # None until its article names someone
+    feed_id: str = Field(default="", max_length=200)
+    search_for: str = Field(default="", max_length=250)
+    link: str = Field(sa_column=Column(Text, nullable=False))  # the link as the feed gave it
+    entry: str | None = Field(default=None, sa_column=Column(Text))  # JSON of the feed's item, while no clip has it
+    state: str = Field(default="waiting", max_length=16)  # waiting | done | failed | dropped
+    attempts: int = 0
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    queued_at: datetime = _dt(nullable=False)
+    finished_at: datetime | None = _dt()

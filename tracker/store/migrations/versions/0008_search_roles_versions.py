@@ -6,7 +6,7 @@ clip. audit.role records the role a user acted in (NULL for entries made before 
 counts staff edits and decisions, so a save made from an older version is refused.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-01
 """
 from alembic import op
@@ -16,7 +16,7 @@ from tracker.store.search import create_search_index, drop_search_index, index_c
 
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
