@@ -102,6 +102,18 @@ class Settings:
     google_news_min_interval_s: float = 4.0
     resolve_per_cycle: int = 40
     surname_mentions: bool = True  # "Councilmember Brooks" is a mention (README, "Matching")
+    story_window_days: int = 14  # a new copy joins a story first seen within this many days (README, "Stories")
+
+
+@dataclass(frozen=True)
+class OutletPreset:
+    """feeds.yml's `outlets:` entry: what staff know about an outlet before any clip arrives."""
+
+    domain: str  # registrable domain (inquirer.com); a URL or host in the file is reduced to it
+    name: str = ""
+    state: str = ""
+    place: str = ""
+    tier: str = ""  # local | state | national | ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,7 @@ class Config:
     campaigns: tuple[CampaignConfig, ...] = ()
     # One generated feed per member/campaign and search template, expanded when the file is loaded.
     search_feeds: tuple[FeedConfig, ...] = ()
+    outlets: tuple[OutletPreset, ...] = ()
 
     def all_feeds(self) -> tuple[FeedConfig, ...]:
         """Listed feeds plus the generated search feeds."""
@@ -266,6 +279,16 @@ def staff_mention(kind: str, target_id: str) -> Mention:
 
 
 @dataclass(frozen=True)
+class StoryCopy:
+    """Another copy of a clip's story: what `also_in` lists."""
+
+    clip_id: str
+    url: str
+    outlet: str
+    headline: str
+
+
+@dataclass(frozen=True)
 class ClipView:
     id: str
     url: str
@@ -297,6 +320,12 @@ class ClipView:
     # resolve_error says why the resolver gave up on it, when it has.
     resolved: bool = True
     resolve_error: str | None = None
+    # Syndication (README, "Stories"): the story all copies share, whether this copy is the one the
+    # website links, and the others. None until the stories step has placed the clip.
+    story_id: str | None = None
+    primary: bool = True
+    also_in: tuple[StoryCopy, ...] = ()
+    outlet_domain: str | None = None
 
     @property
     def display_headline(self) -> str:
@@ -336,6 +365,8 @@ class ClipFilter:
     until: datetime | None = None
     text: str | None = None  # searched in title and summary
     featured: bool | None = None
+    primary_only: bool = False  # one clip per story: its primary (clips not placed yet count as their own)
+    story_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -367,6 +398,120 @@ class AuditEntry:
     action: str
     at: datetime
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class StoryInput:
+    """A clip the stories step must place (new), or whose outlet it must name (re-keyed by the resolver)."""
+
+    id: str
+    url: str
+    title: str
+    summary: str
+    article: str
+    outlet: str
+    at: datetime
+    story_id: str | None
+    staff_touched: bool  # reviewed or edited by staff: never merged away under another staff choice
+    member_ids: tuple[str, ...] = ()
+    campaign_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredSignature:
+    """A placed clip of the window, as the LSH index is rebuilt from it."""
+
+    clip_id: str
+    story_id: str
+    hashvalues: bytes
+    shingles: int
+
+
+@dataclass(frozen=True)
+class StoryPlacement:
+    """What the stories step decided for one clip."""
+
+    clip_id: str
+    story_id: str
+    outlet_domain: str
+    hashvalues: bytes | None = None
+    shingles: int = 0
+    new_story: bool = False
+
+
+@dataclass(frozen=True)
+class StoryCopyInfo:
+    """One copy of a story, as choosing the primary needs it."""
+
+    clip_id: str
+    at: datetime
+    outlet_domain: str
+    primary: bool
+    staff_touched: bool
+    status: ClipStatus
+    member_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoryRecord:
+    id: str
+    first_seen_at: datetime
+    primary_by: str | None = None  # staff who chose the primary; None: chosen by the rules
+    primary_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoryView:
+    """A story and its copies, the primary first."""
+
+    id: str
+    copies: tuple[ClipView, ...]
+    primary_by: str | None = None
+
+    @property
+    def primary(self) -> ClipView:
+        return self.copies[0]
+
+    @property
+    def outlets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.outlet_domain or c.display_outlet for c in self.copies))
+
+
+@dataclass(frozen=True)
+class OutletRecord:
+    """What the outlet table holds: a name from the pages or feeds, and staff's edits (None: not edited)."""
+
+    domain: str
+    name: str = ""
+    name_source: str = ""  # site | feed | source | staff
+    state: str | None = None
+    place: str | None = None
+    tier: str | None = None
+    edited_by: str | None = None
+    edited_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutletView:
+    domain: str
+    name: str
+    state: str
+    state_source: str  # staff | config | feed tags | unknown
+    place: str
+    tier: str
+    clips: int = 0
+    stories: int = 0
+    edited_by: str | None = None
+
+
+@dataclass(frozen=True)
+class OutletEdit:
+    """Staff's changes to an outlet; None leaves a field, "" clears the staff value."""
+
+    name: str | None = None
+    state: str | None = None
+    place: str | None = None
+    tier: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from tracker.store.maintenance import MaintenanceMixin
 from tracker.store.resolve import ResolveMixin
 from tracker.store.review import ReviewMixin
 from tracker.store.runs import RunsMixin
+from tracker.store.stories import StoriesMixin
 
 
-class Store(FeedsMixin, ClipsMixin, ReviewMixin, RunsMixin, ResolveMixin, DemoMixin, MaintenanceMixin):
+class Store(FeedsMixin, ClipsMixin, ReviewMixin, RunsMixin, ResolveMixin, StoriesMixin, DemoMixin, MaintenanceMixin):
     """One database. Thread-safe: every method opens its own session."""
 
 
