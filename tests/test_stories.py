@@ -343,3 +343,104 @@ def test_upgrading_a_database_with_clips_builds_their_stories_once(db_url: str) 
         assert place_new_clips(store, config(), NOW + timedelta(days=30)).placed == 0
     finally:
         store.close()
+
+
+# ------------------------------------------------------------------ what staff and the website see
+
+
+def test_the_export_has_one_item_per_story_with_its_other_copies(store: Store) -> None:
+    import json
+
+    import jsonschema
+
+    from tracker.export import json_schema
+    from tracker.export.json_writer import render_json
+    from tracker.export.registry import Registry, SiteInfo
+    from tracker.export.select import select_for_export
+    from tracker.review import review_story
+
+    ids = put_wire(store)
+    place_new_clips(store, config(), NOW + timedelta(hours=5))
+    story_id = store.get_clip(ids["apnews"]).story_id
+    assert story_id is not None
+    assert review_story(store, None, story_id, ClipStatus.APPROVED, "ana", clock=lambda: NOW) == 1
+    assert store.get_clip(ids["inquirer"]).status is ClipStatus.APPROVED
+    assert store.get_clip(ids["apnews"]).status is ClipStatus.NEW  # linked, not published on its own
+    chosen = select_for_export(store.all_clips())
+    document = json.loads(render_json(chosen, Registry.from_config(config()), SiteInfo()))
+    jsonschema.validate(document, json_schema())
+    [item] = document["items"]
+    assert item["id"] == ids["inquirer"]
+    assert sorted(c["url"] for c in item["also_in"]) == sorted(u for _, u, *_ in COPIES if "inquirer" not in u)
+    # A second approved copy (from the CLI, say) still makes one item: the primary.
+    store.set_status([ids["apnews"]], ClipStatus.APPROVED, "ana", NOW)
+    assert [c.id for c in select_for_export(store.all_clips())] == [ids["inquirer"]]
+
+
+def test_cli_lists_clips_with_their_story_and_stories_with_their_outlets(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import yaml
+    from click.testing import CliRunner
+
+    from tests.fakes import FakeClock
+    from tracker.cli import cli
+
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    cfg = tmp_path / "feeds.yml"
+    cfg.write_text(yaml.safe_dump({
+        "feeds": [{"url": "https://www.inquirer.com/feed", "tags": ["pa"]}],
+        "members": [{"name": "Kendra Brooks", "jurisdiction": "Philadelphia", "state": "PA"}],
+    }), encoding="utf-8")
+    store = Store(db)
+    ids = put_wire(store)
+    store.close()
+    clock = FakeClock(NOW + timedelta(hours=5))
+    run = CliRunner()
+    base = ["--config", str(cfg), "--db", db]
+    assert run.invoke(cli, [*base, "stories", "build"], obj=clock).exit_code == 0
+    out = run.invoke(cli, [*base, "clips", "list", "--json"], obj=clock)
+    assert out.exit_code == 0, out.output
+    clips = {c["id"]: c for c in json.loads(out.output)}
+    assert len({c["story"] for c in clips.values()}) == 1
+    assert [i for i, c in clips.items() if c["primary"]] == [ids["inquirer"]]
+    assert len(clips[ids["apnews"]]["also_in"]) == 4 and clips[ids["inquirer"]]["url"] in clips[ids["apnews"]]["also_in"]
+    listed = json.loads(run.invoke(cli, [*base, "stories", "list", "--json"], obj=clock).output)
+    assert len(listed) == 1 and listed[0]["primary"] == ids["inquirer"] and len(listed[0]["outlets"]) == 5
+    text = run.invoke(cli, [*base, "stories", "list"], obj=clock).output
+    assert "apnews.com" in text and "* " in text
+    switched = run.invoke(cli, [*base, "stories", "primary", ids["apnews"], "--user", "ana"], obj=clock)
+    assert switched.exit_code == 0 and "primary" in switched.output
+    again = json.loads(run.invoke(cli, [*base, "clips", "list", "--json"], obj=clock).output)
+    assert [c["id"] for c in again if c["primary"]] == [ids["apnews"]]
+    edited = run.invoke(cli, [*base, "outlets", "edit", "apnews.com", "--tier", "national"], obj=clock)
+    assert edited.exit_code == 0, edited.output
+    bad = run.invoke(cli, [*base, "outlets", "edit", "apnews.com", "--state", "Narnia"], obj=clock)
+    assert bad.exit_code != 0 and "state must be a US state code" in str(bad.exception)
+    outlets_out = json.loads(run.invoke(cli, [*base, "outlets", "list", "--json"], obj=clock).output)
+    assert {o["domain"]: o["tier"] for o in outlets_out}["apnews.com"] == "national"
+
+
+def test_an_ingest_cycle_places_its_new_clips_in_stories(feed_server, store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tracker.ingest import Ingestor
+
+    paths = []
+    for feed, url, title, body, _hours in COPIES:
+        item = (f"<item><title>{title}</title><link>{url}</link><description>{body}</description>"
+                "<pubDate>Tue, 24 Nov 2026 10:00:00 GMT</pubDate></item>")
+        feed_server.add(f"/{feed}.xml", body=f'<?xml version="1.0"?><rss version="2.0"><channel><title>{feed}</title>'
+                        f"{item}</channel></rss>".encode())
+        paths.append(feed)
+    c = parse_config({
+        "feeds": [{"url": feed_server.url(f"/{p}.xml"), "id": p, "tags": ["pa"] if p == "inquirer" else []}
+                  for p in paths],
+        "members": [{"name": "Kendra Brooks", "jurisdiction": "Philadelphia", "state": "PA"}],
+        "outlets": [{"domain": "inquirer.com", "state": "PA", "place": "Philadelphia", "tier": "local"}],
+    }, str(tmp_path / "feeds.yml"), tmp_path)
+    from tests.fakes import FakeClock
+
+    report = Ingestor(c, store, clock=FakeClock(NOW), parse_processes=0).run_cycle()
+    assert report.new_clips == 5 and report.stories is not None
+    assert (report.stories.placed, report.stories.stories_new) == (5, 1)
+    primary = [x for x in store.all_clips() if x.primary]
+    assert [x.outlet_domain for x in primary] == ["inquirer.com"]

@@ -23,6 +23,7 @@ from tracker.cli import (
     match,
     schedule,
     status,
+    stories,
     users,
 )
 from tracker.cli.context import AppContext
@@ -50,6 +51,7 @@ def cli(ctx: click.Context, config_path: str, db_url: str) -> None:
 for command in (
     ingest.ingest, match.match, match.rematch, clips.clips, status.status, export.export, schedule.schedule,
     users.users, demo.demo, dashboard.dashboard, maintenance.backup, maintenance.restore, maintenance.prune,
+    stories.stories, stories.outlets,
 ):
     cli.add_command(command)
 

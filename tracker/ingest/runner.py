@@ -38,11 +38,13 @@ from tracker.ingest.steps import (
     resolve_step,
     stopped_report,
     store_step,
+    stories_step,
 )
 from tracker.match import Matcher, compile_matcher
 from tracker.models import Config, FeedConfig, FeedState, FetchOutcome
 from tracker.resolve.resolver import GoogleNewsResolver, Pacer
 from tracker.store import Store
+from tracker.syndication import StoriesReport
 
 Progress = Callable[[FeedReport, int, int], None]  # (report, feeds done, feeds in the cycle)
 
@@ -132,6 +134,7 @@ class Ingestor:
         outcome = "ok"
         error: str | None = None
         links: ResolveReport | None = None
+        stories: StoriesReport | None = None
         try:
             now = self.clock()
             todo, not_due = due_step(feeds, self.store.feed_states([f.id for f in feeds]), now, due_only=due_only)
@@ -143,6 +146,7 @@ class Ingestor:
                 outcome = "interrupted"
             else:
                 links = self.resolve_links(stop)
+                stories = self.place_stories()
         except KeyboardInterrupt:
             outcome = "interrupted"
             raise
@@ -156,11 +160,15 @@ class Ingestor:
                 outcome = "partial"
             self.store.finish_run(run_id, outcome=outcome, now=finished, error=error, **tally.run_counts())
         return CycleReport(tally.feeds, run_id=run_id, started_at=started, finished_at=finished, outcome=outcome,
-                           links=links)
+                           links=links, stories=stories)
 
     def resolve_links(self, stop: threading.Event | None = None) -> ResolveReport:
         """The cycle's last step: queued search links looked up within settings.resolve_per_cycle."""
         return resolve_step(self.store, self.resolver, self.config.settings.resolve_per_cycle, self.clock, stop)
+
+    def place_stories(self) -> StoriesReport:
+        """After the links are resolved (a clip's outlet is its publisher's): new clips into stories."""
+        return stories_step(self.store, self.config, self.clock)
 
     def poll_feeds(
         self,

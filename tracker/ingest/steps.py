@@ -13,6 +13,8 @@ and once per cycle, after every feed is stored:
 
     resolve_step  queued search links looked up within the cycle's budget, what staff need first;
                   each clip moves to (or merges into) its publisher's URL (never raises)
+    stories_step  the cycle's new clips placed in stories: each joins the story of a copy in the
+                  window it is like, or starts one; re-keyed clips' outlets named (never raises)
 
 The records are named for their stage, as reader's update pipeline names its own:
 FeedConfig + FeedState in, Fetched half-way, PollResult before storing, Stored after,
@@ -36,6 +38,7 @@ from tracker.ingest.parsepool import ParseOutcome, parse_and_match
 from tracker.ingest.reports import STOPPED, FeedReport, ResolveReport
 from tracker.match import Matcher
 from tracker.models import (
+    Config,
     FeedConfig,
     FeedState,
     FetchOutcome,
@@ -48,6 +51,7 @@ from tracker.policy import Attempt, decide, link_retry_at, resolver_backoff
 from tracker.resolve.links import search_link
 from tracker.resolve.resolver import GoogleNewsResolver, LinkOutcome
 from tracker.store import Store
+from tracker.syndication import StoriesReport, place_new_clips
 
 
 @dataclass(frozen=True)
@@ -287,6 +291,16 @@ def resolve_step(
         return _resolve_report(counts, looked_up=run.looked_up, backing_off_until=until, error=run.error)
     except Exception as exc:  # a database blip here must not fail a cycle whose clips are stored
         return _resolve_report(counts, error=f"resolving links failed: {type(exc).__name__}: {exc}")
+
+
+def stories_step(store: Store, config: Config, clock: Clock) -> StoriesReport:
+    """Place the clips that have no story yet (README, "Stories"). Incremental: only new clips are
+    signed and compared, against the stored signatures of the window. Never raises: an unplaced clip
+    shows as a story of its own and is placed next cycle."""
+    try:
+        return place_new_clips(store, config, clock())
+    except Exception as exc:
+        return StoriesReport(error=f"placing stories failed: {type(exc).__name__}: {exc}")
 
 
 def _resolve_report(counts: Mapping[str, int], *, looked_up: int = 0, backing_off_until: datetime | None = None,

@@ -125,6 +125,7 @@ def run_worker(
             # The closer alone resolves search links, still holding the cycle's lease: one resolver at a time.
             with LeaseRenewer(store, f"workers:{cycle}", lease_ttl, renew_every_s, clock):
                 runner.resolve_links(stop)
+                runner.place_stories()
             store.release_lease(CYCLE_LEASE, f"workers:{cycle}")
             after_cycle(config, store)
     return WorkerReport(tuple(reports), cycle_id=cycle, owner=owner, started_cycle=started, closed_cycle=closed)
