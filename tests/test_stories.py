@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -71,8 +71,8 @@ def config(**extra: object) -> Config:
 
 
 def put(store: Store, feed: str, url: str, title: str, text: str, hours: float, *, outlet: str = "",
-        summary_only: bool = False) -> str:
-    at = NOW + timedelta(hours=hours)
+        summary_only: bool = False, base: datetime = NOW) -> str:
+    at = base + timedelta(hours=hours)
     canonical = canonical_url(url)
     summary = text if summary_only else text[:200]
     entry = ParsedEntry(title=title, link=url, guid=url, summary=summary, content="" if summary_only else text,
@@ -82,8 +82,8 @@ def put(store: Store, feed: str, url: str, title: str, text: str, hours: float, 
     return clip_id_for(canonical)
 
 
-def put_wire(store: Store) -> dict[str, str]:
-    return {feed: put(store, feed, url, title, text, hours) for feed, url, title, text, hours in COPIES}
+def put_wire(store: Store, base: datetime = NOW) -> dict[str, str]:
+    return {feed: put(store, feed, url, title, text, hours, base=base) for feed, url, title, text, hours in COPIES}
 
 
 # ------------------------------------------------------------------ thresholds, both sides (pure)

@@ -278,11 +278,26 @@ def edit_outlet(store: Store, domain: str, edit: OutletEdit, user: str, now: dat
     return store.edit_outlet(domain, edit, user, now)
 
 
+def coverage_rows(store: Store, config: Config | None, since: datetime | None) -> list[tuple[str, str, str, str, datetime, str]]:
+    """(clip_id, story, kind, target_id, date, outlet) per mention, the outlet by identity: its display
+    name when the clip's domain is known ('Inquirer' and 'The Philadelphia Inquirer' count once)."""
+    directory = OutletDirectory(config, store.outlet_records())
+    names: dict[str, str] = {}
+    out = []
+    for clip_id, story_id, kind, target, at, domain, name in store.coverage_rows(since):
+        if domain:
+            if domain not in names:
+                names[domain] = directory.info(domain).name
+            name = names[domain]
+        out.append((clip_id, story_id, kind, target, at, name))
+    return out
+
+
 def outlet_for_name(store: Store, name: str) -> str | None:
     """The one known outlet a display name means ('Inquirer' → inquirer.com), or None if unsure."""
     found = {d for d, r in store.outlet_records().items() if same_outlet_name(r.name, name)}
     return found.pop() if len(found) == 1 else None
 
 
-__all__ = ["OutletDirectory", "StoriesReport", "edit_outlet", "outlet_for_name", "outlets", "place_new_clips",
+__all__ = ["OutletDirectory", "StoriesReport", "coverage_rows", "edit_outlet", "outlet_for_name", "outlets", "place_new_clips",
            "rule_primary", "stories_between", "story"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
@@ -274,6 +274,27 @@ class StoriesMixin(StoreBase):
             if since is not None:
                 q = q.where(sort_at >= since)
             return {str(d): (int(c), int(n)) for d, c, n in s.execute(q.group_by(col(ClipRow.outlet_domain))).all()}
+
+    def coverage_rows(self, since: datetime | None = None) -> list[tuple[str, str, str, str, datetime, str, str]]:
+        """(clip_id, story, kind, target_id, date, outlet domain, outlet name) per mention of a clip not
+        rejected: Insights count stories and outlets by identity. A clip not placed yet is its own story."""
+        sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
+        with self.session() as s:
+            q = select(col(MentionRow.clip_id), func.coalesce(ClipRow.story_id, ClipRow.id), col(MentionRow.kind),
+                       col(MentionRow.target_id), sort_at, func.coalesce(ClipRow.outlet_domain, ""),
+                       func.coalesce(ClipRow.outlet_display, ClipRow.outlet)).join(
+                ClipRow, col(ClipRow.id) == col(MentionRow.clip_id)
+            ).where(col(ClipRow.status) != ClipStatus.REJECTED.value, col(MentionRow.suppressed).is_(False))
+            if since is not None:
+                q = q.where(sort_at >= since)
+            out = []
+            for clip_id, story, kind, target, at, domain, name in s.execute(q).all():
+                if isinstance(at, str):
+                    at = datetime.fromisoformat(at)
+                if at.tzinfo is None:
+                    at = at.replace(tzinfo=UTC)
+                out.append((clip_id, story, kind, target, at, domain, name or ""))
+            return out
 
     def feed_titles(self) -> dict[str, str]:
         with self.session() as s:
