@@ -444,3 +444,45 @@ def test_an_ingest_cycle_places_its_new_clips_in_stories(feed_server, store: Sto
     assert (report.stories.placed, report.stories.stories_new) == (5, 1)
     primary = [x for x in store.all_clips() if x.primary]
     assert [x.outlet_domain for x in primary] == ["inquirer.com"]
+
+
+# ------------------------------------------------------------------ Google News hints
+
+
+def test_google_news_descriptions_list_the_other_outlets_of_a_story() -> None:
+    from tests.conftest import corpus_dir
+    from tracker.parse import parse_feed
+
+    body = (corpus_dir("feeds") / "monument-watch__google_news.xml").read_bytes()
+    entries = parse_feed(body, url="https://news.google.com/rss/search?q=monument").entries
+    listed = [e for e in entries if len(e.related) > 1]
+    assert listed, "the corpus has clustered items"
+    first = listed[0]
+    # Its own headline and outlet lead the list; the others are other outlets' copies.
+    assert first.related[0] == (first.title, first.source_outlet)
+    assert len({outlet for _, outlet in first.related}) == len(first.related)
+    single = [e for e in entries if len(e.related) == 1]
+    assert all(e.related[0][0] == e.title for e in single)
+
+
+def test_a_search_item_joins_the_story_its_list_names(store: Store) -> None:
+    ap = put(store, "apnews", COPIES[0][1], "Philadelphia council member proposes rent cap", WIRE, 0)
+    place_new_clips(store, config(), NOW)
+    # Google's own item: its headline is another outlet's, its description lists the AP copy.
+    gid = clip_id_for(canonical_url("https://news.google.com/rss/articles/CBMiABC?oc=5"))
+    entry = ParsedEntry(
+        title="Rent cap bill would limit increases to inflation", link="https://news.google.com/rss/articles/CBMiABC?oc=5",
+        guid="CBMiABC", summary="Rent cap bill would limit increases to inflation Philly Voice "
+                                "Philadelphia council member proposes rent cap AP News",
+        content="", published_at=NOW + timedelta(hours=1), source_outlet="Philly Voice",
+        related=(("Rent cap bill would limit increases to inflation", "Philly Voice"),
+                 ("Philadelphia council member proposes rent cap", "AP News")))
+    mention = Mention(kind="member", target_id="kendra-brooks", term="Kendra Brooks", field="title", snippet="")
+    store.store_entries("search-brooks", [MatchedEntry(entry, canonical_url(entry.link), gid, (mention,))], NOW)
+    report = place_new_clips(store, config(), NOW + timedelta(hours=2))
+    assert report.joined == 1
+    assert store.get_clip(gid).story_id == store.get_clip(ap).story_id
+    # Without the hint the texts alone would not have joined them.
+    lone = put(store, "other", "https://example.com/x", "Rent cap bill would limit increases to inflation", "", 3)
+    place_new_clips(store, config(), NOW + timedelta(hours=4))
+    assert store.get_clip(lone).story_id == store.get_clip(ap).story_id  # named by the search item's list too

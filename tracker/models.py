@@ -207,6 +207,8 @@ class ParsedEntry:
     published_raw: str = ""
     image_url: str | None = None
     source_outlet: str = ""  # <source> of aggregator feeds, else the feed's title
+    # Google News lists other outlets' copies of the story in the description: (headline, outlet) pairs.
+    related: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -415,6 +417,7 @@ class StoryInput:
     staff_touched: bool  # reviewed or edited by staff: never merged away under another staff choice
     member_ids: tuple[str, ...] = ()
     campaign_ids: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()  # headlines a news-search item names as copies in other outlets
 
 
 @dataclass(frozen=True)
@@ -425,6 +428,9 @@ class StoredSignature:
     story_id: str
     hashvalues: bytes
     shingles: int
+    title: str = ""
+    outlet: str = ""
+    related: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

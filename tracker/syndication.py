@@ -42,7 +42,7 @@ from tracker.stories import (
 )
 from tracker.stories.index import Candidate
 from tracker.stories.outlets import same_outlet_name
-from tracker.stories.signature import Signature
+from tracker.stories.signature import Signature, headline_key
 
 BATCH = 2000
 # A database upgraded with many clips is placed over a few cycles, so no cycle waits long for it.
@@ -130,12 +130,14 @@ def place_new_clips(store: Store, config: Config | None, now: datetime, *, limit
 def _place(store: Store, fresh: Sequence[StoryInput], window: timedelta) -> tuple[list[StoryPlacement], int]:
     if not fresh:
         return [], 0
-    signatures = {c.id: sign(story_text(c.title, c.summary, c.article, c.outlet)) for c in fresh}
+    # A search item whose description is its list of copies: the list is hints, not text.
+    signatures = {c.id: sign(story_text(c.title, "" if c.related else c.summary, c.article, c.outlet)) for c in fresh}
     targets = {("member", t) for c in fresh for t in c.member_ids} | {("campaign", t) for c in fresh for t in c.campaign_ids}
     since = min(c.at for c in fresh) - window
     index = StoryIndex()
     for stored in store.window_signatures(since, targets, exclude=[c.id for c in fresh]):
-        index.add(Candidate(stored.clip_id, stored.story_id, Signature(stored.hashvalues, stored.shingles)))
+        index.add(Candidate(stored.clip_id, stored.story_id, Signature(stored.hashvalues, stored.shingles),
+                            headline_key(stored.title, stored.outlet), _hint_keys(stored.related)))
     guarded: dict[str, bool] = {}  # story id → does a staff-touched copy hold it (cached per batch)
 
     def held_by_staff(story_id: str, copies_here: Mapping[str, bool]) -> bool:
@@ -150,8 +152,9 @@ def _place(store: Store, fresh: Sequence[StoryInput], window: timedelta) -> tupl
     for clip in fresh:
         sig = signatures[clip.id]
         story_id: str | None = None
-        if sig is not None and (clip.member_ids or clip.campaign_ids):
-            found = index.place(sig)
+        headline, hints = headline_key(clip.title, clip.outlet), _hint_keys(clip.related)
+        if clip.member_ids or clip.campaign_ids:
+            found = index.place(sig, headline=headline, hints=hints)
             # A copy staff reviewed or edited is never put under another copy staff decided on.
             if found.story_id is not None and not (clip.staff_touched and held_by_staff(found.story_id, touched_here)):
                 story_id = found.story_id
@@ -159,11 +162,14 @@ def _place(store: Store, fresh: Sequence[StoryInput], window: timedelta) -> tupl
         story_id = story_id or clip.id
         joined += not is_new
         touched_here[story_id] = touched_here.get(story_id, False) or clip.staff_touched
-        if sig is not None:
-            index.add(Candidate(clip.id, story_id, sig))
+        index.add(Candidate(clip.id, story_id, sig, headline, hints))
         placements.append(StoryPlacement(clip.id, story_id, _domain(clip),
                                          sig.hashvalues if sig else None, sig.shingles if sig else 0, new_story=is_new))
     return placements, joined
+
+
+def _hint_keys(related: Sequence[str]) -> tuple[str, ...]:
+    return tuple(k for k in dict.fromkeys(headline_key(h) for h in related) if k)
 
 
 def _note_names(store: Store, clips: Sequence[StoryInput]) -> None:

@@ -135,6 +135,7 @@ class ClipsMixin(StoreBase):
                         summary=e.summary, content=e.content[:_MAX_CONTENT_CHARS], author=e.author,
                         published_at=believable_date(e.published_at, now), published_raw=e.published_raw, image_url=e.image_url,
                         outlet=e.source_outlet, first_seen_at=now, updated_at=now, status=ClipStatus.NEW.value,
+                        story_hints=[h for h, _ in e.related],
                     )
                     s.add(row)
                     s.flush()

@@ -76,6 +76,7 @@ class StoriesMixin(StoreBase):
                     outlet=row.outlet, at=at if at.tzinfo else at.replace(tzinfo=row.first_seen_at.tzinfo),
                     story_id=row.story_id, staff_touched=staff_touched(row),
                     member_ids=tuple(sorted(set(members))), campaign_ids=tuple(sorted(set(campaigns))),
+                    related=tuple(row.story_hints or ()),
                 ))
             return out
 
@@ -94,13 +95,15 @@ class StoriesMixin(StoreBase):
                     tuple_(col(MentionRow.kind), col(MentionRow.target_id)).in_(wanted[i : i + _BATCH]),
                     col(MentionRow.suppressed).is_(False),
                 )
-                for clip_id, story_id, sig, shingles in s.execute(
-                    select(col(ClipRow.id), col(ClipRow.story_id), col(ClipRow.story_sig), col(ClipRow.story_shingles))
+                for clip_id, story_id, sig, shingles, title, outlet, hints in s.execute(
+                    select(col(ClipRow.id), col(ClipRow.story_id), col(ClipRow.story_sig), col(ClipRow.story_shingles),
+                           col(ClipRow.title), col(ClipRow.outlet), col(ClipRow.story_hints))
                     .where(col(ClipRow.id).in_(clip_ids), col(ClipRow.story_id).is_not(None),
                            col(ClipRow.story_sig).is_not(None), sort_at >= since)
                 ).all():
                     if clip_id not in skip:
-                        found[clip_id] = StoredSignature(clip_id, str(story_id), bytes(sig or b""), int(shingles or 0))
+                        found[clip_id] = StoredSignature(clip_id, str(story_id), bytes(sig or b""), int(shingles or 0),
+                                                         title, outlet, tuple(hints or ()))
         return [found[k] for k in sorted(found)]
 
     def place_clips(self, placements: Sequence[StoryPlacement], now: datetime) -> None:

@@ -92,6 +92,8 @@ class ClipRow(SQLModel, table=True):
     story_sig: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     story_shingles: int | None = None
     outlet_domain: str | None = Field(default=None, index=True, max_length=255)
+    # Headlines a news-search item lists as the same story elsewhere: hints for its other copies.
+    story_hints: list[str] = Field(default_factory=list, sa_column=Column(JSONList(), nullable=False, server_default="[]"))
 
 
 class MentionRow(SQLModel, table=True):

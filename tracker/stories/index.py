@@ -7,6 +7,10 @@ then places the new clips one by one, oldest first; each placed clip joins the i
 arriving in the same cycle find each other. The LSH only proposes candidates (at a lower
 threshold than the decision, so few copies are missed); the decision is signature.same_story
 on the best candidate's estimated similarity.
+
+Google News items list the same story's headlines in other outlets; a clip whose headline is one
+of those (or whose own list names a clip's headline) joins that story even when the texts differ:
+a search item's text is often its headline alone.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ class Candidate:
 
     clip_id: str
     story_id: str
-    signature: Signature
+    signature: Signature | None
+    headline: str = ""  # headline_key of its title
+    hints: tuple[str, ...] = ()  # headline_keys of the copies a search item listed
 
 
 @dataclass(frozen=True)
@@ -36,12 +42,15 @@ class Placement:
     jaccard: float = 0.0
     containment: float = 0.0
     like: str | None = None  # the clip it was found like
+    by_hint: bool = False
 
 
 class StoryIndex:
     def __init__(self) -> None:
         self._lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
         self._clips: dict[str, Candidate] = {}
+        self._by_headline: dict[str, Candidate] = {}
+        self._by_hint: dict[str, Candidate] = {}
 
     def __len__(self) -> int:
         return len(self._clips)
@@ -50,15 +59,31 @@ class StoryIndex:
         if candidate.clip_id in self._clips:
             return
         self._clips[candidate.clip_id] = candidate
-        self._lsh.insert(candidate.clip_id, candidate.signature.minhash(), check_duplication=False)
+        if candidate.signature is not None:
+            self._lsh.insert(candidate.clip_id, candidate.signature.minhash(), check_duplication=False)
+        if candidate.headline:
+            self._by_headline.setdefault(candidate.headline, candidate)
+        for hint in candidate.hints:
+            self._by_hint.setdefault(hint, candidate)
 
-    def place(self, signature: Signature, exclude: frozenset[str] = frozenset()) -> Placement:
-        """The story whose copy is most like this signature, if like enough (ties: the first placed)."""
+    def place(self, signature: Signature | None, exclude: frozenset[str] = frozenset(), *, headline: str = "",
+              hints: tuple[str, ...] = ()) -> Placement:
+        """The story whose copy is most like this signature, if like enough (ties: the first placed); else
+        the story a search item's hints tie this headline to; else None."""
+        found = self._by_text(signature, exclude) if signature is not None else None
+        if found is not None:
+            return found
+        for hinted in ([self._by_hint.get(headline)] if headline else []) + [self._by_headline.get(h) for h in hints]:
+            if hinted is not None and hinted.clip_id not in exclude and hinted.story_id not in exclude:
+                return Placement(hinted.story_id, like=hinted.clip_id, by_hint=True)
+        return Placement(None)
+
+    def _by_text(self, signature: Signature, exclude: frozenset[str]) -> Placement | None:
         mh = signature.minhash()
         best: Placement | None = None
         for key in sorted(self._lsh.query(mh)):  # sorted: the same answer on every run
             found = self._clips[str(key)]
-            if found.clip_id in exclude or found.story_id in exclude:
+            if found.clip_id in exclude or found.story_id in exclude or found.signature is None:
                 continue
             jaccard = float(mh.jaccard(found.signature.minhash()))
             contained = containment(jaccard, signature.shingles, found.signature.shingles)
@@ -67,4 +92,4 @@ class StoryIndex:
             score = max(jaccard, contained)
             if best is None or score > max(best.jaccard, best.containment):
                 best = Placement(found.story_id, jaccard, contained, found.clip_id)
-        return best or Placement(None)
+        return best

@@ -65,6 +65,15 @@ def story_text(title: str, summary: str, article: str = "", outlet: str = "") ->
     return "\n".join(part for part in (strip_outlet_suffix(title, outlet), summary, lead) if part)
 
 
+MIN_HEADLINE_WORDS = 4  # a shorter headline ("Rent cap") names no one story
+
+
+def headline_key(title: str, outlet: str = "") -> str:
+    """A headline for exact comparison with a search item's hints ('' when too short to mean one story)."""
+    words = _WORD.findall(normalize_text(strip_outlet_suffix(title, outlet)))
+    return " ".join(words) if len(words) >= MIN_HEADLINE_WORDS else ""
+
+
 def shingles(text: str) -> set[bytes]:
     words = _WORD.findall(normalize_text(text))
     if len(words) < SHINGLE_WORDS:

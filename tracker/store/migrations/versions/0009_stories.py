@@ -26,6 +26,7 @@ def upgrade() -> None:
     op.add_column('clip', sa.Column('story_sig', sa.LargeBinary(), nullable=True))
     op.add_column('clip', sa.Column('story_shingles', sa.Integer(), nullable=True))
     op.add_column('clip', sa.Column('outlet_domain', sa.String(length=255), nullable=True))
+    op.add_column('clip', sa.Column('story_hints', tracker.store.types.JSONList(), server_default='[]', nullable=False))
     op.create_index('ix_clip_story_id', 'clip', ['story_id'], unique=False)
     op.create_index('ix_clip_outlet_domain', 'clip', ['outlet_domain'], unique=False)
     op.create_table(
@@ -60,5 +61,5 @@ def downgrade() -> None:
     op.drop_table('story')
     op.drop_index('ix_clip_outlet_domain', table_name='clip')
     op.drop_index('ix_clip_story_id', table_name='clip')
-    for column in ('outlet_domain', 'story_shingles', 'story_sig', 'story_primary', 'story_id'):
+    for column in ('story_hints', 'outlet_domain', 'story_shingles', 'story_sig', 'story_primary', 'story_id'):
         op.drop_column('clip', column)  # SQLite 3.35+ drops a column in place (no copy, no cascade)
