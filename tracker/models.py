@@ -431,6 +431,7 @@ class StoredSignature:
     title: str = ""
     outlet: str = ""
     related: tuple[str, ...] = ()
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)

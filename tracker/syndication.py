@@ -105,6 +105,7 @@ def place_new_clips(store: Store, config: Config | None, now: datetime, *, limit
     window = timedelta(days=config.settings.story_window_days if config else 14)
     members = {m.id: m for m in config.members} if config else {}
     placed = joined = new = renamed = 0
+    known = _Window(store, window)  # one index for the whole call: batches of a large build share it
     while placed + renamed < limit:
         todo = store.clips_to_place(min(batch, limit - placed - renamed))
         if not todo:
@@ -113,7 +114,7 @@ def place_new_clips(store: Store, config: Config | None, now: datetime, *, limit
         fresh = [c for c in todo if c.story_id is None]
         placements = [StoryPlacement(c.id, c.story_id or c.id, _domain(c)) for c in rekeyed]
         renamed += len(rekeyed)
-        batch_placements, batch_joined = _place(store, fresh, window)
+        batch_placements, batch_joined = _place(store, fresh, known)
         placements += batch_placements
         store.place_clips(placements, now)
         _note_names(store, fresh)
@@ -127,17 +128,37 @@ def place_new_clips(store: Store, config: Config | None, now: datetime, *, limit
     return StoriesReport(placed, joined, new, renamed, time.perf_counter() - started)
 
 
-def _place(store: Store, fresh: Sequence[StoryInput], window: timedelta) -> tuple[list[StoryPlacement], int]:
+class _Window:
+    """The LSH index over the window's candidates, loaded a target at a time as batches need them and
+    moved forward as they get newer (a large build is placed oldest first)."""
+
+    def __init__(self, store: Store, window: timedelta) -> None:
+        self.store = store
+        self.window = window
+        self.index = StoryIndex()
+        self.loaded: set[tuple[str, str]] = set()
+        self.since: datetime | None = None
+
+    def prepare(self, fresh: Sequence[StoryInput]) -> StoryIndex:
+        since = min(c.at for c in fresh) - self.window
+        if self.since is not None and since > self.since:
+            self.index.expire(since)
+        self.since = since if self.since is None else max(since, self.since)
+        targets = {("member", t) for c in fresh for t in c.member_ids} | {("campaign", t) for c in fresh for t in c.campaign_ids}
+        wanted = targets - self.loaded
+        for stored in self.store.window_signatures(self.since, wanted, exclude=[c.id for c in fresh]):
+            self.index.add(Candidate(stored.clip_id, stored.story_id, Signature(stored.hashvalues, stored.shingles),
+                                     headline_key(stored.title, stored.outlet), _hint_keys(stored.related), stored.at))
+        self.loaded |= wanted
+        return self.index
+
+
+def _place(store: Store, fresh: Sequence[StoryInput], window: _Window) -> tuple[list[StoryPlacement], int]:
     if not fresh:
         return [], 0
     # A search item whose description is its list of copies: the list is hints, not text.
     signatures = {c.id: sign(story_text(c.title, "" if c.related else c.summary, c.article, c.outlet)) for c in fresh}
-    targets = {("member", t) for c in fresh for t in c.member_ids} | {("campaign", t) for c in fresh for t in c.campaign_ids}
-    since = min(c.at for c in fresh) - window
-    index = StoryIndex()
-    for stored in store.window_signatures(since, targets, exclude=[c.id for c in fresh]):
-        index.add(Candidate(stored.clip_id, stored.story_id, Signature(stored.hashvalues, stored.shingles),
-                            headline_key(stored.title, stored.outlet), _hint_keys(stored.related)))
+    index = window.prepare(fresh)
     guarded: dict[str, bool] = {}  # story id → does a staff-touched copy hold it (cached per batch)
 
     def held_by_staff(story_id: str, copies_here: Mapping[str, bool]) -> bool:
@@ -162,7 +183,7 @@ def _place(store: Store, fresh: Sequence[StoryInput], window: timedelta) -> tupl
         story_id = story_id or clip.id
         joined += not is_new
         touched_here[story_id] = touched_here.get(story_id, False) or clip.staff_touched
-        index.add(Candidate(clip.id, story_id, sig, headline, hints))
+        index.add(Candidate(clip.id, story_id, sig, headline, hints, clip.at))
         placements.append(StoryPlacement(clip.id, story_id, _domain(clip),
                                          sig.hashvalues if sig else None, sig.shingles if sig else 0, new_story=is_new))
     return placements, joined

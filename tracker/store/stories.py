@@ -95,15 +95,18 @@ class StoriesMixin(StoreBase):
                     tuple_(col(MentionRow.kind), col(MentionRow.target_id)).in_(wanted[i : i + _BATCH]),
                     col(MentionRow.suppressed).is_(False),
                 )
-                for clip_id, story_id, sig, shingles, title, outlet, hints in s.execute(
+                for clip_id, story_id, sig, shingles, title, outlet, hints, at in s.execute(
                     select(col(ClipRow.id), col(ClipRow.story_id), col(ClipRow.story_sig), col(ClipRow.story_shingles),
-                           col(ClipRow.title), col(ClipRow.outlet), col(ClipRow.story_hints))
+                           col(ClipRow.title), col(ClipRow.outlet), col(ClipRow.story_hints), sort_at)
                     .where(col(ClipRow.id).in_(clip_ids), col(ClipRow.story_id).is_not(None),
                            col(ClipRow.story_sig).is_not(None), sort_at >= since)
                 ).all():
                     if clip_id not in skip:
+                        if isinstance(at, str):  # SQLite hands back coalesce() as text
+                            at = datetime.fromisoformat(at)
                         found[clip_id] = StoredSignature(clip_id, str(story_id), bytes(sig or b""), int(shingles or 0),
-                                                         title, outlet, tuple(hints or ()))
+                                                         title, outlet, tuple(hints or ()),
+                                                         at if at is None or at.tzinfo else at.replace(tzinfo=UTC))
         return [found[k] for k in sorted(found)]
 
     def place_clips(self, placements: Sequence[StoryPlacement], now: datetime) -> None:

@@ -16,6 +16,7 @@ a search item's text is often its headline alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from datasketch import MinHashLSH
 
@@ -34,6 +35,7 @@ class Candidate:
     signature: Signature | None
     headline: str = ""  # headline_key of its title
     hints: tuple[str, ...] = ()  # headline_keys of the copies a search item listed
+    at: datetime | None = None  # its date: the window drops it when it is older than the window
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,20 @@ class StoryIndex:
             self._by_headline.setdefault(candidate.headline, candidate)
         for hint in candidate.hints:
             self._by_hint.setdefault(hint, candidate)
+
+    def expire(self, before: datetime) -> int:
+        """Drop candidates dated before `before` (the window moved on); how many were dropped."""
+        old = [c for c in self._clips.values() if c.at is not None and c.at < before]
+        for c in old:
+            del self._clips[c.clip_id]
+            if c.signature is not None:
+                self._lsh.remove(c.clip_id)
+            if self._by_headline.get(c.headline) is c:
+                del self._by_headline[c.headline]
+            for hint in c.hints:
+                if self._by_hint.get(hint) is c:
+                    del self._by_hint[hint]
+        return len(old)
 
     def place(self, signature: Signature | None, exclude: frozenset[str] = frozenset(), *, headline: str = "",
               hints: tuple[str, ...] = ()) -> Placement:
