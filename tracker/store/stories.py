@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -112,22 +112,33 @@ class StoriesMixin(StoreBase):
     def place_clips(self, placements: Sequence[StoryPlacement], now: datetime) -> None:
         """Write the stories step's decisions: each clip's story, signature and outlet; new stories' rows."""
         with self.session() as s:
+            rows: dict[str, ClipRow] = {}
+            ids = [p.clip_id for p in placements]
+            for i in range(0, len(ids), _BATCH):  # one SELECT per few hundred clips, not one per clip
+                rows.update((r.id, r) for r in s.execute(select(ClipRow).where(col(ClipRow.id).in_(ids[i : i + _BATCH]))).scalars())
+            fresh = [p.story_id for p in placements if p.new_story]
+            joined: set[str] = set()
+            existing: set[str] = set()
+            for i in range(0, len(fresh), _BATCH):
+                existing.update(s.execute(select(col(StoryRow.id)).where(col(StoryRow.id).in_(fresh[i : i + _BATCH]))).scalars())
             for p in placements:
-                row = s.get(ClipRow, p.clip_id)
+                row = rows.get(p.clip_id)
                 if row is None:  # merged away by the resolver meanwhile
                     continue
-                if p.new_story and s.get(StoryRow, p.story_id) is None:
-                    s.add(StoryRow(id=p.story_id, first_seen_at=now, updated_at=now))
+                if p.new_story:
+                    if p.story_id not in existing:  # a story id is its first clip's id, which a URL may bring back
+                        s.add(StoryRow(id=p.story_id, first_seen_at=now, updated_at=now))
+                        existing.add(p.story_id)
                     row.story_primary = True
                 elif row.story_id != p.story_id:
                     row.story_primary = False
-                    story = s.get(StoryRow, p.story_id)
-                    if story is not None:
-                        story.updated_at = now
+                    joined.add(p.story_id)
                 row.story_id = p.story_id
                 row.outlet_domain = p.outlet_domain
                 if p.hashvalues is not None:
                     row.story_sig, row.story_shingles = p.hashvalues, p.shingles
+            if joined:
+                s.execute(update(StoryRow).where(col(StoryRow.id).in_(sorted(joined))).values(updated_at=now))
 
     def story_copies(self, story_ids: Sequence[str]) -> dict[str, list[StoryCopyInfo]]:
         out: dict[str, list[StoryCopyInfo]] = defaultdict(list)
@@ -231,11 +242,15 @@ class StoriesMixin(StoreBase):
         never staff's."""
         if not names:
             return
+        wanted = sorted(d for d, (name, _) in names.items() if d and name)
         with self.session() as s:
-            for domain, (name, source) in sorted(names.items()):
-                if not domain or not name:
-                    continue
-                row = s.get(OutletRow, domain)
+            known: dict[str, OutletRow] = {}
+            for i in range(0, len(wanted), _BATCH):
+                known.update((r.domain, r) for r in s.execute(
+                    select(OutletRow).where(col(OutletRow.domain).in_(wanted[i : i + _BATCH]))).scalars())
+            for domain in wanted:
+                name, source = names[domain]
+                row = known.get(domain)
                 if row is None:
                     s.add(OutletRow(domain=domain, name=name[:200], name_source=source))
                 elif NAME_RANK.get(source, 0) > NAME_RANK.get(row.name_source, 0) or not row.name:

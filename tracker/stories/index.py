@@ -95,13 +95,12 @@ class StoryIndex:
         return Placement(None)
 
     def _by_text(self, signature: Signature, exclude: frozenset[str]) -> Placement | None:
-        mh = signature.minhash()
         best: Placement | None = None
-        for key in sorted(self._lsh.query(mh)):  # sorted: the same answer on every run
+        for key in sorted(self._lsh.query(signature.minhash())):  # sorted: the same answer on every run
             found = self._clips[str(key)]
             if found.clip_id in exclude or found.story_id in exclude or found.signature is None:
                 continue
-            jaccard = float(mh.jaccard(found.signature.minhash()))
+            jaccard = found.signature.jaccard(signature)
             contained = containment(jaccard, signature.shingles, found.signature.shingles)
             if not same_story(jaccard, contained, min(signature.shingles, found.signature.shingles)):
                 continue
