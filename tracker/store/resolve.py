@@ -165,6 +165,14 @@ class ResolveMixin(StoreBase):
         if target.story_id is None and old.story_id is not None:  # the search copy's story is the outlet copy's
             target.story_id, target.story_primary = old.story_id, old.story_primary
             target.story_sig, target.story_shingles = old.story_sig, old.story_shingles
+        elif old.story_primary and old.story_id is not None and old.story_id != target.story_id:
+            # The search copy leaves its story: the earliest copy left takes its place as primary.
+            heir = s.execute(
+                select(ClipRow).where(col(ClipRow.story_id) == old.story_id, col(ClipRow.id) != old.id)
+                .order_by(func.coalesce(ClipRow.published_at, ClipRow.first_seen_at), col(ClipRow.id))
+            ).scalars().first()
+            if heir is not None:
+                heir.story_primary = True
         target.tags = list(dict.fromkeys([*(target.tags or ()), *(old.tags or ())]))
         target.manual = target.manual or old.manual
         target.first_seen_at = min(target.first_seen_at, old.first_seen_at)
