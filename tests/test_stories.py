@@ -61,7 +61,8 @@ def config(**extra: object) -> Config:
             {"url": "https://apnews.com/feed", "id": "apnews", "tags": ["national"]},
             {"url": "https://www.usnews.com/rss", "id": "usnews"},
             {"url": "https://www.wral.com/rss", "id": "wral", "tags": ["nc"]},
-            {"url": "https://www.inquirer.com/arc/outboundfeeds/rss/", "id": "inquirer", "tags": ["pa"]},
+            {"url": "https://www.inquirer.com/arc/outboundfeeds/rss/", "id": "inquirer", "tags": ["pa"],
+             "name": "The Philadelphia Inquirer"},
             {"url": "https://www.newsday.com/rss", "id": "newsday", "tags": ["ny"]},
         ],
         "members": [{"name": "Kendra Brooks", "jurisdiction": "Philadelphia", "state": "PA"}],
@@ -279,6 +280,7 @@ def test_outlets_are_one_per_domain_with_counts_and_staff_edits(store: Store) ->
     found = {o.domain: o for o in outlets(store, c)}
     assert found["inquirer.com"].clips == 3 and found["inquirer.com"].stories == 3
     assert not any("inquirer" in d for d in found if d != "inquirer.com")
+    assert found["inquirer.com"].name == "The Philadelphia Inquirer"  # the listed feed's name, not "Inquirer"
     assert (found["inquirer.com"].state, found["inquirer.com"].state_source) == ("PA", "feed tags")
     assert (found["apnews.com"].state, found["apnews.com"].state_source) == ("", "unknown")
     from tracker.models import OutletEdit

@@ -106,6 +106,7 @@ def place_new_clips(store: Store, config: Config | None, now: datetime, *, limit
     members = {m.id: m for m in config.members} if config else {}
     placed = joined = new = renamed = 0
     known = _Window(store, window)  # one index for the whole call: batches of a large build share it
+    first = True
     while placed + renamed < limit:
         todo = store.clips_to_place(min(batch, limit - placed - renamed))
         if not todo:
@@ -117,6 +118,9 @@ def place_new_clips(store: Store, config: Config | None, now: datetime, *, limit
         batch_placements, batch_joined = _place(store, fresh, known)
         placements += batch_placements
         store.place_clips(placements, now)
+        if first:  # the listed feeds name their own outlets, before their clips' names count
+            _note_feed_names(store, config)
+            first = False
         _note_names(store, fresh)
         touched = {p.story_id for p in batch_placements if not p.new_story}
         _elect_primaries(store, config, members, touched, now)
@@ -194,11 +198,25 @@ def _hint_keys(related: Sequence[str]) -> tuple[str, ...]:
 
 
 def _note_names(store: Store, clips: Sequence[StoryInput]) -> None:
+    """The name a clip came with (its feed's title, a search item's source) for outlets not named better."""
     names: dict[str, tuple[str, str]] = {}
     for clip in clips:
         domain = _domain(clip)
         if domain and clip.outlet and domain not in names:
-            names[domain] = (clip.outlet, "feed")
+            names[domain] = (clip.outlet, "source")
+    store.note_outlet_names(names)
+
+
+def _note_feed_names(store: Store, config: Config | None) -> None:
+    """A listed feed's name (or its own title) names the outlet on the feed's domain."""
+    if config is None or not config.feeds:
+        return
+    titles = store.feed_titles()
+    names: dict[str, tuple[str, str]] = {}
+    for feed in config.feeds:
+        domain, name = outlet_domain(feed.url), feed.name or titles.get(feed.id, "")
+        if domain and name and domain not in _SEARCH_DOMAINS:
+            names.setdefault(domain, (name, "feed"))
     store.note_outlet_names(names)
 
 
