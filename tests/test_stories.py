@@ -497,19 +497,28 @@ def test_a_search_item_joins_the_story_its_list_names(store: Store) -> None:
     assert store.get_clip(lone).story_id == store.get_clip(ap).story_id  # named by the search item's list too
 
 
-def test_the_window_index_forgets_clips_older_than_the_window() -> None:
-    from tracker.stories import StoryIndex
+def test_the_index_places_new_clips_against_the_window_and_each_other() -> None:
+    from tracker.stories import NewClip, StoryIndex
     from tracker.stories.index import Candidate
 
-    sig = sign(story_text("Philadelphia council member proposes rent cap", WIRE))
-    assert sig is not None
-    index = StoryIndex()
-    index.add(Candidate("old", "s-old", sig, "philadelphia council member proposes rent cap", (), NOW - timedelta(days=20)))
-    index.add(Candidate("new", "s-new", sig, "", (), NOW))
-    assert index.place(sig).story_id == "s-new" or index.place(sig).story_id == "s-old"
-    assert index.expire(NOW - timedelta(days=14)) == 1 and len(index) == 1
-    assert index.place(sig).story_id == "s-new"
-    assert index.place(None, headline="philadelphia council member proposes rent cap").story_id is None
+    wire = sign(story_text("Philadelphia council member proposes rent cap", WIRE))
+    local = sign(story_text("Kendra Brooks's rent cap bill", WIRE + " " + LOCAL))
+    other = sign(story_text("Brooks joins striking sanitation workers", OTHER))
+    other_copy = sign(story_text("Brooks backs sanitation strike", OTHER))
+    assert wire and local and other and other_copy
+    index = StoryIndex([NewClip("n-local", local), NewClip("n-other", other), NewClip("n-other-2", other_copy),
+                        NewClip("n-hinted", None, "rent cap proposal heads to committee")])
+    index.offer(Candidate("w-wire", "s-wire", wire, "", ("rent cap proposal heads to committee",)))
+    index.offer(Candidate("w-unrelated", "s-unrelated", sign("City budget passes after long debate over parks and pools")))
+    assert index.place(0).story_id == "s-wire"
+    index.placed(0, "s-wire")
+    assert index.place(1).story_id is None  # nothing like it in the window: a story of its own
+    index.placed(1, "n-other")
+    assert index.place(2).story_id == "n-other"  # the copy that came in the same batch
+    index.placed(2, "n-other")
+    hinted = index.place(3)
+    assert hinted.story_id == "s-wire" and hinted.by_hint  # a search item's list named its headline
+    assert index.place(0, exclude=frozenset({"s-wire"})).story_id is None
 
 
 def test_a_resolved_search_copy_keeps_its_story_and_gets_its_outlet(store: Store) -> None:

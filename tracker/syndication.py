@@ -40,11 +40,12 @@ from tracker.stories import (
     sign,
     story_text,
 )
-from tracker.stories.index import Candidate
+from tracker.stories.index import Candidate, NewClip
 from tracker.stories.outlets import same_outlet_name
 from tracker.stories.signature import Signature, headline_key
 
-BATCH = 2000
+# New clips indexed at once: a cycle's are one batch; a first build reads the window once per batch.
+BATCH = 5000
 # A database upgraded with many clips is placed over a few cycles, so no cycle waits long for it.
 PER_CYCLE = 20_000
 # Links through these are not the publisher's yet (the resolver has not looked them up): no outlet.
@@ -105,7 +106,6 @@ def place_new_clips(store: Store, config: Config | None, now: datetime, *, limit
     window = timedelta(days=config.settings.story_window_days if config else 14)
     members = {m.id: m for m in config.members} if config else {}
     placed = joined = new = renamed = 0
-    known = _Window(store, window)  # one index for the whole call: batches of a large build share it
     first = True
     while placed + renamed < limit:
         todo = store.clips_to_place(min(batch, limit - placed - renamed))
@@ -115,7 +115,7 @@ def place_new_clips(store: Store, config: Config | None, now: datetime, *, limit
         fresh = [c for c in todo if c.story_id is None]
         placements = [StoryPlacement(c.id, c.story_id or c.id, _domain(c)) for c in rekeyed]
         renamed += len(rekeyed)
-        batch_placements, batch_joined = _place(store, fresh, known)
+        batch_placements, batch_joined = _place(store, fresh, window)
         placements += batch_placements
         store.place_clips(placements, now)
         if first:  # the listed feeds name their own outlets, before their clips' names count
@@ -132,37 +132,20 @@ def place_new_clips(store: Store, config: Config | None, now: datetime, *, limit
     return StoriesReport(placed, joined, new, renamed, time.perf_counter() - started)
 
 
-class _Window:
-    """The LSH index over the window's candidates, loaded a target at a time as batches need them and
-    moved forward as they get newer (a large build is placed oldest first)."""
-
-    def __init__(self, store: Store, window: timedelta) -> None:
-        self.store = store
-        self.window = window
-        self.index = StoryIndex()
-        self.loaded: set[tuple[str, str]] = set()
-        self.since: datetime | None = None
-
-    def prepare(self, fresh: Sequence[StoryInput]) -> StoryIndex:
-        since = min(c.at for c in fresh) - self.window
-        if self.since is not None and since > self.since:
-            self.index.expire(since)
-        self.since = since if self.since is None else max(since, self.since)
-        targets = {("member", t) for c in fresh for t in c.member_ids} | {("campaign", t) for c in fresh for t in c.campaign_ids}
-        wanted = targets - self.loaded
-        for stored in self.store.window_signatures(self.since, wanted, exclude=[c.id for c in fresh]):
-            self.index.add(Candidate(stored.clip_id, stored.story_id, Signature(stored.hashvalues, stored.shingles),
-                                     headline_key(stored.title, stored.outlet), _hint_keys(stored.related), stored.at))
-        self.loaded |= wanted
-        return self.index
-
-
-def _place(store: Store, fresh: Sequence[StoryInput], window: _Window) -> tuple[list[StoryPlacement], int]:
+def _place(store: Store, fresh: Sequence[StoryInput], window: timedelta) -> tuple[list[StoryPlacement], int]:
+    """One batch: index its new clips, stream the window's candidates through the index, then place the
+    new clips oldest first."""
     if not fresh:
         return [], 0
     # A search item whose description is its list of copies: the list is hints, not text.
-    signatures = {c.id: sign(story_text(c.title, "" if c.related else c.summary, c.article, c.outlet)) for c in fresh}
-    index = window.prepare(fresh)
+    batch = [NewClip(c.id, sign(story_text(c.title, "" if c.related else c.summary, c.article, c.outlet)),
+                     headline_key(c.title, c.outlet), _hint_keys(c.related)) for c in fresh]
+    index = StoryIndex(batch)
+    since = min(c.at for c in fresh) - window
+    targets = {("member", t) for c in fresh for t in c.member_ids} | {("campaign", t) for c in fresh for t in c.campaign_ids}
+    for stored in store.window_signatures(since, targets, exclude=[c.id for c in fresh]):
+        index.offer(Candidate(stored.clip_id, stored.story_id, Signature(stored.hashvalues, stored.shingles),
+                              headline_key(stored.title, stored.outlet), _hint_keys(stored.related), stored.at))
     guarded: dict[str, bool] = {}  # story id → does a staff-touched copy hold it (cached per batch)
 
     def held_by_staff(story_id: str, copies_here: Mapping[str, bool]) -> bool:
@@ -174,12 +157,10 @@ def _place(store: Store, fresh: Sequence[StoryInput], window: _Window) -> tuple[
     placements: list[StoryPlacement] = []
     touched_here: dict[str, bool] = {}
     joined = 0
-    for clip in fresh:
-        sig = signatures[clip.id]
+    for i, clip in enumerate(fresh):
         story_id: str | None = None
-        headline, hints = headline_key(clip.title, clip.outlet), _hint_keys(clip.related)
         if clip.member_ids or clip.campaign_ids:
-            found = index.place(sig, headline=headline, hints=hints)
+            found = index.place(i)
             # A copy staff reviewed or edited is never put under another copy staff decided on.
             if found.story_id is not None and not (clip.staff_touched and held_by_staff(found.story_id, touched_here)):
                 story_id = found.story_id
@@ -187,7 +168,8 @@ def _place(store: Store, fresh: Sequence[StoryInput], window: _Window) -> tuple[
         story_id = story_id or clip.id
         joined += not is_new
         touched_here[story_id] = touched_here.get(story_id, False) or clip.staff_touched
-        index.add(Candidate(clip.id, story_id, sig, headline, hints, clip.at))
+        index.placed(i, story_id)
+        sig = batch[i].signature
         placements.append(StoryPlacement(clip.id, story_id, _domain(clip),
                                          sig.hashvalues if sig else None, sig.shingles if sig else 0, new_story=is_new))
     return placements, joined

@@ -7,7 +7,7 @@ place, the window's signatures, a story's copies) and writes what it decided.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, func, or_, select, tuple_, update
@@ -81,33 +81,33 @@ class StoriesMixin(StoreBase):
             return out
 
     def window_signatures(self, since: datetime, targets: Iterable[tuple[str, str]],
-                          exclude: Sequence[str] = ()) -> list[StoredSignature]:
-        """Placed clips dated since `since` that name any of these (kind, target id): the candidates."""
+                          exclude: Sequence[str] = ()) -> Iterator[StoredSignature]:
+        """Placed clips dated since `since` that name any of these (kind, target id): the candidates,
+        streamed a few hundred targets at a time (the window is read, never held)."""
         wanted = sorted(set(targets))
-        if not wanted:
-            return []
         sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
-        skip = set(exclude)
-        found: dict[str, StoredSignature] = {}
-        with self.session() as s:
-            for i in range(0, len(wanted), _BATCH):
+        seen = set(exclude)
+        for i in range(0, len(wanted), _BATCH):
+            with self.session() as s:
                 clip_ids = select(col(MentionRow.clip_id)).where(
                     tuple_(col(MentionRow.kind), col(MentionRow.target_id)).in_(wanted[i : i + _BATCH]),
                     col(MentionRow.suppressed).is_(False),
                 )
-                for clip_id, story_id, sig, shingles, title, outlet, hints, at in s.execute(
+                rows = s.execute(
                     select(col(ClipRow.id), col(ClipRow.story_id), col(ClipRow.story_sig), col(ClipRow.story_shingles),
                            col(ClipRow.title), col(ClipRow.outlet), col(ClipRow.story_hints), sort_at)
                     .where(col(ClipRow.id).in_(clip_ids), col(ClipRow.story_id).is_not(None),
                            col(ClipRow.story_sig).is_not(None), sort_at >= since)
-                ).all():
-                    if clip_id not in skip:
-                        if isinstance(at, str):  # SQLite hands back coalesce() as text
-                            at = datetime.fromisoformat(at)
-                        found[clip_id] = StoredSignature(clip_id, str(story_id), bytes(sig or b""), int(shingles or 0),
-                                                         title, outlet, tuple(hints or ()),
-                                                         at if at is None or at.tzinfo else at.replace(tzinfo=UTC))
-        return [found[k] for k in sorted(found)]
+                    .order_by(col(ClipRow.id))
+                )
+                for clip_id, story_id, sig, shingles, title, outlet, hints, at in rows:
+                    if clip_id in seen:  # a clip naming targets of two chunks comes once
+                        continue
+                    seen.add(clip_id)
+                    if isinstance(at, str):  # SQLite hands back coalesce() as text
+                        at = datetime.fromisoformat(at)
+                    yield StoredSignature(clip_id, str(story_id), bytes(sig or b""), int(shingles or 0), title, outlet,
+                                          tuple(hints or ()), at if at is None or at.tzinfo else at.replace(tzinfo=UTC))
 
     def place_clips(self, placements: Sequence[StoryPlacement], now: datetime) -> None:
         """Write the stories step's decisions: each clip's story, signature and outlet; new stories' rows."""

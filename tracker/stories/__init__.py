@@ -1,8 +1,8 @@
 """Syndication stories and outlet identity, the pure part: no database, no clock, no network.
 
     signature   normalised title + text → word shingles → a MinHash signature (bytes to store)
-    index       the sliding window's LSH index, rebuilt from stored signatures, and where a new
-                clip belongs (a story already in the window, or a new one)
+    index       an LSH index over a batch of new clips, the window's stored signatures streamed
+                through it, and where each new clip belongs (a story of the window, or a new one)
     outlets     one outlet per registrable domain; its state; which copy of a story is primary
     hints       the other outlets a Google News item lists for the same story
 
@@ -11,7 +11,7 @@ tracker.syndication wires these to the Store; the ingest step and the CLI call i
 
 from __future__ import annotations
 
-from tracker.stories.index import Candidate, StoryIndex
+from tracker.stories.index import Candidate, NewClip, StoryIndex
 from tracker.stories.outlets import (
     Copy,
     choose_primary,
@@ -35,6 +35,7 @@ __all__ = [
     "NUM_PERM",
     "Candidate",
     "Copy",
+    "NewClip",
     "Signature",
     "StoryIndex",
     "choose_primary",

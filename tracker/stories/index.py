@@ -1,12 +1,17 @@
-"""Where a new clip belongs: a story of the window, or a story of its own. Pure.
+"""Where each new clip belongs: a story of the window, or a story of its own. Pure.
 
-StoryIndex is a datasketch MinHashLSH over stored signatures. The caller fills it with the
-window's clips that could be copies of the new ones (tracker.syndication loads those sharing a
-member or campaign with a new clip: every copy of a story matched, so it names one of them) and
-then places the new clips one by one, oldest first; each placed clip joins the index, so copies
-arriving in the same cycle find each other. The LSH only proposes candidates (at a lower
-threshold than the decision, so few copies are missed); the decision is signature.same_story
-on the best candidate's estimated similarity.
+StoryIndex is a datasketch MinHashLSH over one batch's *new* clips (a cycle's hundred, or a few
+thousand of a first build), and the window's stored clips stream through it: each stored clip's
+signature queries the index, and every new clip it proposes keeps the best-scoring story seen.
+Indexing the small side keeps memory to the batch (an LSH entry costs ~8 KB in datasketch's
+in-memory storage: 100,000 window clips would be ~850 MB, bench/README.md "Stories"), and the
+window is read once per batch, never held.
+
+The caller (tracker.syndication) offers the window's clips that name one of the batch's members
+or campaigns (every copy of a story matched, so it names one of them), then places the new clips
+oldest first: a clip joins the best of its window match and the earlier new clips it is like, so
+copies arriving together find each other. The LSH only proposes pairs (at a lower threshold than
+the decision, so few copies are missed); the decision is signature.same_story.
 
 Google News items list the same story's headlines in other outlets; a clip whose headline is one
 of those (or whose own list names a clip's headline) joins that story even when the texts differ:
@@ -15,6 +20,8 @@ a search item's text is often its headline alone.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,20 +29,28 @@ from datasketch import MinHashLSH
 
 from tracker.stories.signature import NUM_PERM, Signature, containment, same_story
 
-# Candidates from the LSH: (28 bands of 2) finds a pair at Jaccard 0.35 with 97% probability.
+# Pairs from the LSH: (28 bands of 2) proposes a pair at Jaccard 0.35 with 97% probability.
 LSH_THRESHOLD = 0.2
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A clip already placed: its story and signature."""
+    """A clip already placed (or being placed): its story, signature, headline and hints."""
 
     clip_id: str
     story_id: str
     signature: Signature | None
     headline: str = ""  # headline_key of its title
     hints: tuple[str, ...] = ()  # headline_keys of the copies a search item listed
-    at: datetime | None = None  # its date: the window drops it when it is older than the window
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NewClip:
+    clip_id: str
+    signature: Signature | None
+    headline: str = ""
+    hints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,65 +61,79 @@ class Placement:
     like: str | None = None  # the clip it was found like
     by_hint: bool = False
 
+    @property
+    def score(self) -> float:
+        return max(self.jaccard, self.containment)
+
+
+def _compare(new: Signature, other: Signature, story_id: str, clip_id: str) -> Placement | None:
+    jaccard = new.jaccard(other)
+    contained = containment(jaccard, new.shingles, other.shingles)
+    if same_story(jaccard, contained, min(new.shingles, other.shingles)):
+        return Placement(story_id, jaccard, contained, clip_id)
+    return None
+
 
 class StoryIndex:
-    def __init__(self) -> None:
+    def __init__(self, batch: Sequence[NewClip]) -> None:
+        self.batch = list(batch)
         self._lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
-        self._clips: dict[str, Candidate] = {}
-        self._by_headline: dict[str, Candidate] = {}
-        self._by_hint: dict[str, Candidate] = {}
+        self._by_headline: dict[str, list[int]] = defaultdict(list)
+        self._by_hint: dict[str, list[int]] = defaultdict(list)
+        for i, clip in enumerate(self.batch):
+            if clip.signature is not None:
+                self._lsh.insert(i, clip.signature.minhash(), check_duplication=False)
+            if clip.headline:
+                self._by_headline[clip.headline].append(i)
+            for hint in clip.hints:
+                self._by_hint[hint].append(i)
+        self._by_text: list[Placement | None] = [None] * len(self.batch)
+        self._hinted: list[Placement | None] = [None] * len(self.batch)
+        self._placed: list[Candidate | None] = [None] * len(self.batch)
 
     def __len__(self) -> int:
-        return len(self._clips)
+        return len(self.batch)
 
-    def add(self, candidate: Candidate) -> None:
-        if candidate.clip_id in self._clips:
-            return
-        self._clips[candidate.clip_id] = candidate
-        if candidate.signature is not None:
-            self._lsh.insert(candidate.clip_id, candidate.signature.minhash(), check_duplication=False)
-        if candidate.headline:
-            self._by_headline.setdefault(candidate.headline, candidate)
-        for hint in candidate.hints:
-            self._by_hint.setdefault(hint, candidate)
+    def offer(self, stored: Candidate) -> None:
+        """A clip of the window: remembered by every new clip it is like (the best one wins; ties, the first)."""
+        if stored.signature is not None:
+            for i in self._lsh.query(stored.signature.minhash()):
+                mine = self.batch[int(i)].signature
+                found = _compare(mine, stored.signature, stored.story_id, stored.clip_id) if mine else None
+                best = self._by_text[int(i)]
+                if found is not None and (best is None or found.score > best.score):
+                    self._by_text[int(i)] = found
+        for i in [*self._by_hint.get(stored.headline, ()), *(j for h in stored.hints for j in self._by_headline.get(h, ()))]:
+            if self._hinted[i] is None:
+                self._hinted[i] = Placement(stored.story_id, like=stored.clip_id, by_hint=True)
 
-    def expire(self, before: datetime) -> int:
-        """Drop candidates dated before `before` (the window moved on); how many were dropped."""
-        old = [c for c in self._clips.values() if c.at is not None and c.at < before]
-        for c in old:
-            del self._clips[c.clip_id]
-            if c.signature is not None:
-                self._lsh.remove(c.clip_id)
-            if self._by_headline.get(c.headline) is c:
-                del self._by_headline[c.headline]
-            for hint in c.hints:
-                if self._by_hint.get(hint) is c:
-                    del self._by_hint[hint]
-        return len(old)
-
-    def place(self, signature: Signature | None, exclude: frozenset[str] = frozenset(), *, headline: str = "",
-              hints: tuple[str, ...] = ()) -> Placement:
-        """The story whose copy is most like this signature, if like enough (ties: the first placed); else
-        the story a search item's hints tie this headline to; else None."""
-        found = self._by_text(signature, exclude) if signature is not None else None
-        if found is not None:
-            return found
-        for hinted in ([self._by_hint.get(headline)] if headline else []) + [self._by_headline.get(h) for h in hints]:
-            if hinted is not None and hinted.clip_id not in exclude and hinted.story_id not in exclude:
-                return Placement(hinted.story_id, like=hinted.clip_id, by_hint=True)
+    def place(self, i: int, exclude: frozenset[str] = frozenset()) -> Placement:
+        """New clip i's story: its best text match among the window and the new clips placed before it,
+        else a story a search item's hints tie it to, else None (a story of its own)."""
+        clip = self.batch[i]
+        best = self._by_text[i]
+        if best is not None and best.story_id in exclude:
+            best = None
+        if clip.signature is not None:
+            for j in sorted(int(k) for k in self._lsh.query(clip.signature.minhash())):
+                earlier = self._placed[j] if j < i else None
+                if earlier is None or earlier.signature is None or earlier.story_id in exclude:
+                    continue
+                found = _compare(clip.signature, earlier.signature, earlier.story_id, earlier.clip_id)
+                if found is not None and (best is None or found.score > best.score):
+                    best = found
+        if best is not None:
+            return best
+        hinted = self._hinted[i]
+        if hinted is not None and hinted.story_id not in exclude:
+            return hinted
+        for j in [*self._by_hint.get(clip.headline, ()), *(k for h in clip.hints for k in self._by_headline.get(h, ()))]:
+            earlier = self._placed[j] if j < i else None
+            if earlier is not None and earlier.story_id not in exclude:
+                return Placement(earlier.story_id, like=earlier.clip_id, by_hint=True)
         return Placement(None)
 
-    def _by_text(self, signature: Signature, exclude: frozenset[str]) -> Placement | None:
-        best: Placement | None = None
-        for key in sorted(self._lsh.query(signature.minhash())):  # sorted: the same answer on every run
-            found = self._clips[str(key)]
-            if found.clip_id in exclude or found.story_id in exclude or found.signature is None:
-                continue
-            jaccard = found.signature.jaccard(signature)
-            contained = containment(jaccard, signature.shingles, found.signature.shingles)
-            if not same_story(jaccard, contained, min(signature.shingles, found.signature.shingles)):
-                continue
-            score = max(jaccard, contained)
-            if best is None or score > max(best.jaccard, best.containment):
-                best = Placement(found.story_id, jaccard, contained, found.clip_id)
-        return best
+    def placed(self, i: int, story_id: str) -> None:
+        """Record where new clip i went, so the new clips after it can join it."""
+        clip = self.batch[i]
+        self._placed[i] = Candidate(clip.clip_id, story_id, clip.signature, clip.headline, clip.hints)
