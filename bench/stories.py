@@ -23,6 +23,7 @@ import json
 import random
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -123,40 +124,58 @@ def cycle(store: Store, world: World, new: int, at: datetime) -> tuple[float, fl
     return stored_s, report.seconds, report.joined
 
 
+def measure(db: str, new: int, cycles: int) -> dict[str, object]:
+    """In a fresh process, so its peak RSS is the stories step's, not the seeding's."""
+    world = World(seed=99)
+    store = Store(db)
+    rss0 = maxrss_mb()
+    build = place_new_clips(store, None, NOW, limit=10**9)
+    build_rss = maxrss_mb() - rss0
+    print(f"one-off build: {build.placed:,} placed, {build.stories_new:,} stories, {build.seconds:.1f}s "
+          f"({build.seconds / max(1, build.placed) * 1000:.2f} ms/clip), peak RSS +{build_rss:.0f} MB", flush=True)
+    rows = []
+    for i in range(cycles):
+        rss = maxrss_mb()
+        stored_s, stories_s, joined = cycle(store, world, new, NOW + timedelta(hours=i + 1))
+        rows.append({"store_s": round(stored_s, 3), "stories_s": round(stories_s, 3), "joined": joined,
+                     "peak_rss_growth_mb": round(maxrss_mb() - rss, 1)})
+        print(f"cycle {i + 1}: store {stored_s:.2f}s, stories {stories_s:.2f}s ({joined} joined a story)", flush=True)
+    store.close()
+    return {"build_s": round(build.seconds, 2), "build_placed": build.placed, "build_stories": build.stories_new,
+            "process_rss_before_mb": round(rss0, 1), "build_peak_rss_growth_mb": round(build_rss, 1), "cycles": rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=100_000)
     parser.add_argument("--new", type=int, default=100)
     parser.add_argument("--cycles", type=int, default=5)
+    parser.add_argument("--measure", metavar="DB", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
-    world = World()
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.new, args.cycles)))
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(f"sqlite:///{tmp}/stories.db")
+        db = f"sqlite:///{tmp}/stories.db"
+        store = Store(db)
         t0 = time.perf_counter()
-        seeded = seed(store, world, args.clips)
-        seed_s = time.perf_counter() - t0
-        rss0 = maxrss_mb()
-        build = place_new_clips(store, None, NOW, limit=10**9)
-        build_rss = maxrss_mb() - rss0
-        print(f"seeded {seeded['clips']:,} clips ({seeded['stories']:,} stories) in {seed_s:.1f}s")
-        print(f"one-off build: {build.placed:,} placed, {build.stories_new:,} stories, {build.seconds:.1f}s "
-              f"({build.seconds / max(1, build.placed) * 1000:.2f} ms/clip), peak RSS +{build_rss:.0f} MB")
-        rows = []
-        for i in range(args.cycles):
-            rss = maxrss_mb()
-            stored_s, stories_s, joined = cycle(store, world, args.new, NOW + timedelta(hours=i + 1))
-            rows.append({"store_s": stored_s, "stories_s": stories_s, "joined": joined, "rss_growth_mb": maxrss_mb() - rss})
-            print(f"cycle {i + 1}: store {stored_s:.2f}s, stories {stories_s:.2f}s ({joined} joined a story)")
+        seeded = seed(store, World(), args.clips)
         store.close()
+        print(f"seeded {seeded['clips']:,} clips ({seeded['stories']:,} stories) in {time.perf_counter() - t0:.1f}s",
+              flush=True)
+        child = subprocess.run([sys.executable, "-u", __file__, "--measure", db, "--new", str(args.new),
+                                "--cycles", str(args.cycles)], capture_output=True, text=True, check=True)
+        lines = child.stdout.strip().splitlines()
+        print("\n".join(lines[:-1]))
+        measured = json.loads(lines[-1])
+    rows = measured["cycles"]
     med_store = statistics.median(r["store_s"] for r in rows)
     med_stories = statistics.median(r["stories_s"] for r in rows)
     result = {
         "date": NOW.date().isoformat(), "python": sys.version.split()[0], "clips": seeded["clips"],
-        "stories_seeded": seeded["stories"], "new_per_cycle": args.new,
-        "build_s": round(build.seconds, 2), "build_placed": build.placed, "build_stories": build.stories_new,
-        "build_rss_mb": round(build_rss, 1),
+        "stories_seeded": seeded["stories"], "new_per_cycle": args.new, **measured,
         "cycle_store_s_median": round(med_store, 3), "cycle_stories_s_median": round(med_stories, 3),
-        "stories_over_store": round(med_stories / med_store, 2) if med_store else None, "cycles": rows,
+        "stories_over_store": round(med_stories / med_store, 2) if med_store else None,
     }
     print(f"median per cycle: store {med_store:.2f}s, stories {med_stories:.2f}s "
           f"({result['stories_over_store']}x the store step)")
