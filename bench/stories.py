@@ -101,6 +101,10 @@ def seed(store: Store, world: World, total: int) -> dict[str, int]:
 
 
 def maxrss_mb() -> float:
+    # VmHWM, not ru_maxrss: Linux counts the parent's image at fork into a child's ru_maxrss.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

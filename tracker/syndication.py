@@ -143,9 +143,16 @@ def _place(store: Store, fresh: Sequence[StoryInput], window: timedelta) -> tupl
     index = StoryIndex(batch)
     since = min(c.at for c in fresh) - window
     targets = {("member", t) for c in fresh for t in c.member_ids} | {("campaign", t) for c in fresh for t in c.campaign_ids}
+    chunk: list[Candidate] = []
+    headlines = index.wants_headlines  # normalising every window headline costs more than the rest
     for stored in store.window_signatures(since, targets, exclude=[c.id for c in fresh]):
-        index.offer(Candidate(stored.clip_id, stored.story_id, Signature(stored.hashvalues, stored.shingles),
-                              headline_key(stored.title, stored.outlet), _hint_keys(stored.related), stored.at))
+        chunk.append(Candidate(stored.clip_id, stored.story_id, Signature(stored.hashvalues, stored.shingles),
+                               headline_key(stored.title, stored.outlet) if headlines else "",
+                               _hint_keys(stored.related), stored.at))
+        if len(chunk) >= 5000:
+            index.offer_many(chunk)
+            chunk = []
+    index.offer_many(chunk)
     guarded: dict[str, bool] = {}  # story id → does a staff-touched copy hold it (cached per batch)
 
     def held_by_staff(story_id: str, copies_here: Mapping[str, bool]) -> bool:

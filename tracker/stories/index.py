@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from datasketch import MinHashLSH
 
 from tracker.stories.signature import NUM_PERM, Signature, containment, same_story
@@ -87,6 +88,15 @@ class StoryIndex:
                 self._by_headline[clip.headline].append(i)
             for hint in clip.hints:
                 self._by_hint[hint].append(i)
+        # The same bands as the LSH (its hashranges), as one uint64 per band and clip: the window's clips
+        # are matched against the batch a few thousand at a time in numpy, not one LSH query each.
+        self._bands: list[dict[int, list[int]]] = [defaultdict(list) for _ in self._lsh.hashranges]
+        for i, clip in enumerate(self.batch):
+            if clip.signature is not None:
+                keys = _band_keys(clip.signature.values[np.newaxis, :], self._lsh.hashranges)[0]
+                for b, key in enumerate(keys.tolist()):
+                    self._bands[b][key].append(i)
+        self._band_arrays = [np.fromiter(band.keys(), dtype=np.uint64, count=len(band)) for band in self._bands]
         self._by_text: list[Placement | None] = [None] * len(self.batch)
         self._hinted: list[Placement | None] = [None] * len(self.batch)
         self._placed: list[Candidate | None] = [None] * len(self.batch)
@@ -94,15 +104,42 @@ class StoryIndex:
     def __len__(self) -> int:
         return len(self.batch)
 
+    @property
+    def wants_headlines(self) -> bool:
+        """Whether offered clips' headlines can matter (a new clip carries a search item's hints)."""
+        return bool(self._by_hint)
+
+    def offer_many(self, stored: Sequence[Candidate]) -> None:
+        """Clips of the window, in order: each is remembered by every new clip it is like (the best one
+        wins; ties, the first offered). A pair is compared when any LSH band is equal, as the LSH would."""
+        signed = [c for c in stored if c.signature is not None]
+        if signed and self.batch:
+            matrix = np.stack([c.signature.values for c in signed if c.signature is not None])
+            keys = _band_keys(matrix, self._lsh.hashranges)
+            pairs: set[tuple[int, int]] = set()
+            for b, band in enumerate(self._bands):
+                if not band:
+                    continue
+                for row in np.nonzero(np.isin(keys[:, b], self._band_arrays[b]))[0].tolist():
+                    pairs.update((row, i) for i in band[int(keys[row, b])])
+            for row, i in sorted(pairs):
+                self._consider(i, signed[row])
+        for c in stored:
+            self._hints(c)
+
     def offer(self, stored: Candidate) -> None:
-        """A clip of the window: remembered by every new clip it is like (the best one wins; ties, the first)."""
-        if stored.signature is not None:
-            for i in self._lsh.query(stored.signature.minhash()):
-                mine = self.batch[int(i)].signature
-                found = _compare(mine, stored.signature, stored.story_id, stored.clip_id) if mine else None
-                best = self._by_text[int(i)]
-                if found is not None and (best is None or found.score > best.score):
-                    self._by_text[int(i)] = found
+        self.offer_many([stored])
+
+    def _consider(self, i: int, stored: Candidate) -> None:
+        mine = self.batch[i].signature
+        if mine is None or stored.signature is None:
+            return
+        found = _compare(mine, stored.signature, stored.story_id, stored.clip_id)
+        best = self._by_text[i]
+        if found is not None and (best is None or found.score > best.score):
+            self._by_text[i] = found
+
+    def _hints(self, stored: Candidate) -> None:
         for i in [*self._by_hint.get(stored.headline, ()), *(j for h in stored.hints for j in self._by_headline.get(h, ()))]:
             if self._hinted[i] is None:
                 self._hinted[i] = Placement(stored.story_id, like=stored.clip_id, by_hint=True)
@@ -137,3 +174,22 @@ class StoryIndex:
         """Record where new clip i went, so the new clips after it can join it."""
         clip = self.batch[i]
         self._placed[i] = Candidate(clip.clip_id, story_id, clip.signature, clip.headline, clip.hints)
+
+
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5,
+                 0x94D049BB133111EB, 0xBF58476D1CE4E5B9, 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53], dtype=np.uint64)
+
+
+def _band_keys(values: np.ndarray, hashranges: Sequence[tuple[int, int]]) -> np.ndarray:
+    """One uint64 per (clip, band): equal bands give equal keys (a rare unequal pair sharing a key is
+    only compared, never wrongly joined)."""
+    wide = values.astype(np.uint64)
+    out = np.zeros((values.shape[0], len(hashranges)), dtype=np.uint64)
+    with np.errstate(over="ignore"):  # wrap-around multiplication is the mixing
+        for b, (start, end) in enumerate(hashranges):
+            if end - start == 2:
+                out[:, b] = (wide[:, start] << np.uint64(32)) | wide[:, start + 1]
+            else:
+                for k, col in enumerate(range(start, end)):
+                    out[:, b] += wide[:, col] * _MIX[k % len(_MIX)]
+    return out
