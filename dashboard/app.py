@@ -34,6 +34,7 @@ PAGES = {
     ],
     "Setup": [
         st.Page("pages/feeds.py", title="Feeds", icon=":material/rss_feed:"),
+        st.Page("pages/outlets.py", title="Outlets", icon=":material/newspaper:"),
         st.Page("pages/registry.py", title="Members & campaigns", icon=":material/groups:"),
         st.Page("pages/notifications.py", title="Notifications", icon=":material/notifications:"),
     ],

@@ -21,7 +21,7 @@ import pandas as pd  # type: ignore[import-untyped]
 import streamlit as st
 
 from dashboard.keys import Key
-from tracker import review
+from tracker import review, syndication
 from tracker.clock import Clock, system_clock
 from tracker.config import load_config
 from tracker.demo import demo_config
@@ -47,6 +47,8 @@ from tracker.models import (
     MemberConfig,
     Mention,
     NotifyConfig,
+    OutletEdit,
+    OutletView,
     PublishedPage,
     Role,
     Undo,
@@ -69,7 +71,8 @@ clock: Clock = system_clock
 
 __all__ = [
     "PAGE_SIZE", "PUBLISHED_PAGE_SIZE", "AuditEntry", "ClipStatus", "ClipView", "DeliveryView", "HealthReport",
-    "PageMeta", "Permission", "PublishedPage", "QueueQuery", "RuleTrial", "Undo",
+    "OutletEdit", "OutletView", "PageMeta", "Permission", "PublishedPage", "QueueQuery", "RuleTrial", "TrackerError",
+    "Undo",
 ]
 
 
@@ -236,6 +239,7 @@ class QueueQuery:
     since: date | None = None
     until: date | None = None  # inclusive
     text: str | None = None
+    primary_only: bool = True  # one card per story (README, "Stories")
 
     def to_filter(self, cfg: Config) -> ClipFilter:
         member_ids = None
@@ -254,6 +258,7 @@ class QueueQuery:
             since=_day_start(self.since) if self.since else None,
             until=_day_start(self.until) + timedelta(days=1) if self.until else None,
             text=(self.text or "").strip() or None,
+            primary_only=self.primary_only,
         )
 
 
@@ -273,7 +278,8 @@ def clip_page(query: QueueQuery, cursor: str | None = None, limit: int = PAGE_SI
 @st.cache_data(ttl=READ_TTL_S, show_spinner=False)
 def _status_counts(url: str) -> dict[str, int]:
     s = _store(url)
-    return {status.value: s.count_clips(ClipFilter(status=status)) for status in ClipStatus}
+    # Stories, not copies: a story is reviewed (and published) through its primary.
+    return {status.value: s.count_clips(ClipFilter(status=status, primary_only=True)) for status in ClipStatus}
 
 
 def status_counts() -> dict[str, int]:
@@ -585,12 +591,13 @@ def add_page(meta: PageMeta, member_ids: Sequence[str], campaign_ids: Sequence[s
 @st.cache_data(ttl=120, show_spinner=False)
 def _mentions_frame(url: str, days: int) -> pd.DataFrame:
     since = clock() - timedelta(days=days)
-    rows = _store(url).mention_rows(since)
-    return pd.DataFrame(rows, columns=["clip_id", "kind", "target_id", "at", "outlet"])
+    rows = syndication.coverage_rows(_store(url), _config_for_exports(), since)
+    return pd.DataFrame(rows, columns=["clip_id", "story", "kind", "target_id", "at", "outlet"])
 
 
 def coverage(days: int) -> pd.DataFrame:
-    """One row per mention in the last `days` days (rejected clips left out), with display names."""
+    """One row per mention in the last `days` days (rejected clips left out), with display names; `story`
+    groups the copies of one story, `outlet` is the outlet's name by identity (one per domain)."""
     frame = _mentions_frame(db_url(), days).copy()
     reg = registry()
     frame["name"] = [
@@ -625,6 +632,31 @@ def health() -> HealthReport:
 def feed_problem(status: FeedStatus) -> str | None:
     """A feed's problem in words staff understand (tracker.health.explain_error)."""
     return plain_problem(status)
+
+
+# ------------------------------------------------------------------ stories and outlets
+
+
+def switch_primary(clip_id: str, user: str) -> bool:
+    """Make this copy the one the website links (its story's review moves to it)."""
+    changed = False
+    with _write():
+        changed = review.switch_primary(store(), _config_for_exports(), clip_id, actor(user), clock=clock)
+    return changed
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def _outlet_list(url: str) -> list[OutletView]:
+    return syndication.outlets(_store(url), _config_for_exports())
+
+
+def outlet_list() -> list[OutletView]:
+    return _outlet_list(db_url())
+
+
+def edit_outlet(domain: str, outlet_edit: OutletEdit, user: str) -> None:
+    with _write():
+        syndication.edit_outlet(store(), domain, outlet_edit, actor(user), clock())
 
 
 def test_rule(draft: MemberConfig | CampaignConfig) -> RuleTrial:

@@ -47,6 +47,7 @@ class Key(StrEnum):
     Q_APPROVE = "q_approve:"
     Q_REJECT = "q_reject:"
     Q_EDIT = "q_edit:"
+    Q_PRIMARY = "q_primary:"  # + the copy's clip id: make it the story's primary
     # clip editor (field keys are PREFIX + clip id, so switching clips starts fresh)
     E_PICK = "e_pick"
     E_SEARCH = "e_search"
@@ -68,6 +69,13 @@ class Key(StrEnum):
     E_VERSION = "e_version:"  # the clip's version when the editor opened it
     E_STALE = "e_stale:"  # why the last save of this clip was refused
     E_RELOAD = "e_reload"
+    # outlets (field keys are PREFIX + domain)
+    O_NAME = "o_name:"
+    O_STATE = "o_state:"
+    O_PLACE = "o_place:"
+    O_TIER = "o_tier:"
+    O_SAVE = "o_save:"
+    O_SEARCH = "o_search"
     # published
     P_UP = "p_up:"
     P_DOWN = "p_down:"

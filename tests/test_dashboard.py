@@ -19,7 +19,7 @@ from tracker.users import UsersFile
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 NOW = DASHBOARD_NOW  # the same instant the env fixture seeded with
 PAGES = ["pages/review.py", "pages/editor.py", "pages/published.py", "pages/add.py", "pages/insights.py",
-         "pages/feeds.py", "pages/registry.py"]
+         "pages/feeds.py", "pages/registry.py", "pages/outlets.py"]
 
 
 def run_app(page: str | None = None) -> AppTest:

@@ -146,8 +146,10 @@ def stored(c: ClipView) -> tuple[object, ...]:
 
 
 def staff_part(c: ClipView) -> ClipView:
-    """A clip minus what a later ingest may legitimately refresh (feed text, sources, update time)."""
-    return replace(c, title="", summary="", image_url=None, feed_ids=(), source_links=(), updated_at=None)
+    """A clip minus what a later ingest may legitimately refresh (feed text, sources, update time, and the
+    stories step's placement: a clip's story, outlet and other copies are filled in after it is stored)."""
+    return replace(c, title="", summary="", image_url=None, feed_ids=(), source_links=(), updated_at=None,
+                   story_id=None, primary=True, also_in=(), outlet_domain=None)
 
 
 def at_version(store: Store, version: int) -> int:

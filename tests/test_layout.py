@@ -18,10 +18,10 @@ RANK = {
     "tracker.query": 2, "tracker.normalize": 2, "tracker.roles": 2,
     "tracker.demo_mode": 1,
     "tracker.config": 3, "tracker.policy": 3, "tracker.parse": 3, "tracker.match": 3, "tracker.export": 3,
-    "tracker.fetch": 4, "tracker.store": 4,
+    "tracker.fetch": 4, "tracker.store": 4, "tracker.stories": 4,
     "tracker.health": 5, "tracker.publish": 5, "tracker.rematch": 5, "tracker.enrich": 5, "tracker.demo": 5,
-    "tracker.users": 5, "tracker.backup": 5, "tracker.resolve": 5,
-    # notify (digests, alerts) reads feed health and is called by the scheduler: between the two.
+    "tracker.users": 5, "tracker.backup": 5, "tracker.resolve": 5, "tracker.syndication": 5,
+    # notify (digests, alerts) reads feed health and stories and is called by the scheduler: between them.
     "tracker.notify": 5.5,
     "tracker.review": 6, "tracker.ingest": 6, "tracker.report": 6,
     "tracker.cli": 9,

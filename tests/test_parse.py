@@ -26,6 +26,7 @@ def _as_json(feed: ParsedFeed) -> dict[str, Any]:
     data["entries"] = list(data["entries"])
     for entry in data["entries"]:
         entry["published_at"] = entry["published_at"].isoformat() if entry["published_at"] else None
+        entry["related"] = [list(pair) for pair in entry["related"]]  # JSON has no tuples
     return data
 
 

@@ -30,6 +30,7 @@ from tracker.models import (
     MemberConfig,
     NotifyConfig,
     NotifyFilter,
+    OutletPreset,
     Role,
     RolesConfig,
     SearchConfig,
@@ -42,12 +43,18 @@ from tracker.models import (
 DEFAULT_CONFIG_PATH = "feeds.yml"
 DEFAULT_DB_URL = "sqlite:///data/tracker.db"
 
-_TOP_KEYS = {"settings", "feeds", "searches", "members", "members_file", "campaigns", "notify", "roles"}
+_TOP_KEYS = {"settings", "feeds", "searches", "members", "members_file", "campaigns", "notify", "roles", "outlets"}
+_OUTLET_KEYS = {"domain", "name", "state", "place", "tier"}
+_OUTLET_TIERS = ("local", "state", "national")
+_US_STATES = frozenset(
+    ["al", "ak", "az", "ar", "ca", "co", "ct", "de", "dc", "fl", "ga", "hi", "id", "il", "in", "ia", "ks", "ky", "la", "me", "md", "ma", "mi", "mn", "ms", "mo", "mt", "ne", "nv", "nh", "nj", "nm", "ny", "nc", "nd", "oh", "ok", "or", "pa", "ri", "sc", "sd", "tn", "tx", "ut", "vt", "va", "wa", "wv", "wi", "wy", "pr", "gu", "vi", "as", "mp"]
+)
+_HOST_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 _SETTINGS_KEYS = {
     "poll", "timeout_s", "user_agent", "allow_private_hosts", "exports", "max_body_bytes",
     "workers", "per_host_limit", "site_title", "site_url", "surname_mentions",
     "google_news_url", "google_news_min_interval_s", "resolve_per_cycle", "enrich_per_cycle", "sample_pages",
-    "dashboard_url",
+    "dashboard_url", "story_window_days",
 }
 _FEED_KEYS = {"url", "name", "tags", "id", "enrich"}
 _ENRICH_VALUES = ("all", "matched")
@@ -180,7 +187,7 @@ def _settings(ctx: _Ctx, raw: Any, base: Path | None = None) -> Settings:
             if isinstance(val, bool) or not isinstance(val, int | float) or val <= 0:
                 raise ctx.fail(f"settings.{key}", "expected a positive number")
             kwargs[key] = float(val)
-    for key in ("max_body_bytes", "workers", "per_host_limit"):
+    for key in ("max_body_bytes", "workers", "per_host_limit", "story_window_days"):
         if key in data:
             val = data[key]
             if isinstance(val, bool) or not isinstance(val, int) or val <= 0:
@@ -442,6 +449,31 @@ def _roles(ctx: _Ctx, raw: Any) -> RolesConfig:
     return RolesConfig(default=None if default_raw == "none" else Role(default_raw), emails=tuple(emails.items()))
 
 
+def _outlets(ctx: _Ctx, raw: Any) -> tuple[OutletPreset, ...]:
+    """feeds.yml's outlets: what staff know about an outlet (README, "Outlets"). A URL or host is
+    kept as its host; the stories step reduces it to the registrable domain."""
+    out: list[OutletPreset] = []
+    for i, o in enumerate(_as_list(ctx, "outlets", raw)):
+        where = f"outlets[{i}]"
+        om = _as_mapping(ctx, where, o)
+        _check_keys(ctx, where, om, _OUTLET_KEYS)
+        given = _as_str(ctx, f"{where}.domain", om.get("domain"), required=True).strip().lower()
+        host = urlsplit(given if "//" in given else f"//{given}").hostname or ""
+        if not _HOST_RE.match(host):
+            raise ctx.fail(f"{where}.domain", f"expected a domain like inquirer.com, got {given!r}")
+        state = _as_str(ctx, f"{where}.state", om.get("state")).strip()
+        if state and state.lower() not in _US_STATES:
+            raise ctx.fail(f"{where}.state", f"expected a US state code (PA, NY…), got {state!r}")
+        tier = _as_str(ctx, f"{where}.tier", om.get("tier")).strip().lower()
+        if tier and tier not in _OUTLET_TIERS:
+            raise ctx.fail(f"{where}.tier", f"expected one of {', '.join(_OUTLET_TIERS)}, got {tier!r}")
+        out.append(OutletPreset(domain=host, name=_as_str(ctx, f"{where}.name", om.get("name")).strip(),
+                                state=state.upper(), place=_as_str(ctx, f"{where}.place", om.get("place")).strip(),
+                                tier=tier))
+    _unique(ctx, "outlets", out, lambda o: o.domain)
+    return tuple(out)
+
+
 def parse_config(data: Any, path: str = "<config>", base_dir: Path | None = None) -> Config:
     """Validate already-loaded YAML data. Pure except for reading members_file."""
     ctx = _Ctx(path)
@@ -469,6 +501,7 @@ def parse_config(data: Any, path: str = "<config>", base_dir: Path | None = None
         campaigns=campaigns,
         notify=parse_notify(ctx, top.get("notify"), members, campaigns),
         roles=_roles(ctx, top.get("roles")),
+        outlets=_outlets(ctx, top.get("outlets")),
     )
     return replace(config, search_feeds=expand_searches(config))
 

@@ -116,6 +116,7 @@ class Settings:
     surname_mentions: bool = True  # "Councilmember Brooks" is a mention (README, "Matching")
     # Where staff open the dashboard: digests and alerts link to `{dashboard_url}/?clip=<id>`.
     dashboard_url: str = ""
+    story_window_days: int = 14  # a new copy joins a story first seen within this many days (README, "Stories")
 
 
 # ---------------------------------------------------------------- notify: digests, webhooks (README, "Telling the team")
@@ -207,6 +208,18 @@ class RolesConfig:
     emails: tuple[tuple[str, Role], ...] = ()  # lower-cased address or "@domain", and its role
 
 
+
+@dataclass(frozen=True)
+class OutletPreset:
+    """feeds.yml's `outlets:` entry: what staff know about an outlet before any clip arrives."""
+
+    domain: str  # registrable domain (inquirer.com); a URL or host in the file is reduced to it
+    name: str = ""
+    state: str = ""
+    place: str = ""
+    tier: str = ""  # local | state | national | ""
+
+
 @dataclass(frozen=True)
 class Config:
     path: str
@@ -219,6 +232,7 @@ class Config:
     # One generated feed per member/campaign and search template, expanded when the file is loaded.
     search_feeds: tuple[FeedConfig, ...] = ()
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    outlets: tuple[OutletPreset, ...] = ()
 
     def all_feeds(self) -> tuple[FeedConfig, ...]:
         """Listed feeds plus the generated search feeds."""
@@ -299,6 +313,8 @@ class ParsedEntry:
     published_raw: str = ""
     image_url: str | None = None
     source_outlet: str = ""  # <source> of aggregator feeds, else the feed's title
+    # Google News lists other outlets' copies of the story in the description: (headline, outlet) pairs.
+    related: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -413,6 +429,16 @@ def staff_mention(kind: str, target_id: str) -> Mention:
 
 
 @dataclass(frozen=True)
+class StoryCopy:
+    """Another copy of a clip's story: what `also_in` lists."""
+
+    clip_id: str
+    url: str
+    outlet: str
+    headline: str
+
+
+@dataclass(frozen=True)
 class ClipView:
     id: str
     url: str
@@ -450,6 +476,12 @@ class ClipView:
     unverified: bool = False
     image_found_credit: str | None = None  # the credit the article gave its image (staff's wins)
     source_links: tuple[tuple[str, str], ...] = ()  # (feed id, the link as that feed gave it)
+    # Syndication (README, "Stories"): the story all copies share, whether this copy is the one the
+    # website links, and the others. None until the stories step has placed the clip.
+    story_id: str | None = None
+    primary: bool = True
+    also_in: tuple[StoryCopy, ...] = ()
+    outlet_domain: str | None = None
 
     @property
     def display_headline(self) -> str:
@@ -494,6 +526,8 @@ class ClipFilter:
     until: datetime | None = None
     text: str | None = None  # every word, normalised as matching does, in headline, summary, outlet or article text
     featured: bool | None = None
+    primary_only: bool = False  # one clip per story: its primary (clips not placed yet count as their own)
+    story_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -549,6 +583,125 @@ class AuditEntry:
     at: datetime
     detail: str = ""
     role: str | None = None  # the role the user acted in (None before roles existed)
+
+
+@dataclass(frozen=True)
+class StoryInput:
+    """A clip the stories step must place (new), or whose outlet it must name (re-keyed by the resolver)."""
+
+    id: str
+    url: str
+    title: str
+    summary: str
+    article: str
+    outlet: str
+    at: datetime
+    story_id: str | None
+    staff_touched: bool  # reviewed or edited by staff: never merged away under another staff choice
+    member_ids: tuple[str, ...] = ()
+    campaign_ids: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()  # headlines a news-search item names as copies in other outlets
+
+
+@dataclass(frozen=True)
+class StoredSignature:
+    """A placed clip of the window, as the LSH index is rebuilt from it."""
+
+    clip_id: str
+    story_id: str
+    hashvalues: bytes
+    shingles: int
+    title: str = ""
+    outlet: str = ""
+    related: tuple[str, ...] = ()
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoryPlacement:
+    """What the stories step decided for one clip."""
+
+    clip_id: str
+    story_id: str
+    outlet_domain: str
+    hashvalues: bytes | None = None
+    shingles: int = 0
+    new_story: bool = False
+
+
+@dataclass(frozen=True)
+class StoryCopyInfo:
+    """One copy of a story, as choosing the primary needs it."""
+
+    clip_id: str
+    at: datetime
+    outlet_domain: str
+    primary: bool
+    staff_touched: bool
+    status: ClipStatus
+    member_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoryRecord:
+    id: str
+    first_seen_at: datetime
+    primary_by: str | None = None  # staff who chose the primary; None: chosen by the rules
+    primary_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoryView:
+    """A story and its copies, the primary first."""
+
+    id: str
+    copies: tuple[ClipView, ...]
+    primary_by: str | None = None
+
+    @property
+    def primary(self) -> ClipView:
+        return self.copies[0]
+
+    @property
+    def outlets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.outlet_domain or c.display_outlet for c in self.copies))
+
+
+@dataclass(frozen=True)
+class OutletRecord:
+    """What the outlet table holds: a name from the pages or feeds, and staff's edits (None: not edited)."""
+
+    domain: str
+    name: str = ""
+    name_source: str = ""  # site | feed | source | staff
+    state: str | None = None
+    place: str | None = None
+    tier: str | None = None
+    edited_by: str | None = None
+    edited_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutletView:
+    domain: str
+    name: str
+    state: str
+    state_source: str  # staff | config | feed tags | unknown
+    place: str
+    tier: str
+    clips: int = 0
+    stories: int = 0
+    edited_by: str | None = None
+
+
+@dataclass(frozen=True)
+class OutletEdit:
+    """Staff's changes to an outlet; None leaves a field, "" clears the staff value."""
+
+    name: str | None = None
+    state: str | None = None
+    place: str | None = None
+    tier: str | None = None
 
 
 @dataclass(frozen=True)

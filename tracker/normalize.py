@@ -152,6 +152,61 @@ def html_to_text(markup: str | None) -> str:
     return clean_text("".join(parser.parts))
 
 
+class _RelatedExtractor(HTMLParser):
+    """Google News' description: <ol><li><a …>headline</a>&nbsp;&nbsp;<font …>Outlet</font></li>…</ol>."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, str]] = []
+        self._field: str | None = None
+        self._headline: list[str] = []
+        self._outlet: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "li" or (tag == "a" and self._field is None and not self._headline):
+            self._flush()
+        if tag == "a":
+            self._field = "a"
+        elif tag == "font":
+            self._field = "font"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("a", "font"):
+            self._field = None
+        elif tag in ("li", "ol"):
+            self._flush()
+
+    def handle_data(self, data: str) -> None:
+        if self._field == "a":
+            self._headline.append(data)
+        elif self._field == "font":
+            self._outlet.append(data)
+
+    def _flush(self) -> None:
+        headline, outlet = clean_text("".join(self._headline)), clean_text("".join(self._outlet))
+        if headline and outlet:
+            self.found.append((headline[:300], outlet[:200]))
+        self._headline, self._outlet = [], []
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+
+def related_headlines(markup: str | None, limit: int = 20) -> tuple[tuple[str, str], ...]:
+    """(headline, outlet) pairs a news-search item lists as the same story in other outlets (its own among
+    them); () for any other description."""
+    if not markup or "<font" not in markup:
+        return ()
+    parser = _RelatedExtractor()
+    try:
+        parser.feed(markup)
+        parser.close()
+    except Exception:  # lenient parser; a hint is never worth failing an entry for
+        return ()
+    return tuple(dict.fromkeys(parser.found))[:limit]
+
+
 def clean_text(text: str) -> str:
     """Control characters and lone surrogates dropped, white space (non-breaking too) collapsed."""
     return _WS_RE.sub(" ", _CONTROL_RE.sub("", text)).strip()

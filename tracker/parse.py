@@ -16,6 +16,7 @@ from tracker.normalize import (
     clean_text,
     html_to_text,
     parse_date,
+    related_headlines,
     struct_time_to_utc,
     within_limits,
 )
@@ -107,7 +108,9 @@ def _entry(entry: Mapping[str, Any], feed_title: str) -> ParsedEntry | None:
     published = struct_time_to_utc(fields.get("published_parsed") or fields.get("updated_parsed"))
     if published is None and raw_date:
         published = parse_date(raw_date)
-    summary = html_to_text(_get(entry, "summary", ""))
+    raw_summary = _get(entry, "summary", "")
+    summary = html_to_text(raw_summary)
+    related = related_headlines(raw_summary if isinstance(raw_summary, str) else None)
     content = _content_text(entry)
     if content == summary:
         content = ""
@@ -132,6 +135,7 @@ def _entry(entry: Mapping[str, Any], feed_title: str) -> ParsedEntry | None:
         published_raw=clean_text(raw_date)[:200],
         image_url=web_link(_image_of(entry)),
         source_outlet=outlet,
+        related=related,
     ))
 
 

@@ -177,3 +177,27 @@ def _move(store: Store, config: Config | None, clip_id: str, target: int, actor:
     store.set_positions(changes, actor.name, clock(), role=actor.role.value)
     regenerate_exports(config, store)  # once for the whole move; the clips are all published
     return Undo(positions=tuple((cid, before[cid]) for cid, _ in changes))
+
+
+def switch_primary(store: Store, config: Config | None, clip_id: str, user: Actor | str,
+                   *, clock: Clock = system_clock) -> bool:
+    """Staff choose which copy of a story the website links; the story's review moves to it (audited)
+    and later copies never take it back. Exports follow."""
+    actor = require(user, Permission.REVIEW)
+    story_id = store.story_of(clip_id)
+    if story_id is None:
+        raise NotFoundError(f"clip {clip_id!r} is not in a story yet (run `tracker stories build`)")
+    changed = store.switch_primary(story_id, clip_id, actor.name, clock())
+    if changed:
+        regenerate_exports(config, store)
+    return changed
+
+
+def review_story(store: Store, config: Config | None, story_id: str, status: ClipStatus, user: Actor | str,
+                 *, clock: Clock = system_clock) -> int:
+    """Approve or reject a story: its primary copy, which is what the website shows; the other copies
+    stay linked to it (listed as `also_in`)."""
+    primary = [c.id for c in store.all_clips(ClipFilter(story_id=story_id)) if c.primary]
+    if not primary:
+        raise NotFoundError(f"no story {story_id!r}")
+    return set_status(store, config, primary, status, user, clock=clock)

@@ -23,18 +23,20 @@ m_frame = frame[frame["kind"] == "member"]
 c_frame = frame[frame["kind"] == "campaign"]
 
 a, b, c, d = st.columns(4)
-a.metric("Clips (not rejected)", f"{clips_total - data.clip_count_since(days, ClipStatus.REJECTED):,}")
+# Stories, not URLs: a wire story in twenty papers is one story reaching twenty outlets.
+a.metric("Stories (not rejected)", f"{frame['story'].nunique():,}",
+         help=f"{clips_total - data.clip_count_since(days, ClipStatus.REJECTED):,} clips, syndicated copies counted apart")
 b.metric("Published", f"{published:,}")
 c.metric("Members covered", f"{m_frame['target_id'].nunique():,} of {len(members):,}")
-d.metric("Outlets", f"{frame['outlet'].nunique():,}")
+d.metric("Outlets reached", f"{frame.loc[frame['outlet'] != '', 'outlet'].nunique():,}")
 
 if frame.empty:
     st.info(f"**No coverage in the last {days} days yet.** Charts fill in as clips arrive.", icon=":material/insights:")
     st.stop()
 
-st.subheader("Clips per week by campaign")
+st.subheader("Stories per week by campaign")
 weekly = c_frame.assign(week=pd.to_datetime(c_frame["at"], utc=True).dt.tz_localize(None).dt.to_period("W").dt.start_time)
-weekly = weekly.groupby(["week", "name"], as_index=False)["clip_id"].nunique().rename(columns={"clip_id": "clips"})
+weekly = weekly.groupby(["week", "name"], as_index=False)["story"].nunique().rename(columns={"story": "clips"})
 if weekly.empty:
     st.caption("No campaign mentions in this period.")
 else:
@@ -42,7 +44,7 @@ else:
         alt.Chart(weekly).mark_bar().encode(
             # ordinal weeks: one full-width band per week rather than hairline bars on a time axis
             x=alt.X("yearmonthdate(week):O", title="Week of", axis=alt.Axis(format="%b %d", labelAngle=0, labelOverlap="greedy")),
-            y=alt.Y("clips:Q", title="Clips"),
+            y=alt.Y("clips:Q", title="Stories"),
             # no label limit: campaign names are the point of the legend
             color=alt.Color("name:N", title="Campaign", legend=alt.Legend(orient="bottom", columns=2, labelLimit=0,
                                                                           symbolLimit=0)),
@@ -54,21 +56,22 @@ else:
 left, right = st.columns(2, gap="large")
 with left:
     st.subheader("Top outlets")
-    outlets = frame.groupby("outlet", as_index=False)["clip_id"].nunique().rename(columns={"clip_id": "clips"})
+    # By outlet identity (one per domain), counting the stories each ran.
+    outlets = frame.groupby("outlet", as_index=False)["story"].nunique().rename(columns={"story": "clips"})
     outlets = outlets[outlets["outlet"] != ""].nlargest(12, "clips")
     st.altair_chart(
         alt.Chart(outlets).mark_bar(color="#0f766e").encode(
-            x=alt.X("clips:Q", title="Clips"), tooltip=["outlet", "clips"],
+            x=alt.X("clips:Q", title="Stories"), tooltip=["outlet", "clips"],
             y=alt.Y("outlet:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
         ).properties(height=360),
         width="stretch",
     )
 with right:
     st.subheader("Members with the most coverage")
-    top = m_frame.groupby("name", as_index=False)["clip_id"].nunique().rename(columns={"clip_id": "clips"}).nlargest(12, "clips")
+    top = m_frame.groupby("name", as_index=False)["story"].nunique().rename(columns={"story": "clips"}).nlargest(12, "clips")
     st.altair_chart(
         alt.Chart(top).mark_bar(color="#6d28d9").encode(
-            x=alt.X("clips:Q", title="Clips"), tooltip=["name", "clips"],
+            x=alt.X("clips:Q", title="Stories"), tooltip=["name", "clips"],
             y=alt.Y("name:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
         ).properties(height=360),
         width="stretch",

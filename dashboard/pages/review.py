@@ -51,6 +51,23 @@ def _decide(clip_ids: list[str], approve: bool, *, confirmed: bool = False) -> N
     st.session_state[Key.Q_SELECT_ALL] = False
 
 
+def _make_primary(clip_id: str) -> None:
+    if data.switch_primary(clip_id, ui.current_user()):
+        ui.flash("This copy is the one the website links now", ":material/swap_horiz:")
+
+
+def _copies(clip: data.ClipView, can_review: bool) -> None:
+    """The story's other outlets, each of which staff can make the primary."""
+    n = len(clip.also_in)
+    with st.expander(f"Also in {n} outlet{'s' if n != 1 else ''}", icon=":material/library_books:"):
+        for copy in clip.also_in:
+            row = st.columns([6, 2], vertical_alignment="center")
+            row[0].markdown(f"**{copy.outlet or 'Unknown outlet'}** · [{copy.headline or copy.url}]({copy.url})")
+            if can_review:
+                row[1].button("Make primary", key=f"{Key.Q_PRIMARY}{copy.clip_id}", type="tertiary",
+                              icon=":material/swap_horiz:", on_click=_make_primary, args=(copy.clip_id,))
+
+
 def _bulk(approve: bool, page_ids: list[str]) -> None:
     chosen = [i for i in page_ids if st.session_state.get(f"{Key.Q_SELECT}{i}")]
     if chosen:
@@ -150,7 +167,7 @@ counts = data.status_counts()
 
 st.title("Review queue")
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Waiting for review", f"{counts.get('new', 0):,}")
+c1.metric("Waiting for review", f"{counts.get('new', 0):,}", help="Stories: the copies of one article in many outlets are one card.")
 c2.metric("Published", f"{counts.get('approved', 0):,}")
 c3.metric("Rejected", f"{counts.get('rejected', 0):,}")
 c4.metric("Matching these filters", f"{page.total or 0:,}")
@@ -178,7 +195,10 @@ for clip in page.clips:
     with st.container(border=True, horizontal=True, vertical_alignment="center", wrap=False):
         if can_review:
             st.checkbox("Select", key=f"{Key.Q_SELECT}{clip.id}", label_visibility="collapsed", width="content")
-        st.html(ui.clip_card_html(clip, registry, show_status=query.status is None))
+        with st.container():
+            st.html(ui.clip_card_html(clip, registry, show_status=query.status is None))
+            if clip.also_in:
+                _copies(clip, can_review)
         with st.container(width=140):
             if can_review and clip.status is not data.ClipStatus.APPROVED:
                 st.button("Approve", key=f"{Key.Q_APPROVE}{clip.id}", type="primary", icon=":material/check:",

@@ -25,6 +25,7 @@ from tracker.cli import (
     report,
     schedule,
     status,
+    stories,
     users,
 )
 from tracker.cli.context import AppContext
@@ -53,6 +54,7 @@ for command in (
     ingest.ingest, match.match, match.rematch, clips.clips, status.status, export.export, schedule.schedule,
     users.users, demo.demo, dashboard.dashboard, maintenance.backup, maintenance.restore, maintenance.prune,
     notify.digest, notify.alerts, report.report,
+    stories.stories, stories.outlets,
 ):
     cli.add_command(command)
 

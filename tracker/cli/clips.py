@@ -36,6 +36,11 @@ def clip_json(clip: ClipView) -> dict[str, Any]:
         "featured": clip.featured,
         # Each feed that carried the clip, with the link as that feed gave it (search redirect, tracking).
         "sources": [{"feed": feed, "link": link or None} for feed, link in clip.source_links],
+        # Syndication (README, "Stories"): the id all copies share, whether the website links this
+        # copy, and the other copies' URLs.
+        "story": clip.story_id or clip.id,
+        "primary": clip.primary,
+        "also_in": [c.url for c in clip.also_in],
     }
 
 
@@ -45,14 +50,16 @@ def clip_json(clip: ClipView) -> dict[str, Any]:
 @click.option("--campaign", help="Only clips about this campaign id.")
 @click.option("--search", "text", help="Words to find in headline, summary, outlet or article text (case, accents, apostrophes and dashes ignored).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most this many clips.")
+@click.option("--primary-only", is_flag=True, help="One clip per story: the copy the website links.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array, for scripts.")
 @pass_app
 def clips_list(app: AppContext, status: str | None, member: str | None, campaign: str | None,
-               text: str | None, limit: int | None, as_json: bool) -> None:
+               text: str | None, limit: int | None, primary_only: bool, as_json: bool) -> None:
     """Clips, newest first, with status, outlet, URL and matches."""
     from tracker.models import ClipFilter
 
-    f = ClipFilter(status=ClipStatus(status) if status else None, member=member, campaign=campaign, text=text)
+    f = ClipFilter(status=ClipStatus(status) if status else None, member=member, campaign=campaign, text=text,
+                   primary_only=primary_only)
     found = app.store.list_clips(f, limit=limit).clips if limit else tuple(app.store.all_clips(f))
     if as_json:
         click.echo(json.dumps([clip_json(c) for c in found], ensure_ascii=False, indent=2))

@@ -87,6 +87,12 @@ def print_summary(report: CycleReport, stream: IO[str]) -> None:
         )
         if articles.error:
             console.print(f"[yellow]articles:[/yellow] {articles.error}")
+    stories = report.stories
+    if stories is not None and (stories.placed or stories.error):
+        console.print(f"stories: {stories.placed} clips placed, {stories.joined} joined a known story, "
+                      f"{stories.stories_new} new stories ({stories.seconds:.2f}s)")
+        if stories.error:
+            console.print(f"[yellow]stories:[/yellow] {stories.error}")
     failed = [f for f in report.feeds if not f.ok and not f.skipped]
     if failed:
         table = Table(title="Failed feeds (recorded; retried with backoff)", show_lines=False)

@@ -25,6 +25,14 @@ class Named:
 
 
 @dataclass(frozen=True)
+class OtherCopy:
+    """Another outlet's copy of the same story (README, "Stories")."""
+
+    url: str
+    outlet: str
+
+
+@dataclass(frozen=True)
 class ExportItem:
     """One clip as the website sees it. Every str here is clean; URLs are http(s) or None."""
 
@@ -40,6 +48,7 @@ class ExportItem:
     campaigns: tuple[Named, ...]
     featured: bool
     position: int | None
+    also_in: tuple[OtherCopy, ...] = ()
 
 
 def prepare_item(clip: ClipView, registry: Registry) -> ExportItem:
@@ -72,6 +81,9 @@ def prepare_item(clip: ClipView, registry: Registry) -> ExportItem:
         ),
         featured=clip.featured,
         position=clip.position,
+        also_in=tuple(
+            OtherCopy(u, clean_text(c.outlet)) for c in clip.also_in if (u := safe_http_url(c.url)) is not None
+        ),
     )
 
 

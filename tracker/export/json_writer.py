@@ -17,7 +17,7 @@ SCHEMA_FILE = "schema-v1.json"
 
 
 def item_to_json(item: ExportItem) -> dict[str, Any]:
-    return {
+    found: dict[str, Any] = {
         "id": item.id,
         "url": item.url,
         "headline": item.headline,
@@ -33,6 +33,9 @@ def item_to_json(item: ExportItem) -> dict[str, Any]:
         "campaigns": [{"id": c.id, "name": c.name} for c in item.campaigns],
         "featured": item.featured,
     }
+    if item.also_in:  # optional: only a syndicated story has it, so other items' bytes never change
+        found["also_in"] = [{"url": c.url, "outlet": c.outlet} for c in item.also_in]
+    return found
 
 
 def render_json(clips: Sequence[ClipView], registry: Registry, site: SiteInfo) -> bytes:

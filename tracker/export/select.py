@@ -45,5 +45,16 @@ def select_for_export(
         and (member is None or member in clip.member_ids)
         and (tag is None or tag in clip.tags)
     ]
-    chosen.sort(key=_order)
-    return chosen if limit is None else chosen[:limit]
+    chosen.sort(key=lambda c: (not c.primary, _order(c)))
+    # One item per story: its primary when approved (approving a story approves that copy), else the
+    # first approved copy; the others are listed under it as also_in.
+    seen: set[str] = set()
+    unique = []
+    for clip in chosen:
+        if clip.story_id is not None:
+            if clip.story_id in seen:
+                continue
+            seen.add(clip.story_id)
+        unique.append(clip)
+    unique.sort(key=_order)
+    return unique if limit is None else unique[:limit]

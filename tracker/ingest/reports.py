@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypedDict
 
+from tracker.syndication import StoriesReport
+
 # FeedReport.skipped of a feed that a stop reached before its fetch: it is still to do.
 STOPPED = "stopped"
 
@@ -124,6 +126,7 @@ class CycleReport(FeedTally):
     export_error: str | None = None  # the cycle was stored, but settings.exports could not be written
     links: ResolveReport | None = None  # None: the resolve step did not run (stopped cycle)
     articles: ArticleReport | None = None  # None: the article step did not run (stopped cycle)
+    stories: StoriesReport | None = None  # None: the stories step did not run (stopped cycle)
 
 
 __all__ = ["STOPPED", "ArticleReport", "CycleReport", "FeedReport", "FeedTally", "ResolveReport", "RunCounts"]

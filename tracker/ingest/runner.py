@@ -40,11 +40,13 @@ from tracker.ingest.steps import (
     resolve_step,
     stopped_report,
     store_step,
+    stories_step,
 )
 from tracker.match import Matcher, compile_matcher
 from tracker.models import Config, FeedConfig, FeedState, FetchOutcome
 from tracker.resolve.resolver import GoogleNewsResolver, Pacer
 from tracker.store import Store
+from tracker.syndication import StoriesReport
 
 Progress = Callable[[FeedReport, int, int], None]  # (report, feeds done, feeds in the cycle)
 
@@ -137,6 +139,7 @@ class Ingestor:
         error: str | None = None
         links: ResolveReport | None = None
         articles: ArticleReport | None = None
+        stories: StoriesReport | None = None
         try:
             now = self.clock()
             todo, not_due = due_step(feeds, self.store.feed_states([f.id for f in feeds]), now, due_only=due_only)
@@ -149,6 +152,7 @@ class Ingestor:
             else:
                 links = self.resolve_links(stop)
                 articles = self.read_articles(stop)
+                stories = self.place_stories()
         except KeyboardInterrupt:
             outcome = "interrupted"
             raise
@@ -162,7 +166,7 @@ class Ingestor:
                 outcome = "partial"
             self.store.finish_run(run_id, outcome=outcome, now=finished, error=error, **tally.run_counts())
         return CycleReport(tally.feeds, run_id=run_id, started_at=started, finished_at=finished, outcome=outcome,
-                           links=links, articles=articles)
+                           links=links, articles=articles, stories=stories)
 
     def resolve_links(self, stop: threading.Event | None = None) -> ResolveReport:
         """The cycle's last step: queued search links looked up within settings.resolve_per_cycle."""
@@ -174,6 +178,10 @@ class Ingestor:
         # The matcher only when there is an article to match: a cycle of 304s never compiles it.
         return enrich_step(self.store, self.articles, lambda: self.matcher, s.enrich_per_cycle, self.clock,
                            per_host=s.per_host_limit, threads=min(8, self.workers), stop=stop)
+
+    def place_stories(self) -> StoriesReport:
+        """After the links are resolved (a clip's outlet is its publisher's): new clips into stories."""
+        return stories_step(self.store, self.config, self.clock)
 
     def poll_feeds(
         self,

@@ -17,6 +17,8 @@ and once per cycle, after every feed is stored:
     enrich_step   queued articles read within the cycle's budget (settings.enrich_per_cycle): matched on
                   the article's text too; a search item whose article names nobody dropped, one whose
                   article cannot be read kept unverified; the rest wait for the next cycle (never raises)
+    stories_step  the cycle's new clips placed in stories: each joins the story of a copy in the
+                  window it is like, or starts one; re-keyed clips' outlets named (never raises)
 
 The records are named for their stage, as reader's update pipeline names its own:
 FeedConfig + FeedState in, Fetched half-way, PollResult before storing, Stored after,
@@ -44,6 +46,7 @@ from tracker.ingest.reports import STOPPED, ArticleReport, FeedReport, ResolveRe
 from tracker.match import Matcher
 from tracker.models import (
     Article,
+    Config,
     EnrichTask,
     FeedConfig,
     FeedState,
@@ -59,6 +62,7 @@ from tracker.policy import Attempt, decide, link_retry_at, resolver_backoff
 from tracker.resolve.links import search_link
 from tracker.resolve.resolver import GoogleNewsResolver, LinkOutcome
 from tracker.store import Store
+from tracker.syndication import StoriesReport, place_new_clips
 
 
 @dataclass(frozen=True)
@@ -312,6 +316,16 @@ def resolve_step(
         return _resolve_report(counts, looked_up=run.looked_up, backing_off_until=until, error=run.error)
     except Exception as exc:  # a database blip here must not fail a cycle whose clips are stored
         return _resolve_report(counts, error=f"resolving links failed: {type(exc).__name__}: {exc}")
+
+
+def stories_step(store: Store, config: Config, clock: Clock) -> StoriesReport:
+    """Place the clips that have no story yet (README, "Stories"). Incremental: only new clips are
+    signed and compared, against the stored signatures of the window. Never raises: an unplaced clip
+    shows as a story of its own and is placed next cycle."""
+    try:
+        return place_new_clips(store, config, clock())
+    except Exception as exc:
+        return StoriesReport(error=f"placing stories failed: {type(exc).__name__}: {exc}")
 
 
 def _resolve_report(counts: Mapping[str, int], *, looked_up: int = 0, backing_off_until: datetime | None = None,

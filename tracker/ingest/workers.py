@@ -127,6 +127,7 @@ def run_worker(
             with LeaseRenewer(store, f"workers:{cycle}", lease_ttl, renew_every_s, clock):
                 runner.resolve_links(stop)
                 runner.read_articles(stop)
+                runner.place_stories()
             store.release_lease(CYCLE_LEASE, f"workers:{cycle}")
             after_cycle(config, store)
     return WorkerReport(tuple(reports), cycle_id=cycle, owner=owner, started_cycle=started, closed_cycle=closed)

@@ -1,8 +1,8 @@
 """The story seam: digests, alerts and reports count stories, not copies of one article.
 
-A story is one article however many outlets syndicated it. Until clips carry a story id
-(the stories issue, #13), each clip is its own story, keyed by the clip's id; `group_stories`
-is the one place that changes when they do.
+A story is one article however many outlets syndicated it: the clips sharing a story id (the
+stories step, tracker.syndication). A clip not placed in a story yet (stored this cycle, before the
+stories step ran) is its own story, keyed by its id.
 """
 
 from __future__ import annotations
@@ -43,8 +43,16 @@ class Story:
 
 
 def group_stories(clips: Iterable[ClipView]) -> list[Story]:
-    """Clips -> stories, in the clips' order. Today: one story per clip (see the module docstring)."""
-    return [Story(id=clip.id, primary=clip, clips=(clip,)) for clip in clips]
+    """Clips -> stories, in the order of each story's first clip; the primary copy first (the one
+    the website links), else the first given."""
+    groups: dict[str, list[ClipView]] = {}
+    for clip in clips:
+        groups.setdefault(clip.story_id or clip.id, []).append(clip)
+    stories = []
+    for story_id, copies in groups.items():
+        primary = next((c for c in copies if c.primary), copies[0])
+        stories.append(Story(id=story_id, primary=primary, clips=(primary, *(c for c in copies if c is not primary))))
+    return stories
 
 
 def story_ids(stories: Sequence[Story]) -> list[str]:

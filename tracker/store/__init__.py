@@ -17,10 +17,11 @@ from tracker.store.notify import NotifyMixin
 from tracker.store.resolve import ResolveMixin
 from tracker.store.review import ReviewMixin
 from tracker.store.runs import RunsMixin
+from tracker.store.stories import StoriesMixin
 
 
-class Store(FeedsMixin, EnrichMixin, ClipsMixin, ReviewMixin, RunsMixin, ResolveMixin, DemoMixin, MaintenanceMixin,
-            NotifyMixin):
+class Store(FeedsMixin, EnrichMixin, ClipsMixin, ReviewMixin, RunsMixin, ResolveMixin, StoriesMixin, DemoMixin,
+            MaintenanceMixin, NotifyMixin):
     """One database. Thread-safe: every method opens its own session."""
 
 

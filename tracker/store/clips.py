@@ -25,6 +25,7 @@ from tracker.models import (
     Mention,
     PublishedPage,
     StoreOutcome,
+    StoryCopy,
 )
 from tracker.normalize import believable_date, clean_url
 from tracker.store.base import StoreBase, mention_row
@@ -50,7 +51,7 @@ def _mention_view(row: MentionRow) -> Mention:
 
 
 def _clip_view(row: ClipRow, mentions: Sequence[MentionRow], sources: Sequence[tuple[str, str]],
-               unresolved: Mapping[str, str | None]) -> ClipView:
+               unresolved: Mapping[str, str | None], also_in: Sequence[StoryCopy] = ()) -> ClipView:
     return ClipView(
         id=row.id,
         url=row.url,
@@ -83,6 +84,10 @@ def _clip_view(row: ClipRow, mentions: Sequence[MentionRow], sources: Sequence[t
         version=row.version,
         unverified=row.unverified,
         image_found_credit=row.image_found_credit,
+        story_id=row.story_id,
+        primary=row.story_primary or row.story_id is None,
+        also_in=tuple(also_in),
+        outlet_domain=row.outlet_domain,
     )
 
 
@@ -141,6 +146,7 @@ class ClipsMixin(StoreBase):
                         summary=e.summary, content=e.content[:_MAX_CONTENT_CHARS], author=e.author,
                         published_at=believable_date(e.published_at, now), published_raw=e.published_raw, image_url=e.image_url,
                         outlet=e.source_outlet, first_seen_at=now, updated_at=now, status=ClipStatus.NEW.value,
+                        story_hints=[h for h, _ in e.related],
                     )
                     s.add(row)
                     s.flush()
@@ -273,7 +279,30 @@ class ClipsMixin(StoreBase):
             for src in s.execute(select(ClipSourceRow).where(col(ClipSourceRow.clip_id).in_(ids))).scalars():
                 sources[src.clip_id].append((src.feed_id, src.link or ""))
         unresolved = unresolved_of(s, ids)
-        return [_clip_view(r, mentions[r.id], sources[r.id], unresolved) for r in rows]
+        copies = self._story_copies(s, {r.story_id for r in rows if r.story_id})
+        return [
+            _clip_view(r, mentions[r.id], sources[r.id], unresolved,
+                       [c for c in copies.get(r.story_id or "", ()) if c.clip_id != r.id])
+            for r in rows
+        ]
+
+    @staticmethod
+    def _story_copies(s: Session, story_ids: set[str]) -> dict[str, list[StoryCopy]]:
+        """Every copy of these stories, the primary first, then oldest first."""
+        found: dict[str, list[tuple[bool, datetime, StoryCopy]]] = {}
+        ids = sorted(story_ids)
+        sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
+        for i in range(0, len(ids), 500):
+            for cid, story, url, outlet, display, title, headline, primary, at in s.execute(
+                select(col(ClipRow.id), col(ClipRow.story_id), col(ClipRow.url), col(ClipRow.outlet),
+                       col(ClipRow.outlet_display), col(ClipRow.title), col(ClipRow.headline),
+                       col(ClipRow.story_primary), sort_at).where(col(ClipRow.story_id).in_(ids[i : i + 500]))
+            ).all():
+                if isinstance(at, str):
+                    at = datetime.fromisoformat(at)
+                found.setdefault(str(story), []).append(
+                    (not primary, at.replace(tzinfo=None), StoryCopy(cid, url, display or outlet, headline or title)))
+        return {k: [c for _, _, c in sorted(v, key=lambda t: (t[0], t[1], t[2].clip_id))] for k, v in found.items()}
 
     def _filtered(self, f: ClipFilter, s: Session | None = None):  # type: ignore[no-untyped-def]
         conditions = []
@@ -281,6 +310,10 @@ class ClipsMixin(StoreBase):
             conditions.append(col(ClipRow.status) == f.status.value)
         if f.featured is not None:
             conditions.append(col(ClipRow.featured).is_(f.featured))
+        if f.primary_only:
+            conditions.append(or_(col(ClipRow.story_id).is_(None), col(ClipRow.story_primary).is_(True)))
+        if f.story_id is not None:
+            conditions.append(col(ClipRow.story_id) == f.story_id)
         if f.outlet:
             conditions.append(or_(col(ClipRow.outlet) == f.outlet, col(ClipRow.outlet_display) == f.outlet))
         if f.since is not None:

@@ -131,7 +131,8 @@ class ResolveMixin(StoreBase):
         notes: list[str] = []
         if target is None:
             data = old.model_dump()
-            data.update(id=new_id, canonical_url=canonical, url=url, updated_at=now, tags=list(old.tags or ()))
+            data.update(id=new_id, canonical_url=canonical, url=url, updated_at=now, tags=list(old.tags or ()),
+                        outlet_domain=None)  # the publisher's outlet: named again by the stories step
             target = ClipRow(**data)
             s.add(target)
             s.flush()
@@ -172,6 +173,17 @@ class ResolveMixin(StoreBase):
                 setattr(target, attr, theirs)
                 notes.append(f"{attr} from the search copy")
         target.featured = target.featured or old.featured
+        if target.story_id is None and old.story_id is not None:  # the search copy's story is the outlet copy's
+            target.story_id, target.story_primary = old.story_id, old.story_primary
+            target.story_sig, target.story_shingles = old.story_sig, old.story_shingles
+        elif old.story_primary and old.story_id is not None and old.story_id != target.story_id:
+            # The search copy leaves its story: the earliest copy left takes its place as primary.
+            heir = s.execute(
+                select(ClipRow).where(col(ClipRow.story_id) == old.story_id, col(ClipRow.id) != old.id)
+                .order_by(func.coalesce(ClipRow.published_at, ClipRow.first_seen_at), col(ClipRow.id))
+            ).scalars().first()
+            if heir is not None:
+                heir.story_primary = True
         target.tags = list(dict.fromkeys([*(target.tags or ()), *(old.tags or ())]))
         target.manual = target.manual or old.manual
         target.unverified = target.unverified and old.unverified  # one copy's article was read: verified

@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -103,6 +104,16 @@ class ClipRow(SQLModel, table=True):
     article: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     image_found_credit: str | None = Field(default=None, sa_column=Column(Text))
     unverified: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+
+    # Syndication (migration 0009): the story this copy belongs to, whether the website links this copy,
+    # its MinHash signature (the window's LSH index is rebuilt from these) and its outlet (registrable domain).
+    story_id: str | None = Field(default=None, index=True, max_length=32)
+    story_primary: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    story_sig: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    story_shingles: int | None = None
+    outlet_domain: str | None = Field(default=None, index=True, max_length=255)
+    # Headlines a news-search item lists as the same story elsewhere: hints for its other copies.
+    story_hints: list[str] = Field(default_factory=list, sa_column=Column(JSONList(), nullable=False, server_default="[]"))
 
 
 class ClipSearchRow(SQLModel, table=True):
@@ -261,3 +272,30 @@ class EnrichmentRow(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text))
     queued_at: datetime = _dt(nullable=False)
     finished_at: datetime | None = _dt()
+
+
+class StoryRow(SQLModel, table=True):
+    """Copies of one story (clip.story_id); the primary is the clip with story_primary (migration 0009)."""
+
+    __tablename__ = "story"
+
+    id: str = Field(primary_key=True, max_length=32)
+    first_seen_at: datetime = _dt(index=True, nullable=False)
+    updated_at: datetime = _dt(nullable=False)
+    primary_by: str | None = None  # staff who chose the primary; None while the rules choose it
+    primary_at: datetime | None = _dt()
+
+
+class OutletRow(SQLModel, table=True):
+    """One outlet per registrable domain: its name, and staff's edits (migration 0009)."""
+
+    __tablename__ = "outlet"
+
+    domain: str = Field(primary_key=True, max_length=255)
+    name: str = ""
+    name_source: str = Field(default="", max_length=16)
+    state: str | None = Field(default=None, max_length=8)
+    place: str | None = None
+    tier: str | None = Field(default=None, max_length=16)
+    edited_by: str | None = None
+    edited_at: datetime | None = _dt()

@@ -2,7 +2,7 @@
 once; failed sends are kept with their error and retried).
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-01
 """
 from alembic import op
@@ -11,7 +11,7 @@ import tracker.store.types
 
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

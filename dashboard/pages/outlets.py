@@ -1,0 +1,61 @@
+"""Outlets: one per publisher's domain, with clip and story counts; staff set state, place and tier."""
+
+from __future__ import annotations
+
+import pandas as pd  # type: ignore[import-untyped]
+import streamlit as st
+
+from dashboard import data, ui
+from dashboard.keys import Key
+
+TIERS = ["", "local", "state", "national"]
+
+
+def _save(domain: str) -> None:
+    edit = data.OutletEdit(
+        name=st.session_state.get(f"{Key.O_NAME}{domain}") or None,
+        state=(st.session_state.get(f"{Key.O_STATE}{domain}") or "").strip(),
+        place=(st.session_state.get(f"{Key.O_PLACE}{domain}") or "").strip(),
+        tier=st.session_state.get(f"{Key.O_TIER}{domain}") or "",
+    )
+    try:
+        data.edit_outlet(domain, edit, ui.current_user())
+    except data.TrackerError as exc:
+        ui.flash(str(exc), ":material/error:")
+    else:
+        ui.flash(f"Saved {domain}", ":material/check_circle:")
+
+
+ui.page_notices("outlets")
+st.title("Outlets")
+st.caption("One outlet per publisher's domain (www., m. and AMP addresses are the same outlet). The state "
+           "comes from your edit here, else feeds.yml's `outlets:`, else the state tag of a listed feed on "
+           "that domain. A story's primary copy is the one from the member's local outlet.")
+found = data.outlet_list()
+if not found:
+    st.info("**No outlets yet.** They appear as clips arrive (run `tracker ingest`).", icon=":material/newspaper:")
+    st.stop()
+
+needle = (st.text_input("Find an outlet", key=Key.O_SEARCH, placeholder="name or domain") or "").strip().lower()
+shown = [o for o in found if not needle or needle in o.domain or needle in o.name.lower()]
+st.dataframe(
+    pd.DataFrame([{"outlet": o.name, "domain": o.domain, "state": o.state or "?", "from": o.state_source,
+                   "place": o.place, "tier": o.tier, "clips": o.clips, "stories": o.stories} for o in shown]),
+    hide_index=True, width="stretch",
+)
+if not data.may(ui.current_user(), data.Permission.EDIT):
+    st.caption("Editors and admins can correct an outlet's name, state, place and tier.")
+    st.stop()
+st.subheader("Edit an outlet")
+for o in shown[:25]:
+    with st.expander(f"{o.name} · {o.domain} · {o.clips} clips"):
+        cols = st.columns([3, 1, 2, 2])
+        cols[0].text_input("Display name", value=o.name, key=f"{Key.O_NAME}{o.domain}")
+        cols[1].text_input("State", value=o.state if o.state_source in ("staff", "config") else "",
+                           key=f"{Key.O_STATE}{o.domain}", placeholder=o.state or "PA", max_chars=2)
+        cols[2].text_input("Place", value=o.place, key=f"{Key.O_PLACE}{o.domain}", placeholder="Philadelphia")
+        cols[3].selectbox("Tier", TIERS, index=TIERS.index(o.tier) if o.tier in TIERS else 0,
+                          key=f"{Key.O_TIER}{o.domain}", format_func=lambda t: t or "unknown")
+        st.button("Save", key=f"{Key.O_SAVE}{o.domain}", on_click=_save, args=(o.domain,), type="primary")
+if len(shown) > 25:
+    st.caption(f"{len(shown) - 25} more: narrow the list with the search box above.")

@@ -1,0 +1,54 @@
+"""The dashboard with stories: one card per story, its other outlets, switching the primary, the Outlets page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dashboard.keys import Key
+from tests.conftest import DASHBOARD_NOW
+from tests.test_dashboard import metric, queue_ids, run_app
+from tests.test_stories import config, put_wire
+from tracker.store import Store
+from tracker.syndication import place_new_clips
+
+
+def _wire(env: Store) -> dict[str, str]:
+    ids = put_wire(env, base=DASHBOARD_NOW + timedelta(minutes=1))  # the newest clips in the queue
+    place_new_clips(env, config(), DASHBOARD_NOW + timedelta(hours=6))
+    return ids
+
+
+def test_the_queue_shows_one_card_per_story_with_its_other_outlets(env: Store) -> None:
+    ids = _wire(env)
+    at = run_app()
+    shown = queue_ids(at)
+    assert ids["inquirer"] in shown
+    assert not {ids[f] for f in ("apnews", "usnews", "wral", "newsday")} & set(shown)
+    assert any(e.label == "Also in 4 outlets" for e in at.expander)
+    # Insights count the story once, in five outlets.
+    at.switch_page("pages/insights.py").run()
+    assert not at.exception
+    assert metric(at, "Outlets reached") >= 5
+
+
+def test_staff_switch_the_primary_from_the_card(env: Store) -> None:
+    ids = _wire(env)
+    at = run_app()
+    at.button(key=f"{Key.Q_PRIMARY}{ids['apnews']}").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert env.get_clip(ids["apnews"]).primary and not env.get_clip(ids["inquirer"]).primary
+    shown = queue_ids(at)
+    assert ids["apnews"] in shown and ids["inquirer"] not in shown
+
+
+def test_the_outlets_page_lists_and_edits_outlets(env: Store) -> None:
+    _wire(env)
+    at = run_app("pages/outlets.py")
+    assert at.title[0].value == "Outlets"
+    assert "inquirer.com" in at.dataframe[0].value["domain"].tolist()
+    at.text_input(key=f"{Key.O_PLACE}apnews.com").input("New York")
+    at.selectbox(key=f"{Key.O_TIER}apnews.com").select("national")
+    at.button(key=f"{Key.O_SAVE}apnews.com").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    record = env.outlet_records()["apnews.com"]
+    assert (record.place, record.tier) == ("New York", "national")
