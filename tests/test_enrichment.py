@@ -221,6 +221,54 @@ def test_the_budget_carries_over_to_the_next_cycle(feed_server: FeedServer, stor
     assert store.enrich_queue_status().done == 5
 
 
+def test_passing_failures_are_read_again_in_later_cycles(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    """A timeout, a 503 or a 429 waits for the next cycle (up to three reads); a 403 fails at once. A search
+    item is kept unverified only once its reads are spent, and one that reads later is an ordinary clip."""
+    base = feed_server.base_url
+    named = page("Vote", story(naming="Councilmember Kendra Brooks"))
+    feed_server.add("/a/slow", body=named, headers=HTML, delay_s=2.5)  # past timeout_s=1, then answers in time
+    feed_server.add("/a/busy", status=503, body=b"busy", headers=HTML)
+    feed_server.add("/a/down", status=503, body=b"down", headers=HTML)
+    feed_server.add("/a/paywall", status=403, body=b"subscribe", headers=HTML)
+    feed_server.add("/a/limited", status=429, body=b"slow down", headers=HTML)
+    feed_server.add("/search", body=rss(("Slow", f"{base}/a/slow"), ("Busy", f"{base}/a/busy"),
+                                        ("Down", f"{base}/a/down"), ("Paywall", f"{base}/a/paywall")))
+    # An outlet's matched clip whose page answers 429 first.
+    feed_server.add("/outlet", body=rss(("Kendra Brooks of Philadelphia speaks", f"{base}/a/limited"), title="Paper"))
+    config = make_config(feed_server, tmp_path, feeds=[{"url": feed_server.url("/outlet"), "id": "outlet"}], timeout_s=1)
+    clock = FakeClock()
+
+    first = cycle(config, store, clock).articles
+    assert first is not None and (first.retry, first.failed, first.unverified) == (4, 0, 1)
+    assert {c.title for c in store.all_clips()} == {"Kendra Brooks of Philadelphia speaks", "Paywall"}
+    assert first.left == 4, "the four passing failures wait"
+    status = store.enrich_queue_status()
+    assert (status.waiting, status.failed) == (4, 1) and "403" in status.failures[0][0]
+
+    for path in ("/a/slow", "/a/busy", "/a/limited"):
+        feed_server.add(path, body=named, headers=HTML)
+    clock.advance(hours=1)
+    second = cycle(config, store, clock).articles
+    assert second is not None and (second.read, second.new_clips, second.retry, second.unverified) == (1, 2, 1, 0)
+    clips = {c.title: c for c in store.all_clips()}
+    assert not clips["Slow"].unverified and clips["Slow"].mentions[0].field == "article"
+    assert not clips["Busy"].unverified and store.enrich_queue_status().done == 3
+    assert "Down" not in clips, "still being retried: not yet kept unverified"
+
+    clock.advance(hours=1)
+    third = cycle(config, store, clock).articles
+    assert third is not None and (third.retry, third.unverified, third.left) == (0, 1, 0)
+    down = {c.title: c for c in store.all_clips()}["Down"]
+    assert down.unverified and down.member_ids == ("kendra-brooks",)
+    # The fetch layer asks once more as a browser on a 403, within the one read.
+    assert len(feed_server.hits("/a/down")) == 3 and len(feed_server.hits("/a/paywall")) == 2
+    reasons = dict(store.enrich_queue_status().failures)
+    assert any("503" in r and "after 3 attempts" in r for r in reasons)
+    clock.advance(hours=1)
+    cycle(config, store, clock)
+    assert len(feed_server.hits("/a/down")) == 3, "given up: never read again"
+
+
 def test_internal_addresses_are_refused_on_every_hop(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
     """Article links come from feeds: an internal address is refused on the first hop (settings do not
     allow private hosts) and on a redirect hop (a page that hands on to another internal origin)."""
@@ -431,7 +479,8 @@ def test_ingest_prints_the_article_step(feed_server: FeedServer, db_url: str, tm
     result = CliRunner().invoke(cli, ["--config", str(path), "--db", db_url, "ingest"], obj=FakeClock())
     assert result.exit_code == 0, result.output
     assert ("articles: 2 read, 1 new clips found only in the article, 1 items dropped (the article names "
-            "nobody), 0 search items kept unverified, 0 unreadable; 1 waiting for the next cycle") in " ".join(result.output.split())
+            "nobody), 0 search items kept unverified, 0 unreadable, 0 to try again (timeout, connection, server "
+            "busy); 1 waiting for the next cycle") in " ".join(result.output.split())
 
 
 def test_an_xhtml_page_with_an_xml_declaration_is_read() -> None:

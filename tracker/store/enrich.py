@@ -46,8 +46,10 @@ from tracker.store.tables import ClipRow, ClipSourceRow, EnrichmentRow, LinkReso
 DROPPED = "dropped"
 ENRICH_USER = "enrich"  # who the history names when an article moves a clip to its canonical address
 UNVERIFIED_REASON = "unverified: found by the search, article unreadable"
-# What one article read did, for the cycle's report.
-ArticleResult = Literal["read", "new_clip", "dropped", "unverified", "failed"]
+# Reads of one article before a passing failure (timeout, connection, 429, 5xx) counts as final.
+MAX_ARTICLE_ATTEMPTS = 3
+# What one article read did, for the cycle's report ("retry": it waits for a later cycle).
+ArticleResult = Literal["read", "new_clip", "dropped", "unverified", "failed", "retry"]
 
 
 def entry_json(entry: ParsedEntry) -> str:
@@ -121,8 +123,9 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
         return found
 
     def due_articles(self, limit: int) -> list[EnrichTask]:
-        """Waiting articles, new clips' first, oldest first; not those whose search link the resolver
-        has still to look up."""
+        """Waiting articles, new clips' first, then those tried fewest times (a page that timed out
+        does not hold up fresh ones), oldest first; not those whose search link the resolver has
+        still to look up."""
         if limit <= 0:
             return []
         q = (
@@ -132,8 +135,8 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
             .outerjoin(ClipRow, col(ClipRow.id) == col(EnrichmentRow.clip_id))
             .where(col(EnrichmentRow.state) == WAITING,
                    (col(LinkResolutionRow.state).is_(None)) | (col(LinkResolutionRow.state) != WAITING))
-            .order_by(case((col(EnrichmentRow.clip_id).is_(None), 1), else_=0), col(EnrichmentRow.queued_at),
-                      col(EnrichmentRow.item_key))
+            .order_by(case((col(EnrichmentRow.clip_id).is_(None), 1), else_=0), col(EnrichmentRow.attempts),
+                      col(EnrichmentRow.queued_at), col(EnrichmentRow.item_key))
             .limit(limit)
         )
         tasks = []
@@ -154,14 +157,21 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
         return tasks
 
     def finish_article(self, task: EnrichTask, article: Article | None, mentions: Sequence[Mention], now: datetime,
-                       *, reason: str | None = None) -> ArticleResult:
-        """Record one article read (article given) or not (reason given), and what it means for its item."""
+                       *, reason: str | None = None, transient: bool = False) -> ArticleResult:
+        """Record one article read (article given) or not (reason given), and what it means for its item.
+        A transient failure waits for a later cycle, up to MAX_ARTICLE_ATTEMPTS reads; only then (or at
+        once for a permanent one) is the item failed, and a search item kept unverified."""
         with self.session() as s:
             row = s.get(EnrichmentRow, task.key)
             if row is None or row.state != WAITING:
                 return "failed"
             row.attempts += 1
-            row.finished_at = now
+            row.finished_at = now  # while it waits again: when it was last tried
+            if article is None and transient:
+                if row.attempts < MAX_ARTICLE_ATTEMPTS:
+                    row.reason = f"retrying after attempt {row.attempts}: {reason or 'unreadable'}"[:500]
+                    return "retry"
+                reason = f"{reason or 'unreadable'} (after {row.attempts} attempts)"
             clip = s.get(ClipRow, row.clip_id) if row.clip_id else None
             if clip is not None:
                 if article is None:
