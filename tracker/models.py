@@ -640,6 +640,7 @@ class PruneReport:
     ingest_runs: int
     feeds: int  # rows of feeds no longer configured, not polled since the cutoff, with no clip left
     audit: int  # only with include_audit
+    articles: int = 0  # finished rows of the article queue (read, unreadable, dropped); never waiting ones
 
 
 # ---------------------------------------------------------------- notify: what was delivered
