@@ -25,10 +25,11 @@ from tracker.errors import FetchError
 from tracker.fetch import FetchOptions
 from tracker.ingest import Ingestor
 from tracker.ingest.reports import CycleReport
-from tracker.models import Config, Settings
+from tracker.models import ClipEdit, Config, Settings
 from tracker.normalize import canonical_url, clip_id_for
 from tracker.resolve.links import encode_google_id
 from tracker.resolve.resolver import publisher_link
+from tracker.review import edit_clip
 from tracker.store import Store
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -489,3 +490,37 @@ def test_an_xhtml_page_with_an_xml_declaration_is_read() -> None:
             + "".join(f"<p>{p}</p>" for p in story(naming="Councilmember Kendra Brooks")) + "</article></body></html>").encode()
     article = extract_article(body, "https://a.example/x")
     assert article.title == "Café council" and "Kendra Brooks" in article.text
+
+
+def test_a_feeds_media_credit_is_the_image_credit_until_the_article_gives_one(
+        feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    """media:credit (inside media:content, or on the item) is the clip's found credit; an article that
+    credits its image replaces it; staff's edit beats both."""
+    base = feed_server.base_url
+    feed_server.add("/a/plain", body=page("Plain", story(naming="Councilmember Kendra Brooks")), headers=HTML)
+    feed_server.add("/a/credited", body=page("Credited", story(naming="Councilmember Kendra Brooks"),
+                                             image=f"{base}/img/c.jpg", credit="Ana Lens"), headers=HTML)
+    feed_server.add("/a/gone", status=404, body=b"not found", headers=HTML)
+    items = "".join(
+        f"<item><title>Kendra Brooks of Philadelphia, {name}</title><link>{base}/a/{name}</link>"
+        f'<media:content url="{base}/img/{name}.jpg" medium="image"><media:credit role="photographer">'
+        f"Feed Photographer {name}</media:credit></media:content></item>" for name in ("plain", "credited"))
+    items += (f"<item><title>Kendra Brooks of Philadelphia, gone</title><link>{base}/a/gone</link>"
+              f'<media:thumbnail url="{base}/img/gone.jpg"/><media:credit>Wire Service</media:credit></item>')
+    feed_server.add("/outlet", body=(
+        '<?xml version="1.0"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel>'
+        f"<title>Paper</title>{items}</channel></rss>").encode())
+    config = make_config(feed_server, tmp_path, searches=False, feeds=[{"url": feed_server.url("/outlet")}])
+    clock = FakeClock()
+    report = cycle(config, store, clock)
+    assert report.articles is not None and (report.articles.read, report.articles.failed) == (2, 1)
+    clips = {c.url.rsplit("/", 1)[-1]: c for c in store.all_clips()}
+    assert clips["gone"].display_image_credit == "Wire Service", "no article read: the feed's credit"
+    assert clips["plain"].display_image_credit == "Feed Photographer plain", "the article gives no credit"
+    assert clips["plain"].display_image_url == f"{base}/img/plain.jpg"
+    assert clips["credited"].display_image_credit == "Photo: Ana Lens", "the article's own credit wins"
+
+    edit_clip(store, config, clips["plain"].id, ClipEdit(image_credit="Staff credit"), "ana", clock=clock)
+    clock.advance(hours=1)
+    cycle(config, store, clock)  # the feed again: its credit does not undo staff's
+    assert store.get_clip(clips["plain"].id).display_image_credit == "Staff credit"

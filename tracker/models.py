@@ -299,6 +299,7 @@ class ParsedEntry:
     published_raw: str = ""
     image_url: str | None = None
     source_outlet: str = ""  # <source> of aggregator feeds, else the feed's title
+    image_credit: str | None = None  # the feed's media:credit for its image (Media RSS)
 
 
 @dataclass(frozen=True)

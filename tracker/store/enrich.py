@@ -203,10 +203,12 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
     def _read_into(self, s: Session, clip: ClipRow, article: Article, mentions: Sequence[Mention], now: datetime) -> None:
         """What the article adds to a clip; feed text and staff edits stay, blanks are filled."""
         clip.article = limit_text(article.text, MAX_ARTICLE_CHARS)
-        for attr, value in (("image_url", article.image_url), ("image_found_credit", article.image_credit),
-                            ("author", article.author), ("outlet", article.outlet), ("summary", article.description)):
+        for attr, value in (("image_url", article.image_url), ("author", article.author), ("outlet", article.outlet),
+                            ("summary", article.description)):
             if value and not getattr(clip, attr):
                 setattr(clip, attr, value)
+        if article.image_credit:  # the publisher's page says more than its feed's media:credit
+            clip.image_found_credit = article.image_credit
         if clip.published_at is None and article.published_at is not None:
             clip.published_at = believable_date(article.published_at, now)
         clip.unverified = False
@@ -259,7 +261,8 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
         clip = ClipRow(
             id=clip_id, canonical_url=canonical, url=url, title=entry.title, summary=entry.summary,
             content=entry.content[:20_000], author=entry.author, published_at=believable_date(entry.published_at, now),
-            published_raw=entry.published_raw, image_url=entry.image_url, outlet=entry.source_outlet,
+            published_raw=entry.published_raw, image_url=entry.image_url, image_found_credit=entry.image_credit,
+            outlet=entry.source_outlet,
             first_seen_at=now, updated_at=now, status=ClipStatus.NEW.value,
         )
         s.add(clip)
