@@ -244,7 +244,7 @@ def test_passing_failures_are_read_again_in_later_cycles(feed_server: FeedServer
     assert {c.title for c in store.all_clips()} == {"Kendra Brooks of Philadelphia speaks", "Paywall"}
     assert first.left == 4, "the four passing failures wait"
     status = store.enrich_queue_status()
-    assert (status.waiting, status.failed) == (4, 1) and "403" in status.failures[0][0]
+    assert (status.waiting, status.retrying, status.failed) == (4, 4, 1) and "403" in status.failures[0][0]
 
     for path in ("/a/slow", "/a/busy", "/a/limited"):
         feed_server.add(path, body=named, headers=HTML)
@@ -255,6 +255,7 @@ def test_passing_failures_are_read_again_in_later_cycles(feed_server: FeedServer
     assert not clips["Slow"].unverified and clips["Slow"].mentions[0].field == "article"
     assert not clips["Busy"].unverified and store.enrich_queue_status().done == 3
     assert "Down" not in clips, "still being retried: not yet kept unverified"
+    assert store.enrich_queue_status().retrying == 1
 
     clock.advance(hours=1)
     third = cycle(config, store, clock).articles

@@ -392,6 +392,7 @@ class EnrichQueueStatus:
     failed: int = 0
     dropped: int = 0  # read, and it named nobody
     failures: tuple[tuple[str, int], ...] = ()  # (reason, articles), most frequent first
+    retrying: int = 0  # of the waiting: tried already, after a timeout, connection error, 429 or 5xx
 
 
 @dataclass(frozen=True)

@@ -284,9 +284,12 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
                 .group_by(col(EnrichmentRow.reason))
                 .order_by(func.count().desc()).limit(5)
             ).all()
+            retrying = int(s.execute(select(func.count()).select_from(EnrichmentRow).where(
+                col(EnrichmentRow.state) == WAITING, col(EnrichmentRow.attempts) > 0)).scalar_one())
         return EnrichQueueStatus(
             waiting=counts.get(WAITING, 0), done=counts.get(DONE, 0), failed=counts.get(FAILED, 0),
             dropped=counts.get(DROPPED, 0), failures=tuple((reason or "unknown", int(n)) for reason, n in failures),
+            retrying=retrying,
         )
 
     def articles_waiting(self) -> int:
