@@ -25,10 +25,11 @@ from tracker.errors import FetchError
 from tracker.fetch import FetchOptions
 from tracker.ingest import Ingestor
 from tracker.ingest.reports import CycleReport
-from tracker.models import Config, Settings
+from tracker.models import ClipEdit, Config, Settings
 from tracker.normalize import canonical_url, clip_id_for
 from tracker.resolve.links import encode_google_id
 from tracker.resolve.resolver import publisher_link
+from tracker.review import edit_clip
 from tracker.store import Store
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -219,6 +220,55 @@ def test_the_budget_carries_over_to_the_next_cycle(feed_server: FeedServer, stor
     assert all(len(feed_server.hits(f"/a/{i}")) == 1 for i in range(5))
     assert all((c.resolved and "article" in {m.field for m in c.mentions}) or c.mentions for c in store.all_clips())
     assert store.enrich_queue_status().done == 5
+
+
+def test_passing_failures_are_read_again_in_later_cycles(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    """A timeout, a 503 or a 429 waits for the next cycle (up to three reads); a 403 fails at once. A search
+    item is kept unverified only once its reads are spent, and one that reads later is an ordinary clip."""
+    base = feed_server.base_url
+    named = page("Vote", story(naming="Councilmember Kendra Brooks"))
+    feed_server.add("/a/slow", body=named, headers=HTML, delay_s=2.5)  # past timeout_s=1, then answers in time
+    feed_server.add("/a/busy", status=503, body=b"busy", headers=HTML)
+    feed_server.add("/a/down", status=503, body=b"down", headers=HTML)
+    feed_server.add("/a/paywall", status=403, body=b"subscribe", headers=HTML)
+    feed_server.add("/a/limited", status=429, body=b"slow down", headers=HTML)
+    feed_server.add("/search", body=rss(("Slow", f"{base}/a/slow"), ("Busy", f"{base}/a/busy"),
+                                        ("Down", f"{base}/a/down"), ("Paywall", f"{base}/a/paywall")))
+    # An outlet's matched clip whose page answers 429 first.
+    feed_server.add("/outlet", body=rss(("Kendra Brooks of Philadelphia speaks", f"{base}/a/limited"), title="Paper"))
+    config = make_config(feed_server, tmp_path, feeds=[{"url": feed_server.url("/outlet"), "id": "outlet"}], timeout_s=1)
+    clock = FakeClock()
+
+    first = cycle(config, store, clock).articles
+    assert first is not None and (first.retry, first.failed, first.unverified) == (4, 0, 1)
+    assert {c.title for c in store.all_clips()} == {"Kendra Brooks of Philadelphia speaks", "Paywall"}
+    assert first.left == 4, "the four passing failures wait"
+    status = store.enrich_queue_status()
+    assert (status.waiting, status.retrying, status.failed) == (4, 4, 1) and "403" in status.failures[0][0]
+
+    for path in ("/a/slow", "/a/busy", "/a/limited"):
+        feed_server.add(path, body=named, headers=HTML)
+    clock.advance(hours=1)
+    second = cycle(config, store, clock).articles
+    assert second is not None and (second.read, second.new_clips, second.retry, second.unverified) == (1, 2, 1, 0)
+    clips = {c.title: c for c in store.all_clips()}
+    assert not clips["Slow"].unverified and clips["Slow"].mentions[0].field == "article"
+    assert not clips["Busy"].unverified and store.enrich_queue_status().done == 3
+    assert "Down" not in clips, "still being retried: not yet kept unverified"
+    assert store.enrich_queue_status().retrying == 1
+
+    clock.advance(hours=1)
+    third = cycle(config, store, clock).articles
+    assert third is not None and (third.retry, third.unverified, third.left) == (0, 1, 0)
+    down = {c.title: c for c in store.all_clips()}["Down"]
+    assert down.unverified and down.member_ids == ("kendra-brooks",)
+    # The fetch layer asks once more as a browser on a 403, within the one read.
+    assert len(feed_server.hits("/a/down")) == 3 and len(feed_server.hits("/a/paywall")) == 2
+    reasons = dict(store.enrich_queue_status().failures)
+    assert any("503" in r and "after 3 attempts" in r for r in reasons)
+    clock.advance(hours=1)
+    cycle(config, store, clock)
+    assert len(feed_server.hits("/a/down")) == 3, "given up: never read again"
 
 
 def test_internal_addresses_are_refused_on_every_hop(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
@@ -431,7 +481,8 @@ def test_ingest_prints_the_article_step(feed_server: FeedServer, db_url: str, tm
     result = CliRunner().invoke(cli, ["--config", str(path), "--db", db_url, "ingest"], obj=FakeClock())
     assert result.exit_code == 0, result.output
     assert ("articles: 2 read, 1 new clips found only in the article, 1 items dropped (the article names "
-            "nobody), 0 search items kept unverified, 0 unreadable; 1 waiting for the next cycle") in " ".join(result.output.split())
+            "nobody), 0 search items kept unverified, 0 unreadable, 0 to try again (timeout, connection, server "
+            "busy); 1 waiting for the next cycle") in " ".join(result.output.split())
 
 
 def test_an_xhtml_page_with_an_xml_declaration_is_read() -> None:
@@ -440,3 +491,37 @@ def test_an_xhtml_page_with_an_xml_declaration_is_read() -> None:
             + "".join(f"<p>{p}</p>" for p in story(naming="Councilmember Kendra Brooks")) + "</article></body></html>").encode()
     article = extract_article(body, "https://a.example/x")
     assert article.title == "Café council" and "Kendra Brooks" in article.text
+
+
+def test_a_feeds_media_credit_is_the_image_credit_until_the_article_gives_one(
+        feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    """media:credit (inside media:content, or on the item) is the clip's found credit; an article that
+    credits its image replaces it; staff's edit beats both."""
+    base = feed_server.base_url
+    feed_server.add("/a/plain", body=page("Plain", story(naming="Councilmember Kendra Brooks")), headers=HTML)
+    feed_server.add("/a/credited", body=page("Credited", story(naming="Councilmember Kendra Brooks"),
+                                             image=f"{base}/img/c.jpg", credit="Ana Lens"), headers=HTML)
+    feed_server.add("/a/gone", status=404, body=b"not found", headers=HTML)
+    items = "".join(
+        f"<item><title>Kendra Brooks of Philadelphia, {name}</title><link>{base}/a/{name}</link>"
+        f'<media:content url="{base}/img/{name}.jpg" medium="image"><media:credit role="photographer">'
+        f"Feed Photographer {name}</media:credit></media:content></item>" for name in ("plain", "credited"))
+    items += (f"<item><title>Kendra Brooks of Philadelphia, gone</title><link>{base}/a/gone</link>"
+              f'<media:thumbnail url="{base}/img/gone.jpg"/><media:credit>Wire Service</media:credit></item>')
+    feed_server.add("/outlet", body=(
+        '<?xml version="1.0"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel>'
+        f"<title>Paper</title>{items}</channel></rss>").encode())
+    config = make_config(feed_server, tmp_path, searches=False, feeds=[{"url": feed_server.url("/outlet")}])
+    clock = FakeClock()
+    report = cycle(config, store, clock)
+    assert report.articles is not None and (report.articles.read, report.articles.failed) == (2, 1)
+    clips = {c.url.rsplit("/", 1)[-1]: c for c in store.all_clips()}
+    assert clips["gone"].display_image_credit == "Wire Service", "no article read: the feed's credit"
+    assert clips["plain"].display_image_credit == "Feed Photographer plain", "the article gives no credit"
+    assert clips["plain"].display_image_url == f"{base}/img/plain.jpg"
+    assert clips["credited"].display_image_credit == "Photo: Ana Lens", "the article's own credit wins"
+
+    edit_clip(store, config, clips["plain"].id, ClipEdit(image_credit="Staff credit"), "ana", clock=clock)
+    clock.advance(hours=1)
+    cycle(config, store, clock)  # the feed again: its credit does not undo staff's
+    assert store.get_clip(clips["plain"].id).display_image_credit == "Staff credit"

@@ -18,7 +18,7 @@ from tracker.models import ParsedFeed
 from tracker.parse import parse_feed
 
 DATA = Path(__file__).parent / "data" / "feeds"
-GOLDEN = ["city-desk.rss", "statehouse.atom", "news-search.xml", "latin1.rss", "truncated.xml"]
+GOLDEN = ["city-desk.rss", "statehouse.atom", "news-search.xml", "latin1.rss", "truncated.xml", "media-credit.rss"]
 
 
 def _as_json(feed: ParsedFeed) -> dict[str, Any]:
@@ -56,6 +56,13 @@ def test_rss_details() -> None:
     assert feed.entries[2].image_url == "https://cdn.example.com/img/thumb.jpg"  # media:thumbnail
     assert feed.entries[2].published_at is None
     assert len(feed.entries) == 3  # the item without a link is not a clip
+
+
+def test_media_credit_is_the_images_credit() -> None:
+    """Inside media:content or on the item; a photographer's before an author's; none without an image."""
+    credits = [e.image_credit for e in parse_feed((DATA / "media-credit.rss").read_bytes()).entries]
+    assert credits == ["Ana Lens / Staff Photographer", "Photograph: O'Reilly & Sons/Wire", "Pat Photo", None]
+    assert parse_feed((DATA / "city-desk.rss").read_bytes()).entries[0].image_credit is None
 
 
 def test_atom_dates_are_utc_and_content_is_text() -> None:

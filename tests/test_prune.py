@@ -5,6 +5,7 @@ SQLite and PostgreSQL; "now" is the injected FakeClock, handed to the CLI as cli
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,15 @@ from click.testing import CliRunner
 
 from tests.fakes import NOW, FakeClock
 from tracker.cli import cli
-from tracker.models import ClipStatus, FeedConfig, FetchOutcome, MatchedEntry, Mention, ParsedEntry
+from tracker.models import (
+    Article,
+    ClipStatus,
+    FeedConfig,
+    FetchOutcome,
+    MatchedEntry,
+    Mention,
+    ParsedEntry,
+)
 from tracker.normalize import canonical_url, clip_id_for
 from tracker.store import Store
 
@@ -124,3 +133,36 @@ def test_an_age_must_be_days_or_weeks(tmp_path: Path, age: str) -> None:
     result = CliRunner().invoke(cli, ["--db", db, "prune", "--older-than", age], obj=FakeClock(NOW))
     assert result.exit_code == 2 and "give days or weeks, like 365d or 52w" in result.output
     assert not (tmp_path / "never-opened.db").exists()  # refused before the database is touched
+
+
+def test_finished_article_reads_go_waiting_ones_stay(store: Store) -> None:
+    """The article queue: rows read, unreadable or dropped before the cutoff go; a row still waiting stays,
+    however old, and so does one finished recently."""
+    def item(name: str) -> MatchedEntry:
+        link = f"https://news.example.org/{name}"
+        entry = ParsedEntry(title=f"Story {name}", link=link, guid=link, summary="", content="")
+        return MatchedEntry(entry, canonical_url(link), clip_id_for(canonical_url(link)), ())
+
+    names = ["old-read", "old-dropped", "old-failed", "old-waiting", "recent-failed"]
+    store.queue_articles("search", [item(n) for n in names], OLD, search_for="member:kendra-brooks")
+    tasks = {t.url.rsplit("/", 1)[-1]: t for t in store.due_articles(10)}
+    text = "Kendra Brooks said so. " * 20
+    named = Article(url=tasks["old-read"].url, title="Read", outlet="News", image_url=None, published_at=None,
+                    description="", text=text)
+    mention = Mention("member", "kendra-brooks", "Kendra Brooks", "article", "Kendra Brooks")
+    assert store.finish_article(tasks["old-read"], named, [mention], OLD) == "new_clip"
+    nobody = replace(named, url=tasks["old-dropped"].url, text="Nothing here. " * 20)
+    assert store.finish_article(tasks["old-dropped"], nobody, [], OLD) == "dropped"
+    assert store.finish_article(tasks["old-failed"], None, [], OLD, reason="HTTP 403") == "unverified"
+    assert store.finish_article(tasks["recent-failed"], None, [], RECENT, reason="HTTP 451") == "unverified"
+    before = store.enrich_queue_status()
+    assert (before.done, before.dropped, before.failed, before.waiting) == (1, 1, 2, 1)
+
+    assert "article reads           3  (finished" in prune(store, "--dry-run")
+    assert store.enrich_queue_status() == before
+    assert "article reads           3  (finished" in prune(store)
+    after = store.enrich_queue_status()
+    assert (after.done, after.dropped, after.failed, after.waiting) == (0, 0, 1, 1)
+    assert [t.url.rsplit("/", 1)[-1] for t in store.due_articles(10)] == ["old-waiting"]
+    assert len(clip_ids(store)) == 3, "the clips the reads made stay (they are not rejected)"
+    assert "article reads           0" in prune(store)

@@ -28,9 +28,13 @@ class QueryError(ConfigError):
 class FetchError(TrackerError):
     """A feed or page could not be retrieved (network, HTTP status, size, type)."""
 
-    def __init__(self, message: str, status: int | None = None, retry_after_s: float | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, retry_after_s: float | None = None,
+                 *, transient: bool = False) -> None:
         self.status = status
         self.retry_after_s = retry_after_s
+        # Worth trying again later: a timeout, a connection that failed, HTTP 429 or 5xx. Everything
+        # else (401/403/451, too big, not HTML, an internal address) will say the same next time.
+        self.transient = transient or status == 429 or (status is not None and 500 <= status < 600)
         super().__init__(message)
 
 

@@ -102,7 +102,7 @@ def _check_host_allowed(url: str) -> None:
     try:
         infos = socket.getaddrinfo(host, None)
     except OSError as exc:
-        raise FetchError(f"cannot resolve {host}: {exc.strerror or exc}") from None
+        raise FetchError(f"cannot resolve {host}: {exc.strerror or exc}", transient=True) from None
     for info in infos:
         _refuse_if_internal(host, str(info[4][0]))
 
@@ -269,11 +269,11 @@ def _fetch_following(
         try:
             response = _send_retrying_dropped(session, current, headers, cookies, options, form)
         except requests.exceptions.Timeout:
-            raise FetchError(f"timed out after {options.timeout_s:g}s") from None
+            raise FetchError(f"timed out after {options.timeout_s:g}s", transient=True) from None
         except requests.exceptions.TooManyRedirects:
             raise FetchError("too many redirects") from None
         except requests.exceptions.ConnectionError as exc:
-            raise FetchError(f"connection failed: {_short_reason(exc)}") from None
+            raise FetchError(f"connection failed: {_short_reason(exc)}", transient=True) from None
         except requests.exceptions.RequestException as exc:
             raise FetchError(f"request failed: {_short_reason(exc)}") from None
         with response:

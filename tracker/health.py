@@ -198,7 +198,7 @@ class HealthReport:
             },
             "articles": {
                 "waiting": self.articles.waiting, "done": self.articles.done, "failed": self.articles.failed,
-                "dropped": self.articles.dropped,
+                "dropped": self.articles.dropped, "retrying": self.articles.retrying,
                 "failures": [{"reason": reason, "articles": n} for reason, n in self.articles.failures],
             },
             "runs": [
@@ -277,7 +277,8 @@ def render_health_table(report: HealthReport, stream: IO[str]) -> None:
             console.print(f"  failed ({n}): {reason[:150]}")
     articles = report.articles
     if articles.waiting or articles.done or articles.failed or articles.dropped:
-        console.print(f"Articles: {articles.waiting} waiting, {articles.done} read, {articles.failed} unreadable, "
+        retrying = f" ({articles.retrying} to try again after a timeout or a busy server)" if articles.retrying else ""
+        console.print(f"Articles: {articles.waiting} waiting{retrying}, {articles.done} read, {articles.failed} unreadable, "
                       f"{articles.dropped} naming nobody (dropped)")
         for reason, n in articles.failures:
             console.print(f"  unreadable ({n}): {reason[:150]}")

@@ -315,6 +315,7 @@ class ParsedEntry:
     source_outlet: str = ""  # <source> of aggregator feeds, else the feed's title
     # Google News lists other outlets' copies of the story in the description: (headline, outlet) pairs.
     related: tuple[tuple[str, str], ...] = ()
+    image_credit: str | None = None  # the feed's media:credit for its image (Media RSS)
 
 
 @dataclass(frozen=True)
@@ -407,6 +408,7 @@ class EnrichQueueStatus:
     failed: int = 0
     dropped: int = 0  # read, and it named nobody
     failures: tuple[tuple[str, int], ...] = ()  # (reason, articles), most frequent first
+    retrying: int = 0  # of the waiting: tried already, after a timeout, connection error, 429 or 5xx
 
 
 @dataclass(frozen=True)
@@ -793,6 +795,7 @@ class PruneReport:
     ingest_runs: int
     feeds: int  # rows of feeds no longer configured, not polled since the cutoff, with no clip left
     audit: int  # only with include_audit
+    articles: int = 0  # finished rows of the article queue (read, unreadable, dropped); never waiting ones
 
 
 # ---------------------------------------------------------------- notify: what was delivered

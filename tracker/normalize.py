@@ -232,13 +232,15 @@ def limit_text(text: str, max_chars: int) -> str:
 
 def within_limits(entry: ParsedEntry) -> ParsedEntry:
     """The entry with every text field inside the documented limits (unchanged when it already is)."""
+    credit = limit_text(entry.image_credit, MAX_NAME_CHARS) if entry.image_credit else entry.image_credit
     limited = (limit_text(entry.title, MAX_HEADLINE_CHARS), limit_text(entry.summary, MAX_SUMMARY_CHARS),
                limit_text(entry.content, MAX_ARTICLE_CHARS), limit_text(entry.author, MAX_NAME_CHARS),
-               limit_text(entry.source_outlet, MAX_NAME_CHARS))
-    if limited == (entry.title, entry.summary, entry.content, entry.author, entry.source_outlet):
+               limit_text(entry.source_outlet, MAX_NAME_CHARS), credit)
+    if limited == (entry.title, entry.summary, entry.content, entry.author, entry.source_outlet, entry.image_credit):
         return entry
-    title, summary, content, author, outlet = limited
-    return replace(entry, title=title, summary=summary, content=content, author=author, source_outlet=outlet)
+    title, summary, content, author, outlet, credit = limited
+    return replace(entry, title=title, summary=summary, content=content, author=author, source_outlet=outlet,
+                   image_credit=credit)
 
 
 def to_utc(value: datetime) -> datetime:

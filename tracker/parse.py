@@ -74,6 +74,22 @@ def _image_of(entry: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _image_credit(entry: Mapping[str, Any]) -> str | None:
+    """The item's media:credit (inside its media:content or on the item itself): a photographer's
+    first, else one with no role, else the first. feedparser lists every media:credit of the item
+    without saying which media:content it sat in, so only an item that has an image gets one."""
+    credits: list[tuple[str, str]] = []
+    for item in _get(entry, "media_credit", []) or []:
+        text = clean_text(str(_get(item, "content", "") or ""))
+        if text:
+            credits.append((str(_get(item, "role", "") or "").strip().lower(), text))
+    for wanted in ("photographer", ""):
+        for role, text in credits:
+            if role == wanted:
+                return text
+    return credits[0][1] if credits else None
+
+
 def _content_text(entry: Mapping[str, Any]) -> str:
     parts = [html_to_text(_get(c, "value", "")) for c in (_get(entry, "content", []) or [])]
     return " ".join(p for p in parts if p)
@@ -124,6 +140,7 @@ def _entry(entry: Mapping[str, Any], feed_title: str) -> ParsedEntry | None:
         title = title[: -len(source_title) - 3].rstrip() or title
     if source_title and summary.replace(title, "", 1).strip() in ("", source_title):
         summary = ""  # a search feed's description that only repeats headline and outlet says nothing
+    image = web_link(_image_of(entry))
     return within_limits(ParsedEntry(
         title=title,
         link=link,
@@ -133,9 +150,10 @@ def _entry(entry: Mapping[str, Any], feed_title: str) -> ParsedEntry | None:
         author=author,
         published_at=published,
         published_raw=clean_text(raw_date)[:200],
-        image_url=web_link(_image_of(entry)),
+        image_url=image,
         source_outlet=outlet,
         related=related,
+        image_credit=_image_credit(entry) if image else None,
     ))
 
 

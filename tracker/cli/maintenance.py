@@ -64,7 +64,7 @@ def restore(app: AppContext, path: Path, force: bool) -> None:
               help="Also remove audit entries older than AGE of clips that no longer exist.")
 @pass_app
 def prune(app: AppContext, age: str, dry_run: bool, include_audit: bool) -> None:
-    """Remove old rejected clips, ingest runs and the state of feeds taken out of feeds.yml.
+    """Remove old rejected clips, ingest runs, finished article reads and the state of feeds taken out of feeds.yml.
 
     Never removes a new or approved clip. The audit trail is kept unless --include-audit.
     """
@@ -75,6 +75,7 @@ def prune(app: AppContext, age: str, dry_run: bool, include_audit: bool) -> None
                f"{report.clip_sources} feed sources)")
     click.echo(f"  ingest runs      {report.ingest_runs:>8}")
     click.echo(f"  removed feeds    {report.feeds:>8}  (no longer in feeds.yml, not polled since, no clip left)")
+    click.echo(f"  article reads    {report.articles:>8}  (finished: read, unreadable or dropped; never waiting ones)")
     if include_audit:
         click.echo(f"  audit entries    {report.audit:>8}  (of clips that no longer exist)")
     else:

@@ -82,7 +82,8 @@ def print_summary(report: CycleReport, stream: IO[str]) -> None:
         console.print(
             f"articles: {articles.read + articles.new_clips + articles.dropped} read, {articles.new_clips} new clips "
             f"found only in the article, {articles.dropped} items dropped (the article names nobody), "
-            f"{articles.unverified} search items kept unverified, {articles.failed} unreadable; "
+            f"{articles.unverified} search items kept unverified, {articles.failed} unreadable, "
+            f"{articles.retry} to try again (timeout, connection, server busy); "
             f"{articles.left} waiting for the next cycle"
         )
         if articles.error:

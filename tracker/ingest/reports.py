@@ -109,12 +109,13 @@ class ArticleReport:
     dropped: int = 0  # search items whose readable article names nobody
     unverified: int = 0  # search items kept unread: "unverified: found by the search, article unreadable"
     failed: int = 0  # unreadable (the reason is recorded per item)
+    retry: int = 0  # a passing failure (timeout, connection, 429, 5xx): read again in a later cycle
     left: int = 0  # still waiting after this cycle (the budget, or their search link)
     error: str | None = None  # why the step stopped early (the database)
 
     @property
     def attempted(self) -> int:
-        return self.read + self.new_clips + self.dropped + self.unverified + self.failed
+        return self.read + self.new_clips + self.dropped + self.unverified + self.failed + self.retry
 
 
 @dataclass(frozen=True, kw_only=True)

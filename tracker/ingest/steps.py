@@ -345,7 +345,7 @@ def enrich_step(
     cannot be read (HTTP error, timeout, too large, not HTML, an internal address on any hop, a consent
     wall, no text) is that item's recorded failure; nothing here fails the cycle.
     """
-    counts = {"read": 0, "new_clip": 0, "dropped": 0, "unverified": 0, "failed": 0}
+    counts = {"read": 0, "new_clip": 0, "dropped": 0, "unverified": 0, "failed": 0, "retry": 0}
     try:
         tasks = store.due_articles(budget)
         todo = []
@@ -358,10 +358,10 @@ def enrich_step(
             _read_articles(store, reader, matcher(), todo, counts, clock, per_host, threads, stop)
         left = store.articles_waiting()
         return ArticleReport(read=counts["read"], new_clips=counts["new_clip"], dropped=counts["dropped"],
-                             unverified=counts["unverified"], failed=counts["failed"], left=left)
+                             unverified=counts["unverified"], failed=counts["failed"], retry=counts["retry"], left=left)
     except Exception as exc:  # a database blip here must not fail a cycle whose clips are stored
         return ArticleReport(read=counts["read"], new_clips=counts["new_clip"], dropped=counts["dropped"],
-                             unverified=counts["unverified"], failed=counts["failed"],
+                             unverified=counts["unverified"], failed=counts["failed"], retry=counts["retry"],
                              error=f"reading articles failed: {type(exc).__name__}: {exc}")
 
 
@@ -371,24 +371,25 @@ def _read_articles(store: Store, reader: ArticleReader, matcher: Matcher, tasks:
     hosts: dict[str, threading.Semaphore] = {}
     guard = threading.Lock()
 
-    def read(task: EnrichTask) -> tuple[EnrichTask, Article | None, str | None]:
+    def read(task: EnrichTask) -> tuple[EnrichTask, Article | None, str | None, bool]:
+        """(task, article, why unreadable, whether worth trying again later)."""
         if stop is not None and stop.is_set():
-            return task, None, None
+            return task, None, None, False
         host = (urlsplit(task.url).hostname or "").lower()
         with guard:
             slot = hosts.setdefault(host, threading.Semaphore(max(1, per_host)))
         with slot:
             try:
-                return task, reader.read(task.url, session), None
+                return task, reader.read(task.url, session), None, False
             except FetchError as exc:
-                return task, None, str(exc)
+                return task, None, str(exc), exc.transient
             except Exception as exc:  # a library surprise on one page is that item's failure
-                return task, None, f"reading failed: {type(exc).__name__}: {exc}"
+                return task, None, f"reading failed: {type(exc).__name__}: {exc}", False
 
     session = make_session(threads * 2)
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(threads, len(tasks))), thread_name_prefix="article") as pool:
-            for task, article, reason in pool.map(read, tasks):
+            for task, article, reason, transient in pool.map(read, tasks):
                 if article is None and reason is None:
                     continue  # stopped before reading: it waits for the next cycle
                 mentions: list[Mention] = []
@@ -398,6 +399,6 @@ def _read_articles(store: Store, reader: ArticleReader, matcher: Matcher, tasks:
                         title=entry.title if entry else article.title, summary=entry.summary if entry else "",
                         content=entry.content if entry else "", article=article.text,
                     ))
-                counts[store.finish_article(task, article, mentions, clock(), reason=reason)] += 1
+                counts[store.finish_article(task, article, mentions, clock(), reason=reason, transient=transient)] += 1
     finally:
         session.close()

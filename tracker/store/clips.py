@@ -145,8 +145,8 @@ class ClipsMixin(StoreBase):
                         id=item.clip_id, canonical_url=item.canonical_url, url=clean_url(e.link), title=e.title,
                         summary=e.summary, content=e.content[:_MAX_CONTENT_CHARS], author=e.author,
                         published_at=believable_date(e.published_at, now), published_raw=e.published_raw, image_url=e.image_url,
-                        outlet=e.source_outlet, first_seen_at=now, updated_at=now, status=ClipStatus.NEW.value,
-                        story_hints=[h for h, _ in e.related],
+                        image_found_credit=e.image_credit, outlet=e.source_outlet, first_seen_at=now, updated_at=now,
+                        status=ClipStatus.NEW.value, story_hints=[h for h, _ in e.related],
                     )
                     s.add(row)
                     s.flush()
@@ -160,6 +160,8 @@ class ClipsMixin(StoreBase):
                     changed = False
                     for attr, value in (
                         ("title", e.title), ("summary", e.summary), ("image_url", e.image_url or row.image_url),
+                        # The feed's credit fills a blank; the article's, once read, is not replaced.
+                        ("image_found_credit", row.image_found_credit or e.image_credit),
                         ("published_at", row.published_at or believable_date(e.published_at, now)),
                     ):
                         if value and getattr(row, attr) != value:

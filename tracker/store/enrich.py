@@ -46,8 +46,10 @@ from tracker.store.tables import ClipRow, ClipSourceRow, EnrichmentRow, LinkReso
 DROPPED = "dropped"
 ENRICH_USER = "enrich"  # who the history names when an article moves a clip to its canonical address
 UNVERIFIED_REASON = "unverified: found by the search, article unreadable"
-# What one article read did, for the cycle's report.
-ArticleResult = Literal["read", "new_clip", "dropped", "unverified", "failed"]
+# Reads of one article before a passing failure (timeout, connection, 429, 5xx) counts as final.
+MAX_ARTICLE_ATTEMPTS = 3
+# What one article read did, for the cycle's report ("retry": it waits for a later cycle).
+ArticleResult = Literal["read", "new_clip", "dropped", "unverified", "failed", "retry"]
 
 
 def entry_json(entry: ParsedEntry) -> str:
@@ -121,8 +123,9 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
         return found
 
     def due_articles(self, limit: int) -> list[EnrichTask]:
-        """Waiting articles, new clips' first, oldest first; not those whose search link the resolver
-        has still to look up."""
+        """Waiting articles, new clips' first, then those tried fewest times (a page that timed out
+        does not hold up fresh ones), oldest first; not those whose search link the resolver has
+        still to look up."""
         if limit <= 0:
             return []
         q = (
@@ -132,8 +135,8 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
             .outerjoin(ClipRow, col(ClipRow.id) == col(EnrichmentRow.clip_id))
             .where(col(EnrichmentRow.state) == WAITING,
                    (col(LinkResolutionRow.state).is_(None)) | (col(LinkResolutionRow.state) != WAITING))
-            .order_by(case((col(EnrichmentRow.clip_id).is_(None), 1), else_=0), col(EnrichmentRow.queued_at),
-                      col(EnrichmentRow.item_key))
+            .order_by(case((col(EnrichmentRow.clip_id).is_(None), 1), else_=0), col(EnrichmentRow.attempts),
+                      col(EnrichmentRow.queued_at), col(EnrichmentRow.item_key))
             .limit(limit)
         )
         tasks = []
@@ -154,14 +157,21 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
         return tasks
 
     def finish_article(self, task: EnrichTask, article: Article | None, mentions: Sequence[Mention], now: datetime,
-                       *, reason: str | None = None) -> ArticleResult:
-        """Record one article read (article given) or not (reason given), and what it means for its item."""
+                       *, reason: str | None = None, transient: bool = False) -> ArticleResult:
+        """Record one article read (article given) or not (reason given), and what it means for its item.
+        A transient failure waits for a later cycle, up to MAX_ARTICLE_ATTEMPTS reads; only then (or at
+        once for a permanent one) is the item failed, and a search item kept unverified."""
         with self.session() as s:
             row = s.get(EnrichmentRow, task.key)
             if row is None or row.state != WAITING:
                 return "failed"
             row.attempts += 1
-            row.finished_at = now
+            row.finished_at = now  # while it waits again: when it was last tried
+            if article is None and transient:
+                if row.attempts < MAX_ARTICLE_ATTEMPTS:
+                    row.reason = f"retrying after attempt {row.attempts}: {reason or 'unreadable'}"[:500]
+                    return "retry"
+                reason = f"{reason or 'unreadable'} (after {row.attempts} attempts)"
             clip = s.get(ClipRow, row.clip_id) if row.clip_id else None
             if clip is not None:
                 if article is None:
@@ -193,10 +203,12 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
     def _read_into(self, s: Session, clip: ClipRow, article: Article, mentions: Sequence[Mention], now: datetime) -> None:
         """What the article adds to a clip; feed text and staff edits stay, blanks are filled."""
         clip.article = limit_text(article.text, MAX_ARTICLE_CHARS)
-        for attr, value in (("image_url", article.image_url), ("image_found_credit", article.image_credit),
-                            ("author", article.author), ("outlet", article.outlet), ("summary", article.description)):
+        for attr, value in (("image_url", article.image_url), ("author", article.author), ("outlet", article.outlet),
+                            ("summary", article.description)):
             if value and not getattr(clip, attr):
                 setattr(clip, attr, value)
+        if article.image_credit:  # the publisher's page says more than its feed's media:credit
+            clip.image_found_credit = article.image_credit
         if clip.published_at is None and article.published_at is not None:
             clip.published_at = believable_date(article.published_at, now)
         clip.unverified = False
@@ -249,7 +261,8 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
         clip = ClipRow(
             id=clip_id, canonical_url=canonical, url=url, title=entry.title, summary=entry.summary,
             content=entry.content[:20_000], author=entry.author, published_at=believable_date(entry.published_at, now),
-            published_raw=entry.published_raw, image_url=entry.image_url, outlet=entry.source_outlet,
+            published_raw=entry.published_raw, image_url=entry.image_url, image_found_credit=entry.image_credit,
+            outlet=entry.source_outlet,
             first_seen_at=now, updated_at=now, status=ClipStatus.NEW.value,
         )
         s.add(clip)
@@ -271,9 +284,12 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
                 .group_by(col(EnrichmentRow.reason))
                 .order_by(func.count().desc()).limit(5)
             ).all()
+            retrying = int(s.execute(select(func.count()).select_from(EnrichmentRow).where(
+                col(EnrichmentRow.state) == WAITING, col(EnrichmentRow.attempts) > 0)).scalar_one())
         return EnrichQueueStatus(
             waiting=counts.get(WAITING, 0), done=counts.get(DONE, 0), failed=counts.get(FAILED, 0),
             dropped=counts.get(DROPPED, 0), failures=tuple((reason or "unknown", int(n)) for reason, n in failures),
+            retrying=retrying,
         )
 
     def articles_waiting(self) -> int:

@@ -1,7 +1,9 @@
 """The maintenance part of the Store: pruning what is old and no longer useful (`tracker prune`).
 
 Removed, when older than the cutoff: rejected clips nothing has touched since (with their
-mentions and sources), finished ingest runs, and the fetch state of feeds taken out of feeds.yml
+mentions and sources), finished ingest runs, finished rows of the article queue (read, unreadable or
+dropped: the record that a page was read, of no use once its feed no longer carries the item), and
+the fetch state of feeds taken out of feeds.yml
 that have not been polled since and that no remaining clip came from. Never a clip that is new
 or approved. Audit entries only when asked, and then only those of clips that no longer exist,
 so every remaining clip keeps its whole history.
@@ -18,10 +20,13 @@ from sqlmodel import col
 
 from tracker.models import ClipStatus, PruneReport
 from tracker.store.base import StoreBase
+from tracker.store.enrich import DROPPED
+from tracker.store.resolve import DONE, FAILED
 from tracker.store.tables import (
     AuditRow,
     ClipRow,
     ClipSourceRow,
+    EnrichmentRow,
     FeedRow,
     IngestRunRow,
     LinkResolutionRow,
@@ -41,6 +46,9 @@ class MaintenanceMixin(StoreBase):
         doomed = select(col(ClipRow.id)).where(old_rejected)
         old_runs = and_(col(IngestRunRow.started_at) < cutoff, col(IngestRunRow.finished_at).is_not(None),
                         col(IngestRunRow.finished_at) < cutoff)
+        # An article still waiting is work to do, however old; a finished one only says what happened.
+        old_articles = and_(col(EnrichmentRow.state).in_((DONE, FAILED, DROPPED)),
+                            func.coalesce(col(EnrichmentRow.finished_at), col(EnrichmentRow.queued_at)) < cutoff)
         with self.session() as s:
             # Audit entries and feeds depend on which clips remain: decided before anything is deleted.
             # NOT EXISTS rather than NOT IN: PostgreSQL plans it as an anti-join at millions of rows.
@@ -61,6 +69,7 @@ class MaintenanceMixin(StoreBase):
                 ingest_runs=_count(s, IngestRunRow, old_runs),
                 feeds=_count(s, FeedRow, gone_feeds),
                 audit=_count(s, AuditRow, orphan_audit) if include_audit else 0,
+                articles=_count(s, EnrichmentRow, old_articles),
             )
             if dry_run:
                 return report
@@ -73,6 +82,7 @@ class MaintenanceMixin(StoreBase):
             s.execute(delete(LinkResolutionRow).where(col(LinkResolutionRow.clip_id).in_(doomed)))
             s.execute(delete(ClipRow).where(old_rejected))
             s.execute(delete(IngestRunRow).where(old_runs))
+            s.execute(delete(EnrichmentRow).where(old_articles))
             return report
 
 
