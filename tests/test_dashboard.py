@@ -411,6 +411,19 @@ def test_feeds_page_shows_the_article_queue(env: Store) -> None:
     assert "HTTP 403 Forbidden" in set(reasons["failed because"])
 
 
+def test_feeds_page_counts_articles_to_try_again(env: Store) -> None:
+    link = "https://paper.example.com/busy"
+    entry = ParsedEntry(title="Busy publisher", link=link, guid=link, summary="", content="")
+    item = MatchedEntry(entry, canonical_url(link), clip_id_for(canonical_url(link)), ())
+    env.queue_articles("sample-search", [item], DASHBOARD_NOW, search_for="member:kendra-brooks")
+    (task,) = env.due_articles(5)
+    env.finish_article(task, None, (), DASHBOARD_NOW, reason="HTTP 503 Service Unavailable", transient=True)
+    at = run_app("pages/feeds.py")
+    queues = next(df.value for df in at.dataframe if "queue" in df.value.columns)
+    articles = queues[queues["queue"] == "articles"].iloc[0]
+    assert (articles["waiting"], articles["to try again"], articles["failed"]) == (1, 1, 0)
+
+
 def test_rule_trial(env: Store) -> None:
     at = run_app("pages/registry.py")
     at.segmented_control(key=Key.R_KIND).set_value("campaign").run()

@@ -72,9 +72,11 @@ st.caption("Search links wait for the resolver (shown as “link not resolved ye
 links, articles = report.links, report.articles
 st.dataframe(
     pd.DataFrame([
-        {"queue": "search links", "waiting": links.waiting, "done": links.done, "failed": links.failed, "dropped": None},
-        {"queue": "articles", "waiting": articles.waiting, "done": articles.done, "failed": articles.failed,
-         "dropped": articles.dropped},
+        {"queue": "search links", "waiting": links.waiting, "to try again": None, "done": links.done,
+         "failed": links.failed, "dropped": None},
+        # "to try again": waiting after a timeout, 429 or 5xx (read again in a later cycle, up to 3 reads)
+        {"queue": "articles", "waiting": articles.waiting, "to try again": articles.retrying, "done": articles.done,
+         "failed": articles.failed, "dropped": articles.dropped},
     ]),
     hide_index=True, width="stretch",
 )
