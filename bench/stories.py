@@ -8,12 +8,14 @@ on half the copies and a summary cut short on a quarter; 2,000 members with Zipf
 
     python bench/stories.py                  # 100,000 clips, 100 new per cycle, 5 cycles
     python bench/stories.py --clips 20000    # quicker
+    python bench/stories.py --per-target 0   # candidates uncapped (the design before the cap)
 
 Measured in one process, one after the other:
   build     `place_new_clips` over the whole database (the first cycle after upgrading)
   store     the cycle's other database work for its new clips: `store_entries`, 20 feeds of 5
   stories   the stories step for those clips (`place_new_clips`), and its peak memory growth
-Figures go to bench/results/stories.json; bench/README.md quotes them.
+Figures go to bench/results/stories.json (another --per-target: stories-per-target-N.json);
+bench/README.md quotes them.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ if str(ROOT) not in sys.path:
 from tracker.models import ClipStatus, ClipView, MatchedEntry, Mention, ParsedEntry  # noqa: E402
 from tracker.normalize import canonical_url, clip_id_for  # noqa: E402
 from tracker.store import Store  # noqa: E402
-from tracker.syndication import place_new_clips  # noqa: E402
+from tracker.syndication import CANDIDATES_PER_TARGET, place_new_clips  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 RESULTS = ROOT / "bench" / "results"
@@ -108,7 +110,7 @@ def maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def cycle(store: Store, world: World, new: int, at: datetime) -> tuple[float, float, int]:
+def cycle(store: Store, world: World, new: int, at: datetime, per_target: int | None) -> tuple[float, float, int]:
     """One cycle's new clips (half copies of a recent story, half new stories): store, then stories."""
     items: list[ClipView] = []
     while len(items) < new:
@@ -124,23 +126,23 @@ def cycle(store: Store, world: World, new: int, at: datetime) -> tuple[float, fl
     for f in range(20):
         store.store_entries(f"feed{f}", entries[f::20], at)
     stored_s = time.perf_counter() - started
-    report = place_new_clips(store, None, at)
+    report = place_new_clips(store, None, at, per_target=per_target)
     return stored_s, report.seconds, report.joined
 
 
-def measure(db: str, new: int, cycles: int) -> dict[str, object]:
+def measure(db: str, new: int, cycles: int, per_target: int | None) -> dict[str, object]:
     """In a fresh process, so its peak RSS is the stories step's, not the seeding's."""
     world = World(seed=99)
     store = Store(db)
     rss0 = maxrss_mb()
-    build = place_new_clips(store, None, NOW, limit=10**9)
+    build = place_new_clips(store, None, NOW, limit=10**9, per_target=per_target)
     build_rss = maxrss_mb() - rss0
     print(f"one-off build: {build.placed:,} placed, {build.stories_new:,} stories, {build.seconds:.1f}s "
           f"({build.seconds / max(1, build.placed) * 1000:.2f} ms/clip), peak RSS +{build_rss:.0f} MB", flush=True)
     rows = []
     for i in range(cycles):
         rss = maxrss_mb()
-        stored_s, stories_s, joined = cycle(store, world, new, NOW + timedelta(hours=i + 1))
+        stored_s, stories_s, joined = cycle(store, world, new, NOW + timedelta(hours=i + 1), per_target)
         rows.append({"store_s": round(stored_s, 3), "stories_s": round(stories_s, 3), "joined": joined,
                      "peak_rss_growth_mb": round(maxrss_mb() - rss, 1)})
         print(f"cycle {i + 1}: store {stored_s:.2f}s, stories {stories_s:.2f}s ({joined} joined a story)", flush=True)
@@ -154,10 +156,12 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=100_000)
     parser.add_argument("--new", type=int, default=100)
     parser.add_argument("--cycles", type=int, default=5)
+    parser.add_argument("--per-target", type=int, default=CANDIDATES_PER_TARGET,
+                        help="candidates per member (0: all of the window's)")
     parser.add_argument("--measure", metavar="DB", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure, args.new, args.cycles)))
+        print(json.dumps(measure(args.measure, args.new, args.cycles, args.per_target or None)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         db = f"sqlite:///{tmp}/stories.db"
@@ -168,7 +172,7 @@ def main() -> None:
         print(f"seeded {seeded['clips']:,} clips ({seeded['stories']:,} stories) in {time.perf_counter() - t0:.1f}s",
               flush=True)
         child = subprocess.run([sys.executable, "-u", __file__, "--measure", db, "--new", str(args.new),
-                                "--cycles", str(args.cycles)], capture_output=True, text=True, check=True)
+                                "--cycles", str(args.cycles), "--per-target", str(args.per_target)], capture_output=True, text=True, check=True)
         lines = child.stdout.strip().splitlines()
         print("\n".join(lines[:-1]))
         measured = json.loads(lines[-1])
@@ -177,14 +181,16 @@ def main() -> None:
     med_stories = statistics.median(r["stories_s"] for r in rows)
     result = {
         "date": NOW.date().isoformat(), "python": sys.version.split()[0], "clips": seeded["clips"],
-        "stories_seeded": seeded["stories"], "new_per_cycle": args.new, **measured,
+        "stories_seeded": seeded["stories"], "new_per_cycle": args.new,
+        "per_target": args.per_target or None, **measured,
         "cycle_store_s_median": round(med_store, 3), "cycle_stories_s_median": round(med_stories, 3),
         "stories_over_store": round(med_stories / med_store, 2) if med_store else None,
     }
     print(f"median per cycle: store {med_store:.2f}s, stories {med_stories:.2f}s "
           f"({result['stories_over_store']}x the store step)")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "stories.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    name = "stories.json" if args.per_target == CANDIDATES_PER_TARGET else f"stories-per-target-{args.per_target}.json"
+    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

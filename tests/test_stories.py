@@ -266,6 +266,32 @@ def test_copies_outside_the_window_start_a_new_story(store: Store) -> None:
     assert store.get_clip(a).story_id != store.get_clip(b).story_id
 
 
+THIRD = (
+    "Councilmember Kendra Brooks asked the school district on Thursday to publish air quality readings for "
+    "every classroom before the winter break, after parents in three neighbourhoods reported broken heaters "
+    "and windows that would not close. The district said an inspection schedule would be released next week."
+)
+
+
+@pytest.mark.parametrize("per_target", [2, None])
+def test_candidates_are_each_members_newest_clips(store: Store, per_target: int | None) -> None:
+    """The trade-off of the cap: a late copy of a story its member has had `per_target` newer clips since
+    is not compared with it, and starts a story of its own; uncapped, it joins."""
+    first = put(store, "apnews", *COPIES[0][1:3], WIRE, 0)
+    place_new_clips(store, config(), NOW, per_target=per_target)
+    put(store, "inquirer", "https://www.inquirer.com/strike", "Brooks joins striking workers", OTHER, 1)
+    put(store, "inquirer", "https://www.inquirer.com/schools", "Brooks asks for classroom air data", THIRD, 2)
+    place_new_clips(store, config(), NOW + timedelta(hours=2), per_target=per_target)
+    late = put(store, "usnews", *COPIES[1][1:3], WIRE, 3)
+    report = place_new_clips(store, config(), NOW + timedelta(hours=3), per_target=per_target)
+    assert report.joined == (0 if per_target == 2 else 1)
+    assert (store.get_clip(late).story_id == first) is (per_target is None)
+    # Within the cap the late copy finds its story: the cap counts the member's newest clips.
+    again = put(store, "wral", *COPIES[2][1:3], WIRE, 4)
+    place_new_clips(store, config(), NOW + timedelta(hours=4), per_target=per_target)
+    assert store.get_clip(again).story_id == store.get_clip(late).story_id
+
+
 def test_outlets_are_one_per_domain_with_counts_and_staff_edits(store: Store) -> None:
     put_wire(store)  # the Inquirer's copy came on m.inquirer.com, from a feed called "inquirer"
     put(store, "inquirer-politics", "https://www.inquirer.com/strike", "Brooks joins striking workers", OTHER, 1,

@@ -2,9 +2,10 @@
 copy, and the stories of a time range (for digests and the CLI).
 
     place_new_clips   clips without a story, oldest first, in batches: each batch's candidates are the
-                      window's clips naming one of its members/campaigns, loaded as stored signatures
-                      into a StoryIndex; each clip joins the story of the copy it is like, or starts
-                      one. Only new clips are placed: a story never re-clusters.
+                      window's newest clips naming one of its members/campaigns (CANDIDATES_PER_TARGET
+                      each), loaded as stored signatures into a StoryIndex; each clip joins the
+                      story of the copy it is like, or starts one. Only new clips are placed: a
+                      story never re-clusters.
     primaries         a story nobody on staff has decided for gets the rules' primary (the member's
                       local outlet, else the earliest copy); a reviewed or edited copy keeps its place.
     outlets           one per registrable domain, its state from staff, feeds.yml's outlets:, or the
@@ -50,6 +51,11 @@ from tracker.stories.signature import Signature, headline_key
 BATCH = 5000
 # A database upgraded with many clips is placed over a few cycles, so no cycle waits long for it.
 PER_CYCLE = 20_000
+# Candidates per member/campaign: its newest this many placed clips in the window. Reading candidates
+# is the step's cost, and a busy member's window is thousands of clips; copies of a story run within a
+# day or two, so only a copy arriving after this many newer clips about every member it names (a few
+# days of the busiest member's coverage) starts a story of its own (README "How stories are formed").
+CANDIDATES_PER_TARGET = 500
 # Links through these are not the publisher's yet (the resolver has not looked them up): no outlet.
 _SEARCH_DOMAINS = frozenset({"google.com", "bing.com", "msn.com"})
 
@@ -102,8 +108,9 @@ def _domain(clip: StoryInput) -> str:
 
 
 def place_new_clips(store: Store, config: Config | None, now: datetime, *, limit: int = PER_CYCLE,
-                    batch: int = BATCH) -> StoriesReport:
-    """The stories step: place every clip that has no story yet (at most `limit` this time)."""
+                    batch: int = BATCH, per_target: int | None = CANDIDATES_PER_TARGET) -> StoriesReport:
+    """The stories step: place every clip that has no story yet (at most `limit` this time), each
+    against its members' and campaigns' newest `per_target` clips of the window (None: all of them)."""
     started = time.perf_counter()
     window = timedelta(days=config.settings.story_window_days if config else 14)
     members = {m.id: m for m in config.members} if config else {}
@@ -117,7 +124,7 @@ def place_new_clips(store: Store, config: Config | None, now: datetime, *, limit
         fresh = [c for c in todo if c.story_id is None]
         placements = [StoryPlacement(c.id, c.story_id or c.id, _domain(c)) for c in rekeyed]
         renamed += len(rekeyed)
-        batch_placements, batch_joined = _place(store, fresh, window)
+        batch_placements, batch_joined = _place(store, fresh, window, per_target)
         placements += batch_placements
         store.place_clips(placements, now)
         if first:  # the listed feeds name their own outlets, before their clips' names count
@@ -134,7 +141,8 @@ def place_new_clips(store: Store, config: Config | None, now: datetime, *, limit
     return StoriesReport(placed, joined, new, renamed, time.perf_counter() - started)
 
 
-def _place(store: Store, fresh: Sequence[StoryInput], window: timedelta) -> tuple[list[StoryPlacement], int]:
+def _place(store: Store, fresh: Sequence[StoryInput], window: timedelta,
+           per_target: int | None) -> tuple[list[StoryPlacement], int]:
     """One batch: index its new clips, stream the window's candidates through the index, then place the
     new clips oldest first."""
     if not fresh:
@@ -147,7 +155,7 @@ def _place(store: Store, fresh: Sequence[StoryInput], window: timedelta) -> tupl
     targets = {("member", t) for c in fresh for t in c.member_ids} | {("campaign", t) for c in fresh for t in c.campaign_ids}
     chunk: list[Candidate] = []
     headlines = index.wants_headlines  # normalising every window headline costs more than the rest
-    for stored in store.window_signatures(since, targets, exclude=[c.id for c in fresh]):
+    for stored in store.window_signatures(since, targets, exclude=[c.id for c in fresh], per_target=per_target):
         chunk.append(Candidate(stored.clip_id, stored.story_id, Signature(stored.hashvalues, stored.shingles),
                                headline_key(stored.title, stored.outlet) if headlines else "",
                                _hint_keys(stored.related), stored.at))
@@ -337,5 +345,5 @@ def outlet_for_name(store: Store, name: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-__all__ = ["OutletDirectory", "StoriesReport", "coverage_rows", "edit_outlet", "outlet_for_name", "outlets", "place_new_clips",
+__all__ = ["CANDIDATES_PER_TARGET", "OutletDirectory", "StoriesReport", "coverage_rows", "edit_outlet", "outlet_for_name", "outlets", "place_new_clips",
            "rule_primary", "stories_between", "story"]

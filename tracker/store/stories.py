@@ -81,18 +81,27 @@ class StoriesMixin(StoreBase):
             return out
 
     def window_signatures(self, since: datetime, targets: Iterable[tuple[str, str]],
-                          exclude: Sequence[str] = ()) -> Iterator[StoredSignature]:
+                          exclude: Sequence[str] = (), per_target: int | None = None) -> Iterator[StoredSignature]:
         """Placed clips dated since `since` that name any of these (kind, target id): the candidates,
-        streamed a few hundred targets at a time (the window is read, never held)."""
+        streamed a few hundred targets at a time (the window is read, never held). With `per_target`,
+        only each target's newest that many (ranked in the database, so older signatures are never read)."""
         wanted = sorted(set(targets))
         sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
         seen = set(exclude)
         for i in range(0, len(wanted), _BATCH):
             with self.session() as s:
-                clip_ids = select(col(MentionRow.clip_id)).where(
-                    tuple_(col(MentionRow.kind), col(MentionRow.target_id)).in_(wanted[i : i + _BATCH]),
-                    col(MentionRow.suppressed).is_(False),
-                )
+                named = and_(tuple_(col(MentionRow.kind), col(MentionRow.target_id)).in_(wanted[i : i + _BATCH]),
+                             col(MentionRow.suppressed).is_(False))
+                if per_target is None:
+                    clip_ids = select(col(MentionRow.clip_id)).where(named)
+                else:
+                    rank = func.row_number().over(partition_by=(col(MentionRow.kind), col(MentionRow.target_id)),
+                                                  order_by=(sort_at.desc(), col(ClipRow.id).desc())).label("rank")
+                    ranked = (select(col(MentionRow.clip_id).label("clip_id"), rank)
+                              .join(ClipRow, col(ClipRow.id) == col(MentionRow.clip_id))
+                              .where(named, col(ClipRow.story_id).is_not(None), col(ClipRow.story_sig).is_not(None),
+                                     sort_at >= since)).subquery()
+                    clip_ids = select(ranked.c.clip_id).where(ranked.c.rank <= per_target)
                 rows = s.execute(
                     select(col(ClipRow.id), col(ClipRow.story_id), col(ClipRow.story_sig), col(ClipRow.story_shingles),
                            col(ClipRow.title), col(ClipRow.outlet), col(ClipRow.story_hints), sort_at)
