@@ -78,6 +78,17 @@ def test_search_feeds_generated_per_member_and_campaign(tmp_path: Path) -> None:
     assert len(config.all_feeds()) == 5
 
 
+def test_a_listed_feed_may_stand_for_a_members_or_campaigns_search(tmp_path: Path) -> None:
+    text = GOOD.replace("    name: Example Paper\n", "    name: Example Paper\n    search_for: campaign:good-cause-eviction\n")
+    config = load_config(_write(tmp_path, text))
+    saved, plain = config.feeds
+    assert (saved.kind, saved.search_for, saved.reads_unmatched) == ("search", "campaign:good-cause-eviction", True)
+    assert (plain.kind, plain.search_for, plain.reads_unmatched) == ("feed", "", False)
+    with pytest.raises(ConfigError, match=r"feeds\[0\]\.search_for.*'campaign:nope'"):
+        load_config(_write(tmp_path, GOOD.replace("    name: Example Paper\n",
+                                                  "    name: Example Paper\n    search_for: campaign:nope\n")))
+
+
 def test_empty_file_is_a_valid_empty_config(tmp_path: Path) -> None:
     config = load_config(_write(tmp_path, "", csv=None))
     assert config.feeds == () and config.members == () and config.campaigns == ()

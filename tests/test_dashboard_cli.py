@@ -97,8 +97,8 @@ def test_make_demo_path_serves_the_sample_clips(tmp_path: Path) -> None:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
     store = Store(db)
-    # The samples' answer key: 23 matches, two stories in two feeds, and G10, found by its article.
-    assert store.count_clips() == 22
+    # The samples' answer key: 25 matches (two URLs in two feeds each), G10 found by its article, G11 unverified.
+    assert store.count_clips() == 25
     store.close()
 
 

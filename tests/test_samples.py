@@ -28,6 +28,7 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "I3": ({"kendra-brooks"}, {"good-cause-eviction"}),
     "I4": ({"kendra-brooks"}, {"community-responders"}),
     "I5": ({"nicholas-orourke"}, {"grants-pass"}),
+    "I12": ({"kendra-brooks"}, set()),
     "T1": ({"dashiell-nwachukwu"}, {"death-star-law"}),
     "T2": ({"yesenia-castellanos-wilde"}, {"death-star-law"}),
     "T3": ({"cedric-jones"}, {"community-responders"}),
@@ -46,11 +47,17 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "S5": ({"hyacinth-lee"}, {"community-responders"}),
     "S6": ({"marisol-okafor-reyes"}, {"good-cause-eviction"}),
     "S7": ({"eduardo-martinez"}, set()),
+    "S13": ({"kendra-brooks"}, set()),
 }
 TRAPS = ["I7", "I8", "T5", "T6", "T9", "G5", "G6", "S8", "S9", "S10"]
-UNRELATED = ["I6", "I9", "I10", "I11", "T7", "T8", "S11", "S12", "G10"]
+UNRELATED = ["I6", "I9", "I10", "I11", "T7", "T8", "S11", "S12", "G10", "G11"]
 # Found by the article step: the feed text names nobody, the bundled sample page does (data/samples/pages).
 ARTICLE_ONLY = {"G10": ({"marisol-okafor-reyes"}, set[str]())}
+# Kept unverified: the feed text names nobody and the sample page is a consent wall, so the search
+# feed's campaign (demo.yml search_for) is the evidence.
+UNVERIFIED = {"G11": "good-cause-eviction"}
+# One wire story in two feeds (different URLs, edited headline, a local paragraph): (wire, local copy).
+SYNDICATED = ("S13", "I12")
 _ID_RE = re.compile(r"<!--\s*([ITGS]\d+)\b")
 _LINK_RE = re.compile(r"<link>([^<]+)</link>|<link[^>]*href=\"([^\"]+)\"")
 
@@ -99,7 +106,7 @@ def test_demo_ingest_dedupes_and_records_the_broken_feed(tmp_path: Path) -> None
     store = Store(f"sqlite:///{tmp_path / 'demo.db'}")
     report = Ingestor(config, store).run_cycle()
     assert report.feeds_ok == 4 and report.feeds_failed == 1
-    assert report.new_clips == len(EXPECTED) - 2  # I3=G3 and S6=G4 are the same stories
+    assert report.new_clips == len(EXPECTED) - 2  # I3=G3 and S6=G4 are the same clips (one URL)
     links = _items_by_id()
     clips = {c.canonical_url: c for c in store.all_clips()}
     assert len(clips[canonical_url(links["G4"])].feed_ids) == 2
@@ -110,13 +117,34 @@ def test_demo_ingest_dedupes_and_records_the_broken_feed(tmp_path: Path) -> None
     assert clips[canonical_url(links["G1"])].url == links["G1"]
     # The article step (offline: settings.sample_pages): G10 names its member only in paragraph six;
     # the traps' articles (G5, G6) name nobody and are dropped.
-    assert report.articles is not None and (report.articles.new_clips, report.articles.dropped) == (len(ARTICLE_ONLY), 2)
+    assert report.articles is not None
+    assert (report.articles.new_clips, report.articles.dropped, report.articles.unverified) == (
+        len(ARTICLE_ONLY), 2, len(UNVERIFIED))
     for item_id, (members, campaigns) in ARTICLE_ONLY.items():
         clip = clips[canonical_url(links[item_id])]
         assert (set(clip.member_ids), set(clip.campaign_ids)) == (members, campaigns)
         assert {m.field for m in clip.mentions} == {"article"} and clip.display_image_credit
     for trap in ("G5", "G6"):
         assert canonical_url(links[trap]) not in clips
+    # G11: unreadable (a consent wall), kept unverified for the campaign its search was for; the only one.
+    assert [c.canonical_url for c in clips.values() if c.unverified] == [canonical_url(links[i]) for i in UNVERIFIED]
+    for item_id, campaign in UNVERIFIED.items():
+        clip = clips[canonical_url(links[item_id])]
+        assert (clip.member_ids, clip.campaign_ids) == ((), (campaign,))
+        assert [m.field for m in clip.mentions] == ["search"]
+    # Syndication: exactly one story has more than one copy, the wire story and its local copy, and
+    # the member's local outlet (the Inquirer, Philadelphia, per demo.yml outlets:) is its primary
+    # although the wire ran it first.
+    stories: dict[str | None, list[str]] = {}
+    for clip in clips.values():
+        stories.setdefault(clip.story_id, []).append(clip.canonical_url)
+    assert None not in stories
+    wire, local = (clips[canonical_url(links[i])] for i in SYNDICATED)
+    assert [sorted(urls) for urls in stories.values() if len(urls) > 1] == [sorted([wire.canonical_url,
+                                                                                  local.canonical_url])]
+    assert local.primary and not wire.primary
+    assert wire.published_at is not None and local.published_at is not None and wire.published_at < local.published_at
+    assert [c.url for c in local.also_in] == [wire.url]
     broken = next(h for h in store.feed_health() if h.id == "sample-broken")
     assert broken.consecutive_failures == 1 and broken.last_error
     assert Ingestor(config, store).run_cycle().new_clips == 0

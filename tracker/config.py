@@ -56,7 +56,7 @@ _SETTINGS_KEYS = {
     "google_news_url", "google_news_min_interval_s", "resolve_per_cycle", "enrich_per_cycle", "sample_pages",
     "dashboard_url", "story_window_days",
 }
-_FEED_KEYS = {"url", "name", "tags", "id", "enrich"}
+_FEED_KEYS = {"url", "name", "tags", "id", "enrich", "search_for"}
 _ENRICH_VALUES = ("all", "matched")
 _SEARCH_KEYS = {"template", "for"}
 _MEMBER_KEYS = {
@@ -285,7 +285,8 @@ def _resolve_file_url(url: str, base: Path) -> str:
     return (base / path).resolve().as_uri() if not path.is_absolute() else path.as_uri()
 
 
-def _feeds(ctx: _Ctx, raw: Any, base: Path) -> tuple[FeedConfig, ...]:
+def _feeds(ctx: _Ctx, raw: Any, base: Path, targets: frozenset[str] = frozenset()) -> tuple[FeedConfig, ...]:
+    """The configured feeds; `targets` are the "member:id"/"campaign:id" a feed's search_for may name."""
     feeds: list[FeedConfig] = []
     for i, f in enumerate(_as_list(ctx, "feeds", raw)):
         where = f"feeds[{i}]"
@@ -300,6 +301,11 @@ def _feeds(ctx: _Ctx, raw: Any, base: Path) -> tuple[FeedConfig, ...]:
         if enrich not in _ENRICH_VALUES:
             raise ctx.fail(f"{where}.enrich", f"expected one of {', '.join(_ENRICH_VALUES)} (read the articles of "
                            f"every item, or only of matched ones), got {enrich!r}")
+        # A search made by hand (or a saved search file) for one member/campaign: read like a generated one.
+        search_for = _as_str(ctx, f"{where}.search_for", fm.get("search_for")).strip()
+        if search_for and search_for not in targets:
+            raise ctx.fail(f"{where}.search_for", f"expected member:<id> or campaign:<id> of a configured "
+                           f"member or campaign, got {search_for!r}")
         feeds.append(
             FeedConfig(
                 id=feed_id,
@@ -307,6 +313,8 @@ def _feeds(ctx: _Ctx, raw: Any, base: Path) -> tuple[FeedConfig, ...]:
                 name=_as_str(ctx, f"{where}.name", fm.get("name")),
                 tags=_str_tuple(ctx, f"{where}.tags", fm.get("tags")),
                 enrich_all=enrich == "all",
+                kind="search" if search_for else "feed",
+                search_for=search_for,
             )
         )
     _unique(ctx, "feeds", feeds, lambda f: f.id)
@@ -495,7 +503,8 @@ def parse_config(data: Any, path: str = "<config>", base_dir: Path | None = None
     config = Config(
         path=path,
         settings=settings,
-        feeds=_feeds(ctx, top.get("feeds"), base),
+        feeds=_feeds(ctx, top.get("feeds"), base, frozenset(
+            [f"member:{m.id}" for m in members] + [f"campaign:{c.id}" for c in campaigns])),
         searches=_searches(ctx, top.get("searches")),
         members=tuple(members),
         campaigns=campaigns,
