@@ -181,7 +181,10 @@ def database(kind: str, keep: Path | None, pg_schema: str | None = None) -> Iter
         return
     import psycopg
 
-    if pg_schema is not None:  # built by an earlier run: measure again, keep it
+    if pg_schema is not None:  # kept: built by an earlier run (or created and seeded now), measured again later
+        raw = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(raw, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {pg_schema}")
         store = Store(f"{PG_URL}?options=-csearch_path%3D{pg_schema}")
         try:
             yield store
@@ -205,9 +208,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--keep", type=Path, help="SQLite file to build once and reuse on later runs")
-    parser.add_argument("--pg-schema", help="PostgreSQL schema built by an earlier run, to measure again")
+    parser.add_argument("--keep", type=Path, help="SQLite file to build once (when empty) and reuse on later runs")
+    parser.add_argument("--pg-schema", help="PostgreSQL schema to build once (when empty) and keep for later runs")
     parser.add_argument("--repeat", type=int, default=7, help="timed runs of each indexed search (median)")
+    parser.add_argument("--build-only", action="store_true", help="build (or check) the kept databases, measure nothing")
     parser.add_argument("--like-repeat", type=int, default=3,
                         help="timed runs of each LIKE baseline (median; seconds each at 1M)")
     parser.add_argument("--out", type=Path, default=RESULTS / "search.json",
@@ -216,12 +220,15 @@ def main() -> None:
     results: dict[str, Any] = {"size": args.size, "page": PAGE, "repeat": args.repeat,
                                "like_repeat": args.like_repeat, "databases": {}}
     for kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
-        reuse = (args.keep is not None and args.keep.exists()) if kind == "sqlite" else args.pg_schema is not None
         with database(kind, args.keep if kind == "sqlite" else None, args.pg_schema) as store:
-            build = {} if reuse else seed(store, args.size)
+            with store.engine.connect() as conn:
+                clips = conn.execute(text("SELECT count(*) FROM clip")).scalar_one()
+            build = {} if clips else seed(store, args.size)  # a kept database is measured as it is
             with store.engine.connect() as conn:
                 clips = conn.execute(text("SELECT count(*) FROM clip")).scalar_one()
             print(f"{kind}: {clips:,} clips {build}", flush=True)
+            if args.build_only:
+                continue
             results["databases"][kind] = {"clips": clips, "build": build,
                                           "searches": measure(store, args.repeat, args.like_repeat)}
             args.out.parent.mkdir(exist_ok=True)

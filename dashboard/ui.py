@@ -349,3 +349,21 @@ def current_user() -> str:
 
 def open_editor(clip_id: str) -> None:
     st.session_state[Key.EDIT_CLIP] = clip_id
+
+
+def clip_filters(*, text: str, member: str, campaign: str, outlet: str, tag: str, state: str | None = None) -> None:
+    """The search box and the member, campaign, outlet, (state) and tag pickers that the Review and
+    Published sidebars share, under each page's own widget keys."""
+    members = {m.id: m.name for m in data.members()}
+    campaigns = {c.id: c.name for c in data.campaigns()}
+    st.text_input("Search headlines, summaries, outlets and articles", key=text, placeholder="e.g. eviction",
+                  icon=":material/search:", help="Case, accents, apostrophes and dashes are ignored: "
+                  "O'Rourke finds O’Rourke. Every word must appear.")
+    st.selectbox("Member", list(members), key=member, index=None, placeholder="Any member",
+                 format_func=lambda i: members.get(i, i))
+    st.selectbox("Campaign", list(campaigns), key=campaign, index=None, placeholder="Any campaign",
+                 format_func=lambda i: campaigns.get(i, i))
+    st.selectbox("Outlet", data.outlets(), key=outlet, index=None, placeholder="Any outlet")
+    if state is not None:
+        st.selectbox("State / chapter", data.states(), key=state, index=None, placeholder="Any state")
+    st.selectbox("Tag", data.tags(), key=tag, index=None, placeholder="Any tag", format_func=data.tag_label)

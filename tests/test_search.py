@@ -40,8 +40,12 @@ def found(store: Store, query: str, **kw: object) -> set[str]:
     return {c.id for c in page.clips}
 
 
-@pytest.fixture
-def clips(store: Store) -> dict[str, str]:
+@pytest.fixture(params=["narrow", "broad"])
+def clips(store: Store, request: pytest.FixtureRequest) -> dict[str, str]:
+    """The same clips searched both ways: by the index's hits (narrow), and by testing each clip in
+    sort order, as a search with thousands of hits is run (broad, forced here by a threshold of 1)."""
+    if request.param == "broad":
+        store.broad_search_hits = 1
     return {
         "curly": add(store, "curly", "Councilmember O’Rourke backs the transit plan"),
         "straight": add(store, "straight", "O'Rourke responds to critics"),
@@ -217,3 +221,32 @@ def test_migration_0008_downgrades_and_upgrades_again_keeping_clips(db_url: str)
         assert store.get_clip(clip_id).member_ids == ("kendra-brooks",)  # mentions survived both ways
     finally:
         store.close()
+
+
+def test_a_broad_search_walks_the_sort_order_and_caps_its_total(store: Store) -> None:
+    """Many hits: the page comes from testing clips newest first (no sort of every hit), and the
+    total stops counting at the cap, saying so, rather than counting every hit."""
+    ids = [add(store, f"rent{i}", f"Rent hearing number {i}", at=NOW - timedelta(hours=i)) for i in range(6)]
+    add(store, "other", "Weather for the weekend")
+    store.broad_search_hits, store.search_count_cap = 3, 4
+    captured: list[str] = []
+    from sqlalchemy import event
+
+    def grab(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        captured.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", grab)
+    try:
+        page = store.list_clips(ClipFilter(text="rent hearing"), limit=2, with_total=True)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", grab)
+    assert [c.id for c in page.clips] == ids[:2]  # newest first
+    assert page.total == 4 and page.total_capped
+    assert any("EXISTS" in s.upper() and "clip_search.body LIKE" in s for s in captured)
+    rest = store.list_clips(ClipFilter(text="rent hearing"), limit=10, cursor=page.next_cursor)
+    assert [c.id for c in rest.clips] == ids[2:]
+    # Few hits: the index's hits are sorted, the total exact.
+    narrow = store.list_clips(ClipFilter(text="weather"), limit=2, with_total=True)
+    assert narrow.total == 1 and not narrow.total_capped
+    exact = store.list_clips(ClipFilter(text="hearing number 5"), limit=2, with_total=True)
+    assert exact.total == 1 and not exact.total_capped and exact.clips[0].id == ids[5]

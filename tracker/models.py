@@ -537,6 +537,7 @@ class ClipPage:
     clips: tuple[ClipView, ...]
     next_cursor: str | None
     total: int | None = None
+    total_capped: bool = False  # a search's total stops counting at a cap: more than `total` match
 
 
 @dataclass(frozen=True)

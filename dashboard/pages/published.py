@@ -64,18 +64,10 @@ def _query() -> data.QueueQuery:
 
 
 def _sidebar() -> None:
-    members = {m.id: m.name for m in data.members()}
-    campaigns = {c.id: c.name for c in data.campaigns()}
     with st.sidebar:
         st.subheader("Find a published clip")
-        st.text_input("Search headlines and summaries", key=Key.P_TEXT, placeholder="e.g. eviction",
-                      icon=":material/search:")
-        st.selectbox("Member", list(members), key=Key.P_MEMBER, index=None, placeholder="Any member",
-                     format_func=lambda i: members.get(i, i))
-        st.selectbox("Campaign", list(campaigns), key=Key.P_CAMPAIGN, index=None, placeholder="Any campaign",
-                     format_func=lambda i: campaigns.get(i, i))
-        st.selectbox("Outlet", data.outlets(), key=Key.P_OUTLET, index=None, placeholder="Any outlet")
-        st.selectbox("Tag", data.tags(), key=Key.P_TAG, index=None, placeholder="Any tag", format_func=data.tag_label)
+        ui.clip_filters(text=Key.P_TEXT, member=Key.P_MEMBER, campaign=Key.P_CAMPAIGN, outlet=Key.P_OUTLET,
+                        tag=Key.P_TAG)
         st.button("Clear filters", key=Key.P_CLEAR, on_click=_clear_filters, icon=":material/filter_alt_off:")
 
 

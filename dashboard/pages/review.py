@@ -80,20 +80,13 @@ def _select_all(page_ids: list[str]) -> None:
         st.session_state[f"{Key.Q_SELECT}{clip_id}"] = value
 
 
-def _sidebar(cfg_members: dict[str, str], cfg_campaigns: dict[str, str]) -> None:
+def _sidebar() -> None:
     with st.sidebar:
         st.subheader("Filters")
         st.segmented_control("Status", STATUS_OPTIONS, key=Key.F_STATUS,
                              format_func=lambda s: ui.STATUS_LABELS.get(s, "All"))
-        st.text_input("Search headlines and summaries", key=Key.F_TEXT, placeholder="e.g. eviction",
-                      icon=":material/search:")
-        st.selectbox("Member", list(cfg_members), key=Key.F_MEMBER, index=None, placeholder="Any member",
-                     format_func=lambda i: cfg_members.get(i, i))
-        st.selectbox("Campaign", list(cfg_campaigns), key=Key.F_CAMPAIGN, index=None, placeholder="Any campaign",
-                     format_func=lambda i: cfg_campaigns.get(i, i))
-        st.selectbox("Outlet", data.outlets(), key=Key.F_OUTLET, index=None, placeholder="Any outlet")
-        st.selectbox("State / chapter", data.states(), key=Key.F_STATE, index=None, placeholder="Any state")
-        st.selectbox("Tag", data.tags(), key=Key.F_TAG, index=None, placeholder="Any tag", format_func=data.tag_label)
+        ui.clip_filters(text=Key.F_TEXT, member=Key.F_MEMBER, campaign=Key.F_CAMPAIGN, outlet=Key.F_OUTLET,
+                        state=Key.F_STATE, tag=Key.F_TAG)
         st.date_input("Published between", key=Key.F_DATES, format="YYYY-MM-DD")
         st.button("Clear filters", key=Key.F_CLEAR, on_click=_clear_filters, icon=":material/filter_alt_off:")
 
@@ -150,9 +143,7 @@ def _save_filters() -> None:
 ui.page_notices("review")
 _restore_filters()
 registry = data.registry()
-member_names = {m.id: m.name for m in data.members()}
-campaign_names = {c.id: c.name for c in data.campaigns()}
-_sidebar(member_names, campaign_names)
+_sidebar()
 
 query = _query()
 _save_filters()
@@ -170,7 +161,8 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric("Waiting for review", f"{counts.get('new', 0):,}", help="Stories: the copies of one article in many outlets are one card.")
 c2.metric("Published", f"{counts.get('approved', 0):,}")
 c3.metric("Rejected", f"{counts.get('rejected', 0):,}")
-c4.metric("Matching these filters", f"{page.total or 0:,}")
+matching = f"{page.total or 0:,}{'+' if page.total_capped else ''}"  # a broad search stops counting at 10,000
+c4.metric("Matching these filters", matching)
 
 ui.confirm_box(lambda ids: _decide(ids, True, confirmed=True))
 if not page.clips:
@@ -188,7 +180,7 @@ if can_review:
                   icon=":material/check:", on_click=_bulk, args=(True, page_ids))
     bar[2].button(f"Reject ({selected})" if selected else "Reject selected", key=Key.Q_BULK_REJECT, disabled=not selected,
                   icon=":material/close:", on_click=_bulk, args=(False, page_ids))
-bar[3].caption(f"Showing {first:,}–{first + len(page.clips) - 1:,} of {page.total or 0:,}, newest first")
+bar[3].caption(f"Showing {first:,}–{first + len(page.clips) - 1:,} of {matching}, newest first")
 
 for clip in page.clips:
     # A flex row, not st.columns: a third of the layout blocks for the browser to draw (bench/README.md)

@@ -30,7 +30,7 @@ from tracker.models import (
 from tracker.normalize import believable_date, clean_url
 from tracker.store.base import StoreBase, mention_row
 from tracker.store.resolve import enqueue, known_resolution, unresolved_of
-from tracker.store.search import search_condition
+from tracker.store.search import BROAD_HITS, COUNT_CAP, is_broad, search_condition
 from tracker.store.tables import AuditRow, ClipRow, ClipSourceRow, FeedRow, MentionRow
 from tracker.store.types import UTCDateTime
 
@@ -323,7 +323,8 @@ class ClipsMixin(StoreBase):
         if f.until is not None:
             conditions.append(func.coalesce(ClipRow.published_at, ClipRow.first_seen_at) < f.until)
         if f.text:
-            found = search_condition(self.dialect, f.text)
+            broad = s is not None and is_broad(s.connection(), f.text, hits=self.broad_search_hits)
+            found = search_condition(self.dialect, f.text, broad=broad)
             if found is not None:
                 conditions.append(found)
         if f.tag:
@@ -368,6 +369,11 @@ class ClipsMixin(StoreBase):
     # PostgreSQL's planner chooses that by itself). See bench/README.md, "Queries".
     popular_target_rows = 5000
 
+    # Search planning (tracker.store.search): a search with this many hits tests clips in sort
+    # order instead of sorting its hits; a search's total is counted up to search_count_cap.
+    broad_search_hits = BROAD_HITS
+    search_count_cap = COUNT_CAP
+
     def _is_popular(self, s: Session, kind: str, target: str) -> bool:
         # Counts suppressed rows too: a planning threshold, answered from the (kind, target_id) index alone.
         if self.dialect != "sqlite":
@@ -402,12 +408,21 @@ class ClipsMixin(StoreBase):
                     last_sort = datetime.fromisoformat(last_sort)
                 next_cursor = _encode_cursor(last_sort, rows[-1].id)
             total = None
-            if with_total:
+            capped = False
+            if with_total and f.text:
+                # Counting all of a common word's hits cost seconds; "10,000+" tells staff as much.
+                cap = self.search_count_cap
+                hits = select(col(ClipRow.id)).where(*conditions).limit(cap + 1).subquery()
+                total = int(s.execute(select(func.count()).select_from(hits)).scalar_one())
+                capped = total > cap
+                total = min(total, cap)
+            elif with_total:
                 count_query = select(func.count()).select_from(ClipRow)
                 if conditions:
                     count_query = count_query.where(and_(*conditions))
                 total = int(s.execute(count_query).scalar_one())
-            return ClipPage(clips=tuple(self._views(s, rows)), next_cursor=next_cursor, total=total)
+            return ClipPage(clips=tuple(self._views(s, rows)), next_cursor=next_cursor, total=total,
+                            total_capped=capped)
 
     def all_clips(self, f: ClipFilter = ClipFilter()) -> list[ClipView]:
         out: list[ClipView] = []

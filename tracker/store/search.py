@@ -16,7 +16,18 @@ import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, column, event, inspect, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    column,
+    event,
+    exists,
+    func,
+    inspect,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col
@@ -27,6 +38,11 @@ from tracker.store.tables import ClipRow, ClipSearchRow
 # What a search looks in, staff's text first. A clip's own title and summary stay searchable after an edit.
 SEARCH_FIELDS = ("headline", "title", "blurb", "summary", "outlet_display", "outlet", "content", "article")
 MIN_INDEXED_CHARS = 3  # a trigram index looks up words of at least this many characters
+# Above this many hits a search tests clips in newest-first order rather than sorting all its hits.
+BROAD_HITS = 2000
+# A search's total is counted up to here; past it the desk says "10,000+" (counting every hit of a
+# common word was most of a broad search's time).
+COUNT_CAP = 10_000
 FTS_TABLE = "clip_search_fts"
 PG_INDEX = "ix_clip_search_body_trgm"
 # Objects Alembic's autogenerate must not compare with the models: the FTS5 table, its shadow
@@ -68,12 +84,20 @@ def _like(word: str) -> str:
     return f"%{escaped}%"
 
 
-def search_condition(dialect: str, query: str) -> ColumnElement[bool] | None:
+def search_condition(dialect: str, query: str, *, broad: bool = False) -> ColumnElement[bool] | None:
     """A condition on clip.id: every word of query occurs (as a substring) in the clip's normalised
-    text. None when the query has no words."""
+    text. None when the query has no words.
+
+    A narrow search (broad=False) asks the index for its hits, and the database sorts those few.
+    A broad one (see is_broad) is a correlated test of each clip's text instead: walking the
+    newest-first index and testing clip after clip finds a page of a common word's hits at once,
+    where fetching and sorting all of them took seconds at a million clips (bench/README.md)."""
     words = query_words(query)
     if not words:
         return None
+    if broad:
+        return exists().where(col(ClipSearchRow.clip_id) == col(ClipRow.id),
+                              *[col(ClipSearchRow.body).like(_like(w), escape="\\") for w in words])
     conditions: list[ColumnElement[bool]] = []
     long_words = [w for w in words if len(w) >= MIN_INDEXED_CHARS]
     if dialect == "sqlite" and long_words:
@@ -84,6 +108,22 @@ def search_condition(dialect: str, query: str) -> ColumnElement[bool] | None:
     # PostgreSQL's GIN index answers LIKE itself; on SQLite these are the short words, checked on the rows found.
     conditions += [col(ClipSearchRow.body).like(_like(w), escape="\\") for w in words]
     return col(ClipRow.id).in_(select(col(ClipSearchRow.clip_id)).where(and_(*conditions)))
+
+
+def is_broad(connection: Connection, query: str, *, hits: int) -> bool:
+    """Whether the index holds at least `hits` clips for this query (counting stops there). Words
+    too short for the index cannot be looked up: a query of only those is broad (a scan either way)."""
+    long_words = [w for w in query_words(query) if len(w) >= MIN_INDEXED_CHARS]
+    if not long_words:
+        return True
+    if connection.dialect.name == "sqlite":
+        match = " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)
+        found = select(_fts.c.rowid).where(_fts.c.body.op("MATCH")(match))
+    else:
+        found = select(col(ClipSearchRow.id)).where(*[col(ClipSearchRow.body).like(_like(w), escape="\\")
+                                                      for w in long_words])
+    count = connection.execute(select(func.count()).select_from(found.limit(hits).subquery())).scalar_one()
+    return int(count) >= hits
 
 
 # ------------------------------------------------------------------ keeping it in step
