@@ -30,7 +30,7 @@ from tracker.models import (
 from tracker.normalize import believable_date, clean_url
 from tracker.store.base import StoreBase, mention_row
 from tracker.store.resolve import enqueue, known_resolution, unresolved_of
-from tracker.store.search import BROAD_HITS, COUNT_CAP, is_broad, search_condition
+from tracker.store.search import COUNT_CAP, all_words_indexed, index_hits, search_condition
 from tracker.store.tables import AuditRow, ClipRow, ClipSourceRow, FeedRow, MentionRow
 from tracker.store.types import UTCDateTime
 
@@ -306,7 +306,7 @@ class ClipsMixin(StoreBase):
                     (not primary, at.replace(tzinfo=None), StoryCopy(cid, url, display or outlet, headline or title)))
         return {k: [c for _, _, c in sorted(v, key=lambda t: (t[0], t[1], t[2].clip_id))] for k, v in found.items()}
 
-    def _filtered(self, f: ClipFilter, s: Session | None = None):  # type: ignore[no-untyped-def]
+    def _filtered(self, f: ClipFilter, s: Session | None = None, *, broad: bool = False):  # type: ignore[no-untyped-def]
         conditions = []
         if f.status is not None:
             conditions.append(col(ClipRow.status) == f.status.value)
@@ -323,7 +323,6 @@ class ClipsMixin(StoreBase):
         if f.until is not None:
             conditions.append(func.coalesce(ClipRow.published_at, ClipRow.first_seen_at) < f.until)
         if f.text:
-            broad = s is not None and is_broad(s.connection(), f.text, hits=self.broad_search_hits)
             found = search_condition(self.dialect, f.text, broad=broad)
             if found is not None:
                 conditions.append(found)
@@ -369,9 +368,8 @@ class ClipsMixin(StoreBase):
     # PostgreSQL's planner chooses that by itself). See bench/README.md, "Queries".
     popular_target_rows = 5000
 
-    # Search planning (tracker.store.search): a search with this many hits tests clips in sort
-    # order instead of sorting its hits; a search's total is counted up to search_count_cap.
-    broad_search_hits = BROAD_HITS
+    # Search planning (tracker.store.search): a search's total is counted up to this, and a search
+    # with this many hits tests clips in sort order instead of sorting all of its hits.
     search_count_cap = COUNT_CAP
 
     def _is_popular(self, s: Session, kind: str, target: str) -> bool:
@@ -390,7 +388,10 @@ class ClipsMixin(StoreBase):
         """Newest first (by published time, else first seen), keyset-paginated so page 1,000 costs what page 1 does."""
         sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
         with self.session() as s:
-            conditions = self._filtered(f, s)
+            cap = self.search_count_cap
+            hits = index_hits(s.connection(), f.text, limit=cap + 1) if f.text else None
+            broad = hits is not None and hits > cap
+            conditions = self._filtered(f, s, broad=broad)
             query = select(ClipRow, sort_at.label("sort_at"))
             if conditions:
                 query = query.where(and_(*conditions))
@@ -409,11 +410,13 @@ class ClipsMixin(StoreBase):
                 next_cursor = _encode_cursor(last_sort, rows[-1].id)
             total = None
             capped = False
-            if with_total and f.text:
-                # Counting all of a common word's hits cost seconds; "10,000+" tells staff as much.
-                cap = self.search_count_cap
-                hits = select(col(ClipRow.id)).where(*conditions).limit(cap + 1).subquery()
-                total = int(s.execute(select(func.count()).select_from(hits)).scalar_one())
+            if with_total and broad and len(conditions) == 1 and all_words_indexed(f.text or ""):
+                # The search alone, and the index already counted its hits up to the cap.
+                total, capped = cap, True
+            elif with_total and f.text:
+                # Counting all of a common word's hits cost seconds; "1,000+" tells staff as much.
+                counted = select(col(ClipRow.id)).where(*conditions).limit(cap + 1).subquery()
+                total = int(s.execute(select(func.count()).select_from(counted)).scalar_one())
                 capped = total > cap
                 total = min(total, cap)
             elif with_total:

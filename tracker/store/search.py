@@ -38,11 +38,10 @@ from tracker.store.tables import ClipRow, ClipSearchRow
 # What a search looks in, staff's text first. A clip's own title and summary stay searchable after an edit.
 SEARCH_FIELDS = ("headline", "title", "blurb", "summary", "outlet_display", "outlet", "content", "article")
 MIN_INDEXED_CHARS = 3  # a trigram index looks up words of at least this many characters
-# Above this many hits a search tests clips in newest-first order rather than sorting all its hits.
-BROAD_HITS = 2000
-# A search's total is counted up to here; past it the desk says "10,000+" (counting every hit of a
-# common word was most of a broad search's time).
-COUNT_CAP = 10_000
+# A search's total is counted up to here: past it the desk says "1,000+". A search with at least
+# this many hits is also run the other way round (see search_condition), since counting and
+# sorting every hit of a common word took seconds at a million clips.
+COUNT_CAP = 1_000
 FTS_TABLE = "clip_search_fts"
 PG_INDEX = "ix_clip_search_body_trgm"
 # Objects Alembic's autogenerate must not compare with the models: the FTS5 table, its shadow
@@ -89,7 +88,7 @@ def search_condition(dialect: str, query: str, *, broad: bool = False) -> Column
     text. None when the query has no words.
 
     A narrow search (broad=False) asks the index for its hits, and the database sorts those few.
-    A broad one (see is_broad) is a correlated test of each clip's text instead: walking the
+    A broad one (COUNT_CAP hits or more, see index_hits) is a correlated test of each clip's text instead: walking the
     newest-first index and testing clip after clip finds a page of a common word's hits at once,
     where fetching and sorting all of them took seconds at a million clips (bench/README.md)."""
     words = query_words(query)
@@ -110,20 +109,24 @@ def search_condition(dialect: str, query: str, *, broad: bool = False) -> Column
     return col(ClipRow.id).in_(select(col(ClipSearchRow.clip_id)).where(and_(*conditions)))
 
 
-def is_broad(connection: Connection, query: str, *, hits: int) -> bool:
-    """Whether the index holds at least `hits` clips for this query (counting stops there). Words
-    too short for the index cannot be looked up: a query of only those is broad (a scan either way)."""
+def index_hits(connection: Connection, query: str, *, limit: int) -> int | None:
+    """How many clips the index finds for the query's words, counting up to `limit` (the
+    database stops there). None when no word is long enough to look up (a scan either way).
+    Words too short for the index are not counted: with them, this is an upper bound."""
     long_words = [w for w in query_words(query) if len(w) >= MIN_INDEXED_CHARS]
     if not long_words:
-        return True
+        return None
     if connection.dialect.name == "sqlite":
         match = " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)
         found = select(_fts.c.rowid).where(_fts.c.body.op("MATCH")(match))
     else:
         found = select(col(ClipSearchRow.id)).where(*[col(ClipSearchRow.body).like(_like(w), escape="\\")
                                                       for w in long_words])
-    count = connection.execute(select(func.count()).select_from(found.limit(hits).subquery())).scalar_one()
-    return int(count) >= hits
+    return int(connection.execute(select(func.count()).select_from(found.limit(limit).subquery())).scalar_one())
+
+
+def all_words_indexed(query: str) -> bool:
+    return all(len(w) >= MIN_INDEXED_CHARS for w in query_words(query))
 
 
 # ------------------------------------------------------------------ keeping it in step
