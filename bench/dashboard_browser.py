@@ -10,7 +10,8 @@ control, *Older →*, is on screen):
   * expired: a load after the 30 s read cache expired (the usual morning case);
   * warm: a load while another session's reads are still cached.
 With --baseline ROOT (another checkout, e.g. `git archive` of main), the same is measured for
-that code in the same run and the ratios are reported. Writes bench/results/dashboard_browser.json
+that code in the same run, on a database its own code seeded with as many clips, and the ratios
+are reported. Every run also measures Streamlit's floor: a two-element app loaded the same way. Writes bench/results/dashboard_browser.json
 and the "## Dashboard in a browser" section of bench/README.md.
 """
 
@@ -22,6 +23,7 @@ import os
 import platform
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -71,6 +73,43 @@ def measure(app_root: Path, env: dict[str, str], repeat: int, browser: object) -
     return samples
 
 
+def seed_baseline(root: Path, folder: Path, clips: int) -> str:
+    """The baseline's own database, seeded by its own code (its schema is older than ours), with
+    the same number of clips; reused when it is there."""
+    where = folder / f"baseline-{root.name}"
+    where.mkdir(exist_ok=True)
+    db = f"sqlite:///{where / 'demo.db'}"
+    if not (where / "demo.db").exists():
+        code = ("import sys; from tracker.store import Store; from tracker.demo import seed_store; "
+                "from tracker.clock import system_clock; s = Store(sys.argv[1]); "
+                "seed_store(s, int(sys.argv[2]), now=system_clock()); s.close()")
+        subprocess.run([sys.executable, "-c", code, db, str(clips)], cwd=root, check=True,
+                       env=dict(os.environ, PYTHONPATH=str(root)))
+    return db
+
+
+FLOOR_APP = """import streamlit as st
+
+st.title("Review queue")
+st.button("Older →")
+"""
+
+
+def measure_floor(env: dict[str, str], repeat: int, browser: object) -> list[float]:
+    """Streamlit's own floor on this machine: a two-element app, loaded the same way (fresh
+    context, until *Older →* shows). No page of ours can load faster than this."""
+    with tempfile.TemporaryDirectory(prefix="floor-") as tmp:
+        (Path(tmp) / "dashboard").mkdir()
+        (Path(tmp) / "dashboard" / "app.py").write_text(FLOOR_APP, encoding="utf-8")
+        test_browser.APP = Path(tmp) / "dashboard" / "app.py"
+        test_browser.ROOT = Path(tmp)
+        with test_browser.streamlit_server(dict(env, PYTHONPATH=tmp)) as url:
+            _load(browser, url)  # the server's first run: not what this measures
+            samples = [_load(browser, url) for _ in range(repeat)]
+    print("  Streamlit floor: " + ", ".join(f"{x:.2f} s" for x in samples), flush=True)
+    return samples
+
+
 def _readme_section(result: dict[str, object]) -> str:
     current: dict[str, float] = result["median_s"]  # type: ignore[assignment]
     baseline: dict[str, float] | None = result.get("baseline_median_s")  # type: ignore[assignment]
@@ -80,6 +119,8 @@ def _readme_section(result: dict[str, object]) -> str:
         ratio = f"{current[name] / baseline[name]:.2f}×" if baseline else "—"
         target = f"≤ {TARGET_S} s {'✅' if current[name] <= TARGET_S else '❌'}" if name != "cold" else "—"
         rows.append(f"| {name} | {before} | {current[name]:.2f} s | {ratio} | {target} |")
+    floor = float(result["streamlit_floor_median_s"])  # type: ignore[arg-type]
+    rows.append(f"| Streamlit's floor (a two-element app) | — | {floor:.2f} s | — | — |")
     table = "\n".join(rows)
     notes = "\n".join(f"- {n}" for n in result.get("notes", []))  # type: ignore[union-attr]
     return f"""## Dashboard in a browser
@@ -140,7 +181,11 @@ def main() -> None:
         with sync_playwright() as p:
             browser = test_browser._launch(p)
             try:
-                baseline = measure(Path(args.baseline), env, args.repeat, browser) if args.baseline else None
+                floor = measure_floor(env, max(args.repeat, 3), browser)
+                baseline = None
+                if args.baseline:
+                    base_env = dict(env, TRACKER_DATABASE_URL=seed_baseline(Path(args.baseline), folder, args.clips))
+                    baseline = measure(Path(args.baseline), base_env, args.repeat, browser)
                 current = measure(ROOT, env, args.repeat, browser)
             finally:
                 browser.close()  # type: ignore[attr-defined]
@@ -152,6 +197,8 @@ def main() -> None:
         "median_s": {k: round(statistics.median(v), 3) for k, v in current.items()},
         "samples_s": {k: [round(x, 3) for x in v] for k, v in current.items()},
         "target_s": TARGET_S,
+        "streamlit_floor_median_s": round(statistics.median(floor), 3),
+        "streamlit_floor_samples_s": [round(x, 3) for x in floor],
         "run_at": time.strftime("%Y-%m-%d", time.gmtime()),
         "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}, "
                    f"{os.cpu_count()} CPUs, SQLite, Chromium headless",
@@ -164,7 +211,7 @@ def main() -> None:
     RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     if not args.no_readme:
         write_readme(result)
-    print(json.dumps({k: result[k] for k in ("median_s", "baseline_median_s") if k in result}))
+    print(json.dumps({k: result[k] for k in ("median_s", "baseline_median_s", "streamlit_floor_median_s") if k in result}))
 
 
 if __name__ == "__main__":

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from html import escape
+from typing import ParamSpec
 from urllib.parse import quote
 
 import streamlit as st
@@ -16,6 +18,7 @@ from streamlit.errors import StreamlitAPIException
 
 from dashboard import data
 from dashboard.keys import Key
+from tracker.errors import NotFoundError, PermissionDenied, StaleEditError
 from tracker.export import Registry
 from tracker.export.sanitize import safe_http_url
 from tracker.models import ClipView, Mention, Undo
@@ -57,6 +60,7 @@ _CSS = """
 </style>
 """
 
+P = ParamSpec("P")
 _PALETTE = ("#4f46e5", "#0f766e", "#b45309", "#be185d", "#1d4ed8", "#15803d", "#7c3aed", "#c2410c")
 
 
@@ -231,6 +235,20 @@ def clip_card_html(clip: ClipView, registry: Registry, *, show_status: bool = Fa
 
 NOTICE_S = 5  # how long a notice stays
 UNDO_S = 8  # how long a decision can be taken back from its notice
+
+
+def refusals_as_notices(action: Callable[P, None]) -> Callable[P, None]:
+    """For a button's callback: what tracker refuses (a role taken away while the page was open, a
+    clip someone else changed or deleted) becomes a notice in words, not a traceback on the page."""
+
+    @functools.wraps(action)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            action(*args, **kwargs)
+        except (PermissionDenied, StaleEditError, NotFoundError) as exc:
+            flash(md_escape(str(exc)), ":material/block:")
+
+    return run
 
 
 def flash(message: str, icon: str = ":material/check_circle:", *, undo: Undo | None = None,

@@ -152,12 +152,15 @@ def test_sign_in_and_approve_in_a_real_browser(tmp_path: Path) -> None:
             browser.close()  # type: ignore[attr-defined]
 
 
-def take_docs_screenshot(out: Path = ROOT / "docs" / "img" / "review-queue.png") -> Path:
-    """The README's screenshot: the review queue on demo data, in demo mode."""
+def take_docs_screenshots(folder: Path = ROOT / "docs" / "img") -> list[Path]:
+    """The README's screenshots, on demo data in demo mode: the review queue (two clips ticked, so
+    the bulk actions show as they are used), the Published page, and the clip editor."""
     import tempfile
 
     from playwright.sync_api import expect, sync_playwright
 
+    folder.mkdir(parents=True, exist_ok=True)
+    shots = [folder / "review-queue.png", folder / "published.png", folder / "editor.png"]
     with tempfile.TemporaryDirectory() as tmp:
         env, _ = _environment(Path(tmp), 600, demo=True)
         with streamlit_server(env) as url, sync_playwright() as p:
@@ -167,17 +170,27 @@ def take_docs_screenshot(out: Path = ROOT / "docs" / "img" / "review-queue.png")
                 page.goto(url)
                 expect(page.get_by_role("heading", name="Review queue")).to_be_visible(timeout=30_000)
                 page.locator("[class*='st-key-q_approve']").first.wait_for(timeout=30_000)
-                # tick two clips so the bulk actions show as they are used
                 for box in page.locator("[class*='st-key-q_select-']").all()[:2]:
                     box.locator("label").click()
                     page.wait_for_timeout(600)
                 page.wait_for_timeout(1500)
-                out.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(out))
+                page.screenshot(path=str(shots[0]))
+
+                page.goto(f"{url}/published")
+                expect(page.get_by_role("heading", name="Published")).to_be_visible(timeout=30_000)
+                page.get_by_role("button", name="Unpublish").first.wait_for(timeout=30_000)
+                page.wait_for_timeout(1500)
+                page.screenshot(path=str(shots[1]))
+
+                page.goto(url)
+                page.locator("[class*='st-key-q_edit-']").first.locator("button").click()
+                expect(page.get_by_role("heading", name="Clip editor")).to_be_visible(timeout=30_000)
+                page.wait_for_timeout(2000)
+                page.screenshot(path=str(shots[2]))
             finally:
                 browser.close()  # type: ignore[attr-defined]
-    return out
+    return shots
 
 
 if __name__ == "__main__":
-    print(take_docs_screenshot())
+    print(*take_docs_screenshots(), sep="\n")

@@ -122,3 +122,16 @@ def test_own_decisions_do_not_make_the_open_form_stale(env: Store) -> None:
     assert not at.error, [e.value for e in at.error]
     stored = env.get_clip(clip.id)
     assert (stored.status, stored.headline) == (ClipStatus.APPROVED, "Still mine to edit")
+
+
+def test_a_role_taken_away_while_the_page_is_open_is_told_in_words(staff: Store) -> None:
+    """The buttons were drawn for an editor; by the click, an admin has made them a viewer. The
+    data layer refuses, and the page says so in a notice instead of showing a traceback."""
+    at = signed_in("ed")
+    first = queue_ids(at)[0]
+    UsersFile().add("ed", "correct horse battery", replace=True, role=Role.VIEWER)
+    at.button(key=f"{Key.Q_APPROVE}{first}").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("viewer" in m.value for m in at.markdown), [m.value for m in at.markdown]
+    assert staff.get_clip(first).status is ClipStatus.NEW
+    assert not any(k.startswith(Key.Q_APPROVE) for k in button_keys(at))  # and the page now draws them as a viewer's

@@ -57,6 +57,7 @@ def _reset_fields(clip_id: str) -> None:
     st.session_state.pop(f"{Key.E_STALE}{clip_id}", None)
 
 
+@ui.refusals_as_notices
 def _save(clip: ClipView) -> None:
     edit = _current_edit(clip)
     try:
@@ -78,6 +79,7 @@ def _follow_own_change(clip: ClipView) -> None:
         st.session_state[key] = data.clip(clip.id).version
 
 
+@ui.refusals_as_notices
 def _save_targets(clip: ClipView, names: dict[str, str]) -> None:
     get = st.session_state.get
     added, removed = data.set_targets(clip.id, list(get(f"{Key.E_MEMBERS}{clip.id}") or []),
@@ -94,6 +96,7 @@ def _save_targets(clip: ClipView, names: dict[str, str]) -> None:
     ui.flash("Matches saved: " + ", ".join(changes), ":material/sell:")
 
 
+@ui.refusals_as_notices
 def _set_status(clip: ClipView, status: ClipStatus, *, confirmed: bool = False) -> None:
     if status is ClipStatus.APPROVED and not confirmed and ui.ask_before_publishing([clip.id]):
         return  # confirm_box asks first

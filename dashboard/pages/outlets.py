@@ -11,6 +11,7 @@ from dashboard.keys import Key
 TIERS = ["", "local", "state", "national"]
 
 
+@ui.refusals_as_notices
 def _save(domain: str) -> None:
     edit = data.OutletEdit(
         name=st.session_state.get(f"{Key.O_NAME}{domain}") or None,

@@ -28,10 +28,12 @@ def _moved(headline: str, record: data.Undo | None, clip_id: str) -> None:
              ":material/swap_vert:", undo=record)
 
 
+@ui.refusals_as_notices
 def _move(clip_id: str, offset: int, headline: str) -> None:
     _moved(headline, data.move(clip_id, offset, ui.current_user()), clip_id)
 
 
+@ui.refusals_as_notices
 def _move_to() -> None:
     """The "Move #a to #b" form: staff think in the website's numbers."""
     source, target = st.session_state.get(Key.P_FROM), st.session_state.get(Key.P_TO)
@@ -42,12 +44,14 @@ def _move_to() -> None:
     _moved(data.clip(clip_id).display_headline, data.move_to(clip_id, int(target), ui.current_user()), clip_id)
 
 
+@ui.refusals_as_notices
 def _unpublish(clip_id: str, headline: str) -> None:
     _changed, record = data.decide([clip_id], data.ClipStatus.NEW, ui.current_user())
     ui.flash(f"Unpublished “{ui.md_escape(headline[:60])}”; it is back in the review queue",
              ":material/unpublished:", undo=record)
 
 
+@ui.refusals_as_notices
 def _toggle_featured(clip_id: str, featured: bool) -> None:
     data.edit(clip_id, ClipEdit(featured=featured), ui.current_user())
 

@@ -38,6 +38,7 @@ def _clear_filters() -> None:
     st.session_state[Key.F_DATES] = ()
 
 
+@ui.refusals_as_notices
 def _decide(clip_ids: list[str], approve: bool, *, confirmed: bool = False) -> None:
     if approve and not confirmed and ui.ask_before_publishing(clip_ids):
         return  # confirm_box asks; "Publish anyway" comes back here confirmed
@@ -51,6 +52,7 @@ def _decide(clip_ids: list[str], approve: bool, *, confirmed: bool = False) -> N
     st.session_state[Key.Q_SELECT_ALL] = False
 
 
+@ui.refusals_as_notices
 def _make_primary(clip_id: str) -> None:
     if data.switch_primary(clip_id, ui.current_user()):
         ui.flash("This copy is the one the website links now", ":material/swap_horiz:")
@@ -68,6 +70,7 @@ def _copies(clip: data.ClipView, can_review: bool) -> None:
                               icon=":material/swap_horiz:", on_click=_make_primary, args=(copy.clip_id,))
 
 
+@ui.refusals_as_notices
 def _bulk(approve: bool, page_ids: list[str]) -> None:
     chosen = [i for i in page_ids if st.session_state.get(f"{Key.Q_SELECT}{i}")]
     if chosen:
@@ -161,7 +164,7 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric("Waiting for review", f"{counts.get('new', 0):,}", help="Stories: the copies of one article in many outlets are one card.")
 c2.metric("Published", f"{counts.get('approved', 0):,}")
 c3.metric("Rejected", f"{counts.get('rejected', 0):,}")
-matching = f"{page.total or 0:,}{'+' if page.total_capped else ''}"  # a broad search stops counting at 10,000
+matching = f"{page.total or 0:,}{'+' if page.total_capped else ''}"  # a search stops counting at 1,000
 c4.metric("Matching these filters", matching)
 
 ui.confirm_box(lambda ids: _decide(ids, True, confirmed=True))

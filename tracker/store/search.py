@@ -38,7 +38,7 @@ from tracker.store.tables import ClipRow, ClipSearchRow
 # What a search looks in, staff's text first. A clip's own title and summary stay searchable after an edit.
 SEARCH_FIELDS = ("headline", "title", "blurb", "summary", "outlet_display", "outlet", "content", "article")
 MIN_INDEXED_CHARS = 3  # a trigram index looks up words of at least this many characters
-# A search's total is counted up to here: past it the desk says "1,000+". A search with at least
+# A search's total is counted up to here: past it the desk says "1,000+". A search with more than
 # this many hits is also run the other way round (see search_condition), since counting and
 # sorting every hit of a common word took seconds at a million clips.
 COUNT_CAP = 1_000
@@ -88,9 +88,10 @@ def search_condition(dialect: str, query: str, *, broad: bool = False) -> Column
     text. None when the query has no words.
 
     A narrow search (broad=False) asks the index for its hits, and the database sorts those few.
-    A broad one (COUNT_CAP hits or more, see index_hits) is a correlated test of each clip's text instead: walking the
-    newest-first index and testing clip after clip finds a page of a common word's hits at once,
-    where fetching and sorting all of them took seconds at a million clips (bench/README.md)."""
+    A broad one (over COUNT_CAP hits, see index_hits) is a correlated test of each clip's text
+    instead: walking the newest-first index and testing clip after clip finds a page of a common
+    word's hits at once, where fetching and sorting all of them took seconds at a million clips
+    (bench/README.md)."""
     words = query_words(query)
     if not words:
         return None

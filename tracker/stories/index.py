@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from datasketch import MinHashLSH
 
 from tracker.stories.signature import NUM_PERM, Signature, containment, same_story
 
@@ -77,6 +76,10 @@ def _compare(new: Signature, other: Signature, story_id: str, clip_id: str) -> P
 
 class StoryIndex:
     def __init__(self, batch: Sequence[NewClip]) -> None:
+        from datasketch import (
+            MinHashLSH,  # imports scipy: only where stories are placed (signature.py)
+        )
+
         self.batch = list(batch)
         self._lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
         self._by_headline: dict[str, list[int]] = defaultdict(list)

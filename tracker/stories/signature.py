@@ -18,12 +18,18 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash
 
 from tracker.match.text import normalize_text
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
+
+# datasketch is imported where a signature is made or compared, not here: its package imports
+# scipy (for LSH tuning), ~0.6 s that the dashboard and the CLI would pay on every start.
 
 NUM_PERM = 128
 SEED = 1
@@ -37,8 +43,12 @@ CONTAINMENT_SAME = 0.6
 MIN_CONTAINED_SHINGLES = 12  # containment of a shorter text (a headline alone) proves nothing
 
 _WORD = re.compile(r"\w+")
-# Drawing 128 permutations costs more than signing a clip: drawn once, shared by every MinHash.
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+@cache
+def _permutations() -> object:
+    """Drawing 128 permutations costs more than signing a clip: drawn once, shared by every MinHash."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
 
 def _hash32(shingle: bytes) -> int:
@@ -59,6 +69,8 @@ class Signature:
         return np.frombuffer(self.hashvalues, dtype="<u4").astype(np.uint32)
 
     def minhash(self) -> LeanMinHash:
+        from datasketch import LeanMinHash
+
         return LeanMinHash(seed=SEED, hashvalues=self.values, scheme=SCHEME)
 
     def jaccard(self, other: Signature) -> float:
@@ -103,7 +115,9 @@ def sign(text: str) -> Signature | None:
     found = shingles(text)
     if not found:
         return None
-    mh = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_PERMUTATIONS, scheme=SCHEME, hashfunc=_hash32)
+    from datasketch import MinHash
+
+    mh = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_permutations(), scheme=SCHEME, hashfunc=_hash32)
     mh.update_batch(sorted(found))
     return Signature(np.asarray(mh.hashvalues, dtype="<u4").tobytes(), len(found))
 
