@@ -177,14 +177,14 @@ def take_docs_screenshots(folder: Path = ROOT / "docs" / "img") -> list[Path]:
                 page.screenshot(path=str(shots[0]))
 
                 page.goto(f"{url}/published")
-                expect(page.get_by_role("heading", name="Published")).to_be_visible(timeout=30_000)
+                expect(page.get_by_role("heading", name="Published", exact=True).first).to_be_visible(timeout=30_000)
                 page.get_by_role("button", name="Unpublish").first.wait_for(timeout=30_000)
                 page.wait_for_timeout(1500)
                 page.screenshot(path=str(shots[1]))
 
                 page.goto(url)
                 page.locator("[class*='st-key-q_edit-']").first.locator("button").click()
-                expect(page.get_by_role("heading", name="Clip editor")).to_be_visible(timeout=30_000)
+                expect(page.get_by_role("heading", name="Clip editor", exact=True).first).to_be_visible(timeout=30_000)
                 page.wait_for_timeout(2000)
                 page.screenshot(path=str(shots[2]))
             finally:
