@@ -792,6 +792,18 @@ def _notify_filter(ctx: _Ctx, where: str, raw: Any, member_ids: set[str], campai
     return NotifyFilter(members=members, campaigns=campaigns, chapters=wanted_chapters, statuses=statuses)
 
 
+def _named_entries(ctx: _Ctx, section: str, raw: object,
+                   keys: set[str]) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+    """Each entry of a list of named mappings (digests, webhooks): where it is for error messages
+    ("notify.digests[0] (weekly)"), its name, and its checked keys."""
+    for i, entry in enumerate(_as_list(ctx, section, raw)):
+        where = f"{section}[{i}]"
+        mapping = _as_mapping(ctx, where, entry)
+        _check_keys(ctx, where, mapping, keys)
+        name = _notify_name(ctx, f"{where}.name", mapping.get("name"))
+        yield f"{section}[{i}] ({name})", name, mapping
+
+
 def _notify_name(ctx: _Ctx, where: str, raw: Any) -> str:
     name = _as_str(ctx, where, raw, required=True)
     if not _NAME_RE.match(name):
@@ -811,12 +823,7 @@ def parse_notify(ctx: _Ctx, raw: Any, members: Iterable[MemberConfig],
     chapters = {v.casefold() for m in members for v in (m.chapter, m.state) if v}
     smtp = _smtp(ctx, data.get("smtp"))
     digests: list[DigestConfig] = []
-    for i, d in enumerate(_as_list(ctx, "notify.digests", data.get("digests"))):
-        where = f"notify.digests[{i}]"
-        dm = _as_mapping(ctx, where, d)
-        _check_keys(ctx, where, dm, _DIGEST_KEYS)
-        name = _notify_name(ctx, f"{where}.name", dm.get("name"))
-        where = f"notify.digests[{i}] ({name})"
+    for where, name, dm in _named_entries(ctx, "notify.digests", data.get("digests"), _DIGEST_KEYS):
         recipients = tuple(_address(ctx, f"{where}.recipients[{j}]", r)
                            for j, r in enumerate(_as_list(ctx, f"{where}.recipients", dm.get("recipients"))))
         if not recipients:
@@ -836,12 +843,7 @@ def parse_notify(ctx: _Ctx, raw: Any, members: Iterable[MemberConfig],
     if digests and smtp is None:
         raise ctx.fail("notify.smtp", "digests need an smtp server (host, sender)")
     webhooks: list[WebhookConfig] = []
-    for i, w in enumerate(_as_list(ctx, "notify.webhooks", data.get("webhooks"))):
-        where = f"notify.webhooks[{i}]"
-        wm = _as_mapping(ctx, where, w)
-        _check_keys(ctx, where, wm, _WEBHOOK_KEYS)
-        name = _notify_name(ctx, f"{where}.name", wm.get("name"))
-        where = f"notify.webhooks[{i}] ({name})"
+    for where, name, wm in _named_entries(ctx, "notify.webhooks", data.get("webhooks"), _WEBHOOK_KEYS):
         url = _as_str(ctx, f"{where}.url", wm.get("url"), required=True)
         if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
             raise ctx.fail(f"{where}.url", "expected an http(s):// webhook URL")
