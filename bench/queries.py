@@ -16,7 +16,6 @@ import json
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,11 +31,11 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import event, insert, text  # noqa: E402
 
 from bench.scenario import make_registry  # noqa: E402
+from bench.stores import bench_store  # noqa: E402
 from tracker.models import ClipFilter, ClipStatus  # noqa: E402
 from tracker.store import Store  # noqa: E402
 from tracker.store.tables import ClipRow, ClipSourceRow, MentionRow  # noqa: E402
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 RESULTS = ROOT / "bench" / "results"
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -178,31 +177,6 @@ def measure(store: Store, repeat: int = 5) -> dict[str, Any]:
     return out
 
 
-@contextmanager
-def database(kind: str) -> Iterator[Store]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="tracker-queries-") as tmp:
-            store = Store(f"sqlite:///{tmp}/q.db")
-            try:
-                yield store
-            finally:
-                store.close()
-        return
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    raw = PG_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(raw, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    store = Store(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    try:
-        yield store
-    finally:
-        store.close()
-        with psycopg.connect(raw, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
 def markdown(doc: dict[str, Any]) -> str:
     lines: list[str] = []
     for db, by_size in doc["results"].items():
@@ -233,7 +207,7 @@ def main() -> None:
     for db in args.db:
         results[db] = {}
         for size in args.sizes:
-            with database(db) as store:
+            with bench_store(db, prefix="queries") as store:
                 seeded = seed(store, size)
                 print(f"{db} {size:,} clips seeded in {seeded:.1f}s", flush=True)
                 queries = measure(store)

@@ -19,11 +19,9 @@ import json
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,12 +34,12 @@ from sqlalchemy import and_, func, insert, or_, select, text  # noqa: E402
 from sqlmodel import col  # noqa: E402
 
 from bench.scenario import _CITIES, _FIRST, _LAST, _WORDS  # noqa: E402
+from bench.stores import bench_store  # noqa: E402
 from tracker.models import ClipFilter, ClipPage, ClipStatus  # noqa: E402
 from tracker.store import Store  # noqa: E402
 from tracker.store.search import index_clips  # noqa: E402
 from tracker.store.tables import ClipRow  # noqa: E402
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 RESULTS = ROOT / "bench" / "results"
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 CHUNK = 20_000
@@ -163,48 +161,6 @@ def measure(store: Store, repeat: int, like_repeat: int) -> list[dict[str, Any]]
     return out
 
 
-@contextmanager
-def database(kind: str, keep: Path | None, pg_schema: str | None = None) -> Iterator[Store]:
-    if kind == "sqlite":
-        if keep is not None:
-            store = Store(f"sqlite:///{keep}")
-            try:
-                yield store
-            finally:
-                store.close()
-            return
-        with tempfile.TemporaryDirectory(prefix="tracker-search-") as tmp:
-            store = Store(f"sqlite:///{tmp}/s.db")
-            try:
-                yield store
-            finally:
-                store.close()
-        return
-    import psycopg
-
-    if pg_schema is not None:  # kept: built by an earlier run (or created and seeded now), measured again later
-        raw = PG_URL.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(raw, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {pg_schema}")
-        store = Store(f"{PG_URL}?options=-csearch_path%3D{pg_schema}")
-        try:
-            yield store
-        finally:
-            store.close()
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    raw = PG_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(raw, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    store = Store(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    try:
-        yield store
-    finally:
-        store.close()
-        with psycopg.connect(raw, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=1_000_000)
@@ -221,7 +177,7 @@ def main() -> None:
     results: dict[str, Any] = {"size": args.size, "page": PAGE, "repeat": args.repeat,
                                "like_repeat": args.like_repeat, "databases": {}}
     for kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
-        with database(kind, args.keep if kind == "sqlite" else None, args.pg_schema) as store:
+        with bench_store(kind, keep_file=args.keep, keep_schema=args.pg_schema, prefix="search") as store:
             with store.engine.connect() as conn:
                 clips = conn.execute(text("SELECT count(*) FROM clip")).scalar_one()
             build = {} if clips else seed(store, args.size)  # a kept database is measured as it is

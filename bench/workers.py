@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,29 +29,13 @@ if str(ROOT) not in sys.path:
 from bench.feedserver import serving  # noqa: E402
 from bench.ingest import machine  # noqa: E402
 from bench.scenario import Scenario, write_config  # noqa: E402
+from bench.stores import drop_pg_schema, temporary_pg_schema  # noqa: E402
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 RESULTS = ROOT / "bench" / "results"
 
 
-def _schema() -> tuple[str, str]:
-    import psycopg
-
-    schema = f"bench_w_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    return schema, f"{PG_URL}?options=-csearch_path%3D{schema}"
-
-
-def _drop(schema: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
 def run(config: Path, count: int, worker: bool) -> dict[str, Any]:
-    schema, url = _schema()
+    schema, url = temporary_pg_schema("bench_w")
     try:
         from tracker.store import Store
 
@@ -77,7 +60,7 @@ def run(config: Path, count: int, worker: bool) -> dict[str, Any]:
         return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_rss_mb_per_process": round(peak_mb, 1),
                 "outputs": outputs}
     finally:
-        _drop(schema)
+        drop_pg_schema(schema)
 
 
 def main() -> None:
