@@ -135,3 +135,18 @@ def test_a_role_taken_away_while_the_page_is_open_is_told_in_words(staff: Store)
     assert any("viewer" in m.value for m in at.markdown), [m.value for m in at.markdown]
     assert staff.get_clip(first).status is ClipStatus.NEW
     assert not any(k.startswith(Key.Q_APPROVE) for k in button_keys(at))  # and the page now draws them as a viewer's
+
+
+def test_a_search_past_the_count_cap_says_so(env: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the cap the queue shows "N+" rather than a count it did not make; under it, the exact count."""
+    clips = env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=3).clips
+    for n, clip in enumerate(clips):
+        env.edit_clip(clip.id, ClipEdit(headline=f"Zanzibar budget hearing, session{n}"), "maria", clip.first_seen_at)
+    monkeypatch.setattr(Store, "search_count_cap", 2)
+    at = signed_in("demo")
+    at.text_input(key=Key.F_TEXT).input("zanzibar").run()
+    shown = next(m.value for m in at.metric if m.label == "Matching these filters")
+    assert shown == "2+" and sorted(queue_ids(at)) == sorted(c.id for c in clips)
+    assert any("of 2+, newest first" in c.value for c in at.caption)
+    at.text_input(key=Key.F_TEXT).input("zanzibar session0").run()
+    assert metric(at, "Matching these filters") == 1
