@@ -145,6 +145,9 @@ SEARCHES: list[tuple[str, str, ClipStatus | None]] = [
     ("a city (about 1 clip in 40)", _CITIES[0], None),
     ("two common words (tens of thousands of hits)", f"{_WORDS[2]} {_WORDS[6]}", None),
     ("a two-letter word (no trigram: scan)", "zq", None),
+    ("the city within the review queue (status=new)", _CITIES[0], ClipStatus.NEW),
+    ("two common words within the review queue", f"{_WORDS[2]} {_WORDS[6]}", ClipStatus.NEW),
+    ("a two-letter word and the city", f"ny {_CITIES[0]}", None),
 ]
 
 

@@ -231,7 +231,7 @@ def test_a_broad_search_walks_the_sort_order_and_caps_its_total(store: Store) ->
     """Many hits: the page comes from testing clips newest first (no sort of every hit), and the
     total stops counting at the cap, saying so, rather than counting every hit."""
     ids = [add(store, f"rent{i}", f"Rent hearing number {i}", at=NOW - timedelta(hours=i)) for i in range(6)]
-    add(store, "other", "Weather for the weekend")
+    add(store, "other", "Weather for the weekend", at=NOW - timedelta(days=10))
     store.search_count_cap = 4
     captured: list[str] = []
     from sqlalchemy import event
@@ -254,3 +254,46 @@ def test_a_broad_search_walks_the_sort_order_and_caps_its_total(store: Store) ->
     assert narrow.total == 1 and not narrow.total_capped
     exact = store.list_clips(ClipFilter(text="hearing number 5"), limit=2, with_total=True)
     assert exact.total == 1 and not exact.total_capped and exact.clips[0].id == ids[5]
+
+
+def test_a_broad_search_under_other_filters_is_counted_in_a_window(store: Store) -> None:
+    """With the queue's status filter too, the total is counted among the newest clips the filter
+    allows; past that window it says "at least"."""
+    ids = [add(store, f"rent{i}", f"Rent hearing number {i}", at=NOW - timedelta(hours=i)) for i in range(6)]
+    add(store, "other", "Weather for the weekend", at=NOW - timedelta(days=10))
+    queue = ClipFilter(text="rent hearing", status=ClipStatus.NEW)
+    store.search_count_cap = 4
+    page = store.list_clips(queue, limit=2, with_total=True)
+    assert [c.id for c in page.clips] == ids[:2] and (page.total, page.total_capped) == (4, True)
+    store.search_count_window = 3  # the newest three new clips: three hits, and more clips beyond
+    page = store.list_clips(queue, limit=2, with_total=True)
+    assert [c.id for c in page.clips] == ids[:2] and (page.total, page.total_capped) == (3, True)
+    store.search_count_window = 7  # every new clip: the count is exact again (under the cap)
+    store.search_count_cap = 5
+    store.set_status(ids[4:], ClipStatus.REJECTED, "maria", NOW)
+    page = store.list_clips(queue, limit=10, with_total=True)
+    assert [c.id for c in page.clips] == ids[:4]
+    assert (page.total, page.total_capped) == (4, False)
+
+
+def test_a_short_word_with_a_broad_one_is_not_walked_through_every_clip(store: Store) -> None:
+    """`ny philadelphia`: the index finds many clips for the long word, none with both; the count of
+    both words decides, so the search is not walked newest-first over every clip."""
+    for i in range(6):
+        add(store, f"p{i}", f"Philadelphia council {i}", at=NOW - timedelta(hours=i))
+    store.search_count_cap = 4
+    captured: list[str] = []
+    from sqlalchemy import event
+
+    def grab(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        captured.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", grab)
+    try:
+        page = store.list_clips(ClipFilter(text="ny philadelphia"), limit=10, with_total=True)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", grab)
+    assert page.clips == () and (page.total, page.total_capped) == (0, False)
+    assert not any("EXISTS" in s.upper() for s in captured)  # the index's (no) hits, not a walk
+    page = store.list_clips(ClipFilter(text="3 philadelphia"), limit=10, with_total=True)
+    assert len(page.clips) == 1 and (page.total, page.total_capped) == (1, False)

@@ -30,7 +30,7 @@ from tracker.models import (
 from tracker.normalize import believable_date, clean_url
 from tracker.store.base import StoreBase, mention_row
 from tracker.store.resolve import enqueue, known_resolution, unresolved_of
-from tracker.store.search import COUNT_CAP, all_words_indexed, index_hits, search_condition
+from tracker.store.search import COUNT_CAP, index_hits, search_condition, text_test
 from tracker.store.tables import AuditRow, ClipRow, ClipSourceRow, FeedRow, MentionRow
 from tracker.store.types import UTCDateTime
 
@@ -306,7 +306,7 @@ class ClipsMixin(StoreBase):
                     (not primary, at.replace(tzinfo=None), StoryCopy(cid, url, display or outlet, headline or title)))
         return {k: [c for _, _, c in sorted(v, key=lambda t: (t[0], t[1], t[2].clip_id))] for k, v in found.items()}
 
-    def _filtered(self, f: ClipFilter, s: Session | None = None, *, broad: bool = False):  # type: ignore[no-untyped-def]
+    def _filtered(self, f: ClipFilter, s: Session | None = None):  # type: ignore[no-untyped-def]
         conditions = []
         if f.status is not None:
             conditions.append(col(ClipRow.status) == f.status.value)
@@ -323,7 +323,7 @@ class ClipsMixin(StoreBase):
         if f.until is not None:
             conditions.append(func.coalesce(ClipRow.published_at, ClipRow.first_seen_at) < f.until)
         if f.text:
-            found = search_condition(self.dialect, f.text, broad=broad)
+            found = search_condition(self.dialect, f.text)
             if found is not None:
                 conditions.append(found)
         if f.tag:
@@ -391,7 +391,9 @@ class ClipsMixin(StoreBase):
             cap = self.search_count_cap
             hits = index_hits(s.connection(), f.text, limit=cap + 1) if f.text else None
             broad = hits is not None and hits > cap
-            conditions = self._filtered(f, s, broad=broad)
+            others = self._filtered(replace(f, text=None), s)
+            found = search_condition(self.dialect, f.text, broad=broad) if f.text else None
+            conditions = [*others, found] if found is not None else others
             query = select(ClipRow, sort_at.label("sort_at"))
             if conditions:
                 query = query.where(and_(*conditions))
@@ -410,11 +412,13 @@ class ClipsMixin(StoreBase):
                 next_cursor = _encode_cursor(last_sort, rows[-1].id)
             total = None
             capped = False
-            if with_total and broad and len(conditions) == 1 and all_words_indexed(f.text or ""):
-                # The search alone, and the index already counted its hits up to the cap.
+            if with_total and broad and not others:
+                # The search alone: the index already counted its hits, past the cap.
                 total, capped = cap, True
+            elif with_total and broad and f.text:
+                total, capped = self._count_broad(s, others, f.text, cap, shown=len(rows))
             elif with_total and f.text:
-                # Counting all of a common word's hits cost seconds; "1,000+" tells staff as much.
+                # Few hits (the index said so), or only words too short to look up: counted up to the cap.
                 counted = select(col(ClipRow.id)).where(*conditions).limit(cap + 1).subquery()
                 total = int(s.execute(select(func.count()).select_from(counted)).scalar_one())
                 capped = total > cap
@@ -426,6 +430,24 @@ class ClipsMixin(StoreBase):
                 total = int(s.execute(count_query).scalar_one())
             return ClipPage(clips=tuple(self._views(s, rows)), next_cursor=next_cursor, total=total,
                             total_capped=capped)
+
+    # A broad search under other filters (the queue's "New", a member) is counted among this many
+    # of the filtered clips, newest first: counting to the cap could read most of the table.
+    search_count_window = 10_000
+
+    def _count_broad(self, s: Session, others: list[Any], text: str, cap: int, *, shown: int) -> tuple[int, bool]:
+        """(total, is it a lower bound) of a broad search with other filters: its hits among the
+        newest search_count_window clips those filters allow. When more clips lie beyond that
+        window, the total is "at least" (never less than the page already shows)."""
+        sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
+        newest = select(col(ClipRow.id)).where(*others).order_by(sort_at.desc(), col(ClipRow.id).desc())
+        window = newest.limit(self.search_count_window).subquery()
+        counted = select(window.c.id).where(text_test(text, window.c.id)).limit(cap + 1).subquery()
+        total = int(s.execute(select(func.count()).select_from(counted)).scalar_one())
+        if total > cap:
+            return cap, True
+        beyond = s.execute(newest.offset(self.search_count_window).limit(1)).first() is not None
+        return max(total, shown), beyond
 
     def all_clips(self, f: ClipFilter = ClipFilter()) -> list[ClipView]:
         out: list[ClipView] = []

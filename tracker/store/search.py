@@ -24,6 +24,7 @@ from sqlalchemy import (
     exists,
     func,
     inspect,
+    literal,
     select,
     table,
     text,
@@ -83,6 +84,16 @@ def _like(word: str) -> str:
     return f"%{escaped}%"
 
 
+def text_test(query: str, clip_id: ColumnElement[str]) -> ColumnElement[bool]:
+    """True where the clip `clip_id` names has every word of query: one lookup of its text by id.
+    A scalar subquery, which PostgreSQL runs row by row (an EXISTS it would turn into a join
+    against every hit of a common word, and read all of them to test 10,000 clips)."""
+    found = (select(literal(1)).where(col(ClipSearchRow.clip_id) == clip_id,
+                                       *[col(ClipSearchRow.body).like(_like(w), escape="\\") for w in query_words(query)])
+             .limit(1).scalar_subquery())
+    return found.is_not(None)
+
+
 def search_condition(dialect: str, query: str, *, broad: bool = False) -> ColumnElement[bool] | None:
     """A condition on clip.id: every word of query occurs (as a substring) in the clip's normalised
     text. None when the query has no words.
@@ -111,23 +122,23 @@ def search_condition(dialect: str, query: str, *, broad: bool = False) -> Column
 
 
 def index_hits(connection: Connection, query: str, *, limit: int) -> int | None:
-    """How many clips the index finds for the query's words, counting up to `limit` (the
-    database stops there). None when no word is long enough to look up (a scan either way).
-    Words too short for the index are not counted: with them, this is an upper bound."""
-    long_words = [w for w in query_words(query) if len(w) >= MIN_INDEXED_CHARS]
+    """How many clips have every word of the query, counting up to `limit` (the database stops
+    there). The index finds the long words; words too short for it are tested on what it found.
+    None when no word is long enough to look up (a scan either way)."""
+    words = query_words(query)
+    long_words = [w for w in words if len(w) >= MIN_INDEXED_CHARS]
     if not long_words:
         return None
+    short = [col(ClipSearchRow.body).like(_like(w), escape="\\") for w in words if w not in long_words]
     if connection.dialect.name == "sqlite":
+        # A join, not IN: FTS5 hands its hits over one by one, so the count stops at the limit.
         match = " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)
-        found = select(_fts.c.rowid).where(_fts.c.body.op("MATCH")(match))
+        found = (select(col(ClipSearchRow.id)).join(_fts, _fts.c.rowid == col(ClipSearchRow.id))
+                 .where(_fts.c.body.op("MATCH")(match), *short))
     else:
         found = select(col(ClipSearchRow.id)).where(*[col(ClipSearchRow.body).like(_like(w), escape="\\")
-                                                      for w in long_words])
+                                                      for w in long_words], *short)
     return int(connection.execute(select(func.count()).select_from(found.limit(limit).subquery())).scalar_one())
-
-
-def all_words_indexed(query: str) -> bool:
-    return all(len(w) >= MIN_INDEXED_CHARS for w in query_words(query))
 
 
 # ------------------------------------------------------------------ keeping it in step
