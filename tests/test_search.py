@@ -20,7 +20,7 @@ from tracker.models import ClipEdit, ClipFilter, ClipStatus, MatchedEntry, Menti
 from tracker.normalize import canonical_url, clip_id_for
 from tracker.store import Store
 from tracker.store.engine import make_engine
-from tracker.store.search import UNMODELLED, include_object, plan_search
+from tracker.store.search import UNMODELLED, include_object
 
 
 def add(store: Store, name: str, title: str, *, summary: str = "", content: str = "", outlet: str = "Paper",
@@ -50,7 +50,6 @@ def clips(store: Store, request: pytest.FixtureRequest) -> dict[str, str]:
     sort order, as a search with thousands of hits is run (broad, forced here by a threshold of 1)."""
     if request.param == "broad":
         store.search_count_cap = 1  # two hits are already "1+", run as a broad search
-        store.search_dense_factor, store.search_walk_factor = 0, 1  # walk whatever is past the cap
     return {
         "curly": add(store, "curly", "Councilmember O’Rourke backs the transit plan"),
         "straight": add(store, "straight", "O'Rourke responds to critics"),
@@ -233,7 +232,7 @@ def test_a_broad_search_walks_the_sort_order_and_caps_its_total(store: Store) ->
     total stops counting at the cap, saying so, rather than counting every hit."""
     ids = [add(store, f"rent{i}", f"Rent hearing number {i}", at=NOW - timedelta(hours=i)) for i in range(6)]
     add(store, "other", "Weather for the weekend", at=NOW - timedelta(days=10))
-    store.search_count_cap, store.search_dense_factor, store.search_walk_factor = 4, 0, 1
+    store.search_count_cap = 4
     captured: list[str] = []
     from sqlalchemy import event
 
@@ -263,7 +262,7 @@ def test_a_broad_search_under_other_filters_is_counted_in_a_window(store: Store)
     ids = [add(store, f"rent{i}", f"Rent hearing number {i}", at=NOW - timedelta(hours=i)) for i in range(6)]
     add(store, "other", "Weather for the weekend", at=NOW - timedelta(days=10))
     queue = ClipFilter(text="rent hearing", status=ClipStatus.NEW)
-    store.search_count_cap, store.search_dense_factor, store.search_walk_factor = 4, 0, 1
+    store.search_count_cap = 4
     page = store.list_clips(queue, limit=2, with_total=True)
     assert [c.id for c in page.clips] == ids[:2] and (page.total, page.total_capped) == (4, True)
     store.search_count_window = 3  # the newest three new clips: three hits, and more clips beyond
@@ -298,31 +297,3 @@ def test_a_short_word_with_a_broad_one_is_not_walked_through_every_clip(store: S
     assert not any("EXISTS" in s.upper() for s in captured)  # the index's (no) hits, not a walk
     page = store.list_clips(ClipFilter(text="3 philadelphia"), limit=10, with_total=True)
     assert len(page.clips) == 1 and (page.total, page.total_capped) == (1, False)
-
-
-def test_a_search_past_the_cap_but_not_common_sorts_its_hits(store: Store) -> None:
-    """Past the cap but not common (a few thousand of a million clips; here, under five times the
-    cap on SQLite, and rare in PostgreSQL's estimate): sorting the index's hits beats walking; the
-    page and the "N+" total are the same either way."""
-    ids = [add(store, f"rent{i}", f"Rent hearing number {i}", at=NOW - timedelta(hours=i)) for i in range(6)]
-    store.search_count_cap = 4
-    captured: list[str] = []
-    from sqlalchemy import event
-
-    def grab(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        captured.append(statement)
-
-    event.listen(store.engine, "before_cursor_execute", grab)
-    try:
-        page = store.list_clips(ClipFilter(text="rent hearing"), limit=2, with_total=True)
-    finally:
-        event.remove(store.engine, "before_cursor_execute", grab)
-    assert [c.id for c in page.clips] == ids[:2] and (page.total, page.total_capped) == (4, True)
-    assert not any("EXISTS" in s.upper() for s in captured)
-    with store.engine.begin() as conn:
-        plan = plan_search(conn, "rent hearing", limit=5, dense_factor=20, walk_factor=5)
-        assert not plan.walk and plan.hits in (5, 6)  # PostgreSQL counts to the limit, SQLite past it
-        # six hits: five times a limit of 1 on SQLite, and whatever the estimate on PostgreSQL: walked
-        assert plan_search(conn, "rent hearing", limit=1, dense_factor=0, walk_factor=5).walk
-        if store.dialect == "postgresql":  # counted through the index, and the planner set back as it was
-            assert conn.exec_driver_sql("SHOW enable_seqscan").scalar() == "on"

@@ -30,14 +30,7 @@ from tracker.models import (
 from tracker.normalize import believable_date, clean_url
 from tracker.store.base import StoreBase, mention_row
 from tracker.store.resolve import enqueue, known_resolution, unresolved_of
-from tracker.store.search import (
-    COUNT_CAP,
-    DENSE_FACTOR,
-    WALK_FACTOR,
-    plan_search,
-    search_condition,
-    text_test,
-)
+from tracker.store.search import COUNT_CAP, index_hits, search_condition, text_test
 from tracker.store.tables import AuditRow, ClipRow, ClipSourceRow, FeedRow, MentionRow
 from tracker.store.types import UTCDateTime
 
@@ -378,8 +371,6 @@ class ClipsMixin(StoreBase):
     # Search planning (tracker.store.search): a search's total is counted up to this, and a search
     # with this many hits tests clips in sort order instead of sorting all of its hits.
     search_count_cap = COUNT_CAP
-    search_dense_factor = DENSE_FACTOR  # PostgreSQL walks only words it expects this many caps of
-    search_walk_factor = WALK_FACTOR  # SQLite walks only words with this many caps of hits
 
     def _is_popular(self, s: Session, kind: str, target: str) -> bool:
         # Counts suppressed rows too: a planning threshold, answered from the (kind, target_id) index alone.
@@ -398,9 +389,8 @@ class ClipsMixin(StoreBase):
         sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
         with self.session() as s:
             cap = self.search_count_cap
-            plan = (plan_search(s.connection(), f.text, limit=cap + 1, dense_factor=self.search_dense_factor,
-                                walk_factor=self.search_walk_factor) if f.text else None)
-            broad = plan is not None and plan.walk
+            hits = index_hits(s.connection(), f.text, limit=cap + 1) if f.text else None
+            broad = hits is not None and hits > cap
             others = self._filtered(replace(f, text=None), s)
             found = search_condition(self.dialect, f.text, broad=broad) if f.text else None
             conditions = [*others, found] if found is not None else others

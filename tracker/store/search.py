@@ -12,15 +12,12 @@ can look up, are checked on the matching rows (or, alone, by a scan).
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Select,
     and_,
     column,
     event,
@@ -102,7 +99,7 @@ def search_condition(dialect: str, query: str, *, broad: bool = False) -> Column
     text. None when the query has no words.
 
     A narrow search (broad=False) asks the index for its hits, and the database sorts those few.
-    A broad one (see plan_search) is a correlated test of each clip's text
+    A broad one (over COUNT_CAP hits, see index_hits) is a correlated test of each clip's text
     instead: walking the newest-first index and testing clip after clip finds a page of a common
     word's hits at once, where fetching and sorting all of them took seconds at a million clips
     (bench/README.md)."""
@@ -124,72 +121,24 @@ def search_condition(dialect: str, query: str, *, broad: bool = False) -> Column
     return col(ClipRow.id).in_(select(col(ClipSearchRow.clip_id)).where(and_(*conditions)))
 
 
-@dataclass(frozen=True)
-class SearchPlan:
-    """What the index says of a search before it runs: how many clips have every word (counted up
-    to a limit; None when no word is long enough to look up) and whether to walk the newest-first
-    order testing each clip (common words) rather than sort the index's hits."""
-
-    hits: int | None
-    walk: bool
-
-
-def plan_search(connection: Connection, query: str, *, limit: int, dense_factor: float,
-                walk_factor: int = 1) -> SearchPlan:
-    """Count the query's hits up to `limit` at least (the database stops there): the index finds
-    the long words, words too short for it are tested on what it found. Walk only a common word's
-    search: for a word in a few thousand of a million clips, a walk reads thousands of clips
-    (0.1-0.3 s) where sorting its hits takes tens of milliseconds. Common means: on SQLite, the
-    count reached walk_factor times the limit; on PostgreSQL, whose count cannot stop early in
-    the index, the count reached the limit and the planner expects dense_factor times more."""
+def index_hits(connection: Connection, query: str, *, limit: int) -> int | None:
+    """How many clips have every word of the query, counting up to `limit` (the database stops
+    there). The index finds the long words; words too short for it are tested on what it found.
+    None when no word is long enough to look up (a scan either way)."""
     words = query_words(query)
     long_words = [w for w in words if len(w) >= MIN_INDEXED_CHARS]
     if not long_words:
-        return SearchPlan(hits=None, walk=False)
+        return None
     short = [col(ClipSearchRow.body).like(_like(w), escape="\\") for w in words if w not in long_words]
     if connection.dialect.name == "sqlite":
         # A join, not IN: FTS5 hands its hits over one by one, so the count stops at the limit.
         match = " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)
         found = (select(col(ClipSearchRow.id)).join(_fts, _fts.c.rowid == col(ClipSearchRow.id))
                  .where(_fts.c.body.op("MATCH")(match), *short))
-        # No estimate to ask here, but FTS5 counts fast (20 ms to 5,000): walk only when the count
-        # reaches walk_factor times the limit, and sort the hits of a word in a few thousand clips.
-        hits = _count(connection, found, limit * walk_factor)
-        return SearchPlan(hits=hits, walk=hits >= limit * walk_factor)
-    found = select(col(ClipSearchRow.id)).where(*[col(ClipSearchRow.body).like(_like(w), escape="\\")
-                                                  for w in long_words], *short)
-    if _estimated_rows(connection, found) >= limit * dense_factor:
-        hits = _count(connection, found, limit)  # a scan that stops at the limit: a few thousand rows
-        return SearchPlan(hits=hits, walk=hits >= limit)
-    # Not a common word: the GIN index's candidates, rechecked, cost less than the scan the planner
-    # picks for a LIMIT (it read 370,000 rows to count 1,001 of 2,700 hits).
-    previous = connection.exec_driver_sql("SELECT current_setting('enable_seqscan')").scalar()
-    connection.exec_driver_sql("SELECT set_config('enable_seqscan', 'off', true)")
-    try:
-        return SearchPlan(hits=_count(connection, found, limit), walk=False)
-    finally:
-        connection.exec_driver_sql("SELECT set_config('enable_seqscan', %(value)s, true)", {"value": previous})
-
-
-# On PostgreSQL, a search whose words the planner expects in more than this many times the hits a
-# count needs is counted by a scan that stops early; a rarer one through the GIN index.
-DENSE_FACTOR = 20
-# On SQLite, a search with this many times the hits a count needs is walked; fewer are sorted.
-WALK_FACTOR = 5
-
-
-def _count(connection: Connection, found: Select[Any], limit: int) -> int:
+    else:
+        found = select(col(ClipSearchRow.id)).where(*[col(ClipSearchRow.body).like(_like(w), escape="\\")
+                                                      for w in long_words], *short)
     return int(connection.execute(select(func.count()).select_from(found.limit(limit).subquery())).scalar_one())
-
-
-def _estimated_rows(connection: Connection, query: Select[Any]) -> float:
-    """PostgreSQL's estimate of how many rows a query returns (planning only: about a millisecond).
-    Its LIKE estimates come from the column's statistics, near enough to tell rare from common."""
-    compiled = query.compile(connection)
-    plan: Any = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar()
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 # ------------------------------------------------------------------ keeping it in step
