@@ -142,6 +142,7 @@ SEARCHES: list[tuple[str, str, ClipStatus | None]] = [
     ("a hyphenated name typed with a space", "Okafor Reyes", None),
     ("a member's full name", f"{_FIRST[0]} {_LAST[0]}", None),
     ("a name within the review queue (status=new)", f"{_FIRST[0]} {_LAST[0]}", ClipStatus.NEW),
+    ("a surname and a common word (~2,700 hits)", f"{_LAST[0]} {_WORDS[26]}", None),
     ("a city (about 1 clip in 40)", _CITIES[0], None),
     ("two common words (tens of thousands of hits)", f"{_WORDS[2]} {_WORDS[6]}", None),
     ("a two-letter word (no trigram: scan)", "zq", None),
