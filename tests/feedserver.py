@@ -8,12 +8,13 @@ what the client sent (conditional GET headers, User-Agent).
 from __future__ import annotations
 
 import gzip
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.localserver import LocalServer
 
 
 @dataclass
@@ -46,7 +47,7 @@ class SeenRequest:
     client_port: int = 0  # the same port twice: the client reused its connection
 
 
-class FeedServer:
+class FeedServer(LocalServer):
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[SeenRequest] = []
@@ -105,18 +106,7 @@ class FeedServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        class QuietServer(ThreadingHTTPServer):
-            def handle_error(self, request: object, client_address: object) -> None:
-                pass  # clients hanging up mid-body is what several tests do on purpose
-
-        self.httpd = QuietServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(Handler)
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -127,14 +117,6 @@ class FeedServer:
 
     def hits(self, path: str) -> list[SeenRequest]:
         return [r for r in self.requests if r.path == path]
-
-    def start(self) -> FeedServer:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @contextmanager

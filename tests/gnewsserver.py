@@ -15,9 +15,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
+from tests.localserver import LocalServer
 from tracker.resolve.links import encode_google_id
 
 BATCH_PATH = "/_/DotsSplashUi/data/batchexecute"
@@ -36,7 +37,7 @@ def current_id(url: str) -> str:
     return encode_google_id("AU_yqL" + hashlib.sha256(url.encode()).hexdigest()[:48])
 
 
-class FakeGoogleNews:
+class FakeGoogleNews(LocalServer):
     def __init__(self) -> None:
         self.articles: dict[str, str] = {}  # id -> the URL batchexecute answers
         self.signatures: dict[str, tuple[str, int]] = {}
@@ -62,14 +63,7 @@ class FakeGoogleNews:
             def do_POST(self) -> None:
                 server._post(self)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(Handler)
 
     def add(self, url: str) -> str:
         """Register a story; returns the Google News link a search feed would carry for it."""
@@ -147,14 +141,6 @@ class FakeGoogleNews:
         else:
             body = ")]}'\n\n" + json.dumps(rows)
         _send(handler, 200, body.encode(), "application/json; charset=utf-8")
-
-    def start(self) -> FakeGoogleNews:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def _send(handler: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str,

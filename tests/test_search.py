@@ -3,6 +3,8 @@ them, an index on the normalised text kept in step by the store, on SQLite and P
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlmodel import SQLModel
 
 from tests.fakes import NOW, FakeClock
@@ -42,6 +44,21 @@ def found(store: Store, query: str, **kw: object) -> set[str]:
     else:
         assert page.total == len(page.clips)
     return {c.id for c in page.clips}
+
+
+@contextmanager
+def sql_sent(store: Store) -> Iterator[list[str]]:
+    """The SQL statements the store sends inside the block."""
+    captured: list[str] = []
+
+    def grab(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        captured.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", grab)
+    try:
+        yield captured
+    finally:
+        event.remove(store.engine, "before_cursor_execute", grab)
 
 
 @pytest.fixture(params=["narrow", "broad"])
@@ -136,17 +153,8 @@ def test_the_query_uses_the_index(store: Store, clips: dict[str, str]) -> None:
     """SQLite looks words up in the FTS5 table; PostgreSQL has the trigram GIN index on the text."""
     with store.engine.connect() as conn:
         if store.dialect == "sqlite":
-            captured: list[str] = []
-            from sqlalchemy import event
-
-            def grab(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-                captured.append(statement)
-
-            event.listen(store.engine, "before_cursor_execute", grab)
-            try:
+            with sql_sent(store) as captured:
                 found(store, "o'rourke")
-            finally:
-                event.remove(store.engine, "before_cursor_execute", grab)
             statement = next(s for s in captured if "clip_search_fts" in s)
             assert "MATCH" in statement
         else:
@@ -233,17 +241,8 @@ def test_a_broad_search_walks_the_sort_order_and_caps_its_total(store: Store) ->
     ids = [add(store, f"rent{i}", f"Rent hearing number {i}", at=NOW - timedelta(hours=i)) for i in range(6)]
     add(store, "other", "Weather for the weekend", at=NOW - timedelta(days=10))
     store.search_count_cap = 4
-    captured: list[str] = []
-    from sqlalchemy import event
-
-    def grab(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        captured.append(statement)
-
-    event.listen(store.engine, "before_cursor_execute", grab)
-    try:
+    with sql_sent(store) as captured:
         page = store.list_clips(ClipFilter(text="rent hearing"), limit=2, with_total=True)
-    finally:
-        event.remove(store.engine, "before_cursor_execute", grab)
     assert [c.id for c in page.clips] == ids[:2]  # newest first
     assert page.total == 4 and page.total_capped
     assert any("EXISTS" in s.upper() and "clip_search.body LIKE" in s for s in captured)
@@ -282,17 +281,8 @@ def test_a_short_word_with_a_broad_one_is_not_walked_through_every_clip(store: S
     for i in range(6):
         add(store, f"p{i}", f"Philadelphia council {i}", at=NOW - timedelta(hours=i))
     store.search_count_cap = 4
-    captured: list[str] = []
-    from sqlalchemy import event
-
-    def grab(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        captured.append(statement)
-
-    event.listen(store.engine, "before_cursor_execute", grab)
-    try:
+    with sql_sent(store) as captured:
         page = store.list_clips(ClipFilter(text="ny philadelphia"), limit=10, with_total=True)
-    finally:
-        event.remove(store.engine, "before_cursor_execute", grab)
     assert page.clips == () and (page.total, page.total_capped) == (0, False)
     assert not any("EXISTS" in s.upper() for s in captured)  # the index's (no) hits, not a walk
     page = store.list_clips(ClipFilter(text="3 philadelphia"), limit=10, with_total=True)
