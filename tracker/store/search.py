@@ -84,12 +84,21 @@ def _like(word: str) -> str:
     return f"%{escaped}%"
 
 
+def _contains(words: Iterable[str]) -> list[ColumnElement[bool]]:
+    """clip_search.body holds each word (a substring: LIKE, its metacharacters escaped)."""
+    return [col(ClipSearchRow.body).like(_like(w), escape="\\") for w in words]
+
+
+def _fts_match(words: Iterable[str]) -> ColumnElement[bool]:
+    """FTS5's MATCH of quoted strings: each one a substring for the trigram tokenizer."""
+    return _fts.c.body.op("MATCH")(" AND ".join('"' + w.replace('"', '""') + '"' for w in words))
+
+
 def text_test(query: str, clip_id: ColumnElement[str]) -> ColumnElement[bool]:
     """True where the clip `clip_id` names has every word of query: one lookup of its text by id.
     A scalar subquery, which PostgreSQL runs row by row (an EXISTS it would turn into a join
     against every hit of a common word, and read all of them to test 10,000 clips)."""
-    found = (select(literal(1)).where(col(ClipSearchRow.clip_id) == clip_id,
-                                       *[col(ClipSearchRow.body).like(_like(w), escape="\\") for w in query_words(query)])
+    found = (select(literal(1)).where(col(ClipSearchRow.clip_id) == clip_id, *_contains(query_words(query)))
              .limit(1).scalar_subquery())
     return found.is_not(None)
 
@@ -107,17 +116,14 @@ def search_condition(dialect: str, query: str, *, broad: bool = False) -> Column
     if not words:
         return None
     if broad:
-        return exists().where(col(ClipSearchRow.clip_id) == col(ClipRow.id),
-                              *[col(ClipSearchRow.body).like(_like(w), escape="\\") for w in words])
+        return exists().where(col(ClipSearchRow.clip_id) == col(ClipRow.id), *_contains(words))
     conditions: list[ColumnElement[bool]] = []
     long_words = [w for w in words if len(w) >= MIN_INDEXED_CHARS]
     if dialect == "sqlite" and long_words:
-        # One FTS5 query of quoted strings: each is a substring for the trigram tokenizer.
-        match = " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)
-        conditions.append(col(ClipSearchRow.id).in_(select(_fts.c.rowid).where(_fts.c.body.op("MATCH")(match))))
+        conditions.append(col(ClipSearchRow.id).in_(select(_fts.c.rowid).where(_fts_match(long_words))))
         words = [w for w in words if w not in long_words]
     # PostgreSQL's GIN index answers LIKE itself; on SQLite these are the short words, checked on the rows found.
-    conditions += [col(ClipSearchRow.body).like(_like(w), escape="\\") for w in words]
+    conditions += _contains(words)
     return col(ClipRow.id).in_(select(col(ClipSearchRow.clip_id)).where(and_(*conditions)))
 
 
@@ -129,15 +135,13 @@ def index_hits(connection: Connection, query: str, *, limit: int) -> int | None:
     long_words = [w for w in words if len(w) >= MIN_INDEXED_CHARS]
     if not long_words:
         return None
-    short = [col(ClipSearchRow.body).like(_like(w), escape="\\") for w in words if w not in long_words]
+    short = _contains(w for w in words if w not in long_words)
     if connection.dialect.name == "sqlite":
         # A join, not IN: FTS5 hands its hits over one by one, so the count stops at the limit.
-        match = " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)
         found = (select(col(ClipSearchRow.id)).join(_fts, _fts.c.rowid == col(ClipSearchRow.id))
-                 .where(_fts.c.body.op("MATCH")(match), *short))
+                 .where(_fts_match(long_words), *short))
     else:
-        found = select(col(ClipSearchRow.id)).where(*[col(ClipSearchRow.body).like(_like(w), escape="\\")
-                                                      for w in long_words], *short)
+        found = select(col(ClipSearchRow.id)).where(*_contains(long_words), *short)
     return int(connection.execute(select(func.count()).select_from(found.limit(limit).subquery())).scalar_one())
 
 
