@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,14 +19,22 @@ from tracker.store.engine import MIGRATIONS_DIR, make_engine
 from tracker.store.migrations import HEAD_REVISION
 
 
-def _upgrade_to(url: str, revision: str) -> None:
+def _migrate(url: str, step: Callable[[AlembicConfig, str], None], revision: str) -> None:
     engine = make_engine(url, migrate=False)
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
+        step(cfg, revision)
     engine.dispose()
+
+
+def _upgrade_to(url: str, revision: str) -> None:
+    _migrate(url, command.upgrade, revision)
+
+
+def _downgrade_to(url: str, revision: str) -> None:
+    _migrate(url, command.downgrade, revision)
 
 
 def test_upgrading_a_database_from_the_first_schema_keeps_its_data(db_url: str) -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import inspect
 
 from tests.fakes import NOW
-from tests.test_migrations import _upgrade_to
+from tests.test_migrations import _downgrade_to, _upgrade_to
 from tracker.store import Store
-from tracker.store.engine import MIGRATIONS_DIR, make_engine
+from tracker.store.engine import make_engine
 
 
 def test_upgrade_from_0006_adds_the_log_and_downgrade_removes_it(db_url: str) -> None:
@@ -21,12 +19,8 @@ def test_upgrade_from_0006_adds_the_log_and_downgrade_removes_it(db_url: str) ->
     assert "notify_delivery" in inspect(store.engine).get_table_names()
     store.record_deliveries("digest", "morning", "a@example.org", ["s1"], NOW)
     store.close()
+    _downgrade_to(db_url, "0006")
     engine = make_engine(db_url, migrate=False)
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, "0006")
     assert "notify_delivery" not in inspect(engine).get_table_names()
     engine.dispose()
 

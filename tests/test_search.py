@@ -16,7 +16,7 @@ from sqlalchemy import event, text
 from sqlmodel import SQLModel
 
 from tests.fakes import NOW, FakeClock
-from tests.test_migrations import _upgrade_to
+from tests.test_migrations import _downgrade_to, _upgrade_to
 from tracker.cli import cli
 from tracker.models import ClipEdit, ClipFilter, ClipStatus, MatchedEntry, Mention, ParsedEntry
 from tracker.normalize import canonical_url, clip_id_for
@@ -215,18 +215,7 @@ def test_migration_0008_downgrades_and_upgrades_again_keeping_clips(db_url: str)
     store = Store(db_url)
     clip_id = add(store, "curly", "Councilmember O’Rourke backs the transit plan")
     store.close()
-    from alembic import command
-    from alembic.config import Config as AlembicConfig
-
-    from tracker.store.engine import MIGRATIONS_DIR
-
-    engine = make_engine(db_url, migrate=False)
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, "0006")
-    engine.dispose()
+    _downgrade_to(db_url, "0006")
     store = Store(db_url)
     try:
         assert found(store, "o'rourke") == {clip_id}

@@ -337,18 +337,13 @@ def test_a_search_link_not_resolved_yet_joins_its_story_with_no_outlet(store: St
 def test_upgrading_a_database_with_clips_builds_their_stories_once(db_url: str) -> None:
     """0006 → 0009 keeps every clip, mention and decision; the first stories step then places them all
     (the one-off build) and a second finds nothing left to do."""
-    from alembic import command
-    from alembic.config import Config as AlembicConfig
     from sqlalchemy import text
 
-    from tracker.store.engine import MIGRATIONS_DIR, make_engine
+    from tests.test_migrations import _upgrade_to
+    from tracker.store.engine import make_engine
 
+    _upgrade_to(db_url, "0006")
     engine = make_engine(db_url, migrate=False)
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "0006")
     with engine.begin() as conn:
         for i, (_feed, url, title, body, hours) in enumerate(COPIES):
             at = (NOW + timedelta(hours=hours)).strftime("%Y-%m-%d %H:%M:%S")
