@@ -25,7 +25,7 @@ from tests.notifykit import (
 from tracker.cli import cli
 from tracker.errors import ConfigError, NotFoundError
 from tracker.ingest.scheduler import CycleScheduler, ScheduleOptions
-from tracker.models import ClipStatus, Config
+from tracker.models import ClipStatus, Config, StoryPlacement
 from tracker.notify import send_digest
 from tracker.notify.smtp import smtp_credentials
 from tracker.store import Store
@@ -119,6 +119,28 @@ def test_a_refused_connection_is_recorded_and_retried_next_time(store: Store) ->
         assert "Council passes eviction bill" in text and "Brooks opens a library" in text
     sent = store.recent_deliveries("digest", "morning")
     assert {(d.status, d.attempts) for d in sent} == {("sent", 2)} and all(d.error is None for d in sent)
+
+
+def test_a_copy_sent_before_the_stories_step_placed_it_is_not_sent_again_as_its_story(store: Store) -> None:
+    # The wire story ran days ago; today's copy arrives and a digest goes out before the stories
+    # step runs, so the copy goes out as a story of its own. Then the step places the copy in the
+    # wire story, and staff approve it (a change the next digest looks at): it must not go again.
+    wire = add_clip(store, "wire", NOW - timedelta(days=5), members=["kendra-brooks"], title="Brooks bill advances")
+    store.place_clips([StoryPlacement(wire, wire, "news.example.org", new_story=True)], NOW - timedelta(days=5))
+    copy = add_clip(store, "copy", NOW - timedelta(hours=1), members=["kendra-brooks"], title="Brooks bill advances")
+    with smtp_server() as inbox:
+        config = make_config(smtp_notify(inbox.port, [{**MORNING, "recipients": [A]}]))
+        assert [r.stories for r in send_digest(config, store, "morning", NOW).results] == [1]
+        store.place_clips([StoryPlacement(copy, wire, "news.example.org")], NOW + timedelta(minutes=10))
+        store.set_status([copy], ClipStatus.APPROVED, "tester", NOW + timedelta(minutes=20))
+        again = send_digest(config, store, "morning", NOW + timedelta(hours=1))
+        assert [(r.stories, r.sent) for r in again.results] == [(0, False)] and len(inbox.messages) == 1
+
+        # A copy of another story that reached no one yet still goes out, once.
+        fresh = add_clip(store, "fresh", NOW + timedelta(hours=2), members=["kendra-brooks"], title="Brooks opens a library")
+        store.place_clips([StoryPlacement(fresh, fresh, "news.example.org", new_story=True)], NOW + timedelta(hours=2))
+        assert [r.stories for r in send_digest(config, store, "morning", NOW + timedelta(hours=3)).results] == [1]
+        assert len(inbox.messages) == 2 and "Brooks opens a library" in parts(inbox.messages[1][2])[0]
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # the test server only

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from tests.fakes import NOW, FakeClock
 from tests.notifykit import DASHBOARD, add_clip, make_config, webhook_server
-from tracker.models import FeedConfig, FetchOutcome
+from tracker.models import FeedConfig, FetchOutcome, StoryPlacement
 from tracker.notify import run_webhook, run_webhooks
 from tracker.store import Store
 
@@ -47,6 +47,21 @@ def test_new_stories_for_chosen_members_posted_once(store: Store) -> None:
         assert len(hook.posts) == 2 and "Third story" in hook.texts()[1] and "Brooks wins" not in hook.texts()[1]
     # The log names the webhook, never its URL (a Slack webhook URL is a secret).
     assert all(d.recipient == "comms-slack" and "secret" not in d.recipient for d in store.recent_deliveries("webhook"))
+
+
+def test_a_copy_posted_before_the_stories_step_placed_it_is_not_posted_again_as_its_story(store: Store) -> None:
+    # The copy is posted as a story of its own, then placed in a wire story from days ago that was
+    # never posted (older than the alert window): the story is the copy already posted.
+    wire = add_clip(store, "wire", NOW - timedelta(days=3), members=["kendra-brooks"], title="Brooks bill advances")
+    store.place_clips([StoryPlacement(wire, wire, "news.example.org", new_story=True)], NOW - timedelta(days=3))
+    copy = add_clip(store, "copy", NOW - timedelta(hours=1), members=["kendra-brooks"], title="Brooks bill advances")
+    with webhook_server() as hook:
+        config = make_config(hook_config(hook.url, events=["new_clips"]))
+        assert run_webhooks(config, store, NOW)[0].posted == 1
+        store.place_clips([StoryPlacement(copy, wire, "news.example.org")], NOW + timedelta(minutes=10))
+        assert run_webhooks(config, store, NOW + timedelta(minutes=30))[0].posted == 0
+        assert len(hook.posts) == 1
+    assert [d.item_key for d in store.recent_deliveries("webhook")] == [f"story:{copy}"]
 
 
 def test_teams_gets_a_message_card(store: Store) -> None:

@@ -2,7 +2,8 @@
 
 A story is one article however many outlets syndicated it: the clips sharing a story id (the
 stories step, tracker.syndication). A clip not placed in a story yet (stored this cycle, before the
-stories step ran) is its own story, keyed by its id.
+stories step ran) is its own story, keyed by its id; once placed, what was delivered under that id
+still counts (Story.delivery_keys), so the story does not reach the same recipient twice.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ class Story:
     id: str  # the delivery log's key: a story reaches a recipient once, whichever copy carried it
     primary: ClipView  # the copy shown (headline, outlet, link)
     clips: tuple[ClipView, ...]  # every copy, primary first
+
+    @property
+    def delivery_keys(self) -> tuple[str, ...]:
+        """Every key this story may have been delivered under: its own id, and each copy's id (a copy
+        sent before the stories step placed it went out as a story of its own)."""
+        return tuple(dict.fromkeys((self.id, *(c.id for c in self.clips))))
 
     @property
     def member_ids(self) -> tuple[str, ...]:
@@ -57,3 +64,9 @@ def group_stories(clips: Iterable[ClipView]) -> list[Story]:
 
 def story_ids(stories: Sequence[Story]) -> list[str]:
     return [s.id for s in stories]
+
+
+def undelivered(stories: Sequence[Story], delivered: Iterable[str]) -> list[Story]:
+    """The stories none of whose keys was delivered."""
+    done = set(delivered)
+    return [s for s in stories if done.isdisjoint(s.delivery_keys)]

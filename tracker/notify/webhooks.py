@@ -46,6 +46,12 @@ class Alert:
     key: str  # the delivery log's item key: one post per webhook, ever
     title: str
     lines: tuple[tuple[str, str | None], ...]  # (text, link) lines under the title
+    # Keys it may already have gone out under: a story's copies, posted before the stories step placed them.
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (self.key, *self.aliases)
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,9 @@ def new_story_alerts(config: Config, hook: WebhookConfig, stories: Sequence[Stor
         link = dashboard_clip_url(config.settings.dashboard_url, clip.id)
         if link:
             lines.append(("Open in the dashboard", link))
-        alerts.append(Alert(key=f"story:{story.id}", title=clean_text(clip.display_headline), lines=tuple(lines)))
+        keys = [f"story:{k}" for k in story.delivery_keys]
+        alerts.append(Alert(key=keys[0], title=clean_text(clip.display_headline), lines=tuple(lines),
+                            aliases=tuple(keys[1:])))
     return alerts
 
 
@@ -229,8 +237,8 @@ def run_webhook(config: Config, store: Store, hook: WebhookConfig, now: datetime
             return WebhookResult(hook.name, 0, 0, str(exc))
         return WebhookResult(hook.name, 1, 0)
     alerts = alerts_for(config, store, hook, now)
-    done = store.delivered_keys(CHANNEL, hook.name, (a.key for a in alerts))
-    owed = [a for a in alerts if a.key not in done]
+    done = store.delivered_keys(CHANNEL, hook.name, (k for a in alerts for k in a.keys))
+    owed = [a for a in alerts if done.isdisjoint(a.keys)]
     budget = max(0, hook.max_per_hour - store.sent_since(CHANNEL, hook.name, now - timedelta(hours=1)))
     sending, waiting = owed[:budget], len(owed) - min(budget, len(owed))
     posted = 0
