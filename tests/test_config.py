@@ -99,6 +99,13 @@ BAD = [
     ("surprise: 1\n", "top level: unknown key 'surprise'"),
     ("feeds:\n  - url: not a url\n", "feeds[0].url: bad URL"),
     ("feeds:\n  - url: ftp://a.example.com/rss\n", "feeds[0].url: bad URL"),
+    # Malformed URLs urlsplit itself refuses (a ValueError, once a traceback and a stalled scheduler).
+    ("feeds:\n  - 'http://[::1/rss'\n", "feeds[0].url: bad URL 'http://[::1/rss'"),
+    ("feeds:\n  - 'https://a.example.com:99999/rss'\n", "feeds[0].url: bad URL"),
+    ("searches:\n  - template: 'http://[news/rss?q={query}'\n", "searches[0].template: bad URL"),
+    ("settings:\n  dashboard_url: 'http://[clips'\n", "settings.dashboard_url: bad URL"),
+    ("outlets:\n  - {domain: '[inquirer.com'}\n", "outlets[0].domain: bad URL"),
+    ("notify:\n  webhooks:\n    - {name: slack, url: 'https://[hooks.example.com/x'}\n", "notify.webhooks[0] (slack).url: bad URL"),
     ("feeds:\n  - {url: 'https://a.example.com/1', id: x}\n  - {url: 'https://a.example.com/2', id: x}\n", "duplicate id 'x'"),
     ("members:\n  - name: Ann Lee\n  - name: Ann Lee\n", "members: duplicate id 'ann-lee'"),
     ("members:\n  - aliases: [x]\n", "members[0].name: is required"),

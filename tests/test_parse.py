@@ -215,3 +215,10 @@ def test_a_one_line_billion_laughs_is_not_expanded() -> None:
     # (expat would stop it past its amplification limit, after doing the work).
     assert feed.entries and all("lollol" not in e.title for e in feed.entries)
     assert "amplification" not in (feed.problem or "")
+
+
+def test_a_json_feed_with_a_byte_order_mark_is_read() -> None:
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "T",
+                       "items": [{"id": "1", "url": "https://ex.org/a", "title": "Hello"}]}).encode()
+    (entry,) = parse_feed(b"\xef\xbb\xbf" + body).entries
+    assert entry.title == "Hello" and entry.link == "https://ex.org/a"

@@ -155,6 +155,29 @@ def test_config_edits_are_picked_up_and_a_broken_config_keeps_the_last_good_one(
         store.close()
 
 
+def test_an_unexpected_error_reading_the_config_keeps_the_last_good_one(
+    tmp_path: Path, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = feed_server.add("/a.xml", body=rss(1, prefix="a"))
+    configs: list[Config | Exception] = [_config(tmp_path, [first]), _config(tmp_path, [first]),
+                                         ValueError("a bug in reading feeds.yml")]
+
+    def load() -> Config:
+        item = configs.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    store = Store(f"sqlite:///{tmp_path / 't.db'}")
+    try:
+        ticks = CycleScheduler(load, store, ScheduleOptions(every_s=0.2, max_runs=2)).run(handle_signals=False)
+        assert ticks == 2 and [r.feeds_total for r in runs(store)] == [1, 1]  # the second cycle still polled
+        assert "config not reloaded (unexpected error), keeping the last good one" in caplog.text
+        assert len(feed_server.hits("/a.xml")) >= 1
+    finally:
+        store.close()
+
+
 # ---------------------------------------------------------------- signals
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import SplitResult, quote_plus, urlsplit
 
 from tracker.errors import ConfigError, QueryError
 from tracker.models import (
@@ -152,8 +152,18 @@ def _terms(ctx: _Ctx, where: str, value: Any) -> tuple[Term, ...]:
     return tuple(terms)
 
 
+def _split_url(ctx: _Ctx, where: str, url: str) -> SplitResult:
+    """urlsplit, with a malformed URL (`http://[::1/rss`, a bad port) a config error, not a ValueError."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ctx.fail(where, f"bad URL {url!r} ({exc})") from None
+    return parts
+
+
 def check_url(ctx: _Ctx, where: str, url: str) -> str:
-    parts = urlsplit(url)
+    parts = _split_url(ctx, where, url)
     if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.hostname) or (
         parts.scheme == "file" and not parts.path
     ):
@@ -210,7 +220,8 @@ def _settings(ctx: _Ctx, raw: Any, base: Path | None = None) -> Settings:
         kwargs["google_news_min_interval_s"] = float(val)
     if "dashboard_url" in data:
         dashboard_url = _as_str(ctx, "settings.dashboard_url", data["dashboard_url"], required=True)
-        if urlsplit(dashboard_url).scheme not in ("http", "https") or not urlsplit(dashboard_url).hostname:
+        parts = _split_url(ctx, "settings.dashboard_url", dashboard_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ctx.fail("settings.dashboard_url", f"expected http(s)://host[/path], got {dashboard_url!r}")
         kwargs["dashboard_url"] = dashboard_url.rstrip("/")
     if "google_news_url" in data:
@@ -257,11 +268,7 @@ def _settings(ctx: _Ctx, raw: Any, base: Path | None = None) -> Settings:
 
 def _service_base(ctx: _Ctx, where: str, url: str) -> str:
     """A service's base: http(s)://host[:port], nothing after it (the paths are the service's)."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise ctx.fail(where, f"bad URL {url!r}") from None
+    parts = _split_url(ctx, where, url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
         raise ctx.fail(where, f"expected http(s)://host[:port] with no path, got {url!r}")
     return url.rstrip("/")
@@ -466,7 +473,7 @@ def _outlets(ctx: _Ctx, raw: Any) -> tuple[OutletPreset, ...]:
         om = _as_mapping(ctx, where, o)
         _check_keys(ctx, where, om, _OUTLET_KEYS)
         given = _as_str(ctx, f"{where}.domain", om.get("domain"), required=True).strip().lower()
-        host = urlsplit(given if "//" in given else f"//{given}").hostname or ""
+        host = _split_url(ctx, f"{where}.domain", given if "//" in given else f"//{given}").hostname or ""
         if not _HOST_RE.match(host):
             raise ctx.fail(f"{where}.domain", f"expected a domain like inquirer.com, got {given!r}")
         state = _as_str(ctx, f"{where}.state", om.get("state")).strip()
@@ -845,7 +852,8 @@ def parse_notify(ctx: _Ctx, raw: Any, members: Iterable[MemberConfig],
     webhooks: list[WebhookConfig] = []
     for where, name, wm in _named_entries(ctx, "notify.webhooks", data.get("webhooks"), _WEBHOOK_KEYS):
         url = _as_str(ctx, f"{where}.url", wm.get("url"), required=True)
-        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+        parts = _split_url(ctx, f"{where}.url", url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ctx.fail(f"{where}.url", "expected an http(s):// webhook URL")
         kind = _as_str(ctx, f"{where}.kind", wm.get("kind")) or "slack"
         if kind not in ("slack", "teams"):

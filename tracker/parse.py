@@ -196,7 +196,8 @@ def parse_feed(body: bytes, *, url: str = "", content_type: str | None = None) -
     """
     if not body or not body.strip():
         raise ParseError("empty response body")
-    if body.lstrip()[:1] == b"{":
+    # A byte-order mark before JSON is common from Windows tools; json.loads reads past it itself.
+    if body.lstrip().removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{":
         return _parse_json_feed(body)
     # Without a content type feedparser flags every feed as bozo; XML is what feeds are.
     headers = {"content-location": url, "content-type": content_type or "application/xml"}

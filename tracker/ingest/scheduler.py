@@ -192,6 +192,9 @@ class CycleScheduler:
         except TrackerError as exc:
             log.error("config not reloaded, keeping the last good one: %s", exc)
             return
+        except Exception:  # a bug in reading it must not stop an unattended scheduler either
+            log.exception("config not reloaded (unexpected error), keeping the last good one")
+            return
         if fresh.settings.poll != self.config.settings.poll and self.options.every_s is None:
             log.info("poll schedule changed to %r", fresh.settings.poll)
             self._scheduler.reschedule_job(JOB_ID, trigger=make_trigger(fresh, None))
