@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import SplitResult, quote_plus, urlsplit
 
+from tracker.cron import cron_trigger
 from tracker.errors import ConfigError, QueryError
 from tracker.models import (
     CampaignConfig,
@@ -275,10 +276,10 @@ def _service_base(ctx: _Ctx, where: str, url: str) -> str:
 
 
 def _check_cron(ctx: _Ctx, poll: str, where: str = "settings.poll", timezone: str = "UTC") -> None:
-    from apscheduler.triggers.cron import CronTrigger
+    from zoneinfo import ZoneInfo
 
     try:
-        CronTrigger.from_crontab(poll, timezone=timezone)
+        cron_trigger(poll, ZoneInfo(timezone))
     except ValueError as exc:
         raise ctx.fail(where, f"not a cron expression ({exc})") from None
 

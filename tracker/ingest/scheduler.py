@@ -30,10 +30,10 @@ from apscheduler.job import Job
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from tracker.clock import Clock, system_clock
+from tracker.cron import cron_trigger
 from tracker.errors import TrackerError
 from tracker.ingest.lease import CYCLE_LEASE, LEASE_TTL, run_locked_cycle
 from tracker.ingest.reports import CycleReport
@@ -82,12 +82,12 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
 def make_trigger(config: Config, every_s: float | None) -> BaseTrigger:
     if every_s is not None:
         return IntervalTrigger(seconds=every_s, timezone=UTC)
-    return CronTrigger.from_crontab(config.settings.poll, timezone=UTC)
+    return cron_trigger(config.settings.poll, UTC)
 
 
 def digest_trigger(digest: DigestConfig) -> BaseTrigger:
     """The digest's cron in its own time zone: "0 7 * * mon-fri" in America/New_York is 07:00 there, DST or not."""
-    return CronTrigger.from_crontab(digest.schedule, timezone=ZoneInfo(digest.timezone))
+    return cron_trigger(digest.schedule, ZoneInfo(digest.timezone))
 
 
 def describe_run(report: CycleReport) -> str:
