@@ -11,10 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes import FakeClock
 from tests.feedserver import FeedServer
+from tests.test_enrichment import HTML, page, story
+from tests.test_enrichment import make_config as enrich_config
+from tests.test_enrichment import rss as article_rss
 from tests.test_ingest import make_config, rss
 from tracker.clock import system_clock
-from tracker.ingest import run_locked_cycle
+from tracker.ingest import Ingestor, run_locked_cycle
 from tracker.ingest.lease import CYCLE_LEASE
 from tracker.ingest.workers import WorkerReport, WorkersUnsupported, run_worker
 from tracker.models import Config
@@ -180,3 +184,21 @@ def test_cli_workers_share_a_cycle_on_postgres(feed_server: FeedServer, pg_url: 
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
     assert set(_hits(feed_server, paths).values()) == {1}
+
+
+def test_workers_read_the_articles_of_an_enrich_all_feed(feed_server: FeedServer, pg_url: str, tmp_path: Path) -> None:
+    # `enrich: all` lives in feeds.yml only, not in the feed table a claim is read from.
+    base = feed_server.base_url
+    feed_server.add("/a/2", body=page("City news", story(naming="Councilmember Kendra Brooks")), headers=HTML)
+    feed_server.add("/quiet", body=article_rss(("City news", f"{base}/a/2"), title="Paper"))
+    config = enrich_config(feed_server, tmp_path, searches=False,
+                           feeds=[{"url": feed_server.url("/quiet"), "enrich": "all"}])
+    store, clock = Store(pg_url), FakeClock()
+    try:
+        report = run_worker(config, store, owner="w1", clock=clock,
+                            ingestor=Ingestor(config, store, clock=clock, parse_processes=0))
+        assert report is not None and report.closed_cycle
+        (clip,) = store.all_clips()
+        assert clip.title == "City news" and clip.member_ids == ("kendra-brooks",)
+    finally:
+        store.close()

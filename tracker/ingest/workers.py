@@ -95,11 +95,14 @@ def run_worker(
         return WorkerReport((), cycle_id=cycle, owner=owner, started_cycle=False, closed_cycle=False,
                             already_done=True)
     reports: list[FeedReport] = []
+    # A claim carries what the feed table holds; settings only feeds.yml has (`enrich: all`) come from it.
+    configured = {f.id: f for f in config.all_feeds()}
     renew_every_s = max(0.05, min(claim_ttl, lease_ttl).total_seconds() / 3)
     with LeaseRenewer(store, f"workers:{cycle}", lease_ttl, renew_every_s, clock,
                       claims=Claims(cycle, owner, claim_ttl)):
         while not (stop is not None and stop.is_set()):
-            claimed = store.claim_feeds(cycle, owner, batch, claim_ttl, clock(), due_only=due_only)
+            claimed = [(configured.get(feed.id, feed), state)
+                       for feed, state in store.claim_feeds(cycle, owner, batch, claim_ttl, clock(), due_only=due_only)]
             if not claimed:
                 in_flight, earliest = store.claims_in_flight(cycle)
                 if in_flight == 0:
