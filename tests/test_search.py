@@ -106,6 +106,19 @@ def test_short_words_and_like_metacharacters(store: Store, clips: dict[str, str]
     assert found(store, "  ") == set(clips.values())  # no words: no condition
 
 
+def test_quoted_phrases_and_punctuation_around_words(store: Store, clips: dict[str, str]) -> None:
+    # Typed as staff type into search boxes: a phrase in quotes, a comma after a name, brackets.
+    assert found(store, '"transit plan"') == {clips["curly"]}
+    assert found(store, '“transit plan” o’rourke') == {clips["curly"]}  # curly quotes, as a phone types them
+    assert found(store, '"plan transit"') == set()  # a phrase keeps its order
+    assert found(store, "O'Rourke, transit") == {clips["curly"]}
+    assert found(store, "(Okafor-Reyes)") == {clips["hyphen"]}
+    assert found(store, "runoff?") == {clips["hyphen"]}
+    assert found(store, "100%!") == {clips["other"]}  # only the punctuation around a word goes
+    assert found(store, '"NY funding"') == {clips["article"]}  # a short word inside a phrase
+    assert found(store, "- ...") == set(clips.values())  # punctuation alone: no condition, an exact total
+
+
 def test_search_combines_with_the_other_filters(store: Store, clips: dict[str, str]) -> None:
     store.set_status([clips["curly"]], ClipStatus.APPROVED, "maria", NOW)
     assert found(store, "o'rourke", status=ClipStatus.APPROVED) == {clips["curly"]}

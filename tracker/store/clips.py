@@ -30,7 +30,7 @@ from tracker.models import (
 from tracker.normalize import believable_date, clean_url
 from tracker.store.base import StoreBase, mention_row
 from tracker.store.resolve import enqueue, known_resolution, unresolved_of
-from tracker.store.search import COUNT_CAP, index_hits, search_condition, text_test
+from tracker.store.search import COUNT_CAP, index_hits, query_words, search_condition, text_test
 from tracker.store.tables import AuditRow, ClipRow, ClipSourceRow, FeedRow, MentionRow
 from tracker.store.types import UTCDateTime
 
@@ -387,6 +387,8 @@ class ClipsMixin(StoreBase):
     ) -> ClipPage:
         """Newest first (by published time, else first seen), keyset-paginated so page 1,000 costs what page 1 does."""
         sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
+        if f.text and not query_words(f.text):  # only punctuation (`-`, `"…"`): no search at all
+            f = replace(f, text=None)
         with self.session() as s:
             cap = self.search_count_cap
             hits = index_hits(s.connection(), f.text, limit=cap + 1) if f.text else None

@@ -12,6 +12,7 @@ can look up, are checked on the matching rows (or, alone, by a scan).
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -74,9 +75,22 @@ def _row_body(row: Any) -> str:
     return search_body(getattr(row, f) for f in SEARCH_FIELDS)
 
 
+# A quoted phrase, else a run of non-space characters.
+_QUERY_TOKEN = re.compile(r'"([^"]*)"|(\S+)')
+# Punctuation a word may be typed with that its text need not have: `Brooks,`, `(council)`, `vote?`.
+_EDGE_PUNCTUATION = "\"'()[]{}<>,.;:!?*"
+
+
 def query_words(query: str) -> list[str]:
-    """The words every hit must contain, normalised like the clips' text."""
-    return list(dict.fromkeys(normalize_text(query).split()))
+    """What every hit must contain, normalised like the clips' text: each word, or each quoted
+    phrase (`"rent control"`: the words together), without the punctuation around it."""
+    words = []
+    for phrase, word in _QUERY_TOKEN.findall(normalize_text(query)):
+        token = " ".join(phrase.split()) if phrase else word
+        token = token.strip(_EDGE_PUNCTUATION)
+        if token:
+            words.append(token)
+    return list(dict.fromkeys(words))
 
 
 def _like(word: str) -> str:
