@@ -179,6 +179,21 @@ def test_pagination_with_cursor(env: Store) -> None:
     assert queue_ids(at) == page1
 
 
+def test_deciding_the_whole_last_page_goes_back_a_page_not_to_queue_clear(env: Store) -> None:
+    stories = [c.id for c in env.all_clips(ClipFilter(primary_only=True))]
+    env.set_status(stories[:30], ClipStatus.NEW, "someone", NOW)
+    env.set_status(stories[30:], ClipStatus.REJECTED, "someone", NOW)
+    at = run_app()
+    page1 = queue_ids(at)
+    at.button(key=Key.Q_NEXT).click().run()
+    assert len(page1) == 25 and len(queue_ids(at)) == 5
+    at.checkbox(key=Key.Q_SELECT_ALL).check().run()
+    at.button(key=Key.Q_BULK_APPROVE).click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not any("Queue clear" in s.value for s in at.success)
+    assert queue_ids(at) == page1  # the 25 still waiting, on the page before
+
+
 def test_queue_clear_empty_state(env: Store) -> None:
     new = [c.id for c in env.all_clips(ClipFilter(status=ClipStatus.NEW))]
     env.set_status(new, ClipStatus.REJECTED, "someone", NOW)

@@ -68,6 +68,19 @@ def test_published_shows_the_total_and_pages_through(env: Store) -> None:
     assert numbers(at)[0] == 1
 
 
+def test_unpublishing_the_whole_last_page_goes_back_a_page(env: Store) -> None:
+    at = run_app("pages/published.py")
+    while not at.button(key=Key.P_NEXT).disabled:
+        at.button(key=Key.P_NEXT).click().run()
+    last_page = numbers(at)
+    for clip_id in [str(b.key).removeprefix(str(Key.P_UNPUBLISH)) for b in at.button
+                    if str(b.key).startswith(str(Key.P_UNPUBLISH))]:
+        at.button(key=f"{Key.P_UNPUBLISH}{clip_id}").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not any("No published clip matches" in i.value for i in at.info)
+    assert numbers(at) and numbers(at)[-1] == last_page[0] - 1  # the page before, whole
+
+
 def test_published_search_and_filter_keep_website_numbers(env: Store) -> None:
     at = run_app("pages/published.py")
     order = website(env)

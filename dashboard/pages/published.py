@@ -87,6 +87,9 @@ if st.session_state.get(Key.P_SIGNATURE) != repr(query):  # a new search starts 
     st.session_state[Key.P_OFFSET] = 0
 offset = int(st.session_state.get(Key.P_OFFSET) or 0)
 page = data.published_page(query, offset)
+if not page.clips and offset > 0:  # the last page emptied (its clips unpublished): back to the page before
+    st.session_state[Key.P_OFFSET] = max(0, offset - data.PUBLISHED_PAGE_SIZE)
+    st.rerun()
 if page.published == 0:
     st.info("**Nothing published yet.** Approve clips in the review queue and they appear here.",
             icon=":material/public:")

@@ -164,16 +164,23 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric("Waiting for review", f"{counts.get('new', 0):,}", help="Stories: the copies of one article in many outlets are one card.")
 c2.metric("Published", f"{counts.get('approved', 0):,}")
 c3.metric("Rejected", f"{counts.get('rejected', 0):,}")
-matching = f"{page.total or 0:,}{'+' if page.total_capped else ''}"  # a search stops counting at 1,000
+first = (len(cursors) - 1) * data.PAGE_SIZE + 1
+total = page.total or 0
+if page.total_capped:  # a search stops counting at 1,000, or at its window: "at least", never fewer than paged through
+    total = max(total, first + len(page.clips) - 1)
+matching = f"{total:,}{'+' if page.total_capped else ''}"
 c4.metric("Matching these filters", matching)
 
 ui.confirm_box(lambda ids: _decide(ids, True, confirmed=True))
+if not page.clips and len(cursors) > 1:
+    # The last page emptied (its clips decided, here or by a colleague): back to the page before.
+    cursors.pop()
+    st.rerun()
 if not page.clips:
     _empty_state(query, counts)
     st.stop()
 
 page_ids = [c.id for c in page.clips]
-first = (len(cursors) - 1) * data.PAGE_SIZE + 1
 can_review = data.may(ui.current_user(), data.Permission.REVIEW)  # a viewer sees no decision buttons
 bar = st.columns([2.2, 1.4, 1.4, 3], vertical_alignment="center")
 if can_review:
