@@ -178,6 +178,22 @@ def test_move_to_a_place_by_number(store: Store) -> None:
     assert move_published_to(store, None, "no-such-clip", 1, "ana") is None
 
 
+def test_moving_among_tied_positions_moves_only_the_two_clips(store: Store) -> None:
+    # Ties are easy to make: two clips given "1" in the editor, a clip keeping its place when
+    # unpublished and approved again. A move renumbers every clip that would tie into the new order.
+    seed_store(store, 60, now=NOW)
+    featured = store.published_page(limit=1).featured
+    ids = _website(store)[featured:featured + 5]
+    for clip_id in ids[:4]:
+        store.edit_clip(clip_id, ClipEdit(position=1), "ana", NOW)
+    tied = _website(store)[featured:featured + 5]
+    assert set(tied[:4]) == set(ids[:4])
+    assert move_published(store, None, tied[1], -1, "ana", clock=FakeClock(NOW))
+    assert _website(store)[featured:featured + 5] == [tied[1], tied[0], *tied[2:]]
+    assert move_published(store, None, tied[2], 1, "ana", clock=FakeClock(NOW))
+    assert _website(store)[featured:featured + 5] == [tied[1], tied[0], tied[3], tied[2], tied[4]]
+
+
 def test_undo_restores_each_clips_own_status(store: Store) -> None:
     seed_store(store, 60, now=NOW)
     new = store.list_clips(ClipFilter(status=ClipStatus.NEW), limit=2).clips

@@ -162,12 +162,22 @@ def move_published_to(store: Store, config: Config | None, clip_id: str, number:
 
 def _move(store: Store, config: Config | None, clip_id: str, target: int, actor: Actor, clock: Clock) -> Undo | None:
     """The moved clip and every clip above its old and new place get explicit positions 1..k, so
-    the website's order (featured → position → newest) shows exactly the list staff see."""
+    the website's order (featured → position → newest) shows exactly the list staff see. Clips
+    below whose positions would tie with or jump into 1..k (two clips given "1") join the k."""
     place = store.published_place(clip_id)
     if place is None:
         return None
     featured, index, _size = place
-    order = store.published_order(featured, max(index, target) + 1)
+    k = max(index, target) + 1
+    fetch = k + 1
+    while True:
+        order = store.published_order(featured, fetch)
+        while k < len(order) and order[k][1] is not None and order[k][1] <= k:
+            k += 1
+        if k < len(order) or len(order) < fetch:
+            break
+        fetch *= 2  # the ties run on past what was read
+    order = order[:k]
     before = dict(order)
     ids = [i for i, _ in order]
     ids.insert(target, ids.pop(index))
