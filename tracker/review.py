@@ -172,7 +172,7 @@ def _move(store: Store, config: Config | None, clip_id: str, target: int, actor:
     fetch = k + 1
     while True:
         order = store.published_order(featured, fetch)
-        while k < len(order) and order[k][1] is not None and order[k][1] <= k:
+        while k < len(order) and (position := order[k][1]) is not None and position <= k:
             k += 1
         if k < len(order) or len(order) < fetch:
             break
