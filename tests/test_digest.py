@@ -137,10 +137,17 @@ def test_a_copy_sent_before_the_stories_step_placed_it_is_not_sent_again_as_its_
         assert [(r.stories, r.sent) for r in again.results] == [(0, False)] and len(inbox.messages) == 1
 
         # A copy of another story that reached no one yet still goes out, once.
-        fresh = add_clip(store, "fresh", NOW + timedelta(hours=2), members=["kendra-brooks"], title="Brooks opens a library")
-        store.place_clips([StoryPlacement(fresh, fresh, "news.example.org", new_story=True)], NOW + timedelta(hours=2))
-        assert [r.stories for r in send_digest(config, store, "morning", NOW + timedelta(hours=3)).results] == [1]
+        fresh = add_clip(store, "fresh", NOW + timedelta(days=1), members=["kendra-brooks"], title="Brooks opens a library")
+        store.place_clips([StoryPlacement(fresh, fresh, "news.example.org", new_story=True)], NOW + timedelta(days=1))
+        assert [r.stories for r in send_digest(config, store, "morning", NOW + timedelta(days=1, hours=1)).results] == [1]
         assert len(inbox.messages) == 2 and "Brooks opens a library" in parts(inbox.messages[1][2])[0]
+
+        # A third copy joins the wire story when the copy sent is older than this digest looks back
+        # (its last send): the story still counts as sent.
+        late = add_clip(store, "late", NOW + timedelta(days=2), members=["kendra-brooks"], title="Brooks bill advances")
+        store.place_clips([StoryPlacement(late, wire, "news.example.org")], NOW + timedelta(days=2))
+        assert [r.stories for r in send_digest(config, store, "morning", NOW + timedelta(days=2, hours=1)).results] == [0]
+        assert len(inbox.messages) == 2
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # the test server only

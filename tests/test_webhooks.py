@@ -60,6 +60,10 @@ def test_a_copy_posted_before_the_stories_step_placed_it_is_not_posted_again_as_
         assert run_webhooks(config, store, NOW)[0].posted == 1
         store.place_clips([StoryPlacement(copy, wire, "news.example.org")], NOW + timedelta(minutes=10))
         assert run_webhooks(config, store, NOW + timedelta(minutes=30))[0].posted == 0
+        # A third copy a day later, when the copy posted is older than the alert window: still posted.
+        late = add_clip(store, "late", NOW + timedelta(hours=26), members=["kendra-brooks"], title="Brooks bill advances")
+        store.place_clips([StoryPlacement(late, wire, "news.example.org")], NOW + timedelta(hours=26))
+        assert run_webhooks(config, store, NOW + timedelta(hours=27))[0].posted == 0
         assert len(hook.posts) == 1
     assert [d.item_key for d in store.recent_deliveries("webhook")] == [f"story:{copy}"]
 

@@ -8,8 +8,8 @@ still counts (Story.delivery_keys), so the story does not reach the same recipie
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from tracker.models import ClipView
@@ -19,13 +19,15 @@ from tracker.models import ClipView
 class Story:
     id: str  # the delivery log's key: a story reaches a recipient once, whichever copy carried it
     primary: ClipView  # the copy shown (headline, outlet, link)
-    clips: tuple[ClipView, ...]  # every copy, primary first
+    clips: tuple[ClipView, ...]  # every copy given, primary first
+    # The story's other copies in the store (outside the clips given: older than a lookback).
+    other_copy_ids: tuple[str, ...] = ()
 
     @property
     def delivery_keys(self) -> tuple[str, ...]:
         """Every key this story may have been delivered under: its own id, and each copy's id (a copy
         sent before the stories step placed it went out as a story of its own)."""
-        return tuple(dict.fromkeys((self.id, *(c.id for c in self.clips))))
+        return tuple(dict.fromkeys((self.id, *(c.id for c in self.clips), *self.other_copy_ids)))
 
     @property
     def member_ids(self) -> tuple[str, ...]:
@@ -64,6 +66,13 @@ def group_stories(clips: Iterable[ClipView]) -> list[Story]:
 
 def story_ids(stories: Sequence[Story]) -> list[str]:
     return [s.id for s in stories]
+
+
+def with_copy_ids(stories: Sequence[Story], copy_ids: Mapping[str, Sequence[str]]) -> list[Story]:
+    """The stories, each knowing all its copies' ids (Store.story_clip_ids), not only those given:
+    a copy sent on its own last week still makes its story delivered."""
+    return [replace(s, other_copy_ids=tuple(i for i in copy_ids.get(s.id, ()) if i not in {c.id for c in s.clips}))
+            for s in stories]
 
 
 def undelivered(stories: Sequence[Story], delivered: Iterable[str]) -> list[Story]:

@@ -167,6 +167,17 @@ class StoriesMixin(StoreBase):
                     ))
         return dict(out)
 
+    def story_clip_ids(self, story_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Every copy's clip id, per story: what a story may have been delivered under (tracker.notify)."""
+        out: dict[str, list[str]] = defaultdict(list)
+        ids = list(dict.fromkeys(story_ids))
+        with self.session() as s:
+            for i in range(0, len(ids), _BATCH):
+                for clip_id, story_id in s.execute(select(col(ClipRow.id), col(ClipRow.story_id))
+                                                   .where(col(ClipRow.story_id).in_(ids[i : i + _BATCH]))):
+                    out[str(story_id)].append(clip_id)
+        return dict(out)
+
     def story_records(self, story_ids: Sequence[str]) -> dict[str, StoryRecord]:
         ids = list(dict.fromkeys(story_ids))
         out: dict[str, StoryRecord] = {}
