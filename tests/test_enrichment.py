@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlmodel import col
 
 from tests.conftest import corpus_dir
 from tests.fakes import FakeClock
@@ -31,6 +32,7 @@ from tracker.resolve.links import encode_google_id
 from tracker.resolve.resolver import publisher_link
 from tracker.review import edit_clip
 from tracker.store import Store
+from tracker.store.tables import EnrichmentRow
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 FILLER = ("The committee heard two hours of testimony from residents, landlords and housing advocates, "
@@ -376,6 +378,42 @@ def test_a_canonical_on_another_site_is_not_believed(feed_server: FeedServer, st
     cycle(config, store, FakeClock())
     (clip,) = store.all_clips()
     assert clip.url == f"{base}/a/x"
+
+
+def test_articles_redirected_to_the_front_page_are_not_merged_into_it(feed_server: FeedServer, store: Store,
+                                                                      tmp_path: Path) -> None:
+    # Expired articles redirect home (a common CMS habit); the home page's text is other stories.
+    base = feed_server.base_url
+    feed_server.add("/", body=page("The Daily Example", story(naming="Councilmember Kendra Brooks"),
+                                   canonical=f"{base}/"), headers=HTML)
+    feed_server.add("/a/1", status=302, headers={"Location": f"{base}/"})
+    feed_server.add("/a/2", status=302, headers={"Location": f"{base}/"})
+    feed_server.add("/outlet", body=rss(("Kendra Brooks backs the budget in Philadelphia", f"{base}/a/1"),
+                                        ("Kendra Brooks opens a library in Philadelphia", f"{base}/a/2"), title="P"))
+    config = make_config(feed_server, tmp_path, searches=False, feeds=[{"url": feed_server.url("/outlet")}])
+    report = cycle(config, store, FakeClock())
+    clips = {c.title: c for c in store.all_clips()}
+    assert sorted(clips) == ["Kendra Brooks backs the budget in Philadelphia", "Kendra Brooks opens a library in Philadelphia"]
+    assert {c.url for c in clips.values()} == {f"{base}/a/1", f"{base}/a/2"}
+    # The front page (which names her too) is not their article: no mention found in it.
+    assert all("article" not in {m.field for m in c.mentions} for c in clips.values())
+    assert report.articles is not None and report.articles.failed == 2
+    with store.session() as s:
+        reasons = list(s.execute(select(col(EnrichmentRow.reason))).scalars())
+    assert len(reasons) == 2 and all("sent to the site's front page" in (r or "") for r in reasons)
+
+
+def test_a_canonical_naming_the_front_page_is_not_believed(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    # Some sites state their home page as every page's canonical: believed, every clip would merge into one.
+    base = feed_server.base_url
+    for n in (1, 2):
+        feed_server.add(f"/a/{n}", body=page(f"Story {n}", story(naming="Councilmember Kendra Brooks"),
+                                             canonical=f"{base}/"), headers=HTML)
+    feed_server.add("/outlet", body=rss(("Kendra Brooks on the budget in Philadelphia", f"{base}/a/1"),
+                                        ("Kendra Brooks on the library in Philadelphia", f"{base}/a/2"), title="P"))
+    config = make_config(feed_server, tmp_path, searches=False, feeds=[{"url": feed_server.url("/outlet")}])
+    cycle(config, store, FakeClock())
+    assert sorted(c.url for c in store.all_clips()) == [f"{base}/a/1", f"{base}/a/2"]
 
 
 def test_no_budget_reads_nothing_and_queues_nothing(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:

@@ -309,11 +309,18 @@ def same_site(a: str, b: str) -> bool:
     return (pa.hostname, pa.port) == (pb.hostname, pb.port) and pa.hostname is not None
 
 
+def _is_front_page(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.path in ("", "/") and not parts.query
+
+
 def article_address(article: Article) -> str:
     """The clip's address: the page's canonical/og:url when on the site that answered (a page cannot
-    claim another site's story), else the address that answered; tracking parameters removed."""
+    claim another site's story) and not the site's front page (some sites state that on every page),
+    else the address that answered; tracking parameters removed."""
     stated = article.canonical_url
-    return clean_url(stated if stated and same_site(stated, article.url) else article.url)
+    believed = stated and same_site(stated, article.url) and not (_is_front_page(stated) and not _is_front_page(article.url))
+    return clean_url(stated if stated and believed else article.url)
 
 
 def _is_html(content_type: str | None) -> bool:
@@ -361,6 +368,10 @@ def fetch_article(url: str, options: FetchOptions, *, session: FeedSession | Non
         raise FetchError(f"{url}: not a web page (the server sent {kind})")
     if _CONSENT_RE.search(final):
         raise FetchError(f"consent wall: sent to {urlsplit(final).hostname}{urlsplit(final).path}")
+    if _is_front_page(final) and not _is_front_page(url):
+        # An expired or removed article often redirects home: its text is other stories, and every
+        # such link would become one clip at the home page's address.
+        raise FetchError(f"sent to the site's front page ({urlsplit(final).hostname}): the article may have been removed")
     declared = None
     if content_type and "charset=" in content_type.lower():
         declared = content_type.lower().split("charset=", 1)[1].split(";")[0].strip().strip('"')
