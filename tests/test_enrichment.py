@@ -380,6 +380,27 @@ def test_a_canonical_on_another_site_is_not_believed(feed_server: FeedServer, st
     assert clip.url == f"{base}/a/x"
 
 
+def test_a_clip_moved_to_its_canonical_address_is_not_stored_again_when_its_feed_changes(
+        feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    base = feed_server.base_url
+    feed_server.add("/a/1", body=page("Brooks on the budget", story(naming="Councilmember Kendra Brooks"),
+                                      canonical=f"{base}/news/brooks-budget"), headers=HTML)
+    item = ("Kendra Brooks on the budget in Philadelphia", f"{base}/a/1?utm_source=rss")
+    feed_server.add("/outlet", body=rss(item, title="Paper"))
+    config = make_config(feed_server, tmp_path, searches=False, feeds=[{"url": feed_server.url("/outlet")}])
+    clock = FakeClock()
+    cycle(config, store, clock)
+    (clip,) = store.all_clips()
+    assert clip.url == f"{base}/news/brooks-budget"
+    # An hour later the outlet adds an item: the feed changed, and the old item, under its old link, is still in it.
+    feed_server.add("/outlet", body=rss(("Kendra Brooks opens a library in Philadelphia", f"{base}/a/2"), item, title="Paper"))
+    clock.advance(hours=1)
+    cycle(config, store, clock)
+    assert sorted(c.url for c in store.all_clips()) == [f"{base}/a/2", f"{base}/news/brooks-budget"]
+    assert store.get_clip(clip.id).title == "Kendra Brooks on the budget in Philadelphia"
+    assert feed_server.hits("/a/1") and len(feed_server.hits("/a/1")) == 1  # its article is not read again
+
+
 def test_articles_redirected_to_the_front_page_are_not_merged_into_it(feed_server: FeedServer, store: Store,
                                                                       tmp_path: Path) -> None:
     # Expired articles redirect home (a common CMS habit); the home page's text is other stories.

@@ -31,7 +31,14 @@ from tracker.normalize import believable_date, clean_url
 from tracker.store.base import StoreBase, mention_row
 from tracker.store.resolve import enqueue, known_resolution, unresolved_of
 from tracker.store.search import COUNT_CAP, index_hits, query_words, search_condition, text_test
-from tracker.store.tables import AuditRow, ClipRow, ClipSourceRow, FeedRow, MentionRow
+from tracker.store.tables import (
+    AuditRow,
+    ClipRow,
+    ClipSourceRow,
+    EnrichmentRow,
+    FeedRow,
+    MentionRow,
+)
 from tracker.store.types import UTCDateTime
 
 # Article text kept for rematching; longer bodies are cut (the URL is the source of truth).
@@ -104,6 +111,20 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise StorageError(f"bad page cursor: {exc}") from None
 
 
+def _moved(s: Session, item: MatchedEntry, link_key: str) -> MatchedEntry:
+    """The entry, pointed at the clip its link moved to when its article gave another address: the
+    article queue's row for the item (keyed by its canonical URL, or by the search link's when it was
+    queued before the link was resolved) knows where the clip went."""
+    if s.get(ClipRow, item.clip_id) is not None:
+        return item
+    for key in dict.fromkeys((item.canonical_url, link_key)):
+        read = s.get(EnrichmentRow, key)
+        moved_to = s.get(ClipRow, read.clip_id) if read is not None and read.clip_id else None
+        if moved_to is not None and moved_to.id != item.clip_id:
+            return replace(item, clip_id=moved_to.id, canonical_url=moved_to.canonical_url)
+    return item
+
+
 class ClipsMixin(StoreBase):
     """Clips and their mentions: stored from ingest or added by staff, listed, counted, rematched."""
 
@@ -131,9 +152,10 @@ class ClipsMixin(StoreBase):
             stored: set[str] = set()
             for item in entries:
                 queued = None
-                given_id = item.clip_id
+                given_id, link_key = item.clip_id, item.canonical_url
                 if not item.resolved:
                     item, queued = known_resolution(s, item)
+                item = _moved(s, item, link_key)
                 if item.clip_id in stored:  # two links of this feed led to one story
                     self._merge_mentions(s, item.clip_id, item.mentions)
                     continue

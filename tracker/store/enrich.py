@@ -178,7 +178,8 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
                     row.state, row.reason = FAILED, (reason or "unreadable")[:500]
                     return "failed"
                 row.state, row.reason = DONE, None
-                self._read_into(s, clip, article, mentions, now)
+                # Where the clip is now: the item's row is how its link finds the clip after a move.
+                row.clip_id = self._read_into(s, clip, article, mentions, now)
                 return "read"
             entry = entry_from_json(row.entry) if row.entry else None
             if entry is None:
@@ -200,8 +201,9 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
             row.entry = None
             return "unverified"
 
-    def _read_into(self, s: Session, clip: ClipRow, article: Article, mentions: Sequence[Mention], now: datetime) -> None:
-        """What the article adds to a clip; feed text and staff edits stay, blanks are filled."""
+    def _read_into(self, s: Session, clip: ClipRow, article: Article, mentions: Sequence[Mention], now: datetime) -> str:
+        """What the article adds to a clip; feed text and staff edits stay, blanks are filled. Returns
+        the clip's id afterwards (it moves when the article gives its own address)."""
         clip.article = limit_text(article.text, MAX_ARTICLE_CHARS)
         for attr, value in (("image_url", article.image_url), ("author", article.author), ("outlet", article.outlet),
                             ("summary", article.description)):
@@ -217,10 +219,10 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
         s.flush()
         address = article.canonical_url or article.url
         if canonical_url(address) != clip.canonical_url:
-            self._move_clip(s, clip, address, now, user=ENRICH_USER, action="canonical",
-                            detail=f"the article gives its own address: {clip.url} -> {clean_url(address)}")
-        else:
-            clip.url = clean_url(address)
+            return self._move_clip(s, clip, address, now, user=ENRICH_USER, action="canonical",
+                                   detail=f"the article gives its own address: {clip.url} -> {clean_url(address)}").clip_id
+        clip.url = clean_url(address)
+        return clip.id
 
     def _clip_from_article(self, s: Session, row: EnrichmentRow, entry: ParsedEntry, url: str, article: Article,
                            mentions: Sequence[Mention], now: datetime) -> tuple[str, bool]:
@@ -235,8 +237,7 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
             if row.search_for and article.outlet:
                 clip.outlet = article.outlet  # a search feed's own title is no outlet; the site's name is
         self._add_source(s, clip.id, row, entry, now)
-        self._read_into(s, clip, article, mentions, now)
-        return clip.id, created
+        return self._read_into(s, clip, article, mentions, now), created
 
     def _unverified_clip(self, s: Session, row: EnrichmentRow, entry: ParsedEntry, task: EnrichTask, found_by: Mention,
                          now: datetime) -> str:
