@@ -81,6 +81,21 @@ def drip(handler: BaseHTTPRequestHandler) -> None:
         pass  # the client gave up: what it should do
 
 
+def drip_headers(handler: BaseHTTPRequestHandler) -> None:
+    """The status line at once, then a header a byte at a time for a minute: each read succeeds, so
+    a per-read timeout never fires; the answer never starts."""
+    try:
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nX-Padding: ")
+        handler.wfile.flush()
+        for _ in range(120):
+            handler.wfile.write(b"a")
+            handler.wfile.flush()
+            time.sleep(0.5)
+    except OSError:
+        pass  # the client hung up: what it should do
+    handler.close_connection = True
+
+
 def endless(handler: BaseHTTPRequestHandler) -> None:
     """50 MB with no Content-Length: only counting what arrives can stop it."""
     _head(handler, 200, {"Content-Type": "application/rss+xml", "Connection": "close"})
@@ -200,6 +215,7 @@ def add_hostile_feeds(server: FeedServer) -> list[HostileFeed]:
         feeds.append(HostileFeed(fid, server.add(f"/hostile/{fid}", route), **expect))  # type: ignore[arg-type]
 
     add("drip", Route(handler=drip), error="server too slow")
+    add("drip-headers", Route(handler=drip_headers), error="server too slow: no complete answer")
     add("stall", Route(body=good_feed("stall"), delay_s=8.0), error="timed out after")
     add("declared-50mb", Route(handler=declared_50mb), error=f"body of {50 * MB} bytes is over the")
     add("endless-50mb", Route(handler=endless), error="byte limit; cut off")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.feedserver import FeedServer, Route, bad_gzip
+from tests.hostile import drip_headers
 from tracker.errors import FetchError
 from tracker.fetch import FetchOptions, fetch, make_session, parse_max_age, parse_retry_after
 from tracker.parse import parse_feed
@@ -77,6 +78,21 @@ def test_drip_feeding_server_is_cut_off(feed_server: FeedServer) -> None:
     with pytest.raises(FetchError, match="too slow"):
         fetch(url, options=FetchOptions(timeout_s=0.3, connect_timeout_s=1.0))
     assert time.monotonic() - started < 3.0
+
+
+def test_a_server_dripping_its_headers_is_cut_off(feed_server: FeedServer) -> None:
+    # A byte of header every 0.5 s: each read is inside the read timeout, the answer never starts.
+    url = feed_server.add("/drip-headers", Route(handler=drip_headers))
+    options = FetchOptions(timeout_s=1.0, connect_timeout_s=1.0)
+    session = make_session(2)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="server too slow: no complete answer within the time limit") as info:
+        fetch(url, options=options, session=session)
+    assert 2.9 < time.monotonic() - started < 4.5  # cut at 3 x timeout_s, the bound every fetch has
+    assert info.value.transient
+    # The pool's next fetch, on a fresh connection, is not hurt by the cut.
+    ok = feed_server.add("/feed", body=FEED)
+    assert fetch(ok, options=options, session=session).body == FEED
 
 
 def test_body_size_cap_with_content_length(feed_server: FeedServer) -> None:

@@ -25,6 +25,7 @@ import urllib3
 
 from tracker import __version__
 from tracker.clock import Clock, system_clock
+from tracker.deadline import WatchedAdapter, cut_off, deadline
 from tracker.errors import FetchError
 from tracker.models import FetchResult
 
@@ -66,7 +67,7 @@ class FetchOptions:
 
 def make_session(pool_size: int = 16) -> FeedSession:
     session = FeedSession()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    adapter = WatchedAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -246,7 +247,7 @@ def _fetch_following(
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    deadline = started + options.timeout_s * 3  # read timeout is per chunk; this bounds drip-feeding
+    deadline_at = started + options.timeout_s * 3  # read timeout is per chunk; this bounds drip-feeding
     current = url
     all_permanent = True
     seen: set[str] = set()
@@ -267,15 +268,14 @@ def _fetch_following(
         if guard_hop:
             _check_host_allowed(current)
         try:
-            response = _send_retrying_dropped(session, current, headers, cookies, options, form)
-        except requests.exceptions.Timeout:
-            raise FetchError(f"timed out after {options.timeout_s:g}s", transient=True) from None
-        except requests.exceptions.TooManyRedirects:
-            raise FetchError("too many redirects") from None
-        except requests.exceptions.ConnectionError as exc:
-            raise FetchError(f"connection failed: {_short_reason(exc)}", transient=True) from None
+            # A read timeout is per socket read: the watchdog bounds headers sent a byte at a time.
+            with deadline(deadline_at) as watch:
+                response = _send_retrying_dropped(session, current, headers, cookies, options, form)
         except requests.exceptions.RequestException as exc:
-            raise FetchError(f"request failed: {_short_reason(exc)}") from None
+            raise _request_error(exc, options, cut_off=watch.fired) from None
+        if watch.fired:  # cut mid-headers, http.client may take the end of the stream for their end
+            response.close()
+            raise FetchError("server too slow: no complete answer within the time limit", transient=True)
         with response:
             if hop == 0 and not guard_hop:
                 peer = _peer_ip(response)
@@ -317,12 +317,24 @@ def _fetch_following(
                 reason = response.reason or ""
                 raise FetchError(f"HTTP {status} {reason}".strip(), status=status, retry_after_s=retry_after)
             try:
-                body = _read_capped(response, options.max_body_bytes, deadline)
+                body = _read_capped(response, options.max_body_bytes, deadline_at)
             except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
                 # read1 talks to urllib3 directly: bad gzip, a cut-off body or a reset arrive as its errors.
                 raise FetchError(f"download failed: {_short_reason(exc)}") from None
             return FetchResult(url=current, status=status, body=body, elapsed_s=time.monotonic() - started, **common)  # type: ignore[arg-type]
     raise FetchError(f"more than {options.max_redirects} redirects")
+
+
+def _request_error(exc: requests.exceptions.RequestException, options: FetchOptions, *, cut_off: bool) -> FetchError:
+    if cut_off:
+        return FetchError("server too slow: no complete answer within the time limit", transient=True)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return FetchError(f"timed out after {options.timeout_s:g}s", transient=True)
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return FetchError("too many redirects")
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return FetchError(f"connection failed: {_short_reason(exc)}", transient=True)
+    return FetchError(f"request failed: {_short_reason(exc)}")
 
 
 def _send_retrying_dropped(
@@ -345,7 +357,7 @@ def _send_retrying_dropped(
     except requests.exceptions.ConnectionError as exc:
         reason = exc.args[0] if exc.args else None
         inner = reason.args[-1] if isinstance(reason, urllib3.exceptions.ProtocolError) and reason.args else None
-        if not isinstance(inner, ConnectionResetError | BrokenPipeError):  # RemoteDisconnected is a reset
+        if not isinstance(inner, ConnectionResetError | BrokenPipeError) or cut_off():  # RemoteDisconnected is a reset
             raise
     return _send(session, url, headers, cookies, options, form)
 
