@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from tests.fakes import NOW, FakeClock
 from tests.feedserver import FeedServer
 from tests.test_ingest import rss
+from tests.test_search import add
 from tracker.config import parse_config
 from tracker.demo import seed_store
 from tracker.ingest import run_locked_cycle
-from tracker.models import ClipEdit, ClipFilter, ClipStatus, ClipView
+from tracker.models import (
+    ClipEdit,
+    ClipFilter,
+    ClipStatus,
+    ClipView,
+    MatchedEntry,
+    Mention,
+    ParsedEntry,
+    StoryPlacement,
+)
+from tracker.normalize import canonical_url, clip_id_for
 from tracker.review import (
     clear_position,
     edit_clip,
@@ -192,6 +204,39 @@ def test_moving_among_tied_positions_moves_only_the_two_clips(store: Store) -> N
     assert _website(store)[featured:featured + 5] == [tied[1], tied[0], *tied[2:]]
     assert move_published(store, None, tied[2], 1, "ana", clock=FakeClock(NOW))
     assert _website(store)[featured:featured + 5] == [tied[1], tied[0], tied[3], tied[2], tied[4]]
+
+
+def test_the_published_list_is_what_the_website_shows(store: Store) -> None:
+    # Approved but not on the website: a clip whose search link is not resolved yet, and a second
+    # approved copy of a story (the website shows one per story). Numbers and moves follow the website.
+    a = add(store, "a", "Clip a", at=NOW - timedelta(hours=1))
+    copy = add(store, "copy", "Clip a, syndicated", at=NOW - timedelta(hours=2))
+    b = add(store, "b", "Clip b", at=NOW - timedelta(hours=3))
+    link = "https://news.google.com/rss/articles/CBMiXYZ"
+    entry = ParsedEntry(title="Waiting for its link", link=link, guid=link, summary="", content="", source_outlet="P")
+    waiting = clip_id_for(canonical_url(link))
+    store.store_entries("search", [MatchedEntry(entry, canonical_url(link), waiting, (
+        Mention("member", "kendra-brooks", "Kendra Brooks", "title", "Kendra Brooks"),), search_link=link, resolved=False)], NOW)
+    store.place_clips([StoryPlacement(a, a, "news.example.org", new_story=True),
+                       StoryPlacement(copy, a, "other.example.org")], NOW)
+    store.set_status([a, copy, b, waiting], ClipStatus.APPROVED, "ana", NOW)
+    website = _website(store)
+    assert website == [a, b]
+    page = store.published_page()
+    assert page.published == page.total == 2 and [c.id for c in page.clips] == website and page.numbers == (1, 2)
+    assert [c.id for c in store.list_published()] == website
+    assert store.published_place(copy) is None and store.published_place(waiting) is None  # not on the website
+    # "Up" on b passes a, not the hidden copy between them.
+    assert move_published(store, None, b, -1, "ana", clock=FakeClock(NOW))
+    assert _website(store) == [b, a] == [c.id for c in store.published_page().clips]
+    assert move_published_to(store, None, a, 1, "ana", clock=FakeClock(NOW))
+    assert _website(store) == [a, b]
+    # A story whose primary is not approved stands in with its first approved copy, as the export does.
+    p2, c2, c3 = (add(store, n, f"Story two, {n}", at=NOW - timedelta(hours=h)) for n, h in (("p2", 4), ("c2", 5), ("c3", 6)))
+    store.place_clips([StoryPlacement(p2, p2, "x.example.org", new_story=True), StoryPlacement(c2, p2, "y.example.org"),
+                       StoryPlacement(c3, p2, "z.example.org")], NOW)
+    store.set_status([c2, c3], ClipStatus.APPROVED, "ana", NOW)
+    assert _website(store) == [a, b, c2] == [c.id for c in store.published_page().clips]
 
 
 def test_undo_restores_each_clips_own_status(store: Store) -> None:

@@ -9,9 +9,21 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, delete, exists, func, or_, select, tuple_, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
 from tracker.errors import NotFoundError, StorageError
@@ -29,6 +41,7 @@ from tracker.models import (
 )
 from tracker.normalize import believable_date, clean_url
 from tracker.store.base import StoreBase, mention_row
+from tracker.store.resolve import DONE as RESOLVED
 from tracker.store.resolve import enqueue, known_resolution, unresolved_of
 from tracker.store.search import COUNT_CAP, index_hits, query_words, search_condition, text_test
 from tracker.store.tables import (
@@ -37,6 +50,7 @@ from tracker.store.tables import (
     ClipSourceRow,
     EnrichmentRow,
     FeedRow,
+    LinkResolutionRow,
     MentionRow,
 )
 from tracker.store.types import UTCDateTime
@@ -484,17 +498,11 @@ class ClipsMixin(StoreBase):
             cursor = page.next_cursor
 
     def list_published(self, limit: int = 50) -> list[ClipView]:
-        """Approved clips in the website's order (as tracker.export.select_for_export sorts them),
-        done in SQL so the Published page does not load every approved clip."""
-        sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
+        """The clips the website shows, in its order (as tracker.export.select_for_export chooses and
+        sorts them), done in SQL so the Published page does not load every approved clip."""
         with self.session() as s:
-            rows = s.execute(
-                select(ClipRow).where(col(ClipRow.status) == ClipStatus.APPROVED.value).order_by(
-                    col(ClipRow.featured).desc(), col(ClipRow.position).is_(None), col(ClipRow.position),
-                    sort_at.desc(), col(ClipRow.id),
-                ).limit(limit)
-            ).scalars().all()
-            return self._views(s, rows)
+            rows = s.execute(select(ClipRow).where(self._on_website()).order_by(*self._website_order()).limit(limit))
+            return self._views(s, rows.scalars().all())
 
     @staticmethod
     def _website_order() -> tuple[Any, ...]:
@@ -503,6 +511,25 @@ class ClipsMixin(StoreBase):
         return (col(ClipRow.featured).desc(), col(ClipRow.position).is_(None), col(ClipRow.position),
                 sort_at.desc(), col(ClipRow.id))
 
+    @classmethod
+    def _on_website(cls) -> ColumnElement[bool]:
+        """The approved clips the website shows (tracker.export.select_for_export, in SQL): those whose
+        link is resolved, one per story: its primary when approved, else its first approved copy.
+        Approving a story approves its primary, so the other copies are few: only they are ranked."""
+        def shown_here(clip: Any) -> list[ColumnElement[bool]]:
+            return [clip.status == ClipStatus.APPROVED.value,
+                    ~exists().where(col(LinkResolutionRow.clip_id) == clip.id, col(LinkResolutionRow.state) != RESOLVED)]
+
+        primary = or_(col(ClipRow.story_primary).is_(True), col(ClipRow.story_id).is_(None))
+        other = aliased(ClipRow)
+        primary_shown = exists().where(col(other.story_id) == col(ClipRow.story_id), col(other.story_primary).is_(True),
+                                       *shown_here(other))
+        pick = func.row_number().over(partition_by=col(ClipRow.story_id), order_by=cls._website_order())
+        stand_ins = (select(col(ClipRow.id).label("cid"), pick.label("pick"))
+                     .where(~primary, ~primary_shown, *shown_here(ClipRow)).subquery())
+        return and_(*shown_here(ClipRow),
+                    or_(primary, col(ClipRow.id).in_(select(stand_ins.c.cid).where(stand_ins.c.pick == 1))))
+
     def published_page(self, f: ClipFilter = ClipFilter(), *, offset: int = 0, limit: int = 25) -> PublishedPage:
         """A page of the Published list in the website's order, each clip with its place in the
         whole list, so a search shows where its hits stand on the website.
@@ -510,7 +537,7 @@ class ClipsMixin(StoreBase):
         OFFSET paging: the list is ordered by staff-set numbers, and tens of thousands of
         published clips rank in tens of milliseconds (bench/README.md).
         """
-        approved = col(ClipRow.status) == ClipStatus.APPROVED.value
+        approved = self._on_website()
         with self.session() as s:
             ranked = (
                 select(col(ClipRow.id).label("rid"), func.row_number().over(order_by=self._website_order()).label("n"))
@@ -541,12 +568,15 @@ class ClipsMixin(StoreBase):
             row = s.get(ClipRow, clip_id)
             if row is None or row.status != ClipStatus.APPROVED.value:
                 return None
-            group = and_(col(ClipRow.status) == ClipStatus.APPROVED.value, col(ClipRow.featured).is_(row.featured))
+            group = and_(self._on_website(), col(ClipRow.featured).is_(row.featured))
             ranked = (
                 select(col(ClipRow.id).label("rid"), func.row_number().over(order_by=self._website_order()).label("n"))
                 .where(group).subquery()
             )
-            index = int(s.execute(select(ranked.c.n).where(ranked.c.rid == clip_id)).scalar_one()) - 1
+            found = s.execute(select(ranked.c.n).where(ranked.c.rid == clip_id)).scalar_one_or_none()
+            if found is None:  # approved, but not on the website: its link unresolved, or another copy shown
+                return None
+            index = int(found) - 1
             size = int(s.execute(select(func.count()).select_from(ClipRow).where(group)).scalar_one())
             return row.featured, index, size
 
@@ -555,7 +585,7 @@ class ClipsMixin(StoreBase):
         with self.session() as s:
             rows = s.execute(
                 select(col(ClipRow.id), col(ClipRow.position))
-                .where(col(ClipRow.status) == ClipStatus.APPROVED.value, col(ClipRow.featured).is_(featured))
+                .where(self._on_website(), col(ClipRow.featured).is_(featured))
                 .order_by(*self._website_order()).limit(limit)
             ).all()
             return [(r[0], r[1]) for r in rows]
