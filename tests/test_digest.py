@@ -150,6 +150,22 @@ def test_a_copy_sent_before_the_stories_step_placed_it_is_not_sent_again_as_its_
         assert len(inbox.messages) == 2
 
 
+def test_a_clip_committed_after_a_digest_but_first_seen_before_it_is_in_the_next(store: Store) -> None:
+    # An ingest cycle starts at 06:50 (its clips' first-seen time) and commits a feed at 07:05; the
+    # 07:00 digest could not see it, and the next one looks back past its own last send.
+    with smtp_server() as inbox:
+        config = make_config(smtp_notify(inbox.port, [{**MORNING, "recipients": [A]}]))
+        early = add_clip(store, "early", NOW - timedelta(hours=2), members=["kendra-brooks"], title="Committed early")
+        assert [r.stories for r in send_digest(config, store, "morning", NOW).results] == [1]
+        late = add_clip(store, "late", NOW - timedelta(minutes=10), members=["kendra-brooks"], title="Committed late")
+        result = send_digest(config, store, "morning", NOW + timedelta(days=1))
+        assert [r.stories for r in result.results] == [1]
+        assert "Committed late" in parts(inbox.messages[-1][2])[0]
+        # ...and only once: the overlap is deduplicated by the delivery log.
+        assert [r.stories for r in send_digest(config, store, "morning", NOW + timedelta(days=1, hours=1)).results] == [0]
+    assert {d.item_key for d in store.recent_deliveries("digest", "morning")} == {early, late}
+
+
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # the test server only
 def test_credentials_come_from_the_environment_and_are_never_in_the_file(
         store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

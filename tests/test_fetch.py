@@ -95,6 +95,26 @@ def test_a_server_dripping_its_headers_is_cut_off(feed_server: FeedServer) -> No
     assert fetch(ok, options=options, session=session).body == FEED
 
 
+def test_a_body_that_stalls_halfway_may_pass_and_bad_gzip_will_not(feed_server: FeedServer) -> None:
+    def stall_midway(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/rss+xml")
+        handler.send_header("Content-Length", str(len(FEED)))
+        handler.end_headers()
+        handler.wfile.write(FEED[:20])
+        handler.wfile.flush()
+        time.sleep(1.5)  # past the read timeout
+
+    url = feed_server.add("/stall-midway", Route(handler=stall_midway))
+    with pytest.raises(FetchError, match="download failed") as stalled:
+        fetch(url, options=FetchOptions(timeout_s=0.5, connect_timeout_s=1.0))
+    assert stalled.value.transient  # read again later, like a timeout before the answer
+    broken = feed_server.add("/bad-gzip", Route(handler=bad_gzip))
+    with pytest.raises(FetchError, match="download failed") as corrupt:
+        fetch(broken, options=FAST)
+    assert not corrupt.value.transient
+
+
 def test_body_size_cap_with_content_length(feed_server: FeedServer) -> None:
     url = feed_server.add("/huge", body=b"x" * 200_000)
     with pytest.raises(FetchError, match="limit"):

@@ -213,6 +213,14 @@ def test_tag_filters(feed_server: FeedServer, store: Store, tmp_path: Path) -> N
     store.edit_clip(pa.id, ClipEdit(tags=("housing",)), "ana", NOW)
     assert [c.id for c in store.all_clips(ClipFilter(tag="housing"))] == [pa.id]
     assert store.all_clips(ClipFilter(tag="hous")) == []  # whole tags only
+    # LIKE's wildcards and JSON's escapes in a tag are literal: "a_b" is not "axb", a quote is a quote.
+    mn = store.all_clips(ClipFilter(feed_tag="mn"))[0]
+    store.edit_clip(mn.id, ClipEdit(tags=("a_b", 'say "no"', "50%")), "ana", NOW)
+    store.edit_clip(pa.id, ClipEdit(tags=("axb", "50 percent")), "ana", NOW)
+    assert [c.id for c in store.all_clips(ClipFilter(tag="a_b"))] == [mn.id]
+    assert [c.id for c in store.all_clips(ClipFilter(tag='say "no"'))] == [mn.id]
+    assert [c.id for c in store.all_clips(ClipFilter(tag="50%"))] == [mn.id]
+    assert store.all_clips(ClipFilter(feed_tag="_a")) == []
 
 
 def test_health_is_recorded_for_every_feed_when_batched(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:

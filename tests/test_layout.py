@@ -13,11 +13,12 @@ ROOT = Path(__file__).resolve().parent.parent / "tracker"
 
 # Lower numbers sit lower; a package may import only packages of a lower rank.
 RANK = {
-    "tracker": 0, "tracker.errors": 0, "tracker.clock": 0,
+    "tracker": 0, "tracker.errors": 0, "tracker.clock": 0, "tracker.cron": 0,
     "tracker.models": 1, "tracker.history": 2,
     "tracker.query": 2, "tracker.normalize": 2, "tracker.roles": 2,
     "tracker.demo_mode": 1,
     "tracker.config": 3, "tracker.policy": 3, "tracker.parse": 3, "tracker.match": 3, "tracker.export": 3,
+    "tracker.deadline": 3.5,  # fetch's watchdog: requests and urllib3 only
     "tracker.fetch": 4, "tracker.store": 4, "tracker.stories": 4,
     "tracker.health": 5, "tracker.publish": 5, "tracker.rematch": 5, "tracker.enrich": 5, "tracker.demo": 5,
     "tracker.users": 5, "tracker.backup": 5, "tracker.resolve": 5, "tracker.syndication": 5,

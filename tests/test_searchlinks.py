@@ -150,3 +150,24 @@ def test_batchexecute_form_and_replies() -> None:
     assert read_batch_reply(hostile.encode(), 2) == {1: "https://b.example/2"}
     assert read_batch_reply(plain.encode()[:40], 2) == {}  # cut off: nothing, no exception
     assert read_batch_reply(b"<html>sorry</html>", 1) == {}
+
+
+def test_two_search_links_to_one_story_keep_every_mention() -> None:
+    # A Bing feed lists one story twice; only the second item's text named the member.
+    from tracker.ingest.steps import PollResult, links_step
+    from tracker.models import FeedConfig, FeedState, MatchedEntry, Mention, ParsedEntry
+    from tracker.normalize import canonical_url, clip_id_for
+
+    def bing(title: str, mentions: tuple[Mention, ...]) -> MatchedEntry:
+        link = ("https://www.bing.com/news/apiclick.aspx?ref=FexRss&url=https%3a%2f%2fwww.gothamist.com%2fnews%2f"
+                f"good-cause&c={len(title)}")
+        entry = ParsedEntry(title=title, link=link, guid=link, summary="", content="", source_outlet="Gothamist")
+        return MatchedEntry(entry, canonical_url(link), clip_id_for(canonical_url(link)), mentions)
+
+    brooks = Mention("member", "kendra-brooks", "Kendra Brooks", "title", "Kendra Brooks")
+    poll = PollResult(FeedConfig(id="bing", url="https://www.bing.com/news/search?q=x&format=rss", kind="search"),
+                      FeedState("bing", "https://www.bing.com/news/search?q=x&format=rss", None, None, None, 0, None, None,
+                                None, None),
+                      entries=(bing("Good cause eviction passes", ()), bing("Kendra Brooks on good cause eviction", (brooks,))))
+    (item,) = links_step(poll, BASE).entries
+    assert item.entry.link == "https://www.gothamist.com/news/good-cause" and item.mentions == (brooks,)

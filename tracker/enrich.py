@@ -385,10 +385,11 @@ def readable(article: Article) -> str | None:
     return None
 
 
-def article_options(settings: Settings) -> FetchOptions:
+def article_options(settings: Settings, clock: Clock = system_clock) -> FetchOptions:
     """How articles are fetched: the feed's limits, a page's size cap, and never an internal address
     unless settings allow it (these URLs come from feeds), on the first hop and every redirect."""
     return FetchOptions(
+        clock=clock,
         timeout_s=settings.timeout_s,
         connect_timeout_s=min(10.0, settings.timeout_s),
         max_body_bytes=min(settings.max_body_bytes, 5 * 1024 * 1024),
@@ -452,8 +453,8 @@ class ArticleReader:
     """Reads articles for the ingest: fetch_article with the settings' rules, one connection pool, and the
     address each clip should have. Thread-safe (one requests session shared by the reading threads)."""
 
-    def __init__(self, settings: Settings, *, options: FetchOptions | None = None) -> None:
-        self.options = options or article_options(settings)
+    def __init__(self, settings: Settings, *, options: FetchOptions | None = None, clock: Clock = system_clock) -> None:
+        self.options = options or article_options(settings, clock)
         self.sample_pages = settings.sample_pages
 
     def read(self, url: str, session: FeedSession | None = None) -> Article:

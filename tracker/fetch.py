@@ -320,7 +320,10 @@ def _fetch_following(
                 body = _read_capped(response, options.max_body_bytes, deadline_at)
             except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
                 # read1 talks to urllib3 directly: bad gzip, a cut-off body or a reset arrive as its errors.
-                raise FetchError(f"download failed: {_short_reason(exc)}") from None
+                # A stall or a dropped connection mid-body may pass (an article is read again later); bad gzip will not.
+                passing = isinstance(exc, TimeoutError | ConnectionError | urllib3.exceptions.TimeoutError
+                                     | urllib3.exceptions.ProtocolError)
+                raise FetchError(f"download failed: {_short_reason(exc)}", transient=passing) from None
             return FetchResult(url=current, status=status, body=body, elapsed_s=time.monotonic() - started, **common)  # type: ignore[arg-type]
     raise FetchError(f"more than {options.max_redirects} redirects")
 

@@ -106,7 +106,7 @@ class Ingestor:
             ),
             Pacer(s.google_news_min_interval_s),
         )
-        self.articles = articles or ArticleReader(s)
+        self.articles = articles or ArticleReader(s, clock=clock)
 
     @property
     def matcher(self) -> Matcher:

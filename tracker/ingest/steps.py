@@ -208,8 +208,16 @@ def links_step(poll: PollResult, google_base: str) -> PollResult:
                 item = with_publisher_url(item, link.publisher_url)
             else:
                 item = replace(item, search_link=link.link, resolved=False)
-        found.setdefault(item.clip_id, item)  # two search links to one story are one clip
+        found[item.clip_id] = _one_story(found[item.clip_id], item) if item.clip_id in found else item
     return replace(poll, entries=tuple(found.values())) if changed else poll
+
+
+def _one_story(kept: MatchedEntry, other: MatchedEntry) -> MatchedEntry:
+    """Two search links of one feed to one story are one clip: the first item, with every mention of
+    both (the second may be the one that named the member)."""
+    have = {(m.kind, m.target_id) for m in kept.mentions}
+    extra = tuple(m for m in other.mentions if (m.kind, m.target_id) not in have)
+    return replace(kept, mentions=kept.mentions + extra) if extra else kept
 
 
 def store_step(store: Store, poll: PollResult, now: datetime, *, read_articles: bool = True) -> Stored:

@@ -28,6 +28,10 @@ from tracker.store import Store
 CHANNEL = "digest"
 # A recipient never sent a digest gets the last day; one whose sends kept failing, at most a week.
 FIRST_LOOKBACK = timedelta(days=1)
+# A clip's first-seen time is when its ingest cycle started; a long cycle commits its last feeds
+# later. A digest sent in between must still find those clips next time, so each digest looks back
+# this much before the last one; the delivery log keeps the overlap from sending anything twice.
+STORE_LAG = timedelta(hours=6)
 MAX_LOOKBACK = timedelta(days=7)
 NO_CAMPAIGN = "Other coverage"
 
@@ -199,7 +203,7 @@ def pending_stories(config: Config, store: Store, digest: DigestConfig, recipien
     their last digest, and not already delivered to them by any digest."""
     # Since the last digest that reached them; stories of a failed send stay owed (up to MAX_LOOKBACK).
     last = store.last_sent_at(CHANNEL, digest.name, recipient)
-    since = last if last is not None else now - FIRST_LOOKBACK
+    since = last - STORE_LAG if last is not None else now - FIRST_LOOKBACK
     failed = store.first_failed_at(CHANNEL, digest.name, recipient)
     if failed is not None:
         since = min(since, failed - FIRST_LOOKBACK)

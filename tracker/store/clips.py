@@ -43,7 +43,14 @@ from tracker.normalize import believable_date, clean_url
 from tracker.store.base import StoreBase, mention_row
 from tracker.store.resolve import DONE as RESOLVED
 from tracker.store.resolve import enqueue, known_resolution, unresolved_of
-from tracker.store.search import COUNT_CAP, index_hits, query_words, search_condition, text_test
+from tracker.store.search import (
+    COUNT_CAP,
+    index_hits,
+    like_pattern,
+    query_words,
+    search_condition,
+    text_test,
+)
 from tracker.store.tables import (
     AuditRow,
     ClipRow,
@@ -123,6 +130,13 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         return datetime.fromisoformat(at), str(clip_id)
     except (ValueError, TypeError) as exc:
         raise StorageError(f"bad page cursor: {exc}") from None
+
+
+def _holds_tag(tags: Any, tag: str) -> ColumnElement[bool]:
+    """A JSONList column holds this tag: its stored JSON text contains the tag as one JSON string
+    (encoded as JSONList encodes it), LIKE's `%`, `_` and escape character taken literally."""
+    # Compare the stored JSON text; the JSONList type would JSON-encode the pattern itself.
+    return type_coerce(tags, Text).like(like_pattern(json.dumps(tag, ensure_ascii=False)), escape="\\")
 
 
 def _moved(s: Session, item: MatchedEntry, link_key: str) -> MatchedEntry:
@@ -363,8 +377,7 @@ class ClipsMixin(StoreBase):
             if found is not None:
                 conditions.append(found)
         if f.tag:
-            # Compare the stored JSON text; the JSONList type would JSON-encode the pattern itself.
-            conditions.append(type_coerce(col(ClipRow.tags), Text).like(f'%"{f.tag}"%'))
+            conditions.append(_holds_tag(col(ClipRow.tags), f.tag))
         for kind, target in (("member", f.member), ("campaign", f.campaign)):
             if target and s is not None and self._is_popular(s, kind, target):
                 # SQLite would fetch and sort every clip of a target in 40% of all clips; walking
@@ -394,7 +407,7 @@ class ClipsMixin(StoreBase):
                 )
             )
         if f.feed_tag:
-            feed_ids = select(col(FeedRow.id)).where(type_coerce(col(FeedRow.tags), Text).like(f'%"{f.feed_tag}"%'))
+            feed_ids = select(col(FeedRow.id)).where(_holds_tag(col(FeedRow.tags), f.feed_tag))
             conditions.append(
                 col(ClipRow.id).in_(select(col(ClipSourceRow.clip_id)).where(col(ClipSourceRow.feed_id).in_(feed_ids)))
             )

@@ -93,14 +93,15 @@ def query_words(query: str) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-def _like(word: str) -> str:
+def like_pattern(word: str) -> str:
+    """A LIKE pattern (escape character `\\`) for text containing `word`, its `%` and `_` taken literally."""
     escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
 def _contains(words: Iterable[str]) -> list[ColumnElement[bool]]:
     """clip_search.body holds each word (a substring: LIKE, its metacharacters escaped)."""
-    return [col(ClipSearchRow.body).like(_like(w), escape="\\") for w in words]
+    return [col(ClipSearchRow.body).like(like_pattern(w), escape="\\") for w in words]
 
 
 def _fts_match(words: Iterable[str]) -> ColumnElement[bool]:
