@@ -528,8 +528,9 @@ def published_page(query: QueueQuery, offset: int = 0, limit: int = PUBLISHED_PA
 
 
 def published_at_number(number: int) -> str | None:
-    """The id of the clip at place `number` on the website (1 = top), None past the end."""
-    page = _published_page(db_url(), ClipFilter(), max(number - 1, 0), 1)
+    """The id of the clip at place `number` on the website (1 = top), None past the end. Read fresh,
+    not from the read cache: a move acts on it, and a colleague may have reordered meanwhile."""
+    page = store().published_page(ClipFilter(), offset=max(number - 1, 0), limit=1)
     return page.clips[0].id if page.clips else None
 
 
@@ -539,7 +540,7 @@ def published_number(clip_id: str) -> int | None:
     if place is None:
         return None
     featured, index, _size = place
-    return index + 1 + (0 if featured else store().count_clips(ClipFilter(status=ClipStatus.APPROVED, featured=True)))
+    return index + 1 + (0 if featured else store().published_page(limit=0).featured)  # featured as the website counts them
 
 
 def move(clip_id: str, offset: int, user: str) -> Undo | None:
