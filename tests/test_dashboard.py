@@ -179,6 +179,16 @@ def test_pagination_with_cursor(env: Store) -> None:
     assert queue_ids(at) == page1
 
 
+def test_select_all_does_not_follow_to_the_next_page(env: Store) -> None:
+    at = run_app()
+    at.segmented_control(key=Key.F_STATUS).set_value("all").run()
+    at.checkbox(key=Key.Q_SELECT_ALL).check().run()
+    at.button(key=Key.Q_NEXT).click().run()
+    assert not at.checkbox(key=Key.Q_SELECT_ALL).value
+    assert not any(cb.value for cb in at.checkbox if str(cb.key).startswith(str(Key.Q_SELECT)))
+    assert at.button(key=Key.Q_BULK_APPROVE).disabled
+
+
 def test_deciding_the_whole_last_page_goes_back_a_page_not_to_queue_clear(env: Store) -> None:
     stories = [c.id for c in env.all_clips(ClipFilter(primary_only=True))]
     env.set_status(stories[:30], ClipStatus.NEW, "someone", NOW)

@@ -83,6 +83,17 @@ def _select_all(page_ids: list[str]) -> None:
         st.session_state[f"{Key.Q_SELECT}{clip_id}"] = value
 
 
+def _turn_page(older: str | None) -> None:
+    """Older (to the page after `older`'s cursor) or, with None, newer. "Select all" was about the
+    page being left: the next page starts with nothing selected."""
+    cursors: list[str | None] = st.session_state[Key.Q_CURSORS]
+    if older is not None:
+        cursors.append(older)
+    elif len(cursors) > 1:
+        cursors.pop()
+    st.session_state[Key.Q_SELECT_ALL] = False
+
+
 def _sidebar() -> None:
     with st.sidebar:
         st.subheader("Filters")
@@ -214,9 +225,6 @@ for clip in page.clips:
                 st.switch_page("pages/editor.py")
 
 nav = st.columns([1, 1, 4])
-if nav[0].button("← Newer", key=Key.Q_PREV, disabled=len(cursors) == 1):
-    cursors.pop()
-    st.rerun()
-if nav[1].button("Older →", key=Key.Q_NEXT, disabled=page.next_cursor is None):
-    cursors.append(page.next_cursor)
-    st.rerun()
+nav[0].button("← Newer", key=Key.Q_PREV, disabled=len(cursors) == 1, on_click=_turn_page, args=(None,))
+nav[1].button("Older →", key=Key.Q_NEXT, disabled=page.next_cursor is None, on_click=_turn_page,
+              args=(page.next_cursor,))
