@@ -117,6 +117,11 @@ def test_quoted_phrases_and_punctuation_around_words(store: Store, clips: dict[s
     assert found(store, "100%!") == {clips["other"]}  # only the punctuation around a word goes
     assert found(store, '"NY funding"') == {clips["article"]}  # a short word inside a phrase
     assert found(store, "- ...") == set(clips.values())  # punctuation alone: no condition, an exact total
+    # A pasted wall of words is no error (1,296 distinct short words built SQL too deep for SQLite):
+    # past 32 words the rest are ignored.
+    two_letter = [a + b for a in "abcdefghijklmnopqrstuvwxyz0123456789" for b in "abcdefghijklmnopqrstuvwxyz0123456789"]
+    assert found(store, "transit " + " ".join(two_letter)) == set()
+    assert found(store, "o'rourke transit " + " ".join(f"q{i}" for i in range(40))) == set()
 
 
 def test_search_combines_with_the_other_filters(store: Store, clips: dict[str, str]) -> None:

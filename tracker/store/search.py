@@ -75,6 +75,8 @@ def _row_body(row: Any) -> str:
     return search_body(getattr(row, f) for f in SEARCH_FIELDS)
 
 
+# Words past this many are ignored: hundreds of short words built an SQL expression too deep for SQLite.
+MAX_QUERY_WORDS = 32
 # A quoted phrase, else a run of non-space characters.
 _QUERY_TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 # Punctuation a word may be typed with that its text need not have: `Brooks,`, `(council)`, `vote?`.
@@ -90,7 +92,7 @@ def query_words(query: str) -> list[str]:
         token = token.strip(_EDGE_PUNCTUATION)
         if token:
             words.append(token)
-    return list(dict.fromkeys(words))
+    return list(dict.fromkeys(words))[:MAX_QUERY_WORDS]
 
 
 def like_pattern(word: str) -> str:
