@@ -171,3 +171,40 @@ def test_cli_acts_as_the_named_user_with_their_role(tmp_path: Path, monkeypatch:
             ("ed", "editor", "approved"), ("cli", "admin", "rejected")]
     finally:
         store.close()
+
+
+def test_cli_story_and_outlet_commands_act_with_the_users_role(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    # `stories primary` moves the website's copy and `outlets edit` corrects an outlet: a viewer may do neither.
+    from tests.test_stories import config as stories_config
+    from tests.test_stories import put_wire
+    from tracker.syndication import place_new_clips
+
+    monkeypatch.setenv("TRACKER_USERS_FILE", str(tmp_path / "users.json"))
+    UsersFile().add("vera", "long enough password", role=Role.VIEWER)
+    UsersFile().add("ed", "long enough password", role=Role.EDITOR)
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    store = Store(db)
+    ids = put_wire(store)
+    place_new_clips(store, stories_config(), NOW)
+    other = next(i for i in ids.values() if not store.get_clip(i).primary)
+    domain = store.get_clip(other).outlet_domain
+    store.close()
+    base = ["--config", str(tmp_path / "none.yml"), "--db", db]
+    for args in (["stories", "primary", other], ["outlets", "edit", str(domain), "--tier", "local"]):
+        with pytest.raises(SystemExit) as refused:
+            main([*base, *args, "--user", "vera"])
+        assert refused.value.code == 3 and "vera is a viewer" in capsys.readouterr().err
+    store = Store(db)
+    try:
+        assert not store.get_clip(other).primary
+        assert store.outlet_records().get(str(domain)) is None or store.outlet_records()[str(domain)].tier != "local"
+    finally:
+        store.close()
+    runner = CliRunner()
+    assert runner.invoke(cli, [*base, "stories", "primary", other, "--user", "ed"], obj=FakeClock(NOW)).exit_code == 0
+    store = Store(db)
+    try:
+        assert store.get_clip(other).primary
+    finally:
+        store.close()

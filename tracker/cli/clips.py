@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from tracker.cli.context import AppContext, pass_app
-from tracker.models import Actor, ClipStatus, ClipView
+from tracker.cli.context import USER_HELP, AppContext, acting_user, pass_app
+from tracker.models import ClipStatus, ClipView
 
 
 @click.group()
@@ -82,19 +82,6 @@ def clips_list(app: AppContext, status: str | None, member: str | None, campaign
 def link_note(clip: ClipView) -> str:
     """What staff read beside a clip whose link is still a search engine's redirect."""
     return f"link not resolved: {clip.resolve_error}" if clip.resolve_error else "link not resolved yet"
-
-
-USER_HELP = ("Act as this dashboard user, with their role (tracker users add); recorded in the clip's history. "
-             "Without it, the command acts as 'cli', the operator at the server.")
-
-
-def acting_user(user: str | None) -> Actor | str:
-    """--user NAME acts with NAME's role from the users file; no --user is the operator ('cli', as admin)."""
-    if user is None:
-        return "cli"
-    from tracker.users import UsersFile
-
-    return UsersFile().actor(user)
 
 
 def _review(app: AppContext, ids: tuple[str, ...], status: ClipStatus, user: str | None) -> None:

@@ -11,7 +11,7 @@ import click
 from tracker.clock import Clock, system_clock
 
 if TYPE_CHECKING:  # SQLAlchemy and PyYAML load only when a command opens the store or the config
-    from tracker.models import Config
+    from tracker.models import Actor, Config
     from tracker.store import Store
 
 
@@ -50,3 +50,16 @@ class AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext)
+
+
+USER_HELP = ("Act as this dashboard user, with their role (tracker users add); recorded in the clip's history. "
+             "Without it, the command acts as 'cli', the operator at the server.")
+
+
+def acting_user(user: str | None) -> Actor | str:
+    """--user NAME acts with NAME's role from the users file; no --user is the operator ('cli', as admin)."""
+    if user is None:
+        return "cli"
+    from tracker.users import UsersFile
+
+    return UsersFile().actor(user)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from tracker.cli.context import AppContext, pass_app
+from tracker.cli.context import USER_HELP, AppContext, acting_user, pass_app
 from tracker.models import StoryView
 
 
@@ -66,13 +66,13 @@ def stories_list(app: AppContext, days: int, member: str | None, min_copies: int
 
 @stories.command("primary")
 @click.argument("clip_id", metavar="CLIP_ID")
-@click.option("--user", default="cli", show_default=True, help="Recorded in the clips' history.")
+@click.option("--user", default=None, help=USER_HELP)
 @pass_app
-def stories_primary(app: AppContext, clip_id: str, user: str) -> None:
+def stories_primary(app: AppContext, clip_id: str, user: str | None) -> None:
     """Make this copy the one the website links (its story's review moves to it)."""
     from tracker.review import switch_primary
 
-    changed = switch_primary(app.store, app.config_if_present, clip_id, user, clock=app.clock)
+    changed = switch_primary(app.store, app.config_if_present, clip_id, acting_user(user), clock=app.clock)
     click.echo(f"{clip_id} is the primary copy" + ("" if changed else " (it already was)"))
 
 
@@ -114,15 +114,15 @@ def outlets_list(app: AppContext, as_json: bool) -> None:
 @click.option("--state", help="US state code ('' clears staff's value).")
 @click.option("--place", help="City or county the outlet covers ('' clears).")
 @click.option("--tier", type=click.Choice(["local", "state", "national", ""]), help="Reach ('' clears).")
-@click.option("--user", default="cli", show_default=True, help="Recorded in the history.")
+@click.option("--user", default=None, help=USER_HELP)
 @pass_app
 def outlets_edit(app: AppContext, domain: str, name: str | None, state: str | None, place: str | None,
-                 tier: str | None, user: str) -> None:
+                 tier: str | None, user: str | None) -> None:
     """Correct what is known about an outlet; this beats feeds.yml and feed tags."""
     from tracker.models import OutletEdit
     from tracker.syndication import edit_outlet
 
-    record = edit_outlet(app.store, domain, OutletEdit(name=name, state=state, place=place, tier=tier), user,
-                         app.clock())
+    record = edit_outlet(app.store, domain, OutletEdit(name=name, state=state, place=place, tier=tier),
+                         acting_user(user), app.clock())
     click.echo(f"{record.domain}: {record.name or '-'}, state {record.state or '-'}, place {record.place or '-'}, "
                f"tier {record.tier or '-'}")
