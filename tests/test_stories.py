@@ -406,8 +406,27 @@ def test_the_export_has_one_item_per_story_with_its_other_copies(store: Store) -
     store.set_status([ids["apnews"]], ClipStatus.APPROVED, "ana", NOW)
     assert [c.id for c in select_for_export(store.all_clips())] == [ids["inquirer"]]
 
+    # A copy found through a Google News search whose link is not resolved yet, and a copy staff
+    # rejected as not belonging: neither is listed to the website (a redirect must never be published).
+    link = "https://news.google.com/rss/articles/CBMiRENTCAP?oc=5"
+    entry = ParsedEntry(title="Philly lawmaker wants to cap rent increases", link=link, guid=link, summary=WIRE[:300],
+                        content=WIRE, published_at=NOW + timedelta(hours=6), source_outlet="WRAL")
+    mention = Mention(kind="member", target_id="kendra-brooks", term="Kendra Brooks", field="summary", snippet="")
+    waiting = clip_id_for(canonical_url(link))
+    store.store_entries("search-brooks", [MatchedEntry(entry, canonical_url(link), waiting, (mention,), search_link=link,
+                                                       resolved=False)], NOW + timedelta(hours=6))
+    place_new_clips(store, config(), NOW + timedelta(hours=7))
+    assert store.get_clip(waiting).story_id == story_id
+    rejected = next(i for f, i in ids.items() if f not in ("inquirer", "apnews"))
+    store.set_status([rejected], ClipStatus.REJECTED, "ana", NOW)
+    [item] = json.loads(render_json(select_for_export(store.all_clips()), Registry.from_config(config()), SiteInfo()))["items"]
+    listed = {c["url"] for c in item["also_in"]}
+    assert "news.google.com" not in " ".join(listed) and store.get_clip(rejected).url not in listed
+    assert store.get_clip(ids["apnews"]).url in listed
+    assert {c.clip_id for c in store.get_clip(ids["inquirer"]).also_in} >= {waiting, rejected}  # staff still see them
 
-def test_cli_lists_clips_with_their_story_and_stories_with_their_outlets(tmp_path) -> None:  # type: ignore[no-untyped-def]
+
+def test_cli_lists_clips_with_their_story_and_stories_with_their_outlets(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import json
 
     import yaml
@@ -439,6 +458,11 @@ def test_cli_lists_clips_with_their_story_and_stories_with_their_outlets(tmp_pat
     assert len(listed) == 1 and listed[0]["primary"] == ids["inquirer"] and len(listed[0]["outlets"]) == 5
     text = run.invoke(cli, [*base, "stories", "list"], obj=clock).output
     assert "apnews.com" in text and "* " in text
+    from tracker.models import Role
+    from tracker.users import UsersFile
+
+    monkeypatch.setenv("TRACKER_USERS_FILE", str(tmp_path / "users.json"))
+    UsersFile().add("ana", "long enough password", role=Role.EDITOR)  # --user acts with ana's role
     switched = run.invoke(cli, [*base, "stories", "primary", ids["apnews"], "--user", "ana"], obj=clock)
     assert switched.exit_code == 0 and "primary" in switched.output
     again = json.loads(run.invoke(cli, [*base, "clips", "list", "--json"], obj=clock).output)

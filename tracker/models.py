@@ -438,6 +438,10 @@ class StoryCopy:
     url: str
     outlet: str
     headline: str
+    # The website lists only copies whose link is the publisher's (not a search redirect) and that
+    # staff have not rejected as not belonging to the story.
+    resolved: bool = True
+    rejected: bool = False
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,8 @@ def prepare_item(clip: ClipView, registry: Registry) -> ExportItem:
         featured=clip.featured,
         position=clip.position,
         also_in=tuple(
-            OtherCopy(u, clean_text(c.outlet)) for c in clip.also_in if (u := safe_http_url(c.url)) is not None
+            OtherCopy(u, clean_text(c.outlet)) for c in clip.also_in
+            if c.resolved and not c.rejected and (u := safe_http_url(c.url)) is not None
         ),
     )
 

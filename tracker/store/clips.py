@@ -344,16 +344,20 @@ class ClipsMixin(StoreBase):
         found: dict[str, list[tuple[bool, datetime, StoryCopy]]] = {}
         ids = sorted(story_ids)
         sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
+        waiting = exists().where(col(LinkResolutionRow.clip_id) == col(ClipRow.id), col(LinkResolutionRow.state) != RESOLVED)
         for i in range(0, len(ids), 500):
-            for cid, story, url, outlet, display, title, headline, primary, at in s.execute(
+            for cid, story, url, outlet, display, title, headline, primary, at, status, unresolved in s.execute(
                 select(col(ClipRow.id), col(ClipRow.story_id), col(ClipRow.url), col(ClipRow.outlet),
                        col(ClipRow.outlet_display), col(ClipRow.title), col(ClipRow.headline),
-                       col(ClipRow.story_primary), sort_at).where(col(ClipRow.story_id).in_(ids[i : i + 500]))
+                       col(ClipRow.story_primary), sort_at, col(ClipRow.status), waiting)
+                .where(col(ClipRow.story_id).in_(ids[i : i + 500]))
             ).all():
                 if isinstance(at, str):
                     at = datetime.fromisoformat(at)
                 found.setdefault(str(story), []).append(
-                    (not primary, at.replace(tzinfo=None), StoryCopy(cid, url, display or outlet, headline or title)))
+                    (not primary, at.replace(tzinfo=None),
+                     StoryCopy(cid, url, display or outlet, headline or title, resolved=not unresolved,
+                               rejected=status == ClipStatus.REJECTED.value)))
         return {k: [c for _, _, c in sorted(v, key=lambda t: (t[0], t[1], t[2].clip_id))] for k, v in found.items()}
 
     def _filtered(self, f: ClipFilter, s: Session | None = None):  # type: ignore[no-untyped-def]
