@@ -466,6 +466,18 @@ def test_timestamps_are_utc_with_z_whatever_the_input_zone() -> None:
     assert items["naive"]["published_at"] == "2026-11-20T14:03:00Z"
 
 
+def test_odd_dates_and_unicode_spaces_in_links_still_meet_the_schema() -> None:
+    # A CMS that writes year 26 for 2026, and a link with a no-break space: the website's parser and
+    # the shipped schema must accept what we write.
+    url = "https://news.example.com/a\u00a0b\u3000c"
+    odd = clip("odd", url=url, canonical_url=url, published_at=datetime(26, 11, 20, 10, 0, tzinfo=UTC))
+    document = json.loads(export_clips("json", [odd], REGISTRY))
+    jsonschema.Draft202012Validator(json_schema()).validate(document)
+    (item,) = document["items"]
+    assert item["published_at"] == "0026-11-20T10:00:00Z"
+    assert item["url"] == "https://news.example.com/a%C2%A0b%E3%80%80c"
+
+
 # ---------------------------------------------------------------- RSS
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 # Deleted outright: C0/C1 controls (except whitespace, handled below), DEL, lone
 # surrogates (cannot be encoded) and the two non-characters XML 1.0 forbids.
@@ -18,8 +18,9 @@ _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\
 _WHITESPACE = re.compile("[ \t\n\r\x0b\x0c\x85\u2028\u2029]+")
 # Browsers delete these anywhere in a URL before parsing it ("java\nscript:" works).
 _URL_IGNORED = re.compile("[\t\n\r]")
-# Characters that must not appear raw in a URL we emit; non-ASCII (IRIs) is kept.
-_URL_UNSAFE = re.compile('[\x00-\x20"<>^`{|}\x7f]')
+# Characters that must not appear raw in a URL we emit; other non-ASCII (IRIs) is kept. Unicode
+# spaces count (NBSP, U+2003, U+3000, the BOM): a URL ends at them in text, and the schema refuses them.
+_URL_UNSAFE = re.compile('[\x00-\x20"<>^`{|}\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]')
 
 SAFE_SCHEMES = frozenset({"http", "https"})
 EPOCH_ISO = "1970-01-01T00:00:00Z"
@@ -62,7 +63,7 @@ def safe_http_url(value: str | None) -> str | None:
     # A backslash after the scheme is a path separator to browsers but not to urlsplit.
     if "\\" in url:
         return None
-    return _URL_UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", url)
+    return _URL_UNSAFE.sub(lambda m: quote(m.group(), safe=""), url)  # UTF-8 bytes, %XX each
 
 
 def as_utc(value: datetime) -> datetime:
@@ -74,7 +75,8 @@ def as_utc(value: datetime) -> datetime:
 
 def iso_utc(value: datetime) -> str:
     """ISO 8601, whole seconds, with Z: stable and easy for any site to parse."""
-    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+    d = as_utc(value)  # not strftime: glibc's %Y gives "26" for the year 26, not "0026"
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}Z"
 
 
 def human_date(value: datetime) -> str:
