@@ -103,6 +103,18 @@ def test_generated_at_never_goes_back_when_the_newest_clip_is_unpublished(
     after = json.loads(out.read_text())
     assert [i["id"] for i in after["items"]] == [older.id]
     assert after["generated_at"] > before
+    # `tracker export` writes what the automatic export wrote, generated_at included.
+    import yaml
+    from click.testing import CliRunner
+
+    from tracker.cli import cli
+
+    (tmp_path / "feeds.yml").write_text(yaml.safe_dump({"feeds": [{"url": feed_server.url("/f")}]}), encoding="utf-8")
+    db = store.engine.url.render_as_string(hide_password=False)
+    manual = CliRunner().invoke(cli, ["--config", str(tmp_path / "feeds.yml"), "--db", db, "export", "--format", "json",
+                                      "--out", "-"])
+    assert manual.exit_code == 0, manual.output
+    assert json.loads(manual.stdout)["generated_at"] == after["generated_at"]
     os.utime(out, ns=(10**9, 10**9))
     inode = out.stat().st_ino
     set_status(store, config, [], ClipStatus.APPROVED, "ana")  # nothing changed: same bytes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -53,7 +54,8 @@ def export(app: AppContext, fmt: str | None, out: Path | None, all_formats: bool
         formats = [fmt]
     config = app.config
     registry = Registry.from_config(config)
-    site = SiteInfo.from_settings(config.settings)
+    # As the automatic exports do: generated_at never goes back when the newest clip is taken down.
+    site = replace(SiteInfo.from_settings(config.settings), changed_at=app.store.last_unpublished_at())
     clips = app.store.all_clips(ClipFilter(status=ClipStatus.APPROVED))
     for f in formats:
         if preview and f == "html":
@@ -61,7 +63,7 @@ def export(app: AppContext, fmt: str | None, out: Path | None, all_formats: bool
             data = render_preview_page(chosen, registry, site).encode("utf-8")
         else:
             data = export_clips(f, clips, registry, campaign=campaign, member=member, tag=tag, limit=limit,
-                                site_title=site.title, site_url=site.url)
+                                site_title=site.title, site_url=site.url, changed_at=site.changed_at)
         target = (out_dir / f"in-the-news.{_EXTENSIONS[f]}") if all_formats and out_dir else out
         assert target is not None
         if str(target) == "-":
