@@ -80,6 +80,30 @@ def test_match_bad_input_is_one_line_error(config_path: Path, tmp_path: Path) ->
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(("args", "said"), [
+    (["stories", "list", "--days", "999999"], "999999 is not in the range"),
+    (["prune", "--older-than", "999999d", "--dry-run"], "at most 36500d"),
+    (["report", "--from", "2026-01-01", "--to", "9999-12-31", "--format", "csv", "--out", "-"], "between 1900 and 2999"),
+    (["clips", "list", "--limit", str(10**20)], "is not in the range"),
+    (["status", "--runs", str(10**20)], "is not in the range"),
+    (["match", "{latin1}"], "near line 1: not UTF-8 text"),
+    (["backup", "{under_a_file}"], "cannot create the folder"),
+])
+def test_out_of_range_and_unreadable_input_is_one_line_error(config_path: Path, tmp_path: Path, args: list[str], said: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from tracker.cli import main
+
+    latin1 = tmp_path / "items.jsonl"
+    latin1.write_bytes('{"id": "a", "title": "Peñalosa"}\n'.encode("latin-1"))
+    (tmp_path / "a-file").write_text("x")
+    args = [a.format(latin1=latin1, under_a_file=tmp_path / "a-file" / "tracker.db") for a in args]
+    with pytest.raises(SystemExit) as ended:
+        main(["--config", str(config_path), "--db", f"sqlite:///{tmp_path / 't.db'}", *args])
+    err = capsys.readouterr().err.strip()
+    # One line saying what is wrong (after click's usage lines, for a bad option), never a traceback.
+    assert ended.value.code not in (0, None) and said in err.splitlines()[-1] and "Traceback" not in err, err
+
+
 def test_unknown_clip_id_is_one_line_error(config_path: Path, tmp_path: Path) -> None:
     result = run("--config", str(config_path), "--db", f"sqlite:///{tmp_path / 't.db'}", "clips", "approve", "nope")
     assert result.returncode == 1 and "no clip 'nope'" in result.stderr and "Traceback" not in result.stderr

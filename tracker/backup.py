@@ -16,6 +16,7 @@ ingest cycle is running, and never restores the backup's lease (a stale "cycle r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -317,17 +318,24 @@ def _counts(s: Session) -> Counts:
 
 @contextmanager
 def _temp_beside(path: Path) -> Iterator[Path]:
-    """A temporary name in path's folder, renamed to path when the block succeeds (never half a backup)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
+    """A temporary name in path's folder, renamed to path when the block succeeds (never half a backup).
+    A folder that cannot be made or written is a StorageError naming it, not a traceback."""
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot create the folder {path.parent}: {exc.strerror or exc}") from None
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.unlink(missing_ok=True)
         yield tmp
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _pg_tool(name: str) -> str:

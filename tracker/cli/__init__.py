@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     except TrackerError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except OverflowError as exc:  # a date or count past what Python or the database can hold
+        click.echo(f"error: a date or number out of range ({exc})", err=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

@@ -49,7 +49,7 @@ def clip_json(clip: ClipView) -> dict[str, Any]:
 @click.option("--member", help="Only clips mentioning this member id.")
 @click.option("--campaign", help="Only clips about this campaign id.")
 @click.option("--search", "text", help="Words to find in headline, summary, outlet or article text (case, accents, apostrophes and dashes ignored).")
-@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many clips.")
+@click.option("--limit", type=click.IntRange(1, 10**9), default=None, help="At most this many clips.")
 @click.option("--primary-only", is_flag=True, help="One clip per story: the copy the website links.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array, for scripts.")
 @pass_app

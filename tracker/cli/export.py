@@ -23,7 +23,7 @@ _EXTENSIONS = {"json": "json", "rss": "xml", "csv": "csv", "html": "html"}
 @click.option("--campaign", help="Only clips about this campaign id (per-campaign pages).")
 @click.option("--member", help="Only clips mentioning this member id.")
 @click.option("--tag", help="Only clips with this tag.")
-@click.option("--limit", type=click.IntRange(1), help="At most this many clips.")
+@click.option("--limit", type=click.IntRange(1, 10**9), help="At most this many clips.")
 @click.option("--preview", is_flag=True, help="With --format html: a standalone page with minimal CSS.")
 @pass_app
 def export(app: AppContext, fmt: str | None, out: Path | None, all_formats: bool, out_dir: Path | None,

@@ -13,11 +13,16 @@ from tracker.cli.context import AppContext, pass_app
 _AGE = re.compile(r"^\s*(\d+)\s*([dw])\s*$")
 
 
+MAX_AGE_DAYS = 36_500
+
+
 def parse_age(text: str) -> timedelta:
     """'365d' or '52w' (days or weeks; at least one day)."""
     match = _AGE.match(text.lower())
     if not match or int(match.group(1)) < 1:
         raise click.BadParameter(f"{text!r}: give days or weeks, like 365d or 52w")
+    if int(match.group(1)) * (7 if match.group(2) == "w" else 1) > MAX_AGE_DAYS:
+        raise click.BadParameter(f"{text!r}: at most {MAX_AGE_DAYS}d (100 years)")
     n = int(match.group(1))
     return timedelta(days=n) if match.group(2) == "d" else timedelta(weeks=n)
 

@@ -41,7 +41,7 @@ def match(app: AppContext, file: IO[str], explain: bool) -> None:
 
 
 def _read_jsonl(stream: IO[str], source: str) -> Iterator[dict[str, Any]]:
-    for line_no, line in enumerate(stream, start=1):
+    for line_no, line in enumerate(_lines(stream, source), start=1):
         if not line.strip():
             continue
         try:
@@ -51,6 +51,20 @@ def _read_jsonl(stream: IO[str], source: str) -> Iterator[dict[str, Any]]:
         if not isinstance(item, dict) or "id" not in item:
             raise TrackerError(f"{source}: line {line_no}: expected an object with an 'id'")
         yield item
+
+
+def _lines(stream: IO[str], source: str) -> Iterator[str]:
+    """The file's lines; bytes that are not UTF-8 are one line of error, naming the line, not a traceback."""
+    line_no = 0
+    while True:
+        try:
+            line = stream.readline()
+        except UnicodeDecodeError:
+            raise TrackerError(f"{source}: near line {line_no + 1}: not UTF-8 text") from None
+        if not line:
+            return
+        line_no += 1
+        yield line
 
 
 @click.command()

@@ -18,9 +18,12 @@ class _Date(click.ParamType):  # type: ignore[type-arg]
         if isinstance(value, date):
             return value
         try:
-            return datetime.strptime(str(value), "%Y-%m-%d").date()
+            found = datetime.strptime(str(value), "%Y-%m-%d").date()
         except ValueError:
             self.fail(f"{value!r} is not a date like 2026-10-01", param, ctx)
+        if not 1900 <= found.year <= 2999:  # and 9999-12-31's next day does not exist
+            self.fail(f"{value!r}: give a date between 1900 and 2999", param, ctx)
+        return found
 
 
 @click.command("report")

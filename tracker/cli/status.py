@@ -13,7 +13,7 @@ from tracker.cli.context import AppContext, pass_app
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--check", is_flag=True, help="Exit 1 when any feed needs attention (for cron/monitoring).")
-@click.option("--runs", type=click.IntRange(0), default=5, show_default=True, help="How many recent runs to show.")
+@click.option("--runs", type=click.IntRange(0, 10**6), default=5, show_default=True, help="How many recent runs to show.")
 @pass_app
 def status(app: AppContext, as_json: bool, check: bool, runs: int) -> None:
     """Feeds' health (last fetch, status, error, next attempt) and recent ingest runs."""

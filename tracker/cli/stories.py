@@ -36,9 +36,9 @@ def story_json(story: StoryView) -> dict[str, Any]:
 
 
 @stories.command("list")
-@click.option("--days", type=click.IntRange(1), default=14, show_default=True, help="Stories with a copy this recent.")
+@click.option("--days", type=click.IntRange(1, 36_500), default=14, show_default=True, help="Stories with a copy this recent.")
 @click.option("--member", help="Only stories mentioning this member id.")
-@click.option("--min-copies", type=click.IntRange(1), default=1, show_default=True, help="Only stories in this many outlets or more.")
+@click.option("--min-copies", type=click.IntRange(1, 10**6), default=1, show_default=True, help="Only stories in this many outlets or more.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array, for scripts.")
 @pass_app
 def stories_list(app: AppContext, days: int, member: str | None, min_copies: int, as_json: bool) -> None:
