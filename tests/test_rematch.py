@@ -83,3 +83,24 @@ def test_try_rule_previews_gains_and_losses_without_writing(feed_server: FeedSer
     trial = try_rule(config, store, rent)
     assert trial.matches == (ids["tp"],) and trial.gained == (ids["tp"],) and trial.lost == ()
     assert store.count_clips(ClipFilter(campaign="rent")) == 0  # a preview writes nothing
+
+
+def test_try_rule_runs_the_draft_as_the_saved_rule_would_run(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    # With surname_mentions off, "Councilmember Brooks" alone is not Kendra Brooks; testing the
+    # unchanged rule must not promise clips the saved rule will never match.
+    feed_server.add("/f", body=rss(
+        # Stored for the campaign; the member rule must not claim it.
+        ("Councilmember Brooks of Philadelphia backs Good Cause Eviction", "https://x.example.com/surname", "A hearing"),
+        ("Kendra Brooks of Philadelphia on rents", "https://x.example.com/full", "A hearing on rents"),
+    ))
+    config = _config(tmp_path, feed_server, {
+        "settings": {"surname_mentions": False},
+        "members": [{"name": "Kendra Brooks", "require_any": ["Philadelphia"]}],
+        "campaigns": [{"id": "gce", "name": "GCE", "keywords": ["Good Cause Eviction"]}],
+    })
+    Ingestor(config, store).run_cycle()
+    ids = {c.canonical_url.rsplit("/", 1)[1]: c.id for c in store.all_clips()}
+    assert store.get_clip(ids["surname"]).member_ids == ()
+    (saved,) = config.members
+    trial = try_rule(config, store, MemberConfig(id=saved.id, name=saved.name, require_any=saved.require_any))
+    assert set(trial.matches) == {ids["full"]} and trial.gained == () and trial.lost == ()

@@ -5,7 +5,7 @@ tracker.match is the pure engine; this module feeds it the clips in the store.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from tracker.clock import Clock, system_clock
@@ -56,14 +56,21 @@ class RuleTrial:
 def try_rule(config: Config, store: Store, draft: MemberConfig | CampaignConfig, *, limit: int = 5000) -> RuleTrial:
     """The dashboard's "test a rule": run one draft rule over stored clips, no writes."""
     kind = "member" if isinstance(draft, MemberConfig) else "campaign"
-    draft_matcher = compile_matcher([draft], []) if isinstance(draft, MemberConfig) else compile_matcher([], [draft])
+    if isinstance(draft, MemberConfig):
+        # As the saved rule would run: under settings.surname_mentions, and beside the other members
+        # (two sharing a surname and a place make "Mayor Cohen" neither of them).
+        if not config.settings.surname_mentions:
+            draft = replace(draft, surname_mentions=False)
+        draft_matcher = compile_matcher([*(m for m in config.members if m.id != draft.id), draft], [])
+    else:
+        draft_matcher = compile_matcher([], [draft])
     matches: list[str] = []
     snippets: dict[str, str] = {}
     hits: dict[str, Mention] = {}
     for n, (clip_id, item) in enumerate(store.clip_match_items()):
         if n >= limit:
             break
-        found = draft_matcher.match(item)
+        found = [m for m in draft_matcher.match(item) if m.kind == kind and m.target_id == draft.id]
         if found:
             matches.append(clip_id)
             snippets[clip_id] = found[0].snippet
