@@ -28,7 +28,7 @@ from tracker.demo import demo_config
 from tracker.demo_mode import demo_db_url, demo_requested
 from tracker.demo_mode import demo_mode as demo_mode_for
 from tracker.enrich import PageMeta, add_clip_from_page, fetch_page_meta, match_page
-from tracker.errors import ConfigError, ExportError, NotifyError, TrackerError
+from tracker.errors import ConfigError, ExportError, NotFoundError, NotifyError, TrackerError
 from tracker.export import Registry, render_card
 from tracker.export.html_writer import preview_css
 from tracker.health import FeedStatus, HealthReport, health_report, plain_problem
@@ -340,6 +340,14 @@ def clip(clip_id: str) -> ClipView:
     return _clip(db_url(), clip_id)
 
 
+def clip_version(clip_id: str) -> int | None:
+    """The clip's version as stored now (not the read cache's); None when it is gone."""
+    try:
+        return store().get_clip(clip_id).version
+    except NotFoundError:
+        return None
+
+
 @st.cache_data(ttl=READ_TTL_S, show_spinner=False)
 def _history(url: str, clip_id: str) -> list[AuditEntry]:
     return _store(url).history(clip_id)
@@ -486,11 +494,13 @@ def edit(clip_id: str, clip_edit: ClipEdit, user: str, *, version: int | None = 
 
 
 def set_targets(clip_id: str, member_ids: Sequence[str], campaign_ids: Sequence[str],
-                user: str) -> tuple[list[str], list[str]]:
-    """Correct a clip's members/campaigns; returns what was (added, removed) as 'kind:id'."""
+                user: str, *, version: int | None = None) -> tuple[list[str], list[str]]:
+    """Correct a clip's members/campaigns; returns what was (added, removed) as 'kind:id'. With the
+    version the editor opened, a correction over a colleague's later change is refused."""
     before = store().get_clip(clip_id)
     with _write():
-        review.set_targets(store(), _config_for_exports(), clip_id, member_ids, campaign_ids, actor(user), clock=clock)
+        review.set_targets(store(), _config_for_exports(), clip_id, member_ids, campaign_ids, actor(user), clock=clock,
+                           expected_version=version)
     # Read back rather than use the return value: an export failure still saved the change.
     after = store().get_clip(clip_id)
 

@@ -7,7 +7,7 @@ import functools
 import hashlib
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from html import escape
 from typing import ParamSpec
@@ -320,10 +320,29 @@ def _notice() -> None:
     with st.container(key=Key.NOTICE, horizontal=True, vertical_alignment="center"):
         st.markdown(f"{notice['icon']} {notice['message']}")
         if notice["undo"] and st.button("Undo", key=Key.UNDO, icon=":material/undo:", type="primary"):
-            changed = data.undo(notice["undo"], current_user())
-            flash(f"Undone: {changed} change{'s' if changed != 1 else ''} taken back", ":material/undo:",
-                  page=notice["page"])
+            _undo(notice["undo"], notice["page"])
             st.rerun()
+
+
+@contextlib.contextmanager
+def own_change(clip_ids: Sequence[str]) -> Iterator[None]:
+    """Around this user's own write to clips an editor form may be open on: a form that was up to
+    date just before it stays so (its version moves past the write), so their next save is not
+    called stale; a form already behind a colleague's change stays behind, and its save is refused."""
+    open_at = {i: st.session_state.get(f"{Key.E_VERSION}{i}") for i in clip_ids}
+    before = {i: data.clip_version(i) for i, v in open_at.items() if v is not None}
+    yield
+    for clip_id, version in before.items():
+        if version is not None and version == open_at[clip_id]:
+            st.session_state[f"{Key.E_VERSION}{clip_id}"] = data.clip_version(clip_id)
+
+
+@refusals_as_notices
+def _undo(record: Undo, page: str | None) -> None:
+    """Take the action back; a refusal (a role taken away meanwhile, the clip gone) is a notice."""
+    with own_change([i for i, _ in record.statuses] + [i for i, _ in record.positions]):
+        changed = data.undo(record, current_user())
+    flash(f"Undone: {changed} change{'s' if changed != 1 else ''} taken back", ":material/undo:", page=page)
 
 
 def ask_before_publishing(clip_ids: Sequence[str]) -> bool:

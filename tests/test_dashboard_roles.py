@@ -11,7 +11,7 @@ from dashboard.keys import Key
 from tests.test_dashboard import APP, metric, queue_ids
 from tracker.errors import PermissionDenied
 from tracker.models import Actor, ClipEdit, ClipFilter, ClipStatus, Role
-from tracker.review import edit_clip
+from tracker.review import edit_clip, set_targets
 from tracker.store import Store
 from tracker.users import UsersFile
 
@@ -122,6 +122,71 @@ def test_own_decisions_do_not_make_the_open_form_stale(env: Store) -> None:
     assert not at.error, [e.value for e in at.error]
     stored = env.get_clip(clip.id)
     assert (stored.status, stored.headline) == (ClipStatus.APPROVED, "Still mine to edit")
+
+
+@pytest.mark.parametrize("button", [Key.E_REJECT, Key.E_SAVE_TARGETS])
+def test_an_own_decision_does_not_hide_a_colleagues_change(env: Store, button: str) -> None:
+    # Sam saves a headline while this form is open; then this user rejects (or saves matches): their
+    # next save must still be refused, not overwrite Sam's headline with the old one in the form.
+    clip = next(c for c in env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=25).clips if c.member_ids)
+    at = signed_in("demo", "pages/editor.py", edit_clip_id=clip.id)
+    edit_clip(env, None, clip.id, ClipEdit(headline="Sam's headline"), Actor("sam", Role.EDITOR))
+    at.button(key=button).click().run()
+    at.text_area(key=f"{Key.E_BLURB}{clip.id}").input("My blurb").run()
+    at.button(key=Key.E_SAVE).click().run()
+    assert env.get_clip(clip.id).headline == "Sam's headline"
+    assert any("changed since you opened it" in e.value.replace("\\", "") for e in at.error)
+
+
+def test_saving_matches_over_a_colleagues_later_match_is_refused(env: Store) -> None:
+    clip = next(c for c in env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=25).clips if c.member_ids)
+    at = signed_in("demo", "pages/editor.py", edit_clip_id=clip.id)
+    extra = next(m for m in ("grace-huang", "renata-okafor", "ivy-castellano") if m not in clip.member_ids)
+    set_targets(env, None, clip.id, [*clip.member_ids, extra], clip.campaign_ids, Actor("sam", Role.EDITOR))
+    at.multiselect(key=f"{Key.E_MEMBERS}{clip.id}").unselect(clip.member_ids[0]).run()
+    at.button(key=Key.E_SAVE_TARGETS).click().run()
+    assert not at.exception
+    assert extra in env.get_clip(clip.id).member_ids and clip.member_ids[0] in env.get_clip(clip.id).member_ids
+    assert any("changed since you opened it (sam" in e.value.replace("\\", "") for e in at.error)
+
+
+def test_undo_in_the_editor_keeps_the_form_current(env: Store) -> None:
+    clip = env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=1).clips[0]
+    at = signed_in("demo", "pages/editor.py", edit_clip_id=clip.id)
+    at.button(key=Key.E_APPROVE).click().run()
+    next(b for b in at.button if b.key == Key.UNDO).click().run()
+    at.text_input(key=f"{Key.E_HEADLINE}{clip.id}").input("My own headline").run()
+    at.button(key=Key.E_SAVE).click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert (env.get_clip(clip.id).status, env.get_clip(clip.id).headline) == (ClipStatus.NEW, "My own headline")
+
+
+def test_returning_to_the_editor_shows_and_saves_the_clip_as_it_is_now(env: Store) -> None:
+    import streamlit as st
+
+    clip = env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=1).clips[0]
+    at = signed_in("demo", "pages/editor.py", edit_clip_id=clip.id)
+    at.switch_page("pages/review.py").run()
+    edit_clip(env, None, clip.id, ClipEdit(headline="Sam's headline"), Actor("sam", Role.EDITOR))
+    st.cache_data.clear()  # as a colleague's save on this server does
+    at.session_state[Key.EDIT_CLIP] = clip.id
+    at.switch_page("pages/editor.py").run()
+    assert at.text_input(key=f"{Key.E_HEADLINE}{clip.id}").value == "Sam's headline"
+    at.text_area(key=f"{Key.E_BLURB}{clip.id}").input("A blurb of mine").run()
+    at.button(key=Key.E_SAVE).click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert env.get_clip(clip.id).blurb == "A blurb of mine"
+
+
+def test_an_undo_refused_is_a_notice_not_a_traceback(staff: Store) -> None:
+    at = signed_in("ed")
+    first = queue_ids(at)[0]
+    at.button(key=f"{Key.Q_APPROVE}{first}").click().run()
+    UsersFile().add("ed", "correct horse battery", replace=True, role=Role.VIEWER)
+    next(b for b in at.button if b.key == Key.UNDO).click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("viewer" in m.value for m in at.markdown)
+    assert staff.get_clip(first).status is ClipStatus.APPROVED
 
 
 def test_a_role_taken_away_while_the_page_is_open_is_told_in_words(staff: Store) -> None:

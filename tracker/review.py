@@ -99,10 +99,11 @@ def edit_clip(store: Store, config: Config | None, clip_id: str, edit: ClipEdit,
 
 def set_targets(
     store: Store, config: Config | None, clip_id: str, member_ids: Sequence[str], campaign_ids: Sequence[str],
-    user: Actor | str, *, clock: Clock = system_clock,
+    user: Actor | str, *, clock: Clock = system_clock, expected_version: int | None = None,
 ) -> ClipView:
     """Correct a clip's matches: its members/campaigns become exactly these (audited), and stay so
-    through later ingests and rematches. Exports follow when the clip is live."""
+    through later ingests and rematches. Exports follow when the clip is live. With
+    expected_version, a correction over someone else's later change raises StaleEditError."""
     actor = require(user, Permission.EDIT)
     if config is not None:
         current = store.get_clip(clip_id)
@@ -114,7 +115,8 @@ def set_targets(
             unknown = sorted(set(wanted) - set(have) - known)
             if unknown:
                 raise NotFoundError(f"no {kind} {unknown[0]!r} in {config.path}")
-    store.set_clip_targets(clip_id, member_ids, campaign_ids, actor.name, clock(), role=actor.role.value)
+    store.set_clip_targets(clip_id, member_ids, campaign_ids, actor.name, clock(), role=actor.role.value,
+                           expected_version=expected_version)
     clip = store.get_clip(clip_id)
     if clip.status is ClipStatus.APPROVED:
         regenerate_exports(config, store)  # an ExportError here leaves the saved correction in place

@@ -71,20 +71,17 @@ def _save(clip: ClipView) -> None:
     ui.flash("Saved; the change is in the clip's history", ":material/save:")
 
 
-def _follow_own_change(clip: ClipView) -> None:
-    """After this user's own decision or match correction (each bumps the version), the form is still
-    up to date if it was before: remember the new version, so their next save is not called stale."""
-    key = f"{Key.E_VERSION}{clip.id}"
-    if st.session_state.get(key) == clip.version:
-        st.session_state[key] = data.clip(clip.id).version
-
-
 @ui.refusals_as_notices
 def _save_targets(clip: ClipView, names: dict[str, str]) -> None:
     get = st.session_state.get
-    added, removed = data.set_targets(clip.id, list(get(f"{Key.E_MEMBERS}{clip.id}") or []),
-                                      list(get(f"{Key.E_CAMPAIGNS}{clip.id}") or []), ui.current_user())
-    _follow_own_change(clip)
+    try:
+        with ui.own_change([clip.id]):
+            added, removed = data.set_targets(clip.id, list(get(f"{Key.E_MEMBERS}{clip.id}") or []),
+                                              list(get(f"{Key.E_CAMPAIGNS}{clip.id}") or []), ui.current_user(),
+                                              version=get(f"{Key.E_VERSION}{clip.id}"))
+    except StaleEditError as exc:  # a colleague changed the clip since the form opened: nothing is overwritten
+        st.session_state[f"{Key.E_STALE}{clip.id}"] = str(exc)
+        return
     for key in (Key.E_MEMBERS, Key.E_CAMPAIGNS):
         st.session_state.pop(f"{key}{clip.id}", None)  # show what was stored
     if not added and not removed:
@@ -100,8 +97,8 @@ def _save_targets(clip: ClipView, names: dict[str, str]) -> None:
 def _set_status(clip: ClipView, status: ClipStatus, *, confirmed: bool = False) -> None:
     if status is ClipStatus.APPROVED and not confirmed and ui.ask_before_publishing([clip.id]):
         return  # confirm_box asks first
-    _changed, record = data.decide([clip.id], status, ui.current_user())
-    _follow_own_change(clip)
+    with ui.own_change([clip.id]):
+        _changed, record = data.decide([clip.id], status, ui.current_user())
     label = {"approved": "Published", "rejected": "Rejected", "new": "Back in the review queue"}[status.value]
     ui.flash(label, ":material/block:" if status is ClipStatus.REJECTED else ":material/check_circle:", undo=record)
 
@@ -127,7 +124,10 @@ registry = data.registry()
 user = ui.current_user()
 can_edit, can_review = data.may(user, data.Permission.EDIT), data.may(user, data.Permission.REVIEW)
 can_order = data.may(user, data.Permission.PUBLISH_ORDER)
-st.session_state.setdefault(f"{Key.E_VERSION}{clip.id}", clip.version)
+if f"{Key.E_HEADLINE}{clip.id}" not in st.session_state:
+    # The form is filled afresh from this clip (first visit, a return from another page, a reload):
+    # its version is this clip's. Kept while the fields keep staff's typing.
+    st.session_state[f"{Key.E_VERSION}{clip.id}"] = clip.version
 stale = st.session_state.get(f"{Key.E_STALE}{clip.id}")
 if stale:
     st.error(ui.md_escape(stale), icon=":material/sync_problem:")

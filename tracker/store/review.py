@@ -150,12 +150,14 @@ class ReviewMixin(StoreBase):
 
     def set_clip_targets(
         self, clip_id: str, members: Sequence[str], campaigns: Sequence[str], user: str, now: datetime,
-        *, role: str | None = None,
+        *, role: str | None = None, expected_version: int | None = None,
     ) -> tuple[list[str], list[str]]:
         """Staff correct a clip's matches: the visible members/campaigns become exactly these.
 
         Added targets are manual mentions; removed ones stay as suppressed rows, so later
         ingests and rematches keep them off the clip. Returns (added, removed) as 'kind:id'.
+        With expected_version (the version the editor opened), a correction over someone else's
+        later change is refused (StaleEditError), as a save of the clip's fields is.
         """
         wanted = {("member", i) for i in members} | {("campaign", i) for i in campaigns}
         with self.session() as s:
@@ -178,7 +180,10 @@ class ReviewMixin(StoreBase):
                 have[key].manual, have[key].suppressed = True, True
             if added or removed:
                 row.updated_at = now
-                row.version = ClipRow.version + 1
+                if expected_version is not None:
+                    self._claim_version(s, row, expected_version)
+                else:
+                    row.version = ClipRow.version + 1
                 detail = " ".join([f"+{k}:{t}" for k, t in added] + [f"-{k}:{t}" for k, t in removed])
                 s.add(AuditRow(clip_id=clip_id, user=user, role=role, action="tag", at=now, detail=detail))
         return [f"{k}:{t}" for k, t in added], [f"{k}:{t}" for k, t in removed]
