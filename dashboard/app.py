@@ -56,7 +56,7 @@ page = st.navigation(PAGES)
 st.session_state[Key.APP_RAN] = True
 ui.go_to_remembered_link()
 with st.sidebar:
-    st.caption(f"Signed in as **{user}** ({role})" + (" · demo mode: nothing reaches the website" if data.demo_mode() else ""))
+    st.caption(f"Signed in as **{ui.md_escape(user)}** ({role})" + (" · demo mode: nothing reaches the website" if data.demo_mode() else ""))
     if not data.demo_mode():
         st.button("Sign out", key=Key.LOGOUT, on_click=auth.sign_out, icon=":material/logout:")
 problem = data.config_problem()

@@ -73,6 +73,12 @@ def md_escape(text: str) -> str:
     return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~:$" else ch for ch in text)
 
 
+def md_link(text: str, url: str | None) -> str:
+    """A Markdown link whose text is shown literally and whose target is an http(s) URL (else the text alone)."""
+    safe = safe_http_url(url)
+    return f"[{md_escape(text)}](<{safe}>)" if safe else md_escape(text)
+
+
 def _e(text: str) -> str:
     return escape(text, quote=True)
 

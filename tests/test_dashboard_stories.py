@@ -52,3 +52,24 @@ def test_the_outlets_page_lists_and_edits_outlets(env: Store) -> None:
     assert not at.exception, [e.message for e in at.exception]
     record = env.outlet_records()["apnews.com"]
     assert (record.place, record.tier) == ("New York", "national")
+
+
+def test_feed_text_in_the_copies_list_and_outlet_labels_is_shown_literally(env: Store) -> None:
+    # A headline with dollar amounts (Streamlit would set "$1,200 to $" as LaTeX), asterisks and
+    # brackets, and an outlet named like a Markdown image (a tracking pixel if rendered).
+    from tracker import syndication
+    from tracker.models import ClipEdit, OutletEdit
+
+    ids = _wire(env)
+    env.edit_clip(ids["apnews"], ClipEdit(headline="Rents *doubled*: $1,200 to $2,400 [analysis](https://x.example)",
+                                          outlet_display="The __Daily__"), "maria", DASHBOARD_NOW)
+    syndication.edit_outlet(env, "wral.com", OutletEdit(name="*WRAL* ![px](https://t.example/p.png)"), "ada",
+                            DASHBOARD_NOW)
+    at = run_app()
+    (row,) = [m.value for m in at.markdown if "analysis" in m.value]
+    assert "\\*doubled\\*" in row and "\\$1,200" in row and "\\_\\_Daily\\_\\_" in row
+    assert "\\[analysis\\]\\(https" in row and f"(<{env.get_clip(ids['apnews']).url}>)" in row
+    at.switch_page("pages/outlets.py").run()
+    at.text_input(key=Key.O_SEARCH).input("wral").run()
+    label = next(e.label for e in at.expander if "wral" in e.label)
+    assert "![px]" not in label and "\\*WRAL\\*" in label

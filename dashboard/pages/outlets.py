@@ -22,7 +22,7 @@ def _save(domain: str) -> None:
     try:
         data.edit_outlet(domain, edit, ui.current_user())
     except data.TrackerError as exc:
-        ui.flash(str(exc), ":material/error:")
+        ui.flash(ui.md_escape(str(exc)), ":material/error:")
     else:
         ui.flash(f"Saved {domain}", ":material/check_circle:")
 
@@ -49,7 +49,7 @@ if not data.may(ui.current_user(), data.Permission.EDIT):
     st.stop()
 st.subheader("Edit an outlet")
 for o in shown[:25]:
-    with st.expander(f"{o.name} · {o.domain} · {o.clips} clips"):
+    with st.expander(f"{ui.md_escape(o.name)} · {ui.md_escape(o.domain)} · {o.clips} clips"):  # labels are Markdown
         cols = st.columns([3, 1, 2, 2])
         cols[0].text_input("Display name", value=o.name, key=f"{Key.O_NAME}{o.domain}")
         cols[1].text_input("State", value=o.state if o.state_source in ("staff", "config") else "",

@@ -64,7 +64,9 @@ def _copies(clip: data.ClipView, can_review: bool) -> None:
     with st.expander(f"Also in {n} outlet{'s' if n != 1 else ''}", icon=":material/library_books:"):
         for copy in clip.also_in:
             row = st.columns([6, 2], vertical_alignment="center")
-            row[0].markdown(f"**{copy.outlet or 'Unknown outlet'}** · [{copy.headline or copy.url}]({copy.url})")
+            # Feed text, shown literally: `$1,200 to $2,400` is not LaTeX, `*` not emphasis, `[…](…)` no link.
+            row[0].markdown(f"**{ui.md_escape(copy.outlet or 'Unknown outlet')}** · "
+                            f"{ui.md_link(copy.headline or copy.url, copy.url)}")
             if can_review:
                 row[1].button("Make primary", key=f"{Key.Q_PRIMARY}{copy.clip_id}", type="tertiary",
                               icon=":material/swap_horiz:", on_click=_make_primary, args=(copy.clip_id,))
