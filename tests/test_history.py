@@ -9,7 +9,8 @@ import pytest
 
 from tracker.health import explain_error
 from tracker.history import describe_history
-from tracker.models import AuditEntry, ClipStatus, ClipView
+from tracker.models import Actor, AuditEntry, ClipStatus, ClipView, Role
+from tracker.store import Store
 
 AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 CLIP = ClipView(id="c1", url="https://x.example/a", canonical_url="https://x.example/a", title="Council votes",
@@ -48,6 +49,31 @@ def test_history_never_shows_raw_json_even_for_odd_rows() -> None:
                              CLIP, {})
     assert lines[0] == "x edited it."
     assert lines[1].startswith("x changed the blurb from “The council voted.” to “AAA") and lines[1].endswith("…”.")
+
+
+def test_a_primary_switch_and_an_article_address_read_as_sentences(store: Store) -> None:
+    # The real rows switch_primary writes, on both copies of an approved story.
+    from tests.test_stories import config, put_wire
+    from tracker.review import switch_primary
+    from tracker.syndication import place_new_clips
+
+    ids = put_wire(store)
+    place_new_clips(store, config(), AT)
+    store.set_status([ids["inquirer"]], ClipStatus.APPROVED, "ana", AT)
+    versions = {k: store.get_clip(v).version for k, v in ids.items()}
+    assert switch_primary(store, None, ids["apnews"], Actor("ben", Role.EDITOR), clock=lambda: AT)
+    old, new = store.get_clip(ids["inquirer"]), store.get_clip(ids["apnews"])
+    assert describe_history(store.history(old.id), old, {})[-1] == (
+        "ben unpublished it (back to the review queue), as another copy of the story is the one the website links now.")
+    assert describe_history(store.history(new.id), new, {})[-2:] == [
+        "ben published it, as the copy of the story the website links.",
+        "ben made this copy the one the website links for its story.",
+    ]
+    assert {h.role for h in store.history(new.id) if h.user == "ben"} == {"editor"}
+    assert new.version > versions["apnews"] and old.version > versions["inquirer"]  # decisions: open edits are stale
+    moved = describe_history([entry("enrich", "canonical", "the article gives its own address: a -> b (was clip x)")],
+                             CLIP, {})
+    assert moved == ["The article reader moved it to the address the article gives for itself."]
 
 
 @pytest.mark.parametrize(

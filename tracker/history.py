@@ -89,7 +89,13 @@ def describe_history(entries: Sequence[AuditEntry], clip: ClipView, names: Mappi
         who = e.user or "someone"
         if e.action in ("new", "approved", "rejected"):
             before, _, after = e.detail.partition(" -> ")
-            lines.append(f"{who} {_STATUS.get((before.strip(), after.strip() or e.action), e.action + ' it')}.")
+            after, _, why = after.partition(" (")  # a reason in brackets: a story's primary switched
+            phrase = _STATUS.get((before.strip(), after.strip() or e.action), e.action + " it")
+            if why.startswith("primary of story"):
+                phrase += ", as the copy of the story the website links"
+            elif why.startswith("a linked copy now"):
+                phrase += ", as another copy of the story is the one the website links now"
+            lines.append(f"{who} {phrase}.")
         elif e.action == "edit":
             try:
                 changes = json.loads(e.detail or "{}")
@@ -103,6 +109,11 @@ def describe_history(entries: Sequence[AuditEntry], clip: ClipView, names: Mappi
             lines.append(f"{who} {_targets_phrase(e.detail, names)}.")
         elif e.action == "add":
             lines.append(f"{who} added this clip by hand" + (f" from {e.detail}." if e.detail else "."))
+        elif e.action == "primary":
+            lines.append(f"{who} made this copy the one the website links for its story.")
+        elif e.action == "canonical":
+            lines.append("The article reader moved it to the address the article gives for itself"
+                         + (", and merged it with the clip already stored there." if "merged with" in e.detail else "."))
         elif e.action == "resolve":
             merged = "merged with" in e.detail
             lines.append("The link resolver found the publisher's address for the search link"

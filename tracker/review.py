@@ -199,7 +199,7 @@ def switch_primary(store: Store, config: Config | None, clip_id: str, user: Acto
     story_id = store.story_of(clip_id)
     if story_id is None:
         raise NotFoundError(f"clip {clip_id!r} is not in a story yet (run `tracker stories build`)")
-    changed = store.switch_primary(story_id, clip_id, actor.name, clock())
+    changed = store.switch_primary(story_id, clip_id, actor.name, clock(), role=actor.role.value)
     if changed:
         regenerate_exports(config, store)
     return changed

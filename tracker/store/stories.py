@@ -198,7 +198,7 @@ class StoriesMixin(StoreBase):
                     row.story_primary = row.id == clip_id
                 story.updated_at = now
 
-    def switch_primary(self, story_id: str, clip_id: str, user: str, now: datetime) -> bool:
+    def switch_primary(self, story_id: str, clip_id: str, user: str, now: datetime, *, role: str | None = None) -> bool:
         """Staff choose which copy the website links. The story's review moves with it: the new primary
         takes the old one's status (an approved story stays approved, now with this copy), the old
         primary becomes a linked copy waiting in `new`. Both changes are audited. False if unchanged."""
@@ -221,14 +221,16 @@ class StoriesMixin(StoreBase):
                 old.story_primary = False
                 old.updated_at = now
                 if old.status != chosen.status:
-                    s.add(AuditRow(clip_id=chosen.id, user=user, action=old.status, at=now,
+                    s.add(AuditRow(clip_id=chosen.id, user=user, role=role, action=old.status, at=now,
                                    detail=f"{chosen.status} -> {old.status} (primary of story {story_id}, was {old.id})"))
                     chosen.status, chosen.reviewed_by, chosen.reviewed_at = old.status, user, now
+                    chosen.version = ClipRow.version + 1  # a decision, as any other: an open edit is stale
                     if old.status != ClipStatus.NEW.value:
-                        s.add(AuditRow(clip_id=old.id, user=user, action=ClipStatus.NEW.value, at=now,
+                        s.add(AuditRow(clip_id=old.id, user=user, role=role, action=ClipStatus.NEW.value, at=now,
                                        detail=f"{old.status} -> new (a linked copy now; primary is {chosen.id})"))
                         old.status, old.reviewed_by, old.reviewed_at = ClipStatus.NEW.value, user, now
-            s.add(AuditRow(clip_id=chosen.id, user=user, action="primary", at=now,
+                        old.version = ClipRow.version + 1
+            s.add(AuditRow(clip_id=chosen.id, user=user, role=role, action="primary", at=now,
                            detail=f"primary of story {story_id}" + (f" (was {old.id})" if old is not None else "")))
             return True
 
