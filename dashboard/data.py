@@ -246,15 +246,13 @@ class QueueQuery:
         if self.state:
             wanted = self.state.lower()
             member_ids = tuple(m.id for m in cfg.members if wanted in (m.state.lower(), m.chapter.lower()))
-        feed_tags = {t for f in cfg.all_feeds() for t in f.tags}
         return ClipFilter(
             status=ClipStatus(self.status) if self.status else None,
             member=self.member or None,
             campaign=self.campaign or None,
             outlet=self.outlet or None,
             member_ids=member_ids,
-            feed_tag=self.tag if self.tag and self.tag in feed_tags else None,
-            tag=self.tag if self.tag and self.tag not in feed_tags else None,
+            any_tag=self.tag or None,  # "pa" finds clips from PA's feeds and clips staff tagged pa
             since=_day_start(self.since) if self.since else None,
             until=_day_start(self.until) + timedelta(days=1) if self.until else None,
             text=(self.text or "").strip() or None,
@@ -300,8 +298,14 @@ def states() -> list[str]:
     return sorted({v for m in cfg.members for v in (m.state, m.chapter) if v})
 
 
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def _staff_tags(url: str) -> list[str]:
+    return _store(url).staff_tags()
+
+
 def tags() -> list[str]:
-    return sorted({t for f in safe_config().all_feeds() for t in f.tags})
+    """The tag filter's choices: the feeds' tags (states, topic lists) and the tags staff gave clips."""
+    return sorted({t for f in safe_config().all_feeds() for t in f.tags} | set(_staff_tags(db_url())))
 
 
 # Feed tags are mostly state codes (feeds.yml: `tags: [pa]`); staff know states by name.

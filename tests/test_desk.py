@@ -331,6 +331,23 @@ def test_tag_filter_shows_names(env: Store) -> None:
     assert metric(at, "Matching these filters") > 0
 
 
+def test_tag_filter_offers_staff_tags_and_finds_feed_or_staff_tagged_clips(env: Store) -> None:
+    from tracker.models import ClipEdit
+
+    clips = env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=30).clips
+    mn_before = env.count_clips(ClipFilter(status=ClipStatus.NEW, primary_only=True, feed_tag="mn"))
+    from_mn = {c.id for c in env.all_clips(ClipFilter(feed_tag="mn"))}
+    outside_mn = next(c for c in clips[1:] if c.id not in from_mn)
+    env.edit_clip(clips[0].id, ClipEdit(tags=("op-ed",)), "maria", DASHBOARD_NOW)
+    env.edit_clip(outside_mn.id, ClipEdit(tags=("mn",)), "maria", DASHBOARD_NOW)  # staff's own "mn"
+    at = run_app()
+    assert "op ed" in at.selectbox(key=Key.F_TAG).options  # as staff say it
+    at.selectbox(key=Key.F_TAG).select("op-ed").run()
+    assert queue_ids(at) == [clips[0].id]
+    at.selectbox(key=Key.F_TAG).select("mn").run()
+    assert metric(at, "Matching these filters") == mn_before + 1 and outside_mn.id in queue_ids(at)
+
+
 def test_the_editor_address_links_to_its_clip(env: Store) -> None:
     clip = env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=1).clips[0]
     at = AppTest.from_file(APP, default_timeout=60)

@@ -527,6 +527,7 @@ class ClipFilter:
     outlet: str | None = None
     tag: str | None = None
     feed_tag: str | None = None  # state/chapter tags of the feeds a clip came from
+    any_tag: str | None = None  # a staff tag on the clip, or a tag of a feed it came from
     member_ids: tuple[str, ...] | None = None  # any of these (e.g. all members of a state)
     since: datetime | None = None
     until: datetime | None = None

@@ -139,6 +139,11 @@ def _holds_tag(tags: Any, tag: str) -> ColumnElement[bool]:
     return type_coerce(tags, Text).like(like_pattern(json.dumps(tag, ensure_ascii=False)), escape="\\")
 
 
+def _from_feeds_tagged(tag: str) -> ColumnElement[bool]:
+    feed_ids = select(col(FeedRow.id)).where(_holds_tag(col(FeedRow.tags), tag))
+    return col(ClipRow.id).in_(select(col(ClipSourceRow.clip_id)).where(col(ClipSourceRow.feed_id).in_(feed_ids)))
+
+
 def _moved(s: Session, item: MatchedEntry, link_key: str) -> MatchedEntry:
     """The entry, pointed at the clip its link moved to when its article gave another address: the
     article queue's row for the item (keyed by its canonical URL, or by the search link's when it was
@@ -411,10 +416,9 @@ class ClipsMixin(StoreBase):
                 )
             )
         if f.feed_tag:
-            feed_ids = select(col(FeedRow.id)).where(_holds_tag(col(FeedRow.tags), f.feed_tag))
-            conditions.append(
-                col(ClipRow.id).in_(select(col(ClipSourceRow.clip_id)).where(col(ClipSourceRow.feed_id).in_(feed_ids)))
-            )
+            conditions.append(_from_feeds_tagged(f.feed_tag))
+        if f.any_tag:
+            conditions.append(or_(_holds_tag(col(ClipRow.tags), f.any_tag), _from_feeds_tagged(f.any_tag)))
         return conditions
 
     # Above this many mentions, a target's clips are listed by walking the sort index (SQLite only:

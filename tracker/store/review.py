@@ -103,6 +103,23 @@ class ReviewMixin(StoreBase):
                 s.add(AuditRow(clip_id=clip_id, user=user, role=role, action="edit", at=now,
                                detail='{"position": null}'))
 
+    def staff_tags(self) -> list[str]:
+        """The tags staff have given clips, read from the audit trail of their edits (a few thousand
+        rows, where reading every clip's tags took 0.65 s at a million clips). A tag since taken off
+        every clip may still be listed; filtering by it finds nothing."""
+        found: set[str] = set()
+        with self.session() as s:
+            rows = s.execute(select(col(AuditRow.detail)).where(col(AuditRow.action) == "edit",
+                                                                 col(AuditRow.detail).like('%"tags"%')))
+            for detail in rows.scalars():
+                try:
+                    tags = json.loads(detail or "{}").get("tags")
+                except (ValueError, AttributeError):
+                    continue
+                if isinstance(tags, list):
+                    found.update(t for t in tags if isinstance(t, str) and t.strip())
+        return sorted(found)
+
     def set_positions(self, positions: Sequence[tuple[str, int | None]], user: str, now: datetime,
                       *, role: str | None = None) -> int:
         """Set several clips' place in the published order in one transaction (each change audited,
