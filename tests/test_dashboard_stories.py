@@ -73,3 +73,16 @@ def test_feed_text_in_the_copies_list_and_outlet_labels_is_shown_literally(env: 
     at.text_input(key=Key.O_SEARCH).input("wral").run()
     label = next(e.label for e in at.expander if "wral" in e.label)
     assert "![px]" not in label and "\\*WRAL\\*" in label
+
+
+def test_saving_one_field_of_an_outlet_leaves_the_others_unpinned(env: Store) -> None:
+    _wire(env)
+    before = env.outlet_records()["apnews.com"]
+    at = run_app("pages/outlets.py")
+    at.text_input(key=Key.O_SEARCH).input("apnews").run()
+    at.selectbox(key=f"{Key.O_TIER}apnews.com").select("national")
+    at.button(key=f"{Key.O_SAVE}apnews.com").click().run()
+    after = env.outlet_records()["apnews.com"]
+    assert after.tier == "national"
+    # The name the pages gave stays theirs (a later site name still counts), and no state was set.
+    assert (after.name_source, after.state) == (before.name_source, before.state) and after.name_source != "staff"

@@ -11,14 +11,24 @@ from dashboard.keys import Key
 TIERS = ["", "local", "state", "national"]
 
 
+def _changed(typed: str, shown: str) -> str | None:
+    """What staff typed when it differs from what the form showed, else None (left as it is): saving
+    the tier alone must not pin the name and state feeds.yml gave as staff's own."""
+    return typed if typed != shown else None
+
+
 @ui.refusals_as_notices
-def _save(domain: str) -> None:
+def _save(domain: str, shown: dict[str, str]) -> None:
+    get = st.session_state.get
     edit = data.OutletEdit(
-        name=st.session_state.get(f"{Key.O_NAME}{domain}") or None,
-        state=(st.session_state.get(f"{Key.O_STATE}{domain}") or "").strip(),
-        place=(st.session_state.get(f"{Key.O_PLACE}{domain}") or "").strip(),
-        tier=st.session_state.get(f"{Key.O_TIER}{domain}") or "",
+        name=_changed((get(f"{Key.O_NAME}{domain}") or "").strip(), shown["name"]) or None,
+        state=_changed((get(f"{Key.O_STATE}{domain}") or "").strip(), shown["state"]),
+        place=_changed((get(f"{Key.O_PLACE}{domain}") or "").strip(), shown["place"]),
+        tier=_changed(get(f"{Key.O_TIER}{domain}") or "", shown["tier"]),
     )
+    if edit == data.OutletEdit():
+        ui.flash(f"Nothing changed for {ui.md_escape(domain)}", ":material/info:")
+        return
     try:
         data.edit_outlet(domain, edit, ui.current_user())
     except data.TrackerError as exc:
@@ -50,13 +60,15 @@ if not data.may(ui.current_user(), data.Permission.EDIT):
 st.subheader("Edit an outlet")
 for o in shown[:25]:
     with st.expander(f"{ui.md_escape(o.name)} · {ui.md_escape(o.domain)} · {o.clips} clips"):  # labels are Markdown
+        form = {"name": o.name, "state": o.state if o.state_source in ("staff", "config") else "", "place": o.place,
+                "tier": o.tier if o.tier in TIERS else ""}
         cols = st.columns([3, 1, 2, 2])
-        cols[0].text_input("Display name", value=o.name, key=f"{Key.O_NAME}{o.domain}")
-        cols[1].text_input("State", value=o.state if o.state_source in ("staff", "config") else "",
-                           key=f"{Key.O_STATE}{o.domain}", placeholder=o.state or "PA", max_chars=2)
-        cols[2].text_input("Place", value=o.place, key=f"{Key.O_PLACE}{o.domain}", placeholder="Philadelphia")
-        cols[3].selectbox("Tier", TIERS, index=TIERS.index(o.tier) if o.tier in TIERS else 0,
-                          key=f"{Key.O_TIER}{o.domain}", format_func=lambda t: t or "unknown")
-        st.button("Save", key=f"{Key.O_SAVE}{o.domain}", on_click=_save, args=(o.domain,), type="primary")
+        cols[0].text_input("Display name", value=form["name"], key=f"{Key.O_NAME}{o.domain}")
+        cols[1].text_input("State", value=form["state"], key=f"{Key.O_STATE}{o.domain}", placeholder=o.state or "PA",
+                           max_chars=2)
+        cols[2].text_input("Place", value=form["place"], key=f"{Key.O_PLACE}{o.domain}", placeholder="Philadelphia")
+        cols[3].selectbox("Tier", TIERS, index=TIERS.index(form["tier"]), key=f"{Key.O_TIER}{o.domain}",
+                          format_func=lambda t: t or "unknown")
+        st.button("Save", key=f"{Key.O_SAVE}{o.domain}", on_click=_save, args=(o.domain, form), type="primary")
 if len(shown) > 25:
     st.caption(f"{len(shown) - 25} more: narrow the list with the search box above.")
