@@ -586,17 +586,13 @@ def page_mentions(meta: PageMeta) -> list[Mention]:
     return match_page(safe_config(), meta)
 
 
-def add_page(meta: PageMeta, member_ids: Sequence[str], campaign_ids: Sequence[str], user: str,
-             *, approve_now: bool = False) -> tuple[ClipView, bool]:
+def add_page(meta: PageMeta, member_ids: Sequence[str], campaign_ids: Sequence[str], user: str) -> tuple[ClipView, bool]:
     """Store the page as a clip with the members/campaigns staff chose (matched ones keep their snippet)."""
     found = {(m.kind, m.target_id): m for m in page_mentions(meta)}
     chosen = [found.get(("member", i)) or staff_mention("member", i) for i in member_ids]
     chosen += [found.get(("campaign", i)) or staff_mention("campaign", i) for i in campaign_ids]
     with _write():
         clip_view, created = add_clip_from_page(store(), meta, user=actor(user), mentions=chosen, clock=clock)
-        if approve_now:
-            review.set_status(store(), _config_for_exports(), [clip_view.id], ClipStatus.APPROVED, actor(user),
-                              clock=clock)
     return store().get_clip(clip_view.id), created
 
 

@@ -393,6 +393,31 @@ def test_add_clip_by_url(env: Store, feed_server: object) -> None:
     assert env.history(added[0].id)[0].user == "demo"
 
 
+def test_publish_right_away_asks_first_about_a_clip_naming_no_one(env: Store, feed_server: object) -> None:
+    from tests.feedserver import FeedServer, Route
+
+    assert isinstance(feed_server, FeedServer)
+    page = (Path(__file__).parent / "data" / "enrich" / "article.html").read_bytes()
+    url = feed_server.add("/2024/05/okafor-eviction", Route(body=page, headers={"Content-Type": "text/html"}))
+    cfg = Path(__import__("os").environ["TRACKER_CONFIG"])
+    data = yaml.safe_load(cfg.read_text())
+    data["settings"] = {"allow_private_hosts": True}
+    cfg.write_text(yaml.safe_dump(data))
+    at = run_app("pages/add.py")
+    at.text_input(key=Key.A_URL).input(url)
+    at.button(key=Key.A_FETCH).click().run()
+    at.multiselect(key=Key.A_MEMBERS).set_value([])
+    at.multiselect(key=Key.A_CAMPAIGNS).set_value([])
+    at.checkbox(key=Key.A_APPROVE).check()
+    at.run()
+    at.button(key=Key.A_SAVE).click().run()
+    (added,) = env.list_clips(ClipFilter(text="Okafor's good cause"), limit=5).clips
+    assert added.status is ClipStatus.NEW  # not on the website yet: the editor asks
+    assert any("Publish this clip?" in m.value for m in at.markdown), [m.value for m in at.markdown]
+    at.button(key=Key.CONFIRM_YES).click().run()
+    assert env.get_clip(added.id).status is ClipStatus.APPROVED
+
+
 def test_add_refuses_private_hosts_by_default(env: Store, feed_server: object) -> None:
     from tests.feedserver import FeedServer
 

@@ -38,6 +38,7 @@ def _fetch() -> None:
     st.session_state[Key.A_CAMPAIGNS] = sorted({m.target_id for m in found if m.kind == "campaign"})
 
 
+@ui.refusals_as_notices
 def _save(meta: PageMeta) -> None:
     get = st.session_state.get
     day = get(Key.A_DATE)
@@ -49,13 +50,16 @@ def _save(meta: PageMeta) -> None:
         image_url=get(Key.A_IMAGE, "").strip() or None, description=get(Key.A_DESCRIPTION, "").strip(),
         published_at=published,
     )
-    clip, created = data.add_page(edited, get(Key.A_MEMBERS) or [], get(Key.A_CAMPAIGNS) or [],
-                                  ui.current_user(), approve_now=bool(get(Key.A_APPROVE)))
+    clip, created = data.add_page(edited, get(Key.A_MEMBERS) or [], get(Key.A_CAMPAIGNS) or [], ui.current_user())
     ui.open_editor(clip.id)
     if created:
         ui.flash(f"Added “{ui.md_escape(clip.display_headline[:60])}”", ":material/add_circle:", page="editor")
     else:
         ui.flash("That article was already tracked; opening it", ":material/info:", page="editor")
+    # "Publish right away" asks what every other way to publish asks (no member or campaign, no blurb):
+    # the editor it opens shows the question; a clip that is ready is published now.
+    if get(Key.A_APPROVE) and clip.status is not data.ClipStatus.APPROVED and not ui.ask_before_publishing([clip.id]):
+        data.decide([clip.id], data.ClipStatus.APPROVED, ui.current_user())
     st.session_state[Key.A_GO_EDITOR] = True
     for key in (*_FIELDS, Key.A_META, Key.A_URL):
         st.session_state.pop(key, None)
