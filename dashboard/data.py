@@ -57,7 +57,7 @@ from tracker.models import (
 from tracker.rematch import RuleTrial, try_rule
 from tracker.report import CoverageReport, ReportFormat, ReportRequest, build_report, render_report
 from tracker.resolve.resolver import publisher_link
-from tracker.roles import Permission, can, role_for_email
+from tracker.roles import Permission, can, require, role_for_email
 from tracker.store import Store, resolve_db_url
 from tracker.users import UsersFile
 
@@ -691,10 +691,12 @@ def recent_deliveries(status: str | None = None, limit: int = 50) -> list[Delive
     return store().recent_deliveries(status=status, limit=limit)
 
 
-def send_test_digest(name: str, address: str) -> str:
-    """Send digest `name` now to one address (what `tracker digest send NAME --to ADDRESS` does)."""
+def send_test_digest(name: str, address: str, user: str) -> str:
+    """Send digest `name` now to one address (what `tracker digest send NAME --to ADDRESS` does).
+    Admins only, as the page is: refused here too, not only hidden there."""
     from tracker.notify import send_digest
 
+    require(actor(user), Permission.SETTINGS)
     result = send_digest(config(), store(), name, clock(), to=[address])
     (r,) = result.results
     if r.error:
@@ -703,9 +705,11 @@ def send_test_digest(name: str, address: str) -> str:
         f"Nothing new for {address}: every story in this digest has reached them already.")
 
 
-def send_test_webhook(name: str) -> str:
+def send_test_webhook(name: str, user: str) -> str:
+    """Post a harmless test message to webhook `name`; admins only (refused here, not only hidden)."""
     from tracker.notify import run_webhook
 
+    require(actor(user), Permission.SETTINGS)
     hook = next((w for w in config().notify.webhooks if w.name == name), None)
     if hook is None:
         raise NotifyError(f"no webhook named {name!r}")

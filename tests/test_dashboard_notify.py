@@ -72,3 +72,30 @@ def test_notifications_list_and_send_a_test(env: Store, tmp_path: Path, monkeypa
         at.button(key=Key.N_SEND_WEBHOOK).click().run()
         assert "media-tracker test message" in hook.texts()[0]
         assert any("lead@example.org" in str(df.value.to_dict()) for df in at.dataframe)  # the delivery log
+
+
+def test_the_data_layer_refuses_test_sends_to_anyone_but_an_admin(env: Store, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # The page is for admins; a script or another page calling the data module is refused too.
+    from dashboard import data
+    from tracker.errors import PermissionDenied
+    from tracker.models import Role
+    from tracker.users import UsersFile
+
+    with smtp_server() as inbox, webhook_server() as hook:
+        config = demo_config_data()
+        config["notify"] = {
+            "smtp": {"host": "127.0.0.1", "port": inbox.port, "security": "none", "sender": "clips@example.org"},
+            "digests": [{"name": "morning", "recipients": ["comms@example.org"]}],
+            "webhooks": [{"name": "comms-slack", "url": hook.url}],
+        }
+        path = tmp_path / "notify.yml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        monkeypatch.setenv("TRACKER_CONFIG", str(path))
+        monkeypatch.delenv("TRACKER_DEMO")
+        UsersFile().add("ed", "correct horse battery", role=Role.EDITOR)
+        with pytest.raises(PermissionDenied, match="ed is an editor"):
+            data.send_test_webhook("comms-slack", "ed")
+        with pytest.raises(PermissionDenied):
+            data.send_test_digest("morning", "lead@example.org", "ed")
+        assert hook.posts == [] and inbox.messages == []

@@ -47,7 +47,8 @@ def require(user: Actor | str, permission: Permission) -> Actor:
     actor = as_actor(user)
     if permission not in GRANTS[actor.role]:
         needed = next(r for r in Role if permission in GRANTS[r])
-        raise PermissionDenied(f"{actor.name} is a {actor.role.value} and may not {permission.value}: "
+        article = "an" if actor.role.value[:1] in "aeiou" else "a"  # "an editor", "an admin", "a viewer"
+        raise PermissionDenied(f"{actor.name} is {article} {actor.role.value} and may not {permission.value}: "
                                f"that needs the {needed.value} role (ask an admin)")
     return actor
 

@@ -34,7 +34,7 @@ else:
     address = right.text_input("Send it now to", key=Key.N_ADDRESS, placeholder="you@example.org")
     if st.button("Send test digest", key=Key.N_SEND_DIGEST, icon=":material/send:", disabled=not address.strip()):
         try:
-            st.success(ui.md_escape(data.send_test_digest(name, address.strip())), icon=":material/check_circle:")
+            st.success(ui.md_escape(data.send_test_digest(name, address.strip(), ui.current_user())), icon=":material/check_circle:")
         except TrackerError as exc:
             st.error(ui.md_escape(str(exc)), icon=":material/error:")
 
@@ -50,7 +50,7 @@ else:
     hook = st.selectbox("Webhook", [w.name for w in notify.webhooks], key=Key.N_WEBHOOK)
     if st.button("Post a test message", key=Key.N_SEND_WEBHOOK, icon=":material/send:"):
         try:
-            st.success(ui.md_escape(data.send_test_webhook(hook)), icon=":material/check_circle:")
+            st.success(ui.md_escape(data.send_test_webhook(hook, ui.current_user())), icon=":material/check_circle:")
         except TrackerError as exc:
             st.error(ui.md_escape(str(exc)), icon=":material/error:")
 
