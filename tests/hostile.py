@@ -68,15 +68,16 @@ def _head(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str])
     handler.end_headers()
 
 
-def drip(handler: BaseHTTPRequestHandler) -> None:
-    """One byte a second, forever (well, for a minute): every read succeeds, the body never ends."""
+def drip(handler: BaseHTTPRequestHandler, pause_s: float = 0.25) -> None:
+    """A byte every pause_s, for a while: every read succeeds (the pause is far inside any read
+    timeout, even on a loaded machine), the body never ends in time."""
     body = good_feed("drip").decode()
     _head(handler, 200, {"Content-Type": "application/rss+xml", "Content-Length": str(len(body))})
     try:
         for ch in body[:60]:
             handler.wfile.write(ch.encode())
             handler.wfile.flush()
-            time.sleep(1.0)
+            time.sleep(pause_s)
     except OSError:
         pass  # the client gave up: what it should do
 
