@@ -62,11 +62,13 @@ class _Watchdog:
 
     def arm(self, deadline: float, watch: Watch) -> None:
         with self._wake:
+            sooner = not self._due or deadline < self._due[0][0]
             heapq.heappush(self._due, (deadline, next(self._order), watch))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="fetch-deadlines", daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            if sooner:  # else the thread already wakes earlier than this deadline: no context switch per fetch
+                self._wake.notify()
 
     def _run(self) -> None:
         with self._wake:
