@@ -440,6 +440,27 @@ def test_insights_lists_members_without_coverage(env: Store) -> None:
     assert len(at.get("vega_lite_chart")) == 3
 
 
+def test_insights_count_only_the_members_feeds_yml_lists_now(env: Store) -> None:
+    # Feeds.yml loses a member whose clips stay: "covered" never exceeds the members listed.
+    cfg = Path(__import__("os").environ["TRACKER_CONFIG"])
+    data = yaml.safe_load(cfg.read_text())
+    covered_before = metric_text(run_app("pages/insights.py"), "Members covered")
+    data["members"] = data["members"][1:]
+    cfg.write_text(yaml.safe_dump(data))
+    shown = metric_text(run_app("pages/insights.py"), "Members covered")
+    covered, of = (int(n.replace(",", "")) for n in shown.split(" of "))
+    assert of == len(data["members"]) and covered <= of and shown != covered_before
+    data["members"] = []
+    cfg.write_text(yaml.safe_dump(data))
+    at = run_app("pages/insights.py")
+    assert not any("Every member has had coverage" in s.value for s in at.success)
+    assert any("No members are listed" in i.value for i in at.info)
+
+
+def metric_text(at: AppTest, label: str) -> str:
+    return str(next(m.value for m in at.metric if m.label == label))
+
+
 def test_feeds_page_shows_problems(env: Store) -> None:
     at = run_app("pages/feeds.py")
     assert metric(at, "Need attention") >= 2

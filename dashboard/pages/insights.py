@@ -27,7 +27,8 @@ a, b, c, d = st.columns(4)
 a.metric("Stories (not rejected)", f"{frame['story'].nunique():,}",
          help=f"{clips_total - data.clip_count_since(days, ClipStatus.REJECTED):,} clips, syndicated copies counted apart")
 b.metric("Published", f"{published:,}")
-c.metric("Members covered", f"{m_frame['target_id'].nunique():,} of {len(members):,}")
+# Of the members feeds.yml lists now: clips may name members taken out of it since.
+c.metric("Members covered", f"{len(set(m_frame['target_id']) & set(members)):,} of {len(members):,}")
 d.metric("Outlets reached", f"{frame.loc[frame['outlet'] != '', 'outlet'].nunique():,}")
 
 if frame.empty:
@@ -80,7 +81,9 @@ with right:
 st.subheader(f"Members with no coverage in the last {days} days")
 covered = set(m_frame["target_id"])
 missing = [m for m in members.values() if m.id not in covered]
-if not missing:
+if not members:
+    st.info("No members are listed in feeds.yml yet: add them to see who is not covered.", icon=":material/group:")
+elif not missing:
     st.success("Every member has had coverage in this period.", icon=":material/celebration:")
 else:
     st.caption("Worth a pitch: nobody has written about these members lately.")
