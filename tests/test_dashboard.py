@@ -385,9 +385,12 @@ def test_add_clip_by_url(env: Store, feed_server: object) -> None:
     assert at.multiselect(key=Key.A_MEMBERS).value == ["renata-okafor"]
     at.multiselect(key=Key.A_MEMBERS).select("grace-huang")
     at.run()
+    at.date_input(key=Key.A_DATE).set_value(None)  # the page's date was wrong: staff clear it
+    at.run()
     at.button(key=Key.A_SAVE).click().run()
     added = env.list_clips(ClipFilter(text="Okafor's good cause"), limit=5).clips
     assert len(added) == 1 and added[0].manual
+    assert added[0].published_at is None  # dated when it was added, not by the page
     assert set(added[0].member_ids) == {"renata-okafor", "grace-huang"}
     assert "good-cause-eviction" in added[0].campaign_ids
     assert env.history(added[0].id)[0].user == "demo"

@@ -43,7 +43,9 @@ def _save(meta: PageMeta) -> None:
     get = st.session_state.get
     day = get(Key.A_DATE)
     published = meta.published_at
-    if day and (published is None or published.date() != day):
+    if not day:  # cleared by staff (the page's date was wrong): dated when added
+        published = None
+    elif published is None or published.date() != day:
         published = datetime.combine(day, time(12, 0), tzinfo=UTC)
     edited = with_edits(
         meta, title=get(Key.A_TITLE, "").strip(), outlet=get(Key.A_OUTLET, "").strip(),
