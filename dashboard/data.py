@@ -602,7 +602,7 @@ def add_page(meta: PageMeta, member_ids: Sequence[str], campaign_ids: Sequence[s
 @st.cache_data(ttl=120, show_spinner=False)
 def _mentions_frame(url: str, days: int) -> pd.DataFrame:
     since = clock() - timedelta(days=days)
-    rows = syndication.coverage_rows(_store(url), _config_for_exports(), since)
+    rows = syndication.coverage_rows(_store(url), safe_config(), since)  # the outlets: presets count in demo mode too
     return pd.DataFrame(rows, columns=["clip_id", "story", "kind", "target_id", "at", "outlet"])
 
 
@@ -658,7 +658,7 @@ def switch_primary(clip_id: str, user: str) -> bool:
 
 @st.cache_data(ttl=READ_TTL_S, show_spinner=False)
 def _outlet_list(url: str) -> list[OutletView]:
-    return syndication.outlets(_store(url), _config_for_exports())
+    return syndication.outlets(_store(url), safe_config())  # feeds.yml's outlets: apply in demo mode too
 
 
 def outlet_list() -> list[OutletView]:

@@ -86,3 +86,21 @@ def test_saving_one_field_of_an_outlet_leaves_the_others_unpinned(env: Store) ->
     assert after.tier == "national"
     # The name the pages gave stays theirs (a later site name still counts), and no state was set.
     assert (after.name_source, after.state) == (before.name_source, before.state) and after.name_source != "staff"
+
+
+def test_feeds_yml_outlet_presets_apply_in_demo_mode(env: Store) -> None:
+    import os
+    from pathlib import Path
+
+    import yaml
+
+    _wire(env)
+    cfg = Path(os.environ["TRACKER_CONFIG"])
+    data = yaml.safe_load(cfg.read_text())
+    data["outlets"] = [{"domain": "apnews.com", "state": "NY", "tier": "national"}]
+    cfg.write_text(yaml.safe_dump(data))
+    assert os.environ.get("TRACKER_DEMO")  # the env fixture's demo mode: exports off, presets still on
+    at = run_app("pages/outlets.py")
+    table = at.dataframe[0].value
+    row = table[table["domain"] == "apnews.com"].iloc[0]
+    assert (row["state"], row["from"], row["tier"]) == ("NY", "config", "national")
