@@ -128,6 +128,8 @@ def write_exports(
             results.append((str(path), write_atomic(path, data)))
         except TrackerError as exc:
             failures.append(f"{path}: {exc}")
+        except Exception as exc:  # a writer's own bug on odd data: still no reason to leave the other files stale
+            failures.append(f"{path}: {type(exc).__name__}: {exc}")
     if failures:
         raise StorageError("export failed for " + "; ".join(failures))
     return results
