@@ -142,12 +142,17 @@ def test_cli_users_add_with_a_role_and_change_it(tmp_path: Path) -> None:
     assert bad.exit_code != 0 and "boss" in bad.output
 
 
-def test_cli_acts_as_the_named_user_with_their_role(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def _viewer_and_editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A users file with vera (viewer) and ed (editor), and a database URL for the CLI."""
     monkeypatch.setenv("TRACKER_USERS_FILE", str(tmp_path / "users.json"))
     UsersFile().add("vera", "long enough password", role=Role.VIEWER)
     UsersFile().add("ed", "long enough password", role=Role.EDITOR)
-    db = f"sqlite:///{tmp_path / 't.db'}"
+    return f"sqlite:///{tmp_path / 't.db'}"
+
+
+def test_cli_acts_as_the_named_user_with_their_role(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    db = _viewer_and_editor(tmp_path, monkeypatch)
     store = Store(db)
     clip_id = add(store, "a", "Kendra Brooks on rents")
     store.close()
@@ -180,10 +185,7 @@ def test_cli_story_and_outlet_commands_act_with_the_users_role(tmp_path: Path, m
     from tests.test_stories import put_wire
     from tracker.syndication import place_new_clips
 
-    monkeypatch.setenv("TRACKER_USERS_FILE", str(tmp_path / "users.json"))
-    UsersFile().add("vera", "long enough password", role=Role.VIEWER)
-    UsersFile().add("ed", "long enough password", role=Role.EDITOR)
-    db = f"sqlite:///{tmp_path / 't.db'}"
+    db = _viewer_and_editor(tmp_path, monkeypatch)
     store = Store(db)
     ids = put_wire(store)
     place_new_clips(store, stories_config(), NOW)

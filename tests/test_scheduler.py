@@ -10,6 +10,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -127,22 +128,24 @@ def test_schedule_command_ticks_logs_and_stops_by_itself(
     assert len(feed_server.hits("/broken.xml")) == 1 and len(feed_server.hits("/good.xml")) == 3
 
 
+def _loads(results: list[Config | Exception]) -> Callable[[], Config]:
+    """A config loader handing out these results in turn (an exception is raised, as a broken file's)."""
+    def load() -> Config:
+        item = results.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    return load
+
+
 def test_config_edits_are_picked_up_and_a_broken_config_keeps_the_last_good_one(
     tmp_path: Path, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     first = feed_server.add("/a.xml", body=rss(1, prefix="a"))
     second = feed_server.add("/b.xml", body=rss(1, prefix="b"))
-    configs: list[Config | Exception] = [
-        _config(tmp_path, [first]), _config(tmp_path, [first]),
-        ConfigError("feeds.yml: feeds[1].url: bad URL"), _config(tmp_path, [first, second]),
-    ]
-
-    def load() -> Config:
-        item = configs.pop(0)
-        if isinstance(item, Exception):
-            raise item
-        return item
-
+    load = _loads([_config(tmp_path, [first]), _config(tmp_path, [first]),
+                   ConfigError("feeds.yml: feeds[1].url: bad URL"), _config(tmp_path, [first, second])])
     store = Store(f"sqlite:///{tmp_path / 't.db'}")
     caplog.set_level(logging.INFO, logger="tracker")
     try:
@@ -159,15 +162,7 @@ def test_an_unexpected_error_reading_the_config_keeps_the_last_good_one(
     tmp_path: Path, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     first = feed_server.add("/a.xml", body=rss(1, prefix="a"))
-    configs: list[Config | Exception] = [_config(tmp_path, [first]), _config(tmp_path, [first]),
-                                         ValueError("a bug in reading feeds.yml")]
-
-    def load() -> Config:
-        item = configs.pop(0)
-        if isinstance(item, Exception):
-            raise item
-        return item
-
+    load = _loads([_config(tmp_path, [first]), _config(tmp_path, [first]), ValueError("a bug in reading feeds.yml")])
     store = Store(f"sqlite:///{tmp_path / 't.db'}")
     try:
         ticks = CycleScheduler(load, store, ScheduleOptions(every_s=0.2, max_runs=2)).run(handle_signals=False)
