@@ -32,6 +32,7 @@ from sqlalchemy import delete, func, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
 
 from tracker.errors import StorageError, TrackerError
 from tracker.store import Store, resolve_db_url
@@ -214,12 +215,32 @@ def _pg_restore(engine: Engine, conninfo: str, env: dict[str, str], toc: _Toc, p
     # (public may hold other things), and the backup's lease row is not restored.
     listing.write_text("".join(line + "\n" for line in toc.lines if not _is_schema_entry(line)
                                and not _is_lease_data(line, schema)), encoding="utf-8")
+    newer = _tables_newer_than(engine, schema, toc)
     try:
-        _run([pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-              "--exit-on-error", "--no-password", f"--use-list={listing}", f"--dbname={conninfo}", str(path)],
-             env, "pg_restore")
+        if not newer:
+            _run([pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
+                  "--exit-on-error", "--no-password", f"--use-list={listing}", f"--dbname={conninfo}", str(path)],
+                 env, "pg_restore")
+        else:
+            # A backup older than the database: tables later migrations added (clip_search refers to clip)
+            # are not in it, and --clean cannot drop what they depend on. They are dropped first, in the
+            # same transaction as the restore (its SQL run through psql), so a failure still changes nothing.
+            script = _run([pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges",
+                           f"--use-list={listing}", "--file=-", str(path)], env, "pg_restore")
+            drops = "".join(f'DROP TABLE IF EXISTS "{schema}"."{table}" CASCADE;\n' for table in newer)
+            _run([_pg_tool("psql"), "--single-transaction", "--set=ON_ERROR_STOP=1", "--quiet", "--no-password",
+                  f"--dbname={conninfo}", "--file=-"], env, "restore", stdin=drops + script)
     finally:
         listing.unlink(missing_ok=True)
+
+
+def _tables_newer_than(engine: Engine, schema: str, toc: _Toc) -> list[str]:
+    """The tracker's tables in the database that the backup does not have (later migrations added
+    them). Only the tracker's own: other tables sharing the schema are never touched."""
+    archived = {m.group(2) for line in toc.lines if (m := _TOC_TABLE.match(line)) and m.group(1) == schema}
+    with engine.connect() as connection:
+        present = set(inspect(connection).get_table_names(schema=schema))
+    return sorted((present & set(SQLModel.metadata.tables)) - archived)
 
 
 # ------------------------------------------------------------------ checking a backup
@@ -366,8 +387,8 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
 
 
 def _run(args: list[str], env: dict[str, str], what: str,
-         failure: Callable[[str], TrackerError] | None = None) -> str:
-    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+         failure: Callable[[str], TrackerError] | None = None, *, stdin: str | None = None) -> str:
+    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False, input=stdin)
     if done.returncode != 0:
         lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
         line = next((ln for ln in lines if "error" in ln.lower()), lines[0] if lines else f"exit {done.returncode}")
