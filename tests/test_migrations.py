@@ -157,3 +157,20 @@ def test_0007_cleans_stored_links_and_merges_clips_that_become_one_story(db_url:
     assert {c.id for c in store.all_clips()} == {"c1", today, alone.id}
     assert any(h.action == "merge" for h in store.history(today))
     store.close()
+
+
+def test_a_database_a_newer_version_migrated_is_refused_in_one_line(db_url: str) -> None:
+    # The software was rolled back: the database is at a schema this version does not know.
+    from tracker.errors import StorageError
+
+    Store(db_url).close()
+    engine = make_engine(db_url, migrate=False)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    engine.dispose()
+    with pytest.raises(StorageError, match=r"migrated by a newer media-tracker \(schema 0099"):
+        Store(db_url)
+    engine = make_engine(db_url, migrate=False)
+    with engine.connect() as conn:  # and nothing was changed
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0099"
+    engine.dispose()

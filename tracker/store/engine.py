@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SAWarning, SQLAlchemyError
 from sqlmodel import create_engine
 
@@ -194,9 +194,24 @@ def upgrade(engine: Engine) -> None:
         if connection.dialect.name == "postgresql":
             # Two processes starting at once must not both create the tables.
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(734127001)")
+        _refuse_a_newer_schema(connection)
         cfg.attributes["connection"] = connection
         with warnings.catch_warnings():
             # SQLite batch migrations reflect tables; SQLAlchemy cannot reflect our expression
             # indexes and says so on every fresh database. They are created by migration 0002.
             warnings.filterwarnings("ignore", message="Skipped unsupported reflection", category=SAWarning)
             command.upgrade(cfg, "head")
+
+
+def _refuse_a_newer_schema(connection: Connection) -> None:
+    """A database a newer media-tracker migrated (the software was rolled back): one line saying so,
+    not Alembic's "Can't locate revision" traceback, and nothing changed."""
+    try:
+        with connection.begin_nested():  # rolled back on failure, so PostgreSQL's transaction stays usable
+            versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    except DBAPIError:
+        versions = []  # a fresh database
+    unknown = sorted(set(versions) - known_revisions())
+    if unknown:
+        raise StorageError(f"this database was migrated by a newer media-tracker (schema {unknown[0]}; this version "
+                           f"knows up to {HEAD_REVISION}): upgrade media-tracker, or restore a backup this version made")
