@@ -15,6 +15,7 @@ from dashboard import data, ui
 from dashboard.keys import Key
 from tracker.demo import DEMO_USER
 from tracker.errors import AuthError
+from tracker.roles import oidc_identity
 
 _FAILED_SIGN_IN_DELAY_S = 1.0  # slows password guessing through the form
 
@@ -29,7 +30,7 @@ def signed_in_user() -> str | None:
     if oidc_configured():
         if not st.user.is_logged_in:
             return None
-        who = str(st.user.get("email") or st.user.get("name") or st.user.get("sub") or "")
+        who = oidc_identity(st.user.to_dict())
         st.session_state[Key.USER] = who
         return who or None
     user = st.session_state.get(Key.USER)

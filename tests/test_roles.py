@@ -210,3 +210,19 @@ def test_cli_story_and_outlet_commands_act_with_the_users_role(tmp_path: Path, m
         assert store.get_clip(other).primary
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("claims", "who", "role"), [
+    ({"sub": "1", "email": "maria@example.org", "email_verified": True, "name": "Maria"}, "maria@example.org", Role.ADMIN),
+    ({"sub": "1", "email": "maria@example.org"}, "maria@example.org", Role.ADMIN),  # providers that never say
+    # An address the provider does not vouch for, or a display name that looks like one: not Maria.
+    ({"sub": "2", "email": "maria@example.org", "email_verified": False}, "sub:2", Role.VIEWER),
+    ({"sub": "3", "name": "maria@example.org"}, "sub:3", Role.VIEWER),
+    ({}, "", Role.VIEWER),
+])
+def test_an_oidc_role_comes_from_a_vouched_for_address_only(claims: dict[str, object], who: str, role: Role) -> None:
+    from tracker.roles import oidc_identity
+
+    roles = RolesConfig(default=Role.VIEWER, emails=(("maria@example.org", Role.ADMIN),))
+    assert oidc_identity(claims) == who
+    assert role_for_email(roles, who) is role

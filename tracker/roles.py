@@ -9,7 +9,9 @@ edit the database and feeds.yml anyway, so they act as admin, as everyone did be
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from tracker.errors import PermissionDenied
 from tracker.models import Actor, Role, RolesConfig
@@ -51,6 +53,17 @@ def require(user: Actor | str, permission: Permission) -> Actor:
         raise PermissionDenied(f"{actor.name} is {article} {actor.role.value} and may not {permission.value}: "
                                f"that needs the {needed.value} role (ask an admin)")
     return actor
+
+
+def oidc_identity(claims: Mapping[str, Any]) -> str:
+    """Who an OIDC sign-in is, for roles by address: the e-mail address when the provider vouches
+    for it (`email_verified` not false), else "sub:<subject>", which only the default role covers.
+    Never the display name: users choose it, and "maria@example.org" as a name must not be Maria."""
+    email = str(claims.get("email") or "").strip()
+    if email and claims.get("email_verified") is not False:
+        return email
+    subject = str(claims.get("sub") or "").strip()
+    return f"sub:{subject}" if subject else ""
 
 
 def role_for_email(roles: RolesConfig, email: str) -> Role | None:
