@@ -76,7 +76,7 @@ def wait_until(what: str, condition: Callable[[], bool], timeout: float = 20.0, 
 
 
 def runs(store: Store) -> list[IngestRunView]:
-    return sorted(store.recent_runs(1000), key=lambda r: r.started_at)
+    return sorted(store.recent_runs(1000), key=lambda r: (r.started_at, r.id))  # ids break ties of a fixed clock
 
 
 def assert_no_overlap(all_runs: list[IngestRunView]) -> None:

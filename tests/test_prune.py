@@ -121,6 +121,19 @@ def test_include_audit_removes_only_entries_of_clips_that_are_gone(store: Store,
     assert [e.action for e in store.history(history["clip:old-approved"])] == ["approved"]  # old, but its clip lives
 
 
+def test_include_audit_keeps_the_history_of_outlet_edits(store: Store, history: dict[str, str]) -> None:
+    # Outlet edits are audited under no clip: old as they are, they are not a deleted clip's history.
+    from sqlalchemy import text
+
+    from tracker.models import OutletEdit
+
+    store.note_outlet_names({"inquirer.com": ("The Inquirer", "feed")})
+    store.edit_outlet("inquirer.com", OutletEdit(tier="local"), "maria", NOW - timedelta(days=800))
+    prune(store, "--include-audit")
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit WHERE action = 'outlet'")).scalar_one() == 1
+
+
 def test_a_second_prune_finds_nothing(store: Store, history: dict[str, str]) -> None:
     prune(store, "--include-audit")
     out = prune(store, "--include-audit")

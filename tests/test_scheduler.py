@@ -20,6 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from click.testing import CliRunner
 from sqlalchemy import text
 
+from tests.fakes import NOW, FakeClock
 from tests.feedserver import FeedServer
 from tests.test_feed_health import MEMBER, rss
 from tests.test_lease import finish, killing, runs, start_tracker, wait_until, write_config
@@ -110,7 +111,7 @@ def test_schedule_command_ticks_logs_and_stops_by_itself(
         f"  - {{id: broken, url: '{feed_server.url('/broken.xml')}', name: Broken Bugle}}\n"
         "members:\n  - name: Kendra Brooks\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(config), "--db", db_url, "schedule", "--every", "0.3",
-                                      "--max-runs", "3"])
+                                      "--max-runs", "3"], obj=FakeClock(NOW))
     assert result.exit_code == 0, result.output
     log = result.stderr
     assert "scheduler started: every 0.3s" in log
@@ -123,6 +124,7 @@ def test_schedule_command_ticks_logs_and_stops_by_itself(
     try:
         assert [(r.outcome, r.feeds_failed, r.feeds_skipped) for r in runs(store)] == [
             ("partial", 1, 0), ("ok", 0, 1), ("ok", 0, 1)]
+        assert {r.started_at for r in runs(store)} == {NOW}  # the command's clock, as `tracker ingest` takes it
     finally:
         store.close()
     assert len(feed_server.hits("/broken.xml")) == 1 and len(feed_server.hits("/good.xml")) == 3

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import tracker.users
+from tests.fakes import NOW, FakeClock
 from tracker.cli import cli, main
 from tracker.errors import AuthError
 from tracker.models import Role
@@ -174,10 +175,11 @@ def test_cli_users_add_with_password_stdin(tmp_path: Path) -> None:
     path = tmp_path / "users.json"
     runner = CliRunner()
     result = runner.invoke(cli, ["users", "add", "devon", "--password-stdin", "--file", str(path)],
-                           input="a fine password\n")
+                           input="a fine password\n", obj=FakeClock(NOW))
     assert result.exit_code == 0, result.output
     assert "added user 'devon'" in result.output
     assert UsersFile(path).verify("devon", "a fine password")
+    assert UsersFile(path).load()["devon"].created_at == NOW  # the command's clock, not the wall's
     listed = runner.invoke(cli, ["users", "list", "--file", str(path)])
     assert listed.output.strip() == "devon  editor"
     again = runner.invoke(cli, ["users", "add", "devon", "--password-stdin", "--file", str(path)], input="x\n")

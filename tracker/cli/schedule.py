@@ -52,6 +52,7 @@ def schedule(app: AppContext, every_s: float | None, initial_run: bool, max_runs
         scheduler = CycleScheduler(
             reload, app.store,
             ScheduleOptions(every_s=every_s, initial_run=initial_run, max_runs=max_runs, lease_ttl=lease_ttl),
+            clock=app.clock,  # the one clock, as `tracker ingest` takes it
         )
         scheduler.run()
     finally:

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from tracker.cli.context import AppContext, pass_app
+
 
 @click.group()
 def users() -> None:
@@ -24,7 +26,9 @@ ROLES = click.Choice(["viewer", "editor", "admin"])
 @click.option("--replace", is_flag=True, help="Set a new password for an existing user.")
 @click.option("--file", "users_file", envvar="TRACKER_USERS_FILE", default=None,
               help="Users file (default data/users.json, env TRACKER_USERS_FILE).")
-def users_add(username: str, role: str | None, password_stdin: bool, replace: bool, users_file: str | None) -> None:
+@pass_app
+def users_add(app: AppContext, username: str, role: str | None, password_stdin: bool, replace: bool,
+              users_file: str | None) -> None:
     """Create a dashboard account; the password is stored as a salted scrypt hash."""
     from tracker.users import UsersFile, parse_role
 
@@ -32,7 +36,7 @@ def users_add(username: str, role: str | None, password_stdin: bool, replace: bo
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    store = UsersFile(users_file)
+    store = UsersFile(users_file, clock=app.clock)  # created_at from the one clock
     existed = store.add(username, password, replace=replace, role=parse_role(role) if role else None)
     click.echo(f"{'updated' if existed else 'added'} user {username!r} ({store.role_of(username)}) in {store.path}")
 
@@ -41,11 +45,12 @@ def users_add(username: str, role: str | None, password_stdin: bool, replace: bo
 @click.argument("username")
 @click.argument("role", type=ROLES)
 @click.option("--file", "users_file", envvar="TRACKER_USERS_FILE", default=None, help="Users file.")
-def users_role(username: str, role: str, users_file: str | None) -> None:
+@pass_app
+def users_role(app: AppContext, username: str, role: str, users_file: str | None) -> None:
     """Give a user another role (viewer, editor or admin)."""
     from tracker.users import UsersFile, parse_role
 
-    UsersFile(users_file).set_role(username, parse_role(role))
+    UsersFile(users_file, clock=app.clock).set_role(username, parse_role(role))
     click.echo(f"{username!r} is now {role}")
 
 

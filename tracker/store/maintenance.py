@@ -53,7 +53,8 @@ class MaintenanceMixin(StoreBase):
             # Audit entries and feeds depend on which clips remain: decided before anything is deleted.
             # NOT EXISTS rather than NOT IN: PostgreSQL plans it as an anti-join at millions of rows.
             kept = not_(old_rejected)
-            orphan_audit = and_(col(AuditRow.at) < cutoff,
+            # Outlet edits are audited under no clip (clip_id ""): they are no deleted clip's history.
+            orphan_audit = and_(col(AuditRow.at) < cutoff, col(AuditRow.clip_id) != "",
                                 ~exists().where(col(ClipRow.id) == col(AuditRow.clip_id), kept))
             gone_feeds = and_(
                 col(FeedRow.active).is_(False),
