@@ -163,7 +163,8 @@ def test_users_file_is_never_readable_by_others(tmp_path: Path, monkeypatch: pyt
     assert all(mode == 0o600 for kind, mode in seen if kind != "content"), seen
     assert all(n > 0 for kind, n in seen if kind == "content"), "the temp file is complete before the rename"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert [p.name for p in tmp_path.iterdir()] == ["users.json"], "no temp file left behind"
+    # No temp file left behind; the lock file that serialises changes stays, empty.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".users.json.lock", "users.json"]
 
 
 def test_env_var_chooses_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -192,3 +193,24 @@ def test_cli_users_add_prompts_twice(tmp_path: Path) -> None:
                                 input="a fine password\na fine password\n")
     assert result.exit_code == 0, result.output
     assert UsersFile(path).verify("sam", "a fine password")
+
+
+def test_accounts_added_at_once_are_all_kept(tmp_path: Path) -> None:
+    # The dashboard's admin page and `tracker users add` in two processes, or two admins at once:
+    # each add reads, changes and writes the file, and none may write over another's new user.
+    import subprocess
+    import sys
+    import threading
+
+    path = tmp_path / "users.json"
+    threads = [threading.Thread(target=UsersFile(path).add, args=(f"thread{i}", "long enough password"))
+               for i in range(3)]
+    add = ("import sys; from tracker.users import UsersFile; "
+           "UsersFile(sys.argv[1]).add(sys.argv[2], 'long enough password')")
+    processes = [subprocess.Popen([sys.executable, "-c", add, str(path), f"process{i}"]) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [p.wait(timeout=60) for p in processes] == [0, 0, 0]
+    assert UsersFile(path).names() == sorted([*(f"process{i}" for i in range(3)), *(f"thread{i}" for i in range(3))])

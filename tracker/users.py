@@ -14,12 +14,16 @@ Version 1 files had no roles: their users were trusted with everything, so they 
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
 import os
 import re
 import secrets
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -165,12 +169,11 @@ class UsersFile:
     def set_role(self, username: str, role: Role, *, by: Actor | str | None = None) -> None:
         if by is not None:
             require(by, Permission.USERS)
-        users = self.load()
-        if username not in users:
-            raise AuthError(f"no user {username!r}")
-        old = users[username]
-        users[username] = UserRecord(old.username, old.password_hash, old.created_at, role)
-        self._save(users)
+        with self._changing() as users:
+            if username not in users:
+                raise AuthError(f"no user {username!r}")
+            old = users[username]
+            users[username] = UserRecord(old.username, old.password_hash, old.created_at, role)
 
     def names(self) -> list[str]:
         return sorted(self.load())
@@ -185,23 +188,22 @@ class UsersFile:
         check_username(username)
         if len(password) < MIN_PASSWORD_LENGTH:
             raise AuthError(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
-        users = self.load()
-        existed = username in users
-        if existed and not replace:
-            raise AuthError(f"user {username!r} already exists (use --replace to set a new password)")
-        kept = users[username].role if existed else Role.EDITOR
-        users[username] = UserRecord(username, hash_password(password), self.clock(), role or kept)
-        self._save(users)
+        hashed = hash_password(password)  # the slow part, before the file is held
+        with self._changing() as users:
+            existed = username in users
+            if existed and not replace:
+                raise AuthError(f"user {username!r} already exists (use --replace to set a new password)")
+            kept = users[username].role if existed else Role.EDITOR
+            users[username] = UserRecord(username, hashed, self.clock(), role or kept)
         return existed
 
     def remove(self, username: str, *, by: Actor | str | None = None) -> None:
         if by is not None:
             require(by, Permission.USERS)
-        users = self.load()
-        if username not in users:
-            raise AuthError(f"no user {username!r}")
-        del users[username]
-        self._save(users)
+        with self._changing() as users:
+            if username not in users:
+                raise AuthError(f"no user {username!r}")
+            del users[username]
 
     def verify(self, username: str, password: str) -> bool:
         record = self.load().get(username.strip())
@@ -210,6 +212,16 @@ class UsersFile:
             verify_password(password, _dummy_hash())
             return False
         return verify_password(password, record.password_hash)
+
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[dict[str, UserRecord]]:
+        """The users, to change and save, held against every other change meanwhile: the dashboard's
+        admin page and `tracker users add` at once must not each save a file without the other's user.
+        A lock file beside it (flock) for other processes, and a lock for this one's threads."""
+        with _THREADS, _file_lock(self.path):
+            users = self.load()
+            yield users
+            self._save(users)
 
     def _save(self, users: dict[str, UserRecord]) -> None:
         data = {
@@ -225,3 +237,23 @@ class UsersFile:
         }
         # hashes are still worth keeping from other local users
         write_atomic(self.path, (json.dumps(data, indent=2) + "\n").encode("utf-8"), private=True)
+
+
+_THREADS = threading.Lock()
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """flock on a lock file beside the users file: the file itself is replaced on every save (a new
+    inode), and its folder is what write_atomic locks."""
+    lock_path = path.with_name(f".{path.name}.lock")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path, "a")  # noqa: SIM115 - held open for the lock's life
+    except OSError as exc:
+        raise AuthError(f"{path}: cannot lock the users file: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        handle.close()  # closing releases the flock
