@@ -97,6 +97,31 @@ def drip_headers(handler: BaseHTTPRequestHandler) -> None:
     handler.close_connection = True
 
 
+def drip_raw(head: bytes, drip: bytes) -> Callable[[BaseHTTPRequestHandler], None]:
+    """Raw bytes: `head`, then `drip` every 0.1 s for a while, each read inside any read timeout."""
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        try:
+            h.wfile.write(head)
+            h.wfile.flush()
+            for _ in range(80):
+                h.wfile.write(drip)
+                h.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            pass  # the client hung up: what it should do
+        h.close_connection = True
+
+    return handler
+
+
+# A chunk-size line (with an extension) a byte at a time: http.client waits for the line's end.
+drip_chunk_size = drip_raw(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nTransfer-Encoding: chunked\r\n"
+                           b"\r\n10;x=", b"a")
+# A gzip header, then empty stored deflate blocks: bytes arrive, none decode, read1 keeps reading.
+drip_gzip_nothing = drip_raw(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Encoding: gzip\r\n"
+                             b"\r\n\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", b"\x00\x00\x00\xff\xff")
+
+
 def endless(handler: BaseHTTPRequestHandler) -> None:
     """50 MB with no Content-Length: only counting what arrives can stop it."""
     _head(handler, 200, {"Content-Type": "application/rss+xml", "Connection": "close"})

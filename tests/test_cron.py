@@ -42,6 +42,10 @@ def fire_days(expression: str, weeks: int = 2) -> set[str]:
     ("1-5/2", {"mon", "wed", "fri"}),
     ("mon-fri", {"mon", "tue", "wed", "thu", "fri"}),
     ("sun-tue", {"sun", "mon", "tue"}),
+    ("sat-sun", {"sat", "sun"}),  # a weekend digest
+    ("fri-sun", {"fri", "sat", "sun"}),
+    ("mon-sun", set(DAYS)),
+    ("7-7", {"sun"}),
     ("*", set(DAYS)),
 ])
 def test_weekdays_are_crontabs(weekday: str, days: set[str]) -> None:

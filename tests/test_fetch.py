@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.feedserver import FeedServer, Route, bad_gzip
-from tests.hostile import drip_headers
+from tests.hostile import drip_chunk_size, drip_gzip_nothing, drip_headers
 from tracker.errors import FetchError
 from tracker.fetch import FetchOptions, fetch, make_session, parse_max_age, parse_retry_after
 from tracker.parse import parse_feed
@@ -89,10 +89,22 @@ def test_a_server_dripping_its_headers_is_cut_off(feed_server: FeedServer) -> No
     with pytest.raises(FetchError, match="server too slow: no complete answer within the time limit") as info:
         fetch(url, options=options, session=session)
     assert 2.9 < time.monotonic() - started < 4.5  # cut at 3 x timeout_s, the bound every fetch has
-    assert info.value.transient
+    assert not info.value.transient  # final, as a body that drips past the limit is
     # The pool's next fetch, on a fresh connection, is not hurt by the cut.
     ok = feed_server.add("/feed", body=FEED)
     assert fetch(ok, options=options, session=session).body == FEED
+
+
+@pytest.mark.parametrize("route", ["chunk-size", "gzip-nothing"])
+def test_a_body_read_that_never_returns_is_cut_off_too(feed_server: FeedServer, route: str) -> None:
+    # Bytes arrive inside every read timeout, but a single read1 never returns: the chunk-size line
+    # is not finished, or the gzip blocks decode to nothing. Only the whole-answer deadline ends it.
+    handler = drip_chunk_size if route == "chunk-size" else drip_gzip_nothing
+    url = feed_server.add(f"/drip-{route}", Route(handler=handler))
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="server too slow"):
+        fetch(url, options=FetchOptions(timeout_s=0.5, connect_timeout_s=1.0))
+    assert time.monotonic() - started < 3.0  # cut at 1.5 s; the server drips for 8
 
 
 def test_a_body_that_stalls_halfway_may_pass_and_bad_gzip_will_not(feed_server: FeedServer) -> None:

@@ -38,7 +38,7 @@ def _days(item: str) -> list[int]:
     elif "-" in base:
         start, _, end = base.partition("-")
         first, last = _day(start), _day(end)
-        if end.strip() == "7":  # `5-7`: Friday to Sunday
+        if last == 0 and first > 0:  # a range ending on Sunday ends the week: `5-7`, `sat-sun`, `mon-sun`
             last = 7
         if last < first:
             raise ValueError(f"bad range in day of week {item!r}")

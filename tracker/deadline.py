@@ -30,10 +30,20 @@ class Watch:
 
     def __init__(self) -> None:
         self.connection: Any = None
+        self.sock: Any = None  # the answer's own socket, once the connection no longer names it
         self.done = False
         self.fired = False
         # Once done, the connection may go back to the pool and carry another request: never cut it then.
         self._lock = threading.Lock()
+
+    def reading(self, response: Any) -> None:
+        """The socket `response` (requests') reads its body from. An answer read until the server
+        closes (no length) has it only there: http.client hands it over and drops its own."""
+        fp = getattr(getattr(getattr(response, "raw", None), "_fp", None), "fp", None)
+        sock = getattr(getattr(fp, "raw", None), "_sock", None)
+        if sock is not None:
+            with self._lock:
+                self.sock = sock
 
     def finish(self) -> None:
         with self._lock:
@@ -44,7 +54,7 @@ class Watch:
         with self._lock:
             if self.done:
                 return True
-            sock = getattr(self.connection, "sock", None)
+            sock = self.sock or getattr(self.connection, "sock", None)
             if sock is None:
                 return False
             self.fired = True

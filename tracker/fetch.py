@@ -267,70 +267,81 @@ def _fetch_following(
         )
         if guard_hop:
             _check_host_allowed(current)
-        try:
-            # A read timeout is per socket read: the watchdog bounds headers sent a byte at a time.
-            with deadline(deadline_at) as watch:
-                response = _send_retrying_dropped(session, current, headers, cookies, options, form)
-        except requests.exceptions.RequestException as exc:
-            raise _request_error(exc, options, cut_off=watch.fired) from None
-        if watch.fired:  # cut mid-headers, http.client may take the end of the stream for their end
-            response.close()
-            raise FetchError("server too slow: no complete answer within the time limit", transient=True)
-        with response:
-            if hop == 0 and not guard_hop:
-                peer = _peer_ip(response)
-                origin_is_internal = peer is None or _is_internal(peer)
-            if guard_hop:
-                # The name was checked before connecting, but DNS may answer differently the second
-                # time (rebinding): check where the connection really went before reading anything.
-                peer = _peer_ip(response)
-                if peer is None:
-                    raise FetchError(f"refusing to fetch {urlsplit(current).hostname}: cannot tell where it connected")
-                _refuse_if_internal(urlsplit(current).hostname or "", peer)
-            status = response.status_code
-            if "Set-Cookie" in response.headers:
-                # Kept for this fetch's redirects only (some sites set a cookie, then redirect
-                # to where it is checked); never shared between feeds.
-                cookies = cookies if cookies is not None else requests.cookies.RequestsCookieJar()
-                cookies.update(response.cookies)
-            if status in _REDIRECT_CODES:
-                if form is not None:
-                    raise FetchError(f"HTTP {status} redirect in answer to a POST", status=status)
-                location = response.headers.get("Location")
-                if not location:
-                    raise FetchError(f"HTTP {status} redirect without a Location", status=status)
-                all_permanent = all_permanent and status in _PERMANENT_CODES
-                current = urljoin(current, location)
-                continue
-            retry_after = parse_retry_after(response.headers.get("Retry-After"), options.clock())
-            common = {
-                "etag": response.headers.get("ETag"),
-                "last_modified": response.headers.get("Last-Modified"),
-                "content_type": response.headers.get("Content-Type"),
-                "permanent_redirect_to": current if (current != url and all_permanent) else None,
-                "max_age_s": parse_max_age(response.headers.get("Cache-Control")),
-                "retry_after_s": retry_after,
-            }
-            if status == 304:
-                return FetchResult(url=current, status=304, body=None, elapsed_s=time.monotonic() - started, **common)  # type: ignore[arg-type]
-            if status >= 400:
-                reason = response.reason or ""
-                raise FetchError(f"HTTP {status} {reason}".strip(), status=status, retry_after_s=retry_after)
+        # A read timeout is per socket read: the watchdog bounds a whole answer, headers and body, sent a
+        # byte at a time (a chunk-size line, gzip blocks that decode to nothing keep one read1 waiting).
+        with deadline(deadline_at) as watch:
             try:
-                body = _read_capped(response, options.max_body_bytes, deadline_at)
-            except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-                # read1 talks to urllib3 directly: bad gzip, a cut-off body or a reset arrive as its errors.
-                # A stall or a dropped connection mid-body may pass (an article is read again later); bad gzip will not.
-                passing = isinstance(exc, TimeoutError | ConnectionError | urllib3.exceptions.TimeoutError
-                                     | urllib3.exceptions.ProtocolError)
-                raise FetchError(f"download failed: {_short_reason(exc)}", transient=passing) from None
-            return FetchResult(url=current, status=status, body=body, elapsed_s=time.monotonic() - started, **common)  # type: ignore[arg-type]
+                response = _send_retrying_dropped(session, current, headers, cookies, options, form)
+            except requests.exceptions.RequestException as exc:
+                raise _request_error(exc, options, cut_off=watch.fired) from None
+            watch.reading(response)
+            with response:
+                try:
+                    if watch.fired:  # cut mid-headers: http.client may take the end of the stream for their end
+                        raise FetchError(_TOO_SLOW)
+                    if hop == 0 and not guard_hop:
+                        peer = _peer_ip(response)
+                        origin_is_internal = peer is None or _is_internal(peer)
+                    if guard_hop:
+                        # The name was checked before connecting, but DNS may answer differently the second
+                        # time (rebinding): check where the connection really went before reading anything.
+                        peer = _peer_ip(response)
+                        if peer is None:
+                            raise FetchError(f"refusing to fetch {urlsplit(current).hostname}: cannot tell where it connected")
+                        _refuse_if_internal(urlsplit(current).hostname or "", peer)
+                    status = response.status_code
+                    if "Set-Cookie" in response.headers:
+                        # Kept for this fetch's redirects only (some sites set a cookie, then redirect
+                        # to where it is checked); never shared between feeds.
+                        cookies = cookies if cookies is not None else requests.cookies.RequestsCookieJar()
+                        cookies.update(response.cookies)
+                    if status in _REDIRECT_CODES:
+                        if form is not None:
+                            raise FetchError(f"HTTP {status} redirect in answer to a POST", status=status)
+                        location = response.headers.get("Location")
+                        if not location:
+                            raise FetchError(f"HTTP {status} redirect without a Location", status=status)
+                        all_permanent = all_permanent and status in _PERMANENT_CODES
+                        current = urljoin(current, location)
+                        continue
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"), options.clock())
+                    common = {
+                        "etag": response.headers.get("ETag"),
+                        "last_modified": response.headers.get("Last-Modified"),
+                        "content_type": response.headers.get("Content-Type"),
+                        "permanent_redirect_to": current if (current != url and all_permanent) else None,
+                        "max_age_s": parse_max_age(response.headers.get("Cache-Control")),
+                        "retry_after_s": retry_after,
+                    }
+                    if status == 304:
+                        return FetchResult(url=current, status=304, body=None, elapsed_s=time.monotonic() - started, **common)  # type: ignore[arg-type]
+                    if status >= 400:
+                        reason = response.reason or ""
+                        raise FetchError(f"HTTP {status} {reason}".strip(), status=status, retry_after_s=retry_after)
+                    try:
+                        body = _read_capped(response, options.max_body_bytes, deadline_at)
+                    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                        if watch.fired:  # the watchdog hung up on a body read that never returned (a drip)
+                            raise FetchError(_TOO_SLOW) from None
+                        # read1 talks to urllib3 directly: bad gzip, a cut-off body or a reset arrive as its errors.
+                        # A stall or a dropped connection mid-body may pass (an article is read again later); bad gzip will not.
+                        passing = isinstance(exc, TimeoutError | ConnectionError | urllib3.exceptions.TimeoutError
+                                             | urllib3.exceptions.ProtocolError)
+                        raise FetchError(f"download failed: {_short_reason(exc)}", transient=passing) from None
+                    if watch.fired:  # cut mid-body: what arrived may look like a whole (empty) answer
+                        raise FetchError(_TOO_SLOW)
+                    return FetchResult(url=current, status=status, body=body, elapsed_s=time.monotonic() - started, **common)  # type: ignore[arg-type]
+                finally:
+                    watch.finish()  # before the connection goes back to the pool: never cut it there
     raise FetchError(f"more than {options.max_redirects} redirects")
+
+
+_TOO_SLOW = "server too slow: no complete answer within the time limit"
 
 
 def _request_error(exc: requests.exceptions.RequestException, options: FetchOptions, *, cut_off: bool) -> FetchError:
     if cut_off:
-        return FetchError("server too slow: no complete answer within the time limit", transient=True)
+        return FetchError(_TOO_SLOW)
     if isinstance(exc, requests.exceptions.Timeout):
         return FetchError(f"timed out after {options.timeout_s:g}s", transient=True)
     if isinstance(exc, requests.exceptions.TooManyRedirects):
