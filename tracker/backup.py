@@ -27,6 +27,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy import delete, func, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
@@ -225,11 +226,25 @@ def _pg_restore(engine: Engine, conninfo: str, env: dict[str, str], toc: _Toc, p
             # A backup older than the database: tables later migrations added (clip_search refers to clip)
             # are not in it, and --clean cannot drop what they depend on. They are dropped first, in the
             # same transaction as the restore (its SQL run through psql), so a failure still changes nothing.
-            script = _run([pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges",
-                           f"--use-list={listing}", "--file=-", str(path)], env, "pg_restore")
-            drops = "".join(f'DROP TABLE IF EXISTS "{schema}"."{table}" CASCADE;\n' for table in newer)
-            _run([_pg_tool("psql"), "--single-transaction", "--set=ON_ERROR_STOP=1", "--quiet", "--no-password",
-                  f"--dbname={conninfo}", "--file=-"], env, "restore", stdin=drops + script)
+            drops = " ".join(f'DROP TABLE IF EXISTS "{schema}"."{table}" CASCADE;' for table in newer)
+            # pg_restore's SQL streams into psql (a backup's script is as large as the backup)
+            with subprocess.Popen([pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges",
+                                   f"--use-list={listing}", "--file=-", str(path)], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) as script:
+                assert script.stdout is not None and script.stderr is not None
+                failed: StorageError | None = None
+                try:
+                    _run([_pg_tool("psql"), "--single-transaction", "--set=ON_ERROR_STOP=1", "--quiet",
+                          "--no-password", f"--dbname={conninfo}", f"--command={drops}", "--file=-"], env, "restore",
+                         stdin_stream=script.stdout)
+                except StorageError as exc:
+                    failed = exc  # psql's reason first: pg_restore then only saw its reader go away
+                script.stdout.close()
+                problem = script.stderr.read().decode("utf-8", "replace").strip()
+                if failed is None and script.wait() != 0:
+                    failed = StorageError(f"pg_restore failed: {problem.splitlines()[0] if problem else 'no output'}")
+                if failed is not None:
+                    raise failed
     finally:
         listing.unlink(missing_ok=True)
 
@@ -387,8 +402,8 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
 
 
 def _run(args: list[str], env: dict[str, str], what: str,
-         failure: Callable[[str], TrackerError] | None = None, *, stdin: str | None = None) -> str:
-    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False, input=stdin)
+         failure: Callable[[str], TrackerError] | None = None, *, stdin_stream: IO[bytes] | None = None) -> str:
+    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False, stdin=stdin_stream)
     if done.returncode != 0:
         lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
         line = next((ln for ln in lines if "error" in ln.lower()), lines[0] if lines else f"exit {done.returncode}")
