@@ -314,7 +314,8 @@ def main() -> None:
     out.with_suffix(".md").write_text(markdown(doc))
     print()
     print(markdown(doc))
-    print(f"written {out.relative_to(ROOT)} in {doc['total_s']} s")
+    shown = out.relative_to(ROOT) if out.resolve().is_relative_to(ROOT) else out  # --out may lie elsewhere
+    print(f"written {shown} in {doc['total_s']} s")
 
 
 if __name__ == "__main__":
