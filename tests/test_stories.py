@@ -266,6 +266,17 @@ def test_copies_outside_the_window_start_a_new_story(store: Store) -> None:
     assert store.get_clip(a).story_id != store.get_clip(b).story_id
 
 
+def test_a_first_build_keeps_copies_further_apart_than_the_window_apart(store: Store) -> None:
+    # `tracker stories build` after an upgrade places months of clips in one batch: the same text
+    # two months apart (a notice run again) is two stories; three days apart, one.
+    a = put(store, "apnews", *COPIES[0][1:3], WIRE, 0)
+    b = put(store, "usnews", *COPIES[1][1:3], WIRE, 24 * 60)
+    c = put(store, "wral", *COPIES[2][1:3], WIRE, 24 * 63)
+    place_new_clips(store, config(), NOW + timedelta(days=64))
+    assert store.get_clip(a).story_id != store.get_clip(b).story_id
+    assert store.get_clip(b).story_id == store.get_clip(c).story_id
+
+
 THIRD = (
     "Councilmember Kendra Brooks asked the school district on Thursday to publish air quality readings for "
     "every classroom before the winter break, after parents in three neighbourhoods reported broken heaters "

@@ -149,8 +149,8 @@ def _place(store: Store, fresh: Sequence[StoryInput], window: timedelta,
         return [], 0
     # A search item whose description is its list of copies: the list is hints, not text.
     batch = [NewClip(c.id, sign(story_text(c.title, "" if c.related else c.summary, c.article, c.outlet)),
-                     headline_key(c.title, c.outlet), _hint_keys(c.related)) for c in fresh]
-    index = StoryIndex(batch)
+                     headline_key(c.title, c.outlet), _hint_keys(c.related), c.at) for c in fresh]
+    index = StoryIndex(batch, window)
     since = min(c.at for c in fresh) - window
     targets = {("member", t) for c in fresh for t in c.member_ids} | {("campaign", t) for c in fresh for t in c.campaign_ids}
     chunk: list[Candidate] = []

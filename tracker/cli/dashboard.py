@@ -86,14 +86,14 @@ def dashboard(ctx: click.Context, demo_flag: bool, port: int, host: str) -> None
 
 
 def _seed_if_empty(app: AppContext, db_url: str) -> None:
-    from tracker.demo import seed_store
+    from tracker.demo import seed_demo
     from tracker.models import ClipFilter
     from tracker.store import Store
 
     store = Store(db_url)
     try:
         if store.count_clips(ClipFilter()) == 0:
-            report = seed_store(store, DEMO_CLIPS, config=app.config_if_present, now=app.clock())
+            report = seed_demo(store, DEMO_CLIPS, config=app.config_if_present, now=app.clock())
             click.echo(f"demo: seeded {report.clips} sample clips into {db_url}")
     finally:
         store.close()

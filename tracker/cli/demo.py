@@ -24,8 +24,8 @@ def demo_seed(app: AppContext, count: int, seed_value: int) -> None:
 
     Uses the members and campaigns of feeds.yml when it has some, else a fictional roster.
     """
-    from tracker.demo import seed_store
+    from tracker.demo import seed_demo
 
-    report = seed_store(app.store, count, config=app.config_if_present, now=app.clock(), seed=seed_value)
+    report = seed_demo(app.store, count, config=app.config_if_present, now=app.clock(), seed=seed_value)
     click.echo(f"seeded {report.clips} clips ({report.new} new, {report.approved} approved, "
                f"{report.rejected} rejected) and {report.feeds} feeds into {app.store.url}")

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -51,6 +51,7 @@ class NewClip:
     signature: Signature | None
     headline: str = ""
     hints: tuple[str, ...] = ()
+    at: datetime | None = None  # when it ran: a copy is another outlet's within the story window of it
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,15 @@ def _compare(new: Signature, other: Signature, story_id: str, clip_id: str) -> P
 
 
 class StoryIndex:
-    def __init__(self, batch: Sequence[NewClip]) -> None:
+    def __init__(self, batch: Sequence[NewClip], window: timedelta | None = None) -> None:
         from datasketch import (
             MinHashLSH,  # imports scipy: only where stories are placed (signature.py)
         )
 
         self.batch = list(batch)
+        # Two clips further apart than this are two stories, however alike (a weekly notice, a
+        # template press release); a first build's batch spans months, so each pair is checked.
+        self.window = window
         self._lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
         self._by_headline: dict[str, list[int]] = defaultdict(list)
         self._by_hint: dict[str, list[int]] = defaultdict(list)
@@ -133,9 +137,12 @@ class StoryIndex:
     def offer(self, stored: Candidate) -> None:
         self.offer_many([stored])
 
+    def _near(self, a: datetime | None, b: datetime | None) -> bool:
+        return self.window is None or a is None or b is None or abs(a - b) <= self.window
+
     def _consider(self, i: int, stored: Candidate) -> None:
         mine = self.batch[i].signature
-        if mine is None or stored.signature is None:
+        if mine is None or stored.signature is None or not self._near(self.batch[i].at, stored.at):
             return
         found = _compare(mine, stored.signature, stored.story_id, stored.clip_id)
         best = self._by_text[i]
@@ -159,6 +166,8 @@ class StoryIndex:
                 earlier = self._placed[j] if j < i else None
                 if earlier is None or earlier.signature is None or earlier.story_id in exclude:
                     continue
+                if not self._near(clip.at, earlier.at):
+                    continue
                 found = _compare(clip.signature, earlier.signature, earlier.story_id, earlier.clip_id)
                 if found is not None and (best is None or found.score > best.score):
                     best = found
@@ -176,7 +185,7 @@ class StoryIndex:
     def placed(self, i: int, story_id: str) -> None:
         """Record where new clip i went, so the new clips after it can join it."""
         clip = self.batch[i]
-        self._placed[i] = Candidate(clip.clip_id, story_id, clip.signature, clip.headline, clip.hints)
+        self._placed[i] = Candidate(clip.clip_id, story_id, clip.signature, clip.headline, clip.hints, clip.at)
 
 
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5,
