@@ -70,5 +70,9 @@ def test_cli_demo_seed(tmp_path: Path) -> None:
     store = Store(db)
     try:
         assert store.count_clips() == 150
+        # Placed as an ingest would place them: the demo's Outlets page and story cards are not empty.
+        from tracker.syndication import outlets
+
+        assert store.clips_to_place(1) == [] and len(outlets(store, None)) >= 10
     finally:
         store.close()
