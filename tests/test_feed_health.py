@@ -403,3 +403,41 @@ def test_a_listed_feed_redirecting_to_an_internal_address_fails_with_the_reason(
     assert feed_server.hits("/inside.xml") == []
     allowed = only(harness(tmp_path, store, [url], allow_private_hosts=True).cycle(due_only=False))
     assert allowed.ok and allowed.new_clips == 2
+
+
+def test_ttl_is_remembered_across_a_304_that_carries_a_shorter_max_age(
+    tmp_path: Path, store: Store, feed_server: FeedServer
+) -> None:
+    # <ttl>180</ttl> (3 h) and Cache-Control: max-age=300 on every answer, 304s too (RFC 9111 requires it).
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        if h.headers.get("If-None-Match") == '"v1"':
+            respond(h, 304, b"", {"ETag": '"v1"', "Cache-Control": "max-age=300"})
+        else:
+            respond(h, 200, rss(ttl=180), {"Content-Type": "application/rss+xml", "ETag": '"v1"',
+                                            "Cache-Control": "max-age=300"})
+
+    url = feed_server.add("/ttl.xml", Route(handler=handler))
+    h = harness(tmp_path, store, [url])
+    h.cycle()
+    assert h.feed().next_attempt_at == T0 + timedelta(hours=3)  # the longer hint (ttl) wins on a 200
+    h.clock.advance(hours=3)
+    assert only(h.cycle()).status == 304
+    # The feed still asks for 3 h; the 304's max-age=300 must not make it "every cycle".
+    assert h.feed().next_attempt_at == h.clock.now + timedelta(hours=3)
+
+
+def test_a_hint_the_publisher_dropped_is_not_applied_forever(
+    tmp_path: Path, store: Store, feed_server: FeedServer
+) -> None:
+    url = feed_server.add("/ttl.xml", body=rss(ttl=600))  # 10 h, no validators
+    h = harness(tmp_path, store, [url])
+    h.cycle()
+    assert h.feed().next_attempt_at == T0 + timedelta(hours=10)
+    feed_server.routes["/ttl.xml"] = Route(body=rss(3))  # the publisher drops <ttl>: poll every cycle
+    h.clock.advance(hours=10)
+    h.cycle()
+    assert h.feed().next_attempt_at is None
+    h.clock.advance(hours=1)
+    assert only(h.cycle()).not_modified  # same bytes
+    # No hint any more, so every cycle; but the old 10 h <ttl> comes back from the store.
+    assert h.feed().next_attempt_at is None

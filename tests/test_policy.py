@@ -63,9 +63,12 @@ def test_publisher_hints_are_capped_so_a_feed_is_polled_at_least_twice_a_day() -
 def test_not_modified_keeps_the_interval_learnt_before() -> None:
     d = decide(Attempt(ok=True, status=304, known_min_interval_s=5400), NOW, random.Random(0))
     assert d.next_attempt_at == NOW + timedelta(seconds=5400)
-    # …but a fresh hint from this response wins over the remembered one.
+    # …and a 304's own max-age, shorter, does not undo it (the remembered one may be a <ttl>, which a
+    # 304 cannot repeat); a longer one wins.
     d = decide(Attempt(ok=True, status=304, max_age_s=600, known_min_interval_s=5400), NOW, random.Random(0))
-    assert d.min_interval_s == 600
+    assert d.min_interval_s == 5400
+    d = decide(Attempt(ok=True, status=304, max_age_s=7200, known_min_interval_s=5400), NOW, random.Random(0))
+    assert d.min_interval_s == 7200
 
 
 def test_retry_after_is_honoured_when_longer_than_the_backoff() -> None:

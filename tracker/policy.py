@@ -51,11 +51,11 @@ def backoff_delay(failures: int, rng: random.Random) -> timedelta:
 
 
 def min_interval(attempt: Attempt) -> int | None:
-    """The longest of the publisher's hints (max-age, <ttl>), at most MAX_MIN_INTERVAL."""
+    """The longest of the publisher's hints (max-age, <ttl>), at most MAX_MIN_INTERVAL. An answer not
+    parsed (304, same bytes) cannot repeat its <ttl>: the interval known before counts beside its
+    max-age, so a 304's short max-age does not undo a feed's 3-hour <ttl>."""
     ttl_s = attempt.ttl_minutes * 60 if attempt.ttl_minutes else None
-    hints = [s for s in (attempt.max_age_s, ttl_s) if s and s > 0]
-    if not hints and attempt.known_min_interval_s:
-        hints = [attempt.known_min_interval_s]
+    hints = [s for s in (attempt.max_age_s, ttl_s, attempt.known_min_interval_s) if s and s > 0]
     return min(max(hints), int(MAX_MIN_INTERVAL.total_seconds())) if hints else None
 
 

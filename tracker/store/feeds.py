@@ -226,13 +226,15 @@ def _health_updates() -> tuple[Any, Any]:
         "last_attempt_at": now,
         "last_status": bindparam("b_status", type_=Integer),
         "next_attempt_at": bindparam("b_next", type_=when),
-        "min_interval_s": func.coalesce(bindparam("b_min_interval", type_=Integer), t.min_interval_s),
         "moved_from": case((moved, t.url), else_=t.moved_from),
         "url": case((moved, new_url), else_=t.url),
     }
     has_validators = bindparam("b_has_validators", type_=Boolean)
     success = update(FeedRow.__table__).where(t.id == bindparam("b_id")).values(  # type: ignore[attr-defined]
         **common,
+        # What the policy decided from this answer (and, not parsed, the interval known before): a hint
+        # the publisher dropped is dropped here too, not applied forever.
+        min_interval_s=bindparam("b_min_interval", type_=Integer),
         last_success_at=now,
         last_error=None,
         consecutive_failures=0,
@@ -258,6 +260,7 @@ def _health_updates() -> tuple[Any, Any]:
     )
     failure = update(FeedRow.__table__).where(t.id == bindparam("b_id")).values(  # type: ignore[attr-defined]
         **common,
+        min_interval_s=func.coalesce(bindparam("b_min_interval", type_=Integer), t.min_interval_s),
         disabled_reason=func.coalesce(bindparam("b_disable", type_=Text), t.disabled_reason),
         last_error=bindparam("b_error", type_=Text),
         consecutive_failures=t.consecutive_failures + 1,
