@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -139,3 +139,60 @@ def test_html_report_in_chromium(store: Store, tmp_path: Path) -> None:
             assert errors == []
         finally:
             browser.close()
+
+# ------------------------------------------------------------------ outlets and order (review findings)
+
+
+def _story_clip(store: Store, link: str, at: datetime, outlet: str, title: str, summary: str) -> str:
+    from tracker.models import MatchedEntry, Mention, ParsedEntry
+    from tracker.normalize import canonical_url, clip_id_for
+
+    canonical = canonical_url(link)
+    entry = ParsedEntry(title=title, link=link, guid=link, summary=summary, content="", published_at=at,
+                        source_outlet=outlet)
+    mention = Mention("member", "kendra-brooks", "Kendra Brooks", "summary", "Kendra Brooks")
+    store.store_entries("paper", [MatchedEntry(entry, canonical, clip_id_for(canonical), (mention,))], at)
+    return clip_id_for(canonical)
+
+
+def test_report_counts_one_outlet_per_domain_whatever_name_its_clips_came_with(store: Store) -> None:
+    from datetime import date
+
+    from tests.fakes import NOW
+    from tests.notifykit import make_config
+    from tracker.report import ReportRequest, build_report
+    from tracker.syndication import place_new_clips
+
+    config = make_config()
+    _story_clip(store, "https://www.inquirer.com/politics/a", NOW - timedelta(days=3), "Inquirer",
+          "Brooks pushes rent bill", "Councilmember Kendra Brooks introduced a bill on rent increases today.")
+    _story_clip(store, "https://inquirer.com/news/b", NOW - timedelta(days=2), "The Philadelphia Inquirer",
+          "Transit fares debated", "Kendra Brooks questioned SEPTA officials about fare hikes at a hearing.")
+    place_new_clips(store, config, NOW)
+    report = build_report(config, store, ReportRequest(date(2026, 11, 16), date(2026, 11, 24)), NOW)
+    assert len(report.stories) == 2
+    # README ("Outlets"): an outlet is a registrable domain, whatever name a feed gives it.
+    assert len(report.outlets) == 1, report.outlets
+
+
+def test_report_lists_stories_newest_first_by_the_date_it_shows(store: Store) -> None:
+    from datetime import date
+
+    from tests.fakes import NOW
+    from tests.notifykit import make_config
+    from tracker.report import ReportRequest, build_report
+    from tracker.syndication import place_new_clips
+
+    config = make_config()
+    wire = ("Councilmember Kendra Brooks introduced a bill on Tuesday that would cap rent increases for tenants "
+            "in buildings with more than four units, a measure housing advocates have pushed for years.")
+    _story_clip(store, "https://www.inquirer.com/politics/a", NOW - timedelta(days=12), "The Inquirer", "Rent cap bill", wire)
+    place_new_clips(store, config, NOW - timedelta(days=12))
+    _story_clip(store, "https://www.whyy.org/news/m", NOW - timedelta(days=10), "WHYY", "Transit fares debated",
+          "Kendra Brooks questioned SEPTA officials about fare hikes at a hearing on the transit budget.")
+    _story_clip(store, "https://www.phillyvoice.com/b", NOW - timedelta(days=1), "PhillyVoice", "Rent cap bill", wire)
+    place_new_clips(store, config, NOW)
+    report = build_report(config, store, ReportRequest(date(2026, 11, 1), date(2026, 11, 24)), NOW)
+    dates = [s.at for s in report.stories]
+    assert len(dates) == 2
+    assert dates == sorted(dates, reverse=True), dates  # CoverageReport.stories: "newest first"

@@ -56,7 +56,14 @@ class CoverageReport:
 
     @property
     def outlets(self) -> tuple[str, ...]:
-        return tuple(sorted({o for s in self.stories for o in s.outlets}, key=str.casefold))
+        """One per outlet, an outlet being a domain whatever name its clips came with ("Inquirer",
+        "The Philadelphia Inquirer"): named as its stories' primary copies name it first."""
+        names: dict[str, str] = {}
+        for story in self.stories:
+            for clip in story.clips:  # the primary first
+                if clip.display_outlet:
+                    names.setdefault(clip.outlet_domain or clip.display_outlet, clip.display_outlet)
+        return tuple(sorted(set(names.values()), key=str.casefold))
 
     @property
     def members_covered(self) -> tuple[str, ...]:
@@ -90,6 +97,7 @@ def build_report(config: Config, store: Store, request: ReportRequest, now: date
         since=datetime.combine(request.start, time(), UTC), until=datetime.combine(request.end + timedelta(days=1), time(), UTC),
     ))
     stories = [s for s in group_stories(c for c in clips if c.status != ClipStatus.REJECTED)]
+    stories.sort(key=lambda s: (s.at, s.id), reverse=True)  # newest first, by the date each shows
     per_week = Counter(_monday(s.at.astimezone(UTC).date()) for s in stories)
     weeks = []
     week = _monday(request.start)
