@@ -115,3 +115,12 @@ def test_a_hostile_feed_entry_is_cut_to_the_documented_limits() -> None:
     assert len(entry.summary) == MAX_SUMMARY_CHARS
     assert len(entry.content) <= MAX_ARTICLE_CHARS
     assert len(entry.author) <= MAX_NAME_CHARS and len(entry.source_outlet) <= MAX_NAME_CHARS
+
+
+def test_form_feed_and_vertical_tab_separate_words() -> None:
+    # Word's manual line break (\x0b) and HTML's form feed are white space, not nothing.
+    from tracker.normalize import clean_text
+
+    assert clean_text("Kendra\x0bBrooks\x0cwins\x1fnow") == "Kendra Brooks wins now"
+    assert html_to_text("<p>Kendra\x0cBrooks</p>") == "Kendra Brooks"
+    assert clean_text("a\x00b\x1bc\x7f") == "abc"  # other controls still go

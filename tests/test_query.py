@@ -42,7 +42,7 @@ PARSES: list[tuple[str, QueryNode]] = [
     ("c a NEAR/2 b", And((W("c"), Near(W("a"), W("b"), 2)))),
     # NOT binds tighter than AND
     ("NOT a b", And((Not(W("a")), W("b")))),
-    ("NOT NOT a", Not(Not(W("a")))),
+    ("NOT NOT a", W("a")),  # a double negation is the word itself
     # parentheses override precedence
     ("(a OR b) c", And((Or((W("a"), W("b"))), W("c")))),
     ("(a OR b) NEAR/1 c", Near(Or((W("a"), W("b"))), W("c"), 1)),
@@ -153,9 +153,41 @@ def test_matches_empty(query: str, expected: bool) -> None:
         ("(a OR b) c NOT d", [{"a", "b"}, {"c"}]),
         ("a OR b c", [{"a", "b"}]),
         ("a OR (NOT b c)", [{"a", "c"}]),
-        ("NOT NOT a", []),  # no shortcut known; the matcher falls back to evaluating
+        ("NOT NOT a", [{"a"}]),  # the word itself
     ],
 )
 def test_required_groups(query: str, groups: list[set[str]]) -> None:
     got = required_groups(parse_query(query))
     assert [{lit.text for lit in g} for g in got] == groups
+
+
+def test_curly_quotes_make_a_phrase_as_straight_ones_do() -> None:
+    # Typed in a word processor or on a phone: the same phrase, not words glued to quote marks.
+    assert parse_query("\u201cgood cause\u201d NEAR/3 evict*") == parse_query('"good cause" NEAR/3 evict*')
+    assert parse_query("\u00abgood cause\u00bb") == Phrase("good cause")
+
+
+def test_a_double_negation_is_the_word_itself() -> None:
+    # Accepted, it must be able to match: NOT NOT rent matched nothing at all.
+    from tracker.match import compile_matcher
+    from tracker.models import CampaignConfig, MatchItem
+
+    assert parse_query("NOT NOT rent") == Word("rent")
+    matcher = compile_matcher([], [CampaignConfig(id="c", name="C", query="NOT NOT rent OR eviction")])
+    assert [m.target_id for m in matcher.match(MatchItem(summary="Rent control passed"))] == ["c"]
+
+
+def _nested(levels: int) -> str:
+    """w0 OR (w1 a1 OR (…)): an OR and an AND for each level."""
+    query = "rent"
+    for i in range(levels):
+        query = f"w{i} OR ({query} a{i})"
+    return query
+
+
+@pytest.mark.parametrize("query", ["(" * 300 + "rent" + ")" * 300, "NOT (" * 600 + "rent" + ")" * 600,
+                                   " NEAR/1 ".join(["rent"] * 2000), _nested(60)])
+def test_a_query_nested_too_deep_is_refused_not_a_traceback(query: str) -> None:
+    with pytest.raises(QueryError, match="nested more than 50 deep"):
+        parse_query(query)
+    parse_query(_nested(20))  # deep enough for any real query

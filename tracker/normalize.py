@@ -103,7 +103,9 @@ _BLOCK_TAGS = frozenset(
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "iframe", "svg"})
 _WS_RE = re.compile(r"\s+")
 # Lone surrogates too: a JSON \ud800 escape decodes to one, and no database can store it as UTF-8.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# Not the controls that separate words (form feed, vertical tab: Word's manual line break, and the
+# information separators): \s collapses those into a space, so "Kendra\x0bBrooks" keeps two words.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f\ud800-\udfff]")
 
 
 class _TextExtractor(HTMLParser):

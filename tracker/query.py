@@ -107,7 +107,14 @@ def _fail(query: str, reason: str, pos: int) -> QueryError:
     return QueryError(f"query {query!r}: {reason} at position {pos}", query, pos)
 
 
+# Quotes a word processor or phone types for `"`: the same phrase (one character each, so positions hold).
+_CURLY_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u00ab": '"',
+                               "\u00bb": '"', "\u2033": '"'})
+MAX_DEPTH = 50  # nesting of parentheses, NOT and NEAR: deeper is a typo, and would exhaust the stack
+
+
 def _tokens(query: str) -> Iterator[_Token]:
+    query = query.translate(_CURLY_QUOTES)
     i, n = 0, len(query)
     while i < n:
         c = query[i]
@@ -213,7 +220,8 @@ class _Parser:
     def unary(self) -> QueryNode:
         if self.tok.kind == "NOT":
             self.take()
-            return Not(self.unary())
+            inner = self.unary()
+            return inner.child if isinstance(inner, Not) else Not(inner)  # NOT NOT x is x
         return self.primary()
 
     def primary(self) -> QueryNode:
@@ -267,13 +275,33 @@ def parse_query(text: str) -> QueryNode:
     A query that would match an item containing none of its words (`NOT rent`) is refused:
     it would tag nearly every clip with the campaign.
     """
-    node = _Parser(text).parse()
+    try:
+        node = _Parser(text).parse()
+    except RecursionError:
+        raise _fail(text, f"nested more than {MAX_DEPTH} deep", 0) from None
+    if _depth(node) > MAX_DEPTH:
+        raise _fail(text, f"nested more than {MAX_DEPTH} deep", 0)
     if matches_empty(node):
         raise _fail(text, "query would match every item (it only excludes words)", 0)
     return node
 
 
 # ------------------------------------------------------------------ analysis
+
+
+def _depth(node: QueryNode) -> int:
+    """How deep the tree goes, without recursion (the matcher's evaluation recurses as deep)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(current, And | Or):
+            stack.extend((c, depth + 1) for c in current.children)
+        elif isinstance(current, Not):
+            stack.append((current.child, depth + 1))
+        elif isinstance(current, Near):
+            stack.extend(((current.left, depth + 1), (current.right, depth + 1)))
+    return deepest
 
 
 def matches_empty(node: QueryNode) -> bool:
