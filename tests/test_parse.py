@@ -222,3 +222,15 @@ def test_a_json_feed_with_a_byte_order_mark_is_read() -> None:
                        "items": [{"id": "1", "url": "https://ex.org/a", "title": "Hello"}]}).encode()
     (entry,) = parse_feed(b"\xef\xbb\xbf" + body).entries
     assert entry.title == "Hello" and entry.link == "https://ex.org/a"
+
+
+def test_an_iso_offset_without_a_colon_keeps_its_minutes() -> None:
+    # feedparser reads +0530 as +05:00; India's, Nepal's and Newfoundland's feeds would be 30 minutes off.
+    entries = "".join(
+        f'<entry><title>{n}</title><link href="https://x.example/{n}"/><id>{n}</id><updated>{stamp}</updated></entry>'
+        for n, stamp in (("in", "2025-06-10T04:00:00+0530"), ("np", "2025-06-10T04:00:00+0545"),
+                         ("nl", "2025-06-10T04:00:00-0330"), ("utc", "2025-06-10T04:00:00Z")))
+    body = f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>{entries}</feed>'
+    got = {e.title: e.published_at for e in parse_feed(body.encode()).entries}
+    assert got == {"in": datetime(2025, 6, 9, 22, 30, tzinfo=UTC), "np": datetime(2025, 6, 9, 22, 15, tzinfo=UTC),
+                   "nl": datetime(2025, 6, 10, 7, 30, tzinfo=UTC), "utc": datetime(2025, 6, 10, 4, 0, tzinfo=UTC)}

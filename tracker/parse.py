@@ -113,6 +113,9 @@ def web_link(value: object) -> str | None:
     return link
 
 
+_ISO_OFFSET_WITHOUT_COLON = re.compile(r"\d{4}-\d{2}-\d{2}T[\d:.]+[+-]\d{4}\s*$")
+
+
 def _entry(entry: Mapping[str, Any], feed_title: str) -> ParsedEntry | None:
     guid = clean_text(str(_get(entry, "id", "") or ""))
     link = web_link(_get(entry, "link", "")) or web_link(guid)
@@ -121,7 +124,11 @@ def _entry(entry: Mapping[str, Any], feed_title: str) -> ParsedEntry | None:
     # dict.get: FeedParserDict.get would map updated↔published itself, with a DeprecationWarning.
     fields = dict(entry)
     raw_date = str(fields.get("published") or fields.get("updated") or "")
-    published = struct_time_to_utc(fields.get("published_parsed") or fields.get("updated_parsed"))
+    if _ISO_OFFSET_WITHOUT_COLON.search(raw_date):
+        # feedparser 6 reads "+0530" as +05:00 (and "-0330" as -03:00): minutes of the offset lost
+        published = parse_date(raw_date)
+    else:
+        published = struct_time_to_utc(fields.get("published_parsed") or fields.get("updated_parsed"))
     if published is None and raw_date:
         published = parse_date(raw_date)
     raw_summary = _get(entry, "summary", "")
