@@ -763,3 +763,12 @@ def test_matcher_pickles_for_worker_processes() -> None:
     copy = pickle.loads(pickle.dumps(matcher))
     assert copy.match(item) == matcher.match(item)
     assert copy.match_ids(item) == (("k",), ("g",))
+
+
+def test_near_counts_words_not_punctuation() -> None:
+    # "at most n words between them": a slash, an ampersand or a bullet between two words is no word.
+    near0 = compile_matcher([], [CampaignConfig(id="c", name="C", query="rent NEAR/0 eviction")])
+    for text in ("rent / eviction", "rent & eviction", "rent • eviction", "rent — eviction", "rent eviction"):
+        assert [m.target_id for m in near0.match(MatchItem(summary=text))] == ["c"], text
+    assert near0.match(MatchItem(summary="rent and eviction")) == []  # a word between: not within 0
+
