@@ -772,3 +772,9 @@ def test_near_counts_words_not_punctuation() -> None:
         assert [m.target_id for m in near0.match(MatchItem(summary=text))] == ["c"], text
     assert near0.match(MatchItem(summary="rent and eviction")) == []  # a word between: not within 0
 
+
+
+def test_a_decomposed_accent_at_the_end_of_a_name_is_inside_the_highlight() -> None:
+    (m,) = compile_matcher([MemberConfig(id="m", name="Lisa André")], []).match(
+        MatchItem(summary="Mayor Lisa Andre\u0301 spoke"))  # e + combining acute, as some CMSs write it
+    assert m.snippet[m.start:m.end] == "Lisa Andre\u0301"

@@ -11,6 +11,7 @@ fields that matched.
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -417,6 +418,9 @@ class Matcher:
             d_start, d_stop = local_start, local_stop
         else:
             d_start, d_stop = offsets.display_pos(local_start), offsets.display_pos(local_stop - 1) + 1
+            # A combining accent after the last letter ("Andre\u0301") maps to nothing: keep it in the hit.
+            while d_stop < len(display) and unicodedata.combining(display[d_stop]):
+                d_stop += 1
         snippet, s_start, s_stop = _snippet(display, d_start, d_stop)
         return Mention(
             kind=target.kind,
