@@ -595,3 +595,28 @@ def test_a_resolved_search_copy_keeps_its_story_and_gets_its_outlet(store: Store
     assert report.renamed == 1 and report.placed == 0
     moved = store.get_clip(done.clip_id)
     assert moved.story_id == story_id and moved.outlet_domain == "wral.com"
+
+
+def test_a_copy_joining_or_leaving_a_published_story_moves_generated_at(store: Store) -> None:
+    # The primary's website item gains (or loses) an `also_in` entry: the export's bytes change, and its
+    # generated_at (RSS lastBuildDate) must say so, or a site that checks it misses the change.
+    import json
+
+    from tracker.export import Registry, export_clips
+
+    def generated() -> str:
+        doc = json.loads(export_clips("json", store.all_clips(), Registry.from_config(config()),
+                                      changed_at=store.last_unpublished_at()))
+        return str(doc["generated_at"])
+
+    first = put(store, "apnews", *COPIES[0][1:3], WIRE, 0)
+    place_new_clips(store, config(), NOW + timedelta(hours=1))
+    store.set_status([first], ClipStatus.APPROVED, "ana", NOW + timedelta(hours=1))
+    before = generated()
+    copy = put(store, "usnews", *COPIES[1][1:3], WIRE, 5)
+    place_new_clips(store, config(), NOW + timedelta(hours=6))
+    assert store.get_clip(copy).story_id == store.get_clip(first).story_id
+    joined = generated()
+    assert joined > before
+    store.set_status([copy], ClipStatus.REJECTED, "ana", NOW + timedelta(hours=7))  # leaves also_in
+    assert generated() > joined

@@ -43,6 +43,12 @@ class ReviewMixin(StoreBase):
                 row.reviewed_at = now
                 row.updated_at = now
                 changed += 1
+            # A copy's decision changes its story's primary on the website (its `also_in` list): the
+            # primary's last change moves with it, so the exports' generated_at does too.
+            copies_of = {r.story_id for r in rows if r.story_id is not None and not r.story_primary}
+            if changed and copies_of:
+                s.execute(update(ClipRow).where(col(ClipRow.story_id).in_(sorted(copies_of)),
+                                                col(ClipRow.story_primary).is_(True)).values(updated_at=now))
             return changed
 
     def edit_clip(self, clip_id: str, edit: ClipEdit, user: str, now: datetime, *, role: str | None = None,

@@ -148,6 +148,9 @@ class StoriesMixin(StoreBase):
                     row.story_sig, row.story_shingles = p.hashvalues, p.shingles
             if joined:
                 s.execute(update(StoryRow).where(col(StoryRow.id).in_(sorted(joined))).values(updated_at=now))
+                # The primary's website item gains an `also_in` entry: its last change is now.
+                s.execute(update(ClipRow).where(col(ClipRow.story_id).in_(sorted(joined)),
+                                                col(ClipRow.story_primary).is_(True)).values(updated_at=now))
 
     def story_copies(self, story_ids: Sequence[str]) -> dict[str, list[StoryCopyInfo]]:
         out: dict[str, list[StoryCopyInfo]] = defaultdict(list)
