@@ -327,16 +327,6 @@ def _seed_feed_health(store: Store, feeds: Sequence[FeedConfig], now: datetime, 
                          items_seen=rng.randint(300, 600), clips_new=rng.randint(2, 12))
 
 
-def seed_demo(store: Store, n: int, *, config: Config | None, now: datetime, seed: int = 7) -> SeedReport:
-    """What `tracker demo seed` and `tracker dashboard --demo` put in the demo database: the sample
-    clips, then the stories step, as an ingest would run it, so the demo has outlets and primaries."""
-    from tracker.syndication import place_new_clips
-
-    report = seed_store(store, n, config=config, now=now, seed=seed)
-    place_new_clips(store, config, now, limit=10**9)
-    return report
-
-
 def seed_store(
     store: Store,
     n: int,

@@ -86,7 +86,7 @@ def dashboard(ctx: click.Context, demo_flag: bool, port: int, host: str) -> None
 
 
 def _seed_if_empty(app: AppContext, db_url: str) -> None:
-    from tracker.demo import seed_demo
+    from tracker.cli.demo import seed_demo
     from tracker.models import ClipFilter
     from tracker.store import Store
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 import click
 
 from tracker.cli.context import AppContext, pass_app
+
+if TYPE_CHECKING:  # the store and the demo data load only when a command uses them
+    from tracker.demo import SeedReport
+    from tracker.models import Config
+    from tracker.store import Store
 
 DEMO_CLIPS = 600
 
@@ -24,8 +32,17 @@ def demo_seed(app: AppContext, count: int, seed_value: int) -> None:
 
     Uses the members and campaigns of feeds.yml when it has some, else a fictional roster.
     """
-    from tracker.demo import seed_demo
-
     report = seed_demo(app.store, count, config=app.config_if_present, now=app.clock(), seed=seed_value)
     click.echo(f"seeded {report.clips} clips ({report.new} new, {report.approved} approved, "
                f"{report.rejected} rejected) and {report.feeds} feeds into {app.store.url}")
+
+
+def seed_demo(store: Store, n: int, *, config: Config | None, now: datetime, seed: int = 7) -> SeedReport:
+    """What `tracker demo seed` and `tracker dashboard --demo` put in the demo database: the sample
+    clips, then the stories step as an ingest would run it, so the demo has outlets and primaries."""
+    from tracker.demo import seed_store
+    from tracker.syndication import place_new_clips
+
+    report = seed_store(store, n, config=config, now=now, seed=seed)
+    place_new_clips(store, config, now, limit=10**9)
+    return report
