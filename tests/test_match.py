@@ -778,3 +778,12 @@ def test_a_decomposed_accent_at_the_end_of_a_name_is_inside_the_highlight() -> N
     (m,) = compile_matcher([MemberConfig(id="m", name="Lisa André")], []).match(
         MatchItem(summary="Mayor Lisa Andre\u0301 spoke"))  # e + combining acute, as some CMSs write it
     assert m.snippet[m.start:m.end] == "Lisa Andre\u0301"
+
+
+def test_letters_with_a_stroke_fold_like_accents() -> None:
+    # Unicode does not decompose Đ, Ł or Ø; staff type "Tam Dang" for Tâm Đặng.
+    matcher = compile_matcher([MemberConfig(id="dang", name="Tam Dang"), MemberConfig(id="nowak", name="Lukasz Nowak"),
+                               MemberConfig(id="oster", name="Øyvind Øster")], [])
+    got = [m.target_id for m in matcher.match(MatchItem(summary="Tâm Đặng, Łukasz Nowak and Oyvind Oster spoke"))]
+    assert sorted(got) == ["dang", "nowak", "oster"]
+    assert normalize_text("ĐẶNG Łódź") == "dang lodz"

@@ -205,6 +205,25 @@ def test_migration_backfills_the_search_text_of_existing_clips(db_url: str) -> N
         store.close()
 
 
+def test_letters_with_a_stroke_fold_in_search_and_stored_text_is_refolded(db_url: str) -> None:
+    # Stored by a version that kept "đ": migration 0011 normalises that clip's search text again.
+    _upgrade_to(db_url, "0010")
+    engine = make_engine(db_url, migrate=False)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO clip (id, canonical_url, url, title, summary, content, author, published_raw, outlet, "
+            "first_seen_at, updated_at, status, featured, tags, manual, version, unverified) VALUES "
+            "('c1', 'https://p.example/a', 'https://p.example/a', 'Tâm Đặng wins', 'Łukasz Nowak spoke', '', '', '', "
+            "'Paper', '2025-01-02 03:04:05', '2025-01-02 03:04:05', 'approved', false, '[]', false, 1, false)"))
+        conn.execute(text("INSERT INTO clip_search (clip_id, body) VALUES ('c1', 'tam đang wins\nłukasz nowak spoke')"))
+    engine.dispose()
+    store = Store(db_url)  # migrates to the head
+    try:
+        assert found(store, "Tam Dang") == found(store, "Tâm Đặng") == found(store, "lukasz") == {"c1"}
+    finally:
+        store.close()
+
+
 def test_autogenerate_sees_no_difference_and_ignores_the_search_index(store: Store) -> None:
     """The models and the migrations agree; the FTS5 tables and the pg_trgm index are not the models' business."""
     with store.engine.connect() as conn:

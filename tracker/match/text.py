@@ -50,6 +50,11 @@ _EXTRA_DASHES = "\u2212\u2043\u02d7\u2e3a\u2e3b\ufe58"
 # Invisible characters that sit inside words (soft hyphen, joiners, BOM): deleted, so
 # "Ken\u00addra" still reads as one word. A zero-width *space* separates words instead.
 _INVISIBLE = "\u00ad\u200c\u200d\u2060\ufeff"
+# Letters with a stroke, which Unicode does not decompose into a letter and an accent: folded by hand,
+# so "Tam Dang" is "Tâm Đặng" and "Lukasz" is "Łukasz" (migration 0011 re-indexes stored text).
+_STROKED = {"Đ": "D", "đ": "d", "Ɖ": "D", "ɖ": "d", "Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Ħ": "H", "ħ": "h",
+            "Ŧ": "T", "ŧ": "t", "Ƶ": "Z", "ƶ": "z"}
+STROKED_FOLDED = "".join(sorted({k.casefold() for k in _STROKED}))  # as they appear in casefolded text
 
 
 def _special(ch: str) -> str:
@@ -60,6 +65,8 @@ def _special(ch: str) -> str:
         return '"'
     if ch in _INVISIBLE:
         return ""
+    if ch in _STROKED:
+        return _STROKED[ch]
     if ch == "\u200b" or ch.isspace() or ch in _EXTRA_DASHES:
         return " "
     category = unicodedata.category(ch)
