@@ -95,20 +95,14 @@ def test_backup_and_restore_round_trip(tmp_path: Path, db_url: str) -> None:
 def test_an_older_backup_restores_over_a_current_database(tmp_path: Path, db_url: str) -> None:
     # Last month's backup, taken at schema 0005, restored over today's database: the tables later
     # migrations added (clip_search refers to clip) must not stop it, and the result is migrated.
-    from sqlalchemy import text
-
-    from tests.test_migrations import _upgrade_to
+    from tests.test_migrations import _upgrade_to, insert_old_clip
     from tracker.backup import backup, restore
     from tracker.store.engine import make_engine
 
     _upgrade_to(db_url, "0005")
     engine = make_engine(db_url, migrate=False)
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO clip (id, canonical_url, url, title, summary, content, author, published_raw, outlet, "
-            "first_seen_at, updated_at, status, featured, tags, manual) VALUES ('c1', 'https://p.example/a', "
-            "'https://p.example/a', 'Old clip', '', '', '', '', 'Paper', '2025-01-02 03:04:05', "
-            "'2025-01-02 03:04:05', 'approved', false, '[]', false)"))
+        insert_old_clip(conn, "c1", "Old clip")
     path = tmp_path / "old.backup"
     backup(Store(db_url, engine=engine), path)
     engine.dispose()

@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 
 from tracker.normalize import canonical_url, clip_id_for
 from tracker.store import Store
@@ -35,6 +36,19 @@ def _upgrade_to(url: str, revision: str) -> None:
 
 def _downgrade_to(url: str, revision: str) -> None:
     _migrate(url, command.downgrade, revision)
+
+
+def insert_old_clip(conn: Connection, clip_id: str, title: str, **more: object) -> None:
+    """A clip row written straight into a database at an older revision (the models know only the
+    newest schema): the columns every revision has, and `more` for the newer ones."""
+    columns: dict[str, object] = {
+        "id": clip_id, "canonical_url": f"https://p.example/{clip_id}", "url": f"https://p.example/{clip_id}",
+        "title": title, "summary": "", "content": "", "author": "", "published_raw": "", "outlet": "Paper",
+        "first_seen_at": "2025-01-02 03:04:05", "updated_at": "2025-01-02 03:04:05", "status": "approved",
+        "featured": False, "tags": "[]", "manual": False, **more,
+    }
+    conn.execute(text(f"INSERT INTO clip ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"),
+                 columns)
 
 
 def test_upgrading_a_database_from_the_first_schema_keeps_its_data(db_url: str) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import event, text
 from sqlmodel import SQLModel
 
 from tests.fakes import NOW, FakeClock
-from tests.test_migrations import _downgrade_to, _upgrade_to
+from tests.test_migrations import _downgrade_to, _upgrade_to, insert_old_clip
 from tracker.cli import cli
 from tracker.models import ClipEdit, ClipFilter, ClipStatus, MatchedEntry, Mention, ParsedEntry
 from tracker.normalize import canonical_url, clip_id_for
@@ -189,12 +189,7 @@ def test_migration_backfills_the_search_text_of_existing_clips(db_url: str) -> N
     _upgrade_to(db_url, "0006")
     engine = make_engine(db_url, migrate=False)
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO clip (id, canonical_url, url, title, summary, content, author, published_raw, outlet, "
-            "first_seen_at, updated_at, status, featured, tags, manual, headline) VALUES "
-            "('c1', 'https://p.example/a', 'https://p.example/a', 'Old clip', 'Okafor-Reyes speaks', '', '', '', "
-            "'Paper', '2025-01-02 03:04:05', '2025-01-02 03:04:05', 'approved', false, '[]', false, "
-            "'O’Rourke’s day')"))
+        insert_old_clip(conn, "c1", "Old clip", summary="Okafor-Reyes speaks", headline="O’Rourke’s day")
     engine.dispose()
     store = Store(db_url)
     try:
@@ -210,11 +205,7 @@ def test_letters_with_a_stroke_fold_in_search_and_stored_text_is_refolded(db_url
     _upgrade_to(db_url, "0010")
     engine = make_engine(db_url, migrate=False)
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO clip (id, canonical_url, url, title, summary, content, author, published_raw, outlet, "
-            "first_seen_at, updated_at, status, featured, tags, manual, version, unverified) VALUES "
-            "('c1', 'https://p.example/a', 'https://p.example/a', 'Tâm Đặng wins', 'Łukasz Nowak spoke', '', '', '', "
-            "'Paper', '2025-01-02 03:04:05', '2025-01-02 03:04:05', 'approved', false, '[]', false, 1, false)"))
+        insert_old_clip(conn, "c1", "Tâm Đặng wins", summary="Łukasz Nowak spoke", version=1, unverified=False)
         conn.execute(text("INSERT INTO clip_search (clip_id, body) VALUES ('c1', 'tam đang wins\nłukasz nowak spoke')"))
     engine.dispose()
     store = Store(db_url)  # migrates to the head
