@@ -787,3 +787,14 @@ def test_letters_with_a_stroke_fold_like_accents() -> None:
     got = [m.target_id for m in matcher.match(MatchItem(summary="Tâm Đặng, Łukasz Nowak and Oyvind Oster spoke"))]
     assert sorted(got) == ["dang", "nowak", "oster"]
     assert normalize_text("ĐẶNG Łódź") == "dang lodz"
+
+
+@pytest.mark.parametrize(("name", "text", "matched"), [
+    ("D'Andre Smith", "D'Andre J. Smith said", True),  # an apostrophe in the first name
+    ("Jean-Pierre Smith", "Jean-Pierre A. Smith said", True),  # a hyphenated first name is one first name
+    ("Mary-Kate Smith", "Mary J. Kate Smith said", False),  # …so the initial does not go inside it
+    ("Kendra Brooks", "Kendra A Brooks said", True),
+])
+def test_a_middle_initial_follows_the_whole_first_name(name: str, text: str, matched: bool) -> None:
+    found = compile_matcher([MemberConfig(id="m", name=name)], []).match(MatchItem(summary=text))
+    assert bool(found) is matched

@@ -104,15 +104,18 @@ class _Builder:
         return pids
 
     def initial(self, name: str, midx: int) -> None:
-        """Let "Kendra Brooks" also match "Kendra A. Brooks" / "Kendra A Brooks"."""
-        words = normalize_text(name).split(" ")
-        if len(words) < 2 or not words[0].isalpha() or len(words[0]) < 2:
+        """Let "Kendra Brooks" also match "Kendra A. Brooks" / "Kendra A Brooks". The first name is
+        the name's first word as written: "D'Andre Smith" -> "D'Andre J. Smith", "Jean-Pierre Smith" ->
+        "Jean-Pierre A. Smith" (and "Mary-Kate Smith" is not "Mary J. Kate Smith")."""
+        written = name.split()
+        if len(written) < 2 or len(written[1].rstrip(".")) == 1:  # one word, or a middle initial already
             return
-        if len(words[1].rstrip(".")) == 1:  # already has a middle initial
+        first, rest = normalize_text(written[0]), normalize_text(" ".join(written[1:]))
+        if len(first) < 2 or not any(ch.isalpha() for ch in first) or not rest:
             return
-        info = self.keys.setdefault(" " + words[0] + " ", _KeyInfo())
-        info.first_name = words[0]
-        info.initials.append((" ".join(words[1:]), midx))
+        info = self.keys.setdefault(" " + skeleton_core(first) + " ", _KeyInfo())  # the automaton's view
+        info.first_name = first
+        info.initials.append((rest, midx))
 
     def surname(self, surname: str, midx: int) -> None:
         """Let a title before this surname ("Councilmember Brooks") be looked at."""
