@@ -798,3 +798,12 @@ def test_letters_with_a_stroke_fold_like_accents() -> None:
 def test_a_middle_initial_follows_the_whole_first_name(name: str, text: str, matched: bool) -> None:
     found = compile_matcher([MemberConfig(id="m", name=name)], []).match(MatchItem(summary=text))
     assert bool(found) is matched
+
+
+def test_vowel_signs_are_inside_words() -> None:
+    # Devanagari's vowel signs (category Mc) belong to the word: Kamal is not found inside Kamala.
+    matcher = compile_matcher([], [CampaignConfig(id="c", name="C", keywords=(Term("कमल"),))])
+    assert matcher.match(MatchItem(summary="कमला हैरिस ने कहा")) == []
+    assert [m.target_id for m in matcher.match(MatchItem(summary="कमल हैरिस ने कहा"))] == ["c"]
+    tamil = compile_matcher([MemberConfig(id="m", name="செல்வி")], [])
+    assert tamil.match(MatchItem(summary="செல்விகள் வந்தனர்")) == []

@@ -134,9 +134,15 @@ class _SkeletonTable(dict[int, str]):
 
     def __missing__(self, code: int) -> str:
         ch = chr(code)
-        out = ch if ch.isalnum() else " "
+        out = ch if word_char(ch) else " "
         self[code] = out
         return out
+
+
+def word_char(c: str) -> bool:
+    """A letter or digit, or a mark that is part of one: the vowel signs of Devanagari, Bengali or
+    Tamil (category Mc, which normalisation keeps) sit inside words, so कमल is not found in कमला."""
+    return c.isalnum() or (c > "\x7f" and unicodedata.category(c)[0] == "M")
 
 
 SKELETON = _SkeletonTable()
@@ -364,7 +370,7 @@ def left_ok(text: str, start: int) -> bool:
     if start == 0:
         return True
     c = text[start - 1]
-    if c.isalnum():
+    if word_char(c):
         return False
     # "O'Neil" is one word: "Neil" must not match inside it.
     return not (c == "'" and start > 1 and text[start - 2].isalnum())
@@ -375,7 +381,7 @@ def right_ok(text: str, end: int) -> bool:
     if end >= n:
         return True
     c = text[end]
-    if c.isalnum():
+    if word_char(c):
         return False
     if c != "'" or end + 1 >= n:
         return True
