@@ -554,7 +554,7 @@ def published_number(clip_id: str) -> int | None:
     if place is None:
         return None
     featured, index, _size = place
-    return index + 1 + (0 if featured else store().published_page(limit=0).featured)  # featured as the website counts them
+    return index + 1 + (0 if featured else store().featured_on_website())
 
 
 def move(clip_id: str, offset: int, user: str) -> Undo | None:

@@ -154,7 +154,7 @@ def move_published_to(store: Store, config: Config | None, clip_id: str, number:
     if place is None:
         return None
     featured, index, size = place
-    featured_count = size if featured else store.published_page(limit=0).featured  # as the website counts them
+    featured_count = size if featured else store.featured_on_website()
     target = number - 1 if featured else number - 1 - featured_count
     target = min(max(target, 0), size - 1)
     if target == index:

@@ -22,7 +22,7 @@ from tracker.export.sanitize import clean_text, human_date, safe_http_url
 from tracker.models import Config, DigestConfig, NotifyFilter, SmtpConfig
 from tracker.notify.select import keeps, section_of
 from tracker.notify.smtp import send_message, smtp_credentials
-from tracker.notify.stories import Story, group_stories, undelivered, with_copy_ids
+from tracker.notify.stories import Story, changed_stories, undelivered
 from tracker.store import Store
 
 CHANNEL = "digest"
@@ -208,8 +208,7 @@ def pending_stories(config: Config, store: Store, digest: DigestConfig, recipien
     if failed is not None:
         since = min(since, failed - FIRST_LOOKBACK)
     since = max(now - MAX_LOOKBACK, since)
-    stories = [s for s in group_stories(store.clips_changed_since(since)) if keeps(config, digest.filter, s)]
-    stories = with_copy_ids(stories, store.story_clip_ids([s.id for s in stories]))
+    stories = [s for s in changed_stories(store, since) if keeps(config, digest.filter, s)]
     return undelivered(stories, store.delivered_keys(CHANNEL, recipient, (k for s in stories for k in s.delivery_keys)))
 
 

@@ -11,8 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from tracker.models import ClipView
+
+if TYPE_CHECKING:
+    from tracker.store import Store
 
 
 @dataclass(frozen=True)
@@ -79,3 +83,10 @@ def undelivered(stories: Sequence[Story], delivered: Iterable[str]) -> list[Stor
     """The stories none of whose keys was delivered."""
     done = set(delivered)
     return [s for s in stories if done.isdisjoint(s.delivery_keys)]
+
+
+def changed_stories(store: Store, since: datetime) -> list[Story]:
+    """The stories of the clips first seen or reviewed since `since` (digests, new-story alerts),
+    each knowing every copy it has in the store, so what went out under a copy's id counts."""
+    stories = group_stories(store.clips_changed_since(since))
+    return with_copy_ids(stories, store.story_clip_ids([s.id for s in stories]))

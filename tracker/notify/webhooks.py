@@ -23,7 +23,7 @@ from tracker.health import health_report
 from tracker.models import ClipFilter, Config, NotifyFilter, WebhookConfig
 from tracker.notify.digest import dashboard_clip_url
 from tracker.notify.select import keeps
-from tracker.notify.stories import Story, group_stories, with_copy_ids
+from tracker.notify.stories import Story, changed_stories, group_stories
 from tracker.store import Store
 
 CHANNEL = "webhook"
@@ -213,8 +213,7 @@ def _post_with_retries(hook: WebhookConfig, body: dict[str, Any], poster: Poster
 def alerts_for(config: Config, store: Store, hook: WebhookConfig, now: datetime) -> list[Alert]:
     alerts: list[Alert] = []
     if "new_clips" in hook.events:
-        stories = group_stories(store.clips_changed_since(now - NEW_STORIES_LOOKBACK))
-        stories = with_copy_ids(stories, store.story_clip_ids([s.id for s in stories]))
+        stories = changed_stories(store, now - NEW_STORIES_LOOKBACK)
         alerts += new_story_alerts(config, hook, [s for s in stories if s.first_seen_at >= now - NEW_STORIES_LOOKBACK])
     if "spike" in hook.events:
         since = now - timedelta(days=SPIKE_BASELINE_DAYS + 2)

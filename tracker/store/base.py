@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from tracker.errors import StorageError
 from tracker.models import Mention
 from tracker.store.engine import is_read_only, make_engine, resolve_db_url
-from tracker.store.tables import MentionRow
+from tracker.store.tables import ClipRow, MentionRow
 
 
 class StoreBase:
@@ -56,3 +59,12 @@ def mention_row(clip_id: str, m: Mention, manual: bool = False) -> MentionRow:
         clip_id=clip_id, kind=m.kind, target_id=m.target_id, term=m.term, field=m.field,
         snippet=m.snippet, hit_start=m.start, hit_end=m.end, manual=manual,
     )
+
+
+def touch_primaries(s: Session, story_ids: Iterable[str], now: datetime) -> None:
+    """The primaries of these stories changed on the website (a copy joined or left their `also_in`):
+    their last change is now, so the exports' generated_at moves with them."""
+    ids = sorted(set(story_ids))
+    if ids:
+        s.execute(update(ClipRow).where(col(ClipRow.story_id).in_(ids), col(ClipRow.story_primary).is_(True))
+                  .values(updated_at=now))

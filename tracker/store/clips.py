@@ -571,15 +571,23 @@ class ClipsMixin(StoreBase):
             results = s.execute(query.order_by(ranked.c.n).offset(max(offset, 0)).limit(limit)).all()
             count = select(func.count()).select_from(ClipRow).where(approved, *conditions)
             total = int(s.execute(count).scalar_one())
-            featured = int(s.execute(
-                select(func.count()).select_from(ClipRow).where(approved, col(ClipRow.featured).is_(True))
-            ).scalar_one())
+            featured = self._featured_on_website(s)
             published = total if not conditions else int(
                 s.execute(select(func.count()).select_from(ClipRow).where(approved)).scalar_one()
             )
             return PublishedPage(clips=tuple(self._views(s, [r[0] for r in results])),
                                  numbers=tuple(int(r[1]) for r in results),
                                  total=total, featured=featured, published=published)
+
+    def featured_on_website(self) -> int:
+        """How many featured clips the website shows (they come first: place n of an unfeatured clip
+        is this many plus its place among the rest)."""
+        with self.session() as s:
+            return self._featured_on_website(s)
+
+    def _featured_on_website(self, s: Session) -> int:
+        return int(s.execute(select(func.count()).select_from(ClipRow)
+                             .where(self._on_website(), col(ClipRow.featured).is_(True))).scalar_one())
 
     def published_place(self, clip_id: str) -> tuple[bool, int, int] | None:
         """(featured, index within its group, size of the group) of a published clip; None if not published.

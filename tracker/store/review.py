@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from tracker.errors import NotFoundError, StaleEditError
 from tracker.models import AuditEntry, ClipEdit, ClipStatus, ClipView, Mention, staff_mention
-from tracker.store.base import StoreBase, mention_row
+from tracker.store.base import StoreBase, mention_row, touch_primaries
 from tracker.store.tables import AuditRow, ClipRow, MentionRow
 
 
@@ -43,12 +43,8 @@ class ReviewMixin(StoreBase):
                 row.reviewed_at = now
                 row.updated_at = now
                 changed += 1
-            # A copy's decision changes its story's primary on the website (its `also_in` list): the
-            # primary's last change moves with it, so the exports' generated_at does too.
-            copies_of = {r.story_id for r in rows if r.story_id is not None and not r.story_primary}
-            if changed and copies_of:
-                s.execute(update(ClipRow).where(col(ClipRow.story_id).in_(sorted(copies_of)),
-                                                col(ClipRow.story_primary).is_(True)).values(updated_at=now))
+            if changed:  # a copy's decision changes its story's primary on the website (its also_in)
+                touch_primaries(s, (r.story_id for r in rows if r.story_id is not None and not r.story_primary), now)
             return changed
 
     def edit_clip(self, clip_id: str, edit: ClipEdit, user: str, now: datetime, *, role: str | None = None,

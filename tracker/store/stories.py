@@ -25,7 +25,7 @@ from tracker.models import (
     StoryPlacement,
     StoryRecord,
 )
-from tracker.store.base import StoreBase
+from tracker.store.base import StoreBase, touch_primaries
 from tracker.store.tables import AuditRow, ClipRow, FeedRow, MentionRow, OutletRow, StoryRow
 
 STAFF_EDIT_FIELDS = ("headline", "blurb", "image_override_url", "image_credit", "image_alt", "outlet_display")
@@ -148,9 +148,7 @@ class StoriesMixin(StoreBase):
                     row.story_sig, row.story_shingles = p.hashvalues, p.shingles
             if joined:
                 s.execute(update(StoryRow).where(col(StoryRow.id).in_(sorted(joined))).values(updated_at=now))
-                # The primary's website item gains an `also_in` entry: its last change is now.
-                s.execute(update(ClipRow).where(col(ClipRow.story_id).in_(sorted(joined)),
-                                                col(ClipRow.story_primary).is_(True)).values(updated_at=now))
+                touch_primaries(s, joined, now)  # their website items gain an also_in entry
 
     def story_copies(self, story_ids: Sequence[str]) -> dict[str, list[StoryCopyInfo]]:
         out: dict[str, list[StoryCopyInfo]] = defaultdict(list)
