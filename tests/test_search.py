@@ -22,7 +22,7 @@ from tracker.models import ClipEdit, ClipFilter, ClipStatus, MatchedEntry, Menti
 from tracker.normalize import canonical_url, clip_id_for
 from tracker.store import Store
 from tracker.store.engine import make_engine
-from tracker.store.search import UNMODELLED, include_object
+from tracker.store.search import UNMODELLED, estimate_hits, include_object
 
 
 def add(store: Store, name: str, title: str, *, summary: str = "", content: str = "", outlet: str = "Paper",
@@ -67,6 +67,7 @@ def clips(store: Store, request: pytest.FixtureRequest) -> dict[str, str]:
     sort order, as a search with thousands of hits is run (broad, forced here by a threshold of 1)."""
     if request.param == "broad":
         store.search_count_cap = 1  # two hits are already "1+", run as a broad search
+        store.search_sort_limit = 0
     return {
         "curly": add(store, "curly", "Councilmember O’Rourke backs the transit plan"),
         "straight": add(store, "straight", "O'Rourke responds to critics"),
@@ -258,6 +259,7 @@ def test_a_broad_search_walks_the_sort_order_and_caps_its_total(store: Store) ->
     ids = [add(store, f"rent{i}", f"Rent hearing number {i}", at=NOW - timedelta(hours=i)) for i in range(6)]
     add(store, "other", "Weather for the weekend", at=NOW - timedelta(days=10))
     store.search_count_cap = 4
+    store.search_sort_limit = 0
     with sql_sent(store) as captured:
         page = store.list_clips(ClipFilter(text="rent hearing"), limit=2, with_total=True)
     assert [c.id for c in page.clips] == ids[:2]  # newest first
@@ -272,6 +274,41 @@ def test_a_broad_search_walks_the_sort_order_and_caps_its_total(store: Store) ->
     assert exact.total == 1 and not exact.total_capped and exact.clips[0].id == ids[5]
 
 
+def test_a_search_past_the_cap_with_few_hits_among_many_clips_sorts_its_hits(store: Store) -> None:
+    """A surname with a common word: more hits than the cap counts, yet few among many clips. The
+    index's estimate (its count reached the cap within the first few of twenty clips: a dozen or
+    more hits in all) decides between sorting every hit and walking the newest clips for a page of them."""
+    hits = [add(store, f"rent{i}", f"Rent hearing number {i}", at=NOW - timedelta(days=30 + i)) for i in range(5)]
+    for i in range(15):  # newer clips without the words: a walk would read them all first
+        # with text enough that PostgreSQL's table spans pages past the hits' first one
+        add(store, f"weather{i}", f"Weather report {i}", content="Sunny spells and showers. " * 60,
+            at=NOW - timedelta(hours=i))
+    store.search_count_cap = 2
+    store.search_sort_limit = 100
+    query = ClipFilter(text="rent hearing")
+    with sql_sent(store) as captured:
+        page = store.list_clips(query, limit=2, with_total=True)
+    assert [c.id for c in page.clips] == hits[:2]
+    assert (page.total, page.total_capped) == (2, True)
+    assert not any("EXISTS" in s.upper() for s in captured)  # the index's hits, sorted: no walk
+    rest = store.list_clips(query, limit=10, cursor=page.next_cursor)
+    assert [c.id for c in rest.clips] == hits[2:]
+    store.search_sort_limit = 5  # three hits counted, but about 12-20 foretold, past it: walked, the same answer
+    with sql_sent(store) as captured:
+        page = store.list_clips(query, limit=2, with_total=True)
+    assert [c.id for c in page.clips] == hits[:2] and (page.total, page.total_capped) == (2, True)
+    assert any("EXISTS" in s.upper() for s in captured)
+
+
+def test_the_estimate_of_a_search_s_hits_is_pro_rata_to_how_far_its_count_reached() -> None:
+    assert estimate_hits(5, 10, 400, 1, 1000) == 5  # under the limit: counted, exact
+    assert estimate_hits(10, 10, 100, 1, 1000) == 100  # ten hits in the first tenth of the clips
+    assert estimate_hits(10, 10, 1000, 1, 1000) == 10
+    assert estimate_hits(10, 10, 600, 501, 1000) == 50  # the oldest 500 pruned: a fifth of what is left
+    assert estimate_hits(10, 10, 0, 0, 99) == 1000  # all ten on the first of 100 pages
+    assert estimate_hits(10, 10, None, None, None) == 10
+
+
 def test_a_broad_search_under_other_filters_is_counted_in_a_window(store: Store) -> None:
     """With the queue's status filter too, the total is counted among the newest clips the filter
     allows; past that window it says "at least"."""
@@ -279,6 +316,7 @@ def test_a_broad_search_under_other_filters_is_counted_in_a_window(store: Store)
     add(store, "other", "Weather for the weekend", at=NOW - timedelta(days=10))
     queue = ClipFilter(text="rent hearing", status=ClipStatus.NEW)
     store.search_count_cap = 4
+    store.search_sort_limit = 0
     page = store.list_clips(queue, limit=2, with_total=True)
     assert [c.id for c in page.clips] == ids[:2] and (page.total, page.total_capped) == (4, True)
     store.search_count_window = 3  # the newest three new clips: three hits, and more clips beyond
@@ -298,9 +336,12 @@ def test_a_short_word_with_a_broad_one_is_not_walked_through_every_clip(store: S
     for i in range(6):
         add(store, f"p{i}", f"Philadelphia council {i}", at=NOW - timedelta(hours=i))
     store.search_count_cap = 4
+    store.search_sort_limit = 0
     with sql_sent(store) as captured:
         page = store.list_clips(ClipFilter(text="ny philadelphia"), limit=10, with_total=True)
     assert page.clips == () and (page.total, page.total_capped) == (0, False)
     assert not any("EXISTS" in s.upper() for s in captured)  # the index's (no) hits, not a walk
+    # and once the index counted none, no page is looked for
+    assert [s for s in captured if s.upper().startswith("SELECT")] == [captured[-1]] and "count(" in captured[-1]
     page = store.list_clips(ClipFilter(text="3 philadelphia"), limit=10, with_total=True)
     assert len(page.clips) == 1 and (page.total, page.total_capped) == (1, False)

@@ -426,8 +426,14 @@ class ClipsMixin(StoreBase):
     popular_target_rows = 5000
 
     # Search planning (tracker.store.search): a search's total is counted up to this, and a search
-    # with this many hits tests clips in sort order instead of sorting all of its hits.
+    # with more hits than this and than search_sort_limit tests clips in sort order instead of
+    # sorting all of its hits.
     search_count_cap = COUNT_CAP
+    # Up to about this many hits, a search sorts them all: a word in 2,700 of a million clips is
+    # sorted in ~30 ms, where walking the newest clips for a page of them read 9,000 (~110 ms). Past
+    # it the walk wins: it reads about page × clips ÷ hits clips, the sort reads every hit, and the
+    # two meet near √(25 × 1,000,000) = 5,000 (bench/README.md, "Search").
+    search_sort_limit = 5_000
 
     def _is_popular(self, s: Session, kind: str, target: str) -> bool:
         # Counts suppressed rows too: a planning threshold, answered from the (kind, target_id) index alone.
@@ -449,7 +455,12 @@ class ClipsMixin(StoreBase):
         with self.session() as s:
             cap = self.search_count_cap
             hits = index_hits(s.connection(), f.text, limit=cap + 1) if f.text else None
-            broad = hits is not None and hits > cap
+            if hits is not None and hits.counted == 0:
+                # Nothing has every word: no page to look for (`ny philadelphia` read its 25,000
+                # clips' text once to count, and again for the page).
+                return ClipPage(clips=(), next_cursor=None, total=0 if with_total else None)
+            over_cap = hits is not None and hits.counted > cap
+            broad = over_cap and hits is not None and hits.estimated > self.search_sort_limit
             others = self._filtered(replace(f, text=None), s)
             found = search_condition(self.dialect, f.text, broad=broad) if f.text else None
             conditions = [*others, found] if found is not None else others
@@ -471,7 +482,7 @@ class ClipsMixin(StoreBase):
                 next_cursor = _encode_cursor(last_sort, rows[-1].id)
             total = None
             capped = False
-            if with_total and broad and not others:
+            if with_total and over_cap and not others:
                 # The search alone: the index already counted its hits, past the cap.
                 total, capped = cap, True
             elif with_total and broad and f.text:
