@@ -189,6 +189,34 @@ def test_new_matched_clips_gain_the_article(feed_server: FeedServer, store: Stor
     assert feed_server.hits("/a/2") == [], "an outlet's unmatched item is not read without enrich: all"
 
 
+def test_articles_not_queued_when_their_clips_were_stored_are_queued_the_next_time(
+        feed_server: FeedServer, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clips commit, then queueing their articles fails (the database busy for a moment): the
+    feed is reported failed and read again, and this time its clips, no longer new, are queued."""
+    base = feed_server.base_url
+    paras = story(naming="Councilmember Kendra Brooks", at=1)
+    paras[4] = "Advocates said good cause eviction protections are next. " + FILLER
+    feed_server.add("/a/1", body=page("Brooks on the budget", paras), headers=HTML)
+    feed_server.add("/outlet", body=rss(("Kendra Brooks on the budget in Philadelphia", f"{base}/a/1"), title="Paper"))
+    config = make_config(feed_server, tmp_path, searches=False, feeds=[{"url": feed_server.url("/outlet")}])
+    queue = store.queue_articles
+
+    def busy(*_args: Any, **_kwargs: Any) -> int:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(store, "queue_articles", busy)
+    report = cycle(config, store, FakeClock())
+    assert "queueing articles failed" in (report.feeds[0].error or "")
+    assert store.all_clips()[0].campaign_ids == () and feed_server.hits("/a/1") == []
+    monkeypatch.setattr(store, "queue_articles", queue)
+    report = cycle(config, store, FakeClock())
+    assert report.articles is not None and report.articles.read == 1
+    (clip,) = store.all_clips()
+    assert clip.campaign_ids == ("good-cause",), "the article was read: its campaign is on the clip"
+    cycle(config, store, FakeClock())
+    assert len(feed_server.hits("/a/1")) == 1, "queued once: a later cycle does not read it again"
+
+
 def test_enrich_all_reads_an_outlets_unmatched_items(feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
     base = feed_server.base_url
     feed_server.add("/a/2", body=page("City news", story(naming="Councilmember Kendra Brooks")), headers=HTML)
@@ -526,6 +554,26 @@ def test_an_unmatched_search_item_waits_for_its_link(feed_server: FeedServer, go
     assert {s[1] for s in read.source_links} == {known}
     kept = clips["Another story"]
     assert kept.unverified and not kept.resolved and kept.url == unknown and kept.resolve_error
+
+
+def test_a_matched_search_clip_s_article_is_read_once_though_its_link_was_resolved_since(
+        feed_server: FeedServer, google: FakeGoogleNews, store: Store, tmp_path: Path) -> None:
+    """Queued under its Google link, read once resolved; the same item in the next reading of the
+    feed now names the publisher's address, and is not queued again under it."""
+    base = feed_server.base_url
+    feed_server.add("/news/m", body=page("Hearing", story(naming="Councilmember Kendra Brooks")), headers=HTML)
+    link = google.add(f"{base}/news/m")
+    feed_server.add("/search", body=rss(("Kendra Brooks at a Philadelphia hearing", link)))
+    config = make_config(feed_server, tmp_path, google_news_url=google.base_url)
+    clock = FakeClock()
+    cycle(config, store, clock)
+    (clip,) = store.all_clips()
+    assert clip.url == f"{base}/news/m" and len(feed_server.hits("/news/m")) == 1
+    feed_server.add("/search", body=rss(("Kendra Brooks at a Philadelphia hearing", link), ("Weather", f"{base}/w")))
+    clock.advance(hours=2)
+    report = cycle(config, store, clock)
+    assert report.feeds[0].ok and not report.feeds[0].not_modified  # the feed was read again
+    assert len(feed_server.hits("/news/m")) == 1
 
 
 def test_ingest_prints_the_article_step(feed_server: FeedServer, db_url: str, tmp_path: Path) -> None:

@@ -221,8 +221,9 @@ def _one_story(kept: MatchedEntry, other: MatchedEntry) -> MatchedEntry:
 
 
 def store_step(store: Store, poll: PollResult, now: datetime, *, read_articles: bool = True) -> Stored:
-    """Store one feed's clips in one transaction, then queue the articles to read: the new clips', and
-    the unmatched items' (only search feeds and `enrich: all` feeds keep those). A failure is this
+    """Store one feed's clips in one transaction, then queue the articles to read: its clips' (those
+    not queued before), and the unmatched items' (only search feeds and `enrich: all` feeds keep
+    those). A failure is this
     feed's, returned, never raised: it must not stop the cycle."""
     if poll.error is not None or not poll.entries:
         return Stored(error=poll.error)
@@ -234,8 +235,10 @@ def store_step(store: Store, poll: PollResult, now: datetime, *, read_articles: 
     new_clips = outcome.new_clips if outcome else 0
     if not read_articles:
         return Stored(new_clips=new_clips)
-    new = set(outcome.new_ids) if outcome else set()
-    to_read = [e for e in matched if e.clip_id in new] + [e for e in poll.entries if not e.mentions]
+    # Every matched item, not only the new clips': an article never queued (queueing failed after its
+    # clip was stored, the budget was 0 then) is queued when the item is next read; one queued
+    # before is skipped by its key.
+    to_read = [*matched, *(e for e in poll.entries if not e.mentions)]
     try:
         queued = store.queue_articles(poll.feed.id, to_read, now, search_for=poll.feed.search_for) if to_read else 0
     except Exception as exc:  # the clips are stored; their articles are simply not read

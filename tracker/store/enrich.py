@@ -77,8 +77,9 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
     """Articles to read: queued by ingest, read within each cycle's budget, the rest next cycle."""
 
     def queue_articles(self, feed_id: str, items: Sequence[MatchedEntry], now: datetime, *, search_for: str = "") -> int:
-        """Queue these items' articles (each page is read once). Matched items are new clips already;
-        an unmatched item already stored as a clip (another feed's) only gains this feed as a source."""
+        """Queue these items' articles (each page is read once). Matched items are clips already: one
+        whose article was queued before, under any link (a search link since resolved), is skipped. An
+        unmatched item already stored as a clip (another feed's) only gains this feed as a source."""
         queued = 0
         with self.session() as s, s.no_autoflush:
             items = [known_resolution(s, item)[0] if not item.resolved else item for item in items]
@@ -88,8 +89,9 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
             clip_ids = self._existing(s, col(ClipRow.id), [item.clip_id for item in items if not item.mentions])
             sourced = self._existing(s, col(ClipSourceRow.clip_id), list(clip_ids), col(ClipSourceRow.feed_id) == feed_id)
             waiting_links = self._existing(s, col(LinkResolutionRow.link_key), keys)
+            read_clips = self._existing(s, col(EnrichmentRow.clip_id), [item.clip_id for item in items if item.mentions])
             for item in items:
-                if item.canonical_url in queued_keys:
+                if item.canonical_url in queued_keys or (item.mentions and item.clip_id in read_clips):
                     continue
                 queued_keys.add(item.canonical_url)
                 link = item.search_link or item.entry.link
