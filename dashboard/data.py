@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -461,6 +462,19 @@ def decide(clip_ids: Sequence[str], status: ClipStatus, user: str) -> tuple[int,
     """A status change and what takes it back (for the notice's Undo)."""
     record = review.status_undo(store(), clip_ids, status)
     return set_status(clip_ids, status, user), record
+
+
+def undo_moves(record: Undo) -> Counter[str]:
+    """How many versions `undo(record)` will move each clip by, read now (not the read cache): one
+    for each status and each position that differs from what the record puts back."""
+    moves: Counter[str] = Counter()
+    for clip_id, status in record.statuses:
+        with suppress(NotFoundError):
+            moves[clip_id] += store().get_clip(clip_id).status is not status
+    for clip_id, position in record.positions:
+        with suppress(NotFoundError):
+            moves[clip_id] += store().get_clip(clip_id).position != position
+    return moves
 
 
 def undo(record: Undo, user: str) -> int:

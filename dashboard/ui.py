@@ -7,6 +7,7 @@ import functools
 import hashlib
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from html import escape
@@ -331,22 +332,29 @@ def _notice() -> None:
 
 
 @contextlib.contextmanager
-def own_change(clip_ids: Sequence[str]) -> Iterator[None]:
+def own_change(clip_ids: Sequence[str]) -> Iterator[Counter[str]]:
     """Around this user's own write to clips an editor form may be open on: a form that was up to
     date just before it stays so (its version moves past the write), so their next save is not
-    called stale; a form already behind a colleague's change stays behind, and its save is refused."""
+    called stale; a form already behind a colleague's change stays behind, and its save is refused.
+
+    The caller counts in the Counter it is given the versions its write moved each clip by (one
+    per changed clip; an undo, one per status and one per position it put back). The form follows
+    only when the clip's version afterwards is its own plus exactly those: a colleague's save at any
+    moment before, during or just after shows as more, and the form stays behind. (Reading the
+    version just before the write instead took in a save made in between.)"""
     open_at = {i: st.session_state.get(f"{Key.E_VERSION}{i}") for i in clip_ids}
-    before = {i: data.clip_version(i) for i, v in open_at.items() if v is not None}
-    yield
-    for clip_id, version in before.items():
-        if version is not None and version == open_at[clip_id]:
-            st.session_state[f"{Key.E_VERSION}{clip_id}"] = data.clip_version(clip_id)
+    moved: Counter[str] = Counter()
+    yield moved
+    for clip_id, version in open_at.items():
+        if version is not None and data.clip_version(clip_id) == version + moved[clip_id]:
+            st.session_state[f"{Key.E_VERSION}{clip_id}"] = version + moved[clip_id]
 
 
 @refusals_as_notices
 def _undo(record: Undo, page: str | None) -> None:
     """Take the action back; a refusal (a role taken away meanwhile, the clip gone) is a notice."""
-    with own_change([i for i, _ in record.statuses] + [i for i, _ in record.positions]):
+    with own_change([i for i, _ in record.statuses] + [i for i, _ in record.positions]) as moved:
+        moved.update(data.undo_moves(record))
         changed = data.undo(record, current_user())
     flash(f"Undone: {changed} change{'s' if changed != 1 else ''} taken back", ":material/undo:", page=page)
 

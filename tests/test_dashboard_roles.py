@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -135,6 +137,35 @@ def test_an_own_decision_does_not_hide_a_colleagues_change(env: Store, button: s
     at.text_area(key=f"{Key.E_BLURB}{clip.id}").input("My blurb").run()
     at.button(key=Key.E_SAVE).click().run()
     assert env.get_clip(clip.id).headline == "Sam's headline"
+    assert any("changed since you opened it" in e.value.replace("\\", "") for e in at.error)
+
+
+@pytest.mark.parametrize("button", [Key.E_REJECT, Key.E_SAVE_TARGETS, Key.UNDO])
+def test_a_colleagues_save_in_the_midst_of_an_own_decision_is_not_taken_in(
+        env: Store, monkeypatch: pytest.MonkeyPatch, button: str) -> None:
+    """Sam's save lands while this user's own decision is being written (after the page last read
+    the clip): the form must not move past Sam's change with its own, or the next save overwrites it."""
+    clip = next(c for c in env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=25).clips if c.member_ids)
+    at = signed_in("demo", "pages/editor.py", edit_clip_id=clip.id)
+    if button == Key.UNDO:
+        at.button(key=Key.E_APPROVE).click().run()
+    write = {Key.E_REJECT: "set_status", Key.E_SAVE_TARGETS: "set_clip_targets", Key.UNDO: "set_status"}[button]
+    real = getattr(Store, write)
+
+    def sam_first(self: Store, *args: Any, **kwargs: Any) -> Any:
+        edit_clip(env, None, clip.id, ClipEdit(headline="Sam's headline"), Actor("sam", Role.EDITOR))
+        monkeypatch.setattr(Store, write, real)  # once
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, write, sam_first)
+    if button == Key.E_SAVE_TARGETS:
+        extra = next(m for m in ("grace-huang", "renata-okafor", "ivy-castellano") if m not in clip.member_ids)
+        at.multiselect(key=f"{Key.E_MEMBERS}{clip.id}").select(extra).run()
+    next(b for b in at.button if b.key == button).click().run()
+    assert env.get_clip(clip.id).headline == "Sam's headline"
+    at.text_area(key=f"{Key.E_BLURB}{clip.id}").input("My blurb").run()
+    at.button(key=Key.E_SAVE).click().run()
+    assert env.get_clip(clip.id).headline == "Sam's headline", "the form's old headline overwrote Sam's"
     assert any("changed since you opened it" in e.value.replace("\\", "") for e in at.error)
 
 

@@ -75,10 +75,11 @@ def _save(clip: ClipView) -> None:
 def _save_targets(clip: ClipView, names: dict[str, str]) -> None:
     get = st.session_state.get
     try:
-        with ui.own_change([clip.id]):
+        with ui.own_change([clip.id]) as moved:
             added, removed = data.set_targets(clip.id, list(get(f"{Key.E_MEMBERS}{clip.id}") or []),
                                               list(get(f"{Key.E_CAMPAIGNS}{clip.id}") or []), ui.current_user(),
                                               version=get(f"{Key.E_VERSION}{clip.id}"))
+            moved[clip.id] += bool(added or removed)  # a correction moves the version once; none, not at all
     except StaleEditError as exc:  # a colleague changed the clip since the form opened: nothing is overwritten
         st.session_state[f"{Key.E_STALE}{clip.id}"] = str(exc)
         return
@@ -97,8 +98,9 @@ def _save_targets(clip: ClipView, names: dict[str, str]) -> None:
 def _set_status(clip: ClipView, status: ClipStatus, *, confirmed: bool = False) -> None:
     if status is ClipStatus.APPROVED and not confirmed and ui.ask_before_publishing([clip.id]):
         return  # confirm_box asks first
-    with ui.own_change([clip.id]):
+    with ui.own_change([clip.id]) as moved:
         _changed, record = data.decide([clip.id], status, ui.current_user())
+        moved.update(i for i, _ in record.statuses)  # a clip whose status changes moves once
     label = {"approved": "Published", "rejected": "Rejected", "new": "Back in the review queue"}[status.value]
     ui.flash(label, ":material/block:" if status is ClipStatus.REJECTED else ":material/check_circle:", undo=record)
 
