@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from tracker.errors import FetchError
 from tracker.fetch import FetchOptions
 from tracker.ingest import Ingestor
 from tracker.ingest.reports import CycleReport
-from tracker.models import ClipEdit, Config, Settings
+from tracker.models import ClipEdit, Config, MatchedEntry, Mention, ParsedEntry, Settings
 from tracker.normalize import canonical_url, clip_id_for
 from tracker.resolve.links import encode_google_id
 from tracker.resolve.resolver import publisher_link
@@ -574,6 +575,65 @@ def test_a_matched_search_clip_s_article_is_read_once_though_its_link_was_resolv
     report = cycle(config, store, clock)
     assert report.feeds[0].ok and not report.feeds[0].not_modified  # the feed was read again
     assert len(feed_server.hits("/news/m")) == 1
+
+
+def test_a_clip_moved_to_its_canonical_address_is_not_queued_again_under_its_publisher_link(
+        feed_server: FeedServer, google: FakeGoogleNews, store: Store, tmp_path: Path) -> None:
+    """Google link → publisher page P, whose canonical is Q: the clip is at Q. Read again, the item
+    maps to P, and from there (as storing it does) to the clip at Q: nothing to queue."""
+    base = feed_server.base_url
+    body = page("Hearing", story(naming="Councilmember Kendra Brooks"), canonical=f"{base}/news/m-canonical")
+    feed_server.add("/news/m", body=body, headers=HTML)
+    link = google.add(f"{base}/news/m")
+    feed_server.add("/search", body=rss(("Kendra Brooks at a Philadelphia hearing", link)))
+    config = make_config(feed_server, tmp_path, google_news_url=google.base_url)
+    clock = FakeClock()
+    cycle(config, store, clock)
+    (clip,) = store.all_clips()
+    assert clip.url == f"{base}/news/m-canonical"
+    feed_server.add("/w", body=page("Weather", story(naming=None)), headers=HTML)
+    feed_server.add("/search", body=rss(("Kendra Brooks at a Philadelphia hearing", link), ("Weather", f"{base}/w")))
+    clock.advance(hours=2)
+    cycle(config, store, clock)
+    status = store.enrich_queue_status()
+    assert (status.waiting, status.failed) == (0, 0), status.failures
+    assert len(feed_server.hits("/news/m")) == 1
+
+
+def test_a_clip_staff_added_from_its_page_is_not_read_again_when_a_feed_carries_it(
+        feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    base = feed_server.base_url
+    feed_server.add("/a/1", body=page("Brooks on the budget", story(naming="Councilmember Kendra Brooks", at=1)),
+                    headers=HTML)
+    url = f"{base}/a/1"
+    entry = ParsedEntry(title="Brooks on the budget", link=url, guid=url, summary="", content=FILLER)
+    mention = Mention("member", "kendra-brooks", "Kendra Brooks", "title", "Kendra Brooks")
+    store.add_manual_clip(MatchedEntry(entry, canonical_url(url), clip_id_for(canonical_url(url)), (mention,)), "demo",
+                          FakeClock()())
+    feed_server.add("/outlet", body=rss(("Kendra Brooks on the budget in Philadelphia", url), title="Paper"))
+    config = make_config(feed_server, tmp_path, searches=False, feeds=[{"url": feed_server.url("/outlet")}])
+    cycle(config, store, FakeClock())
+    assert feed_server.hits("/a/1") == [], "staff read the page when adding the clip"
+    assert store.enrich_queue_status().waiting == 0
+
+
+def test_a_clip_whose_article_was_read_is_not_read_again_after_prune(
+        feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    """Prune drops finished queue rows; the clip's stored article text still says it was read."""
+    base = feed_server.base_url
+    feed_server.add("/a/1", body=page("Brooks", story(naming="Councilmember Kendra Brooks", at=1)), headers=HTML)
+    feed_server.add("/outlet", body=rss(("Kendra Brooks on the budget in Philadelphia", f"{base}/a/1"), title="Paper"))
+    config = make_config(feed_server, tmp_path, searches=False, feeds=[{"url": feed_server.url("/outlet")}])
+    clock = FakeClock()
+    cycle(config, store, clock)
+    assert len(feed_server.hits("/a/1")) == 1
+    clock.advance(days=40)
+    store.prune(clock() - timedelta(days=30))
+    assert store.enrich_queue_status().done == 0  # the row is gone
+    feed_server.add("/outlet", body=rss(("Kendra Brooks on the budget in Philadelphia", f"{base}/a/1"),
+                                        ("Weather", f"{base}/w"), title="Paper"))
+    cycle(config, store, clock)
+    assert len(feed_server.hits("/a/1")) == 1
 
 
 def test_ingest_prints_the_article_step(feed_server: FeedServer, db_url: str, tmp_path: Path) -> None:

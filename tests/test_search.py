@@ -22,7 +22,7 @@ from tracker.models import ClipEdit, ClipFilter, ClipStatus, MatchedEntry, Menti
 from tracker.normalize import canonical_url, clip_id_for
 from tracker.store import Store
 from tracker.store.engine import make_engine
-from tracker.store.search import UNMODELLED, estimate_hits, include_object
+from tracker.store.search import UNMODELLED, estimate_hits, include_object, index_hits
 
 
 def add(store: Store, name: str, title: str, *, summary: str = "", content: str = "", outlet: str = "Paper",
@@ -67,7 +67,7 @@ def clips(store: Store, request: pytest.FixtureRequest) -> dict[str, str]:
     sort order, as a search with thousands of hits is run (broad, forced here by a threshold of 1)."""
     if request.param == "broad":
         store.search_count_cap = 1  # two hits are already "1+", run as a broad search
-        store.search_sort_limit = 0
+        store.search_sort_cost = float("inf")  # always walk
     return {
         "curly": add(store, "curly", "Councilmember O’Rourke backs the transit plan"),
         "straight": add(store, "straight", "O'Rourke responds to critics"),
@@ -259,7 +259,7 @@ def test_a_broad_search_walks_the_sort_order_and_caps_its_total(store: Store) ->
     ids = [add(store, f"rent{i}", f"Rent hearing number {i}", at=NOW - timedelta(hours=i)) for i in range(6)]
     add(store, "other", "Weather for the weekend", at=NOW - timedelta(days=10))
     store.search_count_cap = 4
-    store.search_sort_limit = 0
+    store.search_sort_cost = float("inf")  # always walk
     with sql_sent(store) as captured:
         page = store.list_clips(ClipFilter(text="rent hearing"), limit=2, with_total=True)
     assert [c.id for c in page.clips] == ids[:2]  # newest first
@@ -275,16 +275,15 @@ def test_a_broad_search_walks_the_sort_order_and_caps_its_total(store: Store) ->
 
 
 def test_a_search_past_the_cap_with_few_hits_among_many_clips_sorts_its_hits(store: Store) -> None:
-    """A surname with a common word: more hits than the cap counts, yet few among many clips. The
-    index's estimate (its count reached the cap within the first few of twenty clips: a dozen or
-    more hits in all) decides between sorting every hit and walking the newest clips for a page of them."""
+    """A surname with a common word: more hits than the cap counts, yet none among the newest
+    clips, so a walk would read them all first: the index's hits are sorted instead."""
     hits = [add(store, f"rent{i}", f"Rent hearing number {i}", at=NOW - timedelta(days=30 + i)) for i in range(5)]
     for i in range(15):  # newer clips without the words: a walk would read them all first
         # with text enough that PostgreSQL's table spans pages past the hits' first one
         add(store, f"weather{i}", f"Weather report {i}", content="Sunny spells and showers. " * 60,
             at=NOW - timedelta(hours=i))
     store.search_count_cap = 2
-    store.search_sort_limit = 100
+    store.search_recent_rows = 10  # the newest ten clips: no hit
     query = ClipFilter(text="rent hearing")
     with sql_sent(store) as captured:
         page = store.list_clips(query, limit=2, with_total=True)
@@ -293,11 +292,29 @@ def test_a_search_past_the_cap_with_few_hits_among_many_clips_sorts_its_hits(sto
     assert not any("EXISTS" in s.upper() for s in captured)  # the index's hits, sorted: no walk
     rest = store.list_clips(query, limit=10, cursor=page.next_cursor)
     assert [c.id for c in rest.clips] == hits[2:]
-    store.search_sort_limit = 5  # three hits counted, but about 12-20 foretold, past it: walked, the same answer
+    store.search_sort_cost = float("inf")  # walked: the same answer
     with sql_sent(store) as captured:
         page = store.list_clips(query, limit=2, with_total=True)
     assert [c.id for c in page.clips] == hits[:2] and (page.total, page.total_capped) == (2, True)
     assert any("EXISTS" in s.upper() for s in captured)
+
+
+def test_a_word_in_every_one_of_the_newest_clips_is_walked_though_few_are_foretold(store: Store) -> None:
+    """Clips are stored as they arrive, so a new word (a strike this week) lies at the end of the
+    table: the count from the start reaches the cap only there and foretells few hits. Its hits
+    among the newest rows tell the truth, and the walk finds a page among the first clips it reads."""
+    for i in range(30):
+        add(store, f"old{i}", f"Council budget {i}", at=NOW - timedelta(days=300 - i))
+    strike = [add(store, f"new{i}", f"Transit strike day {i}", at=NOW - timedelta(hours=20 - i)) for i in range(20)]
+    store.search_count_cap = 4
+    store.search_recent_rows = 20
+    with store.session() as s:
+        found = index_hits(s.connection(), "strike", limit=5, recent_rows=20)
+    assert found is not None and found.estimated < 20 and found.recent_hits == 20  # foretold few; all recent
+    with sql_sent(store) as captured:
+        page = store.list_clips(ClipFilter(text="strike"), limit=2, with_total=True)
+    assert any("EXISTS" in s.upper() for s in captured)  # walked
+    assert [c.id for c in page.clips] == strike[::-1][:2] and (page.total, page.total_capped) == (4, True)
 
 
 def test_the_estimate_of_a_search_s_hits_is_pro_rata_to_how_far_its_count_reached() -> None:
@@ -316,7 +333,7 @@ def test_a_broad_search_under_other_filters_is_counted_in_a_window(store: Store)
     add(store, "other", "Weather for the weekend", at=NOW - timedelta(days=10))
     queue = ClipFilter(text="rent hearing", status=ClipStatus.NEW)
     store.search_count_cap = 4
-    store.search_sort_limit = 0
+    store.search_sort_cost = float("inf")  # always walk
     page = store.list_clips(queue, limit=2, with_total=True)
     assert [c.id for c in page.clips] == ids[:2] and (page.total, page.total_capped) == (4, True)
     store.search_count_window = 3  # the newest three new clips: three hits, and more clips beyond
@@ -336,7 +353,7 @@ def test_a_short_word_with_a_broad_one_is_not_walked_through_every_clip(store: S
     for i in range(6):
         add(store, f"p{i}", f"Philadelphia council {i}", at=NOW - timedelta(hours=i))
     store.search_count_cap = 4
-    store.search_sort_limit = 0
+    store.search_sort_cost = float("inf")  # always walk
     with sql_sent(store) as captured:
         page = store.list_clips(ClipFilter(text="ny philadelphia"), limit=10, with_total=True)
     assert page.clips == () and (page.total, page.total_capped) == (0, False)

@@ -42,9 +42,10 @@ from tracker.models import (
 from tracker.normalize import believable_date, clean_url
 from tracker.store.base import StoreBase, mention_row
 from tracker.store.resolve import DONE as RESOLVED
-from tracker.store.resolve import enqueue, known_resolution, unresolved_of
+from tracker.store.resolve import enqueue, known_resolution, moved_clip, unresolved_of
 from tracker.store.search import (
     COUNT_CAP,
+    RECENT_ROWS,
     index_hits,
     like_pattern,
     query_words,
@@ -55,7 +56,6 @@ from tracker.store.tables import (
     AuditRow,
     ClipRow,
     ClipSourceRow,
-    EnrichmentRow,
     FeedRow,
     LinkResolutionRow,
     MentionRow,
@@ -144,20 +144,6 @@ def _from_feeds_tagged(tag: str) -> ColumnElement[bool]:
     return col(ClipRow.id).in_(select(col(ClipSourceRow.clip_id)).where(col(ClipSourceRow.feed_id).in_(feed_ids)))
 
 
-def _moved(s: Session, item: MatchedEntry, link_key: str) -> MatchedEntry:
-    """The entry, pointed at the clip its link moved to when its article gave another address: the
-    article queue's row for the item (keyed by its canonical URL, or by the search link's when it was
-    queued before the link was resolved) knows where the clip went."""
-    if s.get(ClipRow, item.clip_id) is not None:
-        return item
-    for key in dict.fromkeys((item.canonical_url, link_key)):
-        read = s.get(EnrichmentRow, key)
-        moved_to = s.get(ClipRow, read.clip_id) if read is not None and read.clip_id else None
-        if moved_to is not None and moved_to.id != item.clip_id:
-            return replace(item, clip_id=moved_to.id, canonical_url=moved_to.canonical_url)
-    return item
-
-
 class ClipsMixin(StoreBase):
     """Clips and their mentions: stored from ingest or added by staff, listed, counted, rematched."""
 
@@ -188,7 +174,7 @@ class ClipsMixin(StoreBase):
                 given_id, link_key = item.clip_id, item.canonical_url
                 if not item.resolved:
                     item, queued = known_resolution(s, item)
-                item = _moved(s, item, link_key)
+                item = moved_clip(s, item, link_key)
                 if item.clip_id in stored:  # two links of this feed led to one story
                     self._merge_mentions(s, item.clip_id, item.mentions)
                     continue
@@ -425,15 +411,16 @@ class ClipsMixin(StoreBase):
     # PostgreSQL's planner chooses that by itself). See bench/README.md, "Queries".
     popular_target_rows = 5000
 
-    # Search planning (tracker.store.search): a search's total is counted up to this, and a search
-    # with more hits than this and than search_sort_limit tests clips in sort order instead of
-    # sorting all of its hits.
+    # Search planning (tracker.store.search): a search's total is counted up to this; past it, the
+    # search either sorts all of its hits or walks the newest clips testing each one's text, by
+    # which reads fewer (IndexHits: its hits foretold, against the clips a walk reads for a page).
     search_count_cap = COUNT_CAP
-    # Up to about this many hits, a search sorts them all: a word in 2,700 of a million clips is
-    # sorted in ~30 ms, where walking the newest clips for a page of them read 9,000 (~110 ms). Past
-    # it the walk wins: it reads about page × clips ÷ hits clips, the sort reads every hit, and the
-    # two meet near √(25 × 1,000,000) = 5,000 (bench/README.md, "Search").
-    search_sort_limit = 5_000
+    # What sorting one hit costs against testing one clip in a walk (about the same on both
+    # databases; bench/README.md, "Search"): a word in 2,700 of a million clips is sorted in ~30 ms,
+    # where walking for a page of them read 9,000 clips (~110 ms); a word in every recent clip is
+    # walked in a few ms, where sorting its 100,000 hits took a second.
+    search_sort_cost = 1.0
+    search_recent_rows = RECENT_ROWS
 
     def _is_popular(self, s: Session, kind: str, target: str) -> bool:
         # Counts suppressed rows too: a planning threshold, answered from the (kind, target_id) index alone.
@@ -454,13 +441,14 @@ class ClipsMixin(StoreBase):
             f = replace(f, text=None)
         with self.session() as s:
             cap = self.search_count_cap
-            hits = index_hits(s.connection(), f.text, limit=cap + 1) if f.text else None
+            hits = (index_hits(s.connection(), f.text, limit=cap + 1, recent_rows=self.search_recent_rows)
+                    if f.text else None)
             if hits is not None and hits.counted == 0:
                 # Nothing has every word: no page to look for (`ny philadelphia` read its 25,000
                 # clips' text once to count, and again for the page).
                 return ClipPage(clips=(), next_cursor=None, total=0 if with_total else None)
             over_cap = hits is not None and hits.counted > cap
-            broad = over_cap and hits is not None and hits.estimated > self.search_sort_limit
+            broad = over_cap and hits is not None and hits.walk_reads(limit) < hits.estimated * self.search_sort_cost
             others = self._filtered(replace(f, text=None), s)
             found = search_condition(self.dialect, f.text, broad=broad) if f.text else None
             conditions = [*others, found] if found is not None else others

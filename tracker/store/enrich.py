@@ -17,7 +17,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -40,7 +40,7 @@ from tracker.normalize import (
     parse_date,
 )
 from tracker.store.clips import ClipsMixin
-from tracker.store.resolve import DONE, FAILED, WAITING, ResolveMixin, known_resolution
+from tracker.store.resolve import DONE, FAILED, WAITING, ResolveMixin, known_resolution, moved_clip
 from tracker.store.tables import ClipRow, ClipSourceRow, EnrichmentRow, LinkResolutionRow
 
 DROPPED = "dropped"
@@ -77,19 +77,24 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
     """Articles to read: queued by ingest, read within each cycle's budget, the rest next cycle."""
 
     def queue_articles(self, feed_id: str, items: Sequence[MatchedEntry], now: datetime, *, search_for: str = "") -> int:
-        """Queue these items' articles (each page is read once). Matched items are clips already: one
-        whose article was queued before, under any link (a search link since resolved), is skipped. An
-        unmatched item already stored as a clip (another feed's) only gains this feed as a source."""
+        """Queue these items' articles (each page is read once). Matched items are clips already (found
+        as storing them found them: through the resolved search link, and the address the article
+        moved the clip to); a clip whose page was read before is skipped: queued before under any
+        link, added by staff from its page, or holding its article's text. An unmatched item already
+        stored as a clip (another feed's) only gains this feed as a source."""
         queued = 0
         with self.session() as s, s.no_autoflush:
-            items = [known_resolution(s, item)[0] if not item.resolved else item for item in items]
+            items = [self._as_stored(s, item) for item in items]
             keys = [item.canonical_url for item in items]
             # One query each for what is known already (a search feed re-polled carries the same items).
             queued_keys = self._existing(s, col(EnrichmentRow.item_key), keys)
             clip_ids = self._existing(s, col(ClipRow.id), [item.clip_id for item in items if not item.mentions])
             sourced = self._existing(s, col(ClipSourceRow.clip_id), list(clip_ids), col(ClipSourceRow.feed_id) == feed_id)
             waiting_links = self._existing(s, col(LinkResolutionRow.link_key), keys)
-            read_clips = self._existing(s, col(EnrichmentRow.clip_id), [item.clip_id for item in items if item.mentions])
+            matched = [item.clip_id for item in items if item.mentions]
+            read_clips = self._existing(s, col(EnrichmentRow.clip_id), matched)
+            read_clips |= self._existing(s, col(ClipRow.id), matched,
+                                         or_(col(ClipRow.manual).is_(True), col(ClipRow.article) != ""))
             for item in items:
                 if item.canonical_url in queued_keys or (item.mentions and item.clip_id in read_clips):
                     continue
@@ -114,6 +119,15 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
                 ))
                 queued += 1
         return queued
+
+    @staticmethod
+    def _as_stored(s: Session, item: MatchedEntry) -> MatchedEntry:
+        """The item as store_entries keyed it: its resolved search link, and for a clip, where its
+        article moved it."""
+        link_key = item.canonical_url
+        if not item.resolved:
+            item = known_resolution(s, item)[0]
+        return moved_clip(s, item, link_key) if item.mentions else item
 
     @staticmethod
     def _existing(s: Session, column: Any, values: Sequence[str], *where: Any) -> set[str]:

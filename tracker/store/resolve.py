@@ -10,6 +10,7 @@ history, or, when an outlet's feed already brought the same story, the two becom
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +45,20 @@ def known_resolution(s: Session, item: MatchedEntry) -> tuple[MatchedEntry, Link
     if row is not None and row.state == DONE and row.resolved_url:
         return with_publisher_url(item, row.resolved_url), None
     return item, row
+
+
+def moved_clip(s: Session, item: MatchedEntry, link_key: str) -> MatchedEntry:
+    """The entry, pointed at the clip its link moved to when its article gave another address: the
+    article queue's row for the item (keyed by its canonical URL, or by the search link's when it was
+    queued before the link was resolved) knows where the clip went."""
+    if s.get(ClipRow, item.clip_id) is not None:
+        return item
+    for key in dict.fromkeys((item.canonical_url, link_key)):
+        read = s.get(EnrichmentRow, key)
+        moved_to = s.get(ClipRow, read.clip_id) if read is not None and read.clip_id else None
+        if moved_to is not None and moved_to.id != item.clip_id:
+            return replace(item, clip_id=moved_to.id, canonical_url=moved_to.canonical_url)
+    return item
 
 
 def enqueue(s: Session, item: MatchedEntry, now: datetime) -> None:
