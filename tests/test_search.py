@@ -317,6 +317,21 @@ def test_a_word_in_every_one_of_the_newest_clips_is_walked_though_few_are_foreto
     assert [c.id for c in page.clips] == strike[::-1][:2] and (page.total, page.total_capped) == (4, True)
 
 
+def test_the_recent_hits_are_counted_among_rows_not_ids(store: Store) -> None:
+    """Every upsert of a clip's text takes a value of PostgreSQL's sequence: after the newest clips'
+    articles are read, their ids have gaps, and the last 20 ids are not the last 20 rows."""
+    for i in range(30):
+        add(store, f"old{i}", f"Council budget {i}", at=NOW - timedelta(days=300 - i))
+    for i in range(20):
+        clip_id = add(store, f"new{i}", f"Transit strike day {i}", at=NOW - timedelta(hours=20 - i))
+        store.edit_clip(clip_id, ClipEdit(blurb=f"A strike, day {i}"), "maria", NOW)  # the text indexed again
+    with store.session() as s:
+        found = index_hits(s.connection(), "strike", limit=5, recent_rows=20)
+        everything = index_hits(s.connection(), "strike", limit=5, recent_rows=500)
+    assert found is not None and (found.recent_hits, found.recent_rows) == (20, 20)
+    assert everything is not None and (everything.recent_hits, everything.recent_rows) == (20, 50)  # all 50 rows
+
+
 def test_the_estimate_of_a_search_s_hits_is_pro_rata_to_how_far_its_count_reached() -> None:
     assert estimate_hits(5, 10, 400, 1, 1000) == 5  # under the limit: counted, exact
     assert estimate_hits(10, 10, 100, 1, 1000) == 100  # ten hits in the first tenth of the clips
