@@ -339,6 +339,19 @@ def test_the_recent_hits_are_counted_among_rows_not_ids(store: Store) -> None:
     assert everything is not None and (everything.recent_hits, everything.recent_rows) == (20, 50)  # all 50 rows
 
 
+def test_postgresql_gathers_the_index_s_hits_first_but_scans_short_words_plainly(store: Store) -> None:
+    """On PostgreSQL a search's hits are gathered first (a MATERIALIZED CTE, or the planner walked
+    them), except when no word is long enough for the index: gathering a scan first took 10× as long."""
+    add(store, "a", "Kendra Brooks at the NY hearing")
+    with sql_sent(store) as indexed:
+        assert len(store.list_clips(ClipFilter(text="brooks"), limit=5, with_total=True).clips) == 1
+    with sql_sent(store) as scanned:
+        assert len(store.list_clips(ClipFilter(text="ny"), limit=5, with_total=True).clips) == 1
+    gathered = store.dialect == "postgresql"
+    assert any("MATERIALIZED" in s for s in indexed) is gathered
+    assert not any("MATERIALIZED" in s for s in scanned)
+
+
 def test_the_estimate_of_a_search_s_hits_is_pro_rata_to_how_far_its_count_reached() -> None:
     assert estimate_hits(5, 10, 400, 1, 1000) == 5  # under the limit: counted, exact
     assert estimate_hits(10, 10, 100, 1, 1000) == 100  # ten hits in the first tenth of the clips
