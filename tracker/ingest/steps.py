@@ -222,9 +222,8 @@ def _one_story(kept: MatchedEntry, other: MatchedEntry) -> MatchedEntry:
 
 def store_step(store: Store, poll: PollResult, now: datetime, *, read_articles: bool = True) -> Stored:
     """Store one feed's clips in one transaction, then queue the articles to read: its clips' (those
-    not queued before), and the unmatched items' (only search feeds and `enrich: all` feeds keep
-    those). A failure is this
-    feed's, returned, never raised: it must not stop the cycle."""
+    whose page was not read before), and the unmatched items' (only search feeds and `enrich: all`
+    feeds keep those). A failure is this feed's, returned, never raised: it must not stop the cycle."""
     if poll.error is not None or not poll.entries:
         return Stored(error=poll.error)
     matched = [e for e in poll.entries if e.mentions]
@@ -236,8 +235,8 @@ def store_step(store: Store, poll: PollResult, now: datetime, *, read_articles: 
     if not read_articles:
         return Stored(new_clips=new_clips)
     # Every matched item, not only the new clips': an article never queued (queueing failed after its
-    # clip was stored, the budget was 0 then) is queued when the item is next read; one queued
-    # before is skipped by its key.
+    # clip was stored, the budget was 0 then) is queued when the item is next read; queue_articles
+    # skips a clip whose page was read before.
     to_read = [*matched, *(e for e in poll.entries if not e.mentions)]
     try:
         queued = store.queue_articles(poll.feed.id, to_read, now, search_for=poll.feed.search_for) if to_read else 0

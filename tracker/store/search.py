@@ -127,11 +127,11 @@ def search_condition(dialect: str, query: str, *, broad: bool = False) -> Column
     """A condition on clip.id: every word of query occurs (as a substring) in the clip's normalised
     text. None when the query has no words.
 
-    A narrow search (broad=False) asks the index for its hits, and the database sorts those few.
-    A broad one (hits thick among the newest clips, see index_hits and Store.search_sort_cost) is a correlated test of each clip's text
-    instead: walking the newest-first index and testing clip after clip finds a page of a common
-    word's hits at once, where fetching and sorting all of them took seconds at a million clips
-    (bench/README.md)."""
+    A narrow search (broad=False) asks the index for its hits, and the database sorts them. A
+    broad one (hits thick among the newest clips: index_hits, Store.search_sort_cost) is a
+    correlated test of each clip's text instead: walking the newest-first index and testing clip
+    after clip finds a page of a common word's hits at once, where fetching and sorting all of them
+    took seconds at a million clips (bench/README.md)."""
     words = query_words(query)
     if not words:
         return None
