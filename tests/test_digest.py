@@ -121,6 +121,29 @@ def test_a_refused_connection_is_recorded_and_retried_next_time(store: Store) ->
     assert {(d.status, d.attempts) for d in sent} == {("sent", 2)} and all(d.error is None for d in sent)
 
 
+def test_a_failure_a_later_digest_left_behind_does_not_widen_the_next_ones(store: Store) -> None:
+    """Ana's 07:00 digest failed; its one story was rejected before the next day's digest, which
+    reached her. Two days later staff add Rui Sun to the digest: Ana gets the same stories as Ben,
+    who joins then, not a week of Sun's coverage (the failed row no longer stretches her look-back)."""
+    day = timedelta(days=1)
+    add_clip(store, "dropped", NOW - timedelta(hours=3), members=["kendra-brooks"], title="Mistaken match")
+    port = free_port()
+    only_ana = {**MORNING, "recipients": [A], "filter": {"members": ["kendra-brooks"]}}
+    assert [r.sent for r in send_digest(make_config(smtp_notify(port, [only_ana])), store, "morning", NOW).results] == [False]
+    store.set_status([store.all_clips()[0].id], ClipStatus.REJECTED, "tester", NOW + timedelta(hours=1))
+    add_clip(store, "fares", NOW + timedelta(hours=12), members=["rui-sun"], title="Sun on fares")
+    add_clip(store, "library", NOW + timedelta(hours=20), members=["kendra-brooks"], title="Brooks opens a library")
+    with smtp_server(port) as inbox:
+        assert [r.stories for r in send_digest(make_config(smtp_notify(port, [only_ana])), store, "morning",
+                                               NOW + day).results] == [1]
+        add_clip(store, "budget", NOW + 3 * day - timedelta(hours=2), members=["rui-sun"], title="Sun on the budget")
+        both = {**MORNING, "recipients": [A, B], "filter": {"members": ["kendra-brooks", "rui-sun"]}}
+        result = send_digest(make_config(smtp_notify(port, [both])), store, "morning", NOW + 3 * day)
+        assert [r.stories for r in result.results] == [1, 1]
+        ana, _ = parts(inbox.to(A)[-1])
+        assert "Sun on the budget" in ana and "Sun on fares" not in ana
+
+
 def test_a_copy_sent_before_the_stories_step_placed_it_is_not_sent_again_as_its_story(store: Store) -> None:
     # The wire story ran days ago; today's copy arrives and a digest goes out before the stories
     # step runs, so the copy goes out as a story of its own. Then the step places the copy in the

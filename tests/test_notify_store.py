@@ -45,3 +45,18 @@ def test_a_sent_item_stays_sent_and_a_failed_one_stays_owed(store: Store) -> Non
     assert store.sent_since("digest", "morning", NOW + timedelta(minutes=30)) == 3
     assert store.sent_since("digest", "morning", later + timedelta(minutes=1)) == 0
     assert store.delivered_keys("webhook", a, ["s1"]) == set()  # per channel
+
+
+def test_a_failed_item_a_later_send_left_out_is_owed_no_more(store: Store) -> None:
+    """The digest's look-back reaches back to the first failure still owed: one that a successful
+    send has since left out (its story rejected, say) must not hold it at a week for good."""
+    a = "a@example.org"
+    store.record_deliveries("digest", "morning", a, ["s1", "s2"], NOW, error="mail server down")
+    day = timedelta(days=1)
+    store.record_deliveries("digest", "morning", a, ["s1"], NOW + day)  # s2 was no longer kept
+    assert store.delivered_keys("digest", a, ["s2"]) == set()  # still not sent...
+    assert store.first_failed_at("digest", "morning", a) is None  # ...but no longer owed
+    store.record_deliveries("digest", "morning", a, ["s3"], NOW + 2 * day, error="mail server down")
+    assert store.first_failed_at("digest", "morning", a) == NOW + 2 * day
+    store.record_deliveries("digest", "morning", a, ["s2"], NOW + 3 * day, error="still down")
+    assert store.first_failed_at("digest", "morning", a) == NOW  # owed again: its first attempt counts

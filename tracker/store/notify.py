@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -96,15 +96,23 @@ class NotifyMixin(StoreBase):
         return self._when(func.max(NotifyDeliveryRow.sent_at), channel, name, recipient, SENT)
 
     def first_failed_at(self, channel: str, name: str, recipient: str) -> datetime | None:
-        """The first attempt among the items still owed to this recipient after a failed send."""
-        return self._when(func.min(NotifyDeliveryRow.first_attempt_at), channel, name, recipient, FAILED)
+        """The first attempt among the items still owed to this recipient after a failed send.
 
-    def _when(self, aggregate: Any, channel: str, name: str, recipient: str, status: str) -> datetime | None:
+        An item whose last attempt failed before a later send reached the recipient is owed no more:
+        that send left it out (the digest's filter no longer keeps it, or it aged out). Counting it
+        would stretch every later digest's look-back to the maximum, for good."""
+        last_sent = self.last_sent_at(channel, name, recipient)
+        since = () if last_sent is None else (col(NotifyDeliveryRow.last_attempt_at) >= last_sent,)
+        return self._when(func.min(NotifyDeliveryRow.first_attempt_at), channel, name, recipient, FAILED, *since)
+
+    def _when(self, aggregate: Any, channel: str, name: str, recipient: str, status: str,
+              *conditions: ColumnElement[bool]) -> datetime | None:
         with self.session() as s:
             value = s.execute(
                 select(type_coerce(aggregate, UTCDateTime())).where(
                     col(NotifyDeliveryRow.channel) == channel, col(NotifyDeliveryRow.name) == name,
                     col(NotifyDeliveryRow.recipient) == recipient, col(NotifyDeliveryRow.status) == status,
+                    *conditions,
                 )
             ).scalar_one_or_none()
             if isinstance(value, str):  # SQLite may hand an aggregate of a timestamp back as text
