@@ -1,7 +1,8 @@
 """The campaign query language: a pure parser from text to a tree of frozen nodes.
 
-Syntax (operators are upper-case, as in Google News and most media-monitoring tools, so
-that ordinary words like "or" and "not" can still be searched for)::
+Syntax (AND, OR and NOT are upper-case, as in Google News and most media-monitoring tools, and
+their lower-case forms are refused rather than searched for silently; NEAR/n may be written in any
+case, since the /n cannot be an ordinary word)::
 
     word  "a quoted phrase"  evict*  (group)
     A AND B      A B          both (adjacency means AND)
