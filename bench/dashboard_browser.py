@@ -5,7 +5,7 @@
 Seeds a demo database (or reuses DIR/demo.db and DIR/feeds.yml), starts the dashboard in demo mode,
 and times, median of --repeat, from navigation start in a new tab (always a new Streamlit session)
 to the first frame in which the queue's last control, *Older →*, is drawn (timed inside the page,
-not by Playwright's polling: see _VISIBLE_AT); the tab is in a
+not by Playwright's polling: see VISIBLE_AT_SCRIPT); the tab is in a
 fresh browser context (empty HTTP cache) unless it says "returning":
   * cold: the first load after the server started (nothing cached in the server either);
   * expired: a load after the 30 s read cache expired (the usual morning case);
@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,7 +54,7 @@ READ_TTL_S = 30  # dashboard/data.py's read cache
 # frame in which *Older →* is laid out with a size. Playwright's wait_for, which still says when
 # the load is over, polls 0, 20, 50, 100, 100 ms apart and then every 500 ms, so its own end
 # time overstates a load by up to half a second, more for slower pages.
-_VISIBLE_AT = """
+VISIBLE_AT_SCRIPT = """
 window.__olderVisibleAt = null;
 (() => {
   let seen = false;
@@ -86,9 +87,10 @@ def _timed(context: object, url: str) -> float:
         page.close()
 
 
-def _context(browser: object) -> object:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
-    context.add_init_script(_VISIBLE_AT)  # type: ignore[attr-defined]
+def _context(browser: Any) -> Any:
+    """A new browser context (its own HTTP cache) whose pages time their own first drawing of *Older →*."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script(VISIBLE_AT_SCRIPT)
     return context
 
 
@@ -191,7 +193,7 @@ def _readme_section(result: dict[str, object]) -> str:
     rows.append(f"| Streamlit's floor, a two-element app (fresh / returning) | — | {floor['fresh']:.2f} s / "
                 f"{floor['returning']:.2f} s | — | — |")
     table = "\n".join(rows)
-    notes = "\n".join(f"- {n}" for n in result.get("notes", []))  # type: ignore[union-attr]
+    notes = "\n".join(f"- {n}" for n in result.get("notes", []))  # type: ignore[attr-defined]
     return f"""## Dashboard in a browser
 
 `python bench/dashboard_browser.py --baseline DIR` seeds {result['clips']:,} clips, runs `streamlit run` in
