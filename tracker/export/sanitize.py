@@ -27,8 +27,12 @@ _URL_UNSAFE = re.compile('[\x00-\x20"<>^`{|}\x7f\x85\xa0\u1680\u2000-\u200a\u202
 # East Asian keyboard types for them.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 # What a spreadsheet's import may trim or not show before a cell's first character: white space
-# (NBSP and the other Unicode spaces too), zero-width characters and joiners, bidi marks, the BOM.
-_INVISIBLE_LEAD = re.compile("^[\\s\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]+")
+# (NBSP and the other Unicode spaces too), the soft hyphen, zero-width characters and joiners, bidi
+# marks (the Arabic letter mark too), Hangul fillers, variation selectors, the BOM.
+_INVISIBLE_LEAD = re.compile(
+    "^[\\s\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164"
+    "\ufe00-\ufe0f\ufeff\uffa0]+"
+)
 
 SAFE_SCHEMES = frozenset({"http", "https"})
 EPOCH_ISO = "1970-01-01T00:00:00Z"
