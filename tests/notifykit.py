@@ -42,8 +42,8 @@ def make_config(notify: dict[str, Any] | None = None, **settings: Any) -> Config
 
 def add_clip(store: Store, slug: str, at: datetime, *, members: Sequence[str] = (), campaigns: Sequence[str] = (),
              outlet: str = "The Inquirer", status: ClipStatus = ClipStatus.NEW, published_at: datetime | None = None,
-             title: str | None = None, feed_id: str = "paper") -> str:
-    link = f"https://news.example.org/{slug}"
+             title: str | None = None, feed_id: str = "paper", link: str | None = None) -> str:
+    link = link or f"https://news.example.org/{slug}"
     canonical = canonical_url(link)
     entry = ParsedEntry(title=title or f"Headline {slug}", link=link, guid=link, summary=f"Summary of {slug}.",
                         content="", published_at=published_at or at, source_outlet=outlet)

@@ -303,6 +303,11 @@ def test_config_errors_name_the_problem() -> None:
     ):
         with pytest.raises(ConfigError, match=problem):
             make_config({**base, **change})
+    # A webhook URL's path is its password: a malformed one is named by where it is, not repeated.
+    secret = "https://hooks.slack.example:44x/services/T000/B000/s3cr3tT0k3n"
+    with pytest.raises(ConfigError, match=r"notify\.webhooks") as refused:
+        make_config({**base, "webhooks": [{"name": "slack", "url": secret}]})
+    assert "s3cr3tT0k3n" not in str(refused.value) and "bad URL" in str(refused.value)
     config = make_config({**base, "webhooks": [{"name": "slack", "url": "https://hooks.example/x", "spike_ratio": 2.5}]})
     assert config.notify.webhooks[0].spike_ratio == 2.5 and config.notify.webhooks[0].kind == "slack"
     assert config.notify.digests[0].timezone == "America/New_York"

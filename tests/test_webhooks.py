@@ -3,6 +3,7 @@ over a day; each posted once, retried, and held to the hourly limit. SQLite and 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -74,8 +75,24 @@ def test_teams_gets_a_message_card(store: Store) -> None:
         config = make_config(hook_config(hook.url, kind="teams", events=["new_clips"]))
         run_webhooks(config, store, NOW)
     (card,) = hook.posts
-    assert card["@type"] == "MessageCard" and card["title"] == "Brooks [wins] vote"
+    assert card["@type"] == "MessageCard" and card["title"] == "Brooks (wins) vote"
     assert "[Read the article](https://news.example.org/k1)" in card["text"]
+
+
+def test_feed_text_makes_no_link_of_its_own_in_a_teams_card(store: Store) -> None:
+    """A headline written as a Markdown link, and an article URL with `)` in it, would otherwise
+    put the feed's own link (a phishing page, say) in front of staff in Teams."""
+    add_clip(store, "k1", NOW - timedelta(hours=1), members=["kendra-brooks"],
+             title="Brooks wins [Log in to read](https://phish.example/login)",
+             link="https://news.example.org/a)**[urgent](https://phish.example/x)")
+    with webhook_server() as hook:
+        config = make_config(hook_config(hook.url, kind="teams", events=["new_clips"]))
+        assert run_webhooks(config, store, NOW)[0].posted == 1
+    (card,) = hook.posts
+    links = re.findall(r"\[([^\]]*)\]\(([^)]*)\)", card["title"] + card["text"])
+    assert links and {text for text, _ in links} <= {"Read the article", "Open in the dashboard"}, links
+    assert not any("phish" in target for _, target in links if not target.startswith("https://news.example.org/"))
+    assert "https://news.example.org/a%29**%5Burgent%5D%28https://phish.example/x%29" in card["text"]
 
 
 def test_spike_after_fourteen_quiet_days(store: Store) -> None:

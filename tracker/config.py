@@ -153,13 +153,15 @@ def _terms(ctx: _Ctx, where: str, value: Any) -> tuple[Term, ...]:
     return tuple(terms)
 
 
-def _split_url(ctx: _Ctx, where: str, url: str) -> SplitResult:
-    """urlsplit, with a malformed URL (`http://[::1/rss`, a bad port) a config error, not a ValueError."""
+def _split_url(ctx: _Ctx, where: str, url: str, *, secret: bool = False) -> SplitResult:
+    """urlsplit, with a malformed URL (`http://[::1/rss`, a bad port) a config error, not a ValueError.
+    A `secret` URL (a Slack webhook's path is its password) is not repeated in the error, which
+    reaches logs and the dashboard's banner."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise ctx.fail(where, f"bad URL {url!r} ({exc})") from None
+        raise ctx.fail(where, f"bad URL ({exc})" if secret else f"bad URL {url!r} ({exc})") from None
     return parts
 
 
@@ -853,7 +855,7 @@ def parse_notify(ctx: _Ctx, raw: Any, members: Iterable[MemberConfig],
     webhooks: list[WebhookConfig] = []
     for where, name, wm in _named_entries(ctx, "notify.webhooks", data.get("webhooks"), _WEBHOOK_KEYS):
         url = _as_str(ctx, f"{where}.url", wm.get("url"), required=True)
-        parts = _split_url(ctx, f"{where}.url", url)
+        parts = _split_url(ctx, f"{where}.url", url, secret=True)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ctx.fail(f"{where}.url", "expected an http(s):// webhook URL")
         kind = _as_str(ctx, f"{where}.kind", wm.get("kind")) or "slack"

@@ -166,14 +166,15 @@ def payload(kind: str, alerts: Sequence[Alert]) -> dict[str, Any]:
     title = alerts[0].title if len(alerts) == 1 else f"{len(alerts)} new alerts"
     if kind == "teams":
         def md(text: str, link: str | None) -> str:
+            # Feed text never makes a link of its own (`[Log in](https://…)`) nor ends ours early.
             safe = text.replace("[", "(").replace("]", ")")
-            return f"[{safe}]({link})" if link else safe
+            return f"[{safe}]({_md_link_target(link)})" if link else safe
 
         body = "\n\n".join(
-            "**" + a.title + "**" + "".join("  \n" + md(t, link) for t, link in a.lines) for a in alerts
+            "**" + md(a.title, None) + "**" + "".join("  \n" + md(t, link) for t, link in a.lines) for a in alerts
         )
         return {"@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": title[:150],
-                "title": title, "text": body}
+                "title": md(title, None), "text": body}
 
     def mrkdwn(text: str, link: str | None) -> str:
         safe = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -181,6 +182,12 @@ def payload(kind: str, alerts: Sequence[Alert]) -> dict[str, Any]:
 
     blocks = [f"*{mrkdwn(a.title, None)}*" + "".join("\n" + mrkdwn(t, link) for t, link in a.lines) for a in alerts]
     return {"text": "\n\n".join(blocks)}
+
+
+def _md_link_target(url: str) -> str:
+    """A URL as a Markdown link's target: the characters that would end it, or open a second link
+    inside it, percent-encoded (a server reads %28 as it reads "(")."""
+    return "".join(f"%{ord(ch):02X}" if ch in "()[]<> " else ch for ch in url)
 
 
 def post_json(url: str, body: dict[str, Any]) -> None:
