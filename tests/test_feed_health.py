@@ -291,6 +291,22 @@ def test_rss_ttl_is_a_minimum_interval(tmp_path: Path, store: Store, feed_server
     assert h.feed().next_attempt_at == T0 + timedelta(hours=6)
 
 
+def test_an_hourly_ttl_is_polled_every_hourly_cycle_though_stored_seconds_after_one_started(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    """Answers are stored seconds after a cycle starts, and the next attempt counts from then: the
+    feed that asks for an hour is still due at the next hourly cycle, not the one after."""
+    url = feed_server.add("/hourly.xml", body=rss(ttl=60))
+    h = harness(tmp_path, store, [url])
+    h.clock.advance(seconds=4)  # stored at 10:00:04, as a cycle starting at 10:00 would
+    h.cycle()
+    assert h.feed().next_attempt_at == T0 + timedelta(hours=1, seconds=4)
+    h.clock.set(T0 + timedelta(minutes=50))  # a manual cycle well before: still not due
+    assert only(h.cycle()).skipped
+    h.clock.set(T0 + timedelta(hours=1))
+    assert only(h.cycle()).ok
+    assert len(feed_server.hits("/hourly.xml")) == 2
+
+
 def test_manual_full_cycle_ignores_the_schedule(tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
     url = feed_server.add("/ttl.xml", body=rss(ttl=180))
     h = harness(tmp_path, store, [url])

@@ -14,6 +14,7 @@ from tracker.policy import (
     Attempt,
     backoff_delay,
     decide,
+    is_due,
 )
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -99,3 +100,26 @@ def test_410_disables_with_a_reason_but_still_looks_once_a_day() -> None:
     d = decide(Attempt(ok=False, status=410), NOW, random.Random(0))
     assert d.disable_reason == GONE_REASON
     assert d.next_attempt_at == NOW + BACKOFF_CAP
+
+
+HOUR = 3600
+
+
+@pytest.mark.parametrize(
+    ("next_in", "interval_s", "gone", "due"),
+    [
+        (timedelta(seconds=4), HOUR, False, True),  # <ttl>60</ttl> stored 4 s into the last hourly cycle
+        (timedelta(minutes=5), HOUR, False, True),
+        (timedelta(minutes=5, seconds=1), HOUR, False, False),
+        (timedelta(minutes=1), 15 * 60, False, True),  # a 15-minute interval: a tenth of it, 90 s
+        (timedelta(minutes=2), 15 * 60, False, False),
+        (timedelta(seconds=4), None, False, False),  # a backoff or Retry-After: to the second
+        (timedelta(0), None, False, True),
+        (timedelta(seconds=30), None, True, True),  # a gone feed's daily look, stored 30 s into its cycle
+        (-timedelta(hours=1), HOUR, False, True),
+    ],
+)
+def test_a_feed_is_due_when_its_hint_falls_due_just_after_the_cycle_starts(
+        next_in: timedelta, interval_s: int | None, gone: bool, due: bool) -> None:
+    assert is_due(NOW + next_in, NOW, interval_s=interval_s, gone=gone) is due
+    assert is_due(None, NOW, interval_s=interval_s, gone=gone)

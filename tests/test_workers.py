@@ -16,6 +16,7 @@ from tests.feedserver import FeedServer
 from tests.test_enrichment import HTML, page, story
 from tests.test_enrichment import make_config as enrich_config
 from tests.test_enrichment import rss as article_rss
+from tests.test_feed_health import rss as ttl_rss
 from tests.test_ingest import make_config, rss
 from tracker.clock import system_clock
 from tracker.ingest import Ingestor, run_locked_cycle
@@ -200,5 +201,34 @@ def test_workers_read_the_articles_of_an_enrich_all_feed(feed_server: FeedServer
         assert report is not None and report.closed_cycle
         (clip,) = store.all_clips()
         assert clip.title == "City news" and clip.member_ids == ("kendra-brooks",)
+    finally:
+        store.close()
+
+
+def test_workers_poll_a_feed_whose_hint_falls_due_seconds_into_the_cycle(
+        feed_server: FeedServer, pg_url: str, tmp_path: Path) -> None:
+    """As in one process (tracker.policy.is_due): an hourly <ttl> stored 4 s into a cycle is polled
+    by the next hourly cycle; a 15-minute one due 2 minutes after a cycle starts waits (a tenth of
+    its interval is 90 s), claimed and set aside for that cycle, not polled twice."""
+    feed_server.add("/hourly", body=ttl_rss(ttl=60))
+    feed_server.add("/quarter", body=ttl_rss(ttl=15))
+    config = make_config(feed_server, ["/hourly", "/quarter"], tmp_path)
+    store, clock = Store(pg_url), FakeClock()
+    start = clock.now
+
+    def cycle_at(offset: timedelta) -> WorkerReport:
+        clock.set(start + offset)
+        report = run_worker(config, store, owner="w1", clock=clock, due_only=True, rejoin_within=timedelta(0),
+                            ingestor=Ingestor(config, store, clock=clock, parse_processes=0))
+        assert report is not None and report.closed_cycle
+        return report
+
+    try:
+        cycle_at(timedelta(seconds=4))
+        assert _hits(feed_server, ["/hourly", "/quarter"]) == Counter({"/hourly": 1, "/quarter": 1})
+        cycle_at(timedelta(minutes=13))  # /quarter is due at 15:04, 2 min on: beyond its 90 s
+        assert _hits(feed_server, ["/hourly", "/quarter"]) == Counter({"/hourly": 1, "/quarter": 1})
+        cycle_at(timedelta(hours=1))
+        assert _hits(feed_server, ["/hourly", "/quarter"]) == Counter({"/hourly": 2, "/quarter": 2})
     finally:
         store.close()

@@ -15,6 +15,10 @@ BACKOFF_CAP = timedelta(hours=24)
 # Publishers' caching hints are honoured, but a feed is never left alone longer than this.
 MAX_MIN_INTERVAL = timedelta(hours=12)
 GONE_REASON = "HTTP 410 Gone: the publisher removed this feed"
+# A feed's next attempt counts from when its answer was stored, seconds to minutes after its cycle
+# started; the next cycle starts on the clock. Without slack, a feed asking for an hour
+# (<ttl>60</ttl>) stored at 10:00:04 would wait for the 12:00 cycle, not 11:00.
+DUE_SLACK = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,21 @@ def min_interval(attempt: Attempt) -> int | None:
     ttl_s = attempt.ttl_minutes * 60 if attempt.ttl_minutes else None
     hints = [s for s in (attempt.max_age_s, ttl_s, attempt.known_min_interval_s) if s and s > 0]
     return min(max(hints), int(MAX_MIN_INTERVAL.total_seconds())) if hints else None
+
+
+def is_due(next_attempt_at: datetime | None, now: datetime, *, interval_s: int | None, gone: bool) -> bool:
+    """Whether a feed is due in the cycle starting at `now`. A publisher's interval (`interval_s`,
+    from max-age or <ttl>) and a gone feed's daily look may fall due up to DUE_SLACK after the cycle
+    starts (a tenth of the interval, when that is shorter); a backoff after a failure, and the
+    Retry-After it honours, are kept to the second."""
+    if next_attempt_at is None:
+        return True
+    slack = timedelta(0)
+    if gone:
+        slack = DUE_SLACK
+    elif interval_s:
+        slack = min(DUE_SLACK, timedelta(seconds=interval_s / 10))
+    return next_attempt_at <= now + slack
 
 
 def decide(attempt: Attempt, now: datetime, rng: random.Random) -> Decision:

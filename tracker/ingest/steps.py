@@ -58,7 +58,7 @@ from tracker.models import (
     ResolverState,
 )
 from tracker.normalize import believable_date, with_publisher_url
-from tracker.policy import Attempt, decide, link_retry_at, resolver_backoff
+from tracker.policy import Attempt, decide, is_due, link_retry_at, resolver_backoff
 from tracker.resolve.links import search_link
 from tracker.resolve.resolver import GoogleNewsResolver, LinkOutcome
 from tracker.store import Store
@@ -125,6 +125,13 @@ class Stored:
     articles_queued: int = 0
 
 
+def feed_is_due(state: FeedState, now: datetime) -> bool:
+    """tracker.policy.is_due for a feed's stored state: a publisher's interval is the one learnt
+    from its last good answer; after a failure the backoff counts."""
+    return is_due(state.next_attempt_at, now, gone=state.disabled_reason is not None,
+                  interval_s=state.min_interval_s if state.consecutive_failures == 0 else None)
+
+
 def due_step(
     feeds: Sequence[FeedConfig], states: Mapping[str, FeedState], now: datetime, *, due_only: bool
 ) -> tuple[list[tuple[FeedConfig, FeedState]], list[FeedReport]]:
@@ -133,7 +140,7 @@ def due_step(
     not_due: list[FeedReport] = []
     for feed in feeds:
         state = states[feed.id]
-        if due_only and state.next_attempt_at is not None and state.next_attempt_at > now:
+        if due_only and not feed_is_due(state, now):
             skip = f"next attempt at {state.next_attempt_at:%Y-%m-%d %H:%M} UTC"
             not_due.append(FeedReport(feed.id, feed.name, state.url, ok=True, skipped=skip))
         else:

@@ -32,7 +32,9 @@ from tracker.ingest.lease import (
 )
 from tracker.ingest.reports import FeedReport, FeedTally
 from tracker.ingest.runner import Ingestor, default_owner
+from tracker.ingest.steps import feed_is_due
 from tracker.models import Config
+from tracker.policy import DUE_SLACK
 from tracker.store import Store
 
 CLAIM_TTL = timedelta(minutes=5)
@@ -101,15 +103,22 @@ def run_worker(
     with LeaseRenewer(store, f"workers:{cycle}", lease_ttl, renew_every_s, clock,
                       claims=Claims(cycle, owner, claim_ttl)):
         while not (stop is not None and stop.is_set()):
-            claimed = [(configured.get(feed.id, feed), state)
-                       for feed, state in store.claim_feeds(cycle, owner, batch, claim_ttl, clock(), due_only=due_only)]
-            if not claimed:
+            now = clock()
+            taken = [(configured.get(feed.id, feed), state) for feed, state in store.claim_feeds(
+                cycle, owner, batch, claim_ttl, now, due_only=due_only, due_within=DUE_SLACK)]
+            claimed = [(feed, state) for feed, state in taken if not due_only or feed_is_due(state, now)]
+            if len(claimed) < len(taken):  # within the slack but not due: done for this cycle, unpolled
+                polled_now = {f.id for f, _ in claimed}
+                store.finish_claims(cycle, owner, [f.id for f, _ in taken if f.id not in polled_now])
+            if not taken:
                 in_flight, earliest = store.claims_in_flight(cycle)
                 if in_flight == 0:
                     break
                 # Others are still working (or died holding claims): wait for them or their expiry.
                 wait_s = poll_s if earliest is None else min(poll_s, max(0.05, (earliest - clock()).total_seconds()))
                 time.sleep(wait_s)
+                continue
+            if not claimed:
                 continue
             # A stop cancels queued fetches (no report) or reaches them before their fetch (a STOPPED one).
             polled = runner.poll_feeds(claimed, stop=stop, progress=progress)

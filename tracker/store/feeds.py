@@ -136,9 +136,12 @@ class FeedsMixin(StoreBase):
     # ------------------------------------------------------------ claims (multi-worker cycles, PostgreSQL)
 
     def claim_feeds(
-        self, cycle: int, owner: str, limit: int, ttl: timedelta, now: datetime, *, due_only: bool = False
+        self, cycle: int, owner: str, limit: int, ttl: timedelta, now: datetime, *, due_only: bool = False,
+        due_within: timedelta = timedelta(0),
     ) -> list[tuple[FeedConfig, FeedState]]:
-        """Claim up to `limit` feeds not yet done in this cycle (or whose claim expired).
+        """Claim up to `limit` feeds not yet done in this cycle (or whose claim expired); with
+        due_only, those whose next attempt is at most `due_within` away (the caller decides,
+        with tracker.policy.is_due, which of those are due).
 
         FOR UPDATE SKIP LOCKED: concurrent claimers never wait for each other nor take the
         same row; the claim is committed before this returns.
@@ -150,7 +153,8 @@ class FeedsMixin(StoreBase):
         )
         query = select(FeedRow).where(col(FeedRow.active).is_(True), claimable)
         if due_only:
-            query = query.where(or_(col(FeedRow.next_attempt_at).is_(None), col(FeedRow.next_attempt_at) <= now))
+            query = query.where(or_(col(FeedRow.next_attempt_at).is_(None),
+                                    col(FeedRow.next_attempt_at) <= now + due_within))
         query = query.order_by(col(FeedRow.id)).limit(limit).with_for_update(skip_locked=True)
         with self.session() as s:
             rows = s.execute(query).scalars().all()
