@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 
 from tests.feedserver import FeedServer, Route
 from tests.test_ingest import DATA, make_config, rss
+from tracker.errors import StorageError
 from tracker.ingest import FeedReport, Ingestor
 from tracker.ingest.parsepool import ParsePool, parse_and_match
 from tracker.store import Store
@@ -173,3 +175,47 @@ def test_parse_processes_exit_when_ingest_is_killed(feed_server: FeedServer, tmp
     while any(_alive(pid) for pid in tree) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [pid for pid in tree if _alive(pid)]
+
+
+class _StoreFailingToRecordHealth(Store):
+    """The database goes away mid-cycle (a restart, a lock held past the busy timeout): recording
+    the first batch of fetch results fails, after the fetch threads have filled every parse slot."""
+
+    def record_fetches(self, *args: object, **kwargs: object) -> None:
+        time.sleep(1.0)  # meanwhile the fetch threads take every parse slot and wait for more
+        raise StorageError("database is locked")
+
+
+def test_a_database_error_mid_cycle_ends_the_cycle_instead_of_hanging_it(
+    feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fetch threads waiting for a parse slot used to wait for good once the loop that frees the
+    slots had died; the pool's shutdown then waited for them, so the cycle (and its lease) never
+    ended and the error was never reported."""
+    paths = []
+    for i in range(40):
+        feed_server.add(f"/f{i}", body=rss((f"Good Cause Eviction vote {i}", f"https://paper.example.com/{i}", "x")))
+        paths.append(f"/f{i}")
+    config = make_config(feed_server, paths, tmp_path)
+    monkeypatch.setattr("tracker.ingest.runner.HEALTH_FLUSH_S", 0.0)  # record after the first feed
+    store = _StoreFailingToRecordHealth(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    ingestor = Ingestor(config, store, parse_processes=2)
+    ingestor.pool_min_feeds = 1
+    ingestor.workers = 16  # more fetch threads than the pool's 8 parse slots
+    outcome: list[BaseException | object] = []
+
+    def cycle() -> None:
+        try:
+            outcome.append(ingestor.run_cycle())
+        except BaseException as exc:  # the test reports what came out
+            outcome.append(exc)
+
+    worker = threading.Thread(target=cycle, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    try:
+        assert not worker.is_alive(), "the cycle hung after the database error"
+        (result,) = outcome
+        assert isinstance(result, StorageError) and "database is locked" in str(result)
+    finally:
+        store.close()

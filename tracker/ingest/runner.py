@@ -257,6 +257,9 @@ class Poll:
         self.finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
         self.outstanding = 0  # futures not yet taken off `finished`
         self.cancelled = False
+        # Set when the loop dies: fetch threads waiting for a parse slot give up instead of waiting
+        # for a loop that will never free one (the pool's shutdown would wait for them for good).
+        self.aborted = threading.Event()
         self.health: list[tuple[str, FetchOutcome, datetime]] = []
         self.last_flush = time.monotonic()
 
@@ -270,6 +273,7 @@ class Poll:
                         self.take(self.next_finished())
                 except BaseException:
                     # Ctrl-C or a crash: drop the queued feeds instead of fetching them for nothing.
+                    self.aborted.set()
                     self.cancel_queued()
                     raise
         finally:
@@ -298,7 +302,10 @@ class Poll:
         if isinstance(step, Fetched):
             if not self.use_parsers:
                 return parse_step(step, self.ingestor.matcher)
-            self.parse_slots.acquire()  # released when its parse comes back
+            # Released when its parse comes back; the wait is in turns so that a dead loop ends it.
+            while not self.parse_slots.acquire(timeout=WAKE_S):
+                if self.aborted.is_set():
+                    return PollResult(feed, state, stopped=True)
         return step
 
     def next_finished(self) -> Future[Any] | None:
