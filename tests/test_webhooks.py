@@ -169,6 +169,20 @@ def test_retried_then_recorded_as_failed_then_posted_when_it_answers(store: Stor
     assert store.recent_deliveries("webhook", status="failed") == []
 
 
+def test_a_story_a_failed_post_owed_is_posted_when_the_webhook_answers_two_days_later(store: Store) -> None:
+    add_clip(store, "k1", NOW - timedelta(hours=1), members=["kendra-brooks"], title="Brooks wins vote")
+    with webhook_server() as hook:
+        config = make_config(hook_config(hook.url, events=["new_clips"]))
+        (hook_cfg,) = config.notify.webhooks
+        hook.statuses = [503] * 3
+        assert run_webhook(config, store, hook_cfg, NOW, sleep=lambda s: None).error
+        later = run_webhook(config, store, hook_cfg, NOW + timedelta(days=2), sleep=lambda s: None)
+        assert (later.posted, later.error) == (1, None) and "Brooks wins vote" in hook.texts()[-1]
+        # Owed no more: the next run looks back a day again, and posts nothing twice.
+        assert run_webhook(config, store, hook_cfg, NOW + timedelta(days=2, hours=1)).posted == 0
+    assert store.recent_deliveries("webhook", status="failed") == []
+
+
 def test_unreachable_webhook_does_not_stop_the_others(store: Store) -> None:
     add_clip(store, "k1", NOW - timedelta(hours=1), members=["kendra-brooks"])
     with webhook_server() as hook:

@@ -2,8 +2,9 @@
 
 Each alert has a key; the delivery log keeps one per webhook, so an alert is posted once however often
 this runs (after every ingest cycle). Posts are retried a few times with timeouts, a webhook posts at
-most `max_per_hour` alerts an hour (the rest wait for the next run), and a webhook that stays down has
-its alerts recorded as failed and posted once it answers again.
+most `max_per_hour` alerts an hour (the rest wait for the next run, while their story is less than a
+day old), and a webhook that stays down has its alerts recorded as failed; its new-story alerts are
+posted once it answers again, within a week.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from tracker.errors import NotifyError
 from tracker.export.sanitize import clean_text, safe_http_url
 from tracker.health import health_report
 from tracker.models import ClipFilter, Config, NotifyFilter, WebhookConfig
-from tracker.notify.digest import dashboard_clip_url
+from tracker.notify.digest import MAX_LOOKBACK, dashboard_clip_url
 from tracker.notify.select import keeps
 from tracker.notify.stories import Story, changed_stories, group_stories
 from tracker.store import Store
@@ -220,8 +221,12 @@ def _post_with_retries(hook: WebhookConfig, body: dict[str, Any], poster: Poster
 def alerts_for(config: Config, store: Store, hook: WebhookConfig, now: datetime) -> list[Alert]:
     alerts: list[Alert] = []
     if "new_clips" in hook.events:
-        stories = changed_stories(store, now - NEW_STORIES_LOOKBACK)
-        alerts += new_story_alerts(config, hook, [s for s in stories if s.first_seen_at >= now - NEW_STORIES_LOOKBACK])
+        since = now - NEW_STORIES_LOOKBACK
+        failed = store.first_failed_at(CHANNEL, hook.name, hook.name)
+        if failed is not None:  # what a failed post owed is still owed after a day down, for up to a week
+            since = max(now - MAX_LOOKBACK, min(since, failed - NEW_STORIES_LOOKBACK))
+        stories = changed_stories(store, since)
+        alerts += new_story_alerts(config, hook, [s for s in stories if s.first_seen_at >= since])
     if "spike" in hook.events:
         since = now - timedelta(days=SPIKE_BASELINE_DAYS + 2)
         stories = group_stories(store.all_clips(ClipFilter(since=since)))
