@@ -206,6 +206,18 @@ def test_hourly_limit_holds_the_rest_for_later(store: Store) -> None:
         assert (later.posted, later.waiting) == (2, 1)
 
 
+def test_under_the_hourly_limit_a_spike_goes_before_the_stories_that_make_it(store: Store) -> None:
+    # A quiet member (nothing in 14 days), then six stories today: a spike, and six story alerts.
+    for n in range(6):
+        add_clip(store, f"k{n}", NOW - timedelta(minutes=n + 1), members=["kendra-brooks"], title=f"Story {n}")
+    with webhook_server() as hook:
+        config = make_config(hook_config(hook.url, events=["new_clips", "spike"], max_per_hour=2,
+                                         spike_ratio=3, spike_min_stories=3))
+        first = run_webhooks(config, store, NOW)[0]
+        assert (first.posted, first.waiting) == (2, 5)
+        assert any("Spike: 6 stories about Kendra Brooks" in text for text in hook.texts())
+
+
 @pytest.mark.parametrize("command", [["alerts", "test", "comms-slack"], ["alerts", "run"]])
 def test_cli(store: Store, tmp_path: Any, command: list[str]) -> None:
     import yaml

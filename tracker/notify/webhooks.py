@@ -250,7 +250,9 @@ def run_webhook(config: Config, store: Store, hook: WebhookConfig, now: datetime
         return WebhookResult(hook.name, 1, 0)
     alerts = alerts_for(config, store, hook, now)
     done = store.delivered_keys(CHANNEL, hook.name, (k for a in alerts for k in a.keys))
-    owed = [a for a in alerts if done.isdisjoint(a.keys)]
+    # Under the hourly cap a spike or a failing feed (one alert about many stories, or about none
+    # arriving) goes before the single stories, which would otherwise crowd it out on a busy day.
+    owed = sorted((a for a in alerts if done.isdisjoint(a.keys)), key=lambda a: a.key.startswith("story:"))
     budget = max(0, hook.max_per_hour - store.sent_since(CHANNEL, hook.name, now - timedelta(hours=1)))
     sending, waiting = owed[:budget], len(owed) - min(budget, len(owed))
     posted = 0
