@@ -198,16 +198,23 @@ def build_message(smtp: SmtpConfig, recipient: str, content: DigestContent, now:
     return message
 
 
+def reach_back_for_failures(store: Store, channel: str, name: str, recipient: str, since: datetime,
+                            now: datetime) -> datetime:
+    """`since`, moved back to a day before the first failed send still owed to this recipient
+    (a digest's or a webhook's), and never more than MAX_LOOKBACK back."""
+    failed = store.first_failed_at(channel, name, recipient)
+    if failed is not None:
+        since = min(since, failed - FIRST_LOOKBACK)
+    return max(now - MAX_LOOKBACK, since)
+
+
 def pending_stories(config: Config, store: Store, digest: DigestConfig, recipient: str, now: datetime) -> list[Story]:
     """The stories this recipient is owed: kept by the digest's filter, first seen (or reviewed) since
     their last digest, and not already delivered to them by any digest."""
     # Since the last digest that reached them; stories of a failed send stay owed (up to MAX_LOOKBACK).
     last = store.last_sent_at(CHANNEL, digest.name, recipient)
     since = last - STORE_LAG if last is not None else now - FIRST_LOOKBACK
-    failed = store.first_failed_at(CHANNEL, digest.name, recipient)
-    if failed is not None:
-        since = min(since, failed - FIRST_LOOKBACK)
-    since = max(now - MAX_LOOKBACK, since)
+    since = reach_back_for_failures(store, CHANNEL, digest.name, recipient, since, now)
     stories = [s for s in changed_stories(store, since) if keeps(config, digest.filter, s)]
     return undelivered(stories, store.delivered_keys(CHANNEL, recipient, (k for s in stories for k in s.delivery_keys)))
 

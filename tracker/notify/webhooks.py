@@ -22,7 +22,7 @@ from tracker.errors import NotifyError
 from tracker.export.sanitize import clean_text, safe_http_url
 from tracker.health import health_report
 from tracker.models import ClipFilter, Config, NotifyFilter, WebhookConfig
-from tracker.notify.digest import MAX_LOOKBACK, dashboard_clip_url
+from tracker.notify.digest import dashboard_clip_url, reach_back_for_failures
 from tracker.notify.select import keeps
 from tracker.notify.stories import Story, changed_stories, group_stories
 from tracker.store import Store
@@ -221,10 +221,8 @@ def _post_with_retries(hook: WebhookConfig, body: dict[str, Any], poster: Poster
 def alerts_for(config: Config, store: Store, hook: WebhookConfig, now: datetime) -> list[Alert]:
     alerts: list[Alert] = []
     if "new_clips" in hook.events:
-        since = now - NEW_STORIES_LOOKBACK
-        failed = store.first_failed_at(CHANNEL, hook.name, hook.name)
-        if failed is not None:  # what a failed post owed is still owed after a day down, for up to a week
-            since = max(now - MAX_LOOKBACK, min(since, failed - NEW_STORIES_LOOKBACK))
+        # What a failed post owed is still owed after a day down, for up to a week.
+        since = reach_back_for_failures(store, CHANNEL, hook.name, hook.name, now - NEW_STORIES_LOOKBACK, now)
         stories = changed_stories(store, since)
         alerts += new_story_alerts(config, hook, [s for s in stories if s.first_seen_at >= since])
     if "spike" in hook.events:

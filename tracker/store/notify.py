@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, func, or_, select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
 from tracker.models import ClipView, DeliveryView
@@ -101,9 +101,13 @@ class NotifyMixin(StoreBase):
         An item whose last attempt failed before a later send reached the recipient is owed no more:
         that send left it out (the digest's filter no longer keeps it, or it aged out). Counting it
         would stretch every later digest's look-back to the maximum, for good."""
-        last_sent = self.last_sent_at(channel, name, recipient)
-        since = () if last_sent is None else (col(NotifyDeliveryRow.last_attempt_at) >= last_sent,)
-        return self._when(func.min(NotifyDeliveryRow.first_attempt_at), channel, name, recipient, FAILED, *since)
+        sent = aliased(NotifyDeliveryRow)
+        last_sent = select(func.max(col(sent.sent_at))).where(
+            col(sent.channel) == channel, col(sent.name) == name, col(sent.recipient) == recipient,
+            col(sent.status) == SENT,
+        ).scalar_subquery()
+        owed = or_(last_sent.is_(None), col(NotifyDeliveryRow.last_attempt_at) >= last_sent)
+        return self._when(func.min(NotifyDeliveryRow.first_attempt_at), channel, name, recipient, FAILED, owed)
 
     def _when(self, aggregate: Any, channel: str, name: str, recipient: str, status: str,
               *conditions: ColumnElement[bool]) -> datetime | None:
