@@ -188,3 +188,63 @@ def test_a_database_a_newer_version_migrated_is_refused_in_one_line(db_url: str)
     with engine.connect() as conn:  # and nothing was changed
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0099"
     engine.dispose()
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection")
+def test_0012_rekeys_clips_stored_with_a_tracking_parameter_learnt_since(db_url: str) -> None:
+    """DW's feed links carry ?maca=…, the Monitor's ?icid=rss. Stored under the old rule, a clip keeps
+    being found by its link: it moves to today's id (its mentions, search text, delivery record and
+    article-queue row with it), or merges into the copy stored without the parameter, staff's
+    approval and headline kept and every open form made stale."""
+    from tracker.models import ClipFilter
+    from tracker.store.search import index_clips
+
+    _upgrade_to(db_url, "0011")
+    dw = "https://www.dw.com/en/council-vote/a-1?maca=en-rss-en-all-1573-rdf"
+    monitor_plain = "https://www.csmonitor.com/USA/2025/0102/rent-vote"
+    monitor_tracked = monitor_plain + "?icid=rss"
+    engine = make_engine(db_url, migrate=False)
+    with engine.begin() as conn:
+        insert_old_clip(conn, "dw-old", "Kendra Brooks wins the rent vote", canonical_url=dw, url=dw, status="new",
+                        first_seen_at="2025-01-01 00:00:00")
+        insert_old_clip(conn, "cs-old", "Monitor story", canonical_url=monitor_tracked, url=monitor_tracked,
+                        headline="Staff headline", reviewed_by="maria", reviewed_at="2025-01-04 00:00:00",
+                        first_seen_at="2025-01-01 00:00:00", version=3)
+        kept = clip_id_for(canonical_url(monitor_plain))
+        insert_old_clip(conn, kept, "Monitor story", canonical_url=monitor_plain, url=monitor_plain, status="new",
+                        tags='["tx"]', first_seen_at="2025-01-02 00:00:00", version=1)
+        for cid in ("dw-old", "cs-old", kept):
+            conn.execute(text("INSERT INTO clip_source (clip_id, feed_id, guid, first_seen_at) "
+                              "VALUES (:c, :f, '', '2025-01-02 00:00:00')"), {"c": cid, "f": f"feed-{cid}"})
+        conn.execute(text(
+            "INSERT INTO mention (clip_id, kind, target_id, term, field, snippet, hit_start, hit_end, manual, suppressed) "
+            "VALUES ('dw-old', 'member', 'kendra-brooks', 'Kendra Brooks', 'title', '', 0, 13, false, false)"))
+        conn.execute(text(
+            "INSERT INTO notify_delivery (channel, name, recipient, item_key, status, attempts, first_attempt_at, "
+            "last_attempt_at, sent_at) VALUES ('digest', 'daily', 'maria@example.org', 'dw-old', 'sent', 1, "
+            "'2025-01-02 00:00:00', '2025-01-02 00:00:00', '2025-01-02 00:00:00')"))
+        conn.execute(text(
+            "INSERT INTO enrichment (item_key, clip_id, feed_id, search_for, link, state, attempts, queued_at) "
+            "VALUES (:k, 'dw-old', 'feed-dw-old', '', :k, 'done', 1, '2025-01-02 00:00:00')"), {"k": dw})
+        index_clips(conn, ["dw-old", "cs-old", kept])
+    engine.dispose()
+
+    store = Store(db_url)
+    moved_id = clip_id_for(canonical_url(dw))
+    assert canonical_url(dw) == "https://www.dw.com/en/council-vote/a-1"
+    moved = store.get_clip(moved_id)
+    assert moved.url == "https://www.dw.com/en/council-vote/a-1" and moved.member_ids == ("kendra-brooks",)
+    assert moved.feed_ids == ("feed-dw-old",)
+    found = store.list_clips(ClipFilter(text="rent vote"), with_total=True)
+    assert [c.id for c in found.clips] == [moved_id] and found.total == 1
+    assert store.delivered_keys("digest", "maria@example.org", [moved_id]) == {moved_id}
+    merged = store.get_clip(kept)
+    assert merged.status.value == "approved" and merged.headline == "Staff headline" and merged.reviewed_by == "maria"
+    assert merged.version == 4 and set(merged.feed_ids) == {"feed-cs-old", f"feed-{kept}"} and merged.tags == ("tx",)
+    assert merged.first_seen_at.day == 1
+    assert any(h.action == "merge" for h in store.history(kept))
+    assert {c.id for c in store.all_clips()} == {moved_id, kept}
+    assert [c.id for c in store.list_clips(ClipFilter(text="monitor story")).clips] == [kept]
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT item_key FROM enrichment")).scalars().all() == [canonical_url(dw)]
+    store.close()

@@ -12,7 +12,15 @@ from click.testing import CliRunner
 
 from tests.fakes import NOW, FakeClock
 from tests.notifykit import DASHBOARD, add_clip, make_config, webhook_server
-from tracker.models import FeedConfig, FetchOutcome, StoryPlacement
+from tracker.models import (
+    FeedConfig,
+    FetchOutcome,
+    MatchedEntry,
+    Mention,
+    ParsedEntry,
+    StoryPlacement,
+)
+from tracker.normalize import canonical_url, clip_id_for
 from tracker.notify import run_webhook, run_webhooks
 from tracker.store import Store
 
@@ -67,6 +75,26 @@ def test_a_copy_posted_before_the_stories_step_placed_it_is_not_posted_again_as_
         assert run_webhooks(config, store, NOW + timedelta(hours=27))[0].posted == 0
         assert len(hook.posts) == 1
     assert [d.item_key for d in store.recent_deliveries("webhook")] == [f"story:{copy}"]
+
+
+def test_a_story_posted_before_its_search_link_was_resolved_is_not_posted_again(store: Store) -> None:
+    # Posted under the search link's clip id; the resolver then moves the clip to its publisher's URL
+    # (a new id). The delivery record moves with it, or the next run would post the story again.
+    link = "https://news.google.com/rss/articles/CBMiRENTCAP?oc=5"
+    entry = ParsedEntry(title="Brooks wants to cap rent increases", link=link, guid=link, summary="Kendra Brooks said.",
+                        content="", published_at=NOW - timedelta(hours=1), source_outlet="WRAL")
+    mention = Mention(kind="member", target_id="kendra-brooks", term="Kendra Brooks", field="summary", snippet="")
+    item = MatchedEntry(entry, canonical_url(link), clip_id_for(canonical_url(link)), (mention,), search_link=link,
+                        resolved=False)
+    store.store_entries("search-brooks", [item], NOW - timedelta(minutes=50))
+    with webhook_server() as hook:
+        config = make_config(hook_config(hook.url, events=["new_clips"]))
+        assert run_webhooks(config, store, NOW)[0].posted == 1
+        done = store.resolve_link(item.canonical_url, "https://www.wral.com/story/philly-rent-cap/", NOW + timedelta(minutes=5))
+        assert done is not None and done.clip_id != item.clip_id
+        assert run_webhooks(config, store, NOW + timedelta(minutes=30))[0].posted == 0
+        assert len(hook.posts) == 1
+    assert [d.item_key for d in store.recent_deliveries("webhook")] == [f"story:{done.clip_id}"]
 
 
 def test_teams_gets_a_message_card(store: Store) -> None:

@@ -24,6 +24,9 @@ _TRACKING_PARAMS = frozenset(
         "sr_share", "share", "rss", "taid", "cid", "ref_src", "ref_url", "spm",
         "mkt_tok", "vero_id", "oly_anon_id", "oly_enc_id", "__twitter_impression",
         "s_cid", "src", "ftag", "leadsource", "sref", "partner", "at_medium", "at_campaign",
+        # Seen in real feeds' links (../shared/corpus): Al Jazeera, the Monitor, DW, heise; and the NYT's.
+        # Adding one re-keys stored clips (migration 0012 moves or merges them).
+        "traffic_source", "icid", "maca", "wt_mc", "wt_zmc", "emc",
     }
 )
 _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "itm_", "at_", "trk_")

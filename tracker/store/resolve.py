@@ -21,6 +21,7 @@ from sqlmodel import col
 from tracker.models import MatchedEntry, Resolution, ResolveQueueStatus, ResolverState, ResolveTask
 from tracker.normalize import canonical_url, clean_url, clip_id_for, with_publisher_url
 from tracker.store.base import StoreBase
+from tracker.store.rekey import move_delivery_keys
 from tracker.store.tables import (
     AuditRow,
     ClipRow,
@@ -211,7 +212,7 @@ class ResolveMixin(StoreBase):
 
     @staticmethod
     def _move_children(s: Session, old_id: str, new_id: str, *, old_tagged_later: bool) -> None:
-        """Mentions, sources, history and queue rows of old_id become new_id's. For a member or campaign
+        """Mentions, sources, history, queue rows and delivery records of old_id become new_id's. For a member or campaign
         both have, a staff decision (attached or removed) beats an automatic match, and of two staff
         decisions the later one wins."""
         have = {(m.kind, m.target_id): m for m in s.execute(select(MentionRow).where(col(MentionRow.clip_id) == new_id)).scalars()}
@@ -232,6 +233,7 @@ class ResolveMixin(StoreBase):
         s.execute(update(AuditRow).where(col(AuditRow.clip_id) == old_id).values(clip_id=new_id))
         s.execute(update(LinkResolutionRow).where(col(LinkResolutionRow.clip_id) == old_id).values(clip_id=new_id))
         s.execute(update(EnrichmentRow).where(col(EnrichmentRow.clip_id) == old_id).values(clip_id=new_id))
+        move_delivery_keys(s.connection(), old_id, new_id)
 
     # ------------------------------------------------------------ the resolver's back-off
 
