@@ -352,3 +352,46 @@ def test_the_worker_closing_a_shared_cycle_resolves_the_links_once(
     assert sorted(r.path for r in google.requests if r.method == "GET") == sorted(
         f"/rss/articles/{current_id(u)}" for u in stories)  # each link looked up once, by the closer alone
     store.close()
+
+
+def test_a_search_item_matched_while_its_queued_link_waits_is_held_back_then_moved(
+        feed_server: FeedServer, google: FakeGoogleNews, tmp_path: Path) -> None:
+    """The item first names nobody (its link is queued with no clip); an hour later Google's summary
+    names her, while the resolver has not looked the link up yet. The clip is stored under the search
+    link: it must say so (never exported as the publisher's address) and move when the link resolves."""
+    from tests.test_enrichment import HTML, page, story
+    from tracker.export import export_clips
+
+    article = f"{feed_server.base_url}/news/vote"
+    feed_server.add("/news/vote", body=page("Vote today", story(naming="Councilmember Kendra Brooks")), headers=HTML)
+    link = google.add(article)
+
+    def search_feed(summary: str) -> bytes:
+        return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>S</title><item><title>Council votes today'
+                f'</title><link>{link}</link><description>{summary}</description><pubDate>Mon, 23 Nov 2026 10:00:00 GMT'
+                f'</pubDate></item></channel></rss>').encode()
+
+    def config(**settings: Any) -> Config:
+        data = {"settings": {"google_news_url": google.base_url, "allow_private_hosts": True,
+                             "google_news_min_interval_s": 0, **settings},
+                "feeds": [{"url": feed_server.url("/search"), "id": "search", "search_for": "member:kendra-brooks"}],
+                **REGISTRY}
+        return parse_config(data, str(tmp_path / "feeds.yml"), tmp_path)
+
+    store, clock = Store(f"sqlite:///{tmp_path / 't.db'}"), FakeClock()
+    feed_server.add("/search", body=search_feed("Housing vote"))
+    cycle(config(resolve_per_cycle=0), store, clock)
+    assert store.all_clips() == []
+    clock.advance(hours=1)
+    feed_server.add("/search", body=search_feed("Councilmember Kendra Brooks of Philadelphia spoke."))
+    cycle(config(resolve_per_cycle=0), store, clock)
+    (waiting,) = store.all_clips()
+    assert not waiting.resolved and "/rss/articles/" in waiting.url
+    store.set_status([waiting.id], ClipStatus.APPROVED, "ana", clock())
+    assert "/rss/articles/" not in export_clips("json", store.all_clips(), Registry()).decode()
+
+    clock.advance(hours=1)
+    cycle(config(), store, clock)
+    (moved,) = store.all_clips()
+    assert moved.url == article and moved.resolved and moved.status == ClipStatus.APPROVED
+    store.close()

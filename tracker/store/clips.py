@@ -218,6 +218,10 @@ class ClipsMixin(StoreBase):
                     sources += 1
                 if not item.resolved and queued is None:
                     enqueue(s, item, now)
+                elif queued is not None and (queued.clip_id is None or s.get(ClipRow, queued.clip_id) is None):
+                    # The link was queued while its item matched nobody (or its clip was pruned): this clip
+                    # is the one its resolution moves, and until then it says "link not resolved yet".
+                    queued.clip_id = item.clip_id
         return StoreOutcome(new_clips=new, updated_clips=updated, new_sources=sources, new_ids=tuple(new_ids))
 
     def known_clip_ids(self, clip_ids: Sequence[str]) -> set[str]:
