@@ -583,6 +583,24 @@ def test_a_matched_search_clip_s_article_is_read_once_though_its_link_was_resolv
     assert len(feed_server.hits("/news/m")) == 1
 
 
+def test_an_unmatched_search_items_article_is_read_once_though_its_link_was_resolved_since(
+        feed_server: FeedServer, google: FakeGoogleNews, store: Store, tmp_path: Path) -> None:
+    """Queued under its Google link, resolved, read and dropped (it names nobody). The same item in
+    the feed's next readings maps to the publisher's page: the same page, not read a second time."""
+    base = feed_server.base_url
+    feed_server.add("/news/snow", body=page("Snow expected", story(naming=None)), headers=HTML)
+    link = google.add(f"{base}/news/snow")
+    config = make_config(feed_server, tmp_path, google_news_url=google.base_url)
+    clock = FakeClock()
+    for i in range(3):  # the feed changes every time (another item): it is parsed each time
+        feed_server.add("/search", body=rss(("Snow expected this weekend", link), (f"Other {i}", f"{base}/other{i}")))
+        report = cycle(config, store, clock)
+        assert report.feeds[0].ok and not report.feeds[0].not_modified
+        clock.advance(hours=1)
+    assert len(feed_server.hits("/news/snow")) == 1
+    assert not [c for c in store.all_clips() if "snow" in c.url or "Snow" in c.title]
+
+
 def test_a_clip_staff_added_from_its_page_is_not_read_again_when_a_feed_carries_it(
         feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
     base = feed_server.base_url

@@ -84,10 +84,13 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
         stored as a clip (another feed's) only gains this feed as a source."""
         queued = 0
         with self.session() as s, s.no_autoflush:
+            # An unmatched search item was queued under its search link's key; resolved since, it is keyed
+            # by its publisher's URL, and is the same page (read once, not again under the new key).
+            given = [item.canonical_url for item in items]
             items = [self._as_stored(s, item) for item in items]
             keys = [item.canonical_url for item in items]
             # One query each for what is known already (a search feed re-polled carries the same items).
-            queued_keys = self._existing(s, col(EnrichmentRow.item_key), keys)
+            queued_keys = self._existing(s, col(EnrichmentRow.item_key), list(dict.fromkeys([*keys, *given])))
             clip_ids = self._existing(s, col(ClipRow.id), [item.clip_id for item in items if not item.mentions])
             sourced = self._existing(s, col(ClipSourceRow.clip_id), list(clip_ids), col(ClipSourceRow.feed_id) == feed_id)
             waiting_links = self._existing(s, col(LinkResolutionRow.link_key), keys)
@@ -95,8 +98,10 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
             read_clips = self._existing(s, col(EnrichmentRow.clip_id), matched)
             read_clips |= self._existing(s, col(ClipRow.id), matched,
                                          or_(col(ClipRow.manual).is_(True), col(ClipRow.article) != ""))
-            for item in items:
+            for given_key, item in zip(given, items, strict=True):
                 if item.canonical_url in queued_keys or (item.mentions and item.clip_id in read_clips):
+                    continue
+                if not item.mentions and given_key in queued_keys:
                     continue
                 queued_keys.add(item.canonical_url)
                 link = item.search_link or item.entry.link
