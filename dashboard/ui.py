@@ -359,20 +359,25 @@ def _undo(record: Undo, page: str | None) -> None:
     flash(f"Undone: {changed} change{'s' if changed != 1 else ''} taken back", ":material/undo:", page=page)
 
 
-def ask_before_publishing(clip_ids: Sequence[str]) -> bool:
-    """True (and the question is queued) when some of these clips should be looked at again before
-    they go on the website; the page then shows confirm_box. Asked once per action."""
+def ask_before_publishing(clip_ids: Sequence[str], page: str) -> bool:
+    """True (and the question is queued for `page`) when some of these clips should be looked at again
+    before they go on the website; that page then shows confirm_box. Asked once per action."""
     warnings = data.publish_warnings(clip_ids)
     if not warnings:
         return False
-    st.session_state[Key.CONFIRM] = {"ids": list(clip_ids), "warnings": warnings}
+    st.session_state[Key.CONFIRM] = {"ids": list(clip_ids), "warnings": warnings, "page": page}
     return True
 
 
-def confirm_box(publish: Callable[[list[str]], None]) -> None:
-    """The queued publish question, if any: "Publish anyway" calls publish(ids), Cancel drops it."""
+def confirm_box(publish: Callable[[list[str]], None], page: str, *, about: Sequence[str] | None = None) -> None:
+    """The queued publish question, if any: "Publish anyway" calls publish(ids), Cancel drops it. A
+    question asked on another page, or (with `about`) about other clips than those shown, is dropped
+    unanswered: staff who moved on never publish what they did not see asked."""
     pending = st.session_state.get(Key.CONFIRM)
     if not pending:
+        return
+    if pending.get("page") != page or (about is not None and list(pending["ids"]) != list(about)):
+        st.session_state.pop(Key.CONFIRM, None)
         return
     ids, warnings = pending["ids"], pending["warnings"]
     shown = {c.id: c for c in data.clips(list(warnings))}

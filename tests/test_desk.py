@@ -204,6 +204,33 @@ def test_publishing_a_clip_with_no_member_or_campaign_asks_once(env: Store) -> N
     assert not any(b.key == Key.CONFIRM_YES for b in at.button), "asked once"
 
 
+def test_a_question_left_unanswered_does_not_follow_staff_to_another_clip(env: Store) -> None:
+    # Asked about a clip on Review, staff open another clip in the editor instead of answering:
+    # the editor never shows the first clip's question, so "Publish anyway" cannot publish its clip.
+    stray = add_clip(env, "abababababababab", mentions=())
+    at = run_app()
+    other = queue_ids(at)[1]
+    at.button(key=f"{Key.Q_APPROVE}{stray.id}").click().run()
+    assert any(b.key == Key.CONFIRM_YES for b in at.button)
+    at.button(key=f"{Key.Q_EDIT}{other}").click().run()
+    assert not any(b.key == Key.CONFIRM_YES for b in at.button)
+    assert env.get_clip(other).status is ClipStatus.NEW and env.get_clip(stray.id).status is ClipStatus.NEW
+
+
+def test_in_the_editor_a_question_about_one_clip_is_dropped_when_another_is_picked(env: Store) -> None:
+    stray = add_clip(env, "abababababababab", mentions=())
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state[Key.EDIT_CLIP] = stray.id
+    at.run()
+    at.switch_page("pages/editor.py").run()
+    at.button(key=Key.E_APPROVE).click().run()
+    assert any(b.key == Key.CONFIRM_YES for b in at.button)
+    other = next(c.id for c in env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=10).clips if c.id != stray.id)
+    at.selectbox(key=Key.E_PICK).set_value(other).run()
+    assert not any(b.key == Key.CONFIRM_YES for b in at.button)
+    assert env.get_clip(other).status is ClipStatus.NEW and env.get_clip(stray.id).status is ClipStatus.NEW
+
+
 def test_a_clip_that_is_ready_is_published_without_a_question(env: Store) -> None:
     at = run_app()
     first = queue_ids(at)[0]

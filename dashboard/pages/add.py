@@ -60,7 +60,7 @@ def _save(meta: PageMeta) -> None:
         ui.flash("That article was already tracked; opening it", ":material/info:", page="editor")
     # "Publish right away" asks what every other way to publish asks (no member or campaign, no blurb):
     # the editor it opens shows the question; a clip that is ready is published now.
-    if get(Key.A_APPROVE) and clip.status is not data.ClipStatus.APPROVED and not ui.ask_before_publishing([clip.id]):
+    if get(Key.A_APPROVE) and clip.status is not data.ClipStatus.APPROVED and not ui.ask_before_publishing([clip.id], "editor"):
         data.decide([clip.id], data.ClipStatus.APPROVED, ui.current_user())
     st.session_state[Key.A_GO_EDITOR] = True
     for key in (*_FIELDS, Key.A_META, Key.A_URL):

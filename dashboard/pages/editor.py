@@ -96,7 +96,7 @@ def _save_targets(clip: ClipView, names: dict[str, str]) -> None:
 
 @ui.refusals_as_notices
 def _set_status(clip: ClipView, status: ClipStatus, *, confirmed: bool = False) -> None:
-    if status is ClipStatus.APPROVED and not confirmed and ui.ask_before_publishing([clip.id]):
+    if status is ClipStatus.APPROVED and not confirmed and ui.ask_before_publishing([clip.id], "editor"):
         return  # confirm_box asks first
     with ui.own_change([clip.id]) as moved:
         _changed, record = data.decide([clip.id], status, ui.current_user())
@@ -120,7 +120,7 @@ except NotFoundError:
     st.query_params.pop("clip", None)
     st.stop()
 st.query_params["clip"] = clip.id  # the address bar now links to this clip
-ui.confirm_box(lambda ids: _set_status(clip, ClipStatus.APPROVED, confirmed=True))
+ui.confirm_box(lambda _ids: _set_status(clip, ClipStatus.APPROVED, confirmed=True), "editor", about=[clip.id])
 
 registry = data.registry()
 user = ui.current_user()

@@ -40,7 +40,7 @@ def _clear_filters() -> None:
 
 @ui.refusals_as_notices
 def _decide(clip_ids: list[str], approve: bool, *, confirmed: bool = False) -> None:
-    if approve and not confirmed and ui.ask_before_publishing(clip_ids):
+    if approve and not confirmed and ui.ask_before_publishing(clip_ids, "review"):
         return  # confirm_box asks; "Publish anyway" comes back here confirmed
     user = ui.current_user()
     changed, record = data.decide(clip_ids, data.ClipStatus.APPROVED if approve else data.ClipStatus.REJECTED, user)
@@ -184,7 +184,7 @@ if page.total_capped:  # a search stops counting at 1,000, or at its window: "at
 matching = f"{total:,}{'+' if page.total_capped else ''}"
 c4.metric("Matching these filters", matching)
 
-ui.confirm_box(lambda ids: _decide(ids, True, confirmed=True))
+ui.confirm_box(lambda ids: _decide(ids, True, confirmed=True), "review")
 if not page.clips and len(cursors) > 1:
     # The last page emptied (its clips decided, here or by a colleague): back to the page before.
     cursors.pop()
