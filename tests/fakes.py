@@ -12,7 +12,8 @@ from typing import overload
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from tracker.models import MatchedEntry, StoreOutcome
+from tracker.errors import FetchError
+from tracker.models import Article, MatchedEntry, StoreOutcome
 from tracker.store import Store
 
 # A fixed "now" for tests that only need some time: never today's date, so no test ages.
@@ -78,3 +79,18 @@ class _CrashingEntries(Sequence[MatchedEntry]):
             assert getattr(self.store._sessions, "open", 0) > 0, "entries read outside a transaction"
             raise RuntimeError(f"injected failure after {i} entries")
         return self.entries[i]
+
+
+class ArticlesByUrl:
+    """An ArticleReader serving ready-made Articles (what a page's extraction gave), no network; a url
+    it does not know is an HTTP 404. Lets a test hand the store what no real page extraction would."""
+
+    def __init__(self, articles: dict[str, Article]) -> None:
+        self.articles = articles
+        self.reads: list[str] = []
+
+    def read(self, url: str, session: object = None) -> Article:
+        self.reads.append(url)
+        if url not in self.articles:
+            raise FetchError(f"HTTP 404 ({url})", status=404)
+        return self.articles[url]

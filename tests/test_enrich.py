@@ -12,13 +12,17 @@ from tests.feedserver import FeedServer, Route
 from tracker.demo import demo_config
 from tracker.enrich import (
     add_clip_from_page,
+    extract_article,
     extract_page_meta,
+    fetch_article,
     fetch_page_meta,
+    is_consent_wall,
     match_page,
     staff_mention,
     with_edits,
 )
 from tracker.errors import FetchError
+from tracker.fetch import FetchOptions
 from tracker.models import Settings
 from tracker.store import Store
 
@@ -210,3 +214,73 @@ def test_late_meta_charset_is_honoured() -> None:
     body = ("<html><head>" + "<!-- padding -->" * 200 + '<meta charset="UTF-8"><title>Guns and\u00a0drones</title>'
             "</head><body></body></html>").encode()
     assert extract_page_meta(body, "https://a.example/x").title == "Guns and drones"
+
+
+# ------------------------------------------------------------------ hostile and unusual pages (found by review)
+
+
+def test_an_image_address_with_characters_no_database_stores_is_dropped() -> None:
+    for bad in ("\\ud800", "\\u0000"):
+        ld = '<script type="application/ld+json">{"@type":"NewsArticle","image":"https://cdn.example/i' + bad + '.jpg"}</script>'
+        meta = extract_article(f"<html><head>{ld}</head><body><p>x</p></body></html>".encode(), "https://p.example/a")
+        assert meta.image_url in (None, "https://cdn.example/i.jpg")
+
+
+def test_broken_addresses_and_deep_json_ld_never_raise() -> None:
+    deep = '<script type="application/ld+json">' + "[" * 5000 + "]" * 5000 + "</script>"
+    broken = '<meta property="og:image" content="https://[cdn.example/i.jpg"><link rel="canonical" href="https://[x">'
+    meta = extract_article(f"<html><head><title>T</title>{deep}{broken}</head><body></body></html>".encode(),
+                           "https://p.example/a")
+    assert meta.title == "T" and meta.image_url is None and meta.canonical_url is None
+
+
+def test_page_details_are_held_to_a_feeds_limits() -> None:
+    huge = "x" * 9000
+    head = (f'<meta property="og:site_name" content="{huge}"><meta name="author" content="{huge}">'
+            f'<meta property="og:title" content="{huge}"><meta property="og:description" content="{"y " * 6000}">')
+    meta = extract_article(f"<html><head>{head}</head><body></body></html>".encode(), "https://p.example/a")
+    assert len(meta.outlet) <= 200 and len(meta.author) <= 200 and len(meta.title) <= 500
+    assert len(meta.description) <= 5000
+
+
+@pytest.mark.parametrize("article_first", [True, False])
+def test_the_article_node_wins_over_the_page_node_whatever_their_order(article_first: bool) -> None:
+    nodes = ['{"@type": "WebPage", "author": {"name": "The Site"}}',
+             '{"@type": "NewsArticle", "author": {"name": "J. Reporter"}, "headline": "Story"}']
+    graph = ", ".join(reversed(nodes) if article_first else nodes)
+    ld = f'<script type="application/ld+json">{{"@graph": [{graph}]}}</script>'
+    meta = extract_article(f"<html><head>{ld}</head><body></body></html>".encode(), "https://p.example/a")
+    assert meta.author == "J. Reporter" and meta.title == "Story"
+
+
+@pytest.mark.parametrize(("codec", "declared"), [("euc_kr", "EUC-KR"), ("euc_jp", "EUC-JP"), ("iso2022_jp", "ISO-2022-JP"),
+                                                 ("cp874", "windows-874"), ("cp932", "windows-31j")])
+def test_pages_in_east_asian_and_thai_encodings_are_read(codec: str, declared: str) -> None:
+    text = {"euc_kr": "시의회가 임대료 상한을 통과시켰다", "euc_jp": "市議会は家賃の上限を可決した",
+            "iso2022_jp": "市議会は家賃の上限を可決した", "cp874": "สภาเมืองผ่านเพดานค่าเช่า",
+            "cp932": "市議会は家賃の上限を可決した"}[codec]
+    body = (f"<html><head><title>{text}</title></head><body><p>{text}</p></body></html>").encode(codec)
+    meta = extract_article(body, "https://p.example/a", declared)
+    assert meta.title == text
+
+
+@pytest.mark.parametrize(("url", "wall"), [
+    ("https://consent.yahoo.com/v2/collectConsent?sessionId=3", True),
+    ("https://consent.google.com/ml?continue=x", True),
+    ("https://www.example.com/gdpr?next=/a", True),
+    ("https://www.example.com/news/consent-decree-signed", False),
+    ("https://www.consentnews.example/a", False),
+])
+def test_consent_walls_are_known_by_host_and_path(url: str, wall: bool) -> None:
+    assert is_consent_wall(url) is wall
+
+
+def test_a_page_with_too_many_tags_is_refused_quickly(feed_server: FeedServer) -> None:
+    import time
+
+    feed_server.add("/big", body=b"<html><body>" + b"<div>x</div>" * 60_000 + b"</body></html>",
+                    headers={"Content-Type": "text/html"})
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="too large to read"):
+        fetch_article(feed_server.url("/big"), FetchOptions(allow_private_hosts=True))
+    assert time.monotonic() - started < 10  # trafilatura alone took minutes on pages like it

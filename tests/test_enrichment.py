@@ -695,3 +695,36 @@ def test_a_feeds_media_credit_is_the_image_credit_until_the_article_gives_one(
     clock.advance(hours=1)
     cycle(config, store, clock)  # the feed again: its credit does not undo staff's
     assert store.get_clip(clips["plain"].id).display_image_credit == "Staff credit"
+
+
+def test_a_page_whose_details_the_database_refuses_fails_its_item_not_the_queue(store: Store, tmp_path: Path) -> None:
+    """The database refuses what one page gave (here a lone surrogate, which no extraction would
+    give now; an index row too long was another way): that item fails, and the articles queued after
+    it are read in the same cycle. Unrecorded, it stayed first in line and stopped the queue for good."""
+    from tests.fakes import ArticlesByUrl
+    from tracker.ingest.steps import enrich_step
+    from tracker.match import compile_matcher
+    from tracker.models import Article, MatchedEntry, Mention, ParsedEntry
+
+    urls = [f"https://news.example.com/a/{name}" for name in ("poison", "good0", "good1")]
+    clock = FakeClock()
+    for url in urls:
+        entry = ParsedEntry(title=f"Kendra Brooks story {url[-5:]}", link=url, guid=url, summary="", content="")
+        item = MatchedEntry(entry, canonical_url(url), clip_id_for(canonical_url(url)),
+                            (Mention("member", "kendra-brooks", "Kendra Brooks", "title", ""),))
+        store.store_entries("paper", [item], clock())
+        store.queue_articles("paper", [item], clock())
+        clock.advance(minutes=1)
+    words = "Councilmember Kendra Brooks of Philadelphia spoke. " * 10
+    reader = ArticlesByUrl({url: Article(url=url, title="T", outlet="Paper", published_at=None, description="",
+                                         text=words, image_url="https://cdn.example/i\ud800.jpg" if "poison" in url else None)
+                            for url in urls})
+    registry = parse_config({**REGISTRY, "feeds": []}, str(tmp_path / "feeds.yml"), tmp_path)
+    report = enrich_step(store, reader, lambda: compile_matcher(registry.members, registry.campaigns), budget=10,
+                         clock=clock, threads=1)
+    assert report.error is None and (report.read, report.failed, report.left) == (2, 1, 0)
+    status = store.enrich_queue_status()
+    assert status.waiting == 0 and any("could not be stored" in reason for reason, _n in status.failures)
+    with store.engine.connect() as conn:
+        read = dict(conn.execute(text("SELECT url, article <> '' FROM clip")).all())
+    assert [bool(read[u]) for u in urls] == [False, True, True]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -43,6 +44,9 @@ from tracker.models import (
 )
 from tracker.normalize import (
     MAX_ARTICLE_CHARS,
+    MAX_HEADLINE_CHARS,
+    MAX_NAME_CHARS,
+    MAX_SUMMARY_CHARS,
     canonical_url,
     clean_text,
     clean_url,
@@ -56,11 +60,21 @@ from tracker.store import Store
 
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 _ARTICLE_TYPES = {"article", "newsarticle", "reportagenewsarticle", "blogposting", "analysisnewsarticle",
-                  "opinionnewsarticle", "webpage", "report"}
+                  "opinionnewsarticle", "report"}
+# A page's own node: the article's details only when no article node says them (a @graph often has both).
+_PAGE_TYPES = {"webpage"}
 # Less readable text than this is no article: a consent wall, a paywall stub, a script-only page.
 MIN_ARTICLE_CHARS = 200
 # Hosts and paths publishers send readers to instead of the article until they accept cookies.
-_CONSENT_RE = re.compile(r"(^|\.)consent\.|/(consent|gdpr|cookie-?wall|privacy-gate)(/|$|\?)", re.I)
+_CONSENT_HOST_RE = re.compile(r"(^|\.)consent\.", re.I)
+_CONSENT_PATH_RE = re.compile(r"/(consent|gdpr|cookie-?wall|privacy-gate)(/|$)", re.I)
+# A page with more tags than this is not an article (real ones have a few thousand): reading it
+# would hold a reader thread for minutes (5 MB of paragraphs: 90 s in trafilatura).
+MAX_PAGE_TAGS = 50_000
+_MAX_URL_CHARS = 2000  # as a feed's link (tracker.parse)
+# Encodings pages declare under names Python does not know (WHATWG's aliases).
+_CHARSET_ALIASES = {"windows-874": "cp874", "x-sjis": "shift_jis", "windows-31j": "cp932", "x-euc-jp": "euc_jp",
+                    "x-cp1252": "cp1252", "x-user-defined": "cp1252"}
 _XML_DECLARATION_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
 # The readable page as staff and the ingest see it (the old name, kept for callers).
 PageMeta = Article
@@ -84,17 +98,17 @@ def _json_ld(doc: Any) -> Iterator[dict[str, Any]]:
             continue
         try:
             data = json.loads(script.text or "")
-        except ValueError:
+        except (ValueError, RecursionError):  # a block nested thousands deep is as broken as a bad one
             continue
-        stack = [data]
-        while stack:
-            item = stack.pop()
+        waiting = deque([data])  # in the page's order: the first article node is the page's article
+        while waiting:
+            item = waiting.popleft()
             if isinstance(item, list):
-                stack.extend(item)
+                waiting.extend(item)
             elif isinstance(item, dict):
                 yield item
                 if isinstance(item.get("@graph"), list):
-                    stack.extend(item["@graph"])
+                    waiting.extend(item["@graph"])
 
 
 def _ld_types(item: dict[str, Any]) -> set[str]:
@@ -124,10 +138,14 @@ def _ld_image(value: Any) -> str:
 
 
 def _http_url(base: str, value: str | None) -> str | None:
-    if not value:
+    value = clean_text(value or "")  # no control characters or lone surrogates: no database stores them
+    if not value or len(value) > _MAX_URL_CHARS:
         return None
-    absolute = urljoin(base, value.strip())
-    return absolute if urlsplit(absolute).scheme in ("http", "https") else None
+    try:
+        absolute = urljoin(base, value)
+        return absolute if urlsplit(absolute).scheme in ("http", "https") else None
+    except ValueError:  # `https://[cdn…`: an address no one can open
+        return None
 
 
 def _site_from_host(url: str) -> str:
@@ -144,7 +162,7 @@ def page_charset(body: bytes, declared: str | None = None) -> str:
     for candidate in (declared, *(m.decode("ascii", "ignore") for m in _CHARSET_RE.findall(body[:65536])[:1])):
         if candidate:
             try:
-                return codecs.lookup(candidate).name
+                return codecs.lookup(_CHARSET_ALIASES.get(candidate.lower(), candidate)).name
             except LookupError:
                 continue
     try:
@@ -218,22 +236,28 @@ def extract_article(body: bytes, url: str, charset: str | None = None) -> Articl
     """Everything the page says about itself; never raises (a page with nothing readable has no text)."""
     bare = Article(url=url, title="", outlet=_site_from_host(url), image_url=None, published_at=None, description="")
     encoding = page_charset(body, charset)
+    # Decoded here, by Python's codec: libxml2 knows fewer encodings by name (EUC-KR, EUC-JP and
+    # ISO-2022-JP pages came out empty). An XHTML page's <?xml … encoding?> line would make lxml
+    # refuse the text.
+    html = _XML_DECLARATION_RE.sub("", body.decode(encoding, errors="replace"), count=1)
     try:
-        doc = lxml.html.document_fromstring(body, parser=lxml.html.HTMLParser(encoding=encoding))
+        doc = lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError, LookupError):
         return bare
-    # trafilatura reads text; an XHTML page's <?xml … encoding?> line would make lxml refuse that text.
-    html = _XML_DECLARATION_RE.sub("", body.decode(encoding, errors="replace"), count=1)
     meta = _meta(doc)
     article: dict[str, Any] = {}
+    page_node: dict[str, Any] = {}
     publisher = ""
     for item in _json_ld(doc):
         types = _ld_types(item)
         if types & _ARTICLE_TYPES and not article:
             article = item
+        elif types & _PAGE_TYPES and not page_node:
+            page_node = item
         if "newsmediaorganization" in types or "organization" in types:
             publisher = publisher or _ld_name(item)
-    found = _trafilatura(html, url)
+    article = article or page_node
+    found = _trafilatura(html, url) if body.count(b"<") <= MAX_PAGE_TAGS else None
     title_el = doc.find(".//title")
     title = (
         meta.get("og:title") or meta.get("twitter:title") or str(article.get("headline") or "")
@@ -270,18 +294,19 @@ def extract_article(body: bytes, url: str, charset: str | None = None) -> Articl
     caption = str(image_object.get("caption") or "") or fig_caption
     stated = _http_url(url, meta.get("og:url") or _canonical_link(doc) or "")
     text = found.text if found is not None and found.text else ""
+    # The limits a feed's text has (README, "Limits"): a page is as untrusted as a feed.
     return Article(
         url=url,
-        title=clean_text(title),
-        outlet=clean_text(outlet) or _site_from_host(url),
+        title=limit_text(clean_text(title), MAX_HEADLINE_CHARS),
+        outlet=limit_text(clean_text(outlet), MAX_NAME_CHARS) or _site_from_host(url),
         image_url=image,
         published_at=published,
-        description=clean_text(description),
-        author=clean_text(author),
+        description=limit_text(clean_text(description), MAX_SUMMARY_CHARS),
+        author=limit_text(clean_text(author), MAX_NAME_CHARS),
         text=limit_text(text.strip(), MAX_ARTICLE_CHARS),
         canonical_url=stated,
-        image_credit=clean_text(credit) or None,
-        image_caption=clean_text(caption) or None,
+        image_credit=limit_text(clean_text(credit), MAX_HEADLINE_CHARS) or None,
+        image_caption=limit_text(clean_text(caption), MAX_SUMMARY_CHARS) or None,
     )
 
 
@@ -307,6 +332,13 @@ def same_site(a: str, b: str) -> bool:
         return bool(da == db)
     pa, pb = urlsplit(a), urlsplit(b)
     return (pa.hostname, pa.port) == (pb.hostname, pb.port) and pa.hostname is not None
+
+
+def is_consent_wall(url: str) -> bool:
+    """A page publishers send readers to until they accept cookies: a `consent.` host (Yahoo's,
+    Google's), or a consent or GDPR path."""
+    parts = urlsplit(url)
+    return bool(_CONSENT_HOST_RE.search(parts.hostname or "") or _CONSENT_PATH_RE.search(parts.path))
 
 
 def _is_front_page(url: str) -> bool:
@@ -366,12 +398,15 @@ def fetch_article(url: str, options: FetchOptions, *, session: FeedSession | Non
     if not _is_html(content_type):
         kind = (content_type or "").split(";")[0].strip().lower()
         raise FetchError(f"{url}: not a web page (the server sent {kind})")
-    if _CONSENT_RE.search(final):
+    if is_consent_wall(final):
         raise FetchError(f"consent wall: sent to {urlsplit(final).hostname}{urlsplit(final).path}")
     if _is_front_page(final) and not _is_front_page(url):
         # An expired or removed article often redirects home: its text is other stories, and every
         # such link would become one clip at the home page's address.
         raise FetchError(f"sent to the site's front page ({urlsplit(final).hostname}): the article may have been removed")
+    tags = body.count(b"<")
+    if tags > MAX_PAGE_TAGS:
+        raise FetchError(f"{url}: page too large to read ({tags:,} tags; an article has a few thousand)")
     declared = None
     if content_type and "charset=" in content_type.lower():
         declared = content_type.lower().split("charset=", 1)[1].split(";")[0].strip().strip('"')

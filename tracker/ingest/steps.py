@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 from tracker.clock import Clock
 from tracker.enrich import ArticleReader
-from tracker.errors import FetchError, ParseError, TrackerError
+from tracker.errors import FetchError, ParseError, StorageError, TrackerError
 from tracker.fetch import FeedSession, FetchOptions, fetch, make_session
 from tracker.ingest.parsepool import ParseOutcome, parse_and_match
 from tracker.ingest.reports import STOPPED, ArticleReport, FeedReport, ResolveReport
@@ -416,6 +416,15 @@ def _read_articles(store: Store, reader: ArticleReader, matcher: Matcher, tasks:
                         title=entry.title if entry else article.title, summary=entry.summary if entry else "",
                         content=entry.content if entry else "", article=article.text,
                     ))
-                counts[store.finish_article(task, article, mentions, clock(), reason=reason, transient=transient)] += 1
+                try:
+                    counts[store.finish_article(task, article, mentions, clock(), reason=reason, transient=transient)] += 1
+                except (StorageError, ValueError) as exc:  # ValueError: a driver refusing text (UnicodeEncodeError)
+                    if article is None:
+                        raise  # recording a failure failed: the database itself is in trouble
+                    # What this page gave, the database refused (a value too long for an index, a
+                    # character it cannot store): this item's failure, never the queue's. Unrecorded,
+                    # it stayed first in line and stopped every later article, every cycle.
+                    counts[store.finish_article(task, None, (), clock(), reason=f"the page's details could not be "
+                                                f"stored: {exc}")] += 1
     finally:
         session.close()
