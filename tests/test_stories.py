@@ -620,3 +620,124 @@ def test_a_copy_joining_or_leaving_a_published_story_moves_generated_at(store: S
     assert joined > before
     store.set_status([copy], ClipStatus.REJECTED, "ana", NOW + timedelta(hours=7))  # leaves also_in
     assert generated() > joined
+
+
+# ------------------------------------------------------------------ corrections that held (found by review)
+
+
+def _copies(store: Store, story_id: str | None) -> list[tuple[str, str, bool]]:
+    return [(c.id, c.status.value, c.primary) for c in store.all_clips(ClipFilter(story_id=story_id))]
+
+
+def test_a_copy_staff_rejected_never_becomes_the_primary_when_another_joins(store: Store) -> None:
+    a = put(store, "apnews", *COPIES[0][1:3], WIRE, 0)
+    b = put(store, "usnews", *COPIES[1][1:3], WIRE, 1)
+    place_new_clips(store, config(), NOW + timedelta(hours=2))
+    story_id = store.get_clip(a).story_id
+    store.set_status([b], ClipStatus.REJECTED, "ana", NOW + timedelta(hours=3))  # "does not belong"
+    put(store, "wral", *COPIES[2][1:3], WIRE, 4)
+    place_new_clips(store, config(), NOW + timedelta(hours=5))
+    assert not store.get_clip(b).primary
+    queue = [c.id for c in store.all_clips(ClipFilter(status=ClipStatus.NEW, primary_only=True))]
+    assert [c for c in queue if store.get_clip(c).story_id == story_id], _copies(store, story_id)
+
+
+def test_a_primary_search_copy_resolved_to_a_copy_of_its_own_story_leaves_that_copy_primary(store: Store) -> None:
+    link = "https://news.google.com/rss/articles/CBMiRENTCAP?oc=5"
+    entry = ParsedEntry(title="Philadelphia council member proposes rent cap - AP News", link=link, guid=link,
+                        summary=WIRE[:300], content=WIRE, published_at=NOW, source_outlet="AP News")
+    mention = Mention(kind="member", target_id="kendra-brooks", term="Kendra Brooks", field="summary", snippet="")
+    item = MatchedEntry(entry, canonical_url(link), clip_id_for(canonical_url(link)), (mention,), search_link=link,
+                        resolved=False)
+    store.store_entries("search-brooks", [item], NOW)
+    place_new_clips(store, config(), NOW + timedelta(hours=1))
+    store.set_status([item.clip_id], ClipStatus.APPROVED, "ana", NOW + timedelta(hours=1))
+    ap = put(store, "apnews", *COPIES[0][1:3], WIRE, 1)
+    place_new_clips(store, config(), NOW + timedelta(hours=2))
+    story_id = store.get_clip(ap).story_id
+    assert story_id == store.get_clip(item.clip_id).story_id and store.get_clip(item.clip_id).primary
+    done = store.resolve_link(item.canonical_url, COPIES[0][1], NOW + timedelta(hours=3))
+    assert done is not None and done.merged and done.clip_id == ap
+    kept = store.get_clip(ap)
+    assert kept.primary and kept.status is ClipStatus.APPROVED
+    assert [c.id for c in store.all_clips(ClipFilter(status=ClipStatus.APPROVED, primary_only=True))] == [ap]
+
+
+def test_make_primary_on_a_copy_approved_on_its_own_keeps_it_on_the_website(store: Store) -> None:
+    from tracker.export import select_for_export
+
+    ids = put_wire(store)
+    place_new_clips(store, config(), NOW + timedelta(hours=5))
+    story_id = store.get_clip(ids["apnews"]).story_id
+    primary = next(c for c in store.all_clips(ClipFilter(story_id=story_id)) if c.primary)
+    other = next(i for i in ids.values() if i != primary.id and store.get_clip(i).story_id == story_id)
+    store.set_status([other], ClipStatus.APPROVED, "ana", NOW + timedelta(hours=6))
+    assert [c.id for c in select_for_export(store.all_clips())] == [other]  # the stand-in copy
+    store.switch_primary(story_id, other, "ana", NOW + timedelta(hours=7))
+    assert store.get_clip(other).status is ClipStatus.APPROVED and store.get_clip(other).primary
+    assert [c.id for c in select_for_export(store.all_clips())] == [other]
+
+
+def test_a_primary_rejected_as_not_belonging_stays_rejected_when_another_copy_is_made_primary(store: Store) -> None:
+    ids = put_wire(store)
+    place_new_clips(store, config(), NOW + timedelta(hours=5))
+    story_id = store.get_clip(ids["apnews"]).story_id
+    wrong = next(c for c in store.all_clips(ClipFilter(story_id=story_id)) if c.primary)
+    right = next(i for i in ids.values() if i != wrong.id and store.get_clip(i).story_id == story_id)
+    store.set_status([wrong.id], ClipStatus.REJECTED, "ana", NOW + timedelta(hours=6))
+    store.switch_primary(story_id, right, "ana", NOW + timedelta(hours=7))
+    assert store.get_clip(wrong.id).status is ClipStatus.REJECTED
+    assert store.get_clip(right).status is ClipStatus.NEW and store.get_clip(right).primary
+
+
+def test_make_primary_keeps_the_story_s_place_and_feature_on_the_website(store: Store) -> None:
+    # An editor may make another copy primary; only an admin may reorder or feature the website.
+    from tests.fakes import FakeClock
+    from tracker.export import select_for_export
+    from tracker.models import Actor, ClipEdit, Role
+    from tracker.review import edit_clip, switch_primary
+
+    ids = put_wire(store)
+    others = [put(store, "inquirer", f"https://www.inquirer.com/other-{i}", f"Other story {i}", OTHER + str(i) * 40, 10 + i)
+              for i in range(3)]
+    place_new_clips(store, config(), NOW + timedelta(hours=20))
+    story_id = store.get_clip(ids["apnews"]).story_id
+    primary = next(c for c in store.all_clips(ClipFilter(story_id=story_id)) if c.primary)
+    copy = next(i for i in ids.values() if i != primary.id and store.get_clip(i).story_id == story_id)
+    store.set_status([primary.id, *others], ClipStatus.APPROVED, "maria", NOW + timedelta(hours=21))
+    edit_clip(store, None, primary.id, ClipEdit(featured=True), "maria", clock=FakeClock(NOW + timedelta(hours=21)))
+    before = [c.id for c in select_for_export(store.all_clips())]
+    assert before[0] == primary.id
+    switch_primary(store, None, copy, Actor("sam", Role.EDITOR), clock=FakeClock(NOW + timedelta(hours=22)))
+    after = [c.id for c in select_for_export(store.all_clips())]
+    assert after == [copy, *before[1:]] and store.get_clip(copy).featured and not store.get_clip(primary.id).featured
+
+
+def test_a_weekly_notice_does_not_chain_into_one_story_beyond_the_window(store: Store) -> None:
+    boiler = ("Councilmember Kendra Brooks holds community office hours every week for residents of the district "
+              "to bring questions about housing, trash pickup, property taxes and city services. Staff from the "
+              "office will be available to help with applications and referrals. No appointment is needed and "
+              "interpretation is available on request. ")
+    ids = []
+    for week in range(6):
+        ids.append(put(store, "inquirer", f"https://www.inquirer.com/office-hours-week-{week}",
+                       f"Brooks office hours week {week}", boiler + f"This week: library branch {week}, Thursday.",
+                       24 * 7 * week))
+        place_new_clips(store, config(), NOW + timedelta(days=7 * week, hours=1))
+    stories = [store.get_clip(i).story_id for i in ids]
+    assert stories[0] == stories[1]  # a week apart: within the 14-day window, alike: one story
+    assert stories[0] != stories[3] and len(set(stories)) >= 3
+
+
+def test_a_search_items_headline_list_ties_copies_within_the_window_only(store: Store) -> None:
+    head = "Philadelphia City Council approves budget"
+    old = put(store, "inquirer", "https://www.inquirer.com/budget-2026", head, WIRE, 0)
+    link = "https://news.google.com/rss/articles/CBMiA?oc=5"
+    entry = ParsedEntry(title="Council passes spending plan after late-night session", link=link, guid=link,
+                        summary="", content="", published_at=NOW + timedelta(days=60), source_outlet="Philly Voice",
+                        related=(("Council passes spending plan after late-night session", "X"), (head, "Inquirer")))
+    mention = Mention(kind="member", target_id="kendra-brooks", term="Kendra Brooks", field="title", snippet="")
+    late = clip_id_for(canonical_url(link))
+    store.store_entries("search-brooks", [MatchedEntry(entry, canonical_url(link), late, (mention,))], NOW + timedelta(days=60))
+    place_new_clips(store, config(), NOW + timedelta(days=61))  # one batch, as a first build is
+    assert store.get_clip(old).story_id != store.get_clip(late).story_id

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from tracker.models import (
     Actor,
     ClipFilter,
+    ClipStatus,
     ClipView,
     Config,
     OutletEdit,
@@ -164,12 +165,25 @@ def _place(store: Store, fresh: Sequence[StoryInput], window: timedelta,
             chunk = []
     index.offer_many(chunk)
     guarded: dict[str, bool] = {}  # story id → does a staff-touched copy hold it (cached per batch)
+    began: dict[str, datetime] = {}  # story id → its earliest copy (stored ones, and this batch's)
 
-    def held_by_staff(story_id: str, copies_here: Mapping[str, bool]) -> bool:
+    def stored_story(story_id: str) -> None:
         if story_id not in guarded:
             copies = store.story_copies([story_id]).get(story_id, [])
             guarded[story_id] = any(c.staff_touched for c in copies)
+            if copies:
+                began[story_id] = min(c.at for c in copies)
+
+    def held_by_staff(story_id: str, copies_here: Mapping[str, bool]) -> bool:
+        stored_story(story_id)
         return guarded[story_id] or copies_here.get(story_id, False)
+
+    def within_window(story_id: str, at: datetime) -> bool:
+        """A story spans one window: a weekly notice joining last week's, which joined the week's
+        before, would chain every notice into one story, and hide all but the first from review."""
+        stored_story(story_id)
+        start = began.get(story_id)
+        return start is None or at - start <= window
 
     placements: list[StoryPlacement] = []
     touched_here: dict[str, bool] = {}
@@ -179,12 +193,14 @@ def _place(store: Store, fresh: Sequence[StoryInput], window: timedelta,
         if clip.member_ids or clip.campaign_ids:
             found = index.place(i)
             # A copy staff reviewed or edited is never put under another copy staff decided on.
-            if found.story_id is not None and not (clip.staff_touched and held_by_staff(found.story_id, touched_here)):
+            if (found.story_id is not None and within_window(found.story_id, clip.at)
+                    and not (clip.staff_touched and held_by_staff(found.story_id, touched_here))):
                 story_id = found.story_id
         is_new = story_id is None
         story_id = story_id or clip.id
         joined += not is_new
         touched_here[story_id] = touched_here.get(story_id, False) or clip.staff_touched
+        began[story_id] = min(began.get(story_id, clip.at), clip.at)
         index.placed(i, story_id)
         sig = batch[i].signature
         placements.append(StoryPlacement(clip.id, story_id, _domain(clip),
@@ -240,15 +256,18 @@ def _elect_primaries(store: Store, config: Config | None, members: Mapping[str, 
 def rule_primary(copies: Sequence[StoryCopyInfo], directory: OutletDirectory, config: Config | None) -> str | None:
     """The rules' primary: a staff-touched copy keeps (or takes) it; else the member's local outlet, else
     the earliest copy."""
-    touched = [c for c in copies if c.staff_touched]
     current = [c for c in copies if c.primary]
-    if current and current[0].staff_touched:
+    if current and current[0].staff_touched:  # a primary staff rejected is the story rejected: kept
         return current[0].clip_id
+    # Another copy staff rejected does not belong: it never takes the story's place (it would move the
+    # whole story to Rejected and out of the queue).
+    eligible = [c for c in copies if c.status is not ClipStatus.REJECTED] or list(copies)
+    touched = [c for c in eligible if c.staff_touched]
     if touched:
         return min(touched, key=lambda c: (c.at, c.clip_id)).clip_id
     members = {m.id: m for m in config.members} if config else {}
     choices = []
-    for c in copies:
+    for c in eligible:
         info = directory.info(c.outlet_domain) if c.outlet_domain else OutletInfo("", "unknown", "", "", "")
         choices.append(Copy(c.clip_id, c.at, info.state, info.place, c.member_ids))
     return choose_primary(choices, members) if choices else None

@@ -140,6 +140,8 @@ class Rekeyer:
     def _story_after_merge(self, old_id: str, old: Any, keep: Any) -> dict[str, object]:
         if keep["story_id"] is None and old["story_id"] is not None:  # the merged copy's story is the kept one's
             return {f: old[f] for f in _STORY_FIELDS}
+        if old["story_primary"] and old["story_id"] is not None and old["story_id"] == keep["story_id"]:
+            return {"story_primary": True}  # two copies of one story became one: it keeps the story's place
         if old["story_primary"] and old["story_id"] is not None and old["story_id"] != keep["story_id"]:
             # The merged copy leaves its story: the earliest copy left there becomes its primary.
             heir = self._execute(

@@ -192,6 +192,8 @@ class ResolveMixin(StoreBase):
         if target.story_id is None and old.story_id is not None:  # the search copy's story is the outlet copy's
             target.story_id, target.story_primary = old.story_id, old.story_primary
             target.story_sig, target.story_shingles = old.story_sig, old.story_shingles
+        elif old.story_primary and old.story_id is not None and old.story_id == target.story_id:
+            target.story_primary = True  # two copies of one story became one: it keeps the story's place
         elif old.story_primary and old.story_id is not None and old.story_id != target.story_id:
             # The search copy leaves its story: the earliest copy left takes its place as primary.
             heir = s.execute(

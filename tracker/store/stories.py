@@ -200,9 +200,12 @@ class StoriesMixin(StoreBase):
                 story.updated_at = now
 
     def switch_primary(self, story_id: str, clip_id: str, user: str, now: datetime, *, role: str | None = None) -> bool:
-        """Staff choose which copy the website links. The story's review moves with it: the new primary
-        takes the old one's status (an approved story stays approved, now with this copy), the old
-        primary becomes a linked copy waiting in `new`. Both changes are audited. False if unchanged."""
+        """Staff choose which copy the website links. An approved story stays approved, now with this copy:
+        the new primary takes the approval and the old one's place on the website (featured, position),
+        and the old primary becomes a linked copy waiting in `new`. Otherwise each copy keeps its own
+        decision: a copy approved on its own stays approved, and a primary staff rejected as not
+        belonging stays rejected while the chosen copy goes to review. Changes are audited. False if
+        unchanged."""
         with self.session() as s:
             story = s.get(StoryRow, story_id)
             chosen = s.get(ClipRow, clip_id)
@@ -221,19 +224,28 @@ class StoriesMixin(StoreBase):
             if old is not None:
                 old.story_primary = False
                 old.updated_at = now
-                if old.status != chosen.status:
-                    s.add(AuditRow(clip_id=chosen.id, user=user, role=role, action=old.status, at=now,
-                                   detail=f"{chosen.status} -> {old.status} (primary of story {story_id}, was {old.id})"))
-                    chosen.status, chosen.reviewed_by, chosen.reviewed_at = old.status, user, now
-                    chosen.version = ClipRow.version + 1  # a decision, as any other: an open edit is stale
-                    if old.status != ClipStatus.NEW.value:
-                        s.add(AuditRow(clip_id=old.id, user=user, role=role, action=ClipStatus.NEW.value, at=now,
-                                       detail=f"{old.status} -> new (a linked copy now; primary is {chosen.id})"))
-                        old.status, old.reviewed_by, old.reviewed_at = ClipStatus.NEW.value, user, now
-                        old.version = ClipRow.version + 1
+                if old.status == ClipStatus.APPROVED.value:
+                    self._hand_over_approval(s, old, chosen, story_id, user, role, now)
             s.add(AuditRow(clip_id=chosen.id, user=user, role=role, action="primary", at=now,
                            detail=f"primary of story {story_id}" + (f" (was {old.id})" if old is not None else "")))
             return True
+
+    @staticmethod
+    def _hand_over_approval(s: Session, old: ClipRow, chosen: ClipRow, story_id: str, user: str, role: str | None,
+                            now: datetime) -> None:
+        """The website's item changes copy, not place: an editor making another copy primary never
+        reorders or unfeatures the published list (that is an admin's)."""
+        if chosen.status != ClipStatus.APPROVED.value:
+            s.add(AuditRow(clip_id=chosen.id, user=user, role=role, action=ClipStatus.APPROVED.value, at=now,
+                           detail=f"{chosen.status} -> approved (primary of story {story_id}, was {old.id})"))
+            chosen.status, chosen.reviewed_by, chosen.reviewed_at = ClipStatus.APPROVED.value, user, now
+        chosen.featured, chosen.position = old.featured, old.position
+        chosen.version = ClipRow.version + 1  # a decision, as any other: an open edit is stale
+        s.add(AuditRow(clip_id=old.id, user=user, role=role, action=ClipStatus.NEW.value, at=now,
+                       detail=f"approved -> new (a linked copy now; primary is {chosen.id})"))
+        old.status, old.reviewed_by, old.reviewed_at = ClipStatus.NEW.value, user, now
+        old.featured, old.position = False, None
+        old.version = ClipRow.version + 1
 
     def story_of(self, clip_id: str) -> str | None:
         with self.session() as s:

@@ -151,7 +151,8 @@ class StoryIndex:
 
     def _hints(self, stored: Candidate) -> None:
         for i in [*self._by_hint.get(stored.headline, ()), *(j for h in stored.hints for j in self._by_headline.get(h, ()))]:
-            if self._hinted[i] is None:
+            # A headline on a search item's list ties copies within the window only, as text does.
+            if self._hinted[i] is None and self._near(self.batch[i].at, stored.at):
                 self._hinted[i] = Placement(stored.story_id, like=stored.clip_id, by_hint=True)
 
     def place(self, i: int, exclude: frozenset[str] = frozenset()) -> Placement:
@@ -178,7 +179,7 @@ class StoryIndex:
             return hinted
         for j in [*self._by_hint.get(clip.headline, ()), *(k for h in clip.hints for k in self._by_headline.get(h, ()))]:
             earlier = self._placed[j] if j < i else None
-            if earlier is not None and earlier.story_id not in exclude:
+            if earlier is not None and earlier.story_id not in exclude and self._near(clip.at, earlier.at):
                 return Placement(earlier.story_id, like=earlier.clip_id, by_hint=True)
         return Placement(None)
 
