@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -53,6 +52,7 @@ from tracker.models import (
     PublishedPage,
     Role,
     Undo,
+    UndoResult,
     staff_mention,
 )
 from tracker.rematch import RuleTrial, try_rule
@@ -74,6 +74,7 @@ __all__ = [
     "PAGE_SIZE", "PUBLISHED_PAGE_SIZE", "AuditEntry", "ClipStatus", "ClipView", "DeliveryView", "HealthReport",
     "OutletEdit", "OutletView", "PageMeta", "Permission", "PublishedPage", "QueueQuery", "RuleTrial", "TrackerError",
     "Undo",
+    "UndoResult",
 ]
 
 
@@ -461,27 +462,20 @@ def reject(clip_ids: Sequence[str], user: str) -> int:
 def decide(clip_ids: Sequence[str], status: ClipStatus, user: str) -> tuple[int, Undo]:
     """A status change and what takes it back (for the notice's Undo)."""
     record = review.status_undo(store(), clip_ids, status)
-    return set_status(clip_ids, status, user), record
+    changed = set_status(clip_ids, status, user)
+    return changed, review.sealed(store(), record)
 
 
-def undo_moves(record: Undo) -> Counter[str]:
-    """How many versions `undo(record)` will move each clip by, read now (not the read cache): one
-    for each status and each position that differs from what the record puts back."""
-    moves: Counter[str] = Counter()
-    for clip_id, status in record.statuses:
-        with suppress(NotFoundError):
-            moves[clip_id] += store().get_clip(clip_id).status is not status
-    for clip_id, position in record.positions:
-        with suppress(NotFoundError):
-            moves[clip_id] += store().get_clip(clip_id).position != position
-    return moves
-
-
-def undo(record: Undo, user: str) -> int:
-    changed = 0
+def undo(record: Undo, user: str) -> UndoResult:
+    """Take a decision back; clips a colleague changed since are left as they are (in the result)."""
+    result = UndoResult(0)
     with _write():
-        changed = review.undo(store(), _config_for_exports(), record, actor(user), clock=clock)
-    return changed
+        try:
+            result = review.undo(store(), _config_for_exports(), record, actor(user), clock=clock)
+        except ExportError as exc:
+            result = UndoResult(exc.changed)  # taken back all the same: the notice says so
+            raise
+    return result
 
 
 def publish_warnings(clip_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -575,7 +569,11 @@ def move(clip_id: str, offset: int, user: str) -> Undo | None:
     """Move a published clip up (-1) or down (+1), across pages too (tracker.review.move_published)."""
     record = None
     with _write():
-        record = review.move_published(store(), _config_for_exports(), clip_id, offset, actor(user), clock=clock)
+        try:
+            record = review.move_published(store(), _config_for_exports(), clip_id, offset, actor(user), clock=clock)
+        except ExportError as exc:
+            record = exc.record if isinstance(exc.record, Undo) else None  # moved all the same
+            raise
     return record
 
 
@@ -583,7 +581,11 @@ def move_to(clip_id: str, number: int, user: str) -> Undo | None:
     """Put a published clip at place `number` on the website (tracker.review.move_published_to)."""
     record = None
     with _write():
-        record = review.move_published_to(store(), _config_for_exports(), clip_id, number, actor(user), clock=clock)
+        try:
+            record = review.move_published_to(store(), _config_for_exports(), clip_id, number, actor(user), clock=clock)
+        except ExportError as exc:
+            record = exc.record if isinstance(exc.record, Undo) else None  # moved all the same
+            raise
     return record
 
 

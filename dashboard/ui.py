@@ -354,9 +354,13 @@ def own_change(clip_ids: Sequence[str]) -> Iterator[Counter[str]]:
 def _undo(record: Undo, page: str | None) -> None:
     """Take the action back; a refusal (a role taken away meanwhile, the clip gone) is a notice."""
     with own_change([i for i, _ in record.statuses] + [i for i, _ in record.positions]) as moved:
-        moved.update(data.undo_moves(record))
-        changed = data.undo(record, current_user())
-    flash(f"Undone: {changed} change{'s' if changed != 1 else ''} taken back", ":material/undo:", page=page)
+        result = data.undo(record, current_user())
+        moved.update(dict(result.moved))
+    changed, left = result.changed, len(result.left_alone)
+    message = f"Undone: {changed} change{'s' if changed != 1 else ''} taken back"
+    if left:
+        message += f"; {left} clip{'s' if left != 1 else ''} left as a colleague changed {'them' if left != 1 else 'it'} since"
+    flash(message, ":material/undo:", page=page)
 
 
 def ask_before_publishing(clip_ids: Sequence[str], page: str) -> bool:

@@ -43,6 +43,15 @@ def undo_button(at: AppTest) -> object | None:
     return next((b for b in at.button if b.key == Key.UNDO), None)
 
 
+def in_the_editor(clip_id: str) -> AppTest:
+    """The dashboard, with the editor open on this clip (as Edit on a card opens it)."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state[Key.EDIT_CLIP] = clip_id
+    at.run()
+    at.switch_page("pages/editor.py").run()
+    return at
+
+
 def add_clip(store: Store, clip_id: str, **changes: object) -> ClipView:
     base = store.list_clips(ClipFilter(status=ClipStatus.NEW), limit=1).clips[0]
     clip = replace(base, id=clip_id, url=f"https://x.example/{clip_id}", canonical_url=f"https://x.example/{clip_id}",
@@ -219,10 +228,7 @@ def test_a_question_left_unanswered_does_not_follow_staff_to_another_clip(env: S
 
 def test_in_the_editor_a_question_about_one_clip_is_dropped_when_another_is_picked(env: Store) -> None:
     stray = add_clip(env, "abababababababab", mentions=())
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state[Key.EDIT_CLIP] = stray.id
-    at.run()
-    at.switch_page("pages/editor.py").run()
+    at = in_the_editor(stray.id)
     at.button(key=Key.E_APPROVE).click().run()
     assert any(b.key == Key.CONFIRM_YES for b in at.button)
     other = next(c.id for c in env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=10).clips if c.id != stray.id)
@@ -248,10 +254,7 @@ def test_publishing_without_a_blurb_asks_when_the_export_shows_blurbs(env: Store
     config["settings"] = {"exports": [{"format": "html", "path": str(tmp_path / "news.html")}]}
     cfg.write_text(yaml.safe_dump(config))
     bare = add_clip(env, "cdcdcdcdcdcdcdcd", summary="", blurb=None)
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state[Key.EDIT_CLIP] = bare.id
-    at.run()
-    at.switch_page("pages/editor.py").run()
+    at = in_the_editor(bare.id)
     at.button(key=Key.E_APPROVE).click().run()
     assert env.get_clip(bare.id).status is ClipStatus.NEW
     assert any("no blurb" in m.value for m in at.markdown)
@@ -377,8 +380,21 @@ def test_tag_filter_offers_staff_tags_and_finds_feed_or_staff_tagged_clips(env: 
 
 def test_the_editor_address_links_to_its_clip(env: Store) -> None:
     clip = env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=1).clips[0]
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state[Key.EDIT_CLIP] = clip.id
-    at.run()
-    at.switch_page("pages/editor.py").run()
+    at = in_the_editor(clip.id)
     assert at.query_params["clip"] in (clip.id, [clip.id])
+
+
+def test_a_refused_saves_warning_goes_when_the_form_is_filled_afresh(env: Store) -> None:
+    from tests.fakes import NOW
+    from tracker.models import ClipEdit
+
+    clip = env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=1).clips[0]
+    at = in_the_editor(clip.id)
+    env.edit_clip(clip.id, ClipEdit(blurb="A colleague's blurb"), "sam", NOW)  # saved meanwhile
+    at.text_input(key=f"{Key.E_HEADLINE}{clip.id}").input("My headline")
+    at.button(key=Key.E_SAVE).click().run()
+    assert any("changed since you opened it" in e.value for e in at.error)
+    at.switch_page("pages/review.py").run()
+    at.switch_page("pages/editor.py").run()  # the form is filled afresh, at the clip's version
+    assert at.session_state[f"{Key.E_VERSION}{clip.id}"] == env.get_clip(clip.id).version
+    assert not any("changed since you opened it" in e.value for e in at.error)

@@ -122,3 +122,51 @@ def test_demo_flag_refuses_a_shared_database(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--db", "postgresql+psycopg://postgres@127.0.0.1/test", "dashboard", "--demo"])
     assert result.exit_code != 0
     assert "only on a local SQLite file named demo.db" in str(result.exception or result.output)
+
+
+def _signed_in_admin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, AppTest]:
+    (tmp_path / "blocker").write_text("not a folder", encoding="utf-8")
+    store = _dashboard(tmp_path, monkeypatch, "blocker/news.json", demo=False)
+    from tracker.models import Role
+
+    UsersFile().add("maria", "correct horse battery", role=Role.ADMIN)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.text_input(key=Key.LOGIN_USERNAME).input("maria")
+    at.text_input(key=Key.LOGIN_PASSWORD).input("correct horse battery")
+    at.button(key=Key.LOGIN_SUBMIT).click().run()
+    return store, at
+
+
+def test_a_move_saved_while_the_exports_fail_says_so_and_offers_its_undo(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker.export import select_for_export
+
+    def website() -> list[str]:
+        return [c.id for c in select_for_export(store.all_clips(ClipFilter(status=ClipStatus.APPROVED)))]
+
+    from tracker.models import ClipFilter
+
+    store, at = _signed_in_admin(tmp_path, monkeypatch)
+    at.switch_page("pages/published.py").run()
+    before = website()
+    featured = sum(store.get_clip(i).featured for i in before)
+    target = before[featured + 1]
+    at.button(key=f"{Key.P_UP}{target}").click().run()
+    assert website().index(target) == featured  # moved in the database
+    notice = at.session_state[Key.FLASH]
+    assert "nothing moved" not in notice["message"] and notice["undo"] is not None
+    at.button(key=Key.UNDO).click().run()
+    assert website() == before
+    assert "Undone: 0" not in at.session_state[Key.FLASH]["message"]
+    store.close()
+
+
+def test_an_undo_saved_while_the_exports_fail_counts_what_it_took_back(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    store, at = _signed_in_admin(tmp_path, monkeypatch)
+    first = queue_ids(at)[0]
+    at.button(key=f"{Key.Q_APPROVE}{first}").click().run()
+    at.button(key=Key.UNDO).click().run()
+    assert store.get_clip(first).status is ClipStatus.NEW
+    assert "Undone: 1 change taken back" in at.session_state[Key.FLASH]["message"]
+    store.close()

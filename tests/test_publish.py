@@ -181,7 +181,7 @@ def test_moving_across_a_page_boundary_and_undoing_it(store: Store, tmp_path: Pa
     assert after[featured + 29] == before[featured + 30]
     exported = [i["id"] for i in json.loads((tmp_path / "out" / "news.json").read_text())["items"]]
     assert exported == after
-    assert undo(store, config, record, "ana", clock=clock) > 0
+    assert undo(store, config, record, "ana", clock=clock).changed > 0
     assert _website(store) == before
     assert store.history(clip_id)[-1].user == "ana"
 
@@ -258,7 +258,7 @@ def test_undo_restores_each_clips_own_status(store: Store) -> None:
     ids = [c.id for c in new + rejected]
     record = status_undo(store, ids, ClipStatus.APPROVED)
     assert set_status(store, None, ids, ClipStatus.APPROVED, "ana", clock=FakeClock(NOW)) == 3
-    assert undo(store, None, record, "ana", clock=FakeClock(NOW)) == 3
+    assert undo(store, None, record, "ana", clock=FakeClock(NOW)).changed == 3
     assert [store.get_clip(i).status for i in ids] == [ClipStatus.NEW, ClipStatus.NEW, ClipStatus.REJECTED]
     assert [h.action for h in store.history(ids[2])][-2:] == ["approved", "rejected"]
     already = store.list_clips(ClipFilter(status=ClipStatus.APPROVED), limit=1).clips[0]
@@ -290,3 +290,52 @@ def replace_blurb(clip: ClipView) -> ClipView:
     from dataclasses import replace
 
     return replace(clip, summary="", blurb=None)
+
+
+# ------------------------------------------------------------------ undo never overwrites a colleague (found by review)
+
+
+def test_undo_leaves_a_clip_a_colleague_decided_since_as_they_left_it(store: Store) -> None:
+    from tracker.models import Actor, Role
+    from tracker.review import sealed, status_undo, undo
+
+    ana, sam = Actor("ana", Role.EDITOR), Actor("sam", Role.EDITOR)
+    seed_store(store, 60, now=NOW)
+    x, y = _website(store)[3:5]
+    record = status_undo(store, [x, y], ClipStatus.NEW)
+    set_status(store, None, [x, y], ClipStatus.NEW, ana, clock=FakeClock(NOW))  # ana unpublishes two
+    record = sealed(store, record)
+    set_status(store, None, [x], ClipStatus.REJECTED, sam, clock=FakeClock(NOW))  # sam then rejects one
+    result = undo(store, None, record, ana, clock=FakeClock(NOW))
+    assert result.changed == 1 and result.left_alone == (x,)
+    assert store.get_clip(x).status is ClipStatus.REJECTED and store.get_clip(y).status is ClipStatus.APPROVED
+
+
+def test_undoing_a_move_moves_the_clip_back_and_keeps_a_colleagues_move_since(store: Store) -> None:
+    from tracker.review import undo
+
+    seed_store(store, 60, now=NOW)
+    featured = store.published_page(limit=1).featured
+    store.set_positions([(i, None) for i in _website(store)], "setup", NOW)
+    rest = _website(store)[featured:]
+    moved = rest[3]
+    record = move_published_to(store, None, moved, featured + 1, "ana", clock=FakeClock(NOW))  # 4th to the top
+    assert record is not None and record.moved == (moved, featured + 4)
+    sams = _website(store)[featured:][5]
+    move_published(store, None, sams, -1, "sam", clock=FakeClock(NOW))  # the 6th up one place
+    result = undo(store, None, record, "ana", clock=FakeClock(NOW))
+    after = _website(store)[featured:]
+    assert result.changed > 0 and after.index(moved) == 3  # back at its place
+    assert after.index(sams) == 4  # sam's clip where sam put it, not at the top
+    assert [i for i in after if i not in (moved, sams)][:6] == [i for i in rest if i not in (moved, sams)][:6]
+
+
+def test_clip_versions_and_positions_are_read_in_chunks(store: Store) -> None:
+    # PostgreSQL takes at most 65,535 parameters a statement; a move near the end of a long published
+    # list renumbers every clip above it.
+    seed_store(store, 30, now=NOW)
+    ids = _website(store)
+    asked = [*ids, *(f"missing{i}" for i in range(70_000))]
+    assert set(store.clip_versions(asked)) == set(ids)
+    store.set_positions([(i, n) for n, i in enumerate(ids, start=1)], "setup", NOW)
+    assert [store.get_clip(i).position for i in ids] == list(range(1, len(ids) + 1))

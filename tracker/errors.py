@@ -50,6 +50,7 @@ class ExportError(StorageError):
     """A staff change or an ingest was saved, but an export file could not be written."""
 
     changed: int = 0  # how many clips the saved change touched, for the caller's message
+    record: object = None  # a saved move's Undo (tracker.models.Undo), so the caller still offers it
 
 
 class NotFoundError(TrackerError, LookupError):

@@ -563,9 +563,25 @@ class Undo:
 
     statuses: tuple[tuple[str, ClipStatus], ...] = ()
     positions: tuple[tuple[str, int | None], ...] = ()
+    # Each clip's version right after the decision: a clip someone changed since is left as they
+    # left it (tracker.review.undo).
+    versions: tuple[tuple[str, int], ...] = ()
+    # A move of the published order: the clip and its place (1 = top) before it. Undone by moving it
+    # back there, so a colleague's moves since are kept.
+    moved: tuple[str, int] | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.statuses or self.positions)
+        return bool(self.statuses or self.positions or self.moved)
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    """What an undo did: how many changes it took back, and the clips it left alone because someone
+    changed them after the decision."""
+
+    changed: int
+    left_alone: tuple[str, ...] = ()
+    moved: tuple[tuple[str, int], ...] = ()  # how many versions it moved each clip by (an open form follows)
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,20 @@ CLI and the dashboard. Each checks the user's role first (tracker.roles) and rec
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from tracker.clock import Clock, system_clock
 from tracker.errors import ExportError, NotFoundError
-from tracker.models import Actor, ClipEdit, ClipFilter, ClipStatus, ClipView, Config, Undo
+from tracker.models import (
+    Actor,
+    ClipEdit,
+    ClipFilter,
+    ClipStatus,
+    ClipView,
+    Config,
+    Undo,
+    UndoResult,
+)
 from tracker.publish import regenerate_exports
 from tracker.roles import Permission, require
 from tracker.store import Store
@@ -38,24 +48,53 @@ def status_undo(store: Store, clip_ids: Sequence[str], status: ClipStatus) -> Un
     return Undo(statuses=tuple(before))
 
 
-def undo(store: Store, config: Config | None, record: Undo, user: Actor | str, *, clock: Clock = system_clock) -> int:
-    """Take a decision back: each clip returns to its status and position from before it (audited
-    as ordinary changes by `user`); returns how many clips changed. Exports follow once.
-    Undoing needs the rights the decision needed: review for statuses, publish order for positions."""
+def sealed(store: Store, record: Undo) -> Undo:
+    """The record, knowing each clip's version right after the decision: read at once after it."""
+    ids = [i for i, _ in record.statuses] + [i for i, _ in record.positions]
+    return replace(record, versions=tuple((i, v) for i, (v, _s) in store.clip_versions(ids).items())) if ids else record
+
+
+def undo(store: Store, config: Config | None, record: Undo, user: Actor | str,
+         *, clock: Clock = system_clock) -> UndoResult:
+    """Take a decision back (audited as ordinary changes by `user`); exports follow once. Undoing
+    needs the rights the decision needed: review for statuses, publish order for a move.
+
+    Never over a colleague: a status is put back only on clips nobody changed after the decision
+    (the others are left as they were left, and listed), and a move is undone by moving the clip
+    back to its place, so moves made since are kept (putting every position back would undo them)."""
     actor = require(user, Permission.REVIEW)
-    if record.positions:
+    if record.moved or record.positions:
         require(actor, Permission.PUBLISH_ORDER)
+    if record.moved:
+        clip_id, number = record.moved
+        try:
+            back = move_published_to(store, config, clip_id, number, actor, clock=clock)
+        except ExportError as exc:  # moved back all the same: say how much
+            exc.changed = len(exc.record.positions) if isinstance(exc.record, Undo) else 0
+            raise
+        moved = tuple((i, 1) for i, _ in back.positions) if back else ()
+        return UndoResult(len(moved), () if back or store.published_place(clip_id) else (clip_id,), moved)
     now = clock()
-    changed = 0
+    after = dict(record.versions)
+    current = store.clip_versions([i for i, _ in record.statuses] + [i for i, _ in record.positions])
+    left: list[str] = []
     by_status: dict[ClipStatus, list[str]] = {}
     for clip_id, status in record.statuses:
-        by_status.setdefault(status, []).append(clip_id)
+        if clip_id not in current or (clip_id in after and current[clip_id][0] != after[clip_id]):
+            left.append(clip_id)
+        elif current[clip_id][1] is not status:
+            by_status.setdefault(status, []).append(clip_id)
+    changed = 0
     for status, ids in by_status.items():
         changed += store.set_status(ids, status, actor.name, now, role=actor.role.value)
-    if record.positions:
+    if record.positions:  # a record from before moves were undone by moving back
         changed += store.set_positions(record.positions, actor.name, now, role=actor.role.value)
-    regenerate_exports(config, store)
-    return changed
+    try:
+        regenerate_exports(config, store)
+    except ExportError as exc:
+        exc.changed = changed
+        raise
+    return UndoResult(changed, tuple(left), tuple((i, 1) for ids in by_status.values() for i in ids))
 
 
 def publish_warnings(config: Config | None, clip: ClipView) -> list[str]:
@@ -187,8 +226,14 @@ def _move(store: Store, config: Config | None, clip_id: str, target: int, actor:
     if not changes:
         return None
     store.set_positions(changes, actor.name, clock(), role=actor.role.value)
-    regenerate_exports(config, store)  # once for the whole move; the clips are all published
-    return Undo(positions=tuple((cid, before[cid]) for cid, _ in changes))
+    number = index + 1 + (0 if featured else store.featured_on_website())  # its place on the website before
+    record = Undo(positions=tuple((cid, before[cid]) for cid, _ in changes), moved=(clip_id, number))
+    try:
+        regenerate_exports(config, store)  # once for the whole move; the clips are all published
+    except ExportError as exc:
+        exc.record = record  # the move is saved: the caller still offers its Undo
+        raise
+    return record
 
 
 def switch_primary(store: Store, config: Config | None, clip_id: str, user: Actor | str,

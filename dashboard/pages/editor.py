@@ -130,6 +130,7 @@ if f"{Key.E_HEADLINE}{clip.id}" not in st.session_state:
     # The form is filled afresh from this clip (first visit, a return from another page, a reload):
     # its version is this clip's. Kept while the fields keep staff's typing.
     st.session_state[f"{Key.E_VERSION}{clip.id}"] = clip.version
+    st.session_state.pop(f"{Key.E_STALE}{clip.id}", None)  # a refused save's warning was about the old form
 stale = st.session_state.get(f"{Key.E_STALE}{clip.id}")
 if stale:
     st.error(ui.md_escape(stale), icon=":material/sync_problem:")

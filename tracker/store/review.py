@@ -16,6 +16,8 @@ from tracker.models import AuditEntry, ClipEdit, ClipStatus, ClipView, Mention, 
 from tracker.store.base import StoreBase, mention_row, touch_primaries
 from tracker.store.tables import AuditRow, ClipRow, MentionRow
 
+_BATCH = 500  # ids a statement names at once (PostgreSQL takes at most 65,535 parameters)
+
 
 class ReviewMixin(StoreBase):
     """Staff decisions on clips (status, edits, positions, attached targets), each one audited."""
@@ -122,14 +124,29 @@ class ReviewMixin(StoreBase):
                     found.update(t for t in tags if isinstance(t, str) and t.strip())
         return sorted(found)
 
+    def clip_versions(self, clip_ids: Sequence[str]) -> dict[str, tuple[int, ClipStatus]]:
+        """Each existing clip's version and status (a clip gone is left out)."""
+        ids = list(dict.fromkeys(clip_ids))
+        found: dict[str, tuple[int, ClipStatus]] = {}
+        with self.session() as s:
+            for i in range(0, len(ids), _BATCH):
+                for clip_id, version, status in s.execute(select(col(ClipRow.id), col(ClipRow.version), col(ClipRow.status))
+                                                          .where(col(ClipRow.id).in_(ids[i:i + _BATCH]))).all():
+                    found[clip_id] = (int(version), ClipStatus(status))
+        return found
+
     def set_positions(self, positions: Sequence[tuple[str, int | None]], user: str, now: datetime,
                       *, role: str | None = None) -> int:
         """Set several clips' place in the published order in one transaction (each change audited,
         as an edit of its position); returns how many changed."""
         wanted = dict(positions)
         changed = 0
+        ids = list(wanted)
         with self.session() as s:
-            rows = s.execute(select(ClipRow).where(col(ClipRow.id).in_(list(wanted)))).scalars().all()
+            # In chunks: PostgreSQL takes at most 65,535 parameters a statement, and a move near the end
+            # of a long published list renumbers every clip above it.
+            rows = [r for i in range(0, len(ids), _BATCH)
+                    for r in s.execute(select(ClipRow).where(col(ClipRow.id).in_(ids[i:i + _BATCH]))).scalars().all()]
             missing = set(wanted) - {r.id for r in rows}
             if missing:
                 raise NotFoundError(f"no clip {sorted(missing)[0]!r}")
