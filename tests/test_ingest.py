@@ -348,3 +348,16 @@ def test_a_clip_inserted_by_another_worker_meanwhile_is_merged(store: Store, db_
     assert fired and outcome.new_clips == 0  # the other worker created it; we merged
     (clip,) = store.all_clips()
     assert clip.feed_ids == ("feed-a", "feed-b")
+
+
+def test_a_link_too_long_to_be_a_key_costs_its_item_not_the_feed(feed_server: FeedServer, db_url: str,
+                                                                  tmp_path: Path) -> None:
+    """900 CJK characters: under 2,000 characters, but 8,100 bytes once percent-encoded, past
+    PostgreSQL's 2,704-byte index row. The feed's whole transaction failed there, every poll."""
+    slug = "".join(chr(0x4E00 + (i * 37) % 20000) for i in range(900))
+    feed_server.add("/f", body=rss(("Councilmember Kendra Brooks speaks", f"https://news.example.cn/a/{slug}", "x"),
+                                   ("Councilmember Kendra Brooks votes", "https://news.example.cn/b/ordinary", "x")))
+    store = Store(db_url)
+    report = Ingestor(make_config(feed_server, ["/f"], tmp_path), store).run_cycle()
+    assert report.feeds[0].ok and [c.url for c in store.all_clips()] == ["https://news.example.cn/b/ordinary"]
+    store.close()

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracker.normalize import canonical_url, clip_id_for, html_to_text, parse_date, to_utc
+from tracker.normalize import (
+    canonical_url,
+    clean_url,
+    clip_id_for,
+    html_to_text,
+    parse_date,
+    to_utc,
+)
 
 
 @pytest.mark.parametrize(
@@ -124,3 +131,20 @@ def test_form_feed_and_vertical_tab_separate_words() -> None:
     assert clean_text("Kendra\x0bBrooks\x0cwins\x1fnow") == "Kendra Brooks wins now"
     assert html_to_text("<p>Kendra\x0cBrooks</p>") == "Kendra Brooks"
     assert clean_text("a\x00b\x1bc\x7f") == "abc"  # other controls still go
+
+
+def test_escapes_of_pages_not_in_utf8_are_kept_byte_for_byte() -> None:
+    # A Latin-1 or Windows-1251 site's links: decoding their escapes as UTF-8 turned every such byte
+    # into U+FFFD, a broken link on the website and two different articles one clip.
+    assert canonical_url("https://x.example/caf%E9") != canonical_url("https://x.example/caf%E8")
+    assert canonical_url("https://x.example/caf%e9") == "https://x.example/caf%E9"
+    assert clean_url("https://x.example/s?q=S%E3o+Paulo&utm_source=rss") == "https://x.example/s?q=S%E3o+Paulo"
+    assert canonical_url("https://x.example/s?q=S%E3o&utm_source=rss") == "https://x.example/s?q=S%E3o"
+    # UTF-8 written raw or escaped is one link, as before.
+    assert canonical_url("https://x.example/café?q=é") == canonical_url("https://x.example/caf%C3%A9?q=%C3%A9")
+    assert canonical_url("https://x.example/café?q=é") == "https://x.example/caf%C3%A9?q=%C3%A9"
+
+
+def test_clean_url_keeps_the_parameters_it_does_not_drop_as_written() -> None:
+    assert (clean_url("https://x.example/a?text=Rent%20cap&utm_medium=rss&b=a+b")
+            == "https://x.example/a?text=Rent%20cap&b=a+b")

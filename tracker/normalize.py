@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from tracker.models import MatchedEntry, ParsedEntry
 
@@ -61,10 +61,34 @@ def canonical_url(url: str) -> str:
         port = None
     if port and _DEFAULT_PORTS.get(scheme) != port:
         netloc = f"{netloc}:{port}"
-    path = quote(unquote(parts.path), safe="/%:@!$&'()*+,;=~-._") or "/"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    # Escapes are decoded and re-made byte for byte (Latin-1 maps each byte to one character), so a
+    # page's non-UTF-8 bytes (/caf%E9, ?q=S%E3o) survive; decoding them as UTF-8 made /caf%E9 and
+    # /caf%E8 one story. Characters written raw are escaped as UTF-8 first, as browsers send them.
+    path = quote(unquote(_escaped(parts.path), encoding="latin-1"), safe=_PATH_SAFE, encoding="latin-1") or "/"
+    query = [(k, v) for k, v in parse_qsl(_escaped(parts.query), keep_blank_values=True, encoding="latin-1")
+             if not _is_tracking(k)]
     query.sort()
-    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
+    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True, encoding="latin-1"), ""))
+
+
+_PATH_SAFE = "/%:@!$&'()*+,;=~-._"
+_QUERY_SAFE = "%=&;+/?:@!$'()*,~-._[]"
+
+
+def _escaped(text: str) -> str:
+    """Raw non-ASCII characters (and spaces) as UTF-8 escapes; escapes already there kept."""
+    return text if text.isascii() and " " not in text else quote(text, safe=_QUERY_SAFE + "#")
+
+
+# A clip's key is its canonical URL, indexed unique: PostgreSQL's index takes at most 2,704 bytes a
+# row. A link's characters can grow into far more bytes once percent-encoded (a CJK character is 9),
+# so the limit is on the canonical form's bytes: a longer one is never a clip (it failed its feed).
+MAX_KEY_BYTES = 2000
+
+
+def fits_as_key(url: str) -> bool:
+    """Is this link's canonical form short enough to be a clip's key on either database?"""
+    return len(canonical_url(url).encode("utf-8", errors="replace")) <= MAX_KEY_BYTES
 
 
 def clean_url(url: str) -> str:
@@ -77,9 +101,11 @@ def clean_url(url: str) -> str:
         return url
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return url
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if not _is_tracking(k)]
-    query = parts.query if len(kept) == len(pairs) else urlencode(kept, doseq=True)
+    # The parameters kept as written, byte for byte: decoding and encoding them again turned a
+    # Latin-1 site's ?q=S%E3o into ?q=S%EF%BF%BDo, a broken link on the website.
+    fields = [f for f in parts.query.split("&") if f]
+    kept = [f for f in fields if not _is_tracking(unquote_plus(f.split("=", 1)[0], encoding="latin-1"))]
+    query = parts.query if len(kept) == len(fields) else "&".join(kept)
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
 
 

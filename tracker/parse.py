@@ -14,6 +14,7 @@ from tracker.errors import ParseError
 from tracker.models import ParsedEntry, ParsedFeed
 from tracker.normalize import (
     clean_text,
+    fits_as_key,
     html_to_text,
     parse_date,
     related_headlines,
@@ -110,7 +111,7 @@ def web_link(value: object) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname or len(link) > MAX_LINK_CHARS:
         return None
-    return link
+    return link if fits_as_key(link) else None
 
 
 _ISO_OFFSET_WITHOUT_COLON = re.compile(r"\d{4}-\d{2}-\d{2}T[\d:.]+[+-]\d{4}\s*$")

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
+from tracker.normalize import fits_as_key
+
 Engine = Literal["google_news", "bing_news"]
 GOOGLE_NEWS: Engine = "google_news"
 BING_NEWS: Engine = "bing_news"
@@ -51,7 +53,7 @@ class SearchLink:
 
 def publisher_url_ok(url: str) -> bool:
     """An http(s) URL with a host, no white space or control characters, not too long to be a clip."""
-    if not url or len(url) > MAX_URL_CHARS or _UNSAFE_CHARS_RE.search(url):
+    if not url or len(url) > MAX_URL_CHARS or _UNSAFE_CHARS_RE.search(url) or not fits_as_key(url):
         return False
     try:
         parts = urlsplit(url)

@@ -36,6 +36,7 @@ from tracker.normalize import (
     canonical_url,
     clean_url,
     clip_id_for,
+    fits_as_key,
     limit_text,
     parse_date,
 )
@@ -239,7 +240,7 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
         self._merge_mentions(s, clip.id, mentions)
         s.flush()
         address = article.canonical_url or article.url
-        if canonical_url(address) != clip.canonical_url:
+        if canonical_url(address) != clip.canonical_url and fits_as_key(address):
             return self._move_clip(s, clip, address, now, user=ENRICH_USER, action="canonical",
                                    detail=f"the article gives its own address: {clip.url} -> {clean_url(address)}").clip_id
         clip.url = clean_url(address)
