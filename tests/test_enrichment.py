@@ -728,3 +728,29 @@ def test_a_page_whose_details_the_database_refuses_fails_its_item_not_the_queue(
     with store.engine.connect() as conn:
         read = dict(conn.execute(text("SELECT url, article <> '' FROM clip")).all())
     assert [bool(read[u]) for u in urls] == [False, True, True]
+
+
+def test_a_second_search_finding_a_clip_already_queued_is_its_source_and_vouches_for_its_member(
+        store: Store, tmp_path: Path) -> None:
+    """Two members' searches find one story whose page cannot be read: the clip is kept unverified for
+    the first, and the second search's next reading makes it a source and adds its member too."""
+    from tests.fakes import ArticlesByUrl
+    from tracker.ingest.steps import enrich_step
+    from tracker.match import compile_matcher
+
+    url = "https://news.example.com/a/paywalled"
+    entry = ParsedEntry(title="Council hearing on rents", link=url, guid=url, summary="", content="")
+    item = MatchedEntry(entry, canonical_url(url), clip_id_for(canonical_url(url)), ())
+    clock = FakeClock()
+    store.queue_articles("search-brooks", [item], clock(), search_for="member:kendra-brooks")
+    store.queue_articles("search-cause", [item], clock(), search_for="campaign:good-cause")
+    registry = parse_config({**REGISTRY, "feeds": []}, str(tmp_path / "feeds.yml"), tmp_path)
+    report = enrich_step(store, ArticlesByUrl({}), lambda: compile_matcher(registry.members, registry.campaigns),
+                         budget=10, clock=clock, threads=1)
+    assert report.unverified == 1
+    clock.advance(hours=1)
+    store.queue_articles("search-brooks", [item], clock(), search_for="member:kendra-brooks")
+    store.queue_articles("search-cause", [item], clock(), search_for="campaign:good-cause")
+    clip = store.get_clip(item.clip_id)
+    assert clip.unverified and set(clip.feed_ids) == {"search-brooks", "search-cause"}
+    assert clip.member_ids == ("kendra-brooks",) and clip.campaign_ids == ("good-cause",)

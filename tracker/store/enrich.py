@@ -92,7 +92,10 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
             keys = [item.canonical_url for item in items]
             # One query each for what is known already (a search feed re-polled carries the same items).
             queued_keys = self._existing(s, col(EnrichmentRow.item_key), list(dict.fromkeys([*keys, *given])))
-            clip_ids = self._existing(s, col(ClipRow.id), [item.clip_id for item in items if not item.mentions])
+            unmatched = [item.clip_id for item in items if not item.mentions]
+            clip_ids = self._existing(s, col(ClipRow.id), unmatched)
+            unverified = self._existing(s, col(ClipRow.id), unmatched, col(ClipRow.unverified).is_(True))
+            found_by = search_mention(search_for) if search_for else None
             sourced = self._existing(s, col(ClipSourceRow.clip_id), list(clip_ids), col(ClipSourceRow.feed_id) == feed_id)
             waiting_links = self._existing(s, col(LinkResolutionRow.link_key), keys)
             matched = [item.clip_id for item in items if item.mentions]
@@ -100,19 +103,23 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
             read_clips |= self._existing(s, col(ClipRow.id), matched,
                                          or_(col(ClipRow.manual).is_(True), col(ClipRow.article) != ""))
             for given_key, item in zip(given, items, strict=True):
+                link = item.search_link or item.entry.link
+                if not item.mentions and item.clip_id in clip_ids:
+                    # Already a clip (another feed's, or read for another search): this feed is a source of
+                    # it, and a search vouches for its member as the first did while its page is unreadable.
+                    if item.clip_id not in sourced:
+                        s.add(ClipSourceRow(clip_id=item.clip_id, feed_id=feed_id, guid=item.entry.guid,
+                                            first_seen_at=now, link=link))
+                        sourced.add(item.clip_id)
+                    if found_by is not None and item.clip_id in unverified:
+                        self._merge_mentions(s, item.clip_id, [found_by])
+                    continue
                 if item.canonical_url in queued_keys or (item.mentions and item.clip_id in read_clips):
                     continue
                 if not item.mentions and given_key in queued_keys:
                     continue
                 queued_keys.add(item.canonical_url)
-                link = item.search_link or item.entry.link
                 if not item.mentions:
-                    if item.clip_id in clip_ids:
-                        if item.clip_id not in sourced:
-                            s.add(ClipSourceRow(clip_id=item.clip_id, feed_id=feed_id, guid=item.entry.guid,
-                                                first_seen_at=now, link=link))
-                            sourced.add(item.clip_id)
-                        continue
                     if not item.resolved and item.canonical_url not in waiting_links:
                         # No clip carries it yet; the resolver looks it up after the clips staff see.
                         s.add(LinkResolutionRow(link_key=item.canonical_url, link=link, clip_id=None,
