@@ -284,3 +284,20 @@ def test_a_page_with_too_many_tags_is_refused_quickly(feed_server: FeedServer) -
     with pytest.raises(FetchError, match="too large to read"):
         fetch_article(feed_server.url("/big"), FetchOptions(allow_private_hosts=True))
     assert time.monotonic() - started < 10  # trafilatura alone took minutes on pages like it
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    ("https://www.inquirer.com/a", "https://amp.inquirer.com/b", True),
+    ("https://www.bbc.co.uk/a", "https://bbc.co.uk/b", True),
+    ("https://x.co.uk/a", "https://y.co.uk/b", False),
+    ("https://alice.substack.com/p/a", "https://bob.substack.com/p/b", False),  # tenants of one platform
+    ("https://alice.substack.com/p/a", "https://alice.substack.com/p/b", True),
+    ("https://alice.blogspot.com/a", "https://bob.blogspot.com/b", False),
+    ("https://alice.wordpress.com/a", "https://www.wordpress.com/b", False),
+    ("http://127.0.0.1:8000/a", "http://127.0.0.1:8000/b", True),
+    ("http://127.0.0.1:8000/a", "http://127.0.0.1:9000/b", False),
+])
+def test_a_page_speaks_for_its_own_site_only(a: str, b: str, same: bool) -> None:
+    from tracker.enrich import same_site
+
+    assert same_site(a, b) is same

@@ -323,13 +323,15 @@ def extract_page_meta(body: bytes, url: str, charset: str | None = None) -> Arti
 
 
 def same_site(a: str, b: str) -> bool:
-    """One registrable domain (www.x.com and amp.x.com are one site; x.co.uk and y.co.uk are not);
-    for an address with no public suffix (an IP, localhost), the same host and port."""
-    from courlan import extract_domain
+    """One site: one registrable domain (www.x.com and amp.x.com are one site; x.co.uk and y.co.uk are
+    not), where each tenant of a hosting platform is a site of its own (alice.blogspot.com is not
+    bob.blogspot.com, nor alice.substack.com bob.substack.com); for an address with no public suffix
+    (an IP, localhost), the same host and port."""
+    from tracker.stories.outlets import site_domain
 
-    da, db = extract_domain(a, fast=True), extract_domain(b, fast=True)
+    da, db = site_domain(a), site_domain(b)
     if da and db:
-        return bool(da == db)
+        return da == db
     pa, pb = urlsplit(a), urlsplit(b)
     return (pa.hostname, pa.port) == (pb.hostname, pb.port) and pa.hostname is not None
 

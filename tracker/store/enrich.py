@@ -119,12 +119,11 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
                 if not item.mentions and given_key in queued_keys:
                     continue
                 queued_keys.add(item.canonical_url)
-                if not item.mentions:
-                    if not item.resolved and item.canonical_url not in waiting_links:
-                        # No clip carries it yet; the resolver looks it up after the clips staff see.
-                        s.add(LinkResolutionRow(link_key=item.canonical_url, link=link, clip_id=None,
-                                                state=WAITING, queued_at=now))
-                        waiting_links.add(item.canonical_url)
+                if not item.mentions and not item.resolved and item.canonical_url not in waiting_links:
+                    # No clip carries it yet; the resolver looks it up after the clips staff see.
+                    s.add(LinkResolutionRow(link_key=item.canonical_url, link=link, clip_id=None,
+                                            state=WAITING, queued_at=now))
+                    waiting_links.add(item.canonical_url)
                 s.add(EnrichmentRow(
                     item_key=item.canonical_url, clip_id=item.clip_id if item.mentions else None, feed_id=feed_id,
                     search_for=search_for if not item.mentions else "", link=link,

@@ -63,6 +63,28 @@ def outlet_domain(url: str) -> str:
     return found.top_domain_under_public_suffix or host  # an IP address or 'localhost' stands for itself
 
 
+# Platforms whose every subdomain is another publisher's (the Public Suffix List's private section
+# names blogspot.com, github.io, wixsite.com…, but not these).
+_TENANT_PLATFORMS = frozenset({"substack.com", "wordpress.com", "tumblr.com", "medium.com", "ghost.io",
+                               "beehiiv.com", "squarespace.com"})
+
+
+def site_domain(url: str) -> str:
+    """The site a page belongs to, for trusting what it says of itself: its registrable domain, a
+    hosting platform's tenant counting as a site ('' for an address with no public suffix)."""
+    try:
+        host = (urlsplit(url.strip()).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return ""
+    found = _EXTRACT(host, include_psl_private_domains=True)
+    domain = found.top_domain_under_public_suffix
+    if not domain or not found.suffix:
+        return ""
+    if domain in _TENANT_PLATFORMS and found.subdomain not in ("", "www"):
+        return f"{found.subdomain.rsplit('.', 1)[-1]}.{domain}"
+    return domain
+
+
 def name_key(name: str) -> str:
     """A display name for comparison: 'The Philadelphia Inquirer' → 'philadelphia inquirer'."""
     words = re.findall(r"\w+", normalize_text(name))
