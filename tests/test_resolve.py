@@ -395,3 +395,42 @@ def test_a_search_item_matched_while_its_queued_link_waits_is_held_back_then_mov
     (moved,) = store.all_clips()
     assert moved.url == article and moved.resolved and moved.status == ClipStatus.APPROVED
     store.close()
+
+
+def test_a_link_resolved_to_an_address_whose_clip_moved_on_joins_that_clip(
+        feed_server: FeedServer, google: FakeGoogleNews, tmp_path: Path) -> None:
+    """The outlet's clip moved from /news/budget to its article's canonical /news/budget-vote. Google
+    then resolves the search link to /news/budget: that is the moved clip, never a new one there
+    (its page now refuses our reader, so no second reading would merge them)."""
+    from tests.test_enrichment import HTML, page, story
+
+    base = feed_server.base_url
+    feed_server.add("/news/budget", body=page("Council passes housing budget", story(naming="Councilmember Kendra Brooks"),
+                                              canonical=f"{base}/news/budget-vote"), headers=HTML)
+    link = google.add(f"{base}/news/budget")
+    title = "Kendra Brooks backs the budget in Philadelphia"
+
+    def feed(*items: tuple[str, str]) -> bytes:
+        body = "".join(f"<item><title>{t}</title><link>{u}</link><description>{t}</description></item>" for t, u in items)
+        return f'<?xml version="1.0"?><rss version="2.0"><channel><title>S</title>{body}</channel></rss>'.encode()
+
+    feed_server.add("/outlet", body=feed((title, f"{base}/news/budget")))
+    feed_server.add("/search", body=feed((title + " - Daily Example", link)))
+
+    def config(**settings: Any) -> Config:
+        data = {"settings": {"google_news_url": google.base_url, "allow_private_hosts": True,
+                             "google_news_min_interval_s": 0, **settings},
+                "feeds": [{"url": feed_server.url("/outlet"), "id": "outlet"},
+                          {"url": feed_server.url("/search"), "id": "search", "search_for": "member:kendra-brooks"}],
+                **REGISTRY}
+        return parse_config(data, str(tmp_path / "feeds.yml"), tmp_path)
+
+    store, clock = Store(f"sqlite:///{tmp_path / 't.db'}"), FakeClock()
+    cycle(config(resolve_per_cycle=0), store, clock)
+    assert [c.url for c in store.all_clips() if c.resolved] == [f"{base}/news/budget-vote"]
+    feed_server.add("/news/budget", status=403, body=b"blocked", headers=HTML)
+    clock.advance(hours=1)
+    cycle(config(), store, clock)
+    (clip,) = store.all_clips()
+    assert clip.url == f"{base}/news/budget-vote" and set(clip.feed_ids) == {"outlet", "search"}
+    store.close()

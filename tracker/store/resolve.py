@@ -128,9 +128,20 @@ class ResolveMixin(StoreBase):
             old = s.get(ClipRow, row.clip_id) if row.clip_id else None
             if old is None:
                 return None
-            row.clip_id = clip_id_for(canonical_url(url))
-            return self._move_clip(s, old, url, now, user=RESOLVER_USER, action="resolve",
-                                   detail=f"link resolved: {old.url} -> {url}")
+            target = self._moved_from(s, url)
+            row.clip_id = target.id if target is not None else clip_id_for(canonical_url(url))
+            return self._move_clip(s, old, target.url if target is not None and target.id != old.id else url, now,
+                                   user=RESOLVER_USER, action="resolve", detail=f"link resolved: {old.url} -> {url}")
+
+    @staticmethod
+    def _moved_from(s: Session, url: str) -> ClipRow | None:
+        """The clip stored for url's story when that clip has moved on to its article's own address (the
+        article queue's row for url says where), as a feed carrying url again finds it."""
+        canonical = canonical_url(url)
+        if s.get(ClipRow, clip_id_for(canonical)) is not None:
+            return None
+        read = s.get(EnrichmentRow, canonical)
+        return s.get(ClipRow, read.clip_id) if read is not None and read.clip_id else None
 
     def _move_clip(self, s: Session, old: ClipRow, url: str, now: datetime, *, user: str, action: str,
                    detail: str) -> Resolution:
