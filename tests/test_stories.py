@@ -741,3 +741,29 @@ def test_a_search_items_headline_list_ties_copies_within_the_window_only(store: 
     store.store_entries("search-brooks", [MatchedEntry(entry, canonical_url(link), late, (mention,))], NOW + timedelta(days=60))
     place_new_clips(store, config(), NOW + timedelta(days=61))  # one batch, as a first build is
     assert store.get_clip(old).story_id != store.get_clip(late).story_id
+
+
+@pytest.mark.parametrize("resolved_before_placing", [True, False])
+def test_the_primary_does_not_depend_on_when_a_search_copys_link_was_resolved(store: Store,
+                                                                             resolved_before_placing: bool) -> None:
+    # The member's local outlet's copy arrives as a search link: once its outlet is known it is primary,
+    # whether the resolver found it before or after the stories step placed the copy.
+    inquirer = "https://www.inquirer.com/politics/philadelphia/kendra-brooks-rent-cap.html"
+    ap = put(store, "apnews", *COPIES[0][1:3], WIRE, 0)
+    place_new_clips(store, config(), NOW + timedelta(minutes=30))
+    link = "https://news.google.com/rss/articles/CBMiINQ?oc=5"
+    entry = ParsedEntry(title="Philadelphia council member proposes rent cap - The Philadelphia Inquirer", link=link,
+                        guid=link, summary=WIRE[:300], content=WIRE, published_at=NOW + timedelta(hours=1),
+                        source_outlet="The Philadelphia Inquirer")
+    mention = Mention(kind="member", target_id="kendra-brooks", term="Kendra Brooks", field="summary", snippet="")
+    item = MatchedEntry(entry, canonical_url(link), clip_id_for(canonical_url(link)), (mention,), search_link=link,
+                        resolved=False)
+    store.store_entries("search-brooks", [item], NOW + timedelta(hours=1))
+    if resolved_before_placing:
+        store.resolve_link(item.canonical_url, inquirer, NOW + timedelta(hours=1, minutes=10))
+    place_new_clips(store, config(), NOW + timedelta(hours=2))
+    if not resolved_before_placing:
+        store.resolve_link(item.canonical_url, inquirer, NOW + timedelta(hours=2, minutes=10))
+        place_new_clips(store, config(), NOW + timedelta(hours=3))
+    story_id = store.get_clip(ap).story_id
+    assert [c.outlet_domain for c in store.all_clips(ClipFilter(story_id=story_id)) if c.primary] == ["inquirer.com"]

@@ -132,7 +132,10 @@ def place_new_clips(store: Store, config: Config | None, now: datetime, *, limit
             _note_feed_names(store, config)
             first = False
         _note_names(store, fresh)
-        touched = {p.story_id for p in batch_placements if not p.new_story}
+        # Stories that gained a copy, and those of copies the resolver re-keyed: a search copy's outlet
+        # is known only now, and may be the member's local one (the primary must not depend on whether
+        # the resolver ran before or after the copy was placed).
+        touched = {p.story_id for p in batch_placements if not p.new_story} | {c.story_id for c in rekeyed if c.story_id}
         _elect_primaries(store, config, members, touched, now)
         placed += len(fresh)
         joined += batch_joined
