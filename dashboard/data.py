@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -459,11 +459,23 @@ def reject(clip_ids: Sequence[str], user: str) -> int:
     return set_status(clip_ids, ClipStatus.REJECTED, user)
 
 
-def decide(clip_ids: Sequence[str], status: ClipStatus, user: str) -> tuple[int, Undo]:
-    """A status change and what takes it back (for the notice's Undo)."""
-    record = review.status_undo(store(), clip_ids, status)
-    changed = set_status(clip_ids, status, user)
-    return changed, review.sealed(store(), record)
+def decide(clip_ids: Sequence[str], status: ClipStatus, user: str,
+           *, shown: Mapping[str, int] | None = None) -> tuple[int, Undo, tuple[str, ...]]:
+    """A status change, what takes it back (for the notice's Undo), and the clips left alone.
+
+    With `shown` (each clip's version as the page showed it, read up to READ_TTL_S before), a clip
+    someone changed since (a colleague's rejection, an edit) is left as it is rather than decided
+    over: the page was out of date. A clip gone meanwhile (merged by the resolver, pruned) is left
+    too, and the others are decided."""
+    current = store().clip_versions(clip_ids)
+    left = tuple(i for i in clip_ids if i not in current
+                 or (shown is not None and i in shown and current[i][0] != shown[i]))
+    ids = [i for i in clip_ids if i not in left]
+    if not ids:
+        return 0, Undo(), left
+    record = review.status_undo(store(), ids, status)
+    changed = set_status(ids, status, user)
+    return changed, review.sealed(store(), record), left
 
 
 def undo(record: Undo, user: str) -> UndoResult:

@@ -41,6 +41,7 @@ class Key(StrEnum):
     Q_NEXT = "q_next"
     Q_PREV = "q_prev"
     Q_SELECT_ALL = "q_select_all"
+    Q_SHOWN = "q_shown"  # {clip id: version} of the cards the queue last showed
     Q_BULK_APPROVE = "q_bulk_approve"
     Q_BULK_REJECT = "q_bulk_reject"
     Q_SELECT = "q_select:"

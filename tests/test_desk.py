@@ -398,3 +398,34 @@ def test_a_refused_saves_warning_goes_when_the_form_is_filled_afresh(env: Store)
     at.switch_page("pages/editor.py").run()  # the form is filled afresh, at the clip's version
     assert at.session_state[f"{Key.E_VERSION}{clip.id}"] == env.get_clip(clip.id).version
     assert not any("changed since you opened it" in e.value for e in at.error)
+
+
+def test_a_decision_from_the_queue_is_not_made_over_a_colleagues_change_since_the_page_was_shown(env: Store) -> None:
+    from tests.fakes import NOW
+
+    at = run_app()
+    first, second = queue_ids(at)[:2]
+    env.set_status([first], ClipStatus.REJECTED, "sam", NOW)  # a colleague, while this page was on screen
+    at.checkbox(key=f"{Key.Q_SELECT}{first}").check().run()
+    at.checkbox(key=f"{Key.Q_SELECT}{second}").check().run()
+    at.button(key=Key.Q_BULK_APPROVE).click().run()
+    if any(b.key == Key.CONFIRM_YES for b in at.button):
+        at.button(key=Key.CONFIRM_YES).click().run()
+    assert env.get_clip(first).status is ClipStatus.REJECTED  # sam's decision stands
+    assert env.get_clip(second).status is ClipStatus.APPROVED
+    message = at.session_state[Key.FLASH]["message"]
+    assert "Approved 1 clip" in message and "1 left as it is" in message
+
+
+def test_a_bulk_decision_decides_the_rest_when_one_clip_is_gone(env: Store) -> None:
+    from sqlalchemy import text
+
+    at = run_app()
+    first, second = queue_ids(at)[:2]
+    with env.engine.begin() as conn:  # merged into another copy by the resolver meanwhile, say
+        conn.execute(text("DELETE FROM clip WHERE id = :i"), {"i": first})
+    at.checkbox(key=f"{Key.Q_SELECT}{first}").check().run()
+    at.checkbox(key=f"{Key.Q_SELECT}{second}").check().run()
+    at.button(key=Key.Q_BULK_REJECT).click().run()
+    assert env.get_clip(second).status is ClipStatus.REJECTED
+    assert "Rejected 1 clip" in at.session_state[Key.FLASH]["message"]

@@ -99,8 +99,10 @@ def _set_status(clip: ClipView, status: ClipStatus, *, confirmed: bool = False) 
     if status is ClipStatus.APPROVED and not confirmed and ui.ask_before_publishing([clip.id], "editor"):
         return  # confirm_box asks first
     with ui.own_change([clip.id]) as moved:
-        _changed, record = data.decide([clip.id], status, ui.current_user())
+        _changed, record, left = data.decide([clip.id], status, ui.current_user())
         moved.update(i for i, _ in record.statuses)  # a clip whose status changes moves once
+    if left:
+        raise NotFoundError("this clip is gone (merged into another copy, or removed): pick it again")
     label = {"approved": "Published", "rejected": "Rejected", "new": "Back in the review queue"}[status.value]
     ui.flash(label, ":material/block:" if status is ClipStatus.REJECTED else ":material/check_circle:", undo=record)
 

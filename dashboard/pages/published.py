@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import data, ui
 from dashboard.keys import Key
+from tracker.errors import NotFoundError
 from tracker.models import ClipEdit
 
 FILTER_KEYS = (Key.P_TEXT, Key.P_MEMBER, Key.P_CAMPAIGN, Key.P_OUTLET, Key.P_TAG)
@@ -46,7 +47,9 @@ def _move_to() -> None:
 
 @ui.refusals_as_notices
 def _unpublish(clip_id: str, headline: str) -> None:
-    _changed, record = data.decide([clip_id], data.ClipStatus.NEW, ui.current_user())
+    _changed, record, left = data.decide([clip_id], data.ClipStatus.NEW, ui.current_user())
+    if left:
+        raise NotFoundError("that clip is gone (merged into another copy, or removed)")
     ui.flash(f"Unpublished “{ui.md_escape(headline[:60])}”; it is back in the review queue",
              ":material/unpublished:", undo=record)
 

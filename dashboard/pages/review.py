@@ -43,10 +43,15 @@ def _decide(clip_ids: list[str], approve: bool, *, confirmed: bool = False) -> N
     if approve and not confirmed and ui.ask_before_publishing(clip_ids, "review"):
         return  # confirm_box asks; "Publish anyway" comes back here confirmed
     user = ui.current_user()
-    changed, record = data.decide(clip_ids, data.ClipStatus.APPROVED if approve else data.ClipStatus.REJECTED, user)
+    shown = st.session_state.get(Key.Q_SHOWN) or {}
+    changed, record, left = data.decide(clip_ids, data.ClipStatus.APPROVED if approve else data.ClipStatus.REJECTED,
+                                        user, shown=shown)
     verb = "Approved" if approve else "Rejected"
-    ui.flash(f"{verb} {changed} clip{'s' if changed != 1 else ''}", ":material/check_circle:" if approve else ":material/block:",
-             undo=record)
+    message = f"{verb} {changed} clip{'s' if changed != 1 else ''}"
+    if left:
+        message += (f"; {len(left)} left as {'they are' if len(left) != 1 else 'it is'}: changed by someone else since "
+                    "this page was shown, or gone (the queue now shows what they are)")
+    ui.flash(message, ":material/check_circle:" if approve else ":material/block:", undo=record)
     for clip_id in clip_ids:
         st.session_state.pop(f"{Key.Q_SELECT}{clip_id}", None)
     st.session_state[Key.Q_SELECT_ALL] = False
@@ -194,6 +199,8 @@ if not page.clips:
     st.stop()
 
 page_ids = [c.id for c in page.clips]
+# Each card's version as shown: a decision on a clip someone changed since is not made over them.
+st.session_state[Key.Q_SHOWN] = {c.id: c.version for c in page.clips}
 can_review = data.may(ui.current_user(), data.Permission.REVIEW)  # a viewer sees no decision buttons
 bar = st.columns([2.2, 1.4, 1.4, 3], vertical_alignment="center")
 if can_review:
