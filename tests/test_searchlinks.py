@@ -171,3 +171,23 @@ def test_two_search_links_to_one_story_keep_every_mention() -> None:
                       entries=(bing("Good cause eviction passes", ()), bing("Kendra Brooks on good cause eviction", (brooks,))))
     (item,) = links_step(poll, BASE).entries
     assert item.entry.link == "https://www.gothamist.com/news/good-cause" and item.mentions == (brooks,)
+
+
+def test_a_search_link_wrapping_another_is_the_inner_one_never_a_publishers_address() -> None:
+    from urllib.parse import quote
+
+    from tracker.resolve.links import encode_google_id, search_link
+
+    base = "https://news.google.com"
+    inner = f"{base}/rss/articles/{encode_google_id('https://pub.example/a')}?oc=5"
+    nested = search_link(f"{base}/rss/articles/{encode_google_id(inner)}?oc=5", base)
+    assert nested is not None and nested.publisher_url == "https://pub.example/a"
+    bing = search_link("https://www.bing.com/news/apiclick.aspx?url=" + quote(inner, safe=""), base)
+    assert bing is not None and bing.publisher_url == "https://pub.example/a"
+    # A current-style Google id inside Bing's link: Google must be asked, as for the id alone.
+    token = f"{base}/rss/articles/CBMiTOKENTOKENTOKEN?oc=5"
+    wrapped = search_link("https://www.bing.com/news/apiclick.aspx?url=" + quote(token, safe=""), base)
+    assert wrapped is not None and wrapped.needs_lookup and wrapped.article_id == "CBMiTOKENTOKENTOKEN"
+    twice = search_link("https://www.bing.com/news/apiclick.aspx?url="
+                        + quote("https://www.bing.com/news/apiclick.aspx?url=https%3a%2f%2fx.example%2fa", safe=""), base)
+    assert twice is not None and twice.publisher_url == "https://x.example/a"

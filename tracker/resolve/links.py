@@ -175,18 +175,37 @@ def decode_bing_link(link: str) -> str | None:
     return None
 
 
-def search_link(link: str, google_base: str) -> SearchLink | None:
+def search_link(link: str, google_base: str, *, _depth: int = 0) -> SearchLink | None:
     """What kind of search redirect link is, decoded when it can be; None for any other link.
 
-    A Bing link without a readable url= is nobody's to resolve: it stays an ordinary link.
+    A Bing link without a readable url= is nobody's to resolve: it stays an ordinary link. A search
+    link wrapping another (Bing's url= naming a Google News link, an old Google id holding one) is the
+    inner one, read in turn: the wrapped redirect is never taken for the publisher's address.
     """
     article_id = google_article_id(link, google_base)
     if article_id is not None:
-        return SearchLink(GOOGLE_NEWS, link, article_id, decode_google_id(article_id))
-    bing = decode_bing_link(link)
-    if bing is not None:
-        return SearchLink(BING_NEWS, link, publisher_url=bing)
-    return None
+        found = SearchLink(GOOGLE_NEWS, link, article_id, decode_google_id(article_id))
+    else:
+        bing = decode_bing_link(link)
+        if bing is None:
+            return None
+        found = SearchLink(BING_NEWS, link, publisher_url=bing)
+    if found.publisher_url is not None and (_depth >= 3 or _is_search_host(found.publisher_url)
+                                            or google_article_id(found.publisher_url, google_base) is not None):
+        inner = search_link(found.publisher_url, google_base, _depth=_depth + 1) if _depth < 3 else None
+        if inner is None:  # a redirect we cannot read: nobody's to resolve, and no publisher's address
+            return SearchLink(found.engine, link, found.article_id, None) if found.article_id else None
+        return SearchLink(inner.engine, link, inner.article_id, inner.publisher_url)
+    return found
+
+
+def _is_search_host(url: str) -> bool:
+    """A search engine's own page: never a publisher's address."""
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return False
+    return host in _BING_HOSTS or host.startswith("news.google.") or host == "news.url.google.com"
 
 
 __all__ = [
