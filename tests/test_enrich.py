@@ -301,3 +301,25 @@ def test_a_page_speaks_for_its_own_site_only(a: str, b: str, same: bool) -> None
     from tracker.enrich import same_site
 
     assert same_site(a, b) is same
+
+
+def test_a_page_built_by_script_is_read_from_its_json_ld_article_body() -> None:
+    # trafilatura finds only a caption on such a page (scmp.com's); the page states its text itself.
+    import json
+
+    body_text = "Councilmember Kendra Brooks said the rent cap would pass. " * 10
+    ld = json.dumps({"@type": "NewsArticle", "headline": "Rent cap", "articleBody": body_text})
+    page_html = (f'<html><head><script type="application/ld+json">{ld}</script></head>'
+                 '<body><div id="app"><figure><figcaption>A photo</figcaption></figure></div></body></html>')
+    meta = extract_article(page_html.encode(), "https://p.example/a")
+    assert "Kendra Brooks said the rent cap" in meta.text and len(meta.text) >= 200
+
+
+def test_corpus_script_built_page_and_credit_label() -> None:
+    from tests.conftest import corpus_dir
+
+    pages = corpus_dir("pages")
+    scmp = extract_article((pages / "trafilatura__scmp.com.playbook.html").read_bytes(), "https://www.scmp.com/a")
+    assert len(scmp.text) > 4000
+    nyt = extract_article((pages / "trafilatura__nytimes.com.blackouts.html").read_bytes(), "https://www.nytimes.com/a")
+    assert nyt.image_credit == "Rich Pedroncelli/Associated Press"

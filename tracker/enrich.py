@@ -51,6 +51,7 @@ from tracker.normalize import (
     clean_text,
     clean_url,
     clip_id_for,
+    html_to_text,
     limit_text,
     parse_date,
     within_limits,
@@ -76,6 +77,8 @@ _MAX_URL_CHARS = 2000  # as a feed's link (tracker.parse)
 _CHARSET_ALIASES = {"windows-874": "cp874", "x-sjis": "shift_jis", "windows-31j": "cp932", "x-euc-jp": "euc_jp",
                     "x-cp1252": "cp1252", "x-user-defined": "cp1252"}
 _XML_DECLARATION_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
+# A label some sites print before a credit for screen readers ("Credit...Rich Pedroncelli/AP").
+_CREDIT_LABEL_RE = re.compile(r"^\s*(?:image |photo )?credit\s*(?:\.\.\.|…|:)\s*", re.I)
 # The readable page as staff and the ingest see it (the old name, kept for callers).
 PageMeta = Article
 
@@ -290,10 +293,14 @@ def extract_article(body: bytes, url: str, charset: str | None = None) -> Articl
     author = (_ld_name(article.get("author")) or meta.get("author")
               or (found.author if found is not None and found.author else "") or "")
     fig_credit, fig_caption = _figure_credit(doc, image)
-    credit = _credit_of(image_object) or fig_credit or meta.get("og:image:credit") or ""
+    credit = _CREDIT_LABEL_RE.sub("", _credit_of(image_object) or fig_credit or meta.get("og:image:credit") or "")
     caption = str(image_object.get("caption") or "") or fig_caption
     stated = _http_url(url, meta.get("og:url") or _canonical_link(doc) or "")
     text = found.text if found is not None and found.text else ""
+    body = article.get("articleBody")
+    if len(text) < MIN_ARTICLE_CHARS and isinstance(body, str) and len(body) > len(text):
+        # The page's own statement of its text, where trafilatura found only a caption (a script-built page).
+        text = html_to_text(body)
     # The limits a feed's text has (README, "Limits"): a page is as untrusted as a feed.
     return Article(
         url=url,
