@@ -297,10 +297,10 @@ def extract_article(body: bytes, url: str, charset: str | None = None) -> Articl
     caption = str(image_object.get("caption") or "") or fig_caption
     stated = _http_url(url, meta.get("og:url") or _canonical_link(doc) or "")
     text = found.text if found is not None and found.text else ""
-    body = article.get("articleBody")
-    if len(text) < MIN_ARTICLE_CHARS and isinstance(body, str) and len(body) > len(text):
+    stated_text = article.get("articleBody")
+    if len(text) < MIN_ARTICLE_CHARS and isinstance(stated_text, str) and len(stated_text) > len(text):
         # The page's own statement of its text, where trafilatura found only a caption (a script-built page).
-        text = html_to_text(body)
+        text = html_to_text(stated_text)
     # The limits a feed's text has (README, "Limits"): a page is as untrusted as a feed.
     return Article(
         url=url,
