@@ -767,3 +767,33 @@ def test_the_primary_does_not_depend_on_when_a_search_copys_link_was_resolved(st
         place_new_clips(store, config(), NOW + timedelta(hours=3))
     story_id = store.get_clip(ap).story_id
     assert [c.outlet_domain for c in store.all_clips(ClipFilter(story_id=story_id)) if c.primary] == ["inquirer.com"]
+
+
+def test_a_generic_headline_on_a_search_items_list_ties_only_clips_of_one_member(store: Store) -> None:
+    # "City Council approves budget" is every city's headline: on a Philadelphia member's search item's
+    # list it must not pull that item into a Pittsburgh member's story (whatever else is in the cycle).
+    two = parse_config({"feeds": [{"url": "https://www.inquirer.com/rss", "id": "inquirer"}],
+                        "members": [{"name": "Kendra Brooks", "jurisdiction": "Philadelphia", "state": "PA"},
+                                    {"name": "Erika Strassburger", "jurisdiction": "Pittsburgh", "state": "PA"}]})
+
+    def add(feed: str, url: str, title: str, summary: str, hours: float, member: str,
+            related: tuple[tuple[str, str], ...] = ()) -> str:
+        entry = ParsedEntry(title=title, link=url, guid=url, summary=summary, content="",
+                            published_at=NOW + timedelta(hours=hours), source_outlet=feed, related=related)
+        mention = Mention(kind="member", target_id=member, term=member, field="title", snippet="")
+        store.store_entries(feed, [MatchedEntry(entry, canonical_url(url), clip_id_for(canonical_url(url)), (mention,))],
+                            NOW + timedelta(hours=hours))
+        return clip_id_for(canonical_url(url))
+
+    pittsburgh = add("postgazette", "https://www.post-gazette.com/budget", "City Council approves budget",
+                     "Pittsburgh City Council approved a $700 million budget after Councilmember Erika Strassburger "
+                     "won funding for two recreation centers.", 0, "erika-strassburger")
+    place_new_clips(store, two, NOW + timedelta(hours=1))
+    search = add("search-brooks", "https://news.google.com/rss/articles/CBMiPHL?oc=5",
+                 "Philadelphia passes budget with Brooks's rent office", "", 2, "kendra-brooks",
+                 related=(("Philadelphia passes budget with Brooks's rent office", "Inquirer"),
+                          ("City Council approves budget", "Philadelphia Tribune")))
+    add("postgazette", "https://www.post-gazette.com/parks", "Strassburger pushes for park repairs",
+        "Councilmember Erika Strassburger asked the parks department for a repair schedule.", 2, "erika-strassburger")
+    place_new_clips(store, two, NOW + timedelta(hours=3))
+    assert store.get_clip(search).story_id != store.get_clip(pittsburgh).story_id

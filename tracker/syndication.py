@@ -44,7 +44,7 @@ from tracker.stories import (
     sign,
     story_text,
 )
-from tracker.stories.index import Candidate, NewClip
+from tracker.stories.index import Candidate, NewClip, Placement
 from tracker.stories.outlets import same_outlet_name
 from tracker.stories.signature import Signature, headline_key
 
@@ -188,6 +188,16 @@ def _place(store: Store, fresh: Sequence[StoryInput], window: timedelta,
         start = began.get(story_id)
         return start is None or at - start <= window
 
+    batch_targets = {c.id: (list(c.member_ids), list(c.campaign_ids)) for c in fresh}
+
+    def same_subject(clip: StoryInput, like: str | None) -> bool:
+        """A headline on a search item's list ties two clips only when they name one member or campaign:
+        "City Council approves budget" is every city's headline."""
+        if like is None:
+            return False
+        members, campaigns = batch_targets.get(like) or store.clip_targets([like]).get(like, ([], []))
+        return bool(set(members) & set(clip.member_ids) or set(campaigns) & set(clip.campaign_ids))
+
     placements: list[StoryPlacement] = []
     touched_here: dict[str, bool] = {}
     joined = 0
@@ -195,6 +205,8 @@ def _place(store: Store, fresh: Sequence[StoryInput], window: timedelta,
         story_id: str | None = None
         if clip.member_ids or clip.campaign_ids:
             found = index.place(i)
+            if found.by_hint and not same_subject(clip, found.like):
+                found = Placement(None)
             # A copy staff reviewed or edited is never put under another copy staff decided on.
             if (found.story_id is not None and within_window(found.story_id, clip.at)
                     and not (clip.staff_touched and held_by_staff(found.story_id, touched_here))):

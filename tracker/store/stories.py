@@ -150,6 +150,11 @@ class StoriesMixin(StoreBase):
                 s.execute(update(StoryRow).where(col(StoryRow.id).in_(sorted(joined))).values(updated_at=now))
                 touch_primaries(s, joined, now)  # their website items gain an also_in entry
 
+    def clip_targets(self, clip_ids: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
+        """Each clip's (member ids, campaign ids), staff's removals left out."""
+        with self.session() as s:
+            return _targets(s, list(dict.fromkeys(clip_ids)))
+
     def story_copies(self, story_ids: Sequence[str]) -> dict[str, list[StoryCopyInfo]]:
         out: dict[str, list[StoryCopyInfo]] = defaultdict(list)
         ids = list(dict.fromkeys(story_ids))
