@@ -176,6 +176,22 @@ def test_feed_failing_for_more_than_a_day(store: Store) -> None:
         assert len(hook.posts) == 2 and "Dead Paper" in hook.texts()[1]
 
 
+def test_a_feed_gone_for_good_is_alerted_once(store: Store) -> None:
+    # HTTP 410: the feed is disabled at once (no longer polled but for a daily look); the deadest kind
+    # of feed, and the one the failing-feeds alert missed, since it is not "failing".
+    store.sync_feeds([FeedConfig(id="gone", url="https://gone.example/rss", name="Gone Paper")])
+    store.record_fetch("gone", FetchOutcome(ok=True, status=200), NOW - timedelta(days=3))
+    store.record_fetch("gone", FetchOutcome(ok=False, status=410, error="HTTP 410", disable_reason="HTTP 410 Gone",
+                                            next_attempt_at=NOW + timedelta(days=1)), NOW - timedelta(hours=2))
+    with webhook_server() as hook:
+        config = make_config(hook_config(hook.url, events=["failing_feeds"]))
+        assert run_webhooks(config, store, NOW)[0].posted == 1
+        assert "Feed gone: Gone Paper" in hook.texts()[0] and "410" in hook.texts()[0]
+        store.record_fetch("gone", FetchOutcome(ok=False, status=410, error="HTTP 410", disable_reason="HTTP 410 Gone",
+                                                next_attempt_at=NOW + timedelta(days=2)), NOW + timedelta(days=1))
+        assert run_webhooks(config, store, NOW + timedelta(days=1, hours=1))[0].posted == 0  # its daily look: said once
+
+
 def test_retried_then_recorded_as_failed_then_posted_when_it_answers(store: Store) -> None:
     add_clip(store, "k1", NOW - timedelta(hours=1), members=["kendra-brooks"], title="Brooks wins vote")
     pauses: list[float] = []

@@ -140,10 +140,19 @@ def _in_scope(config: Config, f: NotifyFilter, kind: str, target_id: str) -> boo
 
 
 def failing_feed_alerts(store: Store, now: datetime) -> list[Alert]:
-    """Feeds whose fetches have failed for more than a day (tracker.health says which)."""
+    """Feeds whose fetches have failed for more than a day, and feeds gone for good (HTTP 410: no
+    longer polled, the deadest kind); tracker.health says which."""
     alerts = []
     for status in health_report(store, now, runs=0).feeds:
         feed = status.feed
+        if status.state == "disabled" and status.problem:
+            alerts.append(Alert(
+                # Per gone spell (it is looked at daily: the time of the last success stays put).
+                key=f"feed:{feed.id}:gone:{feed.last_success_at.isoformat() if feed.last_success_at else 'never'}",
+                title=f"Feed gone: {feed.name or feed.id}",
+                lines=((status.problem[:300], None), ("no longer polled: find its new address", None)),
+            ))
+            continue
         if status.state != "failing" or not status.problem:
             continue
         since = feed.last_success_at
