@@ -339,3 +339,34 @@ def test_clip_versions_and_positions_are_read_in_chunks(store: Store) -> None:
     assert set(store.clip_versions(asked)) == set(ids)
     store.set_positions([(i, n) for n, i in enumerate(ids, start=1)], "setup", NOW)
     assert [store.get_clip(i).position for i in ids] == list(range(1, len(ids) + 1))
+
+
+def test_undoing_a_move_nobody_followed_puts_every_position_back(store: Store) -> None:
+    # A move pins the clips above the old place (positions 1..k); undone, none stays pinned, so a clip
+    # approved afterwards comes first, as it would had the move never been made.
+    from tracker.review import undo
+
+    ids = [add(store, f"a{i}", f"Kendra Brooks story {i}", at=NOW + timedelta(minutes=i)) for i in range(8)]
+    set_status(store, None, ids, ClipStatus.APPROVED, "ana", clock=FakeClock(NOW))
+    before = _website(store)
+    record = move_published_to(store, None, before[5], 1, "ana", clock=FakeClock(NOW))
+    assert record is not None
+    result = undo(store, None, record, "ana", clock=FakeClock(NOW))
+    assert _website(store) == before and [store.get_clip(i).position for i in before] == [None] * 8
+    assert result.changed == len(record.positions)
+    fresh = add(store, "fresh", "Kendra Brooks newest story", at=NOW + timedelta(hours=5))
+    set_status(store, None, [fresh], ClipStatus.APPROVED, "ana", clock=FakeClock(NOW))
+    assert _website(store)[0] == fresh
+
+
+def test_undoing_a_move_leaves_the_clip_where_a_colleague_put_it_since(store: Store) -> None:
+    from tracker.review import undo
+
+    ids = [add(store, f"a{i}", f"Kendra Brooks story {i}", at=NOW + timedelta(minutes=i)) for i in range(8)]
+    set_status(store, None, ids, ClipStatus.APPROVED, "ana", clock=FakeClock(NOW))
+    x = _website(store)[5]
+    record = move_published_to(store, None, x, 1, "ana", clock=FakeClock(NOW))
+    assert record is not None
+    move_published_to(store, None, x, 3, "sam", clock=FakeClock(NOW))  # sam puts it third
+    result = undo(store, None, record, "ana", clock=FakeClock(NOW))
+    assert result.left_alone == (x,) and result.changed == 0 and _website(store).index(x) == 2

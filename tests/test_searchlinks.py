@@ -191,3 +191,7 @@ def test_a_search_link_wrapping_another_is_the_inner_one_never_a_publishers_addr
     twice = search_link("https://www.bing.com/news/apiclick.aspx?url="
                         + quote("https://www.bing.com/news/apiclick.aspx?url=https%3a%2f%2fx.example%2fa", safe=""), base)
     assert twice is not None and twice.publisher_url == "https://x.example/a"
+    # Another region's Google News: unreadable here, and still no publisher's address.
+    regional = "https://news.google.co.uk/rss/articles/CBMiTOKEN?oc=5"
+    other = search_link("https://www.bing.com/news/apiclick.aspx?url=" + quote(regional, safe=""), base)
+    assert other is not None and other.needs_lookup

@@ -566,9 +566,11 @@ class Undo:
     # Each clip's version right after the decision: a clip someone changed since is left as they
     # left it (tracker.review.undo).
     versions: tuple[tuple[str, int], ...] = ()
-    # A move of the published order: the clip and its place (1 = top) before it. Undone by moving it
-    # back there, so a colleague's moves since are kept.
+    # A move of the published order: the clip and its place (1 = top) before it, and the history's
+    # last entry right after it. Undone exactly (every position as it was) when the order has not
+    # changed since; else by moving the clip back to its place, so a colleague's moves are kept.
     moved: tuple[str, int] | None = None
+    order_mark: int = 0
 
     def __bool__(self) -> bool:
         return bool(self.statuses or self.positions or self.moved)

@@ -65,18 +65,12 @@ def undo(store: Store, config: Config | None, record: Undo, user: Actor | str,
     actor = require(user, Permission.REVIEW)
     if record.moved or record.positions:
         require(actor, Permission.PUBLISH_ORDER)
-    if record.moved:
-        clip_id, number = record.moved
-        try:
-            back = move_published_to(store, config, clip_id, number, actor, clock=clock)
-        except ExportError as exc:  # moved back all the same: say how much
-            exc.changed = len(exc.record.positions) if isinstance(exc.record, Undo) else 0
-            raise
-        moved = tuple((i, 1) for i, _ in back.positions) if back else ()
-        return UndoResult(len(moved), () if back or store.published_place(clip_id) else (clip_id,), moved)
-    now = clock()
     after = dict(record.versions)
     current = store.clip_versions([i for i, _ in record.statuses] + [i for i, _ in record.positions])
+    if record.moved and not (all(current.get(i, (None,))[0] == v for i, v in after.items())
+                             and not store.order_changed_since(record.order_mark)):
+        return _move_back(store, config, record, actor, clock, current)
+    now = clock()
     left: list[str] = []
     by_status: dict[ClipStatus, list[str]] = {}
     for clip_id, status in record.statuses:
@@ -87,14 +81,34 @@ def undo(store: Store, config: Config | None, record: Undo, user: Actor | str,
     changed = 0
     for status, ids in by_status.items():
         changed += store.set_status(ids, status, actor.name, now, role=actor.role.value)
-    if record.positions:  # a record from before moves were undone by moving back
+    positions_moved: list[str] = []
+    if record.positions:  # the order untouched since the move: every position exactly as it was
+        positions_moved = [i for i, _ in record.positions]  # each one the move changed, unchanged since
         changed += store.set_positions(record.positions, actor.name, now, role=actor.role.value)
     try:
         regenerate_exports(config, store)
     except ExportError as exc:
         exc.changed = changed
         raise
-    return UndoResult(changed, tuple(left), tuple((i, 1) for ids in by_status.values() for i in ids))
+    moved = [i for ids in by_status.values() for i in ids] + positions_moved
+    return UndoResult(changed, tuple(left), tuple((i, moved.count(i)) for i in dict.fromkeys(moved)))
+
+
+def _move_back(store: Store, config: Config | None, record: Undo, actor: Actor, clock: Clock,
+               current: dict[str, tuple[int, ClipStatus]]) -> UndoResult:
+    """Someone changed the order after the move: the clip goes back to its place among what they made
+    of it, unless they moved (or changed) that clip too, or it is no longer published."""
+    assert record.moved is not None
+    clip_id, number = record.moved
+    if current.get(clip_id, (None,))[0] != dict(record.versions).get(clip_id) or store.published_place(clip_id) is None:
+        return UndoResult(0, (clip_id,))
+    try:
+        back = move_published_to(store, config, clip_id, number, actor, clock=clock)
+    except ExportError as exc:  # moved back all the same: say how much
+        exc.changed = len(exc.record.positions) if isinstance(exc.record, Undo) else 0
+        raise
+    moved = tuple((i, 1) for i, _ in back.positions) if back else ()
+    return UndoResult(len(moved), (), moved)
 
 
 def publish_warnings(config: Config | None, clip: ClipView) -> list[str]:
@@ -227,7 +241,8 @@ def _move(store: Store, config: Config | None, clip_id: str, target: int, actor:
         return None
     store.set_positions(changes, actor.name, clock(), role=actor.role.value)
     number = index + 1 + (0 if featured else store.featured_on_website())  # its place on the website before
-    record = Undo(positions=tuple((cid, before[cid]) for cid, _ in changes), moved=(clip_id, number))
+    record = sealed(store, Undo(positions=tuple((cid, before[cid]) for cid, _ in changes), moved=(clip_id, number),
+                                order_mark=store.audit_mark()))
     try:
         regenerate_exports(config, store)  # once for the whole move; the clips are all published
     except ExportError as exc:

@@ -193,8 +193,8 @@ def search_link(link: str, google_base: str, *, _depth: int = 0) -> SearchLink |
     if found.publisher_url is not None and (_depth >= 3 or _is_search_host(found.publisher_url)
                                             or google_article_id(found.publisher_url, google_base) is not None):
         inner = search_link(found.publisher_url, google_base, _depth=_depth + 1) if _depth < 3 else None
-        if inner is None:  # a redirect we cannot read: nobody's to resolve, and no publisher's address
-            return SearchLink(found.engine, link, found.article_id, None) if found.article_id else None
+        if inner is None:  # a redirect we cannot read (another region's Google, a search page): no
+            return SearchLink(found.engine, link, found.article_id, None)  # publisher's address, ever
         return SearchLink(inner.engine, link, inner.article_id, inner.publisher_url)
     return found
 

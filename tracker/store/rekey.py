@@ -48,12 +48,14 @@ class Rekeyer:
 
     def rekey_stale(self, rows: Iterable[tuple[str, str, str]]) -> None:
         """(id, stored canonical URL, url) of clips to check, oldest first: the first copy of a story
-        keeps its place and the later ones merge into it."""
+        keeps its place and the later ones merge into it. The key is made again from the clip's link,
+        not from the stored key: an older rule may have lost bytes there (a Latin-1 escape decoded to
+        U+FFFD), and a key made twice is not always the key made once (`%2541`)."""
         for clip_id, stored, url in rows:
             if any(host in stored for host in _SEARCH_LINK_HOSTS):
                 continue
-            canonical = canonical_url(stored)
             clean = clean_url(url)
+            canonical = canonical_url(clean)
             if clean != url:
                 self._execute("UPDATE clip SET url = :u WHERE id = :i", u=clean, i=clip_id)
             new_id = clip_id_for(canonical)

@@ -135,6 +135,18 @@ class ReviewMixin(StoreBase):
                     found[clip_id] = (int(version), ClipStatus(status))
         return found
 
+    def audit_mark(self) -> int:
+        """The history's last entry: what a later question asks "since" of."""
+        with self.session() as s:
+            return int(s.execute(select(func.max(col(AuditRow.id)))).scalar_one() or 0)
+
+    def order_changed_since(self, mark: int) -> bool:
+        """Has anyone set a position in the published order after the history's entry `mark`?"""
+        with self.session() as s:
+            return s.execute(select(col(AuditRow.id)).where(
+                col(AuditRow.id) > mark, col(AuditRow.action) == "edit", col(AuditRow.detail).like('%"position"%'),
+            ).limit(1)).first() is not None
+
     def set_positions(self, positions: Sequence[tuple[str, int | None]], user: str, now: datetime,
                       *, role: str | None = None) -> int:
         """Set several clips' place in the published order in one transaction (each change audited,
