@@ -217,3 +217,39 @@ def test_a_sqlite_backup_is_consistent_while_another_process_writes(tmp_path: Pa
         writer.communicate()
         store.close()
     assert counts[0] < counts[1] < counts[2], f"the writer was not writing during the backups: {counts}"
+
+
+def test_a_postgresql_backup_restores_into_a_database_just_made_with_createdb(tmp_path: Path) -> None:
+    # The disaster-recovery case: a new server, `createdb`, `tracker restore`. The search index needs
+    # pg_trgm, which a new database lacks and a dump of one schema does not carry.
+    import uuid
+
+    import psycopg
+
+    from tests.conftest import PG_URL, require_postgres
+
+    require_postgres()
+    admin = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    names = [f"bk_{uuid.uuid4().hex[:10]}" for _ in range(2)]
+    with psycopg.connect(admin, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f"CREATE DATABASE {name}")
+    source, fresh = (PG_URL.rsplit("/", 1)[0] + f"/{name}" for name in names)
+    try:
+        store = Store(source)
+        seed_store(store, 20, now=NOW)
+        saved = snapshot(store)
+        store.close()
+        backup = tmp_path / "nightly.backup"
+        assert tracker(source, "backup", str(backup)).exit_code == 0
+        restored = tracker(fresh, "restore", str(backup))
+        assert restored.exit_code == 0, restored.output
+        store = Store(fresh)
+        try:
+            assert snapshot(store) == saved
+        finally:
+            store.close()
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

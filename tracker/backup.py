@@ -39,6 +39,7 @@ from tracker.errors import StorageError, TrackerError
 from tracker.store import Store, resolve_db_url
 from tracker.store.engine import known_revisions, make_engine, sqlite_path
 from tracker.store.runs import CYCLE_LEASE
+from tracker.store.search import PG_INDEX, pg_trgm_schema
 from tracker.store.tables import AuditRow, ClipRow, FeedRow, IngestRunRow, LeaseRow
 
 # A backup must hold these; a database with rows in CONTENT_TABLES is "not empty".
@@ -217,6 +218,8 @@ def _pg_restore(engine: Engine, conninfo: str, env: dict[str, str], toc: _Toc, p
     listing.write_text("".join(line + "\n" for line in toc.lines if not _is_schema_entry(line)
                                and not _is_lease_data(line, schema)), encoding="utf-8")
     newer = _tables_newer_than(engine, schema, toc)
+    if any(PG_INDEX in line for line in toc.lines):
+        _ensure_pg_trgm(engine)
     try:
         if not newer:
             _run([pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
@@ -247,6 +250,19 @@ def _pg_restore(engine: Engine, conninfo: str, env: dict[str, str], toc: _Toc, p
                     raise failed
     finally:
         listing.unlink(missing_ok=True)
+
+
+def _ensure_pg_trgm(engine: Engine) -> None:
+    """The backup's search index uses pg_trgm, which a database made with createdb does not have and
+    pg_dump of one schema does not carry: installed first, as a migration would."""
+    try:
+        with engine.begin() as connection:
+            pg_trgm_schema(connection)
+    except DBAPIError as exc:
+        raise StorageError(
+            f"this backup's search index needs the pg_trgm extension, which this database lacks and this role may "
+            f"not install ({str(exc.orig or exc).strip().splitlines()[0]}): have an administrator run "
+            "CREATE EXTENSION pg_trgm in it, then restore again") from None
 
 
 def _tables_newer_than(engine: Engine, schema: str, toc: _Toc) -> list[str]:

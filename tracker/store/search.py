@@ -314,7 +314,7 @@ def create_search_index(connection: Connection) -> None:
     elif connection.dialect.name == "postgresql":
         try:
             with connection.begin_nested():
-                schema = _pg_trgm_schema(connection)
+                schema = pg_trgm_schema(connection)
                 connection.exec_driver_sql(
                     f'CREATE INDEX IF NOT EXISTS {PG_INDEX} ON clip_search USING gin (body "{schema}".gin_trgm_ops)'
                 )
@@ -325,7 +325,7 @@ def create_search_index(connection: Connection) -> None:
                           stacklevel=2)
 
 
-def _pg_trgm_schema(connection: Connection) -> str:
+def pg_trgm_schema(connection: Connection) -> str:
     """Where pg_trgm lives, installing it (in public) when it is not there yet. The index names its
     operator class with that schema, so a search_path without it (one schema per tenant) still works."""
     found = connection.exec_driver_sql(
