@@ -149,8 +149,9 @@ def test_an_age_must_be_days_or_weeks(tmp_path: Path, age: str) -> None:
 
 
 def test_finished_article_reads_go_waiting_ones_stay(store: Store) -> None:
-    """The article queue: rows read, unreadable or dropped before the cutoff go; a row still waiting stays,
-    however old, and so does one finished recently."""
+    """The article queue: rows finished before the cutoff go unless a clip remains that they belong to
+    (its row says where the item's link led); a row still waiting stays, however old, and so does one
+    finished recently."""
     def item(name: str) -> MatchedEntry:
         link = f"https://news.example.org/{name}"
         entry = ParsedEntry(title=f"Story {name}", link=link, guid=link, summary="", content="")
@@ -171,11 +172,78 @@ def test_finished_article_reads_go_waiting_ones_stay(store: Store) -> None:
     before = store.enrich_queue_status()
     assert (before.done, before.dropped, before.failed, before.waiting) == (1, 1, 2, 1)
 
-    assert "article reads           3  (finished" in prune(store, "--dry-run")
+    assert "article reads           1  (finished" in prune(store, "--dry-run")  # the dropped item's
     assert store.enrich_queue_status() == before
-    assert "article reads           3  (finished" in prune(store)
+    assert "article reads           1  (finished" in prune(store)
     after = store.enrich_queue_status()
-    assert (after.done, after.dropped, after.failed, after.waiting) == (0, 0, 1, 1)
+    assert (after.done, after.dropped, after.failed, after.waiting) == (1, 0, 2, 1)
     assert [t.url.rsplit("/", 1)[-1] for t in store.due_articles(10)] == ["old-waiting"]
     assert len(clip_ids(store)) == 3, "the clips the reads made stay (they are not rejected)"
     assert "article reads           0" in prune(store)
+
+
+# ------------------------------------------------------------------ stories and moved clips (found by review)
+
+
+def test_a_rejected_storys_untouched_copies_go_with_its_primary(store: Store) -> None:
+    from tests.test_stories import config, put_wire
+    from tracker import review
+    from tracker.syndication import place_new_clips
+
+    cfg = config()
+    ids = put_wire(store)
+    start = min(store.get_clip(i).first_seen_at for i in ids.values())
+    place_new_clips(store, cfg, start + timedelta(hours=5))
+    (story_id,) = {store.get_clip(i).story_id for i in ids.values()}
+    review.review_story(store, cfg, story_id, ClipStatus.REJECTED, "maria", clock=FakeClock(start + timedelta(days=1)))
+    report = store.prune(start + timedelta(days=35))
+    assert report.rejected_clips == len(ids) and store.all_clips() == []  # no story left without a primary
+    assert store.story_records([story_id]) == {}
+
+
+def test_a_pruned_clip_coming_back_is_a_story_of_its_own_never_in_its_old_one(store: Store) -> None:
+    # The story was named after its first copy X; X rejected and pruned, its feed brings it back. It must
+    # not become a second primary of the old, approved story (rejecting it then took the story down).
+    from tests.test_stories import COPIES, config, put
+    from tracker import review
+    from tracker.syndication import place_new_clips
+
+    cfg = config()
+    x = put(store, *COPIES[0])
+    y = put(store, *COPIES[1])
+    start = store.get_clip(x).first_seen_at
+    place_new_clips(store, cfg, start + timedelta(hours=5))
+    old_story = store.story_of(x)
+    assert old_story == x and store.story_of(y) == old_story
+    day = FakeClock(start + timedelta(days=1))
+    review.switch_primary(store, cfg, y, "maria", clock=day)
+    review.review_story(store, cfg, old_story, ClipStatus.APPROVED, "maria", clock=day)
+    review.set_status(store, cfg, [x], ClipStatus.REJECTED, "maria", clock=day)
+    assert store.prune(start + timedelta(days=35)).rejected_clips == 1
+    assert store.story_of(y) == y and store.get_clip(y).primary  # the story is named after a copy left
+    put(store, *COPIES[0][:4], 40 * 24)  # the feed still carries X
+    place_new_clips(store, cfg, start + timedelta(days=41))
+    assert store.story_of(x) != store.story_of(y)
+    review.review_story(store, cfg, store.story_of(x) or x, ClipStatus.REJECTED, "ana", clock=FakeClock(start + timedelta(days=41)))
+    assert store.get_clip(y).status is ClipStatus.APPROVED and [c.id for c in store.list_published()] == [y]
+
+
+def test_the_read_that_says_where_a_clip_moved_outlives_prune(store: Store) -> None:
+    from tracker.models import Article
+
+    link = "https://news.example.org/amp/story-123"
+    entry = ParsedEntry(title="Kendra Brooks story", link=link, guid=link, summary="", content="")
+    mention = Mention("member", "kendra-brooks", "Kendra Brooks", "title", "Kendra Brooks")
+    item = MatchedEntry(entry, canonical_url(link), clip_id_for(canonical_url(link)), (mention,))
+    store.store_entries("paper", [item], OLD)
+    store.queue_articles("paper", [item], OLD)
+    (task,) = store.due_articles(1)
+    page = Article(url=link, title="Kendra Brooks story", outlet="News", image_url=None, published_at=None,
+                   description="", text="Kendra Brooks said so. " * 20, canonical_url="https://news.example.org/news/story-123")
+    store.finish_article(task, page, [mention], OLD)
+    (moved,) = store.all_clips()
+    assert moved.url == "https://news.example.org/news/story-123"
+    store.set_status([moved.id], ClipStatus.APPROVED, "maria", OLD)
+    store.prune(NOW - timedelta(days=30))
+    outcome = store.store_entries("paper", [item], NOW)  # the feed carries the old link again
+    assert outcome.new_clips == 0 and [c.id for c in store.all_clips()] == [moved.id]

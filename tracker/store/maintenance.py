@@ -1,12 +1,15 @@
 """The maintenance part of the Store: pruning what is old and no longer useful (`tracker prune`).
 
 Removed, when older than the cutoff: rejected clips nothing has touched since (with their
-mentions and sources), finished ingest runs, finished rows of the article queue (read, unreadable or
-dropped: the record that a page was read, of no use once its feed no longer carries the item), and
-the fetch state of feeds taken out of feeds.yml
-that have not been polled since and that no remaining clip came from. Never a clip that is new
-or approved. Audit entries only when asked, and then only those of clips that no longer exist,
-so every remaining clip keeps its whole history.
+mentions and sources), and with a rejected story's primary its copies nobody reviewed or edited
+(they were rejected with it); finished ingest runs; finished rows of the article queue that no
+remaining clip needs (a dropped item's, a pruned clip's: a clip's own row says where its link led,
+so a feed carrying that link again finds the clip, however old); and the fetch state of feeds taken
+out of feeds.yml that have not been polled since and that no remaining clip came from. Never a clip
+that is new or approved on its own. A story keeps a primary (a copy left takes the place) and an
+id no pruned clip had (a pruned clip its feed still carries comes back as a story of its own, never
+into its old one). Audit entries only when asked, and then only those of clips that no longer
+exist, so every remaining clip keeps its whole history.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from tracker.models import ClipStatus, PruneReport
 from tracker.store.base import StoreBase
 from tracker.store.enrich import DROPPED
 from tracker.store.resolve import DONE, FAILED
+from tracker.store.stories import STAFF_EDIT_FIELDS
 from tracker.store.tables import (
     AuditRow,
     ClipRow,
@@ -31,6 +35,7 @@ from tracker.store.tables import (
     IngestRunRow,
     LinkResolutionRow,
     MentionRow,
+    StoryRow,
 )
 
 
@@ -43,12 +48,26 @@ class MaintenanceMixin(StoreBase):
             col(ClipRow.updated_at) < cutoff,  # a feed still changing it, or staff editing it, keeps it
             or_(col(ClipRow.reviewed_at).is_(None), col(ClipRow.reviewed_at) < cutoff),
         )
+        # A rejected story's copies nobody reviewed or edited were rejected with it: they go with its primary.
+        rejected_stories = select(col(ClipRow.story_id)).where(old_rejected, col(ClipRow.story_primary).is_(True),
+                                                                col(ClipRow.story_id).is_not(None))
+        untouched_copy = and_(
+            col(ClipRow.story_id).in_(rejected_stories), col(ClipRow.status) == ClipStatus.NEW.value,
+            col(ClipRow.reviewed_at).is_(None), col(ClipRow.featured).is_(False),
+            *(getattr(ClipRow, f).is_(None) for f in STAFF_EDIT_FIELDS),
+            col(ClipRow.first_seen_at) < cutoff, col(ClipRow.updated_at) < cutoff,
+        )
+        old_rejected = or_(old_rejected, untouched_copy)
         doomed = select(col(ClipRow.id)).where(old_rejected)
         old_runs = and_(col(IngestRunRow.started_at) < cutoff, col(IngestRunRow.finished_at).is_not(None),
                         col(IngestRunRow.finished_at) < cutoff)
-        # An article still waiting is work to do, however old; a finished one only says what happened.
+        # An article still waiting is work to do, however old; a finished one only says what happened, but
+        # while its clip remains it also says where the item's link led (the clip may have moved on to the
+        # article's own address): pruned, the feed carrying that link stored the story a second time.
         old_articles = and_(col(EnrichmentRow.state).in_((DONE, FAILED, DROPPED)),
-                            func.coalesce(col(EnrichmentRow.finished_at), col(EnrichmentRow.queued_at)) < cutoff)
+                            func.coalesce(col(EnrichmentRow.finished_at), col(EnrichmentRow.queued_at)) < cutoff,
+                            or_(col(EnrichmentRow.clip_id).is_(None),
+                                ~exists().where(col(ClipRow.id) == col(EnrichmentRow.clip_id), not_(old_rejected))))
         with self.session() as s:
             # Audit entries and feeds depend on which clips remain: decided before anything is deleted.
             # NOT EXISTS rather than NOT IN: PostgreSQL plans it as an anti-join at millions of rows.
@@ -81,10 +100,47 @@ class MaintenanceMixin(StoreBase):
             s.execute(delete(ClipSourceRow).where(col(ClipSourceRow.clip_id).in_(doomed)))
             # A pruned clip's search link must not be resolved (and re-keyed) later.
             s.execute(delete(LinkResolutionRow).where(col(LinkResolutionRow.clip_id).in_(doomed)))
+            pruned = dict(s.execute(select(col(ClipRow.id), col(ClipRow.story_id)).where(old_rejected)).tuples().all())
             s.execute(delete(ClipRow).where(old_rejected))
+            _mend_stories(s, set(pruned), {story for story in pruned.values() if story is not None})
             s.execute(delete(IngestRunRow).where(old_runs))
             s.execute(delete(EnrichmentRow).where(old_articles))
             return report
+
+
+def _mend_stories(s: Session, pruned: set[str], story_ids: set[str]) -> None:
+    """The stories pruned clips were in: gone with their last copy, else with a primary (an approved copy
+    first, else the earliest), and named after a copy left when they were named after a pruned clip."""
+    ids = sorted(story_ids)
+    for i in range(0, len(ids), 500):
+        copies: dict[str, list[ClipRow]] = {story: [] for story in ids[i:i + 500]}
+        for row in s.execute(select(ClipRow).where(col(ClipRow.story_id).in_(ids[i:i + 500]))).scalars():
+            copies[str(row.story_id)].append(row)
+        for story_id, rows in copies.items():
+            if not rows:
+                s.execute(delete(StoryRow).where(col(StoryRow.id) == story_id))
+                continue
+            if not any(r.story_primary for r in rows):
+                heir = min(rows, key=lambda r: (r.status != ClipStatus.APPROVED.value,
+                                                r.published_at or r.first_seen_at, r.id))
+                heir.story_primary = True
+            if story_id in pruned:
+                _rename_story(s, story_id, next(r.id for r in rows if r.story_primary), rows)
+
+
+def _rename_story(s: Session, old_id: str, new_id: str, rows: list[ClipRow]) -> None:
+    """A story was named after its first clip; that clip pruned, its feed may bring it back as a story
+    of its own under the same id. The story takes a remaining copy's id first."""
+    story = s.get(StoryRow, old_id)
+    if story is None or s.get(StoryRow, new_id) is not None:
+        return
+    s.add(StoryRow(id=new_id, first_seen_at=story.first_seen_at, updated_at=story.updated_at,
+                   primary_by=story.primary_by, primary_at=story.primary_at))
+    s.flush()
+    for row in rows:
+        row.story_id = new_id
+    s.flush()
+    s.delete(story)
 
 
 def _count(s: Session, table: Any, where: Any) -> int:
