@@ -230,3 +230,34 @@ def test_surname_mentions_setting_reaches_every_member(tmp_path: Path) -> None:
     assert off.settings.surname_mentions is False
     assert [m.surname_mentions for m in off.members] == [False]
     assert compile_matcher(off.members, []).match_ids(item) == ((), ())
+
+
+GOOGLE = '"https://news.google.com/rss/search?q={query}&hl=en-US&gl=US&ceid=US:en"'
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    # A second block pasted at the bottom of the file: YAML keeps the last one, without a word.
+    ("feeds:\n  - url: https://a.example/rss\nsettings:\n  timeout_s: 10\nfeeds:\n  - url: https://b.example/rss\n",
+     "line 5, column 1: invalid YAML (found key 'feeds' twice; YAML would keep only the last)"),
+    ("feeds:\n  - url: https://a.example/rss\n    url: https://c.example/rss\n",
+     "line 3, column 5: invalid YAML (found key 'url' twice; YAML would keep only the last)"),
+    # Two members of one name and no jurisdiction: one search feed twice, which failed every ingest.
+    ("members:\n  - name: John Smith\n  - {name: John Smith, id: john-smith-2}\n"
+     f"searches:\n  - {{template: {GOOGLE}, for: [members]}}\n",
+     "searches: member:john-smith and member:john-smith-2 make the same search feed"),
+    (f"members:\n  - name: John Smith\nsearches:\n  - {{template: {GOOGLE}, for: [members]}}\n"
+     f"  - {{template: {GOOGLE}, for: [members]}}\n", "make the same search feed"),
+    ("members:\n  - name: John Smith\nfeeds:\n  - url: https://news.google.com/rss/search?q=%22John+Smith%22&hl=en-US&gl=US&ceid=US:en\n"
+     f"searches:\n  - {{template: {GOOGLE}, for: [members]}}\n", "is the search feed generated for member:john-smith"),
+])
+def test_what_yaml_or_the_searches_would_silently_lose_is_refused(tmp_path: Path, text: str, message: str) -> None:
+    path = _write(tmp_path, text, csv=None)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert message in str(info.value)
+
+
+def test_a_merge_key_may_be_overridden_as_yaml_means(tmp_path: Path) -> None:
+    text = "feeds:\n  - &paper {url: https://a.example/rss, tags: [pa]}\n  - <<: *paper\n    url: https://b.example/rss\n"
+    config = load_config(_write(tmp_path, text, csv=None))
+    assert [(f.url, f.tags) for f in config.feeds] == [("https://a.example/rss", ("pa",)), ("https://b.example/rss", ("pa",))]

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import gc
 import hashlib
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -522,7 +523,26 @@ def parse_config(data: Any, path: str = "<config>", base_dir: Path | None = None
         roles=_roles(ctx, top.get("roles")),
         outlets=_outlets(ctx, top.get("outlets")),
     )
-    return replace(config, search_feeds=expand_searches(config))
+    search_feeds = expand_searches(config)
+    _one_feed_per_url(ctx, config.feeds, search_feeds)
+    return replace(config, search_feeds=search_feeds)
+
+
+def _one_feed_per_url(ctx: _Ctx, listed: Sequence[FeedConfig], generated: Sequence[FeedConfig]) -> None:
+    """Two members with the same name and no jurisdiction (or a template listed twice, or a listed feed
+    that is a generated one) make one search feed twice: refused here, or every ingest would fail on
+    it, and the one feed would poll for whichever came last."""
+    first: dict[str, FeedConfig] = {f.id: f for f in listed}
+    for feed in generated:
+        other = first.get(feed.id)
+        if other is None:
+            first[feed.id] = feed
+        elif other.kind == "search" and other in generated:
+            raise ctx.fail("searches", f"{other.search_for} and {feed.search_for} make the same search feed "
+                                       f"({feed.url}): give one a jurisdiction or an alias, or list the template once")
+        else:
+            raise ctx.fail("feeds", f"{other.url} is the search feed generated for {feed.search_for}: "
+                                    "remove it from feeds (searches: makes it)")
 
 
 def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:
@@ -560,19 +580,48 @@ def _parse_yaml(text: str, p: Path) -> Any:
     """
     import yaml  # here, not at the top: commands that read no config never import it
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    fast, plain = _strict_loaders(yaml)
     try:
         try:
-            return yaml.load(text, Loader=loader)
+            return yaml.load(text, Loader=fast)
         except yaml.YAMLError:
-            if loader is yaml.SafeLoader:
+            if fast is plain:
                 raise
-            return yaml.safe_load(text)
+            return yaml.load(text, Loader=plain)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{p}: {where}: invalid YAML ({problem})") from None
+
+
+@functools.cache
+def _strict_loaders(yaml: Any) -> tuple[Any, Any]:
+    """libyaml's loader (when built) and the pure-Python one, both refusing a key written twice in one
+    mapping: YAML keeps the last, so a second `feeds:` pasted at the bottom of the file silently
+    dropped the first block's feeds."""
+    from yaml.constructor import ConstructorError, SafeConstructor
+
+    def construct_mapping(self: Any, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _value in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: the base constructor says so
+                break
+            if duplicate:
+                raise ConstructorError("while constructing a mapping", node.start_mark,
+                                       f"found key {key!r} twice; YAML would keep only the last", key_node.start_mark)
+            seen.add(key)
+        return SafeConstructor.construct_mapping(self, node, deep)
+
+    plain = type("StrictSafeLoader", (yaml.SafeLoader,), {"construct_mapping": construct_mapping})
+    c_loader = getattr(yaml, "CSafeLoader", None)
+    fast = type("StrictCSafeLoader", (c_loader,), {"construct_mapping": construct_mapping}) if c_loader else plain
+    return fast, plain
 
 
 # Google ignores the words of a query past the 32nd; Bing documents no limit. Every generated query
