@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from tracker.clock import Clock, system_clock
 from tracker.enrich import ArticleReader
+from tracker.errors import NotFoundError
 from tracker.fetch import FeedSession, FetchOptions, make_session
 from tracker.ingest.parsepool import ParseOutcome, ParsePool, default_processes
 from tracker.ingest.reports import ArticleReport, CycleReport, FeedReport, FeedTally, ResolveReport
@@ -132,6 +133,9 @@ class Ingestor:
         self.store.sync_feeds(feeds)
         if feed_ids is not None:
             wanted = set(feed_ids)
+            unknown = sorted(wanted - {f.id for f in feeds})
+            if unknown:  # a typo would poll nothing and report a run of 0 feeds as fine
+                raise NotFoundError(f"no feed {unknown[0]!r} in the config: `tracker status` lists the feeds' ids")
             feeds = [f for f in feeds if f.id in wanted]
         run_id = self.store.start_run(owner or default_owner(), len(feeds), started)
         reports: list[FeedReport] = []
