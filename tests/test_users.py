@@ -73,6 +73,10 @@ def test_corrupt_file_is_an_auth_error(tmp_path: Path) -> None:
     path.write_text('{"users": {"maria": {}}}')
     with pytest.raises(AuthError, match="no password hash"):
         UsersFile(path).load()
+    for role in (["editor"], {"name": "editor"}, 3):  # edited by hand: a one-line error, never a TypeError
+        path.write_text(json.dumps({"users": {"maria": {"password": "x", "role": role}}}))
+        with pytest.raises(AuthError, match="unknown role"):
+            UsersFile(path).load()
 
 
 def test_malformed_created_at_is_an_auth_error(tmp_path: Path) -> None:

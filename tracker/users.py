@@ -146,7 +146,7 @@ class UsersFile:
                     "e.g. 2026-11-24T12:00:00Z)"
                 ) from None
             role = record.get("role", Role.ADMIN.value)
-            if role not in {r.value for r in Role}:
+            if not isinstance(role, str) or role not in {r.value for r in Role}:  # ["editor"] is no role
                 raise AuthError(f"{self.path}: user {name!r} has an unknown role {str(role)[:20]!r} "
                                 "(expected viewer, editor or admin)")
             out[name] = UserRecord(username=name, password_hash=record["password"], created_at=created_at,
