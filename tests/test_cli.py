@@ -193,3 +193,18 @@ def test_ctrl_c_during_ingest_stops_promptly_without_fetching_the_queue(tmp_path
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
     assert time.monotonic() - sent < 5  # not the ~8 s the queued feeds would take
     assert len(feed_server.requests) < 12  # the queue was dropped, not fetched for nothing
+
+
+def test_a_decision_without_a_config_says_the_website_was_not_updated(tmp_path: Path) -> None:
+    from tests.fakes import NOW
+    from tracker.demo import seed_store
+    from tracker.store import Store
+
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    store = Store(db)
+    seed_store(store, 5, now=NOW)
+    clip = store.all_clips()[0].id
+    store.close()
+    result = run("--config", str(tmp_path / "not-here.yml"), "--db", db, "clips", "reject", clip)
+    assert result.returncode == 0 and "rejected" in result.stdout
+    assert "the website's exports were not regenerated" in result.stderr

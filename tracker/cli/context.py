@@ -37,6 +37,17 @@ class AppContext:
         return self.config if Path(self.config_path).exists() else None
 
     @property
+    def config_for_exports(self) -> Config | None:
+        """The config a decision regenerates the website's exports from. Without one the decision is
+        still made, and the operator is told the website was not updated: a takedown that only seems
+        done stays on the website until the next ingest."""
+        config = self.config_if_present
+        if config is None:
+            click.echo(f"warning: no config at {self.config_path}: the website's exports were not regenerated "
+                       "(pass --config or set TRACKER_CONFIG)", err=True)
+        return config
+
+    @property
     def store(self) -> Store:
         if self._store is None:
             from tracker.store import Store
