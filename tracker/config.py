@@ -12,6 +12,8 @@ import functools
 import gc
 import hashlib
 import io
+import math
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -184,6 +186,30 @@ def _unique(ctx: _Ctx, section: str, items: Iterable[T], key: Callable[[T], str]
         seen.add(k)
 
 
+# Numeric settings: (lowest, highest, whole number?, what 0 means). The highest are far past any real
+# need and keep a typo (10**20, 1000000 days) from breaking a step of every cycle; NaN and infinity
+# are no numbers here.
+_SETTING_RANGES: dict[str, tuple[float, float, bool, str]] = {
+    "timeout_s": (0.001, 3600, False, ""),
+    "max_body_bytes": (1, 2**30, True, ""),
+    "workers": (1, 512, True, ""),
+    "per_host_limit": (1, 64, True, ""),
+    "story_window_days": (1, 365, True, ""),
+    "resolve_per_cycle": (0, 100_000, True, "0: no lookups"),
+    "enrich_per_cycle": (0, 100_000, True, "0: no articles are read"),
+    "google_news_min_interval_s": (0, 3600, False, ""),
+}
+
+
+def _in_range(ctx: _Ctx, where: str, val: Any, low: float, high: float, *, whole: bool, note: str = "") -> Any:
+    kind = "a whole number" if whole else "a number"
+    if isinstance(val, bool) or not isinstance(val, int if whole else int | float) or not low <= val <= high:
+        shown = f"{low:g}" if low else "0"
+        raise ctx.fail(where, f"expected {kind} from {shown} to {high:,g}" + (f" ({note})" if note else "")
+                       + f", got {str(val)[:30]!r}")
+    return val
+
+
 def _settings(ctx: _Ctx, raw: Any, base: Path | None = None) -> Settings:
     if raw is None:
         return Settings()
@@ -195,33 +221,10 @@ def _settings(ctx: _Ctx, raw: Any, base: Path | None = None) -> Settings:
         poll = _as_str(ctx, "settings.poll", data["poll"], required=True)
         _check_cron(ctx, poll)
         kwargs["poll"] = poll
-    for key in ("timeout_s",):
+    for key, (low, high, whole, note) in _SETTING_RANGES.items():
         if key in data:
-            val = data[key]
-            if isinstance(val, bool) or not isinstance(val, int | float) or val <= 0:
-                raise ctx.fail(f"settings.{key}", "expected a positive number")
-            kwargs[key] = float(val)
-    for key in ("max_body_bytes", "workers", "per_host_limit", "story_window_days"):
-        if key in data:
-            val = data[key]
-            if isinstance(val, bool) or not isinstance(val, int) or val <= 0:
-                raise ctx.fail(f"settings.{key}", "expected a positive whole number")
-            kwargs[key] = val
-    if "resolve_per_cycle" in data:
-        val = data["resolve_per_cycle"]
-        if isinstance(val, bool) or not isinstance(val, int) or val < 0:
-            raise ctx.fail("settings.resolve_per_cycle", "expected a whole number, 0 or more (0: no lookups)")
-        kwargs["resolve_per_cycle"] = val
-    if "enrich_per_cycle" in data:
-        val = data["enrich_per_cycle"]
-        if isinstance(val, bool) or not isinstance(val, int) or val < 0:
-            raise ctx.fail("settings.enrich_per_cycle", "expected a whole number, 0 or more (0: no articles are read)")
-        kwargs["enrich_per_cycle"] = val
-    if "google_news_min_interval_s" in data:
-        val = data["google_news_min_interval_s"]
-        if isinstance(val, bool) or not isinstance(val, int | float) or val < 0:
-            raise ctx.fail("settings.google_news_min_interval_s", "expected a number of seconds, 0 or more")
-        kwargs["google_news_min_interval_s"] = float(val)
+            val = _in_range(ctx, f"settings.{key}", data[key], low, high, whole=whole, note=note)
+            kwargs[key] = val if whole else float(val)
     if "dashboard_url" in data:
         dashboard_url = _as_str(ctx, "settings.dashboard_url", data["dashboard_url"], required=True)
         parts = _split_url(ctx, "settings.dashboard_url", dashboard_url)
@@ -239,6 +242,10 @@ def _settings(ctx: _Ctx, raw: Any, base: Path | None = None) -> Settings:
     for key in ("user_agent", "site_title", "site_url"):
         if key in data:
             kwargs[key] = _as_str(ctx, f"settings.{key}", data[key], required=True)
+    if "site_url" in kwargs:  # the exports' links are made from it: a bad one failed every export, every cycle
+        site = _split_url(ctx, "settings.site_url", kwargs["site_url"])
+        if site.scheme not in ("http", "https") or not site.hostname:
+            raise ctx.fail("settings.site_url", f"expected http(s)://host[/path], got {kwargs['site_url']!r}")
     exports: list[ExportTarget] = []
     for i, e in enumerate(_as_list(ctx, "settings.exports", data.get("exports"))):
         where = f"settings.exports[{i}]"
@@ -523,9 +530,29 @@ def parse_config(data: Any, path: str = "<config>", base_dir: Path | None = None
         roles=_roles(ctx, top.get("roles")),
         outlets=_outlets(ctx, top.get("outlets")),
     )
+    _export_targets(ctx, config, base)
     search_feeds = expand_searches(config)
     _one_feed_per_url(ctx, config.feeds, search_feeds)
     return replace(config, search_feeds=search_feeds)
+
+
+def _export_targets(ctx: _Ctx, config: Config, base: Path) -> None:
+    """An export's member or campaign must be one the config has (a typo wrote an empty file every cycle),
+    and no two exports may write one file (each overwrote the other, every cycle)."""
+    members = {m.id for m in config.members}
+    campaigns = {c.id for c in config.campaigns}
+    paths: dict[Path, int] = {}
+    for i, target in enumerate(config.settings.exports):
+        where = f"settings.exports[{i}]"
+        if target.member is not None and target.member not in members:
+            raise ctx.fail(f"{where}.member", f"no member {target.member!r} in this config")
+        if target.campaign is not None and target.campaign not in campaigns:
+            raise ctx.fail(f"{where}.campaign", f"no campaign {target.campaign!r} in this config")
+        path = Path(target.path) if Path(target.path).is_absolute() else base / target.path
+        key = Path(os.path.normpath(path))
+        if key in paths:
+            raise ctx.fail(f"{where}.path", f"settings.exports[{paths[key]}] writes {target.path} too: one file each")
+        paths[key] = i
 
 
 def _one_feed_per_url(ctx: _Ctx, listed: Sequence[FeedConfig], generated: Sequence[FeedConfig]) -> None:
@@ -784,7 +811,8 @@ def _address(ctx: _Ctx, where: str, raw: Any) -> str:
 
 
 def _positive(ctx: _Ctx, where: str, raw: Any, *, whole: bool = False) -> Any:
-    if isinstance(raw, bool) or not isinstance(raw, int if whole else int | float) or raw <= 0:
+    if (isinstance(raw, bool) or not isinstance(raw, int if whole else int | float) or not raw > 0
+            or not math.isfinite(raw)):  # NaN is never > 0; infinity is no ratio either
         raise ctx.fail(where, "expected a positive whole number" if whole else "expected a positive number")
     return raw
 
