@@ -754,3 +754,26 @@ def test_a_second_search_finding_a_clip_already_queued_is_its_source_and_vouches
     clip = store.get_clip(item.clip_id)
     assert clip.unverified and set(clip.feed_ids) == {"search-brooks", "search-cause"}
     assert clip.member_ids == ("kendra-brooks",) and clip.campaign_ids == ("good-cause",)
+
+
+def test_a_step_that_fails_is_written_on_the_run_for_tracker_status(feed_server: FeedServer, db_url: str,
+                                                                   tmp_path: Path) -> None:
+    from tracker.errors import StorageError
+    from tracker.health import health_report
+    from tracker.store.runs import STEP_FAILED
+
+    class ArticlesUnreachable(Store):
+        def due_articles(self, limit: int) -> Any:
+            raise StorageError("database error: the article queue is locked")
+
+    store = ArticlesUnreachable(db_url)
+    base = feed_server.base_url
+    feed_server.add("/outlet", body=rss(("Kendra Brooks in Philadelphia", f"{base}/a/z"), title="P"))
+    config = make_config(feed_server, tmp_path, searches=False, feeds=[{"url": feed_server.url("/outlet")}])
+    clock = FakeClock()
+    report = cycle(config, store, clock)
+    assert report.outcome == "ok" and report.articles is not None and report.articles.error
+    (run,) = store.recent_runs(1)
+    assert run.error is not None and run.error.startswith(STEP_FAILED) and "article queue is locked" in run.error
+    assert "article queue is locked" in (health_report(store, clock()).last_run_problem or "")
+    store.close()

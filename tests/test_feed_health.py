@@ -225,7 +225,7 @@ def test_410_disables_with_the_reason_shown_and_a_return_is_noticed(
     runner = CliRunner()
     table = runner.invoke(cli, ["--db", store.url, "status"], obj=h.clock)
     assert table.exit_code == 0 and "disabled" in table.output and "410 Gone" in table.output
-    check = runner.invoke(cli, ["--db", store.url, "status", "--check", "--json"], obj=h.clock)
+    check = runner.invoke(cli, ["--config", h.config.path, "--db", store.url, "status", "--check", "--json"], obj=h.clock)
     assert check.exit_code == 1
     assert '"disabled_reason": "' + GONE_REASON + '"' in check.output
 
@@ -233,7 +233,7 @@ def test_410_disables_with_the_reason_shown_and_a_return_is_noticed(
     h.clock.set(f.next_attempt_at)
     assert only(h.cycle()).ok
     assert h.feed().disabled_reason is None
-    assert runner.invoke(cli, ["--db", store.url, "status", "--check"], obj=h.clock).exit_code == 0
+    assert runner.invoke(cli, ["--config", h.config.path, "--db", store.url, "status", "--check"], obj=h.clock).exit_code == 0
 
 
 def test_403_is_retried_once_with_a_browser_user_agent(
@@ -404,7 +404,7 @@ def test_an_oversized_feed_is_stored_newest_first_and_flagged_in_status(
     assert report.alert == f"{n:,} items in the feed; only the newest {MAX_ENTRIES_PER_FEED:,} were read"
     kept = {c.url for c in store.all_clips(ClipFilter())}
     assert "https://news.example.org/dump/0" not in kept and f"https://news.example.org/dump/{n - 1}" in kept
-    check = CliRunner().invoke(cli, ["--db", store.url, "status", "--check", "--json"], obj=h.clock)
+    check = CliRunner().invoke(cli, ["--config", h.config.path, "--db", store.url, "status", "--check", "--json"], obj=h.clock)
     assert check.exit_code == 1 and report.alert in check.output
 
 

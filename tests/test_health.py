@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -162,18 +163,46 @@ def test_status_table_puts_feeds_needing_attention_first(store: Store) -> None:
     assert "Recent ingest runs" in out and "partial" in out
 
 
-def test_status_check_exit_code_is_for_monitoring(store: Store) -> None:
+def test_status_check_exit_code_is_for_monitoring(store: Store, tmp_path: Path) -> None:
     runner = CliRunner()
+    base = ["--config", str(tmp_path / "no-config.yml"), "--db", store.url]
     store.sync_feeds([FeedConfig(id="ok", url="https://ok.example/rss", name="Healthy Herald")])
     store.record_fetch("ok", FetchOutcome(ok=True, status=200, items_seen=5, had_new_items=True), system_clock())
-    assert runner.invoke(cli, ["--db", store.url, "status", "--check"]).exit_code == 0
+    assert runner.invoke(cli, [*base, "status", "--check"]).exit_code == 0
     _seed(store)
-    assert runner.invoke(cli, ["--db", store.url, "status", "--check"]).exit_code == 1
-    assert runner.invoke(cli, ["--db", store.url, "status", "--check", "--json"]).exit_code == 1
+    assert runner.invoke(cli, [*base, "status", "--check"]).exit_code == 1
+    assert runner.invoke(cli, [*base, "status", "--check", "--json"]).exit_code == 1
 
 
-def test_status_on_an_empty_database_says_what_to_do(store: Store) -> None:
-    result = CliRunner().invoke(cli, ["--db", store.url, "status", "--check"])
+def test_status_check_fails_for_feeds_the_config_lists_that_this_database_never_polled(store: Store,
+                                                                                     tmp_path: Path) -> None:
+    # A mistyped database URL makes a fresh, empty database; a scheduler that never ran leaves one.
+    config = tmp_path / "feeds.yml"
+    config.write_text("feeds:\n  - https://ok.example/rss\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config), "--db", store.url, "status", "--check"])
+    assert result.exit_code == 1 and "never polled in this database" in result.output
+
+
+def test_status_check_fails_when_a_step_of_the_last_run_failed(store: Store, tmp_path: Path) -> None:
+    # The articles, links or stories step failing does not fail the cycle, but must not pass unseen.
+    from tracker.store.runs import STEP_FAILED
+
+    store.sync_feeds([FeedConfig(id="ok", url="https://ok.example/rss", name="Healthy Herald")])
+    store.record_fetch("ok", FetchOutcome(ok=True, status=200, items_seen=5, had_new_items=True), system_clock())
+    base = ["--config", str(tmp_path / "no-config.yml"), "--db", store.url, "status", "--check"]
+    run = store.start_run("host:1:1", 1, system_clock())
+    store.finish_run(run, outcome="ok", now=system_clock(), feeds_ok=1, feeds_failed=0, feeds_skipped=0, items_seen=5,
+                     clips_new=0, error=STEP_FAILED + "articles: reading articles failed: StorageError: database error")
+    result = CliRunner().invoke(cli, base)
+    assert result.exit_code == 1 and "articles: reading articles failed" in result.output
+    run = store.start_run("host:1:1", 1, system_clock())
+    store.finish_run(run, outcome="ok", now=system_clock(), feeds_ok=1, feeds_failed=0, feeds_skipped=0, items_seen=5,
+                     clips_new=0)
+    assert CliRunner().invoke(cli, base).exit_code == 0  # the next run went well
+
+
+def test_status_on_an_empty_database_says_what_to_do(store: Store, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "no-config.yml"), "--db", store.url, "status", "--check"])
     assert result.exit_code == 0
     assert "tracker ingest" in result.output
     assert health_report(store, system_clock()).needs_attention == ()

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from tracker.models import EnrichQueueStatus, FeedHealth, IngestRunView, ResolveQueueStatus
 from tracker.store import Store
-from tracker.store.runs import CYCLE_LEASE, run_is_live
+from tracker.store.runs import CYCLE_LEASE, STEP_FAILED, run_is_live
 
 FAILING_AFTER = timedelta(hours=24)
 QUIET_AFTER = timedelta(days=14)
@@ -152,6 +152,19 @@ class HealthReport:
     @property
     def needs_attention(self) -> tuple[FeedStatus, ...]:
         return tuple(f for f in self.feeds if f.problem)
+
+    @property
+    def last_run_problem(self) -> str | None:
+        """What went wrong in the last finished ingest run: it failed, or one of its steps did (links,
+        articles, stories); None when it went well (failing feeds are the feeds' problems)."""
+        finished = next((r for r in self.runs if r.outcome not in ("running", "interrupted")), None)
+        if finished is None:
+            return None
+        if finished.outcome == "failed":
+            return f"the last ingest run failed: {finished.error or 'unknown error'}"
+        if finished.error and finished.error.startswith(STEP_FAILED):
+            return f"the last ingest run: {finished.error}"
+        return None
 
     def live(self, run: IngestRunView) -> bool:
         return run_is_live(run, self.lease_owner)

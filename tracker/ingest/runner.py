@@ -47,6 +47,7 @@ from tracker.match import Matcher, compile_matcher
 from tracker.models import Config, FeedConfig, FeedState, FetchOutcome
 from tracker.resolve.resolver import GoogleNewsResolver, Pacer
 from tracker.store import Store
+from tracker.store.runs import STEP_FAILED
 from tracker.syndication import StoriesReport
 
 Progress = Callable[[FeedReport, int, int], None]  # (report, feeds done, feeds in the cycle)
@@ -168,6 +169,12 @@ class Ingestor:
             tally = FeedTally(tuple(reports))
             if outcome == "ok" and tally.feeds_failed:
                 outcome = "partial"
+            failed_steps = [f"{name}: {r.error}" for name, r in (("links", links), ("articles", articles),
+                                                                    ("stories", stories)) if r is not None and r.error]
+            if failed_steps and error is None:
+                # A step's failure does not fail the cycle (its clips are stored), but it must not pass
+                # unseen either: an install could go months without reading an article.
+                error = (STEP_FAILED + "; ".join(failed_steps))[:1000]
             self.store.finish_run(run_id, outcome=outcome, now=finished, error=error, **tally.run_counts())
         return CycleReport(tally.feeds, run_id=run_id, started_at=started, finished_at=finished, outcome=outcome,
                            links=links, articles=articles, stories=stories)

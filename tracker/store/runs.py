@@ -19,6 +19,7 @@ from tracker.store.tables import IngestRunRow, LeaseRow
 # The ingest_run owner that marks a cycle shared by `tracker ingest --worker` processes.
 SHARED_RUN_OWNER = "workers"
 # The lease that lets one ingest cycle run at a time (tracker.ingest.lease holds and renews it).
+STEP_FAILED = "a step failed: "  # how a run's note starts when its links, articles or stories step failed
 CYCLE_LEASE = "ingest-cycle"
 _SHARED_CYCLE_LOCK = 734127002  # pg_advisory_xact_lock key: one worker at a time decides the cycle
 
