@@ -87,8 +87,9 @@ def link_note(clip: ClipView) -> str:
 def _review(app: AppContext, ids: tuple[str, ...], status: ClipStatus, user: str | None) -> None:
     from tracker.review import set_status
 
-    changed = set_status(app.store, app.config_for_exports, list(ids), status, acting_user(user), clock=app.clock)
+    changed = set_status(app.store, app.config_if_present, list(ids), status, acting_user(user), clock=app.clock)
     click.echo(f"{changed} clip(s) {status.value}" + ("" if changed == len(ids) else f" ({len(ids) - changed} already were)"))
+    app.say_if_exports_skipped()
 
 
 @clips.command("approve")
@@ -125,7 +126,8 @@ def clips_tag(app: AppContext, clip_id: str, add_member: tuple[str, ...], remove
     before = app.store.get_clip(clip_id)
     members = [i for i in dict.fromkeys(before.member_ids + add_member) if i not in remove_member]
     campaigns = [i for i in dict.fromkeys(before.campaign_ids + add_campaign) if i not in remove_campaign]
-    after = set_targets(app.store, app.config_for_exports, clip_id, members, campaigns, acting_user(user),
+    after = set_targets(app.store, app.config_if_present, clip_id, members, campaigns, acting_user(user),
                         clock=app.clock)
     click.echo(f"{after.id}  members: {', '.join(after.member_ids) or '-'}  "
                f"campaigns: {', '.join(after.campaign_ids) or '-'}")
+    app.say_if_exports_skipped()

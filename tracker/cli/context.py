@@ -36,16 +36,12 @@ class AppContext:
         """The config when feeds.yml exists: review and demo commands also work without one."""
         return self.config if Path(self.config_path).exists() else None
 
-    @property
-    def config_for_exports(self) -> Config | None:
-        """The config a decision regenerates the website's exports from. Without one the decision is
-        still made, and the operator is told the website was not updated: a takedown that only seems
-        done stays on the website until the next ingest."""
-        config = self.config_if_present
-        if config is None:
+    def say_if_exports_skipped(self) -> None:
+        """After a decision made without a config: the website's exports were not regenerated. Said, as a
+        takedown that only seems done stays on the website until the next ingest."""
+        if self.config_if_present is None:
             click.echo(f"warning: no config at {self.config_path}: the website's exports were not regenerated "
                        "(pass --config or set TRACKER_CONFIG)", err=True)
-        return config
 
     @property
     def store(self) -> Store:

@@ -72,8 +72,9 @@ def stories_primary(app: AppContext, clip_id: str, user: str | None) -> None:
     """Make this copy the one the website links (its story's review moves to it)."""
     from tracker.review import switch_primary
 
-    changed = switch_primary(app.store, app.config_for_exports, clip_id, acting_user(user), clock=app.clock)
+    changed = switch_primary(app.store, app.config_if_present, clip_id, acting_user(user), clock=app.clock)
     click.echo(f"{clip_id} is the primary copy" + ("" if changed else " (it already was)"))
+    app.say_if_exports_skipped()
 
 
 @stories.command("build")
