@@ -161,6 +161,23 @@ def test_yaml_errors_name_line_and_column_in_the_same_words_whichever_parser_rea
     assert str(info.value) == f"{path}: {message}"
 
 
+@pytest.mark.parametrize(("csv_text", "said"), [
+    ("name,aliases\nBrooks, Kendra,Councilmember Brooks\n", "line 2: more cells than the header has columns"),
+    ("name,title,title\nKendra Brooks,Councilmember,Mayor\n", "column 'title' appears twice in the header"),
+])
+def test_a_members_csv_that_would_lose_cells_is_refused(tmp_path: Path, csv_text: str, said: str) -> None:
+    path = _write(tmp_path, "members_file: members.csv\n", csv=csv_text)
+    with pytest.raises(ConfigError, match=said):
+        load_config(path)
+
+
+def test_a_schedule_that_never_fires_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, 'settings:\n  poll: "0 0 30 2 *"\n', csv=None)
+    with pytest.raises(ConfigError, match="never fires"):
+        load_config(path)
+    load_config(_write(tmp_path, 'settings:\n  poll: "0 0 29 2 *"\n', csv=None))  # leap years: fine
+
+
 def test_bad_members_csv_column(tmp_path: Path) -> None:
     path = _write(tmp_path, "members_file: members.csv\n", csv="name,colour\nAnn Lee,red\n")
     with pytest.raises(ConfigError, match="unknown column 'colour'"):

@@ -286,12 +286,17 @@ def _service_base(ctx: _Ctx, where: str, url: str) -> str:
 
 
 def _check_cron(ctx: _Ctx, poll: str, where: str = "settings.poll", timezone: str = "UTC") -> None:
+    from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
     try:
-        cron_trigger(poll, ZoneInfo(timezone))
+        trigger = cron_trigger(poll, ZoneInfo(timezone))
     except ValueError as exc:
         raise ctx.fail(where, f"not a cron expression ({exc})") from None
+    # A fixed reference, not today: a valid expression fires within a few years of any date (29 February
+    # does); one that never fires ("0 0 30 2 *") left the scheduler idle without a word.
+    if trigger.get_next_fire_time(None, datetime(2001, 1, 1, tzinfo=UTC)) is None:
+        raise ctx.fail(where, f"{poll!r} never fires (no such day)")
 
 
 def _resolve_file_url(url: str, base: Path) -> str:
@@ -401,8 +406,14 @@ def _members_file(ctx: _Ctx, base: Path, raw: Any) -> list[MemberConfig]:
     unknown = [f for f in reader.fieldnames if f and f not in _MEMBER_KEYS]
     if unknown:
         raise ctx.fail("members_file", f"{path}: unknown column {unknown[0]!r}")
+    repeated = sorted({f for f in reader.fieldnames if f and reader.fieldnames.count(f) > 1})
+    if repeated:
+        raise ctx.fail("members_file", f"{path}: column {repeated[0]!r} appears twice in the header")
     members = []
     for line_no, row in enumerate(reader, start=2):
+        if row.get(None):  # DictReader's key for cells past the header
+            raise ctx.fail(f"members_file {path.name} line {line_no}",
+                           "more cells than the header has columns (a cell with a comma needs quotes: \"Brooks, Kendra\")")
         data: dict[str, Any] = {}
         for key, cell in row.items():
             if key is None or cell is None or not cell.strip():
