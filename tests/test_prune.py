@@ -247,3 +247,22 @@ def test_the_read_that_says_where_a_clip_moved_outlives_prune(store: Store) -> N
     store.prune(NOW - timedelta(days=30))
     outcome = store.store_entries("paper", [item], NOW)  # the feed carries the old link again
     assert outcome.new_clips == 0 and [c.id for c in store.all_clips()] == [moved.id]
+
+
+def test_old_search_lookups_of_no_clip_and_old_sent_records_go(store: Store) -> None:
+    from tracker.store.tables import LinkResolutionRow, NotifyDeliveryRow
+
+    with store.session() as s:
+        for key, clip_id in (("https://news.google.com/rss/articles/A", None), ("https://news.google.com/rss/articles/B", None)):
+            s.add(LinkResolutionRow(link_key=key, link=key, clip_id=clip_id, state="done", queued_at=OLD, finished_at=OLD,
+                                    resolved_url="https://pub.example/a"))
+        s.add(LinkResolutionRow(link_key="https://news.google.com/rss/articles/C", link="x", clip_id=None,
+                                state="done", queued_at=RECENT, finished_at=RECENT))
+        for at in (OLD, RECENT):
+            s.add(NotifyDeliveryRow(channel="digest", name="daily", recipient="maria@example.org", item_key=f"s{at:%j}",
+                                    status="sent", attempts=1, first_attempt_at=at, last_attempt_at=at, sent_at=at))
+    said = prune(store)
+    assert "search links            2" in said and "sent records            1" in said
+    with store.session() as s:
+        assert [r.link_key[-1] for r in s.query(LinkResolutionRow).all()] == ["C"]
+        assert [r.last_attempt_at.year for r in s.query(NotifyDeliveryRow).all()] == [RECENT.year]

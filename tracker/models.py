@@ -820,6 +820,8 @@ class PruneReport:
     feeds: int  # rows of feeds no longer configured, not polled since the cutoff, with no clip left
     audit: int  # only with include_audit
     articles: int = 0  # finished rows of the article queue (read, unreadable, dropped); never waiting ones
+    search_links: int = 0  # finished lookups of search links whose item is no clip
+    deliveries: int = 0  # records of digests and alerts sent (or failed) long before the cutoff
 
 
 # ---------------------------------------------------------------- notify: what was delivered

@@ -80,7 +80,9 @@ def prune(app: AppContext, age: str, dry_run: bool, include_audit: bool) -> None
                f"{report.clip_sources} feed sources)")
     click.echo(f"  ingest runs      {report.ingest_runs:>8}")
     click.echo(f"  removed feeds    {report.feeds:>8}  (no longer in feeds.yml, not polled since, no clip left)")
-    click.echo(f"  article reads    {report.articles:>8}  (finished: read, unreadable or dropped; never waiting ones)")
+    click.echo(f"  article reads    {report.articles:>8}  (finished, of no remaining clip; never waiting ones)")
+    click.echo(f"  search links     {report.search_links:>8}  (looked up for items that are no clip)")
+    click.echo(f"  sent records     {report.deliveries:>8}  (digests and alerts, over a week before the cutoff)")
     if include_audit:
         click.echo(f"  audit entries    {report.audit:>8}  (of clips that no longer exist)")
     else:

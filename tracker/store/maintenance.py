@@ -14,7 +14,7 @@ exist, so every remaining clip keeps its whole history.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, not_, or_, select
@@ -24,7 +24,7 @@ from sqlmodel import col
 from tracker.models import ClipStatus, PruneReport
 from tracker.store.base import StoreBase
 from tracker.store.enrich import DROPPED
-from tracker.store.resolve import DONE, FAILED
+from tracker.store.resolve import DONE, FAILED, WAITING
 from tracker.store.stories import STAFF_EDIT_FIELDS
 from tracker.store.tables import (
     AuditRow,
@@ -35,8 +35,11 @@ from tracker.store.tables import (
     IngestRunRow,
     LinkResolutionRow,
     MentionRow,
+    NotifyDeliveryRow,
     StoryRow,
 )
+
+DELIVERY_REACH = timedelta(days=8)  # past the week a digest or webhook reaches back for what it owes
 
 
 class MaintenanceMixin(StoreBase):
@@ -68,6 +71,16 @@ class MaintenanceMixin(StoreBase):
                             func.coalesce(col(EnrichmentRow.finished_at), col(EnrichmentRow.queued_at)) < cutoff,
                             or_(col(EnrichmentRow.clip_id).is_(None),
                                 ~exists().where(col(ClipRow.id) == col(EnrichmentRow.clip_id), not_(old_rejected))))
+        # A search link looked up for an item that never became a clip (or whose clip is gone): done with.
+        old_links = and_(col(LinkResolutionRow.state).in_((DONE, FAILED)), col(LinkResolutionRow.finished_at) < cutoff,
+                         or_(col(LinkResolutionRow.clip_id).is_(None),
+                             ~exists().where(col(ClipRow.id) == col(LinkResolutionRow.clip_id), not_(old_rejected))),
+                         # an article still waiting reads the publisher's address from it
+                         ~exists().where(col(EnrichmentRow.item_key) == col(LinkResolutionRow.link_key),
+                                         col(EnrichmentRow.state) == WAITING))
+        # What was sent to whom: a digest or webhook reaches back at most a week for what it still owes,
+        # so a record older than the cutoff by more than that stops nothing from being sent again.
+        old_deliveries = col(NotifyDeliveryRow.last_attempt_at) < cutoff - DELIVERY_REACH
         with self.session() as s:
             # Audit entries and feeds depend on which clips remain: decided before anything is deleted.
             # NOT EXISTS rather than NOT IN: PostgreSQL plans it as an anti-join at millions of rows.
@@ -90,6 +103,8 @@ class MaintenanceMixin(StoreBase):
                 feeds=_count(s, FeedRow, gone_feeds),
                 audit=_count(s, AuditRow, orphan_audit) if include_audit else 0,
                 articles=_count(s, EnrichmentRow, old_articles),
+                search_links=_count(s, LinkResolutionRow, old_links),
+                deliveries=_count(s, NotifyDeliveryRow, old_deliveries),
             )
             if dry_run:
                 return report
@@ -105,6 +120,8 @@ class MaintenanceMixin(StoreBase):
             _mend_stories(s, set(pruned), {story for story in pruned.values() if story is not None})
             s.execute(delete(IngestRunRow).where(old_runs))
             s.execute(delete(EnrichmentRow).where(old_articles))
+            s.execute(delete(LinkResolutionRow).where(old_links))
+            s.execute(delete(NotifyDeliveryRow).where(old_deliveries))
             return report
 
 
