@@ -94,6 +94,6 @@ def sign_in_page() -> None:
             return
         if no_users:
             st.info(
-                "No accounts yet. Create one on the server with `tracker users add YOUR-NAME`, "
+                "No accounts yet. Create one on the server with `tracker users add YOUR-NAME --role admin`, "
                 "or try the dashboard on sample data with `tracker dashboard --demo`."
             )

@@ -89,6 +89,8 @@ def test_match_bad_input_is_one_line_error(config_path: Path, tmp_path: Path) ->
     (["match", "{latin1}"], "near line 1: not UTF-8 text"),
     (["backup", "{under_a_file}"], "cannot create the folder"),
     (["ingest", "--feed", "no-such-feed"], "no feed 'no-such-feed' in the config"),  # it polled nothing, "ok"
+    (["export", "--format", "json", "--out", "-", "--campaign", "good-cause-evictoin"],
+     "no campaign with id 'good-cause-evictoin'"),  # it wrote an empty website file
 ])
 def test_out_of_range_and_unreadable_input_is_one_line_error(config_path: Path, tmp_path: Path, args: list[str], said: str,
                                                               capsys: pytest.CaptureFixture[str]) -> None:

@@ -148,3 +148,20 @@ def test_a_meaningless_tracker_demo_value_is_one_line(tmp_path: Path, monkeypatc
     monkeypatch.setenv("TRACKER_DEMO", "maybe")
     result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'real.db'}", "dashboard"])
     assert result.exit_code == 1 and "TRACKER_DEMO='maybe'" in str(result.exception)
+
+
+def test_a_taken_port_gives_the_next_free_one() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        if port >= 65535 - 20:
+            pytest.skip("the system gave a port at the very top of the range")
+        chosen = command._free_port(port)
+        assert port < chosen <= port + 20  # the next free one: a URL staff can guess
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        unused = free.getsockname()[1]
+    assert command._free_port(unused) == unused

@@ -157,3 +157,18 @@ def test_production_config_generates_search_feeds(name: str) -> None:
     searches = [f for f in config.all_feeds() if f.kind == "search"]
     assert len(searches) == len(config.members) + len(config.campaigns)
     assert all(f.url.startswith("https://news.google.com/rss/search?q=") for f in searches)
+
+
+def test_the_demo_never_writes_the_websites_export_files() -> None:
+    # `make demo` ingests with demo.yml outside demo mode: its exports are regenerated. In a checkout
+    # also used for real they replaced the live feed (feeds.yml's files) with sample clips.
+    import os
+
+    def targets(path: Path) -> set[str]:
+        config = load_config(path)
+        base = path.resolve().parent
+        return {os.path.normpath(base / t.path) for t in config.settings.exports}
+
+    demo, real = targets(SAMPLES / "demo.yml"), targets(SAMPLES.parent.parent / "feeds.yml")
+    assert demo and real and not demo & real
+    assert not any(Path(p).parent == Path(next(iter(real))).parent for p in demo)  # not even the same folder

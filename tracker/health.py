@@ -264,7 +264,7 @@ def _span(seconds: float) -> str:
 def render_health_table(report: HealthReport, stream: IO[str]) -> None:
     console = Console(file=stream, highlight=False, width=max(120, Console(file=stream).width))
     if not report.feeds:
-        console.print("no feeds yet: add some to feeds.yml and run `tracker ingest`")
+        console.print("no feeds polled yet: list them in feeds.yml and run `tracker ingest` (or start `tracker schedule`)")
     else:
         table = Table(title=f"Feeds ({len(report.feeds)}; {len(report.needs_attention)} need attention)")
         for column in ("feed", "state", "http", "last success", "next try", "fails", "problem"):

@@ -38,9 +38,12 @@ def _default_source(ctx: click.Context, name: str) -> bool:
 
 
 def _free_port(preferred: int) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        if sock.connect_ex(("127.0.0.1", preferred)) != 0:
-            return preferred
+    """The preferred port, else the next free one after it (8502, 8503…: a URL staff can guess), else
+    any the system gives."""
+    for port in range(preferred, min(preferred + 20, 65536)):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            if sock.connect_ex(("127.0.0.1", port)) != 0:
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from tracker.cli.context import AppContext, pass_app
-from tracker.errors import TrackerError
+from tracker.errors import NotFoundError, TrackerError
 from tracker.models import ClipStatus
 
 _EXTENSIONS = {"json": "json", "rss": "xml", "csv": "csv", "html": "html"}
@@ -53,6 +53,11 @@ def export(app: AppContext, fmt: str | None, out: Path | None, all_formats: bool
             raise TrackerError("give --format and --out (or --all-formats --out-dir DIR)")
         formats = [fmt]
     config = app.config
+    # A typo would write an empty website file and say nothing (as settings.exports refuses too).
+    if campaign is not None and campaign not in {c.id for c in config.campaigns}:
+        raise NotFoundError(f"no campaign with id {campaign!r} in {app.config_path}")
+    if member is not None and member not in {m.id for m in config.members}:
+        raise NotFoundError(f"no member with id {member!r} in {app.config_path}")
     registry = Registry.from_config(config)
     # As the automatic exports do: generated_at never goes back when the newest clip is taken down.
     site = replace(SiteInfo.from_settings(config.settings), changed_at=app.store.last_unpublished_at())

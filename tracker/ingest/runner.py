@@ -136,7 +136,11 @@ class Ingestor:
             wanted = set(feed_ids)
             unknown = sorted(wanted - {f.id for f in feeds})
             if unknown:  # a typo would poll nothing and report a run of 0 feeds as fine
-                raise NotFoundError(f"no feed {unknown[0]!r} in the config: `tracker status` lists the feeds' ids")
+                import difflib
+
+                near = difflib.get_close_matches(unknown[0], [f.id for f in feeds], n=3)
+                raise NotFoundError(f"no feed {unknown[0]!r} in the config" + (f" (did you mean {', '.join(near)}?)" if near
+                                    else ": `tracker status --json` lists the feeds' ids"))
             feeds = [f for f in feeds if f.id in wanted]
         run_id = self.store.start_run(owner or default_owner(), len(feeds), started)
         reports: list[FeedReport] = []
