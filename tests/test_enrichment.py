@@ -778,3 +778,26 @@ def test_a_step_that_fails_is_written_on_the_run_for_tracker_status(feed_server:
     assert run.error is not None and run.error.startswith(STEP_FAILED) and "article queue is locked" in run.error
     assert "article queue is locked" in (health_report(store, clock()).last_run_problem or "")
     store.close()
+
+
+def test_an_aggregators_name_gives_way_to_the_site_the_article_names(store: Store) -> None:
+    from tracker.models import Article, FeedConfig
+
+    store.sync_feeds([FeedConfig(id="wire", url="https://statehousewire.example/feed"),
+                      FeedConfig(id="inquirer", url="https://www.inquirer.com/arc/outboundfeeds/rss/")])
+    clock = FakeClock()
+    mention = Mention("member", "kendra-brooks", "Kendra Brooks", "title", "")
+    for feed_id, link, name in (("wire", "https://boltsmag.org/rent-caps/", "Statehouse Wire"),
+                                ("inquirer", "https://www.inquirer.com/brooks.html", "The Philadelphia Inquirer")):
+        entry = ParsedEntry(title="Kendra Brooks story", link=link, guid=link, summary="", content="", source_outlet=name)
+        item = MatchedEntry(entry, canonical_url(link), clip_id_for(canonical_url(link)), (mention,))
+        store.store_entries(feed_id, [item], clock())
+        store.queue_articles(feed_id, [item], clock())
+    site = {"https://boltsmag.org/rent-caps/": "Bolts", "https://www.inquirer.com/brooks.html": "Inquirer.com"}
+    for task in store.due_articles(10):
+        page = Article(url=task.url, title="Kendra Brooks story", outlet=site[task.url], image_url=None,
+                       published_at=None, description="", text="Kendra Brooks said so. " * 20)
+        store.finish_article(task, page, [mention], clock())
+    outlets = {c.url: c.outlet for c in store.all_clips()}
+    assert outlets == {"https://boltsmag.org/rent-caps/": "Bolts",  # only the wire's feed carried it
+                       "https://www.inquirer.com/brooks.html": "The Philadelphia Inquirer"}  # its own feed's name

@@ -361,3 +361,25 @@ def test_a_link_too_long_to_be_a_key_costs_its_item_not_the_feed(feed_server: Fe
     report = Ingestor(make_config(feed_server, ["/f"], tmp_path), store).run_cycle()
     assert report.feeds[0].ok and [c.url for c in store.all_clips()] == ["https://news.example.cn/b/ordinary"]
     store.close()
+
+
+@pytest.mark.parametrize("own_feed_first", [True, False])
+def test_the_publishers_own_feed_names_the_outlet_whichever_feed_came_first(store: Store, own_feed_first: bool) -> None:
+    from tests.fakes import NOW
+    from tracker.models import FeedConfig, MatchedEntry, Mention, ParsedEntry
+    from tracker.normalize import canonical_url, clip_id_for
+
+    store.sync_feeds([FeedConfig(id="inquirer", url="https://www.inquirer.com/arc/outboundfeeds/rss/"),
+                      FeedConfig(id="wire", url="https://statehousewire.example/feed")])
+    link = "https://www.inquirer.com/politics/brooks-rent-cap.html"
+    mention = (Mention("member", "kendra-brooks", "Kendra Brooks", "title", ""),)
+
+    def carry(feed_id: str, name: str) -> None:
+        entry = ParsedEntry(title="Brooks on the rent cap", link=link, guid=link, summary="", content="", source_outlet=name)
+        store.store_entries(feed_id, [MatchedEntry(entry, canonical_url(link), clip_id_for(canonical_url(link)), mention)], NOW)
+
+    order = [("inquirer", "The Philadelphia Inquirer"), ("wire", "Statehouse Wire")]
+    for feed_id, name in order if own_feed_first else reversed(order):
+        carry(feed_id, name)
+    (clip,) = store.all_clips()
+    assert clip.outlet == "The Philadelphia Inquirer"

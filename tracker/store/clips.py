@@ -61,6 +61,7 @@ from tracker.store.tables import (
     MentionRow,
 )
 from tracker.store.types import UTCDateTime
+from tracker.stories.outlets import outlet_domain
 
 # Article text kept for rematching; longer bodies are cut (the URL is the source of truth).
 _MAX_CONTENT_CHARS = 20_000
@@ -168,6 +169,8 @@ class ClipsMixin(StoreBase):
         new = updated = sources = 0
         new_ids: list[str] = []
         with self.session() as s:
+            feed = s.get(FeedRow, feed_id)
+            feed_domain = outlet_domain(feed.url) if feed is not None else ""
             stored: set[str] = set()
             for item in entries:
                 queued = None
@@ -199,7 +202,11 @@ class ClipsMixin(StoreBase):
                     self._merge_mentions(s, row.id, item.mentions)
                 else:
                     changed = False
+                    # The publisher's own feed names the outlet, whichever feed stored the clip first (an
+                    # aggregator's or wire's name stood on the website, and which depended on fetch order).
+                    own_feed = bool(feed_domain) and feed_domain == outlet_domain(row.url)
                     for attr, value in (
+                        ("outlet", e.source_outlet if own_feed else row.outlet),
                         ("title", e.title), ("summary", e.summary), ("image_url", e.image_url or row.image_url),
                         # The feed's credit fills a blank; the article's, once read, is not replaced.
                         ("image_found_credit", row.image_found_credit or e.image_credit),

@@ -42,7 +42,8 @@ from tracker.normalize import (
 )
 from tracker.store.clips import ClipsMixin
 from tracker.store.resolve import DONE, FAILED, WAITING, ResolveMixin, known_resolution, moved_clip
-from tracker.store.tables import ClipRow, ClipSourceRow, EnrichmentRow, LinkResolutionRow
+from tracker.store.tables import ClipRow, ClipSourceRow, EnrichmentRow, FeedRow, LinkResolutionRow
+from tracker.stories.outlets import outlet_domain
 
 DROPPED = "dropped"
 ENRICH_USER = "enrich"  # who the history names when an article moves a clip to its canonical address
@@ -237,6 +238,10 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
                             ("summary", article.description)):
             if value and not getattr(clip, attr):
                 setattr(clip, attr, value)
+        if article.outlet and clip.outlet != article.outlet and not self._from_its_own_feed(s, clip):
+            # Only an aggregator's or a wire's feed carried it: its name was on every clip it linked
+            # to (Bolts, Route Fifty… all "Statehouse Wire"); the page names its own site.
+            clip.outlet = article.outlet
         if article.image_credit:  # the publisher's page says more than its feed's media:credit
             clip.image_found_credit = article.image_credit
         if clip.published_at is None and article.published_at is not None:
@@ -251,6 +256,14 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
                                    detail=f"the article gives its own address: {clip.url} -> {clean_url(address)}").clip_id
         clip.url = clean_url(address)
         return clip.id
+
+    @staticmethod
+    def _from_its_own_feed(s: Session, clip: ClipRow) -> bool:
+        """Did a feed on the clip's own site carry it (that feed's name is the outlet's)?"""
+        domain = outlet_domain(clip.url)
+        feeds = s.execute(select(col(FeedRow.url)).join(ClipSourceRow, col(ClipSourceRow.feed_id) == col(FeedRow.id))
+                          .where(col(ClipSourceRow.clip_id) == clip.id)).scalars().all()
+        return any(outlet_domain(url) == domain for url in feeds)
 
     def _clip_from_article(self, s: Session, row: EnrichmentRow, entry: ParsedEntry, url: str, article: Article,
                            mentions: Sequence[Mention], now: datetime) -> tuple[str, bool]:
