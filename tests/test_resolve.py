@@ -434,3 +434,24 @@ def test_a_link_resolved_to_an_address_whose_clip_moved_on_joins_that_clip(
     (clip,) = store.all_clips()
     assert clip.url == f"{base}/news/budget-vote" and set(clip.feed_ids) == {"outlet", "search"}
     store.close()
+
+
+def test_the_offline_demos_answers_file_stands_in_for_google(tmp_path: Path) -> None:
+    import json as _json
+
+    from tracker.models import ResolveTask
+    from tracker.resolve.resolver import LinkOutcome, SampleLinksResolver
+
+    known = current_id("https://pub.example/known")
+    answers = tmp_path / "links.json"
+    answers.write_text(_json.dumps({known: "https://pub.example/known"}), encoding="utf-8")
+    resolver = SampleLinksResolver("https://news.google.com", FetchOptions(), str(answers))
+    old_style = f"https://news.google.com/rss/articles/{encode_google_id('https://pub.example/old')}?oc=5"
+    tasks = [ResolveTask(key=str(i), link=link, clip_id=None, attempts=0) for i, link in enumerate((
+        f"https://news.google.com/rss/articles/{known}?oc=5", old_style,
+        f"https://news.google.com/rss/articles/{current_id('https://pub.example/unknown')}?oc=5"))]
+    seen: list[LinkOutcome] = []
+    run = resolver.resolve(tasks, seen.append)
+    assert [(o.url, o.permanent) for o in seen] == [("https://pub.example/known", False),
+                                                     ("https://pub.example/old", False), (None, True)]
+    assert run.looked_up == 2  # the old-style id is read offline, as always

@@ -57,7 +57,7 @@ _HOST_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z
 _SETTINGS_KEYS = {
     "poll", "timeout_s", "user_agent", "allow_private_hosts", "exports", "max_body_bytes",
     "workers", "per_host_limit", "site_title", "site_url", "surname_mentions",
-    "google_news_url", "google_news_min_interval_s", "resolve_per_cycle", "enrich_per_cycle", "sample_pages",
+    "google_news_url", "google_news_min_interval_s", "resolve_per_cycle", "enrich_per_cycle", "sample_pages", "sample_links",
     "dashboard_url", "story_window_days",
 }
 _FEED_KEYS = {"url", "name", "tags", "id", "enrich", "search_for"}
@@ -274,6 +274,12 @@ def _settings(ctx: _Ctx, raw: Any, base: Path | None = None) -> Settings:
         if not folder.is_dir():
             raise ctx.fail("settings.sample_pages", f"no such folder: {folder}")
         kwargs["sample_pages"] = str(folder.resolve())
+    if "sample_links" in data:
+        links = Path(_as_str(ctx, "settings.sample_links", data["sample_links"], required=True))
+        links = links if links.is_absolute() or base is None else base / links
+        if not links.is_file():
+            raise ctx.fail("settings.sample_links", f"no such file: {links}")
+        kwargs["sample_links"] = str(links.resolve())
     return Settings(**{**defaults.__dict__, **kwargs})
 
 

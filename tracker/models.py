@@ -113,6 +113,9 @@ class Settings:
     # Offline demos only: article URLs are read from files under this folder (<dir>/<host><path>.html),
     # never from the network. None (the default): articles are fetched.
     sample_pages: str | None = None
+    # Offline demos only: where each Google News id leads, from this JSON file ({"id": "url"}), as
+    # Google's lookup would say; never asked of Google. None (the default): Google is asked.
+    sample_links: str | None = None
     surname_mentions: bool = True  # "Councilmember Brooks" is a mention (README, "Matching")
     # Where staff open the dashboard: digests and alerts link to `{dashboard_url}/?clip=<id>`.
     dashboard_url: str = ""

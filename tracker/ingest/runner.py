@@ -45,7 +45,7 @@ from tracker.ingest.steps import (
 )
 from tracker.match import Matcher, compile_matcher
 from tracker.models import Config, FeedConfig, FeedState, FetchOutcome
-from tracker.resolve.resolver import GoogleNewsResolver, Pacer
+from tracker.resolve.resolver import GoogleNewsResolver, Pacer, SampleLinksResolver
 from tracker.store import Store
 from tracker.store.runs import STEP_FAILED
 from tracker.syndication import StoriesReport
@@ -98,16 +98,16 @@ class Ingestor:
             # Listed feed URLs are trusted; where they redirect is not (unless allowed).
             private_redirects=s.allow_private_hosts,
         )
-        self.resolver = resolver or GoogleNewsResolver(
-            s.google_news_url,
-            FetchOptions(
-                timeout_s=s.timeout_s, connect_timeout_s=min(10.0, s.timeout_s),
-                max_body_bytes=min(s.max_body_bytes, 5 * 1024 * 1024), user_agent=s.user_agent, clock=clock,
-                # Google's own host is looked up like any other: internal only when allowed.
-                allow_private_hosts=s.allow_private_hosts,
-            ),
-            Pacer(s.google_news_min_interval_s),
+        google_options = FetchOptions(
+            timeout_s=s.timeout_s, connect_timeout_s=min(10.0, s.timeout_s),
+            max_body_bytes=min(s.max_body_bytes, 5 * 1024 * 1024), user_agent=s.user_agent, clock=clock,
+            # Google's own host is looked up like any other: internal only when allowed.
+            allow_private_hosts=s.allow_private_hosts,
         )
+        if resolver is None and s.sample_links is not None:  # the offline demo: Google's answers from a file
+            resolver = SampleLinksResolver(s.google_news_url, google_options, s.sample_links)
+        self.resolver = resolver or GoogleNewsResolver(s.google_news_url, google_options,
+                                                       Pacer(s.google_news_min_interval_s))
         self.articles = articles or ArticleReader(s, clock=clock)
 
     @property
