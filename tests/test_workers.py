@@ -232,3 +232,42 @@ def test_workers_poll_a_feed_whose_hint_falls_due_seconds_into_the_cycle(
         assert _hits(feed_server, ["/hourly", "/quarter"]) == Counter({"/hourly": 2, "/quarter": 2})
     finally:
         store.close()
+
+
+def test_a_failed_closing_step_of_a_shared_cycle_is_written_on_its_run(feed_server: FeedServer, pg_url: str,
+                                                                      tmp_path: Path) -> None:
+    # The worker closing the cycle runs links, articles and stories: a step's failure must reach
+    # `tracker status --check`, as in a one-process cycle.
+    from typing import Any
+
+    from tracker.errors import StorageError
+    from tracker.health import health_report
+    from tracker.store.runs import STEP_FAILED
+
+    class ArticlesUnreachable(Store):
+        def due_articles(self, limit: int) -> Any:
+            raise StorageError("database error: the article queue is locked")
+
+    paths = _feeds(feed_server, 3)
+    config = make_config(feed_server, paths, tmp_path)
+    store = ArticlesUnreachable(pg_url)
+    try:
+        report = run_worker(config, store, owner="worker-0")
+        assert report is not None and report.closed_cycle
+        (run,) = store.recent_runs(1)
+        assert run.error is not None and run.error.startswith(STEP_FAILED) and "article queue is locked" in run.error
+        assert "article queue is locked" in (health_report(store, system_clock()).last_run_problem or "")
+    finally:
+        store.close()
+
+
+def test_waiting_out_googles_429_is_no_failed_step() -> None:
+    from datetime import UTC, datetime
+
+    from tracker.ingest.reports import ArticleReport, ResolveReport
+    from tracker.ingest.runner import step_failures
+
+    backing_off = ResolveReport(backing_off_until=datetime(2026, 12, 2, 18, tzinfo=UTC), error="HTTP 429: rate-limited")
+    assert step_failures(backing_off, ArticleReport(), None) is None
+    broken = ResolveReport(error="resolving links failed: StorageError: database error")
+    assert step_failures(broken, ArticleReport(), None) == "a step failed: links: resolving links failed: StorageError: database error"

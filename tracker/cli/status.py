@@ -28,12 +28,11 @@ def status(app: AppContext, as_json: bool, check: bool, runs: int) -> None:
         return
     problems = [report.last_run_problem] if report.last_run_problem else []
     config = app.config_if_present
-    if config is not None:  # listed but never polled: the scheduler never ran, or this is the wrong database
-        known = {s.feed.id for s in report.feeds}
-        never = [f for f in config.all_feeds() if f.id not in known]
-        if never:
-            problems.append(f"{len(never)} feed(s) in {app.config_path} never polled in this database "
-                            f"(first: {never[0].url}): is `tracker schedule` running, and is --db right?")
+    if config is not None and config.all_feeds() and not any(s.feed.last_attempt_at for s in report.feeds):
+        # Listed, and no feed ever polled here: the scheduler never ran, or this is the wrong database. (A
+        # feed added since the last cycle is not polled yet either: that is no alarm.)
+        problems.append(f"no feed of {app.config_path} was ever polled in this database: is `tracker schedule` "
+                        "running, and is --db the scheduler's database?")
     for problem in problems:
         click.echo(f"attention: {problem}", err=True)
     if report.needs_attention or problems:

@@ -65,6 +65,17 @@ def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
+def step_failures(links: ResolveReport | None, articles: ArticleReport | None,
+                  stories: StoriesReport | None) -> str | None:
+    """The run's note when a closing step failed ("a step failed: articles: …"), else None. Waiting out
+    Google's 429 is no failure: the resolver backs off as it should, for hours, and says so in status."""
+    failed = [f"{name}: {report.error}" for name, report in (("links", links), ("articles", articles),
+                                                              ("stories", stories))
+              if report is not None and report.error
+              and not (isinstance(report, ResolveReport) and report.backing_off_until is not None)]
+    return (STEP_FAILED + "; ".join(failed))[:1000] if failed else None
+
+
 class Ingestor:
     """Runs cycles for one config against one store."""
 
@@ -173,15 +184,17 @@ class Ingestor:
             tally = FeedTally(tuple(reports))
             if outcome == "ok" and tally.feeds_failed:
                 outcome = "partial"
-            failed_steps = [f"{name}: {r.error}" for name, r in (("links", links), ("articles", articles),
-                                                                    ("stories", stories)) if r is not None and r.error]
-            if failed_steps and error is None:
+            if error is None:
                 # A step's failure does not fail the cycle (its clips are stored), but it must not pass
                 # unseen either: an install could go months without reading an article.
-                error = (STEP_FAILED + "; ".join(failed_steps))[:1000]
+                error = step_failures(links, articles, stories)
             self.store.finish_run(run_id, outcome=outcome, now=finished, error=error, **tally.run_counts())
         return CycleReport(tally.feeds, run_id=run_id, started_at=started, finished_at=finished, outcome=outcome,
                            links=links, articles=articles, stories=stories)
+
+    def close_steps(self, stop: threading.Event | None = None) -> str | None:
+        """A shared cycle's closing steps (links, articles, stories); what failed among them, if anything."""
+        return step_failures(self.resolve_links(stop), self.read_articles(stop), self.place_stories())
 
     def resolve_links(self, stop: threading.Event | None = None) -> ResolveReport:
         """The cycle's last step: queued search links looked up within settings.resolve_per_cycle."""

@@ -137,9 +137,9 @@ def run_worker(
             # The closer alone resolves search links and reads the articles, still holding the cycle's
             # lease: one resolver at a time, and each article read once.
             with LeaseRenewer(store, f"workers:{cycle}", lease_ttl, renew_every_s, clock):
-                runner.resolve_links(stop)
-                runner.read_articles(stop)
-                runner.place_stories()
+                failed = runner.close_steps(stop)
+            if failed:  # on the run, for `tracker status --check`, as a one-process cycle does
+                store.note_run_error(cycle, failed)
             store.release_lease(CYCLE_LEASE, f"workers:{cycle}")
             after_cycle(config, store)
     return WorkerReport(tuple(reports), cycle_id=cycle, owner=owner, started_cycle=started, closed_cycle=closed)

@@ -196,6 +196,13 @@ class RunsMixin(StoreBase):
                 items_seen=IngestRunRow.items_seen + items_seen, clips_new=IngestRunRow.clips_new + clips_new,
             ))
 
+    def note_run_error(self, run_id: int, error: str) -> None:
+        """What went wrong after a run was closed (a shared cycle's closing steps), unless it has a note."""
+        with self.session() as s:
+            row = s.get(IngestRunRow, run_id)
+            if row is not None and row.error is None:
+                row.error = error[:1000]
+
     def finish_shared_cycle(self, run_id: int, now: datetime) -> bool:
         """Close the shared run; True for the one worker whose call closed it."""
         with self.session() as s:
