@@ -123,6 +123,8 @@ BAD = [
     ("settings:\n  enrich_per_cycle: 100000000000000000000\n",
      "settings.enrich_per_cycle: expected a whole number from 0 to 100,000 (0: no articles are read)"),
     ("settings:\n  site_url: localprogress.org/news\n", "settings.site_url: expected http(s)://host[/path]"),
+    ("settings:\n  site_url: https://example.org/in the news\n", "settings.site_url: expected http(s)://host[/path]"),
+    ("settings:\n  site_url: 'https://example.org/{x}'\n", "settings.site_url: expected http(s)://host[/path]"),
     ("settings:\n  exports:\n    - {format: json, path: out/a.json, campaign: good-cause-evictoin}\n",
      "settings.exports[0].campaign: no campaign 'good-cause-evictoin' in this config"),
     ("settings:\n  exports:\n    - {format: json, path: out/a.json}\n    - {format: rss, path: ./out/a.json}\n",

@@ -201,6 +201,28 @@ def test_a_rejected_storys_untouched_copies_go_with_its_primary(store: Store) ->
     assert store.story_records([story_id]) == {}
 
 
+def test_a_rejected_storys_copies_staff_tagged_or_corrected_stay(store: Store) -> None:
+    from tests.test_stories import config, put_wire
+    from tracker import review
+    from tracker.models import ClipEdit
+    from tracker.syndication import place_new_clips
+
+    cfg = config()
+    ids = put_wire(store)
+    start = min(store.get_clip(i).first_seen_at for i in ids.values())
+    place_new_clips(store, cfg, start + timedelta(hours=5))
+    (story_id,) = {store.get_clip(i).story_id for i in ids.values()}
+    copies = [i for i in ids.values() if not store.get_clip(i).primary]
+    tagged, corrected = copies[:2]
+    day = FakeClock(start + timedelta(hours=6))
+    review.edit_clip(store, None, tagged, ClipEdit(tags=("keep",)), "maria", clock=day)
+    review.set_targets(store, None, corrected, [], ["good-cause"], "maria", clock=day)
+    review.review_story(store, cfg, story_id, ClipStatus.REJECTED, "maria", clock=FakeClock(start + timedelta(days=1)))
+    store.prune(start + timedelta(days=35))
+    assert {c.id for c in store.all_clips()} == {tagged, corrected}
+    assert sum(c.primary for c in store.all_clips()) == 1  # the story keeps a primary
+
+
 def test_a_pruned_clip_coming_back_is_a_story_of_its_own_never_in_its_old_one(store: Store) -> None:
     # The story was named after its first copy X; X rejected and pruned, its feed brings it back. It must
     # not become a second primary of the old, approved story (rejecting it then took the story down).

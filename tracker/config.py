@@ -243,9 +243,12 @@ def _settings(ctx: _Ctx, raw: Any, base: Path | None = None) -> Settings:
         if key in data:
             kwargs[key] = _as_str(ctx, f"settings.{key}", data[key], required=True)
     if "site_url" in kwargs:  # the exports' links are made from it: a bad one failed every export, every cycle
-        site = _split_url(ctx, "settings.site_url", kwargs["site_url"])
-        if site.scheme not in ("http", "https") or not site.hostname:
-            raise ctx.fail("settings.site_url", f"expected http(s)://host[/path], got {kwargs['site_url']!r}")
+        # The exporter's own rule, so the two agree.
+        from tracker.export.sanitize import safe_http_url
+
+        if safe_http_url(kwargs["site_url"]) != kwargs["site_url"]:
+            raise ctx.fail("settings.site_url", f"expected http(s)://host[/path] (no spaces, backslashes or "
+                                                f"braces), got {kwargs['site_url']!r}")
     exports: list[ExportTarget] = []
     for i, e in enumerate(_as_list(ctx, "settings.exports", data.get("exports"))):
         where = f"settings.exports[{i}]"

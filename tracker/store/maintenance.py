@@ -56,7 +56,9 @@ class MaintenanceMixin(StoreBase):
                                                                 col(ClipRow.story_id).is_not(None))
         untouched_copy = and_(
             col(ClipRow.story_id).in_(rejected_stories), col(ClipRow.status) == ClipStatus.NEW.value,
-            col(ClipRow.reviewed_at).is_(None), col(ClipRow.featured).is_(False),
+            col(ClipRow.reviewed_at).is_(None), col(ClipRow.featured).is_(False), col(ClipRow.manual).is_(False),
+            # Every staff edit, tag or match correction moves a clip's version past its first.
+            col(ClipRow.version) == 1,
             *(getattr(ClipRow, f).is_(None) for f in STAFF_EDIT_FIELDS),
             col(ClipRow.first_seen_at) < cutoff, col(ClipRow.updated_at) < cutoff,
         )
