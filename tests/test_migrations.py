@@ -272,3 +272,32 @@ def test_0012_keys_clips_again_from_their_links_in_any_case_and_any_encoding(db_
         assert store.get_clip(today).title == f"Story {cid}", cid
     assert len(store.all_clips()) == 3
     store.close()
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection")
+def test_0012_leaves_a_too_long_address_alone_and_finds_a_latin1_links_queue_row(db_url: str) -> None:
+    """A clip whose article address is too long to be a key keeps its feed link's key; an article-queue
+    row keyed by the old, lossy rule is keyed again from its link, so the feed carrying that link
+    again finds the clip its article moved to."""
+    _upgrade_to(db_url, "0011")
+    long_address = "https://x.example/" + "%E6%96%87" * 300  # the article's own address, 2,700+ bytes
+    feed_link = "https://x.example/a?id=1"
+    latin1 = "https://le-journal.example/d%E9put%E9"
+    moved_to = "https://le-journal.example/news/deputy"
+    engine = make_engine(db_url, migrate=False)
+    with engine.begin() as conn:
+        insert_old_clip(conn, clip_id_for(canonical_url(feed_link)), "Long", canonical_url=canonical_url(feed_link),
+                        url=long_address)
+        insert_old_clip(conn, clip_id_for(canonical_url(moved_to)), "Moved", canonical_url=canonical_url(moved_to),
+                        url=moved_to)
+        conn.execute(text(
+            "INSERT INTO enrichment (item_key, clip_id, feed_id, search_for, link, state, attempts, queued_at) "
+            "VALUES (:k, :c, 'paper', '', :l, 'done', 1, '2025-01-02 00:00:00')"),
+            {"k": "https://le-journal.example/d%EF%BF%BDput%EF%BF%BD", "c": clip_id_for(canonical_url(moved_to)),
+             "l": latin1})
+    engine.dispose()
+    store = Store(db_url)
+    assert store.get_clip(clip_id_for(canonical_url(feed_link))).title == "Long"
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT item_key FROM enrichment")).scalars().all() == [canonical_url(latin1)]
+    store.close()

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tracker.normalize import canonical_url, clean_url, clip_id_for
+from tracker.normalize import canonical_url, clean_url, clip_id_for, fits_as_key
 from tracker.store.types import UTCDateTime
 
 _STAFF_EDITS = ("headline", "blurb", "image_override_url", "image_credit", "image_alt", "outlet_display", "position")
@@ -45,6 +45,7 @@ class Rekeyer:
         self.clip_columns = [c["name"] for c in inspector.get_columns("clip")]
         self.source_columns = [c["name"] for c in inspector.get_columns("clip_source")]
         self.moved = self.merged = 0
+        self.moved_ids: dict[str, str] = {}  # old clip id -> new, for the delivery log (finish)
 
     def rekey_stale(self, rows: Iterable[tuple[str, str, str]]) -> None:
         """(id, stored canonical URL, url) of clips to check, oldest first: the first copy of a story
@@ -56,6 +57,8 @@ class Rekeyer:
                 continue
             clean = clean_url(url)
             canonical = canonical_url(clean)
+            if not fits_as_key(clean):
+                continue  # an article's address too long to be a key: the clip keeps its feed link's key
             if clean != url:
                 self._execute("UPDATE clip SET url = :u WHERE id = :i", u=clean, i=clip_id)
             new_id = clip_id_for(canonical)
@@ -68,13 +71,39 @@ class Rekeyer:
                 self._merge(clip_id, new_id)
                 self.merged += 1
 
-    def rekey_article_queue(self, keys: Iterable[str]) -> None:
-        """The article queue's rows are keyed by the item's canonical URL: re-key them too, so an item seen
-        again is known as read (a row already under the new key wins)."""
+    def finish(self) -> None:
+        """Delivery records follow the clips moved: looked up in chunks, once (each clip's own lookup read
+        the whole table, no index starting with item_key: minutes on a year-old install)."""
+        if "notify_delivery" not in self.tables or not self.moved_ids:
+            return
+        renames = {**self.moved_ids, **{f"story:{o}": f"story:{n}" for o, n in self.moved_ids.items()}}
+        old_keys = list(renames)
+        found: list[tuple[int, str, str, str]] = []
+        for i in range(0, len(old_keys), 500):
+            found += [(int(r[0]), r[1], r[2], r[3]) for r in self._execute_in(
+                "SELECT id, channel, recipient, item_key FROM notify_delivery WHERE item_key IN ({})", old_keys[i:i + 500])]
+        for row_id, channel, recipient, key in found:
+            taken = self._execute("SELECT 1 FROM notify_delivery WHERE channel = :c AND recipient = :r AND item_key = :k",
+                                  c=channel, r=recipient, k=renames[key]).first()
+            if taken is None:
+                self._execute("UPDATE notify_delivery SET item_key = :k WHERE id = :i", k=renames[key], i=row_id)
+            else:
+                self._execute("DELETE FROM notify_delivery WHERE id = :i", i=row_id)
+
+    def _execute_in(self, sql: str, values: list[str]) -> Any:
+        names = {f"v{i}": v for i, v in enumerate(values)}
+        return self.bind.execute(sa.text(sql.format(", ".join(f":{n}" for n in names))), names).all()
+
+    def rekey_article_queue(self, rows: Iterable[tuple[str, str]]) -> None:
+        """The article queue's rows, (key, link as the feed gave it), are keyed by the item's canonical URL:
+        re-keyed too, so an item seen again is known as read (a row already under the new key wins). A
+        key whose escapes an older rule lost (U+FFFD) is made again from the link, when that is the
+        item's own (not a search link, whose key was its publisher's address)."""
         if "enrichment" not in self.tables:
             return
-        for key in keys:
-            new_key = canonical_url(key)
+        for key, link in rows:
+            lost = "%EF%BF%BD" in key and not any(host in link for host in _SEARCH_LINK_HOSTS)
+            new_key = canonical_url(link if lost else key)
             if new_key == key:
                 continue
             if self._execute("SELECT 1 FROM enrichment WHERE item_key = :k", k=new_key).first() is None:
@@ -176,8 +205,7 @@ class Rekeyer:
         self._execute("DELETE FROM clip_source WHERE clip_id = :o", o=old_id)
         for table in (t for t in _CHILD_TABLES if t in self.tables):
             self._execute(f"UPDATE {table} SET clip_id = :n WHERE clip_id = :o", n=new_id, o=old_id)
-        if "notify_delivery" in self.tables:
-            move_delivery_keys(self.bind, old_id, new_id)
+        self.moved_ids[old_id] = new_id
 
 
 def move_delivery_keys(bind: Connection, old_id: str, new_id: str) -> None:

@@ -58,8 +58,9 @@ def upgrade() -> None:
 
 def _clean_clip_links(bind: sa.engine.Connection) -> None:
     rows = bind.execute(sa.text("SELECT id, canonical_url, url FROM clip ORDER BY first_seen_at, id")).all()
-    Rekeyer(bind, datetime.now(UTC), detail="the same story once links are cleaned").rekey_stale(
-        [(r[0], r[1], r[2]) for r in rows])
+    rekeyer = Rekeyer(bind, datetime.now(UTC), detail="the same story once links are cleaned")
+    rekeyer.rekey_stale([(r[0], r[1], r[2]) for r in rows])
+    rekeyer.finish()
 
 
 def downgrade() -> None:

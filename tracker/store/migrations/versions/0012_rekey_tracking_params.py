@@ -40,10 +40,12 @@ def upgrade() -> None:
     rows = bind.execute(sa.select(clip.c.id, clip.c.canonical_url, clip.c.url).where(naming)
                         .order_by(clip.c.first_seen_at, clip.c.id)).all()
     rekeyer.rekey_stale([(r[0], r[1], r[2]) for r in rows])
-    queue = sa.table("enrichment", sa.column("item_key"))
-    keys = bind.execute(sa.select(queue.c.item_key).where(
-        sa.or_(*(sa.func.lower(queue.c.item_key).like(f"%{p}=%") for p in _PARAMS))))
-    rekeyer.rekey_article_queue([k for (k,) in keys])
+    rekeyer.finish()
+    queue = sa.table("enrichment", sa.column("item_key"), sa.column("link"))
+    keys = bind.execute(sa.select(queue.c.item_key, queue.c.link).where(
+        sa.or_(*(sa.func.lower(queue.c.item_key).like(f"%{p}=%") for p in _PARAMS),
+               queue.c.item_key.contains("%EF%BF%BD", autoescape=True))))
+    rekeyer.rekey_article_queue([(k, link) for k, link in keys])
 
 
 def downgrade() -> None:
