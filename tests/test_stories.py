@@ -797,3 +797,35 @@ def test_a_generic_headline_on_a_search_items_list_ties_only_clips_of_one_member
         "Councilmember Erika Strassburger asked the parks department for a repair schedule.", 2, "erika-strassburger")
     place_new_clips(store, two, NOW + timedelta(hours=3))
     assert store.get_clip(search).story_id != store.get_clip(pittsburgh).story_id
+
+
+@pytest.mark.parametrize("other_city_first", [True, False])
+def test_a_hint_finds_the_clip_of_its_own_member_among_others_of_that_headline(store: Store,
+                                                                              other_city_first: bool) -> None:
+    two = parse_config({"members": [{"name": "Kendra Brooks", "jurisdiction": "Philadelphia", "state": "PA"},
+                                    {"name": "Ed Gainey", "jurisdiction": "Pittsburgh", "state": "PA"}]})
+
+    def add(feed: str, url: str, title: str, text: str, hours: float, member: str,
+            related: tuple[tuple[str, str], ...] = ()) -> str:
+        at = NOW + timedelta(hours=hours)
+        entry = ParsedEntry(title=title, link=url, guid=url, summary=text[:200], content=text, published_at=at,
+                            source_outlet=feed, related=related)
+        mention = Mention(kind="member", target_id=member, term=member, field="summary", snippet="")
+        store.store_entries(feed, [MatchedEntry(entry, canonical_url(url), clip_id_for(canonical_url(url)), (mention,))], at)
+        return clip_id_for(canonical_url(url))
+
+    docs = [("pgh-post", "https://pgh.example/council-budget", "Pittsburgh council voted to approve a spending plan "
+             "for bus lanes and park repairs; Mayor Ed Gainey praised the vote. " * 3, "ed-gainey"),
+            ("phl-paper", "https://phl.example/council-budget", "Philadelphia lawmakers approved the city budget after "
+             "weeks of talks over rental assistance, said Kendra Brooks. " * 3, "kendra-brooks")]
+    if not other_city_first:
+        docs.reverse()
+    placed = {member: add(feed, url, "City Council approves budget", text, hour, member)
+              for hour, (feed, url, text, member) in enumerate(docs)}
+    place_new_clips(store, two, NOW + timedelta(hours=3))
+    item = add("search-kendra", "https://news.example/kendra-budget", "Kendra Brooks hails budget deal",
+               "Kendra Brooks hails budget deal", 4, "kendra-brooks", related=(("City Council approves budget", "Philly"),))
+    add("search-ed", "https://news.example/gainey-chief", "Ed Gainey names new police chief",
+        "Ed Gainey names new police chief", 4, "ed-gainey")  # the other member has a clip in the same cycle
+    place_new_clips(store, two, NOW + timedelta(hours=5))
+    assert store.story_of(item) == store.story_of(placed["kendra-brooks"])

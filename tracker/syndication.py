@@ -14,6 +14,7 @@ copy, and the stories of a time range (for digests and the CLI).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -44,7 +45,7 @@ from tracker.stories import (
     sign,
     story_text,
 )
-from tracker.stories.index import Candidate, NewClip, Placement
+from tracker.stories.index import Candidate, NewClip
 from tracker.stories.outlets import same_outlet_name
 from tracker.stories.signature import Signature, headline_key
 
@@ -204,9 +205,7 @@ def _place(store: Store, fresh: Sequence[StoryInput], window: timedelta,
     for i, clip in enumerate(fresh):
         story_id: str | None = None
         if clip.member_ids or clip.campaign_ids:
-            found = index.place(i)
-            if found.by_hint and not same_subject(clip, found.like):
-                found = Placement(None)
+            found = index.place(i, hint_ok=functools.partial(same_subject, clip))
             # A copy staff reviewed or edited is never put under another copy staff decided on.
             if (found.story_id is not None and within_window(found.story_id, clip.at)
                     and not (clip.staff_touched and held_by_staff(found.story_id, touched_here))):

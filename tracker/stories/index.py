@@ -21,7 +21,7 @@ a search item's text is often its headline alone.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,6 +53,9 @@ class NewClip:
     hints: tuple[str, ...] = ()
     at: datetime | None = None  # when it ran: a copy is another outlet's within the story window of it
 
+
+# Stored clips remembered per new clip for its hints: a generic headline is on many clips' lists.
+MAX_HINTED = 50
 
 @dataclass(frozen=True)
 class Placement:
@@ -105,7 +108,9 @@ class StoryIndex:
                     self._bands[b][key].append(i)
         self._band_arrays = [np.fromiter(band.keys(), dtype=np.uint64, count=len(band)) for band in self._bands]
         self._by_text: list[Placement | None] = [None] * len(self.batch)
-        self._hinted: list[Placement | None] = [None] * len(self.batch)
+        # Every stored clip a new clip's hints tie it to, in the order offered: the caller may accept only
+        # some (one naming the same member), so the first is not the only one tried.
+        self._hinted: list[list[Placement]] = [[] for _ in self.batch]
         self._placed: list[Candidate | None] = [None] * len(self.batch)
 
     def __len__(self) -> int:
@@ -152,12 +157,14 @@ class StoryIndex:
     def _hints(self, stored: Candidate) -> None:
         for i in [*self._by_hint.get(stored.headline, ()), *(j for h in stored.hints for j in self._by_headline.get(h, ()))]:
             # A headline on a search item's list ties copies within the window only, as text does.
-            if self._hinted[i] is None and self._near(self.batch[i].at, stored.at):
-                self._hinted[i] = Placement(stored.story_id, like=stored.clip_id, by_hint=True)
+            if self._near(self.batch[i].at, stored.at) and len(self._hinted[i]) < MAX_HINTED:
+                self._hinted[i].append(Placement(stored.story_id, like=stored.clip_id, by_hint=True))
 
-    def place(self, i: int, exclude: frozenset[str] = frozenset()) -> Placement:
+    def place(self, i: int, exclude: frozenset[str] = frozenset(),
+              hint_ok: Callable[[str | None], bool] = lambda _like: True) -> Placement:
         """New clip i's story: its best text match among the window and the new clips placed before it,
-        else a story a search item's hints tie it to, else None (a story of its own)."""
+        else the first story a search item's hints tie it to whose clip `hint_ok` accepts, else None (a
+        story of its own)."""
         clip = self.batch[i]
         best = self._by_text[i]
         if best is not None and best.story_id in exclude:
@@ -174,12 +181,13 @@ class StoryIndex:
                     best = found
         if best is not None:
             return best
-        hinted = self._hinted[i]
-        if hinted is not None and hinted.story_id not in exclude:
-            return hinted
+        for hinted in self._hinted[i]:
+            if hinted.story_id not in exclude and hint_ok(hinted.like):
+                return hinted
         for j in [*self._by_hint.get(clip.headline, ()), *(k for h in clip.hints for k in self._by_headline.get(h, ()))]:
             earlier = self._placed[j] if j < i else None
-            if earlier is not None and earlier.story_id not in exclude and self._near(clip.at, earlier.at):
+            if (earlier is not None and earlier.story_id not in exclude and self._near(clip.at, earlier.at)
+                    and hint_ok(earlier.clip_id)):
                 return Placement(earlier.story_id, like=earlier.clip_id, by_hint=True)
         return Placement(None)
 
