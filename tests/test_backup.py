@@ -219,9 +219,11 @@ def test_a_sqlite_backup_is_consistent_while_another_process_writes(tmp_path: Pa
     assert counts[0] < counts[1] < counts[2], f"the writer was not writing during the backups: {counts}"
 
 
-def test_a_postgresql_backup_restores_into_a_database_just_made_with_createdb(tmp_path: Path) -> None:
+@pytest.mark.parametrize("trgm_schema", ["public", "extensions"])
+def test_a_postgresql_backup_restores_into_a_database_just_made_with_createdb(tmp_path: Path, trgm_schema: str) -> None:
     # The disaster-recovery case: a new server, `createdb`, `tracker restore`. The search index needs
-    # pg_trgm, which a new database lacks and a dump of one schema does not carry.
+    # pg_trgm, which a new database lacks and a dump of one schema does not carry; hosting providers
+    # keep extensions in a schema of their own (`extensions`), which the index then names.
     import uuid
 
     import psycopg
@@ -236,6 +238,11 @@ def test_a_postgresql_backup_restores_into_a_database_just_made_with_createdb(tm
             conn.execute(f"CREATE DATABASE {name}")
     source, fresh = (PG_URL.rsplit("/", 1)[0] + f"/{name}" for name in names)
     try:
+        if trgm_schema != "public":
+            with psycopg.connect(PG_URL.rsplit("/", 1)[0].replace("postgresql+psycopg://", "postgresql://")
+                                 + f"/{names[0]}", autocommit=True) as conn:
+                conn.execute(f"CREATE SCHEMA {trgm_schema}")
+                conn.execute(f"CREATE EXTENSION pg_trgm SCHEMA {trgm_schema}")
         store = Store(source)
         seed_store(store, 20, now=NOW)
         saved = snapshot(store)

@@ -39,7 +39,7 @@ from tracker.errors import StorageError, TrackerError
 from tracker.store import Store, resolve_db_url
 from tracker.store.engine import known_revisions, make_engine, sqlite_path
 from tracker.store.runs import CYCLE_LEASE
-from tracker.store.search import PG_INDEX, pg_trgm_schema
+from tracker.store.search import PG_INDEX
 from tracker.store.tables import AuditRow, ClipRow, FeedRow, IngestRunRow, LeaseRow
 
 # A backup must hold these; a database with rows in CONTENT_TABLES is "not empty".
@@ -219,7 +219,7 @@ def _pg_restore(engine: Engine, conninfo: str, env: dict[str, str], toc: _Toc, p
                                and not _is_lease_data(line, schema)), encoding="utf-8")
     newer = _tables_newer_than(engine, schema, toc)
     if any(PG_INDEX in line for line in toc.lines):
-        _ensure_pg_trgm(engine)
+        _ensure_pg_trgm(engine, _trgm_schema_in(pg_restore, path, env))
     try:
         if not newer:
             _run([pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
@@ -252,17 +252,37 @@ def _pg_restore(engine: Engine, conninfo: str, env: dict[str, str], toc: _Toc, p
         listing.unlink(missing_ok=True)
 
 
-def _ensure_pg_trgm(engine: Engine) -> None:
+_TRGM_OPS = re.compile(r'("[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)\.gin_trgm_ops')
+
+
+def _trgm_schema_in(pg_restore: str, path: Path, env: dict[str, str]) -> str:
+    """The schema the backup's search index names pg_trgm's operator class in (where the source database
+    kept the extension: public, or a hosting provider's `extensions`)."""
+    script = _run([pg_restore, "--schema-only", "--file=-", str(path)], env, "pg_restore --schema-only")
+    found = _TRGM_OPS.search(script)
+    return found.group(1).strip('"') if found else "public"
+
+
+def _ensure_pg_trgm(engine: Engine, schema: str) -> None:
     """The backup's search index uses pg_trgm, which a database made with createdb does not have and
-    pg_dump of one schema does not carry: installed first, as a migration would."""
+    pg_dump of one schema does not carry: installed first, in the schema the index names."""
     try:
         with engine.begin() as connection:
-            pg_trgm_schema(connection)
+            present = connection.exec_driver_sql(
+                "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'").scalar()
+            if present is None:
+                quoted = '"' + schema.replace('"', '""') + '"'
+                connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
+                connection.exec_driver_sql(f"CREATE EXTENSION pg_trgm SCHEMA {quoted}")
+            elif str(present).strip('"') != schema:
+                raise StorageError(
+                    f"this backup's search index names pg_trgm in schema {schema!r}, but this database has it in "
+                    f"{str(present).strip(chr(34))!r}: restore by hand with pg_restore ({PG_DUMP_BY_HAND})")
     except DBAPIError as exc:
         raise StorageError(
-            f"this backup's search index needs the pg_trgm extension, which this database lacks and this role may "
-            f"not install ({str(exc.orig or exc).strip().splitlines()[0]}): have an administrator run "
-            "CREATE EXTENSION pg_trgm in it, then restore again") from None
+            f"this backup's search index needs the pg_trgm extension (in schema {schema!r}), which this database "
+            f"lacks and this role may not install ({str(exc.orig or exc).strip().splitlines()[0]}): have an "
+            f"administrator run CREATE EXTENSION pg_trgm SCHEMA {schema} in it, then restore again") from None
 
 
 def _tables_newer_than(engine: Engine, schema: str, toc: _Toc) -> list[str]:
