@@ -19,7 +19,9 @@ RANK = {
     "tracker.demo_mode": 1,
     "tracker.config": 3, "tracker.policy": 3, "tracker.parse": 3, "tracker.match": 3, "tracker.export": 3,
     "tracker.deadline": 3.5,  # fetch's watchdog: requests and urllib3 only
-    "tracker.fetch": 4, "tracker.store": 4, "tracker.stories": 4,
+    # stories: outlet identity and the story index, pure (match, models); the store names outlets with it.
+    "tracker.stories": 3.7,
+    "tracker.fetch": 4, "tracker.store": 4,
     "tracker.health": 5, "tracker.publish": 5, "tracker.rematch": 5, "tracker.enrich": 5, "tracker.demo": 5,
     "tracker.users": 5, "tracker.backup": 5, "tracker.resolve": 5, "tracker.syndication": 5,
     # notify (digests, alerts) reads feed health and stories and is called by the scheduler: between them.

@@ -43,6 +43,7 @@ from tracker.models import (
     Term,
     WebhookConfig,
 )
+from tracker.normalize import safe_http_url
 
 DEFAULT_CONFIG_PATH = "feeds.yml"
 DEFAULT_DB_URL = "sqlite:///data/tracker.db"
@@ -242,13 +243,10 @@ def _settings(ctx: _Ctx, raw: Any, base: Path | None = None) -> Settings:
     for key in ("user_agent", "site_title", "site_url"):
         if key in data:
             kwargs[key] = _as_str(ctx, f"settings.{key}", data[key], required=True)
-    if "site_url" in kwargs:  # the exports' links are made from it: a bad one failed every export, every cycle
-        # The exporter's own rule, so the two agree.
-        from tracker.export.sanitize import safe_http_url
-
-        if safe_http_url(kwargs["site_url"]) != kwargs["site_url"]:
-            raise ctx.fail("settings.site_url", f"expected http(s)://host[/path] (no spaces, backslashes or "
-                                                f"braces), got {kwargs['site_url']!r}")
+    # The exports' links are made from it (a bad one failed every export, every cycle): the exporter's rule.
+    if "site_url" in kwargs and safe_http_url(kwargs["site_url"]) != kwargs["site_url"]:
+        raise ctx.fail("settings.site_url", f"expected http(s)://host[/path] (no spaces, backslashes or "
+                                            f"braces), got {kwargs['site_url']!r}")
     exports: list[ExportTarget] = []
     for i, e in enumerate(_as_list(ctx, "settings.exports", data.get("exports"))):
         where = f"settings.exports[{i}]"

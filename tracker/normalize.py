@@ -109,6 +109,40 @@ def clean_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
 
 
+# What may be handed to a website (the exports, digests, alerts): deleted outright are C0/C1 controls
+# (except white space), DEL, lone surrogates (cannot be encoded) and the two non-characters XML 1.0 forbids.
+EXPORT_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+# Browsers delete these anywhere in a URL before parsing it ("java\nscript:" works).
+_URL_IGNORED = re.compile("[\t\n\r]")
+# Characters that must not appear raw in a URL we emit; other non-ASCII (IRIs) is kept. Unicode
+# spaces count (NBSP, U+2003, U+3000, the BOM): a URL ends at them in text, and the schema refuses them.
+_URL_UNSAFE = re.compile('[\x00-\x20"<>^`{|}\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]')
+SAFE_SCHEMES = frozenset({"http", "https"})
+
+
+def safe_http_url(value: str | None) -> str | None:
+    """The URL if it is an absolute http(s) URL with a host, else None.
+
+    Anything else (javascript:, data:, vbscript:, relative or scheme-relative
+    paths, malformed hosts) is refused rather than repaired.
+    """
+    if not value:
+        return None
+    url = _URL_IGNORED.sub("", EXPORT_CONTROL.sub("", value)).strip(" \x0b\x0c")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018  (raises ValueError on a malformed port)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in SAFE_SCHEMES or not host:
+        return None
+    # A backslash after the scheme is a path separator to browsers but not to urlsplit.
+    if "\\" in url:
+        return None
+    return _URL_UNSAFE.sub(lambda m: quote(m.group(), safe=""), url)  # UTF-8 bytes, %XX each
+
+
 def clip_id_for(canonical: str) -> str:
     """Short, stable id of a clip: the same canonical URL always gives the same id."""
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from urllib.parse import quote, urlsplit
 
-# Deleted outright: C0/C1 controls (except whitespace, handled below), DEL, lone
-# surrogates (cannot be encoded) and the two non-characters XML 1.0 forbids.
-_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+# The URL rule lives with the other URL normalisers (config checks site_url with it too); here for
+# the writers, as always.
+from tracker.normalize import EXPORT_CONTROL
+from tracker.normalize import SAFE_SCHEMES as SAFE_SCHEMES
+from tracker.normalize import safe_http_url as safe_http_url
+
+_CONTROL = EXPORT_CONTROL
 # Line-breaking white space; collapsed to one space because every exported text is
 # a single line or a single paragraph. NBSP and other spaces are left alone on purpose.
 _WHITESPACE = re.compile("[ \t\n\r\x0b\x0c\x85\u2028\u2029]+")
-# Browsers delete these anywhere in a URL before parsing it ("java\nscript:" works).
-_URL_IGNORED = re.compile("[\t\n\r]")
-# Characters that must not appear raw in a URL we emit; other non-ASCII (IRIs) is kept. Unicode
-# spaces count (NBSP, U+2003, U+3000, the BOM): a URL ends at them in text, and the schema refuses them.
-_URL_UNSAFE = re.compile('[\x00-\x20"<>^`{|}\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]')
 
 # Spreadsheets evaluate a cell that starts with one of these as a formula (=HYPERLINK(...)
 # exfiltration, DDE); tab and CR are on OWASP's list too, and the full-width forms are what an
@@ -34,7 +32,6 @@ _INVISIBLE_LEAD = re.compile(
     "\ufe00-\ufe0f\ufeff\uffa0]+"
 )
 
-SAFE_SCHEMES = frozenset({"http", "https"})
 EPOCH_ISO = "1970-01-01T00:00:00Z"
 
 _MONTHS = (
@@ -60,29 +57,6 @@ def guard_cell(value: str) -> str:
     also behind invisible characters, which one spreadsheet or another trims before deciding."""
     visible = _INVISIBLE_LEAD.sub("", value)
     return "'" + value if value.startswith(_FORMULA_START) or visible.startswith(_FORMULA_START) else value
-
-
-def safe_http_url(value: str | None) -> str | None:
-    """The URL if it is an absolute http(s) URL with a host, else None.
-
-    Anything else (javascript:, data:, vbscript:, relative or scheme-relative
-    paths, malformed hosts) is refused rather than repaired.
-    """
-    if not value:
-        return None
-    url = _URL_IGNORED.sub("", _CONTROL.sub("", value)).strip(" \x0b\x0c")
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018  (raises ValueError on a malformed port)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in SAFE_SCHEMES or not host:
-        return None
-    # A backslash after the scheme is a path separator to browsers but not to urlsplit.
-    if "\\" in url:
-        return None
-    return _URL_UNSAFE.sub(lambda m: quote(m.group(), safe=""), url)  # UTF-8 bytes, %XX each
 
 
 def as_utc(value: datetime) -> datetime:
