@@ -244,7 +244,9 @@ def extract_article(body: bytes, url: str, charset: str | None = None) -> Articl
     # refuse the text.
     html = _XML_DECLARATION_RE.sub("", body.decode(encoding, errors="replace"), count=1)
     try:
-        doc = lxml.html.document_fromstring(html)
+        # A parser of its own: lxml.html's default is one module-wide instance, and pages are read in
+        # threads (sharing it aborted the process in libxml2).
+        doc = lxml.html.document_fromstring(html, parser=lxml.html.HTMLParser())
     except (etree.ParserError, ValueError, LookupError):
         return bare
     meta = _meta(doc)

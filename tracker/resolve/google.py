@@ -61,7 +61,7 @@ def read_signature(article_id: str, html: bytes) -> Signed | None:
     import lxml.html  # here: only the resolver needs it, and the parse processes import this package
 
     try:
-        root = lxml.html.document_fromstring(html)
+        root = lxml.html.document_fromstring(html, parser=lxml.html.HTMLParser())  # never the shared default
     except (ValueError, TypeError, lxml.etree.ParserError):  # empty or not HTML at all
         return None
     for node in root.xpath("//c-wiz/div[@jscontroller]"):
