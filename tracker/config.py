@@ -269,18 +269,14 @@ def _settings(ctx: _Ctx, raw: Any, base: Path | None = None) -> Settings:
             )
         )
     kwargs["exports"] = tuple(exports)
-    if "sample_pages" in data:
-        folder = Path(_as_str(ctx, "settings.sample_pages", data["sample_pages"], required=True))
-        folder = folder if folder.is_absolute() or base is None else base / folder
-        if not folder.is_dir():
-            raise ctx.fail("settings.sample_pages", f"no such folder: {folder}")
-        kwargs["sample_pages"] = str(folder.resolve())
-    if "sample_links" in data:
-        links = Path(_as_str(ctx, "settings.sample_links", data["sample_links"], required=True))
-        links = links if links.is_absolute() or base is None else base / links
-        if not links.is_file():
-            raise ctx.fail("settings.sample_links", f"no such file: {links}")
-        kwargs["sample_links"] = str(links.resolve())
+    # The offline demo's stand-ins for the network: a folder of article pages, a file of Google's answers.
+    for key, is_there, kind in (("sample_pages", Path.is_dir, "folder"), ("sample_links", Path.is_file, "file")):
+        if key in data:
+            path = Path(_as_str(ctx, f"settings.{key}", data[key], required=True))
+            path = path if path.is_absolute() or base is None else base / path
+            if not is_there(path):
+                raise ctx.fail(f"settings.{key}", f"no such {kind}: {path}")
+            kwargs[key] = str(path.resolve())
     return Settings(**{**defaults.__dict__, **kwargs})
 
 
