@@ -117,7 +117,8 @@ class MaintenanceMixin(StoreBase):
             s.execute(delete(ClipSourceRow).where(col(ClipSourceRow.clip_id).in_(doomed)))
             # A pruned clip's search link must not be resolved (and re-keyed) later.
             s.execute(delete(LinkResolutionRow).where(col(LinkResolutionRow.clip_id).in_(doomed)))
-            pruned = dict(s.execute(select(col(ClipRow.id), col(ClipRow.story_id)).where(old_rejected)).tuples().all())
+            pruned = {str(clip_id): story_id for clip_id, story_id in
+                      s.execute(select(col(ClipRow.id), col(ClipRow.story_id)).where(old_rejected)).all()}
             s.execute(delete(ClipRow).where(old_rejected))
             _mend_stories(s, set(pruned), {story for story in pruned.values() if story is not None})
             s.execute(delete(IngestRunRow).where(old_runs))
