@@ -12,7 +12,7 @@ describe the newest schema, and a later revision's columns would be selected bef
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -72,27 +72,9 @@ class Rekeyer:
                 self.merged += 1
 
     def finish(self) -> None:
-        """Delivery records follow the clips moved: looked up in chunks, once (each clip's own lookup read
-        the whole table, no index starting with item_key: minutes on a year-old install)."""
-        if "notify_delivery" not in self.tables or not self.moved_ids:
-            return
-        renames = {**self.moved_ids, **{f"story:{o}": f"story:{n}" for o, n in self.moved_ids.items()}}
-        old_keys = list(renames)
-        found: list[tuple[int, str, str, str]] = []
-        for i in range(0, len(old_keys), 500):
-            found += [(int(r[0]), r[1], r[2], r[3]) for r in self._execute_in(
-                "SELECT id, channel, recipient, item_key FROM notify_delivery WHERE item_key IN ({})", old_keys[i:i + 500])]
-        for row_id, channel, recipient, key in found:
-            taken = self._execute("SELECT 1 FROM notify_delivery WHERE channel = :c AND recipient = :r AND item_key = :k",
-                                  c=channel, r=recipient, k=renames[key]).first()
-            if taken is None:
-                self._execute("UPDATE notify_delivery SET item_key = :k WHERE id = :i", k=renames[key], i=row_id)
-            else:
-                self._execute("DELETE FROM notify_delivery WHERE id = :i", i=row_id)
-
-    def _execute_in(self, sql: str, values: list[str]) -> Any:
-        names = {f"v{i}": v for i, v in enumerate(values)}
-        return self.bind.execute(sa.text(sql.format(", ".join(f":{n}" for n in names))), names).all()
+        """Delivery records follow the clips moved, in one chunked pass (module move_delivery_keys)."""
+        if "notify_delivery" in self.tables:
+            move_delivery_keys(self.bind, self.moved_ids)
 
     def rekey_article_queue(self, rows: Iterable[tuple[str, str]]) -> None:
         """The article queue's rows, (key, link as the feed gave it), are keyed by the item's canonical URL:
@@ -208,19 +190,27 @@ class Rekeyer:
         self.moved_ids[old_id] = new_id
 
 
-def move_delivery_keys(bind: Connection, old_id: str, new_id: str) -> None:
+def move_delivery_keys(bind: Connection, moves: Mapping[str, str]) -> None:
     """A story sent under a clip's old id (a copy not placed in a story yet goes out under its own id)
-    stays sent when the clip is re-keyed: its records take the new id, unless the new id has its own
-    record for that recipient. The store's moves (a resolved search link, an article's canonical
-    address) call this too."""
-    for old_key, new_key in ((old_id, new_id), (f"story:{old_id}", f"story:{new_id}")):
-        # Each placement its own parameter: PostgreSQL deduces one type per parameter and place.
-        bind.execute(sa.text(
-            "UPDATE notify_delivery SET item_key = :n WHERE item_key = :o AND NOT EXISTS ("
-            "SELECT 1 FROM notify_delivery AS other WHERE other.item_key = :n2 "
-            "AND other.channel = notify_delivery.channel AND other.recipient = notify_delivery.recipient)"),
-            {"n": new_key, "n2": new_key, "o": old_key})
-        bind.execute(sa.text("DELETE FROM notify_delivery WHERE item_key = :o"), {"o": old_key})
+    stays sent when the clip is re-keyed (moves: old id -> new id): its records take the new id, unless
+    the new id has its own record for that recipient. Looked up in chunks, once: no index starts with
+    item_key, and one lookup per clip read the whole log (minutes for a migration on a year-old
+    install). The store's moves (a resolved search link, an article's canonical address) call this too."""
+    renames = {**moves, **{f"story:{old}": f"story:{new}" for old, new in moves.items()}}
+    old_keys = list(renames)
+    found: list[tuple[int, str, str, str]] = []
+    for i in range(0, len(old_keys), 500):
+        chunk = {f"v{n}": key for n, key in enumerate(old_keys[i:i + 500])}
+        found += [(int(r[0]), r[1], r[2], r[3]) for r in bind.execute(sa.text(
+            f"SELECT id, channel, recipient, item_key FROM notify_delivery WHERE item_key IN "
+            f"({', '.join(':' + name for name in chunk)})"), chunk).all()]
+    for row_id, channel, recipient, key in found:
+        taken = bind.execute(sa.text("SELECT 1 FROM notify_delivery WHERE channel = :c AND recipient = :r "
+                                     "AND item_key = :k"), {"c": channel, "r": recipient, "k": renames[key]}).first()
+        if taken is None:
+            bind.execute(sa.text("UPDATE notify_delivery SET item_key = :k WHERE id = :i"), {"k": renames[key], "i": row_id})
+        else:
+            bind.execute(sa.text("DELETE FROM notify_delivery WHERE id = :i"), {"i": row_id})
 
 
 def _tags(raw: Any) -> list[str]:

@@ -246,7 +246,7 @@ class ResolveMixin(StoreBase):
         s.execute(update(AuditRow).where(col(AuditRow.clip_id) == old_id).values(clip_id=new_id))
         s.execute(update(LinkResolutionRow).where(col(LinkResolutionRow.clip_id) == old_id).values(clip_id=new_id))
         s.execute(update(EnrichmentRow).where(col(EnrichmentRow.clip_id) == old_id).values(clip_id=new_id))
-        move_delivery_keys(s.connection(), old_id, new_id)
+        move_delivery_keys(s.connection(), {old_id: new_id})
 
     # ------------------------------------------------------------ the resolver's back-off
 
