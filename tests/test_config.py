@@ -292,3 +292,26 @@ def test_a_merge_key_may_be_overridden_as_yaml_means(tmp_path: Path) -> None:
     text = "feeds:\n  - &paper {url: https://a.example/rss, tags: [pa]}\n  - <<: *paper\n    url: https://b.example/rss\n"
     config = load_config(_write(tmp_path, text, csv=None))
     assert [(f.url, f.tags) for f in config.feeds] == [("https://a.example/rss", ("pa",)), ("https://b.example/rss", ("pa",))]
+
+
+@pytest.mark.parametrize("written", ["2026-11-24", "'2026-11-24'", "' 2026-11-24 '"])
+def test_the_demos_sample_day_is_read_quoted_or_not(tmp_path: Path, written: str) -> None:
+    from datetime import date
+
+    config = load_config(_write(tmp_path, f"settings:\n  sample_dates_as_of: {written}\nfeeds: []\n", csv=None))
+    assert config.settings.sample_dates_as_of == date(2026, 11, 24)
+    assert load_config(_write(tmp_path, "feeds: []\n", csv=None)).settings.sample_dates_as_of is None
+
+
+@pytest.mark.parametrize("written", ["'2026-11-31'", "yesterday", "2026-11-24 10:00:00", "20261124", "[]"])
+def test_a_sample_day_that_is_not_a_day_is_one_line(tmp_path: Path, written: str) -> None:
+    with pytest.raises(ConfigError, match=r"settings\.sample_dates_as_of: expected a day as YYYY-MM-DD"):
+        load_config(_write(tmp_path, f"settings:\n  sample_dates_as_of: {written}\nfeeds: []\n", csv=None))
+
+
+@pytest.mark.parametrize("key", ["sample_dates_as_of", "site_title"])
+def test_an_impossible_date_anywhere_is_one_line_naming_its_place(tmp_path: Path, key: str) -> None:
+    """YAML reads an unquoted 2026-11-31 as a date, and Python's date() raised a traceback on every command."""
+    path = _write(tmp_path, f"settings:\n  {key}: 2026-11-31\nfeeds: []\n", csv=None)
+    with pytest.raises(ConfigError, match=r"line 2, column \d+: invalid YAML \('2026-11-31' is not a real date"):
+        load_config(path)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.fakes import FakeClock
 from tracker.config import load_config
 from tracker.ingest import Ingestor
 from tracker.match import compile_matcher
@@ -158,6 +160,39 @@ def test_demo_ingest_dedupes_and_records_the_broken_feed(tmp_path: Path) -> None
     assert broken.consecutive_failures == 1 and broken.last_error
     again = Ingestor(config, store).run_cycle()
     assert again.new_clips == 0 and again.links is not None and again.links.looked_up == 0  # known answers
+    store.close()
+
+
+def _sample_dates() -> list[datetime]:
+    found = []
+    for path in SAMPLES.glob("*.*"):
+        if path.suffix in (".xml", ".atom") and path.name != "broken.xml":
+            found += [e.published_at for e in parse_feed(path.read_bytes()).entries if e.published_at is not None]
+    return sorted(found)
+
+
+@pytest.mark.parametrize("today", [datetime(2026, 11, 24, 12, tzinfo=UTC), datetime(2027, 3, 10, 12, tzinfo=UTC)])
+def test_the_demos_news_is_as_recent_on_any_day_as_when_the_samples_were_written(tmp_path: Path,
+                                                                                today: datetime) -> None:
+    """demo.yml's sample_dates_as_of: on a later day every sample date moves forward by the days since,
+    so `make demo` in March shows the week's news (the queue, `stories list`, Insights look back from today)."""
+    config = load_config(SAMPLES / "demo.yml")
+    as_of = config.settings.sample_dates_as_of
+    assert as_of is not None
+    written = _sample_dates()
+    assert as_of - timedelta(days=2) < written[-1].date() <= as_of  # the samples are of that week
+    store = Store(f"sqlite:///{tmp_path / 'demo.db'}")
+    Ingestor(config, store, clock=FakeClock(today)).run_cycle()
+    ahead = timedelta(days=(today.date() - as_of).days)
+    stored = sorted(c.published_at for c in store.all_clips() if c.published_at is not None)
+    assert stored and set(stored) <= {d + ahead for d in written}
+    assert today - timedelta(days=7) < stored[-1] <= today
+    # Stories and feed health see the moved dates too: the wire story is this week's, the feeds are fresh.
+    wire_story = [c for c in store.all_clips() if c.story_id is not None and len(c.also_in)]
+    assert wire_story and all(c.published_at is not None and today - c.published_at < timedelta(days=7)
+                              for c in wire_story)
+    newest = store.feed_state("sample-inquirer").newest_item_at
+    assert newest is not None and today - newest < timedelta(days=7)
     store.close()
 
 

@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import SplitResult, quote_plus, urlsplit
@@ -59,7 +60,7 @@ _SETTINGS_KEYS = {
     "poll", "timeout_s", "user_agent", "allow_private_hosts", "exports", "max_body_bytes",
     "workers", "per_host_limit", "site_title", "site_url", "surname_mentions",
     "google_news_url", "google_news_min_interval_s", "resolve_per_cycle", "enrich_per_cycle", "sample_pages", "sample_links",
-    "dashboard_url", "story_window_days",
+    "sample_dates_as_of", "dashboard_url", "story_window_days",
 }
 _FEED_KEYS = {"url", "name", "tags", "id", "enrich", "search_for"}
 _ENRICH_VALUES = ("all", "matched")
@@ -277,7 +278,21 @@ def _settings(ctx: _Ctx, raw: Any, base: Path | None = None) -> Settings:
             if not is_there(path):
                 raise ctx.fail(f"settings.{key}", f"no such {kind}: {path}")
             kwargs[key] = str(path.resolve())
+    if "sample_dates_as_of" in data:
+        kwargs["sample_dates_as_of"] = _as_day(ctx, "settings.sample_dates_as_of", data["sample_dates_as_of"])
     return Settings(**{**defaults.__dict__, **kwargs})
+
+
+def _as_day(ctx: _Ctx, where: str, value: Any) -> date:
+    # YAML reads an unquoted 2026-11-24 as a date, a quoted one as text: both are one day.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ctx.fail(where, f"expected a day as YYYY-MM-DD, got {value!r}")
 
 
 def _service_base(ctx: _Ctx, where: str, url: str) -> str:
@@ -289,7 +304,7 @@ def _service_base(ctx: _Ctx, where: str, url: str) -> str:
 
 
 def _check_cron(ctx: _Ctx, poll: str, where: str = "settings.poll", timezone: str = "UTC") -> None:
-    from datetime import UTC, datetime
+    from datetime import UTC
     from zoneinfo import ZoneInfo
 
     try:
@@ -659,9 +674,19 @@ def _strict_loaders(yaml: Any) -> tuple[Any, Any]:
             seen.add(key)
         return SafeConstructor.construct_mapping(self, node, deep)
 
+    def construct_timestamp(self: Any, node: Any) -> Any:
+        # YAML reads 2026-11-31 as a date and lets Python's date() raise: a traceback, not a line number.
+        try:
+            return SafeConstructor.construct_yaml_timestamp(self, node)
+        except ValueError as exc:
+            raise ConstructorError(None, None, f"{node.value!r} is not a real date ({exc})", node.start_mark) from None
+
     plain = type("StrictSafeLoader", (yaml.SafeLoader,), {"construct_mapping": construct_mapping})
     c_loader = getattr(yaml, "CSafeLoader", None)
     fast = type("StrictCSafeLoader", (c_loader,), {"construct_mapping": construct_mapping}) if c_loader else plain
+    loaders: set[Any] = {fast, plain}
+    for loader in loaders:
+        loader.add_constructor("tag:yaml.org,2002:timestamp", construct_timestamp)
     return fast, plain
 
 

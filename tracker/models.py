@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
@@ -116,6 +116,9 @@ class Settings:
     # Offline demos only: where each Google News id leads, from this JSON file ({"id": "url"}), as
     # Google's lookup would say; never asked of Google. None (the default): Google is asked.
     sample_links: str | None = None
+    # Offline demos only: the day the sample feeds were written. Their dates move forward by the days
+    # since, so the demo's news is as recent on any day as on that one. None (the default): dates as given.
+    sample_dates_as_of: date | None = None
     surname_mentions: bool = True  # "Councilmember Brooks" is a mention (README, "Matching")
     # Where staff open the dashboard: digests and alerts link to `{dashboard_url}/?clip=<id>`.
     dashboard_url: str = ""

@@ -39,6 +39,8 @@ from tracker.ingest.steps import (
     links_step,
     parse_step,
     resolve_step,
+    sample_dates_step,
+    sample_days_behind,
     stopped_report,
     store_step,
     stories_step,
@@ -398,6 +400,7 @@ class Poll:
         if poll.stopped:
             self.report(stopped_report(poll))
             return
+        poll = sample_dates_step(poll, sample_days_behind(self.ingestor.config.settings.sample_dates_as_of, now))
         poll = links_step(poll, self.ingestor.config.settings.google_news_url)
         stored = store_step(self.ingestor.store, poll, now,
                             read_articles=self.ingestor.config.settings.enrich_per_cycle > 0)

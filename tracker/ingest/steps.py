@@ -4,6 +4,7 @@
     fetch_step    conditional GET → a finished PollResult (304, same bytes, an error) or a Fetched body
     parse_step    parse and match a Fetched body in this process, then combine
     combine       a Fetched body and its ParseOutcome (from here or a parse process) → PollResult (pure)
+    sample_dates_step  the offline demo's sample dates moved forward to the day it runs (pure)
     links_step    search-engine links → the publisher's URL when the link carries it, else kept and
                   marked for the resolver (pure)
     store_step    the feed's matched entries in one transaction → Stored (never raises); new clips and
@@ -33,7 +34,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import TypedDict
 from urllib.parse import urlsplit
 
@@ -200,6 +201,25 @@ def combine(fetched: Fetched, parsed: ParseOutcome) -> PollResult:
         ttl_minutes=parsed.ttl_minutes, problem=parsed.problem, alert=parsed.alert, item_dates=parsed.item_dates,
         match_cpu_s=parsed.match_cpu_s, **_answer(fetched.result),
     )
+
+
+def sample_days_behind(as_of: date | None, now: datetime) -> int:
+    """Whole days from the day the demo's samples were written (settings.sample_dates_as_of) to now."""
+    return max(0, (now.date() - as_of).days) if as_of is not None else 0
+
+
+def sample_dates_step(poll: PollResult, days: int) -> PollResult:
+    """Every date of a sample feed moved `days` forward: the offline demo shows news as recent on any
+    day as on the day its samples were written (the review queue's week, Insights' 90 days)."""
+    if not days or (not poll.entries and not poll.item_dates):
+        return poll
+    ahead = timedelta(days=days)
+    entries = tuple(
+        replace(item, entry=replace(item.entry, published_at=item.entry.published_at + ahead))
+        if item.entry.published_at is not None else item
+        for item in poll.entries
+    )
+    return replace(poll, entries=entries, item_dates=tuple(d + ahead for d in poll.item_dates))
 
 
 def links_step(poll: PollResult, google_base: str) -> PollResult:
