@@ -18,6 +18,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard import auth, data, ui  # noqa: E402
 from dashboard.keys import Key  # noqa: E402
+from tracker.errors import AuthError  # noqa: E402
 
 st.set_page_config(page_title="Clip desk · media-tracker", page_icon="📰", layout="wide")
 
@@ -40,14 +41,19 @@ PAGES = {
     ],
 }
 
-user = auth.signed_in_user()
+try:
+    user = auth.signed_in_user()
+    role = data.role_of(user) if user is not None else None
+except AuthError as exc:  # the users file cannot be read: one line saying why, on every page
+    st.title("Clip desk")
+    st.error(ui.md_escape(str(exc)), icon=":material/error:")
+    st.stop()
 if user is None:
     st.session_state.pop(Key.APP_RAN, None)
     ui.remember_link()
     st.navigation([st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:")], position="hidden").run()
     st.stop()
 
-role = data.role_of(user)
 if role is None:
     auth.no_access_page(user)
     st.stop()

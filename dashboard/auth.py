@@ -34,19 +34,32 @@ def signed_in_user() -> str | None:
         st.session_state[Key.USER] = who
         return who or None
     user = st.session_state.get(Key.USER)
-    return str(user) if user else None
+    if not user:
+        return None
+    if st.session_state.get(Key.USER_STAMP) != data.account_stamp(str(user)):
+        # The password was changed, or the account removed (and perhaps made again), since this
+        # sign-in: a leaked password's open tab must not outlive the reset.
+        sign_out()
+        return None
+    return str(user)
 
 
 def no_access_page(user: str) -> None:
     """Signed in through OIDC, but feeds.yml `roles:` lets no one in by default and does not list them."""
     st.title("Clip desk")
-    st.error(f"{ui.md_escape(user)} has no access to the clip desk. Ask an admin to add your address under "
-             "`roles:` in feeds.yml.", icon=":material/lock:")
+    problem = data.config_problem()
+    if problem:  # roles come from feeds.yml: while it cannot be read, only the roles it last gave hold
+        st.error(f"The clip desk is closed to sign-ins by address until feeds.yml can be read again: "
+                 f"{ui.md_escape(problem)}", icon=":material/lock:")
+    else:
+        st.error(f"{ui.md_escape(user)} has no access to the clip desk. Ask an admin to add your address under "
+                 "`roles:` in feeds.yml.", icon=":material/lock:")
     st.button("Sign out", key=Key.LOGOUT, on_click=sign_out, icon=":material/logout:")
 
 
 def sign_out() -> None:
     st.session_state.pop(Key.USER, None)
+    st.session_state.pop(Key.USER_STAMP, None)
     if oidc_configured() and not data.demo_mode():
         st.logout()
 
@@ -61,6 +74,7 @@ def _local_sign_in() -> None:
         return
     if ok:
         st.session_state[Key.USER] = username
+        st.session_state[Key.USER_STAMP] = data.account_stamp(username)
         st.session_state.pop(Key.LOGIN_ERROR, None)
     else:
         time.sleep(_FAILED_SIGN_IN_DELAY_S)

@@ -8,6 +8,7 @@ with the signed-in user.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -51,6 +52,7 @@ from tracker.models import (
     OutletView,
     PublishedPage,
     Role,
+    RolesConfig,
     Undo,
     UndoResult,
     staff_mention,
@@ -210,8 +212,34 @@ def role_of(user: str) -> Role | None:
     if demo_mode():
         return Role.ADMIN
     if oidc_configured():
-        return role_for_email(safe_config().roles, user)
+        return role_for_email(oidc_roles(), user)
     return users_file().role_of(user)
+
+
+_LAST_GOOD_ROLES: dict[str, RolesConfig] = {}  # feeds.yml path -> the roles it last gave
+
+
+def oidc_roles() -> RolesConfig:
+    """feeds.yml `roles:`. While the file is broken or missing, the roles it last gave in this process, else
+    nobody's: the fallback config's default (viewer) would let in everyone the provider admits, even where
+    `default: none` keeps the desk to listed staff."""
+    path = config_path()
+    if Path(path).exists():
+        try:
+            roles = config().roles
+        except ConfigError:
+            pass
+        else:
+            _LAST_GOOD_ROLES[path] = roles
+            return roles
+    return _LAST_GOOD_ROLES.get(path, RolesConfig(default=None))
+
+
+def account_stamp(user: str) -> str | None:
+    """What a local sign-in holds on to: a digest of the account's password hash (None: no such account).
+    A new password, or the account removed and made again, signs out every session of the old one."""
+    record = users_file().load().get(user)
+    return hashlib.sha256(record.password_hash.encode()).hexdigest()[:32] if record is not None else None
 
 
 def actor(user: str) -> Actor:
@@ -712,7 +740,13 @@ def can_manage_notifications() -> bool:
 
 
 def notify_settings() -> NotifyConfig:
-    return safe_config().notify
+    # The demo shows none of the organisation's recipients and channels, and can reach none of them.
+    return NotifyConfig() if demo_mode() else safe_config().notify
+
+
+def _refuse_in_demo() -> None:
+    if demo_mode():
+        raise NotifyError("demo mode sends nothing: run the dashboard without --demo to test notifications")
 
 
 def recent_deliveries(status: str | None = None, limit: int = 50) -> list[DeliveryView]:
@@ -725,6 +759,7 @@ def send_test_digest(name: str, address: str, user: str) -> str:
     from tracker.notify import send_digest
 
     require(actor(user), Permission.SETTINGS)
+    _refuse_in_demo()
     result = send_digest(config(), store(), name, clock(), to=[address])
     (r,) = result.results
     if r.error:
@@ -738,6 +773,7 @@ def send_test_webhook(name: str, user: str) -> str:
     from tracker.notify import run_webhook
 
     require(actor(user), Permission.SETTINGS)
+    _refuse_in_demo()
     hook = next((w for w in config().notify.webhooks if w.name == name), None)
     if hook is None:
         raise NotifyError(f"no webhook named {name!r}")

@@ -8,6 +8,7 @@ from enum import StrEnum
 class Key(StrEnum):
     # session
     USER = "user"
+    USER_STAMP = "user_stamp"  # a digest of the signed-in account's password hash (dashboard/auth.py)
     EDIT_CLIP = "edit_clip"
     AFTER_SIGN_IN = "after_sign_in"  # the page (and ?clip=) a first visit asked for, before app.py ran
     APP_RAN = "app_ran"  # app.py signed someone in and registered the pages in this session

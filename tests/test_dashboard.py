@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.keys import Key
 from tests.conftest import DASHBOARD_NOW
-from tracker.models import ClipFilter, ClipStatus, MatchedEntry, ParsedEntry
+from tracker.models import ClipFilter, ClipStatus, MatchedEntry, ParsedEntry, Role
 from tracker.normalize import canonical_url, clip_id_for
 from tracker.store import Store
 from tracker.users import UsersFile
@@ -565,6 +566,58 @@ def test_demo_mode_asked_for_on_a_real_database_still_asks_for_a_password(
     with pytest.raises(ValueError):
         at.switch_page("pages/review.py")  # data pages are not even registered
     assert any("only on a local SQLite file named demo.db" in w.value.replace("\\", "") for w in at.warning)
+
+
+def _maria_signs_in() -> dict[str, object]:
+    """What the sign-in form leaves in maria's session."""
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.text_input(key=Key.LOGIN_USERNAME).input("maria")
+    at.text_input(key=Key.LOGIN_PASSWORD).input("correct horse battery")
+    at.button(key=Key.LOGIN_SUBMIT).click().run()
+    assert metric(at, "Waiting for review") > 0
+    return {Key.USER: at.session_state[Key.USER], Key.USER_STAMP: at.session_state[Key.USER_STAMP]}
+
+
+def _her_next_visit(session: dict[str, object]) -> AppTest:
+    """The app's next full run in that session (AppTest reruns only the page after a click)."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in session.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("change", ["new password", "removed and made again"])
+def test_a_password_reset_signs_out_the_sessions_of_the_old_one(env: Store, monkeypatch: pytest.MonkeyPatch,
+                                                                 change: str) -> None:
+    """Resetting a leaked password must close the tab of whoever used it, not only future sign-ins."""
+    monkeypatch.delenv("TRACKER_DEMO")
+    users = UsersFile()
+    users.add("maria", "correct horse battery")
+    session = _maria_signs_in()
+    # Other changes to the file (a colleague added, her role changed) leave her signed in.
+    users.add("sam", "correct horse battery")
+    users.set_role("maria", Role.EDITOR)
+    assert metric(_her_next_visit(session), "Waiting for review") > 0
+    if change == "new password":
+        users.add("maria", "another horse battery", replace=True)
+    else:
+        users.remove("maria")
+        users.add("maria", "correct horse battery")  # the same password, a new account: a new salt
+    at = _her_next_visit(session)
+    assert not at.metric and Key.USER not in at.session_state
+    assert at.text_input(key=Key.LOGIN_PASSWORD) is not None
+
+
+def test_a_users_file_broken_by_hand_is_one_line_not_a_traceback(env: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRACKER_DEMO")
+    UsersFile().add("maria", "correct horse battery")
+    session = _maria_signs_in()
+    Path(os.environ["TRACKER_USERS_FILE"]).write_text('{"users": {"maria": {"role": "editor"}}}', encoding="utf-8")
+    at = _her_next_visit(session)
+    assert any("has no password hash" in e.value for e in at.error)
+    assert not at.metric
 
 
 def test_sign_in_page_explains_how_to_create_a_user(env: Store, monkeypatch: pytest.MonkeyPatch) -> None:

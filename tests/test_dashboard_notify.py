@@ -61,7 +61,23 @@ def test_notifications_list_and_send_a_test(env: Store, tmp_path: Path, monkeypa
         config = tmp_path / "notify.yml"
         config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         monkeypatch.setenv("TRACKER_CONFIG", str(config))
+        # In demo mode the page shows none of the organisation's channels and sends nothing.
         at = open_page("pages/notifications.py")
+        assert not at.dataframe[:2] or "comms@example.org" not in str(at.dataframe[0].value.to_dict())
+        assert not any(str(b.key) in (Key.N_SEND_DIGEST, Key.N_SEND_WEBHOOK) for b in at.button)
+        from dashboard import data as desk
+        from tracker.errors import NotifyError
+        with pytest.raises(NotifyError, match="demo mode sends nothing"):
+            desk.send_test_webhook("comms-slack", "demo")
+        assert hook.posts == [] and inbox.messages == []
+        # Signed in as an admin, not in demo mode: listed and sent.
+        from tests.test_dashboard_roles import signed_in
+        from tracker.models import Role
+        from tracker.users import UsersFile
+
+        monkeypatch.delenv("TRACKER_DEMO")
+        UsersFile().add("ada", "correct horse battery", role=Role.ADMIN)
+        at = signed_in("ada", "pages/notifications.py")
         shown = at.dataframe[0].value
         assert list(shown["digest"]) == ["morning"] and "comms@example.org" in shown["recipients"][0]
         assert hook.url not in str(at.dataframe[1].value.to_dict())  # the webhook's URL is never shown

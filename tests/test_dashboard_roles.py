@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +20,10 @@ from tracker.users import UsersFile
 
 
 def signed_in(user: str, page: str | None = None, *, edit_clip_id: str | None = None) -> AppTest:
-    """The app as a local user (not demo mode), already signed in."""
+    """The app as a local user (not demo mode), already signed in (as the sign-in form leaves it)."""
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state[Key.USER] = user
+    at.session_state[Key.USER_STAMP] = data.account_stamp(user)
     if edit_clip_id:
         at.session_state[Key.EDIT_CLIP] = edit_clip_id
     at.run()
@@ -247,3 +249,24 @@ def test_a_search_past_the_count_cap_says_so(env: Store, monkeypatch: pytest.Mon
     assert any("Showing 1–3 of 3+, newest first" in c.value for c in at.caption)
     at.text_input(key=Key.F_TEXT).input("zanzibar session0").run()
     assert metric(at, "Matching these filters") == 1
+
+
+def test_oidc_roles_never_fall_open_while_feeds_yml_is_broken(env: Store, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`default: none` keeps the desk to listed staff. A typo in feeds.yml, or a wrong TRACKER_CONFIG,
+    used to put the fallback config's default (viewer) in its place: everyone the provider admits got in."""
+    monkeypatch.delenv("TRACKER_DEMO")
+    monkeypatch.setattr(data, "oidc_configured", lambda: True)
+    monkeypatch.setattr(data, "_LAST_GOOD_ROLES", {})
+    path = tmp_path / "roles.yml"
+    monkeypatch.setenv("TRACKER_CONFIG", str(path))
+    path.write_text("roles:\n  default: none\n  admin: [maria@example.org]\nfeeds: []\n", encoding="utf-8")
+    assert (data.role_of("stranger@gmail.com"), data.role_of("maria@example.org")) == (None, Role.ADMIN)
+    path.write_text("roles:\n  default: none\n  admin: [maria@example.org]\nsettings: {workers: many}\nfeeds: []\n",
+                    encoding="utf-8")
+    # The roles last read hold while the file is broken; nobody new gets in.
+    assert (data.role_of("stranger@gmail.com"), data.role_of("maria@example.org")) == (None, Role.ADMIN)
+    monkeypatch.setattr(data, "_LAST_GOOD_ROLES", {})  # a dashboard started while the file is broken
+    assert (data.role_of("stranger@gmail.com"), data.role_of("maria@example.org")) == (None, None)
+    monkeypatch.setenv("TRACKER_CONFIG", str(tmp_path / "no-such.yml"))
+    assert data.role_of("stranger@gmail.com") is None

@@ -101,6 +101,7 @@ def test_dashboard_shows_a_banner_not_a_traceback(tmp_path: Path, monkeypatch: p
     # next full run, as a real browser's next interaction does.
     shell = AppTest.from_file(APP, default_timeout=60)
     shell.session_state[Key.USER] = "maria"
+    shell.session_state[Key.USER_STAMP] = at.session_state[Key.USER_STAMP]  # the same sign-in
     shell.session_state[Key.EXPORT_PROBLEM] = problem
     shell.run()
     assert not shell.exception

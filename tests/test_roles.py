@@ -218,6 +218,9 @@ def test_cli_story_and_outlet_commands_act_with_the_users_role(tmp_path: Path, m
     # An address the provider does not vouch for, or a display name that looks like one: not Maria.
     ({"sub": "2", "email": "maria@example.org", "email_verified": False}, "sub:2", Role.VIEWER),
     ({"sub": "3", "name": "maria@example.org"}, "sub:3", Role.VIEWER),
+    # Some providers send the flag as text; a subject that looks like an address is no address.
+    ({"sub": "4", "email": "maria@example.org", "email_verified": "false"}, "sub:4", Role.VIEWER),
+    ({"sub": "maria@example.org"}, "sub:maria@example.org", Role.VIEWER),
     ({}, "", Role.VIEWER),
 ])
 def test_an_oidc_role_comes_from_a_vouched_for_address_only(claims: dict[str, object], who: str, role: Role) -> None:
@@ -226,3 +229,27 @@ def test_an_oidc_role_comes_from_a_vouched_for_address_only(claims: dict[str, ob
     roles = RolesConfig(default=Role.VIEWER, emails=(("maria@example.org", Role.ADMIN),))
     assert oidc_identity(claims) == who
     assert role_for_email(roles, who) is role
+
+
+def test_an_oidc_subject_gets_the_default_not_its_domains_role() -> None:
+    roles = RolesConfig(default=None, emails=(("@example.org", Role.EDITOR),))
+    assert role_for_email(roles, "sub:x@example.org") is None
+    assert role_for_email(roles, "x@example.org") is Role.EDITOR
+
+
+def test_a_role_typed_in_capitals_in_the_users_file_is_that_role(tmp_path: Path) -> None:
+    path = tmp_path / "users.json"
+    path.write_text(json.dumps({"version": 2, "users": {
+        "maria": {"password": hash_password("correct horse"), "role": " Viewer "}}}), encoding="utf-8")
+    assert UsersFile(path).role_of("maria") is Role.VIEWER
+
+
+def test_an_outlet_correction_is_audited_with_the_role(store: Store) -> None:
+    from tracker import syndication
+    from tracker.models import OutletEdit
+
+    add(store, "a", "Kendra Brooks on rents")
+    syndication.place_new_clips(store, None, NOW)  # names the clip's outlet, as an ingest cycle does
+    syndication.edit_outlet(store, "example.org", OutletEdit(place="Springfield"), EDITOR, NOW)
+    (entry,) = [e for e in store.history("") if e.action == "outlet"]
+    assert (entry.user, entry.role) == ("ed", "editor")

@@ -57,10 +57,12 @@ def require(user: Actor | str, permission: Permission) -> Actor:
 
 def oidc_identity(claims: Mapping[str, Any]) -> str:
     """Who an OIDC sign-in is, for roles by address: the e-mail address when the provider vouches
-    for it (`email_verified` not false), else "sub:<subject>", which only the default role covers.
-    Never the display name: users choose it, and "maria@example.org" as a name must not be Maria."""
+    for it (`email_verified` not false, nor "false" as some providers send it), else "sub:<subject>",
+    which only the default role covers. Never the display name: users choose it, and "maria@example.org"
+    as a name must not be Maria."""
     email = str(claims.get("email") or "").strip()
-    if email and claims.get("email_verified") is not False:
+    verified = claims.get("email_verified")
+    if email and verified is not False and str(verified).strip().lower() not in ("false", "0", "no"):
         return email
     subject = str(claims.get("sub") or "").strip()
     return f"sub:{subject}" if subject else ""
@@ -68,7 +70,10 @@ def oidc_identity(claims: Mapping[str, Any]) -> str:
 
 def role_for_email(roles: RolesConfig, email: str) -> Role | None:
     """An OIDC user's role: their address if listed, else their domain ("@example.org"), else the
-    default (None: not let in)."""
+    default (None: not let in). A subject ("sub:…", no address the provider vouched for) gets only the
+    default, even one with an "@" in it."""
+    if email.startswith("sub:"):
+        return roles.default
     address = email.strip().lower()
     listed = dict(roles.emails)
     if address in listed:

@@ -354,7 +354,7 @@ def edit_outlet(store: Store, domain: str, edit: OutletEdit, user: Actor | str, 
         raise ConfigError(f"tier must be one of {', '.join(TIERS)}, got {edit.tier!r}")
     if edit.state and edit.state.strip().lower() not in US_STATES:
         raise ConfigError(f"state must be a US state code (PA, NY…), got {edit.state!r}")
-    return store.edit_outlet(domain, edit, actor.name, now)
+    return store.edit_outlet(domain, edit, actor.name, now, role=actor.role.value)
 
 
 def coverage_rows(store: Store, config: Config | None, since: datetime | None) -> list[tuple[str, str, str, str, datetime, str]]:

@@ -146,6 +146,7 @@ class UsersFile:
                     "e.g. 2026-11-24T12:00:00Z)"
                 ) from None
             role = record.get("role", Role.ADMIN.value)
+            role = role.strip().lower() if isinstance(role, str) else role  # "Editor" typed by hand is editor
             if not isinstance(role, str) or role not in {r.value for r in Role}:  # ["editor"] is no role
                 raise AuthError(f"{self.path}: user {name!r} has an unknown role {str(role)[:20]!r} "
                                 "(expected viewer, editor or admin)")

@@ -296,7 +296,7 @@ class StoriesMixin(StoreBase):
                 elif NAME_RANK.get(source, 0) > NAME_RANK.get(row.name_source, 0) or not row.name:
                     row.name, row.name_source = name[:200], source
 
-    def edit_outlet(self, domain: str, edit: OutletEdit, user: str, now: datetime) -> OutletRecord:
+    def edit_outlet(self, domain: str, edit: OutletEdit, user: str, now: datetime, *, role: str | None = None) -> OutletRecord:
         with self.session() as s:
             row = s.get(OutletRow, domain)
             if row is None:
@@ -319,7 +319,7 @@ class StoriesMixin(StoreBase):
                 changes["name"] = row.name
             if changes:
                 row.edited_by, row.edited_at = user, now
-                s.add(AuditRow(clip_id="", user=user, action="outlet", at=now,
+                s.add(AuditRow(clip_id="", user=user, role=role, action="outlet", at=now,
                                detail=f"{domain}: " + ", ".join(f"{k}={v!r}" for k, v in sorted(changes.items()))))
             s.flush()
             return _outlet_record(row)
