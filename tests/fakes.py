@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from tracker.errors import FetchError
-from tracker.models import Article, MatchedEntry, StoreOutcome
+from tracker.models import Article, ClipFilter, ClipView, MatchedEntry, StoreOutcome
 from tracker.store import Store
 
 # A fixed "now" for tests that only need some time: never today's date, so no test ages.
@@ -94,3 +94,22 @@ class ArticlesByUrl:
         if url not in self.articles:
             raise FetchError(f"HTTP 404 ({url})", status=404)
         return self.articles[url]
+
+
+class StoreReadingBeforeATakedown(Store):
+    """The hourly ingest's export, slowed where the race is: it has read the approved clips and not yet
+    written them. After its read it tells `read_done` and waits for `go_on` (at most `wait_s`: with the
+    exports lock, the other writer cannot get past it until this one has written)."""
+
+    def __init__(self, url: str, *, wait_s: float = 2.0) -> None:
+        super().__init__(url)
+        self.read_done = threading.Event()
+        self.go_on = threading.Event()
+        self.wait_s = wait_s
+
+    def all_clips(self, f: ClipFilter = ClipFilter()) -> list[ClipView]:
+        clips = super().all_clips(f)
+        if not self.read_done.is_set():
+            self.read_done.set()
+            self.go_on.wait(self.wait_s)
+        return clips

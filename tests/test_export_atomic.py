@@ -258,3 +258,24 @@ def test_a_writer_bug_on_one_target_still_leaves_the_others_written(tmp_path: Pa
     with pytest.raises(StorageError, match=r"news\.json: ValueError: an odd value"):
         write_exports(targets, [approved("a")], Registry(), tmp_path)
     assert (tmp_path / "news.html").exists() and not (tmp_path / "news.json").exists()
+
+
+def _another_group() -> int | None:
+    """A group this process may give a file: any as root, else one of its own besides its primary."""
+    if os.geteuid() == 0:
+        return 4242
+    return next((g for g in os.getgroups() if g != os.getegid()), None)
+
+
+def test_a_replaced_file_keeps_the_group_and_mode_the_sites_admin_gave_it(tmp_path: Path) -> None:
+    """A 0640 file of group www-data must stay readable by the web server after an export replaces it."""
+    group = _another_group()
+    if group is None:
+        pytest.skip("this user belongs to no second group to give the file")
+    path = tmp_path / "news.json"
+    write_atomic(path, b"one")
+    os.chown(path, -1, group)
+    path.chmod(0o640)
+    assert write_atomic(path, b"two")
+    assert path.read_bytes() == b"two"
+    assert (path.stat().st_gid, path.stat().st_mode & 0o7777) == (group, 0o640)

@@ -370,3 +370,57 @@ def test_undoing_a_move_leaves_the_clip_where_a_colleague_put_it_since(store: St
     move_published_to(store, None, x, 3, "sam", clock=FakeClock(NOW))  # sam puts it third
     result = undo(store, None, record, "ana", clock=FakeClock(NOW))
     assert result.left_alone == (x,) and result.changed == 0 and _website(store).index(x) == 2
+
+
+def test_an_export_that_read_before_a_takedown_never_lands_after_it(store: Store, tmp_path: Path) -> None:
+    """The hourly ingest reads the approved clips; staff take one down and the dashboard writes the
+    files; the ingest's export, slower, wrote last and put the clip back on the website for an hour.
+    Reading and writing under one lock, the last writer is the last reader."""
+    import threading
+
+    from tests.fakes import StoreReadingBeforeATakedown
+    from tracker.publish import regenerate_exports
+
+    config = parse_config({"settings": {"exports": [{"format": "json", "path": "out/news.json"}]}},
+                          str(tmp_path / "feeds.yml"), tmp_path)
+    taken_down = add(store, "a", "Kendra Brooks on rents")
+    kept = add(store, "b", "Kendra Brooks on transit")
+    store.set_status([taken_down, kept], ClipStatus.APPROVED, "ana", NOW)
+    ingest = StoreReadingBeforeATakedown(store.engine.url.render_as_string(hide_password=False))
+    try:
+        writer = threading.Thread(target=regenerate_exports, args=(config, ingest))
+        writer.start()
+        assert ingest.read_done.wait(10)
+        set_status(store, config, [taken_down], ClipStatus.REJECTED, "ana", clock=FakeClock(NOW))  # writes too
+        ingest.go_on.set()
+        writer.join(10)
+    finally:
+        ingest.close()
+    items = json.loads((tmp_path / "out" / "news.json").read_text())["items"]
+    assert [i["id"] for i in items] == [kept]
+    assert (tmp_path / "out" / ".media-tracker-exports.lock").exists()
+
+
+def test_a_state_export_lists_the_clips_of_that_states_feeds(store: Store, tmp_path: Path) -> None:
+    """feeds.yml's tags are its feeds' (`tags: [pa]`); an export with `tag: pa` had matched staff tags
+    only, and wrote an empty page for the state while the dashboard's tag filter showed its clips."""
+    from tracker.models import ClipFilter
+
+    config = parse_config({
+        "settings": {"exports": [{"format": "json", "path": "out/pa.json", "tag": "pa"}]},
+        "feeds": [{"url": "https://paper.example.org/rss", "id": "paper", "tags": ["pa"]},
+                  {"url": "https://other.example.org/rss", "id": "other", "tags": ["tx"]}],
+    }, str(tmp_path / "feeds.yml"), tmp_path)
+    from_pa = add(store, "a", "Kendra Brooks on rents")  # stored from feed "paper"
+    store.set_status([from_pa], ClipStatus.APPROVED, "ana", NOW)
+    store.sync_feeds(config.all_feeds())
+    assert [c.id for c in store.all_clips(ClipFilter(any_tag="pa"))] == [from_pa]  # the dashboard's view
+    set_status(store, config, [], ClipStatus.APPROVED, "ana", clock=FakeClock(NOW))  # regenerate
+    assert [i["id"] for i in json.loads((tmp_path / "out" / "pa.json").read_text())["items"]] == [from_pa]
+    config_tx = parse_config({
+        "settings": {"exports": [{"format": "json", "path": "out/tx.json", "tag": "tx"}]},
+        "feeds": [{"url": "https://paper.example.org/rss", "id": "paper", "tags": ["pa"]},
+                  {"url": "https://other.example.org/rss", "id": "other", "tags": ["tx"]}],
+    }, str(tmp_path / "feeds.yml"), tmp_path)
+    set_status(store, config_tx, [], ClipStatus.APPROVED, "ana", clock=FakeClock(NOW))
+    assert json.loads((tmp_path / "out" / "tx.json").read_text())["items"] == []

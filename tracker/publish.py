@@ -20,17 +20,20 @@ def regenerate_exports(config: Config | None, store: Store) -> list[tuple[str, b
     """
     if config is None or not config.settings.exports:
         return []
-    from tracker.export import Registry, write_exports
+    from tracker.export import Registry, exports_locked, write_exports
     from tracker.models import ClipFilter, ClipStatus
 
-    clips = store.all_clips(ClipFilter(status=ClipStatus.APPROVED))
     base = Path(config.path).resolve().parent
+    first = Path(config.settings.exports[0].path)
     try:
-        return write_exports(
-            config.settings.exports, clips, Registry.from_config(config), base,
-            site_title=config.settings.site_title, site_url=config.settings.site_url,
-            changed_at=store.last_unpublished_at(),
-        )
+        # Read and write under one lock: the last writer is the last reader, whichever process it is.
+        with exports_locked((first if first.is_absolute() else base / first).parent):
+            clips = store.all_clips(ClipFilter(status=ClipStatus.APPROVED))
+            return write_exports(
+                config.settings.exports, clips, Registry.from_config(config), base,
+                site_title=config.settings.site_title, site_url=config.settings.site_url,
+                changed_at=store.last_unpublished_at(), feed_tags={f.id: f.tags for f in config.all_feeds()},
+            )
     except StorageError as exc:
         # The caller's change is already committed: say so, so nobody repeats it.
         raise ExportError(f"saved, but the website exports could not be written: {exc}") from None

@@ -62,13 +62,16 @@ def export(app: AppContext, fmt: str | None, out: Path | None, all_formats: bool
     # As the automatic exports do: generated_at never goes back when the newest clip is taken down.
     site = replace(SiteInfo.from_settings(config.settings), changed_at=app.store.last_unpublished_at())
     clips = app.store.all_clips(ClipFilter(status=ClipStatus.APPROVED))
+    feed_tags = {feed.id: feed.tags for feed in config.all_feeds()}  # `--tag pa`: clips of the pa feeds too
     for f in formats:
         if preview and f == "html":
-            chosen = select_for_export(clips, campaign=campaign, member=member, tag=tag, limit=limit)
+            chosen = select_for_export(clips, campaign=campaign, member=member, tag=tag, limit=limit,
+                                       feed_tags=feed_tags)
             data = render_preview_page(chosen, registry, site).encode("utf-8")
         else:
             data = export_clips(f, clips, registry, campaign=campaign, member=member, tag=tag, limit=limit,
-                                site_title=site.title, site_url=site.url, changed_at=site.changed_at)
+                                site_title=site.title, site_url=site.url, changed_at=site.changed_at,
+                                feed_tags=feed_tags)
         target = (out_dir / f"in-the-news.{_EXTENSIONS[f]}") if all_formats and out_dir else out
         assert target is not None
         if str(target) == "-":

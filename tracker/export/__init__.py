@@ -8,13 +8,13 @@ or, for every `settings.exports` target at once, `write_exports(...)`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Final, Literal, get_args
 
 from tracker.errors import ConfigError, StorageError, TrackerError
-from tracker.export.atomic import write_atomic
+from tracker.export.atomic import exports_locked, write_atomic
 from tracker.export.csv_writer import CSV_COLUMNS, render_csv
 from tracker.export.html_writer import render_card, render_html, render_preview_page
 from tracker.export.json_writer import JSON_VERSION, json_schema, render_json
@@ -44,6 +44,7 @@ __all__ = [
     "Registry",
     "SiteInfo",
     "export_clips",
+    "exports_locked",
     "json_schema",
     "render",
     "render_card",
@@ -86,9 +87,10 @@ def export_clips(
     site_title: str = DEFAULT_SITE_TITLE,
     site_url: str = DEFAULT_SITE_URL,
     changed_at: datetime | None = None,
+    feed_tags: Mapping[str, Sequence[str]] | None = None,
 ) -> bytes:
     """Select the approved clips (filters as in select_for_export), then render them."""
-    chosen = select_for_export(all_clips, campaign=campaign, member=member, tag=tag, limit=limit)
+    chosen = select_for_export(all_clips, campaign=campaign, member=member, tag=tag, limit=limit, feed_tags=feed_tags)
     return render(fmt, chosen, registry, site_title=site_title, site_url=site_url, changed_at=changed_at)
 
 
@@ -100,6 +102,7 @@ def write_exports(
     site_title: str = DEFAULT_SITE_TITLE,
     site_url: str = DEFAULT_SITE_URL,
     changed_at: datetime | None = None,
+    feed_tags: Mapping[str, Sequence[str]] | None = None,
 ) -> list[tuple[str, bool]]:
     """Regenerate every target (relative paths are under base_dir): [(path, changed)].
 
@@ -124,6 +127,7 @@ def write_exports(
                 site_title=site_title,
                 site_url=site_url,
                 changed_at=changed_at,
+                feed_tags=feed_tags,
             )
             results.append((str(path), write_atomic(path, data)))
         except TrackerError as exc:

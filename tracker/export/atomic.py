@@ -13,6 +13,7 @@ import fcntl
 import os
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,6 +65,36 @@ def _directory_locked(directory: Path, how: int) -> Iterator[bool]:
             yield False
             return
         yield True
+    finally:
+        os.close(fd)  # releases the lock
+
+
+EXPORTS_LOCK_NAME = ".media-tracker-exports.lock"
+EXPORTS_LOCK_WAIT_S = 300.0
+
+
+@contextlib.contextmanager
+def exports_locked(directory: Path, *, wait_s: float = EXPORTS_LOCK_WAIT_S) -> Iterator[None]:
+    """One regeneration of the website's files at a time, across processes (the hourly ingest, each
+    dashboard). Each reads the approved clips and writes its files under this lock, so a writer that
+    read before a takedown can never finish after the one that read after it and put the clip back."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory / EXPORTS_LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StorageError(f"cannot lock the exports in {directory}: {exc.strerror or exc}") from exc
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StorageError(f"another export has been writing {directory} for over "
+                                       f"{wait_s:.0f} s; try again when it has finished") from None
+                time.sleep(0.05)
+        yield
     finally:
         os.close(fd)  # releases the lock
 
@@ -144,8 +175,12 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False) -> bool:
             os.fsync(fd)
             if not private:
                 with contextlib.suppress(FileNotFoundError):
-                    # Keep whatever mode the site's admin gave the existing file.
-                    os.fchmod(fd, path.stat().st_mode & 0o7777)
+                    # Keep whatever mode and group the site's admin gave the existing file: a 0640 file
+                    # of group www-data must stay readable by the web server after we replace it.
+                    existing = path.stat()
+                    with contextlib.suppress(PermissionError):
+                        os.fchown(fd, -1, existing.st_gid)
+                    os.fchmod(fd, existing.st_mode & 0o7777)
             os.replace(tmp, path)
         finally:
             os.close(fd)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from tracker.errors import ConfigError
 from tracker.export.sanitize import as_utc
@@ -20,6 +20,10 @@ def _order(clip: ClipView) -> tuple[bool, bool, int, float, str]:
     )
 
 
+def _tagged(clip: ClipView, tag: str, feed_tags: Mapping[str, Sequence[str]]) -> bool:
+    return tag in clip.tags or any(tag in feed_tags.get(feed_id, ()) for feed_id in clip.feed_ids)
+
+
 def select_for_export(
     clips: Sequence[ClipView],
     *,
@@ -27,8 +31,13 @@ def select_for_export(
     member: str | None = None,
     tag: str | None = None,
     limit: int | None = None,
+    feed_tags: Mapping[str, Sequence[str]] | None = None,
 ) -> list[ClipView]:
     """Approved clips matching every given filter, featured → position → newest → id.
+
+    `tag` is a staff tag on the clip or a tag of a feed it came from (`feed_tags`: feed id → its
+    tags in feeds.yml), as the dashboard's tag filter reads it: a state's page (`tag: pa`) lists
+    the clips of that state's feeds.
 
     A clip whose link is still a search engine's redirect ("link not resolved yet") waits: the website
     must link the publisher, not Google, and a redirect link published once stays in readers' feeds and
@@ -43,7 +52,7 @@ def select_for_export(
         and clip.resolved
         and (campaign is None or campaign in clip.campaign_ids)
         and (member is None or member in clip.member_ids)
-        and (tag is None or tag in clip.tags)
+        and (tag is None or _tagged(clip, tag, feed_tags or {}))
     ]
     chosen.sort(key=lambda c: (not c.primary, _order(c)))
     # One item per story: its primary when approved (approving a story approves that copy), else the
