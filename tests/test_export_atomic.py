@@ -246,14 +246,14 @@ def test_write_exports_keeps_going_past_a_failing_target(tmp_path: Path) -> None
 def test_a_writer_bug_on_one_target_still_leaves_the_others_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import tracker.export as export
 
-    real = export.export_clips
+    real = export.render
 
     def json_writer_bug(fmt: str, *args: object, **kwargs: object) -> bytes:
         if fmt == "json":
             raise ValueError("an odd value the JSON writer did not expect")
         return real(fmt, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(export, "export_clips", json_writer_bug)
+    monkeypatch.setattr(export, "render", json_writer_bug)
     targets = [ExportTarget(format="json", path="news.json"), ExportTarget(format="html", path="news.html")]
     with pytest.raises(StorageError, match=r"news\.json: ValueError: an odd value"):
         write_exports(targets, [approved("a")], Registry(), tmp_path)

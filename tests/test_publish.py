@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import os
 from datetime import timedelta
@@ -424,3 +425,53 @@ def test_a_state_export_lists_the_clips_of_that_states_feeds(store: Store, tmp_p
     }, str(tmp_path / "feeds.yml"), tmp_path)
     set_status(store, config_tx, [], ClipStatus.APPROVED, "ana", clock=FakeClock(NOW))
     assert json.loads((tmp_path / "out" / "tx.json").read_text())["items"] == []
+
+
+def test_each_files_time_is_its_own_and_never_goes_back(store: Store, tmp_path: Path) -> None:
+    """A takedown elsewhere rewrote every file with the site's takedown time (a member file that never
+    had a clip said 2027 instead of 1970), and a clip leaving a campaign's file took its time back."""
+    from tracker.models import ClipEdit
+    from tracker.review import edit_clip, set_targets
+
+    config = parse_config({
+        "settings": {"exports": [{"format": "json", "path": "out/all.json"},
+                                 {"format": "rss", "path": "out/gce.xml", "campaign": "gce"},
+                                 {"format": "json", "path": "out/gce.json", "campaign": "gce"},
+                                 {"format": "json", "path": "out/nobody.json", "member": "nobody"}]},
+        "members": [{"name": "Kendra Brooks"}, {"id": "nobody", "name": "Nemo Nobody"}],
+        "campaigns": [{"id": "gce", "name": "Good Cause Eviction", "keywords": ["Good Cause Eviction"]}],
+    }, str(tmp_path / "feeds.yml"), tmp_path)
+    out = tmp_path / "out"
+    clock = FakeClock(NOW)
+    older, newer, elsewhere = (add(store, n, f"Kendra Brooks on {n}") for n in ("a", "b", "c"))
+    set_targets(store, config, older, member_ids=["kendra-brooks"], campaign_ids=["gce"], user="ana", clock=clock)
+    clock.advance(hours=1)
+    set_targets(store, config, newer, member_ids=["kendra-brooks"], campaign_ids=["gce"], user="ana", clock=clock)
+    set_status(store, config, [older, newer, elsewhere], ClipStatus.APPROVED, "ana", clock=clock)
+
+    def stamps() -> dict[str, str]:
+        return {"gce": json.loads((out / "gce.json").read_text())["generated_at"],
+                "nobody": json.loads((out / "nobody.json").read_text())["generated_at"],
+                "rss": (out / "gce.xml").read_text().split("<lastBuildDate>")[1].split("<")[0]}
+
+    before = stamps()
+    assert before["nobody"] == "1970-01-01T00:00:00Z"
+    for name in ("gce.json", "gce.xml", "nobody.json"):
+        os.utime(out / name, ns=(10**9, 10**9))
+    clock.advance(days=1)
+    set_status(store, config, [elsewhere], ClipStatus.REJECTED, "ana", clock=clock)  # in all.json only
+    assert stamps() == before
+    assert all((out / n).stat().st_mtime_ns == 10**9 for n in ("gce.json", "gce.xml", "nobody.json"))
+    # The newest campaign clip leaves the campaign: the file changes, and its time moves on, not back.
+    clock.advance(days=1)
+    edit_clip(store, config, newer, ClipEdit(headline="Kendra Brooks on b, edited"), "ana", clock=clock)
+    edited = stamps()
+    assert edited["gce"] > before["gce"]
+    clock.advance(days=1)
+    set_targets(store, config, newer, member_ids=["kendra-brooks"], campaign_ids=[], user="ana", clock=clock)
+    after = stamps()
+    assert [i["id"] for i in json.loads((out / "gce.json").read_text())["items"]] == [older]
+    assert after["gce"] > edited["gce"]
+    assert after["nobody"] == "1970-01-01T00:00:00Z"
+    rss_times = [email.utils.parsedate_to_datetime(s["rss"]) for s in (before, edited, after)]
+    assert rss_times == sorted(rss_times) and rss_times[2] > rss_times[1]

@@ -21,6 +21,7 @@ from tracker.export.json_writer import JSON_VERSION, json_schema, render_json
 from tracker.export.registry import Registry, SiteInfo
 from tracker.export.rss_writer import render_rss
 from tracker.export.select import select_for_export
+from tracker.export.stamp import floor_for_change, stamp_of
 from tracker.models import ClipView, ExportTarget
 
 ExportFormat = Literal["json", "rss", "csv", "html"]
@@ -94,6 +95,31 @@ def export_clips(
     return render(fmt, chosen, registry, site_title=site_title, site_url=site_url, changed_at=changed_at)
 
 
+def _render_in_time(fmt: str, chosen: Sequence[ClipView], registry: Registry, site: SiteInfo, path: Path,
+                    site_floor: datetime | None) -> bytes:
+    """The file's new bytes, with a time of its own (tracker.export.stamp): the same clips as the file
+    on disk give its very bytes back (left untouched, its time kept); changed ones a later time."""
+    previous = _read_if_there(path)
+    old = stamp_of(fmt, previous) if previous is not None else None
+    if old is not None:
+        same = render(fmt, chosen, registry, site_title=site.title, site_url=site.url, changed_at=old)
+        if same == previous:
+            return same
+    elif previous is None and not chosen:
+        site_floor = None  # an export that never had a clip: 1970, not the site's last takedown
+    return render(fmt, chosen, registry, site_title=site.title, site_url=site.url,
+                  changed_at=floor_for_change(old, site_floor))
+
+
+def _read_if_there(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
 def write_exports(
     targets: Sequence[ExportTarget],
     all_clips: Sequence[ClipView],
@@ -116,19 +142,10 @@ def write_exports(
         if not path.is_absolute():
             path = Path(base_dir) / path
         try:
-            data = export_clips(
-                target.format,
-                all_clips,
-                registry,
-                campaign=target.campaign,
-                member=target.member,
-                tag=target.tag,
-                limit=target.limit,
-                site_title=site_title,
-                site_url=site_url,
-                changed_at=changed_at,
-                feed_tags=feed_tags,
-            )
+            chosen = select_for_export(all_clips, campaign=target.campaign, member=target.member, tag=target.tag,
+                                       limit=target.limit, feed_tags=feed_tags)
+            site = SiteInfo(title=site_title, url=site_url)
+            data = _render_in_time(target.format, chosen, registry, site, path, changed_at)
             results.append((str(path), write_atomic(path, data)))
         except TrackerError as exc:
             failures.append(f"{path}: {exc}")
