@@ -192,6 +192,22 @@ def test_a_feed_gone_for_good_is_alerted_once(store: Store) -> None:
         assert run_webhooks(config, store, NOW + timedelta(days=1, hours=1))[0].posted == 0  # its daily look: said once
 
 
+def test_a_feed_that_never_worked_is_alerted_again_at_its_corrected_address(store: Store) -> None:
+    """Its alert was keyed `…:gone:never`: staff corrected the address, the new one was gone too, and
+    nobody was told, since the spell key had not changed."""
+    gone = FetchOutcome(ok=False, status=410, error="HTTP 410", disable_reason="HTTP 410 Gone",
+                        next_attempt_at=NOW + timedelta(days=1))
+    store.sync_feeds([FeedConfig(id="gone", url="https://gone.example/rss", name="Gone Paper")])
+    store.record_fetch("gone", gone, NOW - timedelta(hours=2))
+    with webhook_server() as hook:
+        config = make_config(hook_config(hook.url, events=["failing_feeds"]))
+        assert run_webhooks(config, store, NOW)[0].posted == 1
+        store.sync_feeds([FeedConfig(id="gone", url="https://gone.example/feed.xml", name="Gone Paper")])
+        store.record_fetch("gone", gone, NOW + timedelta(hours=1))
+        assert run_webhooks(config, store, NOW + timedelta(hours=2))[0].posted == 1
+        assert len(hook.posts) == 2 and "Feed gone: Gone Paper" in hook.texts()[1]
+
+
 def test_retried_then_recorded_as_failed_then_posted_when_it_answers(store: Store) -> None:
     add_clip(store, "k1", NOW - timedelta(hours=1), members=["kendra-brooks"], title="Brooks wins vote")
     pauses: list[float] = []

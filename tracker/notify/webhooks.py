@@ -9,6 +9,7 @@ posted once it answers again, within a week.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections import Counter
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 from tracker.errors import NotifyError
 from tracker.export.sanitize import clean_text, safe_http_url
 from tracker.health import health_report
-from tracker.models import ClipFilter, Config, NotifyFilter, WebhookConfig
+from tracker.models import ClipFilter, Config, FeedHealth, NotifyFilter, WebhookConfig
 from tracker.notify.digest import dashboard_clip_url, reach_back_for_failures
 from tracker.notify.select import keeps
 from tracker.notify.stories import Story, changed_stories, group_stories
@@ -139,6 +140,14 @@ def _in_scope(config: Config, f: NotifyFilter, kind: str, target_id: str) -> boo
     return target_id in f.members or target_id in chapter_members(config, f.chapters)
 
 
+def _spell(feed: FeedHealth) -> str:
+    """Which spell of failure an alert is about: since the last success; for a feed that never worked,
+    per address, so a corrected address that fails as well is alerted again."""
+    if feed.last_success_at is not None:
+        return feed.last_success_at.isoformat()
+    return "never:" + hashlib.sha256(feed.url.encode()).hexdigest()[:12]
+
+
 def failing_feed_alerts(store: Store, now: datetime) -> list[Alert]:
     """Feeds whose fetches have failed for more than a day, and feeds gone for good (HTTP 410: no
     longer polled, the deadest kind); tracker.health says which."""
@@ -148,7 +157,7 @@ def failing_feed_alerts(store: Store, now: datetime) -> list[Alert]:
         if status.state == "disabled" and status.problem:
             alerts.append(Alert(
                 # Per gone spell (it is looked at daily: the time of the last success stays put).
-                key=f"feed:{feed.id}:gone:{feed.last_success_at.isoformat() if feed.last_success_at else 'never'}",
+                key=f"feed:{feed.id}:gone:{_spell(feed)}",
                 title=f"Feed gone: {feed.name or feed.id}",
                 lines=((status.problem[:300], None), ("no longer polled: find its new address", None)),
             ))
@@ -161,7 +170,7 @@ def failing_feed_alerts(store: Store, now: datetime) -> list[Alert]:
         if since is None and (feed.last_attempt_at is None or feed.consecutive_failures < 2):
             continue  # one failed first try is not a day of failures yet
         alerts.append(Alert(
-            key=f"feed:{feed.id}:{since.isoformat() if since else 'never'}",
+            key=f"feed:{feed.id}:{_spell(feed)}",
             title=f"Feed failing: {feed.name or feed.id}",
             lines=((status.problem[:300], None), (f"{feed.consecutive_failures} failed fetches in a row", None)),
         ))
