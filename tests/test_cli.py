@@ -210,3 +210,16 @@ def test_a_decision_without_a_config_says_the_website_was_not_updated(tmp_path: 
     result = run("--config", str(tmp_path / "not-here.yml"), "--db", db, "clips", "reject", clip)
     assert result.returncode == 0 and "rejected" in result.stdout
     assert "the website's exports were not regenerated" in result.stderr
+
+
+def test_export_all_formats_writes_every_file_it_can_when_one_cannot_be_written(config_path: Path,
+                                                                                  tmp_path: Path) -> None:
+    """One format's file in the way (a folder where the RSS file goes) stopped the formats after it."""
+    out = tmp_path / "out"
+    (out / "in-the-news.xml").mkdir(parents=True)
+    result = CliRunner().invoke(cli, ["--config", str(config_path), "--db", f"sqlite:///{tmp_path / 't.db'}",
+                                      "export", "--all-formats", "--out-dir", str(out)])
+    assert result.exit_code == 1 and "in-the-news.xml: Is a directory" in str(result.exception)
+    assert {p.name for p in out.iterdir()} == {"in-the-news.json", "in-the-news.xml", "in-the-news.html",
+                                               "in-the-news.csv"}
+    assert (out / "in-the-news.csv").is_file() and (out / "in-the-news.html").is_file()

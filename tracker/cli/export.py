@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from tracker.cli.context import AppContext, pass_app
-from tracker.errors import NotFoundError, TrackerError
+from tracker.errors import NotFoundError, StorageError, TrackerError
 from tracker.models import ClipStatus
 
 _EXTENSIONS = {"json": "json", "rss": "xml", "csv": "csv", "html": "html"}
@@ -63,6 +63,7 @@ def export(app: AppContext, fmt: str | None, out: Path | None, all_formats: bool
     site = replace(SiteInfo.from_settings(config.settings), changed_at=app.store.last_unpublished_at())
     clips = app.store.all_clips(ClipFilter(status=ClipStatus.APPROVED))
     feed_tags = {feed.id: feed.tags for feed in config.all_feeds()}  # `--tag pa`: clips of the pa feeds too
+    failures: list[str] = []
     for f in formats:
         if preview and f == "html":
             chosen = select_for_export(clips, campaign=campaign, member=member, tag=tag, limit=limit,
@@ -77,5 +78,11 @@ def export(app: AppContext, fmt: str | None, out: Path | None, all_formats: bool
         if str(target) == "-":
             sys.stdout.buffer.write(data)
             continue
-        changed = write_atomic(target, data)
+        try:
+            changed = write_atomic(target, data)
+        except StorageError as exc:  # one file that cannot be written leaves the other formats to write
+            failures.append(str(exc))
+            continue
         click.echo(f"{target}: {'written' if changed else 'unchanged'}", err=True)
+    if failures:
+        raise StorageError("; ".join(failures))
