@@ -65,9 +65,9 @@ with st.sidebar:
     st.caption(f"Signed in as **{ui.md_escape(user)}** ({role})" + (" · demo mode: nothing reaches the website" if data.demo_mode() else ""))
     if not data.demo_mode():
         st.button("Sign out", key=Key.LOGOUT, on_click=auth.sign_out, icon=":material/logout:")
-problem = data.config_problem()
-if problem:
-    st.warning(problem, icon=":material/warning:")
+for problem in (data.config_problem(), data.no_admin_problem()):
+    if problem:
+        st.warning(problem, icon=":material/warning:")
 export_problem = data.export_problem()
 if export_problem:
     st.error(ui.md_escape(export_problem), icon=":material/error:")

@@ -235,6 +235,18 @@ def oidc_roles() -> RolesConfig:
     return _LAST_GOOD_ROLES.get(path, RolesConfig(default=None))
 
 
+def no_admin_problem() -> str | None:
+    """With OIDC, a feeds.yml that names no admin (as every file did before roles): nobody can set the
+    published order, and nothing in the dashboard can change that. Said on every page until fixed."""
+    if demo_mode() or not oidc_configured():
+        return None
+    roles = oidc_roles()
+    if roles.default is Role.ADMIN or any(role is Role.ADMIN for _, role in roles.emails):
+        return None
+    return ("Nobody is an admin: add an address under `roles: admin:` in feeds.yml so someone can set the "
+            "published order and featured clips.")
+
+
 def account_stamp(user: str) -> str | None:
     """What a local sign-in holds on to: a digest of the account's password hash (None: no such account).
     A new password, or the account removed and made again, signs out every session of the old one."""

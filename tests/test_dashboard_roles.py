@@ -270,3 +270,20 @@ def test_oidc_roles_never_fall_open_while_feeds_yml_is_broken(env: Store, tmp_pa
     assert (data.role_of("stranger@gmail.com"), data.role_of("maria@example.org")) == (None, None)
     monkeypatch.setenv("TRACKER_CONFIG", str(tmp_path / "no-such.yml"))
     assert data.role_of("stranger@gmail.com") is None
+
+
+def test_an_oidc_desk_with_no_admin_says_so(env: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before roles every OIDC user could do everything; a feeds.yml without `roles:` now makes everyone
+    a viewer, and no page can make an admin: every page says what to add."""
+    monkeypatch.delenv("TRACKER_DEMO")
+    monkeypatch.setattr(data, "oidc_configured", lambda: True)
+    monkeypatch.setattr(data, "_LAST_GOOD_ROLES", {})
+    path = tmp_path / "roles.yml"
+    monkeypatch.setenv("TRACKER_CONFIG", str(path))
+    path.write_text("feeds: []\n", encoding="utf-8")
+    assert data.no_admin_problem() is not None and "roles: admin:" in str(data.no_admin_problem())
+    path.write_text("roles:\n  default: viewer\n  admin: [maria@example.org]\nfeeds: []\n", encoding="utf-8")
+    assert data.no_admin_problem() is None
+    monkeypatch.setattr(data, "oidc_configured", lambda: False)  # local accounts: admins are made by `tracker users`
+    path.write_text("feeds: []\n", encoding="utf-8")
+    assert data.no_admin_problem() is None
