@@ -315,3 +315,30 @@ def test_an_impossible_date_anywhere_is_one_line_naming_its_place(tmp_path: Path
     path = _write(tmp_path, f"settings:\n  {key}: 2026-11-31\nfeeds: []\n", csv=None)
     with pytest.raises(ConfigError, match=r"line 2, column \d+: invalid YAML \('2026-11-31' is not a real date"):
         load_config(path)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("members:\n  - name: Ann Lee\n    require_any: ['🏠']\n", "members[0].require_any[0]: '🏠' has no letter or digit"),
+    ("members:\n  - name: Ann Lee\n    exclude: [Marvel, '—']\n", "members[0].exclude[1]: '—' has no letter or digit"),
+    ("campaigns:\n  - name: X\n    keywords: ['&']\n", "campaigns[0] (x).keywords[0]: '&' has no letter or digit"),
+    ("campaigns:\n  - name: X\n    keywords: [{text: '#!', match_case: true}]\n", "campaigns[0] (x).keywords[0]: '#!'"),
+    ("campaigns:\n  - name: X\n    query: rent\n    require_any: ['...']\n", "campaigns[0] (x).require_any[0]: '...'"),
+])
+def test_a_term_with_no_letter_or_digit_is_refused_naming_its_key(tmp_path: Path, text: str, message: str) -> None:
+    """Such a term can never be found as a word: as require_any it made its member never match, silently."""
+    path = _write(tmp_path, text, csv=None)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_members_csv_term_with_no_letter_or_digit_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, "members_file: members.csv\n", csv="name,require_any\nAnn Lee,Ohio; 🏠\n")
+    with pytest.raises(ConfigError, match=r"members_file members\.csv line 2\.require_any\[1\]: '🏠'"):
+        load_config(path)
+
+
+def test_a_term_whose_letters_come_from_normalising_still_loads(tmp_path: Path) -> None:
+    """The matcher's own rule decides: "℃" is "°c" to it, which has a letter; "#fairshare" is a word."""
+    config = load_config(_write(tmp_path, "campaigns:\n  - name: X\n    keywords: ['℃', '#fairshare']\n", csv=None))
+    assert [k.text for k in config.campaigns[0].keywords] == ["℃", "#fairshare"]

@@ -801,3 +801,49 @@ def test_an_aggregators_name_gives_way_to_the_site_the_article_names(store: Stor
     outlets = {c.url: c.outlet for c in store.all_clips()}
     assert outlets == {"https://boltsmag.org/rent-caps/": "Bolts",  # only the wire's feed carried it
                        "https://www.inquirer.com/brooks.html": "The Philadelphia Inquirer"}  # its own feed's name
+
+
+def test_an_exclude_term_in_the_article_removes_a_match_found_on_feed_text(
+        feed_server: FeedServer, store: Store, tmp_path: Path) -> None:
+    """`exclude` applies anywhere in the item, and the item includes its article once read: the feed's
+    "Chris Evans visits Boston" is no mention once the page says "Marvel". A rematch then agrees."""
+    from tracker.rematch import rematch_store
+
+    base = feed_server.base_url
+    feed_server.add("/a/evans", body=page("Chris Evans visits Boston",
+                                          ["The Marvel star Chris Evans toured his home town. " + FILLER] + [FILLER] * 3),
+                    headers=HTML)
+    feed_server.add("/outlet", body=rss(("Chris Evans visits Boston", f"{base}/a/evans"), title="Paper"))
+    config = parse_config({
+        "settings": {"allow_private_hosts": True, "timeout_s": 2},
+        "feeds": [{"url": feed_server.url("/outlet")}],
+        "members": [{"id": "chris-evans", "name": "Chris Evans", "exclude": ["Marvel"]}],
+    }, str(tmp_path / "feeds.yml"), tmp_path)
+    report = cycle(config, store, FakeClock())
+    assert report.new_clips == 1 and report.articles is not None and report.articles.read == 1
+    (clip,) = store.all_clips()
+    assert clip.member_ids == () and clip.mentions == ()
+    assert rematch_store(config, store).changes == ()
+
+
+def test_reading_the_article_keeps_staff_attachments_and_removals_as_rematch_does(store: Store) -> None:
+    """The article's full match replaces the automatic mentions only: a member staff attached stays, one
+    staff removed is not brought back, and one the article's text excludes goes."""
+    from tracker.models import Article
+
+    clock = FakeClock()
+    url = "https://news.example.com/a/hearing"
+    entry = ParsedEntry(title="Hearing on rents", link=url, guid=url, summary="", content="")
+    found = {target: Mention("member", target, target, "title", "") for target in ("brooks", "gauthier", "landau")}
+    item = MatchedEntry(entry, canonical_url(url), clip_id_for(canonical_url(url)), tuple(found.values()))
+    store.store_entries("paper", [item], clock())
+    store.queue_articles("paper", [item], clock())
+    # staff: gauthier is not in it, o'rourke is
+    store.set_clip_targets(item.clip_id, ["brooks", "landau", "orourke"], [], "ana", clock())
+    (task,) = store.due_articles(10)
+    article = Article(url=url, title="Hearing on rents", outlet="Paper", published_at=None, description="",
+                      text="Kendra Brooks and Jamie Gauthier spoke. " * 10, image_url=None)
+    # what the matcher found in the whole item: landau's exclude term is in the article
+    store.finish_article(task, article, [found["brooks"], found["gauthier"]], clock())
+    clip = store.get_clip(item.clip_id)
+    assert clip.member_ids == ("brooks", "orourke")

@@ -189,6 +189,38 @@ def test_middle_initial_reports_the_name() -> None:
     assert mention.snippet[mention.start : mention.end] == "Kendra A. Brooks"
 
 
+JONES = compile_matcher([MemberConfig(id="jones", name="Curtis Jones Jr.", jurisdiction="Philadelphia")], [])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Curtis Jones Jr. said", "Curtis Jones Jr."),
+        ("Curtis Jones Jr said", "Curtis Jones Jr"),
+        ("Curtis Jones, Jr. said", "Curtis Jones, Jr."),
+        ("Curtis Jones, Jr said", "Curtis Jones, Jr"),
+        ("Councilmember Curtis Jones said in Philadelphia", "Curtis Jones"),
+        ("Curtis A. Jones said", "Curtis A. Jones"),
+        ("Councilmember Jones Jr. said in Philadelphia", "Councilmember Jones"),
+        ("Councilmember Jones, Jr. said in Philadelphia", "Councilmember Jones"),
+        ("Councilmember Jones III said in Philadelphia", "Councilmember Jones"),
+    ],
+)
+def test_a_name_with_a_suffix_matches_with_it_spelled_any_way_or_left_out(text: str, expected: str) -> None:
+    (mention,) = JONES.match(MatchItem(summary=text))
+    assert (mention.target_id, mention.term) == ("jones", "Curtis Jones Jr." if "Councilmember Jones" not in expected
+                                                 else "title+surname")
+    assert mention.snippet[mention.start : mention.end] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Curtis Jonesy said", "Curtis Jonesy Jr. said", "Councilmember Jones Smith said in Philadelphia"],
+)
+def test_a_name_with_a_suffix_still_needs_the_whole_name(text: str) -> None:
+    check(JONES, text, False)
+
+
 # ------------------------------------------------------------------ members: title + surname
 
 PHILLY = (Term("Philadelphia"),)
@@ -346,6 +378,61 @@ def test_title_surname_can_be_turned_off() -> None:
     assert off.match_ids(MatchItem(summary="Jamie Gauthier of Philadelphia")) == (("gauthier",), ())
 
 
+MILEY = MemberConfig(id="miley", name="Nate Miley", jurisdiction="Alameda County")
+FAIRWEATHER = MemberConfig(id="fairweather", name="Odalys Fairweather", title="County Supervisor",
+                           jurisdiction="Alameda County")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Alameda County Supervisor Miley said", ("miley",)),
+        ("Alameda County Supervisor Fairweather said", ("fairweather",)),
+        ("Alameda County Supervisors Miley and Fairweather said", ("fairweather", "miley")),
+        ("Alameda County Supervisors Fairweather and Miley said", ("fairweather", "miley")),
+        ("Alameda County Supervisors Fairweather, Miley and Smith said", ("fairweather", "miley")),
+    ],
+)
+def test_a_members_own_title_does_not_hide_the_default_title_inside_it_from_other_members(
+    text: str, expected: tuple[str, ...]
+) -> None:
+    """"County Supervisor" is Fairweather's own title; the "Supervisor" inside it is a default one, for everyone."""
+    matcher = compile_matcher([MILEY, FAIRWEATHER], [])
+    assert matcher.match_ids(MatchItem(summary=text))[0] == expected
+
+
+def test_a_members_own_title_is_quoted_whole_when_it_is_theirs() -> None:
+    matcher = compile_matcher([MILEY, FAIRWEATHER], [])
+    fairweather, miley = matcher.match(MatchItem(summary="Alameda County Supervisors Miley and Fairweather said"))
+    assert miley.snippet[miley.start : miley.end] == "Supervisors Miley"
+    assert fairweather.snippet[fairweather.start : fairweather.end] == "County Supervisors Miley and Fairweather"
+
+
+MARK_COHEN = MemberConfig(id="mark-cohen", name="Mark Cohen", jurisdiction="Philadelphia")
+
+
+@pytest.mark.parametrize(
+    "amy",
+    [
+        MemberConfig(id="amy-cohen", name="Amy Cohen", jurisdiction="City of Philadelphia"),
+        MemberConfig(id="amy-cohen", name="Amy Cohen", jurisdiction="philadelphia"),
+        MemberConfig(id="amy-cohen", name="Amy Cohen", require_any=PHILLY),  # no jurisdiction: shares every place
+        MemberConfig(id="amy-cohen", name="Amy Cohen"),
+    ],
+)
+def test_a_shared_surname_resolves_to_neither_however_the_place_is_written(amy: MemberConfig) -> None:
+    matcher = compile_matcher([MARK_COHEN, amy], [])
+    assert matcher.match_ids(MatchItem(summary="Mayor Cohen of Philadelphia said")) == ((), ())
+    assert matcher.match_ids(MatchItem(summary="Mark Cohen won. Mayor Cohen of Philadelphia said"))[0] == ("mark-cohen",)
+
+
+def test_a_shared_surname_in_another_place_is_still_decided_by_the_context() -> None:
+    amy = MemberConfig(id="amy-cohen", name="Amy Cohen", jurisdiction="City of Pittsburgh")
+    matcher = compile_matcher([MARK_COHEN, amy], [])
+    assert matcher.match_ids(MatchItem(summary="Mayor Cohen of Philadelphia said"))[0] == ("mark-cohen",)
+    assert matcher.match_ids(MatchItem(summary="Mayor Cohen of Pittsburgh said"))[0] == ("amy-cohen",)
+
+
 @pytest.mark.parametrize(
     ("name", "surname"),
     [
@@ -501,6 +588,27 @@ BILLS = compile_matcher(
 def test_bill_number_spellings(text: str, expected: tuple[str, ...]) -> None:
     assert BILLS.match_ids(MatchItem(summary=text))[1] == expected
     assert tuple(m.target_id for m in BILLS.match(MatchItem(summary=text))) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("AB 5,000 workers", ()),
+        ("AB 5.2 million", ()),
+        ("HR 1,200 staff", ()),
+        ("AB5,000 workers", ()),
+        ("Straße AB 5,000", ()),  # "ß" folds to two letters: the case-kept text is searched itself
+        ("AB 5, the gig law", ("ab5",)),
+        ("the gig law, AB 5.", ("ab5",)),
+        ("AB 5 and HR 1.", ("ab5", "hr1")),
+        ("AB 5,HR 1", ("ab5", "hr1")),
+    ],
+)
+def test_a_bill_number_is_not_the_start_of_a_longer_number(text: str, expected: tuple[str, ...]) -> None:
+    matcher = compile_matcher([], [CampaignConfig(id="ab5", name="AB 5", keywords=(Term("AB 5", match_case=True),)),
+                                   CampaignConfig(id="hr1", name="HR 1", keywords=(Term("HR 1"),))])
+    assert matcher.match_ids(MatchItem(summary=text))[1] == expected
+    assert tuple(m.target_id for m in matcher.match(MatchItem(summary=text))) == expected
 
 
 def test_bill_number_explain_names_the_keyword_and_highlights_the_spelling() -> None:

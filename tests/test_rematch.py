@@ -104,3 +104,25 @@ def test_try_rule_runs_the_draft_as_the_saved_rule_would_run(feed_server: FeedSe
     (saved,) = config.members
     trial = try_rule(config, store, MemberConfig(id=saved.id, name=saved.name, require_any=saved.require_any))
     assert set(trial.matches) == {ids["full"]} and trial.gained == () and trial.lost == ()
+
+
+def test_try_rule_with_the_saved_rule_unchanged_shows_no_gains_or_losses_past_its_limit_or_on_rejected_clips(
+    feed_server: FeedServer, store: Store, tmp_path: Path
+) -> None:
+    """The draft is run over at most `limit` clips; the saved side is counted over the same clips, and a
+    clip staff rejected counts on neither side. Before, every stored match past the limit read as "no
+    longer matched", and a rejected clip the draft matched as "newly matched"."""
+    feed_server.add("/f", body=rss(*[(f"Kendra Brooks story {n}", f"https://x.example.com/k{n}", "In Philadelphia")
+                                     for n in range(5)]))
+    config = _config(tmp_path, feed_server, {"members": [{"name": "Kendra Brooks"}]})
+    Ingestor(config, store).run_cycle()
+    ids = sorted(c.id for c in store.all_clips())
+    assert len(ids) == 5
+    store.set_status([ids[0]], ClipStatus.REJECTED, "ana", NOW)
+    (saved,) = config.members
+
+    trial = try_rule(config, store, saved, limit=3)
+    assert (trial.gained, trial.lost) == ((), ())
+    assert trial.matches == tuple(ids[1:3]) and set(trial.hits) == set(ids[1:3])
+    trial = try_rule(config, store, saved)
+    assert (trial.matches, trial.gained, trial.lost) == (tuple(ids[1:]), (), ())

@@ -152,10 +152,17 @@ def _terms(ctx: _Ctx, where: str, value: Any) -> tuple[Term, ...]:
             match_case = raw.get("match_case", False)
             if not isinstance(match_case, bool):
                 raise ctx.fail(f"{here}.match_case", "expected true or false")
-            terms.append(Term(text, match_case))
         else:
-            terms.append(Term(_as_str(ctx, here, raw, required=True)))
+            text, match_case = _as_str(ctx, here, raw, required=True), False
+        if not _has_word(text):
+            raise ctx.fail(here, f"{text!r} has no letter or digit, so it can never be found as a word")
+        terms.append(Term(text, match_case))
     return tuple(terms)
+
+
+def _has_word(term: str) -> bool:
+    """Does the term hold a letter or digit, as the matcher reads it (compatibility forms: "℃" is "°C")?"""
+    return any(ch.isalnum() for ch in unicodedata.normalize("NFKC", term))
 
 
 def _split_url(ctx: _Ctx, where: str, url: str, *, secret: bool = False) -> SplitResult:

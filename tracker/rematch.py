@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import islice
 
 from tracker.clock import Clock, system_clock
 from tracker.match import compile_matcher
-from tracker.models import CampaignConfig, Config, MemberConfig, Mention
+from tracker.models import CampaignConfig, ClipStatus, Config, MemberConfig, Mention
 from tracker.store import Store
 
 
@@ -44,7 +45,7 @@ def rematch_store(config: Config, store: Store, *, since: datetime | None = None
 
 @dataclass(frozen=True)
 class RuleTrial:
-    """What a draft member/campaign would do to stored clips."""
+    """What a draft member/campaign would do to stored clips (those staff rejected are left out)."""
 
     matches: tuple[str, ...]  # clip ids the draft matches
     gained: tuple[str, ...]  # … that the saved rule (same id) does not match today
@@ -64,18 +65,21 @@ def try_rule(config: Config, store: Store, draft: MemberConfig | CampaignConfig,
         draft_matcher = compile_matcher([*(m for m in config.members if m.id != draft.id), draft], [])
     else:
         draft_matcher = compile_matcher([], [draft])
-    matches: list[str] = []
-    snippets: dict[str, str] = {}
-    hits: dict[str, Mention] = {}
-    for n, (clip_id, item) in enumerate(store.clip_match_items()):
-        if n >= limit:
-            break
+    scanned: list[str] = []
+    found_in: dict[str, Mention] = {}
+    for clip_id, item in islice(store.clip_match_items(), limit):
+        scanned.append(clip_id)
         found = [m for m in draft_matcher.match(item) if m.kind == kind and m.target_id == draft.id]
         if found:
-            matches.append(clip_id)
-            snippets[clip_id] = found[0].snippet
-            hits[clip_id] = found[0]
-    saved_ids = {clip_id for _k, _t, clip_id in _stored_mentions(store, kind, draft.id)}
+            found_in[clip_id] = found[0]
+    # Both sides over the same clips, by the same rule: the clips scanned, less those staff rejected
+    # (the stored side never counts those); else every clip past the limit read as "no longer matched".
+    kept = {clip_id for clip_id, (_version, status) in store.clip_versions(scanned).items()
+            if status is not ClipStatus.REJECTED}
+    matches = [clip_id for clip_id in scanned if clip_id in found_in and clip_id in kept]
+    hits = {clip_id: found_in[clip_id] for clip_id in matches}
+    snippets = {clip_id: hit.snippet for clip_id, hit in hits.items()}
+    saved_ids = {clip_id for _k, _t, clip_id in _stored_mentions(store, kind, draft.id) if clip_id in kept}
     match_set = set(matches)
     return RuleTrial(
         matches=tuple(matches),

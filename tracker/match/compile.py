@@ -30,7 +30,13 @@ from tracker.match.engine import (
     Target,
     build_automaton,
 )
-from tracker.match.names import TitleIndex, jurisdiction_term, surname_of, title_forms
+from tracker.match.names import (
+    TitleIndex,
+    jurisdiction_term,
+    name_variants,
+    surname_of,
+    title_forms,
+)
 from tracker.match.text import SKELETON, normalize_text, skeleton_core
 from tracker.models import CampaignConfig, MemberConfig, Term
 from tracker.query import (
@@ -87,6 +93,7 @@ class _Builder:
                 check_left=norm[0].isalnum(),
                 check_right=norm[-1].isalnum(),
                 glue="'." if bill else "'",
+                number=bill,
             )
             self.patterns[(norm, cased, mode, bill)] = pat
             key = " " + core if prefix else " " + core + " "
@@ -162,13 +169,14 @@ def compile_matcher(
     triggers: set[int] = set()
     surname_rules: dict[int, SurnameRule] = {}
     own_titles: list[tuple[frozenset[str], frozenset[str]]] = []
-    # members sharing a surname and a jurisdiction: "Mayor Cohen" is neither on its own
-    places = Counter((surname_of(m.name), normalize_text(m.jurisdiction)) for m in members)
+    shared = _shared_surnames(members)
 
     for midx, m in enumerate(members):
         for text in (m.name, *m.aliases):
-            _add(name_index, b.pattern(text), midx, text)
-        b.initial(m.name, midx)
+            for spelling in name_variants(text):
+                _add(name_index, b.pattern(spelling), midx, text)
+        for spelling in name_variants(m.name):
+            b.initial(spelling, midx)
         require = b.terms(m.require_any)
         member_targets.append(Target("member", m.id, require, b.terms(m.exclude)))
         surname = surname_of(m.name) if m.surname_mentions else ""
@@ -181,7 +189,7 @@ def compile_matcher(
             surname_rules[midx] = SurnameRule(
                 own_titles=singular | plural,
                 context=context,
-                ambiguous=places[surname, normalize_text(m.jurisdiction)] > 1,
+                ambiguous=midx in shared,
             )
 
     for cidx, c in enumerate(campaigns):
@@ -234,6 +242,26 @@ def compile_matcher(
         titles=titles,
         surname_rules=surname_rules,
     )
+
+
+def _shared_surnames(members: Sequence[MemberConfig]) -> set[int]:
+    """Members whose surname another member of their place shares: "Mayor Cohen" is neither of
+    them on its own. The place is compared as the context term reads it ("City of Philadelphia"
+    is Philadelphia); a member with no jurisdiction shares every place."""
+    places: dict[str, Counter[str]] = {}
+    for m in members:
+        places.setdefault(surname_of(m.name), Counter())[_place(m)] += 1
+    shared = set()
+    for midx, m in enumerate(members):
+        here, place = places[surname_of(m.name)], _place(m)
+        sharing = here.total() if not place else here[place] + here[""]
+        if sharing > 1:
+            shared.add(midx)
+    return shared
+
+
+def _place(member: MemberConfig) -> str:
+    return normalize_text(jurisdiction_term(member.jurisdiction))
 
 
 _BILL_NUMBER = re.compile(r"([A-Z]{1,4}) ?([0-9]{1,6})")

@@ -19,7 +19,7 @@ from typing import Any
 
 import ahocorasick
 
-from tracker.match.names import LIST_WORDS, OPENERS, TITLE_SURNAME, TitleIndex
+from tracker.match.names import LIST_WORDS, NAME_SUFFIXES, OPENERS, TITLE_SURNAME, TitleIndex
 from tracker.match.text import (
     FOLD,
     KEEP_CASE,
@@ -79,6 +79,8 @@ class Pattern:
     # the apostrophe ("O'Neil" is one word); for a bill number the dot too ("U.S. 30" is
     # not bill S30, "H.F. 3489" not F3489).
     glue: str = "'"
+    # A bill number: "AB 5" is not the start of "AB 5,000 workers" or "AB 5.2 million".
+    number: bool = False
 
 
 # A first name's middle-initial variants: (first name, ((rest of the name, member), ...)).
@@ -318,7 +320,7 @@ class Matcher:
                 glued = i > 1 and kept[i - 1] in pat.glue and kept[i - 2].isalnum()
                 if (not pat.check_left or (left_ok(kept, i) and not glued)) and (
                     not pat.check_right or right_ok(kept, j)
-                ):
+                ) and not (pat.number and _number_goes_on(kept, j)):
                     scan.cased_hits[pat.id] = (i, j, True)
                 i = kept.find(needle, i + 1)
 
@@ -435,8 +437,9 @@ class Matcher:
 
 def _offer(table: dict[int, tuple[_Hit, str]], idx: int, hit: _Hit, term: str) -> None:
     old = table.get(idx)
-    # earliest position wins: fields are joined in order, so the title is preferred
-    if old is None or hit[0] < old[0][0]:
+    # earliest position wins: fields are joined in order, so the title is preferred; at one
+    # position the longer hit ("Curtis Jones Jr." over "Curtis Jones") is the one to quote
+    if old is None or hit[0] < old[0][0] or (hit[0] == old[0][0] and hit[1] > old[0][1]):
         table[idx] = (hit, term)
 
 
@@ -464,12 +467,19 @@ def _verify(
                 stop += 1  # report the whole word ("evictions"), not just "evict"
         elif pat.check_right and stop < len(text) and text[stop] == "'" and not right_ok(text, stop):
             continue
+        if pat.number and _number_goes_on(text, stop):
+            continue
         triggered = triggered or pat.trigger
         if pat.mode == CASED:
             cased.append((pat, start, stop))
         else:
             occurrences.setdefault(pat.id, []).append((start, stop))
     return triggered
+
+
+def _number_goes_on(text: str, stop: int) -> bool:
+    """Does a number ending at `stop` go on past a thousands comma or a decimal point ("5,000", "5.2")?"""
+    return text[stop : stop + 1] in (",", ".") and text[stop + 1 : stop + 2].isdigit()
 
 
 def _initial_hits(
@@ -523,11 +533,7 @@ def _title_hit(
     if stop < len(text) and text[stop] == "'" and not right_ok(text, stop):
         return  # "Brooks'ville"
     if forms is not None:
-        for form in forms:
-            title_start = start - 1 - len(form)
-            if title_start >= 0 and text.startswith(form, title_start) and left_ok(text, title_start):
-                out.append((form, title_start, start, stop, midxs))
-                return
+        _title_forms_at(text, start - 1, forms, len(text), (start, stop, midxs), out)
         return
     if titles.list_reversed is None:
         return
@@ -535,7 +541,29 @@ def _title_hit(
     window = window[window.rfind(SEP) + 1 :]
     m = titles.list_reversed.match(window[::-1])
     if m is not None:
-        out.append((m.group("title")[::-1], start - m.end(), start, stop, midxs))
+        plural = m.group("title")[::-1]
+        title_end = start - m.end() + len(plural)
+        last_word = plural.rsplit(" ", 1)[-1]
+        _title_forms_at(text, title_end, titles.by_last_word[last_word], len(plural), (start, stop, midxs), out)
+
+
+def _title_forms_at(
+    text: str,
+    end: int,
+    forms: tuple[str, ...],
+    longest: int,
+    surname: tuple[int, int, tuple[int, ...]],
+    out: list[_TitleHit],
+) -> None:
+    """Every form (of at most `longest` characters) that ends at `end`. Not only the longest:
+    in "County Supervisor Miley" "County Supervisor" may be another member's own title while
+    "Supervisor" is a default one, and each member takes the forms that are theirs."""
+    start, stop, midxs = surname
+    for form in forms:
+        title_start = end - len(form)
+        if (len(form) <= longest and title_start >= 0 and text.startswith(form, title_start)
+                and left_ok(text, title_start)):
+            out.append((form, title_start, start, stop, midxs))
 
 
 def _as_printed(view: str, hit: _TitleHit) -> bool:
@@ -563,6 +591,8 @@ def _first_name_here(view: str, stop: int) -> bool:
     word = view[stop + 1 : end]
     name = word.split(SEP, 1)[0].rstrip(".,;:!?)\"'")
     if not name[:1].isupper() or not name.replace("'", "").replace("-", "").isalpha():
+        return False
+    if name.lower() in NAME_SUFFIXES:  # "Councilmember Jones Jr. said"
         return False
     if name.lower().rstrip(".") in _CALENDAR:
         return False

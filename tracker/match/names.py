@@ -18,10 +18,12 @@ from tracker.match.text import normalize_text
 __all__ = [
     "DEFAULT_TITLES",
     "LIST_WORDS",
+    "NAME_SUFFIXES",
     "OPENERS",
     "TITLE_SURNAME",
     "TitleIndex",
     "jurisdiction_term",
+    "name_variants",
     "surname_of",
     "title_forms",
 ]
@@ -104,7 +106,8 @@ def _default_forms() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(singular), frozenset(plural)
 
 
-_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
+# Words after a surname that are not a first name: "Curtis Jones Jr." (normalised, any period dropped).
+NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 # Lower-case words that belong to the surname that follows ("Mayor De La Cruz").
 _PARTICLES = frozenset(
     {"de", "del", "della", "der", "den", "di", "da", "das", "dos", "du", "la", "le", "van", "von",
@@ -116,7 +119,7 @@ def surname_of(name: str) -> str:
     """The surname of a configured name, normalised: its last word, with particles before it
     ("Lisa De La Cruz" -> "de la cruz") and without a suffix ("Jr.", "III"); "" for one word."""
     words = [w.rstrip(",") for w in name.split()]
-    while len(words) > 2 and normalize_text(words[-1]) in _SUFFIXES:
+    while len(words) > 2 and normalize_text(words[-1]).rstrip(".") in NAME_SUFFIXES:
         words.pop()
     if len(words) < 2:
         return ""
@@ -128,6 +131,18 @@ def surname_of(name: str) -> str:
     if not surname or not surname[0].isalnum() or not surname[-1].isalnum():
         return ""
     return surname
+
+
+def name_variants(name: str) -> tuple[str, ...]:
+    """The ways news prints a configured name: as written, and for a name ending in a suffix
+    ("Curtis Jones Jr.") with the suffix's period or without, after a comma, or left out."""
+    words = name.split()
+    if len(words) < 3 or normalize_text(words[-1]).rstrip(".") not in NAME_SUFFIXES:
+        return (name,)
+    base = " ".join(words[:-1]).rstrip(",")
+    suffix = words[-1].rstrip(".")
+    spellings = (f"{base}{comma} {suffix}{dot}" for comma in ("", ",") for dot in ("", "."))
+    return tuple(dict.fromkeys((name, *spellings, base)))
 
 
 _PLACE_PREFIX = re.compile(r"^(?:city|town|village|borough|township|county) of ", re.IGNORECASE)

@@ -34,6 +34,7 @@ from tracker.normalize import (
     MAX_ARTICLE_CHARS,
     believable_date,
     canonical_url,
+    clean_text,
     clean_url,
     clip_id_for,
     fits_as_key,
@@ -190,6 +191,9 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
         """Record one article read (article given) or not (reason given), and what it means for its item.
         A transient failure waits for a later cycle, up to MAX_ARTICLE_ATTEMPTS reads; only then (or at
         once for a permanent one) is the item failed, and a search item kept unverified."""
+        # The page's server wrote part of the reason (its status line): a NUL in it, which PostgreSQL
+        # refuses, failed every cycle's article step with this item still first in line.
+        reason = clean_text(reason) if reason else None
         with self.session() as s:
             row = s.get(EnrichmentRow, task.key)
             if row is None or row.state != WAITING:
@@ -248,7 +252,9 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
             clip.published_at = believable_date(article.published_at, now)
         clip.unverified = False
         clip.updated_at = now
-        self._merge_mentions(s, clip.id, mentions)
+        # The matcher saw the whole item, article and all, so `exclude` in the article wins over a
+        # feed-text match; staff's attachments and removals stay (the rule `tracker rematch` keeps).
+        self._replace_mentions(s, clip.id, mentions)
         s.flush()
         address = article.canonical_url or article.url
         if canonical_url(address) != clip.canonical_url and fits_as_key(address):
