@@ -126,3 +126,9 @@ def test_try_rule_with_the_saved_rule_unchanged_shows_no_gains_or_losses_past_it
     assert trial.matches == tuple(ids[1:3]) and set(trial.hits) == set(ids[1:3])
     trial = try_rule(config, store, saved)
     assert (trial.matches, trial.gained, trial.lost) == (tuple(ids[1:]), (), ())
+    # A member staff attached by hand (no text names her) is no loss of a rule that never found her,
+    # and a match staff removed is no gain of one that still finds it.
+    store.set_clip_targets(ids[1], ["kendra-brooks", "nicholas-orourke"], [], "ana", NOW)
+    orourke = MemberConfig(id="nicholas-orourke", name="Nicholas O'Rourke")
+    trial = try_rule(config, store, orourke)
+    assert (trial.matches, trial.gained, trial.lost) == ((), (), ())

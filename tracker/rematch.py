@@ -79,7 +79,7 @@ def try_rule(config: Config, store: Store, draft: MemberConfig | CampaignConfig,
     matches = [clip_id for clip_id in scanned if clip_id in found_in and clip_id in kept]
     hits = {clip_id: found_in[clip_id] for clip_id in matches}
     snippets = {clip_id: hit.snippet for clip_id, hit in hits.items()}
-    saved_ids = {clip_id for _k, _t, clip_id in _stored_mentions(store, kind, draft.id) if clip_id in kept}
+    saved_ids = store.clips_found_by_rule(kind, draft.id, sorted(kept))
     match_set = set(matches)
     return RuleTrial(
         matches=tuple(matches),
@@ -88,7 +88,3 @@ def try_rule(config: Config, store: Store, draft: MemberConfig | CampaignConfig,
         snippets=snippets,
         hits=hits,
     )
-
-
-def _stored_mentions(store: Store, kind: str, target_id: str) -> list[tuple[str, str, str]]:
-    return [(k, t, clip_id) for clip_id, k, t, _at, _outlet in store.mention_rows() if k == kind and t == target_id]

@@ -698,6 +698,20 @@ class ClipsMixin(StoreBase):
                 q = q.where(and_(*conditions))
             return int(s.execute(q).scalar_one())
 
+    def clips_found_by_rule(self, kind: str, target_id: str, clip_ids: Sequence[str]) -> set[str]:
+        """Which of these clips the saved rule found: mentions with text evidence, neither attached by
+        staff (field "manual") nor a search's (field "search"), and not removed by staff."""
+        found: set[str] = set()
+        ids = list(clip_ids)
+        with self.session() as s:
+            for i in range(0, len(ids), 5_000):  # PostgreSQL takes at most 65,535 parameters a statement
+                found.update(s.execute(select(col(MentionRow.clip_id)).where(
+                    col(MentionRow.clip_id).in_(ids[i:i + 5_000]), col(MentionRow.kind) == kind,
+                    col(MentionRow.target_id) == target_id, col(MentionRow.suppressed).is_(False),
+                    col(MentionRow.field).not_in(("manual", "search")),
+                )).scalars())
+        return found
+
     def mention_rows(self, since: datetime | None = None) -> list[tuple[str, str, str, datetime, str]]:
         """(clip_id, kind, target_id, date, outlet) per mention: the data behind coverage charts."""
         sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
