@@ -159,20 +159,34 @@ def _site_from_host(url: str) -> str:
 _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 
 
+# Text encodings whose decode raises even with errors="replace" (measured over every codec Python has).
+_UNDECODABLE_CHARSETS = frozenset({"idna", "punycode", "undefined"})
+
+
 def page_charset(body: bytes, declared: str | None = None) -> str:
     """The page's encoding: the server's, else a <meta charset> anywhere in the head (libxml2
     only looks at the first kilobyte), else UTF-8 if it decodes, else Windows-1252."""
     for candidate in (declared, *(m.decode("ascii", "ignore") for m in _CHARSET_RE.findall(body[:65536])[:1])):
-        if candidate:
-            try:
-                return codecs.lookup(_CHARSET_ALIASES.get(candidate.lower(), candidate)).name
-            except LookupError:
-                continue
+        if charset := _text_charset(candidate):
+            return charset
     try:
         body.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError:
         return "cp1252"
+
+
+def _text_charset(label: str | None) -> str | None:
+    """Python's name for a charset label if it decodes bytes to text; a server's label may name any codec
+    (charset=zlib, base64 and rot13 are bytes-to-bytes or str-to-str: decoding with them raises)."""
+    if not label:
+        return None
+    try:
+        info = codecs.lookup(_CHARSET_ALIASES.get(label.lower(), label))
+    except (LookupError, ValueError):  # ValueError: a label with a NUL in it
+        return None
+    usable = info._is_text_encoding and info.name not in _UNDECODABLE_CHARSETS
+    return info.name if usable else None
 
 
 def _trafilatura(html: str, url: str) -> Any:

@@ -11,6 +11,7 @@ import ipaddress
 import os
 import re
 import socket
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,7 +42,12 @@ FEED_ACCEPT = (
 )
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 _PERMANENT_CODES = frozenset({301, 308})
-_MAX_AGE_RE = re.compile(r"max-age\s*=\s*(\d+)", re.I)
+_MAX_AGE_RE = re.compile(r"max-age\s*=\s*([0-9]+)", re.I)
+# C0 controls and DEL have no place in a header's text, and PostgreSQL refuses a NUL in any column:
+# one in a reason phrase or an ETag failed the whole cycle's health batch.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_MAX_DIGITS = 10  # a header's number of seconds or bytes: 10 digits is 300 years, or 9 GB
+_MAX_VALIDATOR_CHARS = 1024  # real ETags and HTTP dates are under 100; a validator is sent back on every poll
 
 
 @dataclass(frozen=True)
@@ -73,13 +79,37 @@ def make_session(pool_size: int = 16) -> FeedSession:
     return session
 
 
+def _header_text(value: str | None, limit: int = 200) -> str:
+    """A header's text fit for a message or a database: control characters as spaces, spaces collapsed."""
+    return " ".join(_CONTROL_RE.sub(" ", value or "").split())[:limit]
+
+
+def _validator(value: str | None) -> str | None:
+    """An ETag or Last-Modified worth storing and sending back. One with control characters or absurdly
+    long is dropped rather than cleaned: a changed validator is a wrong one, a missing one costs a full GET."""
+    value = (value or "").strip()
+    if not value or len(value) > _MAX_VALIDATOR_CHARS or _CONTROL_RE.search(value):
+        return None
+    return value
+
+
+def _header_number(value: str | None) -> int | None:
+    """A header's whole number, or None: ASCII digits only ('²'.isdigit() is true, int('²') fails) and
+    few enough of them (int() refuses more than 4,300 digits)."""
+    value = (value or "").strip()
+    if not value or len(value) > _MAX_DIGITS or not (value.isascii() and value.isdigit()):
+        return None
+    return int(value)
+
+
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Retry-After is either seconds or an HTTP date."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isdigit():  # digits of any kind are meant as seconds, never a date
+        seconds = _header_number(value)
+        return None if seconds is None else float(seconds)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -93,7 +123,7 @@ def parse_max_age(cache_control: str | None) -> int | None:
     if not cache_control or "no-cache" in cache_control.lower() or "no-store" in cache_control.lower():
         return None
     m = _MAX_AGE_RE.search(cache_control)
-    return int(m.group(1)) if m else None
+    return _header_number(m.group(1)) if m else None
 
 
 def _check_host_allowed(url: str) -> None:
@@ -156,8 +186,8 @@ def _read_file(url: str, options: FetchOptions, started: float) -> FetchResult:
 
 
 def _read_capped(response: requests.Response, limit: int, deadline: float) -> bytes:
-    declared = response.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    declared = _header_number(response.headers.get("Content-Length"))  # a bad one is ignored: the cap still holds
+    if declared is not None and declared > limit:
         raise FetchError(f"body of {declared} bytes is over the {limit}-byte limit; not downloaded")
     chunks: list[bytes] = []
     total = 0
@@ -279,12 +309,16 @@ def _fetch_following(
                 try:
                     if watch.fired:  # cut mid-headers: http.client may take the end of the stream for their end
                         raise FetchError(_TOO_SLOW)
+                    proxied = (hop == 0 or guard_hop) and _through_proxy(session, current)
                     if hop == 0 and not guard_hop:
+                        # Through a proxy the peer is the proxy, not the origin: counted as public, the strict way.
                         peer = _peer_ip(response)
-                        origin_is_internal = peer is None or _is_internal(peer)
-                    if guard_hop:
+                        origin_is_internal = not proxied and (peer is None or _is_internal(peer))
+                    if guard_hop and not proxied:
                         # The name was checked before connecting, but DNS may answer differently the second
                         # time (rebinding): check where the connection really went before reading anything.
+                        # Through a proxy the peer is the proxy (often on a private address): the proxy
+                        # resolves the name, so only the check before connecting applies.
                         peer = _peer_ip(response)
                         if peer is None:
                             raise FetchError(f"refusing to fetch {urlsplit(current).hostname}: cannot tell where it connected")
@@ -302,13 +336,13 @@ def _fetch_following(
                         if not location:
                             raise FetchError(f"HTTP {status} redirect without a Location", status=status)
                         all_permanent = all_permanent and status in _PERMANENT_CODES
-                        current = urljoin(current, location)
+                        current = _redirect_target(current, location, status)
                         continue
                     retry_after = parse_retry_after(response.headers.get("Retry-After"), options.clock())
                     common = {
-                        "etag": response.headers.get("ETag"),
-                        "last_modified": response.headers.get("Last-Modified"),
-                        "content_type": response.headers.get("Content-Type"),
+                        "etag": _validator(response.headers.get("ETag")),
+                        "last_modified": _validator(response.headers.get("Last-Modified")),
+                        "content_type": _header_text(response.headers.get("Content-Type"), 1000) or None,
                         "permanent_redirect_to": current if (current != url and all_permanent) else None,
                         "max_age_s": parse_max_age(response.headers.get("Cache-Control")),
                         "retry_after_s": retry_after,
@@ -316,7 +350,7 @@ def _fetch_following(
                     if status == 304:
                         return FetchResult(url=current, status=304, body=None, elapsed_s=time.monotonic() - started, **common)  # type: ignore[arg-type]
                     if status >= 400:
-                        reason = response.reason or ""
+                        reason = _header_text(response.reason)
                         raise FetchError(f"HTTP {status} {reason}".strip(), status=status, retry_after_s=retry_after)
                     try:
                         body = _read_capped(response, options.max_body_bytes, deadline_at)
@@ -339,6 +373,25 @@ def _fetch_following(
 _TOO_SLOW = "server too slow: no complete answer within the time limit"
 
 
+def _redirect_target(current: str, location: str, status: int) -> str:
+    """The absolute URL a redirect's Location leads to; FetchError for one no URL should be made of
+    (control characters, a broken IPv6 host, a port out of range)."""
+    bad = FetchError(f"bad redirect Location {_header_text(location, 100)!r}", status=status)
+    if _CONTROL_RE.search(location.strip()):
+        raise bad
+    try:
+        target = urljoin(current, location.strip())
+        urlsplit(target).port  # noqa: B018  (raises ValueError on a port out of range, as _same_origin would)
+    except ValueError:
+        raise bad from None
+    return target
+
+
+def _through_proxy(session: FeedSession, url: str) -> bool:
+    """Does this URL's request go through a proxy (the environment's, unless no_proxy names the host)?"""
+    return requests.utils.select_proxy(url, session.environment_for(_prepared_url(url)).proxies) is not None
+
+
 def _request_error(exc: requests.exceptions.RequestException, options: FetchOptions, *, cut_off: bool) -> FetchError:
     if cut_off:
         return FetchError(_TOO_SLOW)
@@ -346,9 +399,42 @@ def _request_error(exc: requests.exceptions.RequestException, options: FetchOpti
         return FetchError(f"timed out after {options.timeout_s:g}s", transient=True)
     if isinstance(exc, requests.exceptions.TooManyRedirects):
         return FetchError("too many redirects")
+    if isinstance(exc, requests.exceptions.SSLError):  # a ConnectionError too, but the site is up
+        return _tls_error(exc)
     if isinstance(exc, requests.exceptions.ConnectionError):
         return FetchError(f"connection failed: {_short_reason(exc)}", transient=True)
     return FetchError(f"request failed: {_short_reason(exc)}")
+
+
+# OpenSSL's reasons when what answered an https:// URL is not TLS (a plain-HTTP server's answer).
+_NOT_TLS_REASONS = frozenset({"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"})
+
+
+def _tls_error(exc: requests.exceptions.SSLError) -> FetchError:
+    """A failed TLS handshake in words: the certificate's problem, or no TLS at all on that port."""
+    cause = _ssl_cause(exc)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        # "self-signed certificate", "certificate has expired", "Hostname mismatch, ...": the same next time.
+        return FetchError(f"TLS error: certificate verify failed: {cause.verify_message or cause.reason}")
+    if cause is not None and cause.reason in _NOT_TLS_REASONS:
+        return FetchError("TLS error: wrong version number (the server does not speak https on this port; "
+                          "the address may need http://)")
+    # A handshake cut short (EOF, reset) may pass.
+    reason = (cause.reason or str(cause)) if cause is not None else _short_reason(exc)
+    return FetchError(f"TLS error: {str(reason)[:200]}", transient=True)
+
+
+def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
+    """The ssl module's error that requests and urllib3 wrap a few levels deep (args[0], .reason)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None or isinstance(seen, ssl.SSLError):
+            return seen
+        inner = seen.args[0] if seen.args else None
+        if not isinstance(inner, BaseException):
+            inner = getattr(seen, "reason", None)
+        seen = inner if isinstance(inner, BaseException) else seen.__cause__
+    return None
 
 
 def _send_retrying_dropped(

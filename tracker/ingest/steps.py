@@ -159,10 +159,12 @@ class _Answer(TypedDict):
     max_age_s: int | None
 
 
-def _answer(result: FetchResult) -> _Answer:
+def _answer(result: FetchResult, *, is_feed: bool) -> _Answer:
+    """What the server said; a permanent redirect's new URL only when what it led to is known to be a feed
+    (a publisher's redesign 301-ing its feed to the home page or a WAF page must not move the feed for good)."""
     return _Answer(
         status=result.status, etag=result.etag, last_modified=result.last_modified,
-        new_url=result.permanent_redirect_to, max_age_s=result.max_age_s,
+        new_url=result.permanent_redirect_to if is_feed else None, max_age_s=result.max_age_s,
     )
 
 
@@ -177,11 +179,13 @@ def fetch_step(
     except Exception as exc:  # a library surprise is this feed's failure, never the cycle's
         return PollResult(feed, state, error=FetchError(f"fetch failed: {type(exc).__name__}: {exc}"))
     if result.not_modified or result.body is None:
-        return PollResult(feed, state, not_modified=True, **_answer(result))
+        # A 304 proves nothing about the new address (a page older than our Last-Modified answers one):
+        # the move waits for a body there that parses.
+        return PollResult(feed, state, not_modified=True, **_answer(result, is_feed=False))
     digest = hashlib.sha256(result.body).hexdigest()
     if digest == state.content_hash:
-        # Byte-identical to last time although the server sent no validators: no parse.
-        return PollResult(feed, state, unchanged=True, content_hash=digest, **_answer(result))
+        # Byte-identical to last time although the server sent no validators: no parse (the bytes parsed before).
+        return PollResult(feed, state, unchanged=True, content_hash=digest, **_answer(result, is_feed=True))
     return Fetched(feed, state, result, digest)
 
 
@@ -194,12 +198,13 @@ def parse_step(fetched: Fetched, matcher: Matcher) -> PollResult:
 
 def combine(fetched: Fetched, parsed: ParseOutcome) -> PollResult:
     if parsed.error is not None:
-        return PollResult(fetched.feed, fetched.state, error=ParseError(parsed.error), **_answer(fetched.result))
+        return PollResult(fetched.feed, fetched.state, error=ParseError(parsed.error),
+                          **_answer(fetched.result, is_feed=False))
     return PollResult(
         fetched.feed, fetched.state, entries=parsed.matched,
         items_seen=parsed.items_seen, content_hash=fetched.digest, title=parsed.title,
         ttl_minutes=parsed.ttl_minutes, problem=parsed.problem, alert=parsed.alert, item_dates=parsed.item_dates,
-        match_cpu_s=parsed.match_cpu_s, **_answer(fetched.result),
+        match_cpu_s=parsed.match_cpu_s, **_answer(fetched.result, is_feed=True),
     )
 
 

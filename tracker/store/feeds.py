@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from sqlmodel import col
 
 from tracker.errors import NotFoundError
 from tracker.models import FeedConfig, FeedHealth, FeedState, FetchOutcome
+from tracker.normalize import clean_text
 from tracker.store.base import StoreBase
 from tracker.store.tables import FeedRow
 
@@ -202,24 +204,38 @@ class FeedsMixin(StoreBase):
 
 
 def _health_params(feed_id: str, outcome: FetchOutcome, now: datetime) -> dict[str, object]:
+    # What a server said reaches these columns; the fetch cleans it, and this holds if something slips
+    # through: one NUL (PostgreSQL refuses it) failed the batch, so every feed's health, every cycle.
+    etag, last_modified = _storable(outcome.etag), _storable(outcome.last_modified)
     return {
         "b_id": feed_id, "b_now": now, "b_status": outcome.status, "b_next": outcome.next_attempt_at,
-        "b_min_interval": outcome.min_interval_s, "b_new_url": outcome.new_url,
-        "b_disable": outcome.disable_reason, "b_error": outcome.error, "b_items": outcome.items_seen,
+        "b_min_interval": outcome.min_interval_s, "b_new_url": _storable(outcome.new_url),
+        "b_disable": outcome.disable_reason, "b_error": clean_text(outcome.error) if outcome.error else None,
+        "b_items": outcome.items_seen,
         # Validators are replaced together: a server that drops its ETag must not keep the old one.
-        "b_has_validators": outcome.etag is not None or outcome.last_modified is not None,
-        "b_etag": outcome.etag, "b_last_modified": outcome.last_modified,
+        "b_has_validators": etag is not None or last_modified is not None,
+        "b_etag": etag, "b_last_modified": last_modified,
         "b_hash": outcome.content_hash, "b_title": outcome.title or None,
         "b_had_new": outcome.had_new_items, "b_newest": outcome.newest_item_at,
         "b_alert": outcome.alert,
     }
 
 
+# No validator or URL holds a control character; a lone surrogate cannot even be encoded.
+_UNSTORABLE_RE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def _storable(value: str | None) -> str | None:
+    """A validator or a URL as it came, or None if it holds what must not be stored: cleaned, it would be a wrong one."""
+    return None if value is None or _UNSTORABLE_RE.search(value) else value
+
+
 def _health_updates() -> tuple[Any, Any]:
     """The two UPDATEs of record_fetches: every rule of one attempt's outcome, in SQL.
 
     SET expressions read the row as it was before the UPDATE (SQL semantics, both databases),
-    so `moved_from` gets the old URL while `url` gets the new one.
+    so `moved_from` gets the old URL while `url` gets the new one. Only a success moves a feed: a
+    permanent redirect to what is not a feed (a redesign's home page, a WAF page) must not stick.
     """
     t = FeedRow.__table__.c  # type: ignore[attr-defined]
     when = t.last_attempt_at.type
@@ -230,12 +246,12 @@ def _health_updates() -> tuple[Any, Any]:
         "last_attempt_at": now,
         "last_status": bindparam("b_status", type_=Integer),
         "next_attempt_at": bindparam("b_next", type_=when),
-        "moved_from": case((moved, t.url), else_=t.moved_from),
-        "url": case((moved, new_url), else_=t.url),
     }
     has_validators = bindparam("b_has_validators", type_=Boolean)
     success = update(FeedRow.__table__).where(t.id == bindparam("b_id")).values(  # type: ignore[attr-defined]
         **common,
+        moved_from=case((moved, t.url), else_=t.moved_from),
+        url=case((moved, new_url), else_=t.url),
         # What the policy decided from this answer (and, not parsed, the interval known before): a hint
         # the publisher dropped is dropped here too, not applied forever.
         min_interval_s=bindparam("b_min_interval", type_=Integer),
