@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ from click.testing import CliRunner
 
 from tracker.cli import cli
 from tracker.clock import system_clock
-from tracker.health import assess, health_report
+from tracker.health import FeedStatus, HealthReport, assess, health_report, render_health_table
 from tracker.models import FeedConfig, FeedHealth, FetchOutcome
 from tracker.policy import GONE_REASON
 from tracker.store import Store
@@ -73,6 +74,20 @@ def test_a_feed_nobody_polls_any_more_points_at_the_scheduler() -> None:
     assert assess(replace(HEALTHY, last_attempt_at=NOW - timedelta(hours=30)), NOW) is None
 
 
+def test_a_feed_polled_while_the_clock_ran_ahead_is_said_to_wait_for_the_next_cycle() -> None:
+    # The clock jumped 400 days ahead and NTP set it back: no due time to count 36 h from, and not
+    # "next try in 400 days" (the scheduler polls it at its next cycle, tracker.policy.is_due).
+    ahead = NOW + timedelta(days=400)
+    feed = replace(HEALTHY, last_attempt_at=ahead, last_success_at=ahead, next_attempt_at=ahead + timedelta(hours=1))
+    problem = assess(feed, NOW)
+    assert problem is not None and problem.startswith("not polled since 2027-12-29 12:00 UTC, a time ahead of this clock")
+    out = io.StringIO()
+    render_health_table(HealthReport(now=NOW, feeds=(FeedStatus(feed, problem),), runs=()), out)
+    assert "next cycle" in out.getvalue() and "overdue" in out.getvalue()
+    # A day's backoff is no jump.
+    assert assess(replace(HEALTHY, next_attempt_at=NOW + timedelta(hours=24)), NOW) is None
+
+
 @pytest.mark.parametrize(("days", "quiet"), [(13, False), (15, True)])
 def test_quiet_after_fourteen_days_without_new_items(days: int, quiet: bool) -> None:
     feed = replace(HEALTHY, last_new_item_at=NOW - timedelta(days=days))
@@ -87,7 +102,8 @@ def test_a_feed_that_answers_but_never_has_items_is_reported_quiet(store: Store)
         store.record_fetch("empty", FetchOutcome(ok=True, status=200, items_seen=0), first + timedelta(days=day))
     [feed] = store.feed_health()
     assert assess(feed, NOW) == f"quiet: no new items since {first:%Y-%m-%d}"
-    assert assess(feed, first + timedelta(days=10)) is None
+    day_10 = first + timedelta(days=10)  # as it stood then: a last attempt after `now` is a clock that ran ahead
+    assert assess(replace(feed, last_attempt_at=day_10, last_success_at=day_10), day_10) is None
 
 
 def test_a_feed_twice_in_one_health_batch_ends_in_its_latest_state(store: Store) -> None:

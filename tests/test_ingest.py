@@ -117,6 +117,9 @@ def test_crash_mid_feed_leaves_no_partial_clip_and_next_run_completes(
     assert not failed.ok and "injected failure" in (failed.error or "")
     assert [c.canonical_url for c in store.all_clips()] == ["https://y.example.com/1"]  # none of the 3
     assert counts(store) == {"clip": 1, "mention": 1, "clip_source": 1}
+    # Said on the feed, but the publisher answered: no backoff, it is polled again next cycle.
+    health = next(h for h in store.feed_health() if h.id == feed_id)
+    assert health.last_error and "storing failed" in health.last_error and health.next_attempt_at is None
 
     report = Ingestor(config, store).run_cycle()  # the body was not marked as seen: parsed again
     assert report.new_clips == 5

@@ -123,3 +123,12 @@ def test_a_feed_is_due_when_its_hint_falls_due_just_after_the_cycle_starts(
         next_in: timedelta, interval_s: int | None, gone: bool, due: bool) -> None:
     assert is_due(NOW + next_in, NOW, interval_s=interval_s, gone=gone) is due
     assert is_due(None, NOW, interval_s=interval_s, gone=gone)
+
+
+def test_a_next_attempt_further_ahead_than_any_wait_was_set_by_a_clock_ahead_and_is_due() -> None:
+    # Backoff, Retry-After and a gone feed's daily look are capped at a day: two days ahead is a clock
+    # that jumped forward and was set back, and the feed must not wait out the jump.
+    assert is_due(NOW + timedelta(days=2), NOW, interval_s=None, gone=False)
+    assert is_due(NOW + timedelta(days=400), NOW, interval_s=3600, gone=True)
+    assert not is_due(NOW + BACKOFF_CAP, NOW, interval_s=None, gone=False)
+    assert not is_due(NOW + BACKOFF_CAP, NOW, interval_s=None, gone=True)

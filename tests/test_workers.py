@@ -234,6 +234,30 @@ def test_workers_poll_a_feed_whose_hint_falls_due_seconds_into_the_cycle(
         store.close()
 
 
+def test_workers_poll_a_feed_whose_next_attempt_a_clock_ahead_set(
+        feed_server: FeedServer, pg_url: str, tmp_path: Path) -> None:
+    """A host's clock ran 30 days ahead for one cycle (NTP set it back): the failing feed's backoff was
+    set from it. As in one process (tracker.policy.set_by_a_clock_ahead), the workers poll it now
+    instead of leaving it frozen for the size of the jump."""
+    from tracker.models import FetchOutcome
+
+    feed_server.add("/f", body=ttl_rss(ttl=60))
+    config = make_config(feed_server, ["/f"], tmp_path)
+    store, clock = Store(pg_url), FakeClock()
+    try:
+        store.sync_feeds(config.all_feeds())
+        (feed,) = config.feeds
+        store.record_fetch(feed.id, FetchOutcome(ok=False, status=500, error="HTTP 500",
+                                                 next_attempt_at=clock.now + timedelta(days=30, hours=1)),
+                           clock.now + timedelta(days=30))
+        report = run_worker(config, store, owner="w1", clock=clock, due_only=True, rejoin_within=timedelta(0),
+                            ingestor=Ingestor(config, store, clock=clock, parse_processes=0))
+        assert report is not None and report.closed_cycle
+        assert _hits(feed_server, ["/f"]) == Counter({"/f": 1})
+    finally:
+        store.close()
+
+
 def test_a_failed_closing_step_of_a_shared_cycle_is_written_on_its_run(feed_server: FeedServer, pg_url: str,
                                                                       tmp_path: Path) -> None:
     # The worker closing the cycle runs links, articles and stories: a step's failure must reach

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tracker.models import EnrichQueueStatus, FeedHealth, IngestRunView, ResolveQueueStatus
+from tracker.policy import set_by_a_clock_ahead
 from tracker.store import Store
 from tracker.store.runs import CYCLE_LEASE, STEP_FAILED, run_is_live
 
@@ -125,6 +126,10 @@ def assess(feed: FeedHealth, now: datetime) -> str | None:
         return feed.disabled_reason
     if feed.last_attempt_at is not None:
         due = max(feed.last_attempt_at, feed.next_attempt_at or feed.last_attempt_at)
+        if set_by_a_clock_ahead(due, now):
+            # No due time to count 36 h from: a running scheduler polls it at its next cycle (policy.is_due).
+            return (f"{OVERDUE_PREFIX}{feed.last_attempt_at:%Y-%m-%d %H:%M} UTC, a time ahead of this clock (a clock "
+                    "ran ahead and was set back): the next cycle polls it; is `tracker schedule` running?")
         if now - due > OVERDUE_AFTER:
             return f"{OVERDUE_PREFIX}{feed.last_attempt_at:%Y-%m-%d %H:%M} UTC: is `tracker schedule` running?"
     if feed.consecutive_failures:
@@ -257,6 +262,12 @@ def _ago(now: datetime, then: datetime | None) -> str:
     return f"{_span(seconds)} ago"
 
 
+def _next_try(now: datetime, next_attempt_at: datetime | None) -> str:
+    if next_attempt_at is None or set_by_a_clock_ahead(next_attempt_at, now):
+        return "next cycle"
+    return _ago(now, next_attempt_at)
+
+
 def _span(seconds: float) -> str:
     if seconds < 90:
         return f"{int(seconds)}s"
@@ -279,7 +290,7 @@ def render_health_table(report: HealthReport, stream: IO[str]) -> None:
         for s in ordered:
             table.add_row(
                 s.feed.name[:40], s.state, str(s.feed.last_status or "–"), _ago(report.now, s.feed.last_success_at),
-                _ago(report.now, s.feed.next_attempt_at) if s.feed.next_attempt_at else "next cycle",
+                _next_try(report.now, s.feed.next_attempt_at),
                 str(s.feed.consecutive_failures), (s.problem or "")[:120],
             )
         console.print(table)

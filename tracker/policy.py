@@ -19,6 +19,10 @@ GONE_REASON = "HTTP 410 Gone: the publisher removed this feed"
 # started; the next cycle starts on the clock. Without slack, a feed asking for an hour
 # (<ttl>60</ttl>) stored at 10:00:04 would wait for the 12:00 cycle, not 11:00.
 DUE_SLACK = timedelta(minutes=5)
+# Nothing here sets a next attempt further ahead than a day: backoff, Retry-After and a gone feed's look
+# are capped at BACKOFF_CAP, publishers' hints at MAX_MIN_INTERVAL. One further ahead was set by a clock
+# that ran ahead (a forward jump NTP later set back): the feed is due, not frozen for the size of the jump.
+LONGEST_WAIT = max(BACKOFF_CAP, MAX_MIN_INTERVAL)
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,19 @@ def min_interval(attempt: Attempt) -> int | None:
     return min(max(hints), int(MAX_MIN_INTERVAL.total_seconds())) if hints else None
 
 
+def set_by_a_clock_ahead(next_attempt_at: datetime, now: datetime) -> bool:
+    """Pure: is this next attempt further ahead than any wait this module sets (LONGEST_WAIT)? Then a
+    clock ran ahead when it was set. DUE_SLACK of leeway: a host a little ahead of another is no jump."""
+    return next_attempt_at - now > LONGEST_WAIT + DUE_SLACK
+
+
 def is_due(next_attempt_at: datetime | None, now: datetime, *, interval_s: int | None, gone: bool) -> bool:
     """Whether a feed is due in the cycle starting at `now`. A publisher's interval (`interval_s`,
     from max-age or <ttl>) and a gone feed's daily look may fall due up to DUE_SLACK after the cycle
     starts (a tenth of the interval, when that is shorter); a backoff after a failure, and the
-    Retry-After it honours, are kept to the second."""
-    if next_attempt_at is None:
+    Retry-After it honours, are kept to the second. A next attempt set by a clock that ran ahead
+    (set_by_a_clock_ahead) is due now."""
+    if next_attempt_at is None or set_by_a_clock_ahead(next_attempt_at, now):
         return True
     slack = timedelta(0)
     if gone:

@@ -10,12 +10,15 @@ from tracker.models import Config
 from tracker.store import Store
 
 log = logging.getLogger(__name__)
+# How an ExportError from here starts; an ingest run's note keeps only the reason after it.
+NOT_WRITTEN = "saved, but the website exports could not be written: "
 
 
 def regenerate_exports(config: Config | None, store: Store) -> list[tuple[str, bool]]:
     """Write every export in settings.exports; returns (path, changed) per file.
 
-    Paths are relative to the config file's folder. Unchanged content leaves the
+    Relative paths are resolved from the config file's folder (/etc/media-tracker/feeds.yml's
+    data/exports/… is /etc/media-tracker/data/exports/…). Unchanged content leaves the
     file untouched, so the website's caches stay warm.
     """
     if config is None or not config.settings.exports:
@@ -36,4 +39,4 @@ def regenerate_exports(config: Config | None, store: Store) -> list[tuple[str, b
             )
     except StorageError as exc:
         # The caller's change is already committed: say so, so nobody repeats it.
-        raise ExportError(f"saved, but the website exports could not be written: {exc}") from None
+        raise ExportError(f"{NOT_WRITTEN}{exc}") from None

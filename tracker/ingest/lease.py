@@ -1,7 +1,8 @@
 """One cycle at a time, across processes and hosts: a lease row in the database; and what follows a cycle.
 
 The lease has an owner and an expiry; the holder renews it while it works (LeaseRenewer), so a
-killed process's lease simply runs out and the next cycle proceeds. The workers of a shared
+killed process's lease simply runs out and the next cycle proceeds (at once on the dead process's
+own host, where its pid is seen to be gone). The workers of a shared
 cycle (tracker.ingest.workers) hold the same lease, renewed with their feed claims by the
 same renewer, and close their cycle with the same after-cycle step.
 """
@@ -9,6 +10,8 @@ same renewer, and close their cycle with the same after-cycle step.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -17,16 +20,21 @@ from datetime import timedelta
 from types import TracebackType
 
 from tracker.clock import Clock, system_clock
-from tracker.errors import ExportError
+from tracker.errors import ExportError, TrackerError
 from tracker.ingest.reports import CycleReport, FeedReport
 from tracker.ingest.runner import Ingestor, default_owner
 from tracker.models import Config
-from tracker.publish import regenerate_exports
+from tracker.publish import NOT_WRITTEN, regenerate_exports
 from tracker.store import Store
-from tracker.store.runs import CYCLE_LEASE
+from tracker.store.runs import CYCLE_LEASE, LEASE_TTL
 
-LEASE_TTL = timedelta(minutes=5)
 RENEW_EVERY_S = 60.0
+# A cycle still going after this long is stuck (on a lock, a hung socket), not working: its holder
+# stops renewing the lease and stops the cycle, so the next one can run. Generous: a cycle of
+# thousands of feeds takes minutes, the article and Google News steps add at most an hour or so.
+MAX_CYCLE_AGE = timedelta(hours=6)
+# How often a stop's wait looks at the caller's event (a SIGTERM): well inside systemd's stop timeout.
+STOP_POLL_S = 0.1
 ABANDONED = ("the process running it stopped without finishing (killed, crashed, or out of disk space); "
              "marked interrupted by the next ingest")
 
@@ -36,8 +44,8 @@ log = logging.getLogger(__name__)
 class _CycleStop(threading.Event):
     """Set by the caller (shutdown) or by the renewer when the lease is lost.
 
-    Ingestor only asks is_set(), so looking through to the caller's event keeps
-    one object for it to honour without touching the caller's event.
+    Looking through to the caller's event keeps one object for the cycle to honour without touching
+    the caller's event: is_set() asks both, and wait() (the Google News pause) wakes for either.
     """
 
     def __init__(self, outer: threading.Event | None) -> None:
@@ -46,6 +54,16 @@ class _CycleStop(threading.Event):
 
     def is_set(self) -> bool:
         return super().is_set() or (self.outer is not None and self.outer.is_set())
+
+    def wait(self, timeout: float | None = None) -> bool:
+        # The caller's event cannot wake ours: wait in short slices and look at both between them.
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.is_set():
+            left = STOP_POLL_S if deadline is None else min(STOP_POLL_S, deadline - time.monotonic())
+            if left <= 0:
+                return False
+            super().wait(left)
+        return True
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,8 @@ class LeaseRenewer:
     A database blip is retried at the next renewal. When another process has taken the lease
     over, `lost` is set and renewing ends, so the holder stops rather than run beside it; the
     workers of a shared cycle pass no `lost`: their claims, not the lease, keep their feeds apart.
+    Past `max_age_s` renewing ends too (and `lost` is set): a cycle stuck that long must not hold
+    the lease for good.
     """
 
     def __init__(
@@ -75,9 +95,10 @@ class LeaseRenewer:
         *,
         lost: threading.Event | None = None,
         claims: Claims | None = None,
+        max_age_s: float = MAX_CYCLE_AGE.total_seconds(),
     ) -> None:
         self.store, self.holder, self.ttl, self.every_s, self.clock = store, holder, ttl, every_s, clock
-        self.lost, self.claims = lost, claims
+        self.lost, self.claims, self.max_age_s = lost, claims, max_age_s
         self._stopped = threading.Event()
         self._thread = threading.Thread(
             target=self._run, daemon=True, name="claim-renewer" if claims else "lease-renewer"
@@ -93,7 +114,14 @@ class LeaseRenewer:
         self._stopped.set()
 
     def _run(self) -> None:
+        give_up_at = time.monotonic() + self.max_age_s  # monotonic: a clock jump neither shortens nor stretches it
         while not self._stopped.wait(self.every_s):
+            if time.monotonic() > give_up_at:
+                log.warning("%s has held the ingest lease for over %s: no longer renewing it; stopping this cycle",
+                            self.holder, timedelta(seconds=round(self.max_age_s)))
+                if self.lost is not None:
+                    self.lost.set()
+                return
             try:
                 now = self.clock()
                 if self.claims is not None:
@@ -108,17 +136,58 @@ class LeaseRenewer:
                 return
 
 
-def after_cycle(config: Config, store: Store) -> str | None:
+def after_cycle(config: Config, store: Store, run_id: int) -> str | None:
     """Regenerate settings.exports once a cycle's clips are stored; the problem, if the files could not be written.
 
-    The clips stay stored either way: the next cycle or publish retries the files.
+    The clips stay stored either way: the next cycle or publish retries the files. A failure is
+    written on the run ("a step failed: exports: …"), so `tracker status --check` fails until they are.
     """
     try:
         regenerate_exports(config, store)
     except ExportError as exc:
         log.warning("%s", exc)
+        try:
+            store.note_step_failure(run_id, "exports", str(exc).removeprefix(NOT_WRITTEN))
+        except TrackerError as note_failed:  # the warning above still says it; the clips are stored
+            log.warning("could not note the export failure on run %s: %s", run_id, note_failed)
         return str(exc)
     return None
+
+
+def dead_here(owner: str) -> bool:
+    """Is `owner` (default_owner's "host:pid:thread") a process of this host that no longer exists?
+
+    Then its lease is free at once: after a kill -9 or an OOM kill, the restarted scheduler does not
+    skip its first cycle waiting for the dead one's lease to expire. A pid of another host, a shared
+    cycle's "workers:<id>", or a pid that exists (even one reused since) keeps the lease to its expiry.
+    """
+    host, _, rest = owner.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) in (0, os.getpid()):
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: it exists, as another user's
+        return False
+    return False
+
+
+def take_lease(store: Store, owner: str, ttl: timedelta, clock: Clock) -> bool:
+    """Take the cycle lease if it is free, expired, or held by a process of this host that died;
+    a dead process's runs left 'running' are then marked interrupted at once."""
+    now = clock()
+    if store.acquire_lease(CYCLE_LEASE, owner, ttl, now):
+        return True
+    holder = store.lease_holder(CYCLE_LEASE, now)
+    if holder is None or not dead_here(holder[0]):
+        return False
+    if not store.acquire_lease(CYCLE_LEASE, owner, ttl, now, replacing=holder[0]):
+        return False
+    log.warning("took the ingest lease of %s: that process no longer exists on this host", holder[0])
+    close_abandoned_runs(store, clock)
+    return True
 
 
 def close_abandoned_runs(store: Store, clock: Clock = system_clock) -> int:
@@ -160,7 +229,7 @@ def run_locked_cycle(
     close_abandoned_runs(store, clock)
     deadline = time.monotonic() + wait_timeout_s
     told = False
-    while not store.acquire_lease(CYCLE_LEASE, owner, ttl, clock()):
+    while not take_lease(store, owner, ttl, clock):
         if not wait or time.monotonic() > deadline or (stop is not None and stop.is_set()):
             return None
         if on_wait and not told:
@@ -179,11 +248,11 @@ def run_locked_cycle(
             )
     finally:
         store.release_lease(CYCLE_LEASE, owner)
-    export_error = after_cycle(config, store)
+    export_error = after_cycle(config, store, report.run_id)
     return replace(report, export_error=export_error) if export_error else report
 
 
 __all__ = [
-    "ABANDONED", "CYCLE_LEASE", "LEASE_TTL", "Claims", "LeaseRenewer", "after_cycle", "close_abandoned_runs",
-    "run_locked_cycle",
+    "ABANDONED", "CYCLE_LEASE", "LEASE_TTL", "MAX_CYCLE_AGE", "Claims", "LeaseRenewer", "after_cycle",
+    "close_abandoned_runs", "dead_here", "run_locked_cycle", "take_lease",
 ]

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -99,6 +99,12 @@ def describe_run(report: CycleReport) -> str:
     )
 
 
+def lease_until(expires_at: datetime, now: datetime) -> str:
+    """The time of day, with the date when it is not today's: a lease until tomorrow (a clock that ran ahead)
+    must not read as a few minutes away."""
+    return f"{expires_at:%H:%M:%S}" if expires_at.date() == now.date() else f"{expires_at:%Y-%m-%d %H:%M:%S}"
+
+
 class CycleScheduler:
     """Runs locked ingest cycles on a trigger until stopped.
 
@@ -168,8 +174,9 @@ class CycleScheduler:
             renew_every_s=max(0.2, ttl.total_seconds() / 3), clock=self.clock,
         )
         if report is None:
-            holder = self.store.lease_holder(CYCLE_LEASE, self.clock())
-            who = f"{holder[0]} (lease until {holder[1]:%H:%M:%S} UTC)" if holder else "another process"
+            now = self.clock()
+            holder = self.store.lease_holder(CYCLE_LEASE, now)
+            who = f"{holder[0]} (lease until {lease_until(holder[1], now)} UTC)" if holder else "another process"
             log.info("skipped: another ingest cycle is running, held by %s", who)
             return None
         self.last_report = report

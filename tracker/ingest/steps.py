@@ -124,6 +124,9 @@ class Stored:
     new_clips: int = 0
     error: TrackerError | None = None  # the poll's own error, or why storing failed
     articles_queued: int = 0
+    # Our database refused the clips (down for a moment, or a row it will not take): said on the feed,
+    # but no backoff, since the publisher answered; the feed is polled again next cycle.
+    storage_failed: bool = False
 
 
 def feed_is_due(state: FeedState, now: datetime) -> bool:
@@ -262,7 +265,7 @@ def store_step(store: Store, poll: PollResult, now: datetime, *, read_articles: 
     try:
         outcome = store.store_entries(poll.feed.id, matched, now) if matched else None
     except Exception as exc:
-        return Stored(error=TrackerError(f"storing failed: {type(exc).__name__}: {exc}"))
+        return Stored(error=TrackerError(f"storing failed: {type(exc).__name__}: {exc}"), storage_failed=True)
     new_clips = outcome.new_clips if outcome else 0
     if not read_articles:
         return Stored(new_clips=new_clips)
@@ -298,7 +301,7 @@ def health_step(poll: PollResult, stored: Stored, now: datetime, rng: random.Ran
         etag=poll.etag if ok else None, last_modified=poll.last_modified if ok else None,
         # A body that failed to store must be parsed again next time.
         content_hash=poll.content_hash if ok else None, title=poll.title,
-        new_url=poll.new_url, next_attempt_at=decision.next_attempt_at,
+        new_url=poll.new_url, next_attempt_at=None if stored.storage_failed else decision.next_attempt_at,
         min_interval_s=decision.min_interval_s,
         items_seen=None if not_parsed else poll.items_seen,
         had_new_items=stored.new_clips > 0 or (ok and poll.had_new_items(now)),

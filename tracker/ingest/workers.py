@@ -25,6 +25,7 @@ from tracker.errors import TrackerError
 from tracker.ingest.lease import (
     CYCLE_LEASE,
     LEASE_TTL,
+    MAX_CYCLE_AGE,
     Claims,
     LeaseRenewer,
     after_cycle,
@@ -34,14 +35,13 @@ from tracker.ingest.reports import FeedReport, FeedTally
 from tracker.ingest.runner import Ingestor, default_owner
 from tracker.ingest.steps import feed_is_due
 from tracker.models import Config
-from tracker.policy import DUE_SLACK
+from tracker.policy import DUE_SLACK, LONGEST_WAIT
 from tracker.store import Store
 
 CLAIM_TTL = timedelta(minutes=5)
 # A late worker joins a cycle finished this recently (and finds nothing to do) rather than
 # starting a second one: workers started by cron on many hosts do not start in the same second.
 REJOIN_WITHIN = timedelta(minutes=10)
-MAX_CYCLE_AGE = timedelta(hours=6)
 
 
 class WorkersUnsupported(TrackerError):
@@ -55,6 +55,7 @@ class WorkerReport(FeedTally):
     started_cycle: bool  # this worker opened the cycle
     closed_cycle: bool  # this worker saw it finished and closed it
     already_done: bool = False  # joined a cycle that had just finished: nothing to do
+    export_error: str | None = None  # the closer's: the cycle was stored, but settings.exports could not be written
 
 
 def run_worker(
@@ -105,7 +106,8 @@ def run_worker(
         while not (stop is not None and stop.is_set()):
             now = clock()
             taken = [(configured.get(feed.id, feed), state) for feed, state in store.claim_feeds(
-                cycle, owner, batch, claim_ttl, now, due_only=due_only, due_within=DUE_SLACK)]
+                cycle, owner, batch, claim_ttl, now, due_only=due_only, due_within=DUE_SLACK,
+                ahead_beyond=LONGEST_WAIT + DUE_SLACK)]
             claimed = [(feed, state) for feed, state in taken if not due_only or feed_is_due(state, now)]
             if len(claimed) < len(taken):  # within the slack but not due: done for this cycle, unpolled
                 polled_now = {f.id for f, _ in claimed}
@@ -131,6 +133,7 @@ def run_worker(
             reports += share.feeds
             store.add_to_run(cycle, **share.run_counts())
     closed = False
+    export_error: str | None = None
     if not (stop is not None and stop.is_set()):
         closed = store.finish_shared_cycle(cycle, clock())
         if closed:
@@ -141,8 +144,9 @@ def run_worker(
             if failed:  # on the run, for `tracker status --check`, as a one-process cycle does
                 store.note_run_error(cycle, failed)
             store.release_lease(CYCLE_LEASE, f"workers:{cycle}")
-            after_cycle(config, store)
-    return WorkerReport(tuple(reports), cycle_id=cycle, owner=owner, started_cycle=started, closed_cycle=closed)
+            export_error = after_cycle(config, store, cycle)  # written on the run too, as a one-process cycle's
+    return WorkerReport(tuple(reports), cycle_id=cycle, owner=owner, started_cycle=started, closed_cycle=closed,
+                        export_error=export_error)
 
 
 __all__ = ["CLAIM_TTL", "WorkerReport", "WorkersUnsupported", "run_worker"]

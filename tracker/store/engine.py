@@ -30,6 +30,14 @@ from tracker.store.migrations import HEAD_REVISION
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _migrate_lock = threading.Lock()
 READ_ONLY_OPTION = "tracker_read_only"  # an execution option on engines opened read-only
+# PostgreSQL: an unreachable server fails in this long, not the kernel's minutes of TCP retries.
+PG_CONNECT_TIMEOUT_S = 10
+# PostgreSQL: a statement that waits this long for a lock fails ("canceling statement due to lock
+# timeout") instead of waiting for good while the cycle's renewer keeps its lease alive. Our own locks
+# are held for milliseconds (one feed's transaction); one held a minute is a dead or forgotten session's.
+# A lock timeout, not a statement_timeout: prune, restore and migrations legitimately run for minutes;
+# they are only cut short if they wait this long for a lock (migrations do not: see upgrade).
+PG_LOCK_TIMEOUT_S = 60.0
 
 
 def resolve_db_url(url: str | None = None) -> str:
@@ -45,10 +53,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, *, migrate: bool = True) -> Engine:
+def _pg_lock_timeout(lock_timeout_s: float) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, false)", (f"{round(lock_timeout_s * 1000)}ms",))
+        dbapi_connection.commit()  # the session setting outlives this first transaction either way
+
+    return on_connect
+
+
+def make_engine(url: str, *, migrate: bool = True, lock_timeout_s: float = PG_LOCK_TIMEOUT_S) -> Engine:
     """An engine for url; creates the SQLite file's folder and brings the schema up to date.
 
     A SQLite file this process cannot write is opened read-only instead, if it is at the current schema.
+    On PostgreSQL, connecting gives up after PG_CONNECT_TIMEOUT_S and waiting for a lock after
+    lock_timeout_s, unless the URL sets connect_timeout or lock_timeout itself.
     """
     try:
         parsed = make_url(url)
@@ -75,7 +94,10 @@ def make_engine(url: str, *, migrate: bool = True) -> Engine:
     elif backend == "postgresql":
         if parsed.drivername == "postgresql":
             url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)
+        if "lock_timeout" not in str(parsed.query.get("options", "")):
+            event.listen(engine, "connect", _pg_lock_timeout(lock_timeout_s))
     else:
         raise StorageError(f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
     if migrate:
@@ -192,6 +214,9 @@ def upgrade(engine: Engine) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with _migrate_lock, _sqlite_file_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
+            # A migration may wait for another process's migration, or for the dashboard's reads to let
+            # an ALTER TABLE through, for longer than the lock timeout: it waits as long as it takes.
+            connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
             # Two processes starting at once must not both create the tables.
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(734127001)")
         _refuse_a_newer_schema(connection)

@@ -139,11 +139,12 @@ class FeedsMixin(StoreBase):
 
     def claim_feeds(
         self, cycle: int, owner: str, limit: int, ttl: timedelta, now: datetime, *, due_only: bool = False,
-        due_within: timedelta = timedelta(0),
+        due_within: timedelta = timedelta(0), ahead_beyond: timedelta | None = None,
     ) -> list[tuple[FeedConfig, FeedState]]:
         """Claim up to `limit` feeds not yet done in this cycle (or whose claim expired); with
-        due_only, those whose next attempt is at most `due_within` away (the caller decides,
-        with tracker.policy.is_due, which of those are due).
+        due_only, those whose next attempt is at most `due_within` away, or more than `ahead_beyond`
+        (set by a clock that ran ahead: tracker.policy.set_by_a_clock_ahead); the caller decides,
+        with tracker.policy.is_due, which of those are due.
 
         FOR UPDATE SKIP LOCKED: concurrent claimers never wait for each other nor take the
         same row; the claim is committed before this returns.
@@ -155,8 +156,10 @@ class FeedsMixin(StoreBase):
         )
         query = select(FeedRow).where(col(FeedRow.active).is_(True), claimable)
         if due_only:
-            query = query.where(or_(col(FeedRow.next_attempt_at).is_(None),
-                                    col(FeedRow.next_attempt_at) <= now + due_within))
+            due = [col(FeedRow.next_attempt_at).is_(None), col(FeedRow.next_attempt_at) <= now + due_within]
+            if ahead_beyond is not None:
+                due.append(col(FeedRow.next_attempt_at) > now + ahead_beyond)
+            query = query.where(or_(*due))
         query = query.order_by(col(FeedRow.id)).limit(limit).with_for_update(skip_locked=True)
         with self.session() as s:
             rows = s.execute(query).scalars().all()

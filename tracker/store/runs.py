@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
@@ -15,13 +15,25 @@ from tracker.errors import NotFoundError
 from tracker.models import FeedConfig, IngestRunView
 from tracker.store.base import StoreBase
 from tracker.store.tables import IngestRunRow, LeaseRow
+from tracker.store.types import UTCDateTime
 
 # The ingest_run owner that marks a cycle shared by `tracker ingest --worker` processes.
 SHARED_RUN_OWNER = "workers"
 # The lease that lets one ingest cycle run at a time (tracker.ingest.lease holds and renews it).
-STEP_FAILED = "a step failed: "  # how a run's note starts when its links, articles or stories step failed
+STEP_FAILED = "a step failed: "  # how a run's note starts when its links, articles, stories or exports step failed
 CYCLE_LEASE = "ingest-cycle"
+LEASE_TTL = timedelta(minutes=5)  # how long a lease outlives its holder's last renewal
+# A lease taken or renewed further ahead of this clock than this was written by a clock that ran ahead
+# (a forward jump NTP later set back): it is void, not held for the size of the jump. Hosts kept in
+# sync by NTP differ by milliseconds; one lease TTL of leeway spares a host that drifts a little.
+LEASE_CLOCK_AHEAD = LEASE_TTL
 _SHARED_CYCLE_LOCK = 734127002  # pg_advisory_xact_lock key: one worker at a time decides the cycle
+
+
+def lease_is_void(acquired_at: datetime, expires_at: datetime, now: datetime) -> bool:
+    """Pure: has a lease run out (its expiry passed), or was it written by a clock ahead of ours? Its
+    holder keeps `acquired_at` at most its own now when it renews, so a live holder's is never ahead."""
+    return expires_at < now or acquired_at > now + LEASE_CLOCK_AHEAD
 
 
 def run_is_live(run: IngestRunView, lease_owner: str | None) -> bool:
@@ -81,7 +93,8 @@ class RunsMixin(StoreBase):
             if not running:
                 return []
             lease = s.get(LeaseRow, CYCLE_LEASE)
-            holder = lease.owner if lease is not None and lease.expires_at >= now else None
+            holder = lease.owner if lease is not None and not lease_is_void(lease.acquired_at, lease.expires_at,
+                                                                            now) else None
             closed = []
             for run in running:
                 if run_is_live(run, holder):
@@ -96,14 +109,19 @@ class RunsMixin(StoreBase):
 
     # ------------------------------------------------------------ leases (one cycle at a time)
 
-    def acquire_lease(self, name: str, owner: str, ttl: timedelta, now: datetime) -> bool:
-        """Take the named lease if it is free, expired, or already ours. Atomic on both databases."""
+    def acquire_lease(self, name: str, owner: str, ttl: timedelta, now: datetime, *,
+                      replacing: str | None = None) -> bool:
+        """Take the named lease if it is free, expired (lease_is_void), already ours, or held by
+        `replacing` (a holder the caller knows is dead). Atomic on both databases."""
         expires = now + ttl
+        takeable = [col(LeaseRow.owner) == owner, col(LeaseRow.expires_at) < now,
+                    col(LeaseRow.acquired_at) > now + LEASE_CLOCK_AHEAD]
+        if replacing is not None:
+            takeable.append(col(LeaseRow.owner) == replacing)
         with self.session() as s:
             taken = s.connection().execute(
                 update(LeaseRow)
-                .where(and_(col(LeaseRow.name) == name,
-                            or_(col(LeaseRow.owner) == owner, col(LeaseRow.expires_at) < now)))
+                .where(and_(col(LeaseRow.name) == name, or_(*takeable)))
                 .values(owner=owner, acquired_at=now, expires_at=expires)
             ).rowcount
             if taken:
@@ -118,11 +136,13 @@ class RunsMixin(StoreBase):
             return False  # another process inserted it first
 
     def renew_lease(self, name: str, owner: str, ttl: timedelta, now: datetime) -> bool:
+        # acquired_at comes back to now if it was taken while this clock ran ahead: a live lease is never void.
+        acquired = case((col(LeaseRow.acquired_at) > now, literal(now, UTCDateTime())), else_=col(LeaseRow.acquired_at))
         with self.session() as s:
             return bool(
                 s.connection().execute(
                     update(LeaseRow).where(and_(col(LeaseRow.name) == name, col(LeaseRow.owner) == owner))
-                    .values(expires_at=now + ttl)
+                    .values(expires_at=now + ttl, acquired_at=acquired)
                 ).rowcount
             )
 
@@ -133,7 +153,7 @@ class RunsMixin(StoreBase):
     def lease_holder(self, name: str, now: datetime) -> tuple[str, datetime] | None:
         with self.session() as s:
             row = s.get(LeaseRow, name)
-            if row is None or row.expires_at < now:
+            if row is None or lease_is_void(row.acquired_at, row.expires_at, now):
                 return None
             return row.owner, row.expires_at
 
@@ -195,6 +215,20 @@ class RunsMixin(StoreBase):
                 feeds_skipped=IngestRunRow.feeds_skipped + feeds_skipped,
                 items_seen=IngestRunRow.items_seen + items_seen, clips_new=IngestRunRow.clips_new + clips_new,
             ))
+
+    def note_step_failure(self, run_id: int, step: str, error: str) -> None:
+        """A step that failed once its run was closed (the exports), added to the run's note as the
+        closing steps' are ("a step failed: exports: …"), for `tracker status --check`. A failed run's
+        own error is kept: it says more."""
+        failure = f"{step}: {error}"
+        with self.session() as s:
+            row = s.get(IngestRunRow, run_id)
+            if row is None:
+                return
+            if row.error is None:
+                row.error = (STEP_FAILED + failure)[:1000]
+            elif row.error.startswith(STEP_FAILED):
+                row.error = f"{row.error}; {failure}"[:1000]
 
     def note_run_error(self, run_id: int, error: str) -> None:
         """What went wrong after a run was closed (a shared cycle's closing steps), unless it has a note."""
