@@ -61,6 +61,7 @@ ui.inject_css()
 page = st.navigation(PAGES)
 st.session_state[Key.APP_RAN] = True
 ui.go_to_remembered_link()
+ui.follow_clip_link(on_editor=page.url_path == "editor")
 with st.sidebar:
     st.caption(f"Signed in as **{ui.md_escape(user)}** ({role})" + (" · demo mode: nothing reaches the website" if data.demo_mode() else ""))
     if not data.demo_mode():

@@ -29,7 +29,14 @@ from tracker.demo import demo_config
 from tracker.demo_mode import demo_db_url, demo_requested
 from tracker.demo_mode import demo_mode as demo_mode_for
 from tracker.enrich import PageMeta, add_clip_from_page, fetch_page_meta, match_page
-from tracker.errors import ConfigError, ExportError, NotFoundError, NotifyError, TrackerError
+from tracker.errors import (
+    ConfigError,
+    ExportError,
+    NotAWebAddress,
+    NotFoundError,
+    NotifyError,
+    TrackerError,
+)
 from tracker.export import Registry, render_card
 from tracker.export.html_writer import preview_css
 from tracker.health import FeedStatus, HealthReport, health_report, plain_problem
@@ -313,6 +320,16 @@ def _clip_page(url: str, f: ClipFilter, cursor: str | None, limit: int) -> ClipP
 
 def clip_page(query: QueueQuery, cursor: str | None = None, limit: int = PAGE_SIZE) -> ClipPage:
     return _clip_page(db_url(), query.to_filter(safe_config()), cursor, limit)
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def _finds_any(url: str, f: ClipFilter) -> bool:
+    return bool(_store(url).list_clips(f, limit=1).clips)
+
+
+def finds_any(query: QueueQuery) -> bool:
+    """Whether these filters find a clip at all (one is read, none counted)."""
+    return _finds_any(db_url(), query.to_filter(safe_config()))
 
 
 @st.cache_data(ttl=READ_TTL_S, show_spinner=False)
@@ -617,6 +634,17 @@ def published_number(clip_id: str) -> int | None:
     return index + 1 + (0 if featured else store().featured_on_website())
 
 
+def feature(clip_id: str, featured: bool, user: str) -> bool:
+    """Feature a published clip on the website (or no longer); False, and nothing saved, when it is not
+    published now (a colleague unpublished it meanwhile). Saved at the version just read, so a change
+    in between is refused as stale rather than featuring a clip that has just left the website."""
+    current = store().get_clip(clip_id)
+    if current.status is not ClipStatus.APPROVED:
+        return False
+    edit(clip_id, ClipEdit(featured=featured), user, version=current.version)
+    return True
+
+
 def move(clip_id: str, offset: int, user: str) -> Undo | None:
     """Move a published clip up (-1) or down (+1), across pages too (tracker.review.move_published)."""
     record = None
@@ -645,9 +673,15 @@ def move_to(clip_id: str, number: int, user: str) -> Undo | None:
 
 
 def fetch_page(url: str) -> PageMeta:
-    """The page staff pasted; a Google News or Bing link is decoded to the publisher's first."""
+    """The page staff pasted; a Google News or Bing link is decoded to the publisher's first. A mistyped
+    address is NotAWebAddress, not the ValueError (UnicodeError, for a host name) the URL parsers raise."""
     settings = safe_config().settings
-    return fetch_page_meta(publisher_link(url, settings), settings)
+    try:
+        return fetch_page_meta(publisher_link(url, settings), settings)
+    except TrackerError:
+        raise  # ConfigError is a ValueError too: not this
+    except ValueError:
+        raise NotAWebAddress(url.strip()) from None
 
 
 def page_mentions(meta: PageMeta) -> list[Mention]:
@@ -763,6 +797,12 @@ def _refuse_in_demo() -> None:
 
 def recent_deliveries(status: str | None = None, limit: int = 50) -> list[DeliveryView]:
     return store().recent_deliveries(status=status, limit=limit)
+
+
+def owed_failures(limit: int = 50) -> tuple[list[DeliveryView], int]:
+    """The newest failed deliveries the next send still retries, and how many there are in all. A failure
+    a later send covered is owed no more (the rule digests use to reach back)."""
+    return store().owed_failures(limit), store().count_owed_failures()
 
 
 def send_test_digest(name: str, address: str, user: str) -> str:

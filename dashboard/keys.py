@@ -11,6 +11,7 @@ class Key(StrEnum):
     USER_STAMP = "user_stamp"  # a digest of the signed-in account's password hash (dashboard/auth.py)
     EDIT_CLIP = "edit_clip"
     AFTER_SIGN_IN = "after_sign_in"  # the page (and ?clip=) a first visit asked for, before app.py ran
+    LINKS_FOLLOWED = "links_followed"  # the ?clip= values app.py has opened the editor on
     APP_RAN = "app_ran"  # app.py signed someone in and registered the pages in this session
     FLASH = "flash"
     NOTICE = "mt_notice"  # the toast-like box that carries a notice and its Undo button
@@ -131,7 +132,7 @@ class Key(StrEnum):
     REP_APPROVED = "rep_approved"
     REP_FORMAT = "rep_format"
     REP_BUILD = "rep_build"
-    REP_FILE = "_rep_file"  # (file name, mime type, bytes) of the last report built
+    REP_FILE = "_rep_file"  # (the choices it was built from, file name, mime type, bytes) of the last report built
     REP_DOWNLOAD = "rep_download"
     # notifications (issue #17)
     N_DIGEST = "n_digest"

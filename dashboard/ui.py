@@ -284,6 +284,20 @@ def go_to_remembered_link() -> None:
     st.switch_page(str(wanted["page"]))
 
 
+def follow_clip_link(on_editor: bool) -> None:
+    """In app.py, for someone signed in: a ?clip= link (a digest's, an alert's) opens the editor on that
+    clip, whichever page the address names. Once per clip in a session: the address may keep the
+    ?clip= after staff leave the editor, and they are not sent back to it."""
+    clip = st.query_params.get("clip")
+    followed: set[str] = st.session_state.setdefault(Key.LINKS_FOLLOWED, set())
+    if not clip or clip in followed:
+        return
+    followed.add(clip)
+    open_editor(clip)
+    if not on_editor:
+        st.switch_page("pages/editor.py")
+
+
 def require_app(page: str) -> None:
     """Stop a page that runs without app.py (its sign-in, navigation and styles) having run first.
 

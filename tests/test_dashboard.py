@@ -281,12 +281,25 @@ def test_feed_text_is_not_live_markdown_in_published_notices(env: Store) -> None
 def test_clip_query_parameter_is_not_live_markdown(env: Store) -> None:
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["clip"] = "[x](https://evil.example)"
-    at.run()
-    at.switch_page("pages/editor.py").run()
+    at.run()  # the link opens the editor
     assert not at.exception, [e.message for e in at.exception]
     errors = [e.value for e in at.error]
     assert any("No clip with id" in e and "evil" in e for e in errors), errors
     _assert_no_live_evil_link(at)
+
+
+def test_a_clip_link_opens_the_editor_for_someone_already_signed_in_once(env: Store) -> None:
+    """A digest's or alert's {dashboard_url}/?clip=<id>, opened in demo mode (signed in from the start)."""
+    clip = env.list_clips(ClipFilter(status=ClipStatus.APPROVED), limit=1).clips[0]
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["clip"] = clip.id
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [t.value for t in at.title] == ["Clip editor"]
+    assert at.text_input(key=f"{Key.E_HEADLINE}{clip.id}").value == (clip.headline or "")
+    # Leaving the editor is not bounced back to it, though the address still names the clip.
+    at.switch_page("pages/review.py").run()
+    assert [t.value for t in at.title] == ["Review queue"] and queue_ids(at)
 
 
 # ------------------------------------------------------------------ editor
@@ -431,6 +444,26 @@ def test_add_refuses_private_hosts_by_default(env: Store, feed_server: object) -
     at.text_input(key=Key.A_URL).input(url)
     at.button(key=Key.A_FETCH).click().run()
     assert any("private" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "https://" + "a" * 64 + ".example.com/story"])
+def test_a_mistyped_address_is_one_line_not_a_traceback(env: Store, monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """urlsplit's ValueError for a bracket left open; the IDNA codec's UnicodeError for a 64-character label."""
+    import socket
+
+    local_only = socket.getaddrinfo  # the tests' stand-in (conftest) skips the encoding the real one does first
+
+    def encoding_first(host: object, *args: object, **kwargs: object) -> object:
+        if isinstance(host, str):
+            host.encode("idna")
+        return local_only(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", encoding_first)
+    at = run_app("pages/add.py")
+    at.text_input(key=Key.A_URL).input(url)
+    at.button(key=Key.A_FETCH).click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [e.value.replace("\\", "") for e in at.error] == [f"That is not a web address we can read: {url}"]
 
 
 # ------------------------------------------------------------------ insights, feeds, registry

@@ -40,11 +40,32 @@ def test_report_built_and_offered_for_download(env: Store) -> None:
     at.button(key=Key.REP_BUILD).click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     stories = int(next(m.value for m in at.metric if m.label == "Stories").replace(",", ""))
-    name, mime, body = at.session_state[Key.REP_FILE]
+    _choices, name, mime, body = at.session_state[Key.REP_FILE]
     assert name == f"coverage-{DASHBOARD_NOW.date() - timedelta(days=30)}-to-{DASHBOARD_NOW.date()}.csv"
     assert mime == "text/csv"
     lines = body.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("date,headline,outlet") and stories > 0 and len(lines) == stories + 1
+
+
+def _download_offered(at: AppTest) -> bool:
+    return any(b.key == Key.REP_DOWNLOAD for b in at.get("download_button"))
+
+
+def test_the_download_is_offered_only_for_the_selection_it_was_built_from(env: Store) -> None:
+    at = open_page("pages/reports.py")
+    at.segmented_control(key=Key.REP_FORMAT).set_value("csv").run()
+    at.button(key=Key.REP_BUILD).click().run()
+    assert _download_offered(at)
+    member = next(o for o in at.selectbox(key=Key.REP_MEMBER).options if o != "All members")
+    at.selectbox(key=Key.REP_MEMBER).select(member).run()
+    assert not _download_offered(at)  # the file is everyone's coverage, not this member's
+    assert any("Build the report for this selection" in i.value for i in at.info)
+    at.selectbox(key=Key.REP_MEMBER).select("All members").run()
+    assert _download_offered(at)  # back to what it was built from
+    at.toggle(key=Key.REP_APPROVED).set_value(True).run()
+    assert not _download_offered(at)
+    at.button(key=Key.REP_BUILD).click().run()
+    assert _download_offered(at) and at.session_state[Key.REP_FILE][0][5] is True
 
 
 def test_notifications_list_and_send_a_test(env: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,3 +136,17 @@ def test_the_data_layer_refuses_test_sends_to_anyone_but_an_admin(env: Store, tm
         with pytest.raises(PermissionDenied):
             data.send_test_digest("morning", "lead@example.org", "ed")
         assert hook.posts == [] and inbox.messages == []
+
+
+def test_the_failure_list_counts_every_failure_still_owed_and_no_other(env: Store) -> None:
+    from tests.fakes import NOW
+
+    env.record_deliveries("digest", "morning", "a@example.org", [f"s{i}" for i in range(60)], NOW, error="down")
+    env.record_deliveries("digest", "morning", "b@example.org", ["left-out"], NOW, error="down")
+    env.record_deliveries("digest", "morning", "b@example.org", ["kept"], NOW + timedelta(hours=1))
+    at = open_page("pages/notifications.py")
+    assert "Failures waiting for a retry (60)" in [h.value for h in at.subheader]
+    failures = at.dataframe[0].value
+    assert len(failures) == 50 and "left-out" not in set(failures["item"])
+    assert any("newest 50 shown" in c.value for c in at.caption)
+

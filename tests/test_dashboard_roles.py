@@ -183,6 +183,24 @@ def test_saving_matches_over_a_colleagues_later_match_is_refused(env: Store) -> 
     assert any("changed since you opened it (sam" in e.value.replace("\\", "") for e in at.error)
 
 
+def test_reloading_after_a_refused_save_shows_the_clips_matches_and_keeps_the_colleagues(env: Store) -> None:
+    clip = next(c for c in env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=25).clips if c.member_ids)
+    at = signed_in("demo", "pages/editor.py", edit_clip_id=clip.id)
+    extra = next(m for m in ("grace-huang", "renata-okafor", "ivy-castellano") if m not in clip.member_ids)
+    set_targets(env, None, clip.id, [*clip.member_ids, extra], clip.campaign_ids, Actor("sam", Role.EDITOR))
+    at.multiselect(key=f"{Key.E_MEMBERS}{clip.id}").unselect(clip.member_ids[0]).run()
+    at.button(key=Key.E_SAVE_TARGETS).click().run()  # refused: Sam added a member since
+    at.button(key=Key.E_RELOAD).click().run()
+    stored = env.get_clip(clip.id)
+    assert list(at.multiselect(key=f"{Key.E_MEMBERS}{clip.id}").value) == list(stored.member_ids)
+    assert list(at.multiselect(key=f"{Key.E_CAMPAIGNS}{clip.id}").value) == list(stored.campaign_ids)
+    at.button(key=Key.E_SAVE_TARGETS).click().run()  # saved as reloaded, nothing touched
+    assert not at.error, [e.value for e in at.error]
+    after = env.get_clip(clip.id)
+    assert (after.member_ids, after.campaign_ids, after.version) == (stored.member_ids, stored.campaign_ids,
+                                                                     stored.version)
+
+
 def test_undo_in_the_editor_keeps_the_form_current(env: Store) -> None:
     clip = env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=1).clips[0]
     at = signed_in("demo", "pages/editor.py", edit_clip_id=clip.id)

@@ -60,3 +60,19 @@ def test_a_failed_item_a_later_send_left_out_is_owed_no_more(store: Store) -> No
     assert store.first_failed_at("digest", "morning", a) == NOW + 2 * day
     store.record_deliveries("digest", "morning", a, ["s2"], NOW + 3 * day, error="still down")
     assert store.first_failed_at("digest", "morning", a) == NOW  # owed again: its first attempt counts
+
+
+def test_the_failures_listed_and_counted_are_those_still_owed(store: Store) -> None:
+    a, b = "a@example.org", "b@example.org"
+    hour = timedelta(hours=1)
+    store.record_deliveries("digest", "morning", a, [f"s{i}" for i in range(60)], NOW, error="mail server down")
+    store.record_deliveries("digest", "morning", b, ["left-out"], NOW, error="mail server down")
+    store.record_deliveries("digest", "morning", b, ["kept"], NOW + hour)  # covered b's failure: owed no more
+    store.record_deliveries("webhook", "slack", "slack", ["alert"], NOW + 2 * hour, error="HTTP 500")
+    assert store.count_owed_failures() == 61
+    listed = store.owed_failures(limit=50)
+    assert len(listed) == 50 and listed[0].item_key == "alert"  # the newest attempt first
+    assert "left-out" not in {d.item_key for d in store.owed_failures(limit=100)}
+    store.record_deliveries("digest", "morning", b, ["left-out"], NOW + 3 * hour, error="still down")
+    assert store.count_owed_failures() == 62  # failed again after the last send: owed again
+

@@ -11,6 +11,7 @@ from tracker.config import parse_config
 from tracker.errors import ConfigError
 from tracker.models import ClipFilter, ClipStatus, Config, MatchedEntry, Mention, ParsedEntry
 from tracker.normalize import canonical_url, clip_id_for
+from tracker.report import ReportRequest, build_report
 from tracker.store import Store
 from tracker.stories import outlet_domain, sign, similarity, story_text
 from tracker.stories.outlets import same_outlet_name
@@ -640,6 +641,28 @@ def test_a_copy_staff_rejected_never_becomes_the_primary_when_another_joins(stor
     assert not store.get_clip(b).primary
     queue = [c.id for c in store.all_clips(ClipFilter(status=ClipStatus.NEW, primary_only=True))]
     assert [c for c in queue if store.get_clip(c).story_id == story_id], _copies(store, story_id)
+
+
+def test_coverage_leaves_out_a_rejected_storys_copies_unless_staff_approved_one(store: Store) -> None:
+    ids = put_wire(store)
+    place_new_clips(store, config(), NOW + timedelta(hours=5))
+    primary = next(c for c in store.all_clips() if c.primary)
+    assert {row[0] for row in store.coverage_rows()} == set(ids.values())
+    store.set_status([primary.id], ClipStatus.REJECTED, "ana", NOW + timedelta(hours=6))
+    # The four other copies are still new (the queue never shows them), but rejected with their story.
+    assert sum(c.status is ClipStatus.NEW for c in store.all_clips()) == 4
+    assert store.coverage_rows() == [] and store.outlet_counts() == {}
+    assert store.coverage_rows(NOW - timedelta(days=1)) == [] and store.outlet_counts(NOW - timedelta(days=1)) == {}
+    report = build_report(config(), store, ReportRequest(start=(NOW - timedelta(days=1)).date(),
+                                                        end=(NOW + timedelta(days=1)).date()), NOW)
+    assert report.stories == ()  # the coverage report leaves them out too
+    approved = ids["apnews"]  # staff approved this copy on its own: it counts
+    store.set_status([approved], ClipStatus.APPROVED, "ana", NOW + timedelta(hours=7))
+    assert {row[0] for row in store.coverage_rows()} == {approved}
+    assert store.outlet_counts() == {"apnews.com": (1, 1)}
+    report = build_report(config(), store, ReportRequest(start=(NOW - timedelta(days=1)).date(),
+                                                        end=(NOW + timedelta(days=1)).date()), NOW)
+    assert [s.primary.id for s in report.stories] == [approved]
 
 
 def test_a_primary_search_copy_resolved_to_a_copy_of_its_own_story_leaves_that_copy_primary(store: Store) -> None:

@@ -38,7 +38,7 @@ from sqlmodel import SQLModel
 from tracker.errors import StorageError, TrackerError
 from tracker.store import Store, resolve_db_url
 from tracker.store.engine import known_revisions, make_engine, sqlite_path
-from tracker.store.runs import CYCLE_LEASE
+from tracker.store.runs import CYCLE_LEASE, lease_is_void
 from tracker.store.search import PG_INDEX
 from tracker.store.tables import AuditRow, ClipRow, FeedRow, IngestRunRow, LeaseRow
 
@@ -180,7 +180,7 @@ def _guard_target(engine: Engine, now: datetime, force: bool) -> Counts:
             counts = _counts(s)
     except DBAPIError as exc:
         raise StorageError(f"cannot read the database to restore into: {_first_line(exc)}") from None
-    if lease is not None and lease.expires_at > now:
+    if lease is not None and not lease_is_void(lease.acquired_at, lease.expires_at, now):
         raise TrackerError(f"an ingest cycle is running (held by {lease.owner}): stop `tracker schedule` "
                            "and wait for it before restoring")
     if not counts.empty and not force:

@@ -38,6 +38,14 @@ class FetchError(TrackerError):
         super().__init__(message)
 
 
+class NotAWebAddress(FetchError):
+    """An address staff pasted that no request can go to: a bracket left open, a host name with a
+    label over 63 characters (the URL parsers' ValueError, said in words)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(f"That is not a web address we can read: {url}")
+
+
 class ParseError(TrackerError):
     """Fetched bytes are not a feed we can read anything from."""
 

@@ -96,7 +96,9 @@ def build_report(config: Config, store: Store, request: ReportRequest, now: date
         campaign=request.campaign, member_ids=member_ids,
         since=datetime.combine(request.start, time(), UTC), until=datetime.combine(request.end + timedelta(days=1), time(), UTC),
     ))
-    stories = [s for s in group_stories(c for c in clips if c.status != ClipStatus.REJECTED)]
+    # Rejected clips are left out, and so are the copies of a story staff rejected (by its primary).
+    left_out = store.rejected_with_their_primary([c.id for c in clips if c.status is ClipStatus.NEW])
+    stories = [s for s in group_stories(c for c in clips if c.status != ClipStatus.REJECTED and c.id not in left_out)]
     stories.sort(key=lambda s: (s.at, s.id), reverse=True)  # newest first, by the date each shows
     per_week = Counter(_monday(s.at.astimezone(UTC).date()) for s in stories)
     weeks = []

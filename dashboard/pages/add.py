@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import data, ui
 from dashboard.keys import Key
 from tracker.enrich import PageMeta, with_edits
-from tracker.errors import TrackerError
+from tracker.errors import NotAWebAddress, TrackerError
 
 _FIELDS = (Key.A_TITLE, Key.A_OUTLET, Key.A_IMAGE, Key.A_DATE, Key.A_DESCRIPTION, Key.A_MEMBERS, Key.A_CAMPAIGNS)
 
@@ -24,6 +24,9 @@ def _fetch() -> None:
         return
     try:
         meta = data.fetch_page(url)
+    except NotAWebAddress as exc:  # mistyped: nothing was read, the sentence says what is wrong
+        st.session_state[Key.A_ERROR] = str(exc)
+        return
     except TrackerError as exc:
         st.session_state[Key.A_ERROR] = f"Could not read that page: {exc}"
         return

@@ -57,6 +57,15 @@ def _reset_fields(clip_id: str) -> None:
     st.session_state.pop(f"{Key.E_STALE}{clip_id}", None)
 
 
+def _reload(clip_id: str) -> None:
+    """After a refused save: the whole form afresh from the clip as stored, its member and campaign
+    picks too. Picks kept from before would pass the new version's check and undo the colleague's
+    correction that made the save stale."""
+    _reset_fields(clip_id)
+    for key in (Key.E_MEMBERS, Key.E_CAMPAIGNS):
+        st.session_state.pop(f"{key}{clip_id}", None)
+
+
 @ui.refusals_as_notices
 def _save(clip: ClipView) -> None:
     edit = _current_edit(clip)
@@ -136,7 +145,7 @@ if f"{Key.E_HEADLINE}{clip.id}" not in st.session_state:
 stale = st.session_state.get(f"{Key.E_STALE}{clip.id}")
 if stale:
     st.error(ui.md_escape(stale), icon=":material/sync_problem:")
-    st.button("Reload the clip (your unsaved changes are dropped)", key=Key.E_RELOAD, on_click=_reset_fields,
+    st.button("Reload the clip (your unsaved changes are dropped)", key=Key.E_RELOAD, on_click=_reload,
               args=(clip.id,), icon=":material/refresh:")
 st.html(ui.clip_card_html(clip, registry, show_status=True, snippet=False))
 # inside a code span Markdown escapes show literally, so only backticks come out of the id

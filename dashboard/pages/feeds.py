@@ -20,8 +20,14 @@ ui.page_notices("feeds")
 st.title("Feeds")
 report = data.health()
 if not report.feeds:
-    st.info("**No feeds yet.** List feeds in feeds.yml and run `tracker ingest`; their health shows here.",
-            icon=":material/rss_feed:")
+    listed = len(data.safe_config().all_feeds())
+    if listed:  # listed, but no cycle has run since: a scheduler not started, not a missing feeds.yml
+        st.info(f"**{listed:,} feed{'s are' if listed != 1 else ' is'} listed in feeds.yml but not polled yet.** "
+                "Run `tracker ingest`, or start the scheduler (`tracker schedule`); their health shows here.",
+                icon=":material/rss_feed:")
+    else:
+        st.info("**No feeds yet.** List feeds in feeds.yml and run `tracker ingest`; their health shows here.",
+                icon=":material/rss_feed:")
     st.stop()
 
 attention = report.needs_attention

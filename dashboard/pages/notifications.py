@@ -63,10 +63,12 @@ def _table(rows: list[data.DeliveryView]) -> pd.DataFrame:
     ])
 
 
-failures = data.recent_deliveries(status="failed")
-st.subheader(f"Failures waiting for a retry ({len(failures)})")
+failures, owed = data.owed_failures()
+st.subheader(f"Failures waiting for a retry ({owed:,})")
 if failures:
     st.dataframe(_table(failures), hide_index=True, width="stretch")
+    if owed > len(failures):
+        st.caption(f"The newest {len(failures):,} shown.")
 else:
     st.caption("None: everything due has been delivered.")
 st.subheader("Last deliveries")

@@ -11,7 +11,6 @@ import streamlit as st
 from dashboard import data, ui
 from dashboard.keys import Key
 from tracker.errors import NotFoundError
-from tracker.models import ClipEdit
 
 FILTER_KEYS = (Key.P_TEXT, Key.P_MEMBER, Key.P_CAMPAIGN, Key.P_OUTLET, Key.P_TAG)
 
@@ -20,9 +19,17 @@ def _where(number: int) -> str:
     return f"#{number:,} (page {(number - 1) // data.PUBLISHED_PAGE_SIZE + 1:,})"
 
 
+def _gone(headline: str) -> None:
+    """A colleague took the clip off the website since this page was drawn."""
+    ui.flash(f"“{ui.md_escape(headline[:60])}” is no longer on the website: nothing changed", ":material/info:")
+
+
 def _moved(headline: str, record: data.Undo | None, clip_id: str) -> None:
     if record is None:
-        ui.flash("Already there: nothing moved", ":material/info:")
+        if data.published_number(clip_id) is None:
+            _gone(headline)
+        else:
+            ui.flash("Already there: nothing moved", ":material/info:")
         return
     number = data.published_number(clip_id)
     ui.flash(f"Moved “{ui.md_escape(headline[:50])}” to {_where(number) if number else 'its new place'}",
@@ -55,8 +62,9 @@ def _unpublish(clip_id: str, headline: str) -> None:
 
 
 @ui.refusals_as_notices
-def _toggle_featured(clip_id: str, featured: bool) -> None:
-    data.edit(clip_id, ClipEdit(featured=featured), ui.current_user())
+def _toggle_featured(clip_id: str, featured: bool, headline: str) -> None:
+    if not data.feature(clip_id, featured, ui.current_user()):
+        _gone(headline)
 
 
 def _clear_filters() -> None:
@@ -146,7 +154,7 @@ with list_tab:
                     st.button("Unfeature" if clip.featured else "Feature", key=f"{Key.P_FEATURE}{clip.id}",
                               icon=":material/star:" if clip.featured else ":material/star_outline:", width=126,
                               help="Featured clips are shown first, full width",
-                              on_click=_toggle_featured, args=(clip.id, not clip.featured))
+                              on_click=_toggle_featured, args=(clip.id, not clip.featured, headline))
                 if st.button("Edit", key=f"{Key.P_EDIT}{clip.id}", icon=":material/edit:", width=100,
                              help="Open in the clip editor"):
                     ui.open_editor(clip.id)

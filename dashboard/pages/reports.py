@@ -35,6 +35,8 @@ if not isinstance(dates, tuple) or len(dates) != 2:
     st.info("Pick the first and the last day of the period.", icon=":material/date_range:")
     st.stop()
 start, end = dates
+# What the file is built from: offered for download only while the page still asks for exactly this.
+wanted = (start, end, campaign, member, chapter, bool(approved_only), fmt)
 
 if st.button("Build report", key=Key.REP_BUILD, type="primary", icon=":material/summarize:"):
     try:
@@ -46,14 +48,17 @@ if st.button("Build report", key=Key.REP_BUILD, type="primary", icon=":material/
         st.error(ui.md_escape(str(exc)), icon=":material/error:")
     else:
         mime = {"pdf": "application/pdf", "html": "text/html", "csv": "text/csv"}[fmt]
-        st.session_state[Key.REP_FILE] = (f"coverage-{start}-to-{end}.{fmt}", mime, body)
+        st.session_state[Key.REP_FILE] = (wanted, f"coverage-{start}-to-{end}.{fmt}", mime, body)
         x, y, z = st.columns(3)
         x.metric("Stories", f"{len(report.stories):,}")
         y.metric("Outlets", f"{len(report.outlets):,}")
         z.metric("Members covered", f"{len(report.members_covered):,}")
 
 built = st.session_state.get(Key.REP_FILE)
-if built:
-    name, mime, body = built
+if built and built[0] == wanted:
+    _, name, mime, body = built
     st.download_button(f"Download {name}", body, file_name=name, mime=mime, key=Key.REP_DOWNLOAD,
                        icon=":material/download:")
+elif built:
+    st.info("Build the report for this selection: the last one was built for other choices.",
+            icon=":material/summarize:")

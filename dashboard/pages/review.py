@@ -137,7 +137,7 @@ def _empty_state(query: data.QueueQuery, counts: dict[str, int]) -> None:
         tips.append("check the spelling or search for fewer words")
     if query.since or query.until:
         tips.append("try a wider date range")
-    if query.status and counts.get(query.status, 0) < sum(counts.values()):
+    if query.status and data.finds_any(replace(query, status=None)):  # this search, in another status
         tips.append("look in all statuses, not only " + label.lower())
     if sum(x is not None and x != "" for x in (query.member, query.campaign, query.outlet, query.state, query.tag)):
         tips.append("remove a member, campaign, outlet, state or tag filter")

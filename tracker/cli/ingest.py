@@ -50,6 +50,8 @@ def ingest(app: AppContext, due_only: bool, feed_ids: tuple[str, ...], quiet: bo
             click.echo(f"worker {shared.owner}: cycle {shared.cycle_id} — {shared.feeds_ok} feeds ok, "
                        f"{shared.feeds_failed} failed, {shared.new_clips} new clips"
                        + ("; closed the cycle" if shared.closed_cycle else ""))
+            if shared.export_error:
+                click.echo(f"warning: {shared.export_error}", err=True)
         return
     if worker:
         click.echo(f"--worker needs PostgreSQL (row claims with SKIP LOCKED); on {store.dialect} "

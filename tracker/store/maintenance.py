@@ -25,7 +25,7 @@ from tracker.models import ClipStatus, PruneReport
 from tracker.store.base import StoreBase
 from tracker.store.enrich import DROPPED
 from tracker.store.resolve import DONE, FAILED, WAITING
-from tracker.store.stories import STAFF_EDIT_FIELDS
+from tracker.store.stories import untouched_by_staff
 from tracker.store.tables import (
     AuditRow,
     ClipRow,
@@ -55,11 +55,7 @@ class MaintenanceMixin(StoreBase):
         rejected_stories = select(col(ClipRow.story_id)).where(old_rejected, col(ClipRow.story_primary).is_(True),
                                                                 col(ClipRow.story_id).is_not(None))
         untouched_copy = and_(
-            col(ClipRow.story_id).in_(rejected_stories), col(ClipRow.status) == ClipStatus.NEW.value,
-            col(ClipRow.reviewed_at).is_(None), col(ClipRow.featured).is_(False), col(ClipRow.manual).is_(False),
-            # Every staff edit, tag or match correction moves a clip's version past its first.
-            col(ClipRow.version) == 1,
-            *(getattr(ClipRow, f).is_(None) for f in STAFF_EDIT_FIELDS),
+            col(ClipRow.story_id).in_(rejected_stories), untouched_by_staff(),
             col(ClipRow.first_seen_at) < cutoff, col(ClipRow.updated_at) < cutoff,
         )
         old_rejected = or_(old_rejected, untouched_copy)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, and_, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
@@ -25,6 +25,19 @@ def _delivery_view(row: NotifyDeliveryRow) -> DeliveryView:
         channel=row.channel, name=row.name, recipient=row.recipient, item_key=row.item_key, status=row.status,
         attempts=row.attempts, last_attempt_at=row.last_attempt_at, sent_at=row.sent_at, error=row.error,
     )
+
+
+def _still_owed() -> ColumnElement[bool]:
+    """A failed item still owed to its recipient: no send of the same digest or webhook has reached
+    that recipient since the item last failed. A later send left it out (the digest's filter no
+    longer keeps it, or it aged out): it is owed no more."""
+    sent = aliased(NotifyDeliveryRow)
+    last_sent = select(func.max(col(sent.sent_at))).where(
+        col(sent.channel) == col(NotifyDeliveryRow.channel), col(sent.name) == col(NotifyDeliveryRow.name),
+        col(sent.recipient) == col(NotifyDeliveryRow.recipient), col(sent.status) == SENT,
+    ).scalar_subquery()
+    return and_(col(NotifyDeliveryRow.status) == FAILED,
+                or_(last_sent.is_(None), col(NotifyDeliveryRow.last_attempt_at) >= last_sent))
 
 
 class NotifyMixin(StoreBase):
@@ -98,16 +111,10 @@ class NotifyMixin(StoreBase):
     def first_failed_at(self, channel: str, name: str, recipient: str) -> datetime | None:
         """The first attempt among the items still owed to this recipient after a failed send.
 
-        An item whose last attempt failed before a later send reached the recipient is owed no more:
-        that send left it out (the digest's filter no longer keeps it, or it aged out). Counting it
-        would stretch every later digest's look-back to the maximum, for good."""
-        sent = aliased(NotifyDeliveryRow)
-        last_sent = select(func.max(col(sent.sent_at))).where(
-            col(sent.channel) == channel, col(sent.name) == name, col(sent.recipient) == recipient,
-            col(sent.status) == SENT,
-        ).scalar_subquery()
-        owed = or_(last_sent.is_(None), col(NotifyDeliveryRow.last_attempt_at) >= last_sent)
-        return self._when(func.min(NotifyDeliveryRow.first_attempt_at), channel, name, recipient, FAILED, owed)
+        An item a later send left out is owed no more (_still_owed): counting it would stretch every
+        later digest's look-back to the maximum, for good."""
+        return self._when(func.min(NotifyDeliveryRow.first_attempt_at), channel, name, recipient, FAILED,
+                          _still_owed())
 
     def _when(self, aggregate: Any, channel: str, name: str, recipient: str, status: str,
               *conditions: ColumnElement[bool]) -> datetime | None:
@@ -136,3 +143,15 @@ class NotifyMixin(StoreBase):
         query = query.order_by(col(NotifyDeliveryRow.last_attempt_at).desc(), col(NotifyDeliveryRow.id).desc())
         with self.session() as s:
             return [_delivery_view(r) for r in s.execute(query.limit(limit)).scalars()]
+
+    def owed_failures(self, limit: int = 50) -> list[DeliveryView]:
+        """Failed items still owed (the next send retries them), the newest attempt first."""
+        query = select(NotifyDeliveryRow).where(_still_owed()).order_by(
+            col(NotifyDeliveryRow.last_attempt_at).desc(), col(NotifyDeliveryRow.id).desc())
+        with self.session() as s:
+            return [_delivery_view(r) for r in s.execute(query.limit(limit)).scalars()]
+
+    def count_owed_failures(self) -> int:
+        """How many failed items are still owed, all of them (the page lists only the newest)."""
+        with self.session() as s:
+            return int(s.execute(select(func.count()).select_from(NotifyDeliveryRow).where(_still_owed())).scalar_one())

@@ -10,8 +10,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, or_, select, tuple_, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select, tuple_, update
+from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
 from tracker.errors import NotFoundError
@@ -37,6 +37,31 @@ _BATCH = 500
 def staff_touched(row: ClipRow) -> bool:
     """Reviewed or edited by staff: such a copy is never silently put under another staff choice."""
     return row.status != ClipStatus.NEW.value or row.featured or any(getattr(row, f) is not None for f in STAFF_EDIT_FIELDS)
+
+
+def untouched_by_staff() -> ColumnElement[bool]:
+    """A clip nobody reviewed, edited, tagged, featured or corrected: every staff change moves its
+    version past the first."""
+    return and_(
+        col(ClipRow.status) == ClipStatus.NEW.value, col(ClipRow.reviewed_at).is_(None),
+        col(ClipRow.featured).is_(False), col(ClipRow.manual).is_(False), col(ClipRow.version) == 1,
+        *(getattr(ClipRow, f).is_(None) for f in STAFF_EDIT_FIELDS),
+    )
+
+
+def rejected_with_its_primary() -> ColumnElement[bool]:
+    """A copy nobody touched of a story whose primary staff rejected: rejected with it, though its own
+    status stays new (the queue shows a story by its primary, so staff never see the copy to reject)."""
+    primary = aliased(ClipRow)
+    return and_(untouched_by_staff(), exists().where(
+        col(primary.story_id) == col(ClipRow.story_id), col(primary.story_primary).is_(True),
+        col(primary.status) == ClipStatus.REJECTED.value,
+    ))
+
+
+def _counted() -> ColumnElement[bool]:
+    """The clips coverage counts: none staff rejected, on its own or with its story's primary."""
+    return and_(col(ClipRow.status) != ClipStatus.REJECTED.value, not_(rejected_with_its_primary()))
 
 
 def _targets(s: Session, clip_ids: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
@@ -324,13 +349,24 @@ class StoriesMixin(StoreBase):
             s.flush()
             return _outlet_record(row)
 
+    def rejected_with_their_primary(self, clip_ids: Sequence[str]) -> set[str]:
+        """Which of these clips are untouched copies of a story whose primary staff rejected: coverage
+        (Insights, reports) leaves them out as it leaves out the rejected clips."""
+        ids, found = list(clip_ids), set[str]()
+        with self.session() as s:
+            for i in range(0, len(ids), _BATCH):
+                found.update(s.execute(select(col(ClipRow.id)).where(
+                    col(ClipRow.id).in_(ids[i:i + _BATCH]), rejected_with_its_primary())).scalars())
+        return found
+
     def outlet_counts(self, since: datetime | None = None) -> dict[str, tuple[int, int]]:
-        """(clips, stories) per outlet domain, rejected clips left out."""
+        """(clips, stories) per outlet domain, rejected clips left out (the untouched copies of a rejected
+        story too)."""
         sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
         with self.session() as s:
             q = select(col(ClipRow.outlet_domain), func.count(), func.count(func.distinct(ClipRow.story_id))).where(
                 col(ClipRow.outlet_domain).is_not(None), col(ClipRow.outlet_domain) != "",
-                col(ClipRow.status) != ClipStatus.REJECTED.value,
+                _counted(),
             )
             if since is not None:
                 q = q.where(sort_at >= since)
@@ -338,14 +374,15 @@ class StoriesMixin(StoreBase):
 
     def coverage_rows(self, since: datetime | None = None) -> list[tuple[str, str, str, str, datetime, str, str]]:
         """(clip_id, story, kind, target_id, date, outlet domain, outlet name) per mention of a clip not
-        rejected: Insights count stories and outlets by identity. A clip not placed yet is its own story."""
+        rejected (nor an untouched copy of a rejected story): Insights count stories and outlets by
+        identity. A clip not placed yet is its own story."""
         sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
         with self.session() as s:
             q = select(col(MentionRow.clip_id), func.coalesce(ClipRow.story_id, ClipRow.id), col(MentionRow.kind),
                        col(MentionRow.target_id), sort_at, func.coalesce(ClipRow.outlet_domain, ""),
                        func.coalesce(ClipRow.outlet_display, ClipRow.outlet)).join(
                 ClipRow, col(ClipRow.id) == col(MentionRow.clip_id)
-            ).where(col(ClipRow.status) != ClipStatus.REJECTED.value, col(MentionRow.suppressed).is_(False))
+            ).where(_counted(), col(MentionRow.suppressed).is_(False))
             if since is not None:
                 q = q.where(sort_at >= since)
             out = []
@@ -384,4 +421,5 @@ def _outlet_record(r: OutletRow) -> OutletRecord:
                         tier=r.tier, edited_by=r.edited_by, edited_at=r.edited_at)
 
 
-__all__ = ["NAME_RANK", "STAFF_EDIT_FIELDS", "StoriesMixin", "staff_touched"]
+__all__ = ["NAME_RANK", "STAFF_EDIT_FIELDS", "StoriesMixin", "rejected_with_its_primary", "staff_touched",
+           "untouched_by_staff"]
