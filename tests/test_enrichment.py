@@ -844,6 +844,41 @@ def test_reading_the_article_keeps_staff_attachments_and_removals_as_rematch_doe
     article = Article(url=url, title="Hearing on rents", outlet="Paper", published_at=None, description="",
                       text="Kendra Brooks and Jamie Gauthier spoke. " * 10, image_url=None)
     # what the matcher found in the whole item: landau's exclude term is in the article
-    store.finish_article(task, article, [found["brooks"], found["gauthier"]], clock())
+    store.finish_article(task, article, [found["brooks"], found["gauthier"]], clock(), excluded=[("member", "landau")])
     clip = store.get_clip(item.clip_id)
     assert clip.member_ids == ("brooks", "orourke")
+
+
+def test_reading_the_article_keeps_what_another_feeds_text_found(feed_server: FeedServer, store: Store,
+                                                                 tmp_path: Path) -> None:
+    """The wire's summary names Brooks; the publisher's own feed, read later, names only the campaign,
+    and its page is a teaser naming nobody. The clip stays Brooks's: the article adds what
+    only it names and takes away only what its `exclude` terms rule out of the item's own text."""
+    base = feed_server.base_url
+
+    def feed(title: str, summary: str) -> bytes:
+        return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title><item>'
+                f"<title>Council votes Thursday</title><link>{base}/a/vote</link><description>{summary}</description>"
+                "<pubDate>Mon, 23 Nov 2026 10:00:00 GMT</pubDate></item></channel></rss>").encode()
+
+    feed_server.add("/a/vote", body=page("Council votes Thursday",
+                                         ["Subscribe to read more. The council will vote on rent control Thursday. "
+                                          + FILLER] + [FILLER] * 3), headers=HTML)
+    feed_server.add("/wire", body=feed("Wire", "Councilmember Kendra Brooks pushed the bill in Philadelphia."))
+    feed_server.add("/own", body=feed("Paper", "The Good Cause Eviction vote is Thursday."))
+    data: dict[str, Any] = {
+        "settings": {"allow_private_hosts": True, "timeout_s": 2, "enrich_per_cycle": 0},
+        "feeds": [{"url": feed_server.url("/wire"), "id": "wire"}],
+        "members": [{"id": "kendra-brooks", "name": "Kendra Brooks"}],
+        "campaigns": [{"id": "gce", "name": "Good Cause Eviction", "keywords": ["Good Cause Eviction"]}],
+    }
+    clock = FakeClock()
+    cycle(parse_config(data, str(tmp_path / "feeds.yml"), tmp_path), store, clock)  # no article read yet
+    assert [c.member_ids for c in store.all_clips()] == [("kendra-brooks",)]
+    data["settings"] = {"allow_private_hosts": True, "timeout_s": 2}
+    data["feeds"].append({"url": feed_server.url("/own"), "id": "own"})
+    clock.advance(hours=1)
+    report = cycle(parse_config(data, str(tmp_path / "feeds.yml"), tmp_path), store, clock)
+    assert report.articles is not None and report.articles.read == 1
+    (clip,) = store.all_clips()
+    assert (clip.member_ids, clip.campaign_ids) == (("kendra-brooks",), ("gce",))

@@ -56,6 +56,7 @@ from tracker.models import (
     MatchedEntry,
     MatchItem,
     Mention,
+    ParsedEntry,
     ResolverState,
 )
 from tracker.normalize import believable_date, with_publisher_url
@@ -373,6 +374,16 @@ def stories_step(store: Store, config: Config, clock: Clock) -> StoriesReport:
         return StoriesReport(error=f"placing stories failed: {type(exc).__name__}: {exc}")
 
 
+def excluded_by_article(matcher: Matcher, entry: ParsedEntry | None, with_article: Sequence[Mention]) -> list[tuple[str, str]]:
+    """Pure: what the item's feed text matched that the whole item, article included, does not: ruled
+    out by an `exclude` term only the article has ("Chris Evans visits Boston"; the page: "the Marvel star")."""
+    if entry is None:
+        return []
+    own = matcher.match(MatchItem(title=entry.title, summary=entry.summary, content=entry.content))
+    kept = {(m.kind, m.target_id) for m in with_article}
+    return sorted({(m.kind, m.target_id) for m in own} - kept)
+
+
 def _resolve_report(counts: Mapping[str, int], *, looked_up: int = 0, backing_off_until: datetime | None = None,
                     error: str | None = None) -> ResolveReport:
     return ResolveReport(resolved=counts["resolved"], merged=counts["merged"], failed=counts["failed"],
@@ -438,14 +449,17 @@ def _read_articles(store: Store, reader: ArticleReader, matcher: Matcher, tasks:
                 if article is None and reason is None:
                     continue  # stopped before reading: it waits for the next cycle
                 mentions: list[Mention] = []
+                excluded: list[tuple[str, str]] = []
                 if article is not None:
                     entry = task.entry
                     mentions = matcher.match(MatchItem(
                         title=entry.title if entry else article.title, summary=entry.summary if entry else "",
                         content=entry.content if entry else "", article=article.text,
                     ))
+                    excluded = excluded_by_article(matcher, entry, mentions)
                 try:
-                    counts[store.finish_article(task, article, mentions, clock(), reason=reason, transient=transient)] += 1
+                    counts[store.finish_article(task, article, mentions, clock(), reason=reason, transient=transient,
+                                                excluded=excluded)] += 1
                 except (StorageError, ValueError) as exc:  # ValueError: a driver refusing text (UnicodeEncodeError)
                     if article is None:
                         raise  # recording a failure failed: the database itself is in trouble

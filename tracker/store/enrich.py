@@ -17,7 +17,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -43,7 +43,14 @@ from tracker.normalize import (
 )
 from tracker.store.clips import ClipsMixin
 from tracker.store.resolve import DONE, FAILED, WAITING, ResolveMixin, known_resolution, moved_clip
-from tracker.store.tables import ClipRow, ClipSourceRow, EnrichmentRow, FeedRow, LinkResolutionRow
+from tracker.store.tables import (
+    ClipRow,
+    ClipSourceRow,
+    EnrichmentRow,
+    FeedRow,
+    LinkResolutionRow,
+    MentionRow,
+)
 from tracker.stories.outlets import outlet_domain
 
 DROPPED = "dropped"
@@ -187,10 +194,12 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
         return tasks
 
     def finish_article(self, task: EnrichTask, article: Article | None, mentions: Sequence[Mention], now: datetime,
-                       *, reason: str | None = None, transient: bool = False) -> ArticleResult:
+                       *, reason: str | None = None, transient: bool = False,
+                       excluded: Sequence[tuple[str, str]] = ()) -> ArticleResult:
         """Record one article read (article given) or not (reason given), and what it means for its item.
         A transient failure waits for a later cycle, up to MAX_ARTICLE_ATTEMPTS reads; only then (or at
-        once for a permanent one) is the item failed, and a search item kept unverified."""
+        once for a permanent one) is the item failed, and a search item kept unverified. `excluded`:
+        the (kind, target id) the item's feed text matched and its article, once read, excludes."""
         # The page's server wrote part of the reason (its status line): a NUL in it, which PostgreSQL
         # refuses, failed every cycle's article step with this item still first in line.
         reason = clean_text(reason) if reason else None
@@ -212,7 +221,7 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
                     return "failed"
                 row.state, row.reason = DONE, None
                 # Where the clip is now: the item's row is how its link finds the clip after a move.
-                row.clip_id = self._read_into(s, clip, article, mentions, now)
+                row.clip_id = self._read_into(s, clip, article, mentions, now, excluded)
                 return "read"
             entry = entry_from_json(row.entry) if row.entry else None
             if entry is None:
@@ -234,7 +243,8 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
             row.entry = None
             return "unverified"
 
-    def _read_into(self, s: Session, clip: ClipRow, article: Article, mentions: Sequence[Mention], now: datetime) -> str:
+    def _read_into(self, s: Session, clip: ClipRow, article: Article, mentions: Sequence[Mention], now: datetime,
+                   excluded: Sequence[tuple[str, str]]) -> str:
         """What the article adds to a clip; feed text and staff edits stay, blanks are filled. Returns
         the clip's id afterwards (it moves when the article gives its own address)."""
         clip.article = limit_text(article.text, MAX_ARTICLE_CHARS)
@@ -252,9 +262,15 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
             clip.published_at = believable_date(article.published_at, now)
         clip.unverified = False
         clip.updated_at = now
-        # The matcher saw the whole item, article and all, so `exclude` in the article wins over a
-        # feed-text match; staff's attachments and removals stay (the rule `tracker rematch` keeps).
-        self._replace_mentions(s, clip.id, mentions)
+        # The article adds what only it names; what other feeds' text found stays (this item's text is
+        # one feed's). A match of this item's own text that the article's `exclude` terms rule out goes,
+        # unless staff attached it (the rule `tracker rematch` keeps).
+        self._merge_mentions(s, clip.id, mentions)
+        for kind, target_id in excluded:
+            s.execute(delete(MentionRow).where(
+                col(MentionRow.clip_id) == clip.id, col(MentionRow.kind) == kind, col(MentionRow.target_id) == target_id,
+                col(MentionRow.manual).is_(False), col(MentionRow.field) != "search",
+            ))
         s.flush()
         address = article.canonical_url or article.url
         if canonical_url(address) != clip.canonical_url and fits_as_key(address):
@@ -284,7 +300,7 @@ class EnrichMixin(ClipsMixin, ResolveMixin):
             if row.search_for and article.outlet:
                 clip.outlet = article.outlet  # a search feed's own title is no outlet; the site's name is
         self._add_source(s, clip.id, row, entry, now)
-        return self._read_into(s, clip, article, mentions, now), created
+        return self._read_into(s, clip, article, mentions, now, ()), created
 
     def _unverified_clip(self, s: Session, row: EnrichmentRow, entry: ParsedEntry, task: EnrichTask, found_by: Mention,
                          now: datetime) -> str:
