@@ -279,3 +279,27 @@ def test_a_replaced_file_keeps_the_group_and_mode_the_sites_admin_gave_it(tmp_pa
     assert write_atomic(path, b"two")
     assert path.read_bytes() == b"two"
     assert (path.stat().st_gid, path.stat().st_mode & 0o7777) == (group, 0o640)
+
+
+def test_a_lock_file_another_user_made_or_a_folder_without_locks_never_stops_the_exports(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root ran `tracker clips approve` once and left a 0644 lock file; the service's exports failed for
+    good ("Permission denied"). A lock that cannot be had is no reason to leave the website stale."""
+    from tracker.export import exports_locked
+    from tracker.export.atomic import EXPORTS_LOCK_NAME
+
+    lock = tmp_path / EXPORTS_LOCK_NAME
+    lock.write_bytes(b"")
+    lock.chmod(0o444)  # not writable by anyone but root: read-only is all a lock needs
+    with exports_locked(tmp_path):
+        write_atomic(tmp_path / "news.json", b"{}")
+    import fcntl
+
+    def no_locks(fd: int, how: int) -> None:
+        raise OSError(37, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with exports_locked(tmp_path / "on-nfs"):
+        pass  # written without the lock, not a raw OSError
+    with exports_locked(tmp_path / "news.json" / "no-folder-here"):  # a file where the folder should be
+        pass

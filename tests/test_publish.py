@@ -475,3 +475,22 @@ def test_each_files_time_is_its_own_and_never_goes_back(store: Store, tmp_path: 
     assert after["nobody"] == "1970-01-01T00:00:00Z"
     rss_times = [email.utils.parsedate_to_datetime(s["rss"]) for s in (before, edited, after)]
     assert rss_times == sorted(rss_times) and rss_times[2] > rss_times[1]
+
+
+def test_a_first_export_folder_that_cannot_be_made_leaves_the_others_written(store: Store, tmp_path: Path) -> None:
+    """The lock lives in the first export's folder; one that cannot be made (a file in its place) must not
+    stop the other files, as each target failing on its own never did."""
+    import pytest
+
+    from tracker.errors import ExportError
+    from tracker.publish import regenerate_exports
+
+    (tmp_path / "afile").write_text("not a folder", encoding="utf-8")
+    config = parse_config({"settings": {"exports": [{"format": "json", "path": "afile/site.json"},
+                                                    {"format": "json", "path": "ok/all.json"}]}},
+                          str(tmp_path / "feeds.yml"), tmp_path)
+    clip = add(store, "a", "Kendra Brooks on rents")
+    store.set_status([clip], ClipStatus.APPROVED, "ana", NOW)
+    with pytest.raises(ExportError, match="afile"):
+        regenerate_exports(config, store)
+    assert [i["id"] for i in json.loads((tmp_path / "ok" / "all.json").read_text())["items"]] == [clip]

@@ -46,11 +46,11 @@ def test_a_cycle_whose_exports_cannot_be_written_fails_status_check_until_they_a
     assert report is not None and report.new_clips == 1 and report.export_error
     (run,) = store.recent_runs(1)
     assert run.outcome == "ok"  # the clips are stored: the cycle itself worked
-    assert run.error is not None and run.error.startswith(STEP_FAILED + "exports: cannot lock the exports in ")
+    assert run.error is not None and run.error.startswith(STEP_FAILED + "exports: export failed for ")
     assert str(tmp_path / "blocker") in run.error  # where the relative path resolved to
 
     code, output = _status(path, store, "--check")
-    assert code == 1 and "attention: the last ingest run: a step failed: exports: cannot lock the exports" in output
+    assert code == 1 and "attention: the last ingest run: a step failed: exports: export failed for" in output
     code, output = _status(path, store)
     assert code == 0 and "a step failed: exports:" in output  # the run's note in the table
 
@@ -70,8 +70,8 @@ def test_a_shared_cycle_whose_exports_cannot_be_written_says_so_on_its_run(
         report = run_worker(load_config(path), store, owner="worker-0")
         assert report is not None and report.closed_cycle and report.export_error
         (run,) = store.recent_runs(1)
-        assert run.error is not None and run.error.startswith(STEP_FAILED + "exports: cannot lock the exports in ")
-        assert "exports: cannot lock the exports" in (health_report(store, system_clock()).last_run_problem or "")
+        assert run.error is not None and run.error.startswith(STEP_FAILED + "exports: export failed for ")
+        assert "exports: export failed for" in (health_report(store, system_clock()).last_run_problem or "")
         assert _status(path, store, "--check")[0] == 1
     finally:
         store.close()

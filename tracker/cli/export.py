@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -37,7 +38,8 @@ def export(app: AppContext, fmt: str | None, out: Path | None, all_formats: bool
     from tracker.export import (
         Registry,
         SiteInfo,
-        export_clips,
+        exports_locked,
+        render_in_time,
         render_preview_page,
         select_for_export,
         write_atomic,
@@ -59,30 +61,36 @@ def export(app: AppContext, fmt: str | None, out: Path | None, all_formats: bool
     if member is not None and member not in {m.id for m in config.members}:
         raise NotFoundError(f"no member with id {member!r} in {app.config_path}")
     registry = Registry.from_config(config)
-    # As the automatic exports do: generated_at never goes back when the newest clip is taken down.
-    site = replace(SiteInfo.from_settings(config.settings), changed_at=app.store.last_unpublished_at())
-    clips = app.store.all_clips(ClipFilter(status=ClipStatus.APPROVED))
+    site = SiteInfo.from_settings(config.settings)
     feed_tags = {feed.id: feed.tags for feed in config.all_feeds()}  # `--tag pa`: clips of the pa feeds too
+    folder = out_dir if all_formats else (None if str(out) == "-" else out.parent if out else None)
     failures: list[str] = []
-    for f in formats:
-        if preview and f == "html":
-            chosen = select_for_export(clips, campaign=campaign, member=member, tag=tag, limit=limit,
-                                       feed_tags=feed_tags)
-            data = render_preview_page(chosen, registry, site).encode("utf-8")
-        else:
-            data = export_clips(f, clips, registry, campaign=campaign, member=member, tag=tag, limit=limit,
-                                site_title=site.title, site_url=site.url, changed_at=site.changed_at,
-                                feed_tags=feed_tags)
-        target = (out_dir / f"in-the-news.{_EXTENSIONS[f]}") if all_formats and out_dir else out
-        assert target is not None
-        if str(target) == "-":
-            sys.stdout.buffer.write(data)
-            continue
-        try:
-            changed = write_atomic(target, data)
-        except StorageError as exc:  # one file that cannot be written leaves the other formats to write
-            failures.append(str(exc))
-            continue
-        click.echo(f"{target}: {'written' if changed else 'unchanged'}", err=True)
+    # As the automatic exports do: read and write under the folder's lock, each file with its own time
+    # (never going back, unchanged clips leave the file untouched).
+    with exports_locked(folder) if folder is not None else contextlib.nullcontext():
+        site_floor = app.store.last_unpublished_at()
+        clips = app.store.all_clips(ClipFilter(status=ClipStatus.APPROVED))
+        chosen = select_for_export(clips, campaign=campaign, member=member, tag=tag, limit=limit, feed_tags=feed_tags)
+        for f in formats:
+            target = (out_dir / f"in-the-news.{_EXTENSIONS[f]}") if all_formats and out_dir else out
+            assert target is not None
+            to_stdout = str(target) == "-"
+            if preview and f == "html":
+                data = render_preview_page(chosen, registry, replace(site, changed_at=site_floor)).encode("utf-8")
+            else:
+                try:
+                    data = render_in_time(f, chosen, registry, site, None if to_stdout else target, site_floor)
+                except StorageError as exc:  # its old file cannot be read: the other formats still go
+                    failures.append(str(exc))
+                    continue
+            if to_stdout:
+                sys.stdout.buffer.write(data)
+                continue
+            try:
+                changed = write_atomic(target, data)
+            except StorageError as exc:  # one file that cannot be written leaves the other formats to write
+                failures.append(str(exc))
+                continue
+            click.echo(f"{target}: {'written' if changed else 'unchanged'}", err=True)
     if failures:
         raise StorageError("; ".join(failures))

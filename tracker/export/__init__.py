@@ -51,6 +51,7 @@ __all__ = [
     "render_card",
     "render_csv",
     "render_html",
+    "render_in_time",
     "render_json",
     "render_preview_page",
     "render_rss",
@@ -95,11 +96,11 @@ def export_clips(
     return render(fmt, chosen, registry, site_title=site_title, site_url=site_url, changed_at=changed_at)
 
 
-def _render_in_time(fmt: str, chosen: Sequence[ClipView], registry: Registry, site: SiteInfo, path: Path,
-                    site_floor: datetime | None) -> bytes:
+def render_in_time(fmt: str, chosen: Sequence[ClipView], registry: Registry, site: SiteInfo, path: Path | None,
+                   site_floor: datetime | None) -> bytes:
     """The file's new bytes, with a time of its own (tracker.export.stamp): the same clips as the file
     on disk give its very bytes back (left untouched, its time kept); changed ones a later time."""
-    previous = _read_if_there(path)
+    previous = _read_if_there(path) if path is not None else None  # None: standard output, no file
     old = stamp_of(fmt, previous) if previous is not None else None
     if old is not None:
         same = render(fmt, chosen, registry, site_title=site.title, site_url=site.url, changed_at=old)
@@ -145,7 +146,7 @@ def write_exports(
             chosen = select_for_export(all_clips, campaign=target.campaign, member=target.member, tag=target.tag,
                                        limit=target.limit, feed_tags=feed_tags)
             site = SiteInfo(title=site_title, url=site_url)
-            data = _render_in_time(target.format, chosen, registry, site, path, changed_at)
+            data = render_in_time(target.format, chosen, registry, site, path, changed_at)
             results.append((str(path), write_atomic(path, data)))
         except TrackerError as exc:
             failures.append(f"{path}: {exc}")

@@ -76,13 +76,16 @@ EXPORTS_LOCK_WAIT_S = 300.0
 @contextlib.contextmanager
 def exports_locked(directory: Path, *, wait_s: float = EXPORTS_LOCK_WAIT_S) -> Iterator[None]:
     """One regeneration of the website's files at a time, across processes (the hourly ingest, each
-    dashboard). Each reads the approved clips and writes its files under this lock, so a writer that
-    read before a takedown can never finish after the one that read after it and put the clip back."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(directory / EXPORTS_LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise StorageError(f"cannot lock the exports in {directory}: {exc.strerror or exc}") from exc
+    dashboard, `tracker export`). Each reads the approved clips and writes its files under this lock,
+    so a writer that read before a takedown can never finish after the one that read after it.
+
+    A lock that cannot be had (a folder that cannot be made, a filesystem without locks) is no reason
+    to leave the website stale: the files are written without it, each target failing on its own.
+    """
+    fd = _open_lock(directory / EXPORTS_LOCK_NAME)
+    if fd is None:
+        yield
+        return
     try:
         deadline = time.monotonic() + wait_s
         while True:
@@ -94,9 +97,24 @@ def exports_locked(directory: Path, *, wait_s: float = EXPORTS_LOCK_WAIT_S) -> I
                     raise StorageError(f"another export has been writing {directory} for over "
                                        f"{wait_s:.0f} s; try again when it has finished") from None
                 time.sleep(0.05)
+            except OSError:  # no locks on this filesystem (NFS without lockd, some FUSE mounts)
+                break
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def _open_lock(path: Path) -> int | None:
+    # Read-only: flock needs no write access, so a lock file another user made (root running
+    # `tracker clips approve` once) still serves. 0o666: the umask decides, as for the exports.
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    for flags in (os.O_RDONLY | os.O_CREAT, os.O_RDONLY):
+        try:
+            return os.open(path, flags, 0o666)
+        except OSError:
+            continue
+    return None
 
 
 def _remove_abandoned(path: Path) -> None:
