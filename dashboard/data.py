@@ -263,8 +263,18 @@ def account_stamp(user: str) -> str | None:
 
 def actor(user: str) -> Actor:
     """Who every write below acts as: the user with their role, looked up afresh on each write, so a
-    role taken away applies at once. Someone with no role acts as a viewer: refused every change."""
+    role taken away applies at once. Someone with no role acts as a viewer: refused every change, and
+    so is a local session whose password was changed since it signed in (a button's callback runs
+    before app.py could sign it out)."""
+    if _signed_in_before_a_reset(user):
+        return Actor(user, Role.VIEWER)
     return Actor(user, role_of(user) or Role.VIEWER)
+
+
+def _signed_in_before_a_reset(user: str) -> bool:
+    if demo_mode() or oidc_configured() or st.session_state.get(Key.USER) != user:
+        return False
+    return st.session_state.get(Key.USER_STAMP) != account_stamp(user)
 
 
 def may(user: str, permission: Permission) -> bool:

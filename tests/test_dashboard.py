@@ -662,3 +662,20 @@ def test_sign_in_page_explains_how_to_create_a_user(env: Store, monkeypatch: pyt
 def test_seeded_dates_are_recent(env: Store) -> None:
     newest = env.list_clips(limit=1).clips[0].published_at
     assert isinstance(newest, datetime) and NOW - newest < timedelta(days=1)
+
+
+def test_a_click_in_a_session_whose_password_was_reset_is_refused(env: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A button's callback runs before app.py's sign-out check: the old session's next click must be
+    refused by the data layer, not approved with the account's role."""
+    monkeypatch.delenv("TRACKER_DEMO")
+    users = UsersFile()
+    users.add("maria", "correct horse battery", role=Role.EDITOR)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.text_input(key=Key.LOGIN_USERNAME).input("maria")
+    at.text_input(key=Key.LOGIN_PASSWORD).input("correct horse battery")
+    at.button(key=Key.LOGIN_SUBMIT).click().run()
+    first = queue_ids(at)[0]
+    users.add("maria", "another horse battery", replace=True)
+    at.button(key=f"{Key.Q_APPROVE}{first}").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert env.get_clip(first).status is ClipStatus.NEW
