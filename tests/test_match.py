@@ -221,6 +221,27 @@ def test_a_name_with_a_suffix_still_needs_the_whole_name(text: str) -> None:
     check(JONES, text, False)
 
 
+def test_a_suffix_tells_people_apart() -> None:
+    """Found by review: the name without its suffix matched Curtis Jones Sr. for Jr.; an alias with a
+    suffix (how staff tell two Joneses apart) lost it; and a suffix after anyone's surname counted."""
+    jr = MemberConfig(id="jr", name="Curtis Jones Jr.", jurisdiction="Philadelphia")
+    sr = MemberConfig(id="sr", name="Curtis Jones Sr.", jurisdiction="Philadelphia")
+    alone = compile_matcher([jr], [])
+    assert members_of(alone, "Curtis Jones said") == ("jr",)
+    assert members_of(alone, "Curtis Jones Sr., his father, said") == ()
+    assert members_of(alone, "Curtis Jones, Sr. said") == ()
+    both = compile_matcher([jr, sr], [])
+    assert members_of(both, "Curtis Jones Jr. said") == ("jr",)
+    assert members_of(both, "Curtis Jones Sr. said") == ("sr",)
+    assert members_of(both, "Curtis Jones said") == ()  # which one: neither
+    aliased = compile_matcher([MemberConfig(id="jr", name="Curtis Jones Jr.", jurisdiction="Philadelphia",
+                                            aliases=("Councilmember Jones Jr.",))], [])
+    assert members_of(aliased, "Councilmember Jones of Dallas said") == ()
+    derek = compile_matcher([MemberConfig(id="derek", name="Derek Jones", jurisdiction="Philadelphia")], [])
+    assert members_of(derek, "Councilmember Jones Jr. of Philadelphia said") == ()
+    assert members_of(derek, "Councilmember Jones of Philadelphia said") == ("derek",)
+
+
 # ------------------------------------------------------------------ members: title + surname
 
 PHILLY = (Term("Philadelphia"),)

@@ -36,6 +36,7 @@ from tracker.match.names import (
     name_variants,
     surname_of,
     title_forms,
+    without_suffix,
 )
 from tracker.match.text import SKELETON, normalize_text, skeleton_core
 from tracker.models import CampaignConfig, MemberConfig, Term
@@ -67,11 +68,11 @@ _NEVER_FOUND = frozenset((-1,))  # no pattern has id -1
 
 class _Builder:
     def __init__(self) -> None:
-        self.patterns: dict[tuple[str, str, int, bool], Pattern] = {}
+        self.patterns: dict[tuple[str, str, int, bool, bool], Pattern] = {}
         self.keys: dict[str, _KeyInfo] = {}
 
     def pattern(
-        self, text: str, *, match_case: bool = False, prefix: bool = False, bill: bool = False
+        self, text: str, *, match_case: bool = False, prefix: bool = False, bill: bool = False, bare: bool = False,
     ) -> int | None:
         """Pattern id for a term (shared by equal terms); None if it has no word characters,
         since such a term cannot be matched as a whole word."""
@@ -81,7 +82,7 @@ class _Builder:
             return None
         mode = CASED if match_case else PREFIX if prefix else EXACT
         cased = normalize_text(text, fold_case=False) if match_case else ""
-        pat = self.patterns.get((norm, cased, mode, bill))
+        pat = self.patterns.get((norm, cased, mode, bill, bare))
         if pat is None:
             lead = len(norm) - len(norm.translate(SKELETON).lstrip(" "))
             pat = Pattern(
@@ -94,8 +95,9 @@ class _Builder:
                 check_right=norm[-1].isalnum(),
                 glue="'." if bill else "'",
                 number=bill,
+                bare=bare,
             )
-            self.patterns[(norm, cased, mode, bill)] = pat
+            self.patterns[(norm, cased, mode, bill, bare)] = pat
             key = " " + core if prefix else " " + core + " "
             self.keys.setdefault(key, _KeyInfo()).patterns.append(pat)
         return pat.id
@@ -171,12 +173,16 @@ def compile_matcher(
     own_titles: list[tuple[frozenset[str], frozenset[str]]] = []
     shared = _shared_surnames(members)
 
+    bare_names = _bare_names(members)
     for midx, m in enumerate(members):
         for text in (m.name, *m.aliases):
             for spelling in name_variants(text):
                 _add(name_index, b.pattern(spelling), midx, text)
         for spelling in name_variants(m.name):
             b.initial(spelling, midx)
+        if midx in bare_names:
+            _add(name_index, b.pattern(bare_names[midx], bare=True), midx, m.name)
+            b.initial(bare_names[midx], midx)
         require = b.terms(m.require_any)
         member_targets.append(Target("member", m.id, require, b.terms(m.exclude)))
         surname = surname_of(m.name) if m.surname_mentions else ""
@@ -242,6 +248,16 @@ def compile_matcher(
         titles=titles,
         surname_rules=surname_rules,
     )
+
+
+def _bare_names(members: Sequence[MemberConfig]) -> dict[int, str]:
+    """A name with a suffix, as news often prints it, without ("Curtis Jones" for Curtis Jones Jr.):
+    only the name (an alias keeps its suffix: "Councilmember Jones Jr." tells two Joneses apart), and
+    only when no other member's name is the same without theirs (Jr. and Sr. both members: neither)."""
+    written = [normalize_text(without_suffix(m.name) or m.name) for m in members]
+    counts = Counter(written)
+    return {midx: bare for midx, m in enumerate(members)
+            if (bare := without_suffix(m.name)) is not None and counts[written[midx]] == 1}
 
 
 def _shared_surnames(members: Sequence[MemberConfig]) -> set[int]:

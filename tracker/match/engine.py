@@ -19,7 +19,14 @@ from typing import Any
 
 import ahocorasick
 
-from tracker.match.names import LIST_WORDS, NAME_SUFFIXES, OPENERS, TITLE_SURNAME, TitleIndex
+from tracker.match.names import (
+    LIST_WORDS,
+    NAME_SUFFIXES,
+    OPENERS,
+    TITLE_SURNAME,
+    TitleIndex,
+    without_suffix,
+)
 from tracker.match.text import (
     FOLD,
     KEEP_CASE,
@@ -81,6 +88,9 @@ class Pattern:
     glue: str = "'"
     # A bill number: "AB 5" is not the start of "AB 5,000 workers" or "AB 5.2 million".
     number: bool = False
+    # A name written without its suffix ("Curtis Jones" for Curtis Jones Jr.): not when a suffix
+    # follows, which is someone else's ("Curtis Jones Sr.").
+    bare: bool = False
 
 
 # A first name's middle-initial variants: (first name, ((rest of the name, member), ...)).
@@ -193,6 +203,9 @@ class Matcher:
         self._campaigns = campaigns
         self._titles = titles
         self._surname_rules = surname_rules or {}
+        # Members whose name ends in a suffix: after their surname "Jr." is part of the name, not a
+        # first name that ends it ("Councilmember Jones Jr. said"); after anyone else's it is not theirs.
+        self._suffixed = frozenset(i for i, name in enumerate(member_names) if without_suffix(name) is not None)
 
     # pyahocorasick (2.3.1) leaks the whole dump on every pickle of an Automaton (its issue #219,
     # fix unreleased): sending the matcher to the parse processes every cycle grew the scheduler
@@ -292,7 +305,7 @@ class Matcher:
             # News capitalises a title before a name ("Judge Brooks", not "to judge Brooks"),
             # and a surname followed by another name is a first name ("Director James Comey").
             view = capitals_view(raw)
-            title_hits = [h for h in title_hits if _as_printed(view, h)]
+            title_hits = [h for h in title_hits if _as_printed(view, h, self._suffixed)]
         if not triggered and not initial_hits and not title_hits:
             return None  # only context terms (a place name, say): nothing can match
         for core, patterns in context_hits:
@@ -469,12 +482,21 @@ def _verify(
             continue
         if pat.number and _number_goes_on(text, stop):
             continue
+        if pat.bare and _suffix_follows(text, stop):
+            continue
         triggered = triggered or pat.trigger
         if pat.mode == CASED:
             cased.append((pat, start, stop))
         else:
             occurrences.setdefault(pat.id, []).append((start, stop))
     return triggered
+
+
+def _suffix_follows(text: str, stop: int) -> bool:
+    """Does a name ending at `stop` go on with a suffix ("curtis jones sr.", "curtis jones, jr")?"""
+    rest = text[stop : stop + 8].lstrip(", ")
+    word = rest.split(" ", 1)[0].rstrip(".,;:")
+    return rest[:1] != "" and word in NAME_SUFFIXES and text[stop : stop + 1] in (" ", ",")
 
 
 def _number_goes_on(text: str, stop: int) -> bool:
@@ -566,20 +588,20 @@ def _title_forms_at(
             out.append((form, title_start, start, stop, midxs))
 
 
-def _as_printed(view: str, hit: _TitleHit) -> bool:
+def _as_printed(view: str, hit: _TitleHit, suffixed: frozenset[int] = frozenset()) -> bool:
     """Does the text read like a title before this surname, as news prints one? The title
     starts with a capital, the surname has one (and so has every name in a list), and the
     surname is not a first name: "Director James Comey said" is not about Letitia James."""
-    form, title_start, start, stop, _midxs = hit
+    form, title_start, start, stop, midxs = hit
     if not view[title_start].isupper() or view[start:stop].islower():
         return False
     between = view[title_start + len(form) : start].replace(",", " ").split()
     if not all(w.lower() in LIST_WORDS or not w.islower() for w in between):
         return False
-    return not _first_name_here(view, stop)
+    return not _first_name_here(view, stop, suffix_is_name=not suffixed.isdisjoint(midxs))
 
 
-def _first_name_here(view: str, stop: int) -> bool:
+def _first_name_here(view: str, stop: int, *, suffix_is_name: bool = False) -> bool:
     """Is the word ending at `stop` a first name, being followed by a capitalised word that
     ends the name ("James Comey said", "James Comey.")? Not if that word is a day or month
     ("Mayor Bass Tuesday said"), nor in a run of capitalised words (a headline in title
@@ -592,8 +614,8 @@ def _first_name_here(view: str, stop: int) -> bool:
     name = word.split(SEP, 1)[0].rstrip(".,;:!?)\"'")
     if not name[:1].isupper() or not name.replace("'", "").replace("-", "").isalpha():
         return False
-    if name.lower() in NAME_SUFFIXES:  # "Councilmember Jones Jr. said"
-        return False
+    if name.lower() in NAME_SUFFIXES:  # "Councilmember Jones Jr. said": his, if his name has one
+        return not suffix_is_name
     if name.lower().rstrip(".") in _CALENDAR:
         return False
     if name != word:  # punctuation or a field break right after it: the name ends there

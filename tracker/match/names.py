@@ -26,6 +26,7 @@ __all__ = [
     "name_variants",
     "surname_of",
     "title_forms",
+    "without_suffix",
 ]
 
 # What Mention.term says when this rule made the match (explain output, the dashboard).
@@ -133,16 +134,24 @@ def surname_of(name: str) -> str:
     return surname
 
 
-def name_variants(name: str) -> tuple[str, ...]:
-    """The ways news prints a configured name: as written, and for a name ending in a suffix
-    ("Curtis Jones Jr.") with the suffix's period or without, after a comma, or left out."""
+def without_suffix(name: str) -> str | None:
+    """A configured name ending in a suffix ("Curtis Jones Jr.") without it ("Curtis Jones"); None
+    for a name with none (or too short to have one: "Prince Jr." is its own name)."""
     words = name.split()
     if len(words) < 3 or normalize_text(words[-1]).rstrip(".") not in NAME_SUFFIXES:
+        return None
+    return " ".join(words[:-1]).rstrip(",")
+
+
+def name_variants(name: str) -> tuple[str, ...]:
+    """The ways news prints a configured name with its suffix: as written, and with the suffix's
+    period or without, after a comma or not ("Curtis Jones Jr", "Curtis Jones, Jr.")."""
+    base = without_suffix(name)
+    if base is None:
         return (name,)
-    base = " ".join(words[:-1]).rstrip(",")
-    suffix = words[-1].rstrip(".")
+    suffix = name.split()[-1].rstrip(".")
     spellings = (f"{base}{comma} {suffix}{dot}" for comma in ("", ",") for dot in ("", "."))
-    return tuple(dict.fromkeys((name, *spellings, base)))
+    return tuple(dict.fromkeys((name, *spellings)))
 
 
 _PLACE_PREFIX = re.compile(r"^(?:city|town|village|borough|township|county) of ", re.IGNORECASE)
