@@ -494,6 +494,19 @@ def test_insights_count_only_the_members_feeds_yml_lists_now(env: Store) -> None
     assert any("No members are listed" in i.value for i in at.info)
 
 
+def test_insights_clip_count_leaves_out_a_rejected_storys_copies_as_its_stories_do(env: Store) -> None:
+    """The Stories metric's help counted clips as all less rejected, so a rejected story's untouched
+    copies (left out of every chart) were still counted there."""
+    from tracker.syndication import place_new_clips
+
+    place_new_clips(env, None, DASHBOARD_NOW, limit=10**9)  # the seed's wire copies become stories
+    kept = [c.id for c in env.all_clips() if c.status is not ClipStatus.REJECTED]
+    left_out = env.rejected_with_their_primary(kept)
+    assert left_out  # the seed has stories whose primary staff rejected
+    shown = next(m for m in run_app("pages/insights.py").metric if m.label == "Stories (not rejected)").help
+    assert int(str(shown).split(" clips")[0].replace(",", "")) == len(kept) - len(left_out)
+
+
 def metric_text(at: AppTest, label: str) -> str:
     return str(next(m.value for m in at.metric if m.label == label))
 
