@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tracker.config import parse_config
-from tracker.models import ClipStatus, Config, MatchedEntry, Mention, ParsedEntry
+from tracker.models import ClipStatus, Config, MatchedEntry, Mention, ParsedEntry, StoryPlacement
 from tracker.normalize import canonical_url, clip_id_for
 from tracker.store import Store
 
@@ -58,6 +58,14 @@ def add_clip(store: Store, slug: str, at: datetime, *, members: Sequence[str] = 
     return clip_id
 
 
+def add_story(store: Store, slug: str, at: datetime, **clip: Any) -> str:
+    """A clip as a cycle leaves it once its stories step ran: placed, here as a story of its own
+    (a digest holds back a fresh clip not placed yet)."""
+    clip_id = add_clip(store, slug, at, **clip)
+    store.place_clips([StoryPlacement(clip_id, clip_id, "news.example.org", new_story=True)], at)
+    return clip_id
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -91,9 +99,9 @@ class _Handler:
 
 
 @contextmanager
-def smtp_server(port: int | None = None, *, auth: bool = False) -> Iterator[Inbox]:
+def smtp_server(port: int | None = None, *, auth: bool = False, smtputf8: bool = True) -> Iterator[Inbox]:
     """A real SMTP server (aiosmtpd) on 127.0.0.1; with `auth`, it requires a sign-in (over plain text:
-    tests only) and records the credentials it was given."""
+    tests only) and records the credentials it was given; without `smtputf8`, it takes ASCII addresses only."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
@@ -104,6 +112,7 @@ def smtp_server(port: int | None = None, *, auth: bool = False) -> Iterator[Inbo
         return AuthResult(success=True)
 
     kwargs: dict[str, Any] = {"authenticator": authenticator, "auth_required": True, "auth_require_tls": False} if auth else {}
+    kwargs["enable_SMTPUTF8"] = smtputf8
     controller = Controller(_Handler(inbox), hostname="127.0.0.1", port=inbox.port, **kwargs)
     controller.start()
     try:

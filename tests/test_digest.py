@@ -16,6 +16,7 @@ from tests.fakes import NOW, FakeClock
 from tests.notifykit import (
     DASHBOARD,
     add_clip,
+    add_story,
     config_data,
     free_port,
     make_config,
@@ -27,6 +28,7 @@ from tracker.errors import ConfigError, NotFoundError
 from tracker.ingest.scheduler import CycleScheduler, ScheduleOptions
 from tracker.models import ClipStatus, Config, StoryPlacement
 from tracker.notify import send_digest
+from tracker.notify.digest import STORE_LAG
 from tracker.notify.smtp import smtp_credentials
 from tracker.store import Store
 
@@ -38,11 +40,11 @@ MORNING = {"name": "morning", "recipients": [A, B], "schedule": "0 7 * * mon-fri
 def seed(store: Store) -> dict[str, str]:
     at = NOW - timedelta(hours=3)
     return {
-        "both": add_clip(store, "both", at, members=["kendra-brooks"], campaigns=["good-cause"], title="Council passes eviction bill"),
-        "member": add_clip(store, "member", at - timedelta(minutes=5), members=["kendra-brooks"], outlet="WHYY",
+        "both": add_story(store, "both", at, members=["kendra-brooks"], campaigns=["good-cause"], title="Council passes eviction bill"),
+        "member": add_story(store, "member", at - timedelta(minutes=5), members=["kendra-brooks"], outlet="WHYY",
                            title="Brooks opens a library", status=ClipStatus.APPROVED),
-        "other": add_clip(store, "other", at, members=["rui-sun"], campaigns=["fair-fares"], title="Sun on fares"),
-        "rejected": add_clip(store, "rejected", at, members=["kendra-brooks"], title="Not her at all",
+        "other": add_story(store, "other", at, members=["rui-sun"], campaigns=["fair-fares"], title="Sun on fares"),
+        "rejected": add_story(store, "rejected", at, members=["kendra-brooks"], title="Not her at all",
                              status=ClipStatus.REJECTED),
     }
 
@@ -90,7 +92,7 @@ def test_digest_reaches_each_recipient_once_grouped_with_links(store: Store) -> 
         assert [r.sent for r in again.results] == [False, False] and len(inbox.messages) == 2
 
         # A story found later is the only one in the next digest.
-        new = add_clip(store, "later", NOW + timedelta(hours=2), campaigns=["good-cause"], title="Later story")
+        new = add_story(store, "later", NOW + timedelta(hours=2), campaigns=["good-cause"], title="Later story")
         send_digest(config, store, "morning", NOW + timedelta(days=1))
         assert len(inbox.messages) == 4
         later_text, _ = parts(inbox.to(B)[-1])
@@ -126,17 +128,17 @@ def test_a_failure_a_later_digest_left_behind_does_not_widen_the_next_ones(store
     reached her. Two days later staff add Rui Sun to the digest: Ana gets the same stories as Ben,
     who joins then, not a week of Sun's coverage (the failed row no longer stretches her look-back)."""
     day = timedelta(days=1)
-    add_clip(store, "dropped", NOW - timedelta(hours=3), members=["kendra-brooks"], title="Mistaken match")
+    add_story(store, "dropped", NOW - timedelta(hours=3), members=["kendra-brooks"], title="Mistaken match")
     port = free_port()
     only_ana = {**MORNING, "recipients": [A], "filter": {"members": ["kendra-brooks"]}}
     assert [r.sent for r in send_digest(make_config(smtp_notify(port, [only_ana])), store, "morning", NOW).results] == [False]
     store.set_status([store.all_clips()[0].id], ClipStatus.REJECTED, "tester", NOW + timedelta(hours=1))
-    add_clip(store, "fares", NOW + timedelta(hours=12), members=["rui-sun"], title="Sun on fares")
-    add_clip(store, "library", NOW + timedelta(hours=20), members=["kendra-brooks"], title="Brooks opens a library")
+    add_story(store, "fares", NOW + timedelta(hours=12), members=["rui-sun"], title="Sun on fares")
+    add_story(store, "library", NOW + timedelta(hours=20), members=["kendra-brooks"], title="Brooks opens a library")
     with smtp_server(port) as inbox:
         assert [r.stories for r in send_digest(make_config(smtp_notify(port, [only_ana])), store, "morning",
                                                NOW + day).results] == [1]
-        add_clip(store, "budget", NOW + 3 * day - timedelta(hours=2), members=["rui-sun"], title="Sun on the budget")
+        add_story(store, "budget", NOW + 3 * day - timedelta(hours=2), members=["rui-sun"], title="Sun on the budget")
         both = {**MORNING, "recipients": [A, B], "filter": {"members": ["kendra-brooks", "rui-sun"]}}
         result = send_digest(make_config(smtp_notify(port, [both])), store, "morning", NOW + 3 * day)
         assert [r.stories for r in result.results] == [1, 1]
@@ -145,12 +147,14 @@ def test_a_failure_a_later_digest_left_behind_does_not_widen_the_next_ones(store
 
 
 def test_a_copy_sent_before_the_stories_step_placed_it_is_not_sent_again_as_its_story(store: Store) -> None:
-    # The wire story ran days ago; today's copy arrives and a digest goes out before the stories
-    # step runs, so the copy goes out as a story of its own. Then the step places the copy in the
-    # wire story, and staff approve it (a change the next digest looks at): it must not go again.
-    wire = add_clip(store, "wire", NOW - timedelta(days=5), members=["kendra-brooks"], title="Brooks bill advances")
-    store.place_clips([StoryPlacement(wire, wire, "news.example.org", new_story=True)], NOW - timedelta(days=5))
-    copy = add_clip(store, "copy", NOW - timedelta(hours=1), members=["kendra-brooks"], title="Brooks bill advances")
+    # The wire story ran days ago; this morning's copy arrives, but its cycle's stories step fails,
+    # so the digest goes out with the copy unplaced: a digest holds back only a copy first seen within
+    # STORE_LAG (placing normally comes minutes later), so this older one goes as a story of its own.
+    # Then the step places the copy in the wire story, and staff approve it (a change the next digest
+    # looks at): it must not go again.
+    wire = add_story(store, "wire", NOW - timedelta(days=5), members=["kendra-brooks"], title="Brooks bill advances")
+    copy = add_clip(store, "copy", NOW - STORE_LAG - timedelta(hours=1), members=["kendra-brooks"],
+                    title="Brooks bill advances")
     with smtp_server() as inbox:
         config = make_config(smtp_notify(inbox.port, [{**MORNING, "recipients": [A]}]))
         assert [r.stories for r in send_digest(config, store, "morning", NOW).results] == [1]
@@ -178,9 +182,9 @@ def test_a_clip_committed_after_a_digest_but_first_seen_before_it_is_in_the_next
     # 07:00 digest could not see it, and the next one looks back past its own last send.
     with smtp_server() as inbox:
         config = make_config(smtp_notify(inbox.port, [{**MORNING, "recipients": [A]}]))
-        early = add_clip(store, "early", NOW - timedelta(hours=2), members=["kendra-brooks"], title="Committed early")
+        early = add_story(store, "early", NOW - timedelta(hours=2), members=["kendra-brooks"], title="Committed early")
         assert [r.stories for r in send_digest(config, store, "morning", NOW).results] == [1]
-        late = add_clip(store, "late", NOW - timedelta(minutes=10), members=["kendra-brooks"], title="Committed late")
+        late = add_story(store, "late", NOW - timedelta(minutes=10), members=["kendra-brooks"], title="Committed late")
         result = send_digest(config, store, "morning", NOW + timedelta(days=1))
         assert [r.stories for r in result.results] == [1]
         assert "Committed late" in parts(inbox.messages[-1][2])[0]

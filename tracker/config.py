@@ -944,6 +944,15 @@ def _notify_name(ctx: _Ctx, where: str, raw: Any) -> str:
     return name
 
 
+def _subject(ctx: _Ctx, where: str, raw: Any) -> str:
+    """A digest's subject line: one line (a header cannot hold a line break; YAML's `>` with a blank
+    line makes one)."""
+    subject = _as_str(ctx, where, raw)
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in subject):
+        raise ctx.fail(where, "must be one line, without line breaks, tabs or other control characters")
+    return subject
+
+
 def parse_notify(ctx: _Ctx, raw: Any, members: Iterable[MemberConfig],
                  campaigns: Iterable[CampaignConfig]) -> NotifyConfig:
     if raw is None:
@@ -970,7 +979,7 @@ def parse_notify(ctx: _Ctx, raw: Any, members: Iterable[MemberConfig],
         digests.append(DigestConfig(
             name=name, recipients=recipients, schedule=schedule, timezone=timezone,
             filter=_notify_filter(ctx, f"{where}.filter", dm.get("filter"), member_ids, campaign_ids, chapters),
-            subject=_as_str(ctx, f"{where}.subject", dm.get("subject")), send_empty=send_empty,
+            subject=_subject(ctx, f"{where}.subject", dm.get("subject")), send_empty=send_empty,
         ))
     _unique(ctx, "notify.digests", digests, lambda d: d.name)
     if digests and smtp is None:

@@ -7,6 +7,7 @@ failed send is recorded and owed to the next run. Nothing here raises for one re
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,17 +23,23 @@ from tracker.export.sanitize import clean_text, human_date, safe_http_url
 from tracker.models import Config, DigestConfig, NotifyFilter, SmtpConfig
 from tracker.notify.select import keeps, section_of
 from tracker.notify.smtp import send_message, smtp_credentials
-from tracker.notify.stories import Story, changed_stories, undelivered
+from tracker.notify.stories import Story, changed_stories, settled, undelivered
 from tracker.store import Store
 
+log = logging.getLogger("tracker.notify")
+
 CHANNEL = "digest"
-# A recipient never sent a digest gets the last day; one whose sends kept failing, at most a week.
+# A recipient never sent a digest gets the last day.
 FIRST_LOOKBACK = timedelta(days=1)
 # A clip's first-seen time is when its ingest cycle started; a long cycle commits its last feeds
 # later. A digest sent in between must still find those clips next time, so each digest looks back
 # this much before the last one; the delivery log keeps the overlap from sending anything twice.
 STORE_LAG = timedelta(hours=6)
+# How far back a webhook retries its failed alerts (reach_back_for_failures).
 MAX_LOOKBACK = timedelta(days=7)
+# How far back a digest ever looks: a weekly digest after a failed Monday (two weeks and the overlap),
+# but not months of backlog from a digest switched off for months.
+MAX_DIGEST_LOOKBACK = timedelta(days=15)
 NO_CAMPAIGN = "Other coverage"
 
 Transport = Callable[[SmtpConfig, EmailMessage], None]
@@ -201,26 +208,76 @@ def build_message(smtp: SmtpConfig, recipient: str, content: DigestContent, now:
 def reach_back_for_failures(store: Store, channel: str, name: str, recipient: str, since: datetime,
                             now: datetime) -> datetime:
     """`since`, moved back to a day before the first failed send still owed to this recipient
-    (a digest's or a webhook's), and never more than MAX_LOOKBACK back."""
+    (a webhook's alerts), and never more than MAX_LOOKBACK back."""
     failed = store.first_failed_at(channel, name, recipient)
     if failed is not None:
         since = min(since, failed - FIRST_LOOKBACK)
     return max(now - MAX_LOOKBACK, since)
 
 
+def digest_since(last_sent: datetime | None, first_failed: datetime | None, now: datetime) -> datetime:
+    """Pure: where a recipient's digest starts looking: STORE_LAG before their last digest, and back
+    to what a failed send still owed to them covered (it started at most a day before it, or at the
+    digest before it); never more than MAX_DIGEST_LOOKBACK before now."""
+    # Measured from the sends, not from now: a weekly digest's last send is a week old.
+    starts = [last_sent - STORE_LAG] if last_sent is not None else []
+    if first_failed is not None:
+        starts.append(first_failed - FIRST_LOOKBACK)
+    return max(min(starts, default=now - FIRST_LOOKBACK), now - MAX_DIGEST_LOOKBACK)
+
+
 def pending_stories(config: Config, store: Store, digest: DigestConfig, recipient: str, now: datetime) -> list[Story]:
     """The stories this recipient is owed: kept by the digest's filter, first seen (or reviewed) since
-    their last digest, and not already delivered to them by any digest."""
-    # Since the last digest that reached them; stories of a failed send stay owed (up to MAX_LOOKBACK).
-    last = store.last_sent_at(CHANNEL, digest.name, recipient)
-    since = last - STORE_LAG if last is not None else now - FIRST_LOOKBACK
-    since = reach_back_for_failures(store, CHANNEL, digest.name, recipient, since, now)
-    stories = [s for s in changed_stories(store, since) if keeps(config, digest.filter, s)]
+    their last digest, not already delivered to them by any digest, and not a fresh copy the stories
+    step may yet place in a story they already had (settled)."""
+    since = digest_since(store.last_sent_at(CHANNEL, digest.name, recipient),
+                         store.first_failed_at(CHANNEL, digest.name, recipient), now)
+    stories = [s for s in settled(changed_stories(store, since), now - STORE_LAG) if keeps(config, digest.filter, s)]
     return undelivered(stories, store.delivered_keys(CHANNEL, recipient, (k for s in stories for k in s.delivery_keys)))
 
 
 def _smtp_transport(smtp: SmtpConfig, message: EmailMessage) -> None:
     send_message(smtp, message, smtp_credentials(smtp))
+
+
+def repeats_a_wall_time(now: datetime, timezone: str) -> bool:
+    """Pure: whether `now` is the second pass of an hour the clocks went back over in `timezone`.
+    A cron trigger fires at 01:30 in both passes; the digest of the first already went out."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
+
+
+def failure_text(exc: Exception) -> str:
+    """What a failed send records and logs: a NotifyError's own line (it names the server, never the
+    credentials), else the kind of error and its first line."""
+    if isinstance(exc, NotifyError):
+        return str(exc)
+    log.debug("digest send failed unexpectedly", exc_info=exc)
+    first_line = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
+
+
+def send_to(config: Config, store: Store, digest: DigestConfig, smtp: SmtpConfig, recipient: str, now: datetime,
+            send: Transport, *, dry_run: bool = False) -> RecipientResult:
+    """One recipient's digest: their owed stories built into a message and sent, and the outcome
+    recorded against each story. Whatever breaks once the stories are known is recorded as this
+    recipient's failure, so the stories stay owed and the Notifications page says why."""
+    stories = pending_stories(config, store, digest, recipient, now)
+    if not stories and not digest.send_empty and not dry_run:
+        return RecipientResult(recipient, 0, sent=False)
+    story_ids = [s.id for s in stories]
+    try:
+        message = build_message(smtp, recipient, render_digest(config, digest, stories, now), now)
+        if dry_run:
+            return RecipientResult(recipient, len(stories), sent=False, message=message)
+        send(smtp, message)
+    except Exception as exc:  # a bug or a surprise from the mail library must not abort the others
+        error = failure_text(exc)
+        if not dry_run:
+            store.record_deliveries(CHANNEL, digest.name, recipient, story_ids, now, error=error)
+        return RecipientResult(recipient, len(stories), sent=False, error=error)
+    store.record_deliveries(CHANNEL, digest.name, recipient, story_ids, now)
+    return RecipientResult(recipient, len(stories), sent=True)
 
 
 def send_digest(config: Config, store: Store, name: str, now: datetime, *, to: Sequence[str] | None = None,
@@ -237,24 +294,11 @@ def send_digest(config: Config, store: Store, name: str, now: datetime, *, to: S
     smtp = config.notify.smtp
     if smtp is None:
         raise NotifyError("notify.smtp is not configured")
-    send = transport or _smtp_transport
     results = []
     for recipient in (tuple(to) if to else digest.recipients):
-        stories = pending_stories(config, store, digest, recipient, now)
-        if not stories and not digest.send_empty and not dry_run:
-            results.append(RecipientResult(recipient, 0, sent=False))
-            continue
-        content = render_digest(config, digest, stories, now)
-        message = build_message(smtp, recipient, content, now)
-        if dry_run:
-            results.append(RecipientResult(recipient, len(stories), sent=False, message=message))
-            continue
         try:
-            send(smtp, message)
-        except NotifyError as exc:
-            store.record_deliveries(CHANNEL, digest.name, recipient, content.story_ids, now, error=str(exc))
-            results.append(RecipientResult(recipient, len(stories), sent=False, error=str(exc)))
-            continue
-        store.record_deliveries(CHANNEL, digest.name, recipient, content.story_ids, now)
-        results.append(RecipientResult(recipient, len(stories), sent=True))
+            results.append(send_to(config, store, digest, smtp, recipient, now, transport or _smtp_transport,
+                                   dry_run=dry_run))
+        except Exception as exc:  # choosing the stories failed (the database?): nothing known to record
+            results.append(RecipientResult(recipient, 0, sent=False, error=failure_text(exc)))
     return DigestResult(name=digest.name, results=tuple(results))

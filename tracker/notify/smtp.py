@@ -48,14 +48,12 @@ def send_message(smtp: SmtpConfig, message: EmailMessage, credentials: tuple[str
             client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_s)
         with client:
             if smtp.security == "starttls":
-                client.starttls(context=ssl.create_default_context())
+                _starttls(client, where)
             if credentials is not None:
-                client.login(*credentials)
-            client.send_message(message)
+                _login(client, credentials, where)
+            _send(client, message, where)
     except smtplib.SMTPAuthenticationError as exc:
         raise NotifyError(f"mail server {where} refused the sign-in ({exc.smtp_code})") from None
-    except smtplib.SMTPNotSupportedError:
-        raise NotifyError(f"mail server {where} does not offer STARTTLS (set notify.smtp.security)") from None
     except smtplib.SMTPRecipientsRefused as exc:
         raise NotifyError(f"mail server {where} refused the recipient(s) {', '.join(exc.recipients)}") from None
     except smtplib.SMTPResponseException as exc:
@@ -63,3 +61,28 @@ def send_message(smtp: SmtpConfig, message: EmailMessage, credentials: tuple[str
         raise NotifyError(f"mail server {where} answered {exc.smtp_code} {text.strip()[:200]}") from None
     except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
         raise NotifyError(f"cannot send through {where}: {exc.__class__.__name__}: {str(exc)[:200]}") from None
+
+
+def _starttls(client: smtplib.SMTP, where: str) -> None:
+    try:
+        client.starttls(context=ssl.create_default_context())
+    except smtplib.SMTPNotSupportedError:
+        raise NotifyError(f"mail server {where} does not offer STARTTLS (set notify.smtp.security)") from None
+
+
+def _login(client: smtplib.SMTP, credentials: tuple[str, str], where: str) -> None:
+    try:
+        client.login(*credentials)
+    except smtplib.SMTPNotSupportedError:
+        raise NotifyError(f"mail server {where}: SMTP AUTH extension not supported by server (credentials are set: "
+                          "unset them for a relay that takes mail without signing in)") from None
+    except UnicodeError:
+        # smtplib's own message quotes the character and its position: never repeat it.
+        raise NotifyError(f"mail server {where}: the SMTP user name and password must be ASCII") from None
+
+
+def _send(client: smtplib.SMTP, message: EmailMessage, where: str) -> None:
+    try:
+        client.send_message(message)
+    except smtplib.SMTPNotSupportedError:  # smtplib raises it only for non-ASCII addresses
+        raise NotifyError(f"mail server {where} does not accept non-ASCII addresses (SMTPUTF8)") from None

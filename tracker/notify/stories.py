@@ -2,8 +2,9 @@
 
 A story is one article however many outlets syndicated it: the clips sharing a story id (the
 stories step, tracker.syndication). A clip not placed in a story yet (stored this cycle, before the
-stories step ran) is its own story, keyed by its id; once placed, what was delivered under that id
-still counts (Story.delivery_keys), so the story does not reach the same recipient twice.
+stories step ran) is its own story, keyed by its id; digests hold a fresh one back until it is
+placed (settled), and once placed, what was delivered under that id still counts
+(Story.delivery_keys), so the story does not reach the same recipient twice.
 """
 
 from __future__ import annotations
@@ -77,6 +78,14 @@ def with_copy_ids(stories: Sequence[Story], copy_ids: Mapping[str, Sequence[str]
     a copy sent on its own last week still makes its story delivered."""
     return [replace(s, other_copy_ids=tuple(i for i in copy_ids.get(s.id, ()) if i not in {c.id for c in s.clips}))
             for s in stories]
+
+
+def settled(stories: Sequence[Story], placed_by: datetime) -> list[Story]:
+    """The stories without a clip the stories step may still place: a clip not placed yet and first
+    seen after `placed_by` is held back (it may be a new copy of a story already sent, and placing
+    comes minutes after storing); one first seen earlier goes as a story of its own, so a stories
+    step that keeps failing never hides it for good."""
+    return [s for s in stories if not all(c.story_id is None and c.first_seen_at > placed_by for c in s.clips)]
 
 
 def undelivered(stories: Sequence[Story], delivered: Iterable[str]) -> list[Story]:
