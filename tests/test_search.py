@@ -13,6 +13,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from tests.fakes import NOW, FakeClock
@@ -22,7 +24,13 @@ from tracker.models import ClipEdit, ClipFilter, ClipStatus, MatchedEntry, Menti
 from tracker.normalize import canonical_url, clip_id_for
 from tracker.store import Store
 from tracker.store.engine import make_engine
-from tracker.store.search import UNMODELLED, estimate_hits, include_object, index_hits
+from tracker.store.search import (
+    UNMODELLED,
+    drop_search_index,
+    estimate_hits,
+    include_object,
+    index_hits,
+)
 
 
 def add(store: Store, name: str, title: str, *, summary: str = "", content: str = "", outlet: str = "Paper",
@@ -397,3 +405,96 @@ def test_a_short_word_with_a_broad_one_is_not_walked_through_every_clip(store: S
     assert [s for s in captured if s.upper().startswith("SELECT")] == [captured[-1]] and "count(" in captured[-1]
     page = store.list_clips(ClipFilter(text="3 philadelphia"), limit=10, with_total=True)
     assert len(page.clips) == 1 and (page.total, page.total_capped) == (1, False)
+
+
+def test_a_staff_edit_committed_while_ingest_refreshes_the_clip_stays_searchable(store: Store, db_url: str) -> None:
+    """Ingest loads a clip, staff's headline is committed, ingest writes the feed's new title: the
+    search text is read back from the row, so it has both, not the headline ingest never saw."""
+    clip_id = add(store, "x", "Council meets on Tuesday")
+    staff = Store(db_url)
+    edited: list[bool] = []
+
+    def staff_edits_meanwhile(_session: Session, _context: object, _instances: object) -> None:
+        if not edited:  # once: the staff session flushes too
+            edited.append(True)
+            staff.edit_clip(clip_id, ClipEdit(headline="Kensington flood warning"), "maria", NOW)
+
+    event.listen(Session, "before_flush", staff_edits_meanwhile)
+    try:
+        add(store, "x", "Council meets on Wednesday")  # the feed's new title, flushed after the edit
+    finally:
+        event.remove(Session, "before_flush", staff_edits_meanwhile)
+        staff.close()
+    assert edited
+    assert store.get_clip(clip_id).headline == "Kensington flood warning"
+    assert found(store, "kensington flood") == {clip_id}
+    assert found(store, "wednesday") == {clip_id}
+    assert found(store, "tuesday") == set()
+
+
+def test_postgresql_builds_a_missing_search_index_when_the_store_opens(pg_url: str) -> None:
+    """pg_trgm installed after migration 0008 could not: the database is at the head already, so
+    opening it builds the index; an index whose build was cut short (invalid) is built again."""
+    store = Store(pg_url)
+    add(store, "x", "Councilmember O’Rourke backs the transit plan")
+    store.close()
+    engine = make_engine(pg_url, migrate=False)
+    state = text("SELECT indisvalid, pg_get_indexdef(indexrelid) FROM pg_index "
+                 "WHERE indexrelid = to_regclass('ix_clip_search_body_trgm')")
+    try:
+        with engine.begin() as conn:
+            drop_search_index(conn)
+            assert conn.execute(state).first() is None
+        Store(pg_url).close()
+        with engine.begin() as conn:
+            valid, definition = conn.execute(state).one()
+            assert valid and "gin_trgm_ops" in definition
+            drop_search_index(conn)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            with pytest.raises(DBAPIError, match="division by zero"):  # a build that fails half way
+                conn.execute(text("CREATE INDEX CONCURRENTLY ix_clip_search_body_trgm ON clip_search "
+                                  "((1 / (length(body) - length(body))))"))
+            assert conn.execute(state).one()[0] is False
+        Store(pg_url).close()
+        with engine.begin() as conn:
+            valid, definition = conn.execute(state).one()
+            assert valid and "gin_trgm_ops" in definition
+        store = Store(pg_url)
+        try:
+            assert found(store, "o'rourke") == {clip_id_for(canonical_url("https://news.example.org/x"))}
+        finally:
+            store.close()
+    finally:
+        engine.dispose()
+
+
+def test_cli_search_in_another_encoding_than_the_locale_s_is_a_one_line_error(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    store = Store(db)
+    add(store, "cafe", "Café owners on the rent cap")
+    store.close()
+    runner = CliRunner()
+    base = ["--config", str(tmp_path / "missing.yml"), "--db", db, "clips", "list"]
+    latin1 = "caf\udce9"  # `café` typed in a Latin-1 terminal, read under a UTF-8 locale
+    result = runner.invoke(cli, [*base, "--search", latin1], obj=FakeClock(NOW))
+    assert result.exit_code == 2 and result.exception is not None and isinstance(result.exception, SystemExit)
+    assert "Invalid value for '--search'" in result.output and "cafe" in result.output
+    hit = runner.invoke(cli, [*base, "--search", "cafe"], obj=FakeClock(NOW))
+    assert hit.exit_code == 0 and "Café owners" in hit.output
+
+
+def test_a_search_with_text_no_database_takes_finds_nothing_rather_than_failing(store: Store, clips: dict[str, str]) -> None:
+    assert found(store, "caf\udce9") == set()
+    assert found(store, "o'rourke \udce9") == set()
+
+
+def test_punctuation_of_other_scripts_around_words_is_not_required(store: Store) -> None:
+    rent = add(store, "rent", "Brooks: el alquiler sube", outlet="El Diario")
+    tokyo = add(store, "tokyo", "東京で家賃が上昇", outlet="Asahi")
+    assert found(store, "¿Brooks?") == {rent}
+    assert found(store, "¡alquiler!") == {rent}
+    assert found(store, "«alquiler»") == {rent}
+    assert found(store, "「東京」") == {tokyo}
+    assert found(store, "東京。") == {tokyo}
+    assert found(store, "【家賃】、") == {tokyo}
+    assert found(store, "¿¡」") == {rent, tokyo}  # punctuation alone: no search, every clip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import click
@@ -44,11 +45,21 @@ def clip_json(clip: ClipView) -> dict[str, Any]:
     }
 
 
+def typed_text(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """--search as the terminal sent it: bytes not in the locale's encoding reach Python as lone
+    surrogates (`café` from a Latin-1 terminal under a UTF-8 locale), which no database takes."""
+    if value is not None and any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise click.BadParameter(f"not {sys.getfilesystemencoding()} text (is the terminal set to another "
+                                 "encoding?): set it to the locale's, or type the word without its accents "
+                                 "(`cafe` finds café)")
+    return value
+
+
 @clips.command("list")
 @click.option("--status", type=click.Choice([s.value for s in ClipStatus]), help="Only clips with this status.")
 @click.option("--member", help="Only clips mentioning this member id.")
 @click.option("--campaign", help="Only clips about this campaign id.")
-@click.option("--search", "text", help="Words to find in headline, summary, outlet or article text (case, accents, apostrophes and dashes ignored).")
+@click.option("--search", "text", callback=typed_text, help="Words to find in headline, summary, outlet or article text (case, accents, apostrophes and dashes ignored).")
 @click.option("--limit", type=click.IntRange(1, 10**9), default=None, help="At most this many clips.")
 @click.option("--primary-only", is_flag=True, help="One clip per story: the copy the website links.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array, for scripts.")

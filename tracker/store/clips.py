@@ -379,7 +379,7 @@ class ClipsMixin(StoreBase):
         if f.until is not None:
             conditions.append(func.coalesce(ClipRow.published_at, ClipRow.first_seen_at) < f.until)
         if f.text:
-            found = search_condition(self.dialect, f.text)
+            found = search_condition(self.dialect, f.text, by_story=f.primary_only)
             if found is not None:
                 conditions.append(found)
         if f.tag:
@@ -461,7 +461,7 @@ class ClipsMixin(StoreBase):
             over_cap = hits is not None and hits.counted > cap
             broad = over_cap and hits is not None and hits.walk_reads(limit) < hits.estimated * self.search_sort_cost
             others = self._filtered(replace(f, text=None), s)
-            found = search_condition(self.dialect, f.text, broad=broad) if f.text else None
+            found = search_condition(self.dialect, f.text, broad=broad, by_story=f.primary_only) if f.text else None
             conditions = [*others, found] if found is not None else others
             query = select(ClipRow, sort_at.label("sort_at"))
             if conditions:
@@ -485,7 +485,7 @@ class ClipsMixin(StoreBase):
                 # The search alone: the index already counted its hits, past the cap.
                 total, capped = cap, True
             elif with_total and broad and f.text:
-                total, capped = self._count_broad(s, others, f.text, cap, shown=len(rows))
+                total, capped = self._count_broad(s, others, f.text, cap, shown=len(rows), by_story=f.primary_only)
             elif with_total and f.text:
                 # Few hits (the index said so), or only words too short to look up: counted up to the cap.
                 counted = select(col(ClipRow.id)).where(*conditions).limit(cap + 1).subquery()
@@ -504,14 +504,18 @@ class ClipsMixin(StoreBase):
     # of the filtered clips, newest first: counting to the cap could read most of the table.
     search_count_window = 10_000
 
-    def _count_broad(self, s: Session, others: list[Any], text: str, cap: int, *, shown: int) -> tuple[int, bool]:
+    def _count_broad(self, s: Session, others: list[Any], text: str, cap: int, *, shown: int,
+                     by_story: bool = False) -> tuple[int, bool]:
         """(total, is it a lower bound) of a broad search with other filters: its hits among the
         newest search_count_window clips those filters allow. When more clips lie beyond that
-        window, the total is "at least" (never less than the page already shows)."""
+        window, the total is "at least" (never less than the page already shows). By story, as
+        search_condition's by_story: a clip counts when any copy of its story has the words."""
         sort_at = func.coalesce(ClipRow.published_at, ClipRow.first_seen_at)
-        newest = select(col(ClipRow.id)).where(*others).order_by(sort_at.desc(), col(ClipRow.id).desc())
+        newest = (select(col(ClipRow.id), col(ClipRow.story_id)).where(*others)
+                  .order_by(sort_at.desc(), col(ClipRow.id).desc()))
         window = newest.limit(self.search_count_window).subquery()
-        counted = select(window.c.id).where(text_test(text, window.c.id)).limit(cap + 1).subquery()
+        test = text_test(text, window.c.id, window.c.story_id if by_story else None)
+        counted = select(window.c.id).where(test).limit(cap + 1).subquery()
         total = int(s.execute(select(func.count()).select_from(counted)).scalar_one())
         if total > cap:
             return cap, True

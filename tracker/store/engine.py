@@ -109,6 +109,10 @@ def make_engine(url: str, *, migrate: bool = True, lock_timeout_s: float = PG_LO
                         "access (any tracker command) to create or migrate it"
                     )
                 upgrade(engine)
+            if backend == "postgresql":
+                from tracker.store.search import restore_search_index
+
+                restore_search_index(engine)  # pg_trgm installed since migration 0008 could not
         except DBAPIError as exc:  # unreachable server, or a file that is not a SQLite database
             raise StorageError(f"cannot open database {shown}: {_first_line(exc)}") from None
         except OSError as exc:  # the migration lock beside a SQLite file could not be created

@@ -13,6 +13,7 @@ can look up, are checked on the matching rows (or, alone, by a scan).
 from __future__ import annotations
 
 import re
+import unicodedata
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    and_,
     column,
     event,
     exists,
@@ -28,13 +30,14 @@ from sqlalchemy import (
     inspect,
     literal,
     literal_column,
+    or_,
     select,
     table,
     text,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Mapped, aliased
 from sqlalchemy.sql.elements import Label
 from sqlmodel import col
 
@@ -85,15 +88,33 @@ MAX_QUERY_WORDS = 32
 _QUERY_TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 # Punctuation a word may be typed with that its text need not have: `Brooks,`, `(council)`, `vote?`.
 _EDGE_PUNCTUATION = "\"'()[]{}<>,.;:!?*"
+# Beyond ASCII, any opening, closing, quoting or other punctuation (`¿Brooks?`, `「東京」`, `東京。`);
+# ASCII keeps the list above, so `%`, `#`, `@` and `&` stay words of their own.
+_EDGE_CATEGORIES = frozenset({"Ps", "Pe", "Pi", "Pf", "Po"})
+# Lone surrogates: bytes a terminal sent in another encoding than the locale's. No database takes them.
+_UNDECODABLE = re.compile("[\ud800-\udfff]")
+
+
+def _is_edge_punctuation(ch: str) -> bool:
+    return ch in _EDGE_PUNCTUATION or (not ch.isascii() and unicodedata.category(ch) in _EDGE_CATEGORIES)
+
+
+def _strip_punctuation(token: str) -> str:
+    start, end = 0, len(token)
+    while start < end and _is_edge_punctuation(token[start]):
+        start += 1
+    while end > start and _is_edge_punctuation(token[end - 1]):
+        end -= 1
+    return token[start:end]
 
 
 def query_words(query: str) -> list[str]:
     """What every hit must contain, normalised like the clips' text: each word, or each quoted
-    phrase (`"rent control"`: the words together), without the punctuation around it."""
+    phrase (`"rent control"`: the words together), without the punctuation around it. A character
+    that is not text (a lone surrogate) becomes U+FFFD, as a mis-decoded feed's does."""
     words = []
-    for phrase, word in _QUERY_TOKEN.findall(normalize_text(query)):
-        token = " ".join(phrase.split()) if phrase else word
-        token = token.strip(_EDGE_PUNCTUATION)
+    for phrase, word in _QUERY_TOKEN.findall(normalize_text(_UNDECODABLE.sub("\ufffd", query))):
+        token = _strip_punctuation(" ".join(phrase.split()) if phrase else word)
         if token:
             words.append(token)
     return list(dict.fromkeys(words))[:MAX_QUERY_WORDS]
@@ -128,18 +149,44 @@ def _having_words(sqlite: bool, words: Sequence[str], *columns: Any) -> Select[A
     return found.where(*_contains(words))
 
 
-def text_test(query: str, clip_id: ColumnElement[str] | Mapped[str]) -> ColumnElement[bool]:
+ClipColumn = ColumnElement[str] | Mapped[str]
+StoryColumn = ColumnElement[str | None] | Mapped[str | None]
+
+
+def text_test(query: str, clip_id: ClipColumn, story_id: StoryColumn | None = None) -> ColumnElement[bool]:
     """True where the clip `clip_id` names has every word of query: one lookup of its text by id.
     A scalar subquery, which PostgreSQL runs row by row (an EXISTS it would turn into a join
-    against every hit of a common word, and read all of them to test 10,000 clips)."""
-    found = (select(literal(1)).where(col(ClipSearchRow.clip_id) == clip_id, *_contains(query_words(query)))
+    against every hit of a common word, and read all of them to test 10,000 clips). With the
+    clip's `story_id`, true also where another copy of its story has them (_copy_has)."""
+    words = query_words(query)
+    found = (select(literal(1)).where(col(ClipSearchRow.clip_id) == clip_id, *_contains(words))
+             .limit(1).scalar_subquery()).is_not(None)
+    return found if story_id is None else or_(found, _copy_has(words, clip_id, story_id))
+
+
+def _copy_has(words: Sequence[str], clip_id: ClipColumn, story_id: StoryColumn) -> ColumnElement[bool]:
+    """Another copy of the clip's story has every word: its copies found by story_id's index, each
+    one's text by id (a scalar subquery, for the reason text_test gives)."""
+    copy = aliased(ClipRow)
+    found = (select(literal(1)).select_from(copy).join(ClipSearchRow, col(ClipSearchRow.clip_id) == col(copy.id))
+             .where(col(copy.story_id) == story_id, col(copy.id) != clip_id, *_contains(words))
              .limit(1).scalar_subquery())
     return found.is_not(None)
 
 
-def search_condition(dialect: str, query: str, *, broad: bool = False) -> ColumnElement[bool] | None:
+def _their_primaries(hit_ids: Select[Any]) -> Select[Any]:
+    """The primary of each of these clips' stories (a clip in no story is its own)."""
+    hit, primary = aliased(ClipRow), aliased(ClipRow)
+    return (select(func.coalesce(col(primary.id), col(hit.id))).select_from(hit)
+            .outerjoin(primary, and_(col(primary.story_id) == col(hit.story_id), col(primary.story_primary).is_(True)))
+            .where(col(hit.id).in_(hit_ids)))
+
+
+def search_condition(dialect: str, query: str, *, broad: bool = False, by_story: bool = False) -> ColumnElement[bool] | None:
     """A condition on clip.id: every word of query occurs (as a substring) in the clip's normalised
-    text. None when the query has no words.
+    text. None when the query has no words. With by_story, for a list of one card per story (its
+    primary, or a clip in no story), the primary also matches when another copy of its story has
+    every word: the card names the other outlets, and a word typed from it must find the story.
 
     A narrow search (broad=False) asks the index for its hits, and the database sorts them. A
     broad one (hits thick among the newest clips: index_hits, Store.search_sort_cost) is a
@@ -153,16 +200,18 @@ def search_condition(dialect: str, query: str, *, broad: bool = False) -> Column
         if dialect == "postgresql":
             # Clip by clip, always: believing a word rare (its estimate of a LIKE is a guess), the
             # planner turned an EXISTS into a join against all 25,000 hits of a city and sorted them.
-            return text_test(query, col(ClipRow.id))
-        return exists().where(col(ClipSearchRow.clip_id) == col(ClipRow.id), *_contains(words))
+            return text_test(query, col(ClipRow.id), col(ClipRow.story_id) if by_story else None)
+        own = exists().where(col(ClipSearchRow.clip_id) == col(ClipRow.id), *_contains(words))
+        return or_(own, _copy_has(words, col(ClipRow.id), col(ClipRow.story_id))) if by_story else own
     # A join (not IN) on SQLite: a fifth faster at 2,700 hits.
     hits = _having_words(dialect == "sqlite", words, col(ClipSearchRow.clip_id))
     if dialect == "postgresql" and any(len(w) >= MIN_INDEXED_CHARS for w in words):
         # Found first, then sorted: left to itself the planner walked the newest clips for the few
         # thousand hits of a surname with a common word (0.23 s at a million clips, 0.05 s this way).
         materialized = hits.cte("search_hits").prefix_with("MATERIALIZED")
-        return col(ClipRow.id).in_(select(materialized.c.clip_id))
-    return col(ClipRow.id).in_(hits)
+        hits = select(materialized.c.clip_id)
+    # By story: the index's hits, then their stories' primaries by story_id's index; still no scan.
+    return col(ClipRow.id).in_(_their_primaries(hits) if by_story else hits)
 
 
 @dataclass(frozen=True)
@@ -255,7 +304,9 @@ def _after_insert(_mapper: Any, connection: Connection, row: ClipRow) -> None:
 def _after_update(_mapper: Any, connection: Connection, row: ClipRow) -> None:
     state = inspect(row)
     if any(state.attrs[f].history.has_changes() for f in SEARCH_FIELDS):
-        _index_one(connection, row)
+        # Read back, not the session's copy: fields it loaded before another writer committed (a staff
+        # headline while ingest refreshed the title) are stale there, and the text would stay so.
+        index_clips(connection, [row.id])
 
 
 def index_clips(connection: Connection, clip_ids: Sequence[str] | None = None, *, batch: int = 2000) -> int:
@@ -320,21 +371,66 @@ def create_search_index(connection: Connection) -> None:
                 )
         except DBAPIError as exc:
             # A role that may not install pg_trgm: search still works, by scanning; say how to speed it up.
-            warnings.warn(f"search index not created ({str(exc.orig or exc).strip().splitlines()[0]}): searches "
-                          "will scan every clip; have an administrator run CREATE EXTENSION pg_trgm and migrate again",
-                          stacklevel=2)
+            _warn_unindexed(exc)
+
+
+def _warn_unindexed(exc: DBAPIError) -> None:
+    warnings.warn(f"search index not created ({str(exc.orig or exc).strip().splitlines()[0]}): searches will "
+                  "scan every clip until it is; once an administrator has run CREATE EXTENSION pg_trgm in this "
+                  "database, media-tracker creates the index the next time it opens the database", stacklevel=3)
 
 
 def pg_trgm_schema(connection: Connection) -> str:
     """Where pg_trgm lives, installing it (in public) when it is not there yet. The index names its
     operator class with that schema, so a search_path without it (one schema per tenant) still works."""
-    found = connection.exec_driver_sql(
-        "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
-    ).scalar()
+    found = _pg_trgm_found(connection)
     if found is None:
         connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
         return "public"
-    return str(found).strip('"')
+    return found
+
+
+def _pg_trgm_found(connection: Connection) -> str | None:
+    found = connection.exec_driver_sql(
+        "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
+    ).scalar()
+    return None if found is None else str(found).strip('"')
+
+
+# The index's state: NULL when missing, false when a build was cut short (or is under way), and
+# whether pg_trgm is installed. Catalog reads only, so the check on every open takes no lock.
+_PG_INDEX_STATE = (
+    f"SELECT (SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('{PG_INDEX}')), "
+    "EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') AND to_regclass('clip_search') IS NOT NULL"
+)
+# One builder per schema (an advisory lock's two keys: ours, the schema's); others go on without it.
+_PG_BUILD_LOCK = "734127002, hashtext(current_schema())"
+
+
+def restore_search_index(engine: Engine) -> None:
+    """PostgreSQL: build the search index when pg_trgm is installed and the index is not there: a
+    role that could not install pg_trgm at migration 0008 got a scan instead, and migrations never
+    run again once the database is at the head. Built CONCURRENTLY, so ingest's writes go on; a
+    build cut short leaves an invalid index, dropped and built again here."""
+    with engine.connect() as connection:
+        valid, possible = connection.exec_driver_sql(_PG_INDEX_STATE).one()
+    if valid or not possible:
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if not connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({_PG_BUILD_LOCK})").scalar():
+            return  # another process is building it
+        try:
+            valid, possible = connection.exec_driver_sql(_PG_INDEX_STATE).one()
+            if valid is False:
+                connection.exec_driver_sql(f"DROP INDEX CONCURRENTLY IF EXISTS {PG_INDEX}")
+            if not valid and possible:
+                schema = _pg_trgm_found(connection)
+                connection.exec_driver_sql(f'CREATE INDEX CONCURRENTLY IF NOT EXISTS {PG_INDEX} ON clip_search '
+                                           f'USING gin (body "{schema}".gin_trgm_ops)')
+        except DBAPIError as exc:  # a role that may not create it: searches scan, as before
+            _warn_unindexed(exc)
+        finally:
+            connection.exec_driver_sql(f"SELECT pg_advisory_unlock({_PG_BUILD_LOCK})")
 
 
 def drop_search_index(connection: Connection) -> None:

@@ -1,0 +1,79 @@
+"""Searching one card per story (the review queue's primary_only): a story is found when any of its
+copies has every word typed, its other outlets and their articles too, and the total agrees."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.fakes import NOW
+from tests.test_search import add, found, sql_sent, walked
+from tracker.models import ClipFilter, ClipStatus, StoryPlacement
+from tracker.store import Store
+
+
+def put_stories(store: Store) -> dict[str, str]:
+    """Two wire stories, each also carried by the Inquirer, and a clip in no story."""
+    ids = {
+        "rent": add(store, "ap-rent", "Council passes rent cap", outlet="AP News", at=NOW - timedelta(hours=1)),
+        "rent_inquirer": add(store, "inq-rent", "Rent cap passes council", outlet="Philadelphia Inquirer",
+                             content="Germantown tenants packed the chamber.", at=NOW - timedelta(hours=2)),
+        "transit": add(store, "reuters-transit", "Transit strike ends", outlet="Reuters", at=NOW - timedelta(hours=3)),
+        "transit_inquirer": add(store, "inq-transit", "SEPTA strike is over", outlet="Philadelphia Inquirer",
+                                at=NOW - timedelta(hours=4)),
+        "alone": add(store, "alone", "Inquirer editors on the budget", outlet="City Paper", at=NOW - timedelta(hours=5)),
+    }
+    store.place_clips([
+        StoryPlacement(ids["rent"], ids["rent"], "apnews.com", new_story=True),
+        StoryPlacement(ids["rent_inquirer"], ids["rent"], "inquirer.com"),
+        StoryPlacement(ids["transit"], ids["transit"], "reuters.com", new_story=True),
+        StoryPlacement(ids["transit_inquirer"], ids["transit"], "inquirer.com"),
+    ], NOW)
+    return ids
+
+
+@pytest.fixture(params=["narrow", "broad"])
+def stories(store: Store, request: pytest.FixtureRequest) -> dict[str, str]:
+    """The stories searched by the index's hits (narrow) and by walking the clips newest first
+    (broad, forced by a cap of 1)."""
+    if request.param == "broad":
+        store.search_count_cap = 1
+        store.search_sort_cost = float("inf")  # always walk
+    return put_stories(store)
+
+
+def test_a_story_is_found_by_the_words_of_any_of_its_copies(store: Store, stories: dict[str, str]) -> None:
+    one_per_story = {"primary_only": True}
+    # The card says "Also in: Philadelphia Inquirer": that outlet finds the story.
+    assert found(store, "inquirer", **one_per_story) == {stories["rent"], stories["transit"], stories["alone"]}
+    assert found(store, "germantown tenants", **one_per_story) == {stories["rent"]}  # another copy's article
+    assert found(store, "septa", **one_per_story) == {stories["transit"]}
+    assert found(store, "council rent", **one_per_story) == {stories["rent"]}  # both copies: one card
+    assert found(store, "septa germantown", **one_per_story) == set()  # no copy has both
+    # Listing every copy, each copy is found by its own text only.
+    assert found(store, "germantown") == {stories["rent_inquirer"]}
+    assert found(store, "inquirer") == {stories["rent_inquirer"], stories["transit_inquirer"], stories["alone"]}
+
+
+def test_a_story_search_combines_with_the_queue_s_status_and_pages(store: Store, stories: dict[str, str]) -> None:
+    store.set_status([stories["transit"]], ClipStatus.APPROVED, "maria", NOW)
+    queue = {"primary_only": True, "status": ClipStatus.NEW}
+    assert found(store, "inquirer", **queue) == {stories["rent"], stories["alone"]}
+    assert found(store, "septa", **queue) == set()
+    f = ClipFilter(text="inquirer", primary_only=True)
+    first = store.list_clips(f, limit=2, with_total=True)
+    rest = store.list_clips(f, limit=2, cursor=first.next_cursor)
+    assert [c.id for c in first.clips + rest.clips] == [stories["rent"], stories["transit"], stories["alone"]]
+
+
+def test_a_narrow_story_search_takes_its_hits_from_the_index(store: Store) -> None:
+    """The index finds the matching copies and the story's primary is reached from them: no walk."""
+    stories = put_stories(store)
+    with sql_sent(store) as captured:
+        assert found(store, "germantown", primary_only=True) == {stories["rent"]}
+    assert not walked(captured)
+    if store.dialect == "sqlite":
+        assert any("MATCH" in s for s in captured)
+    else:
+        assert any("MATERIALIZED" in s for s in captured)
