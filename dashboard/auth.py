@@ -36,7 +36,7 @@ def signed_in_user() -> str | None:
     user = st.session_state.get(Key.USER)
     if not user:
         return None
-    if st.session_state.get(Key.USER_STAMP) != data.account_stamp(str(user)):
+    if data.signed_in_before_a_reset(str(user)):
         # The password was changed, or the account removed (and perhaps made again), since this
         # sign-in: a leaked password's open tab must not outlive the reset.
         sign_out()

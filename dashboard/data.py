@@ -266,12 +266,13 @@ def actor(user: str) -> Actor:
     role taken away applies at once. Someone with no role acts as a viewer: refused every change, and
     so is a local session whose password was changed since it signed in (a button's callback runs
     before app.py could sign it out)."""
-    if _signed_in_before_a_reset(user):
+    if signed_in_before_a_reset(user):
         return Actor(user, Role.VIEWER)
     return Actor(user, role_of(user) or Role.VIEWER)
 
 
-def _signed_in_before_a_reset(user: str) -> bool:
+def signed_in_before_a_reset(user: str) -> bool:
+    """A local session whose account's password changed (or was removed) since it signed in."""
     if demo_mode() or oidc_configured() or st.session_state.get(Key.USER) != user:
         return False
     return st.session_state.get(Key.USER_STAMP) != account_stamp(user)
