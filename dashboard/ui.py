@@ -6,7 +6,6 @@ import contextlib
 import functools
 import hashlib
 import re
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -328,14 +327,14 @@ def page_notices(page: str) -> None:
         return
     if notice["until"] is None:
         notice["page"] = page
-        notice["until"] = time.time() + (UNDO_S if notice["undo"] else NOTICE_S)
+        notice["until"] = data.clock().timestamp() + (UNDO_S if notice["undo"] else NOTICE_S)
     _notice()
 
 
 @st.fragment(run_every=1.0)
 def _notice() -> None:
     notice = st.session_state.get(Key.FLASH)
-    if not notice or notice["until"] is None or time.time() > notice["until"]:
+    if not notice or notice["until"] is None or data.clock().timestamp() > notice["until"]:
         st.session_state.pop(Key.FLASH, None)
         return
     with st.container(key=Key.NOTICE, horizontal=True, vertical_alignment="center"):

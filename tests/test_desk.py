@@ -6,7 +6,6 @@ AppTest against the seeded demo database of the `env` fixture, as tests/test_das
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -15,8 +14,10 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
+from dashboard import data
 from dashboard.data import PUBLISHED_PAGE_SIZE as SIZE
 from dashboard.keys import Key
+from dashboard.ui import UNDO_S
 from tests.conftest import DASHBOARD_NOW
 from tests.test_dashboard import APP, PAGES, metric, queue_ids, run_app
 from tracker.export import select_for_export
@@ -182,7 +183,10 @@ def test_undo_lasts_only_a_few_seconds(env: Store) -> None:
     first = queue_ids(at)[0]
     at.button(key=f"{Key.Q_APPROVE}{first}").click().run()
     assert undo_button(at) is not None
-    at.session_state[Key.FLASH]["until"] = time.time() - 1
+    data.clock.advance(seconds=UNDO_S - 1)  # type: ignore[attr-defined]
+    at.run()
+    assert undo_button(at) is not None
+    data.clock.advance(seconds=2)  # type: ignore[attr-defined]
     at.run()
     assert undo_button(at) is None and Key.FLASH not in at.session_state
 
