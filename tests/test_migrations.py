@@ -301,3 +301,42 @@ def test_0012_leaves_a_too_long_address_alone_and_finds_a_latin1_links_queue_row
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT item_key FROM enrichment")).scalars().all() == [canonical_url(latin1)]
     store.close()
+
+
+def test_0013_gives_every_search_row_its_clip_s_story_and_goes_back(db_url: str) -> None:
+    """A database whose clips were placed in stories before 0013: their search rows take their
+    stories, so the queue finds a story by a copy's words at once; a downgrade drops the column
+    and its triggers, and clips stored meanwhile are searchable after upgrading again."""
+    from tracker.models import ClipFilter
+    from tracker.store.search import index_clips
+
+    _upgrade_to(db_url, "0012")
+    engine = make_engine(db_url, migrate=False)
+    with engine.begin() as conn:
+        insert_old_clip(conn, "wire", "Council passes rent cap", status="new", story_id="wire", story_primary=True)
+        insert_old_clip(conn, "copy", "Rent cap passes", outlet="Germantown Gazette", status="new", story_id="wire")
+        insert_old_clip(conn, "alone", "Budget hearing", status="new")
+        index_clips(conn)
+    engine.dispose()
+    store = Store(db_url)  # migrates to the head
+    try:
+        with store.engine.connect() as conn:
+            assert dict(conn.execute(text("SELECT clip_id, story_id FROM clip_search")).all()) == {
+                "wire": "wire", "copy": "wire", "alone": None}
+        page = store.list_clips(ClipFilter(text="germantown", primary_only=True), with_total=True)
+        assert ([c.id for c in page.clips], page.total) == (["wire"], 1)
+    finally:
+        store.close()
+    _downgrade_to(db_url, "0012")
+    engine = make_engine(db_url, migrate=False)
+    with engine.begin() as conn:
+        assert "story_id" not in conn.execute(text("SELECT * FROM clip_search")).keys()
+        insert_old_clip(conn, "later", "Transit strike ends", status="new", story_id="wire")
+        index_clips(conn, ["later"])  # no trigger left to fail on the missing column
+    engine.dispose()
+    store = Store(db_url)
+    try:
+        page = store.list_clips(ClipFilter(text="transit strike", primary_only=True), with_total=True)
+        assert ([c.id for c in page.clips], page.total) == (["wire"], 1)
+    finally:
+        store.close()

@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
 from tests.fakes import NOW
 from tests.test_search import add, found, sql_sent, walked
 from tracker.models import ClipFilter, ClipStatus, StoryPlacement
 from tracker.store import Store
+from tracker.store.search import index_clips
 
 
 def put_stories(store: Store) -> dict[str, str]:
@@ -63,8 +65,11 @@ def test_a_story_search_combines_with_the_queue_s_status_and_pages(store: Store,
     assert found(store, "septa", **queue) == set()
     f = ClipFilter(text="inquirer", primary_only=True)
     first = store.list_clips(f, limit=2, with_total=True)
-    rest = store.list_clips(f, limit=2, cursor=first.next_cursor)
+    rest = store.list_clips(f, limit=2, cursor=first.next_cursor, with_total=True)
     assert [c.id for c in first.clips + rest.clips] == [stories["rent"], stories["transit"], stories["alone"]]
+    # The first page counts every hit, not the page's two; a later page counts them again (broad: "1+").
+    expected = (1, True) if store.search_count_cap == 1 else (3, False)
+    assert (first.total, first.total_capped) == expected == (rest.total, rest.total_capped)
 
 
 def test_a_narrow_story_search_takes_its_hits_from_the_index(store: Store) -> None:
@@ -77,3 +82,41 @@ def test_a_narrow_story_search_takes_its_hits_from_the_index(store: Store) -> No
         assert any("MATCH" in s for s in captured)
     else:
         assert any("MATERIALIZED" in s for s in captured)
+
+
+def stories_in_search(store: Store) -> dict[str, str | None]:
+    with store.engine.connect() as conn:
+        return dict(conn.execute(text("SELECT clip_id, story_id FROM clip_search")).all())
+
+
+def test_a_copy_moved_to_another_story_is_searched_with_that_story(store: Store, stories: dict[str, str]) -> None:
+    """clip_search keeps each clip's story (migration 0013's triggers), however clip.story_id
+    changes: placing (the ORM), or a plain UPDATE. A copy moved is found with its new story only."""
+    queue = {"primary_only": True}
+    assert found(store, "germantown", **queue) == {stories["rent"]}
+    store.place_clips([StoryPlacement(stories["rent_inquirer"], stories["transit"], "inquirer.com")], NOW)
+    assert found(store, "germantown", **queue) == {stories["transit"]}
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE clip SET story_id = :s WHERE id = :i"), {"s": stories["rent"], "i": stories["rent_inquirer"]})
+    assert found(store, "germantown", **queue) == {stories["rent"]}
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE clip SET story_id = NULL WHERE id = :i"), {"i": stories["alone"]})
+    assert found(store, "inquirer editors", **queue) == {stories["alone"]}  # in no story: its own text
+    with store.engine.connect() as conn:
+        clips = dict(conn.execute(text("SELECT id, story_id FROM clip")).all())
+    assert stories_in_search(store) == clips
+
+
+def test_a_clip_stored_after_its_story_was_chosen_takes_the_story_into_search(store: Store) -> None:
+    """A search row written when the clip already has a story (a re-index, a rekeyed clip's row
+    moved to its new id) takes the clip's story, not a stale or empty one."""
+    stories = put_stories(store)
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM clip_search WHERE clip_id = :i"), {"i": stories["rent_inquirer"]})
+        index_clips(conn, [stories["rent_inquirer"]])
+    assert stories_in_search(store)[stories["rent_inquirer"]] == stories["rent"]
+    assert found(store, "germantown", primary_only=True) == {stories["rent"]}
+    with store.engine.begin() as conn:  # as tracker.store.rekey moves a clip to a new key
+        conn.execute(text("UPDATE clip_search SET story_id = NULL"))
+        conn.execute(text("UPDATE clip_search SET clip_id = :i WHERE clip_id = :i"), {"i": stories["transit_inquirer"]})
+    assert stories_in_search(store)[stories["transit_inquirer"]] == stories["transit"]

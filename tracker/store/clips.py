@@ -463,7 +463,11 @@ class ClipsMixin(StoreBase):
             others = self._filtered(replace(f, text=None), s)
             found = search_condition(self.dialect, f.text, broad=broad, by_story=f.primary_only) if f.text else None
             conditions = [*others, found] if found is not None else others
-            query = select(ClipRow, sort_at.label("sort_at"))
+            # A search the index looked up is sorted whole for its first page: counted in the same
+            # query (a window count), where a second query found and joined every hit again.
+            counted_with_page = (with_total and found is not None and hits is not None and not broad and not cursor
+                                 and not (over_cap and not others))
+            query = select(ClipRow, sort_at.label("sort_at"), *([func.count().over()] if counted_with_page else []))
             if conditions:
                 query = query.where(and_(*conditions))
             if cursor:
@@ -481,7 +485,11 @@ class ClipsMixin(StoreBase):
                 next_cursor = _encode_cursor(last_sort, rows[-1].id)
             total = None
             capped = False
-            if with_total and over_cap and not others:
+            if counted_with_page:
+                total = int(results[0][2]) if results else 0
+                capped = total > cap
+                total = min(total, cap)
+            elif with_total and over_cap and not others:
                 # The search alone: the index already counted its hits, past the cap.
                 total, capped = cap, True
             elif with_total and broad and f.text:

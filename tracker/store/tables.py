@@ -129,6 +129,9 @@ class ClipSearchRow(SQLModel, table=True):
         String(32), ForeignKey("clip.id", ondelete="CASCADE", onupdate="CASCADE"), nullable=False, unique=True,
     ))
     body: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # The clip's story (migration 0013), kept equal to clip.story_id by triggers
+    # (tracker.store.search.create_story_triggers): a story is searched by any copy in one lookup.
+    story_id: str | None = Field(default=None, index=True, max_length=32)
 
 
 class MentionRow(SQLModel, table=True):
