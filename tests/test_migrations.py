@@ -11,7 +11,7 @@ import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from tracker.normalize import canonical_url, clip_id_for
@@ -330,13 +330,36 @@ def test_0013_gives_every_search_row_its_clip_s_story_and_goes_back(db_url: str)
     _downgrade_to(db_url, "0012")
     engine = make_engine(db_url, migrate=False)
     with engine.begin() as conn:
-        assert "story_id" not in conn.execute(text("SELECT * FROM clip_search")).keys()
+        assert "story_id" not in {c["name"] for c in inspect(conn).get_columns("clip_search")}
         insert_old_clip(conn, "later", "Transit strike ends", status="new", story_id="wire")
         index_clips(conn, ["later"])  # no trigger left to fail on the missing column
     engine.dispose()
     store = Store(db_url)
     try:
         page = store.list_clips(ClipFilter(text="transit strike", primary_only=True), with_total=True)
+        assert ([c.id for c in page.clips], page.total) == (["wire"], 1)
+    finally:
+        store.close()
+
+
+def test_0013_cut_short_after_adding_its_column_runs_again(db_url: str) -> None:
+    """SQLite commits ALTER TABLE at once, outside the migration's transaction: a run killed during the
+    backfill left the new column with the revision still at 0012, and every open after it failed
+    ("duplicate column name: story_id"). The next open finishes the migration."""
+    from tracker.models import ClipFilter
+
+    _upgrade_to(db_url, "0012")
+    engine = make_engine(db_url, migrate=False)
+    with engine.begin() as conn:
+        insert_old_clip(conn, "wire", "Council passes rent cap", status="new", story_id="wire", story_primary=True)
+        insert_old_clip(conn, "copy", "Rent cap passes", outlet="Germantown Gazette", status="new", story_id="wire")
+        from tracker.store.search import index_clips
+        index_clips(conn)
+        conn.execute(text("ALTER TABLE clip_search ADD COLUMN story_id VARCHAR(32)"))  # where the kill left it
+    engine.dispose()
+    store = Store(db_url)
+    try:
+        page = store.list_clips(ClipFilter(text="germantown", primary_only=True), with_total=True)
         assert ([c.id for c in page.clips], page.total) == (["wire"], 1)
     finally:
         store.close()

@@ -120,3 +120,21 @@ def test_a_clip_stored_after_its_story_was_chosen_takes_the_story_into_search(st
         conn.execute(text("UPDATE clip_search SET story_id = NULL"))
         conn.execute(text("UPDATE clip_search SET clip_id = :i WHERE clip_id = :i"), {"i": stories["transit_inquirer"]})
     assert stories_in_search(store)[stories["transit_inquirer"]] == stories["transit"]
+
+
+def test_a_story_set_again_to_the_same_does_not_rewrite_the_search_row(store: Store) -> None:
+    """On PostgreSQL a rewritten search row is a new row version with new trigram entries for its
+    whole text: only a story that changed is written through."""
+    stories = put_stories(store)
+    same = text("UPDATE clip SET story_id = story_id WHERE id = :i")
+    with store.engine.begin() as conn:
+        if store.dialect == "sqlite":
+            before = conn.execute(text("SELECT total_changes()")).scalar_one()
+            conn.execute(same, {"i": stories["rent_inquirer"]})
+            assert conn.execute(text("SELECT total_changes()")).scalar_one() - before == 1  # the clip row only
+        else:
+            version = text("SELECT xmin::text FROM clip_search WHERE clip_id = :i")
+            before = conn.execute(version, {"i": stories["rent_inquirer"]}).scalar_one()
+            conn.execute(same, {"i": stories["rent_inquirer"]})
+            assert conn.execute(version, {"i": stories["rent_inquirer"]}).scalar_one() == before
+    assert found(store, "germantown", primary_only=True) == {stories["rent"]}

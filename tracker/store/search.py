@@ -449,7 +449,8 @@ _SQLITE_STORY_TRIGGERS = {
     "clip_search_story_au": "AFTER UPDATE OF clip_id ON clip_search",
 }
 _SQLITE_STORY_FOLLOW = (
-    "CREATE TRIGGER IF NOT EXISTS clip_story_au AFTER UPDATE OF story_id ON clip BEGIN "
+    "CREATE TRIGGER IF NOT EXISTS clip_story_au AFTER UPDATE OF story_id ON clip "
+    "WHEN old.story_id IS NOT new.story_id BEGIN "
     "UPDATE clip_search SET story_id = new.story_id WHERE clip_id IN (old.id, new.id); END"
 )
 # PostgreSQL: functions pinned to the schema they were made in (one schema per tenant).
@@ -463,6 +464,9 @@ _PG_STORY_TRIGGERS = {
     "clip_search_story_bi": ("BEFORE INSERT OR UPDATE OF clip_id ON clip_search", "clip_search_story_of_clip"),
     "clip_story_au": ("AFTER UPDATE OF story_id ON clip", "clip_story_to_search"),
 }
+# Only a story that changed rewrites the search row: on PostgreSQL every rewrite is a new row version
+# and new trigram entries for the whole text (story_id is indexed, so never a HOT update).
+_PG_STORY_WHEN = {"clip_story_au": "WHEN (OLD.story_id IS DISTINCT FROM NEW.story_id) "}
 
 
 def create_story_triggers(connection: Connection) -> None:
@@ -480,7 +484,8 @@ def create_story_triggers(connection: Connection) -> None:
         for name, (when, function) in _PG_STORY_TRIGGERS.items():
             table_name = when.rsplit(" ", 1)[-1]
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {table_name}")
-            connection.exec_driver_sql(f"CREATE TRIGGER {name} {when} FOR EACH ROW EXECUTE FUNCTION {function}()")
+            connection.exec_driver_sql(f"CREATE TRIGGER {name} {when} FOR EACH ROW {_PG_STORY_WHEN.get(name, '')}"
+                                       f"EXECUTE FUNCTION {function}()")
 
 
 def drop_story_triggers(connection: Connection) -> None:
