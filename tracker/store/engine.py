@@ -190,8 +190,8 @@ def _first_line(exc: SQLAlchemyError) -> str:
 
 @contextmanager
 def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
-    """SQLite runs DDL outside transactions, so two processes creating a fresh database at once
-    would both create the tables; an exclusive lock on a file beside it serialises them."""
+    """Two processes creating a fresh SQLite database at once would both create the tables (each
+    in its own transaction, the second failing); an exclusive lock on a file beside it serialises them."""
     database = engine.url.database if engine.dialect.name == "sqlite" else None
     if not database or database == ":memory:":
         yield
@@ -228,6 +228,12 @@ def upgrade(engine: Engine) -> None:
             connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
             # Two processes starting at once must not both create the tables.
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(734127001)")
+        elif connection.dialect.name == "sqlite":
+            # One transaction for the whole upgrade, as on PostgreSQL: Python's sqlite3 begins one only
+            # before a write, so an ALTER TABLE ahead of it was committed at once, and a migration that
+            # failed or was killed later on left its first columns behind ("duplicate column name" on
+            # every open after).
+            connection.exec_driver_sql("BEGIN")
         _refuse_a_newer_schema(connection)
         cfg.attributes["connection"] = connection
         with warnings.catch_warnings():

@@ -26,12 +26,8 @@ def upgrade() -> None:
         # The update writes a new version of every row, and the trigram index would take each one:
         # dropped here, built again once the table is rewritten.
         op.execute(f"DROP INDEX IF EXISTS {PG_INDEX}")
-    # Plain ALTER TABLE ADD COLUMN, never a batch copy (see 0008). SQLite commits it at once, outside
-    # the migration's transaction: a run cut short after it (a kill during the backfill) left the column
-    # and the revision at 0012, and every later open failed on "duplicate column name". Each step below
-    # is safe to run again.
-    if 'story_id' not in {c['name'] for c in sa.inspect(bind).get_columns('clip_search')}:
-        op.add_column('clip_search', sa.Column('story_id', sa.String(length=32), nullable=True))
+    # Plain ALTER TABLE ADD COLUMN, never a batch copy (see 0008).
+    op.add_column('clip_search', sa.Column('story_id', sa.String(length=32), nullable=True))
     op.execute("UPDATE clip_search SET story_id = (SELECT clip.story_id FROM clip WHERE clip.id = clip_search.clip_id)")
     if postgresql:
         # Rewritten in key order: otherwise the old versions' pages stay at the head of the table, empty,
@@ -40,7 +36,7 @@ def upgrade() -> None:
         op.execute("CLUSTER clip_search USING clip_search_pkey")
         op.execute("ALTER TABLE clip_search SET WITHOUT CLUSTER")
         create_search_index(bind)
-    op.create_index(op.f('ix_clip_search_story_id'), 'clip_search', ['story_id'], unique=False, if_not_exists=True)
+    op.create_index(op.f('ix_clip_search_story_id'), 'clip_search', ['story_id'], unique=False)
     create_story_triggers(bind)
 
 
