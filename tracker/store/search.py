@@ -192,8 +192,9 @@ def search_condition(dialect: str, query: str, *, broad: bool = False, by_story:
         return None
     if broad:
         if dialect == "postgresql" or by_story:
-            # Clip by clip, always, on PostgreSQL: believing a word rare (its estimate of a LIKE is a
-            # guess), the planner turned an EXISTS into a join against all 25,000 hits of a city.
+            # Clip by clip: on PostgreSQL always (believing a word rare, as its estimate of a LIKE is a
+            # guess, the planner turned an EXISTS into a join against all 25,000 hits of a city); by
+            # story on SQLite too, one lookup of the story's rows per clip.
             return text_test(query, col(ClipRow.id), col(ClipRow.story_id) if by_story else None)
         return exists().where(col(ClipSearchRow.clip_id) == col(ClipRow.id), *_contains(words))
     # A join (not IN) on SQLite: a fifth faster at 2,700 hits.
@@ -470,6 +471,7 @@ _PG_STORY_WHEN = {"clip_story_au": "WHEN (OLD.story_id IS DISTINCT FROM NEW.stor
 
 
 def create_story_triggers(connection: Connection) -> None:
+    """The triggers that keep clip_search.story_id equal to clip.story_id (migration 0013)."""
     if connection.dialect.name == "sqlite":
         for name, when in _SQLITE_STORY_TRIGGERS.items():
             connection.exec_driver_sql(
