@@ -3,7 +3,8 @@
 Bulk-seeds N clips (default 1,000,000) on SQLite and PostgreSQL, oldest first and indexed in
 that order as ingest stores them: headlines and summaries from
 a word list with member names (a few hundred with a curly apostrophe, O’Rourke-style, some
-hyphenated double surnames), 3,000 outlets, and article text on one clip in ten. Then builds the
+hyphenated double surnames), 3,000 outlets, article text on one clip in ten, and one clip in
+eight a copy of a recent story (the review queue searches one card per story). Then builds the
 search index as migration 0008 does (index_clips: normalise every clip, bulk upsert), runs
 ANALYZE, and times what the review queue sends for a search: the first page of 25 plus the
 total, which stops counting at 1,000 ("1,000+"; median of 7 warm runs). The baseline is the query the store sent before, a
