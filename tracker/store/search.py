@@ -199,15 +199,16 @@ def search_condition(dialect: str, query: str, *, broad: bool = False, by_story:
         return exists().where(col(ClipSearchRow.clip_id) == col(ClipRow.id), *_contains(words))
     # A join (not IN) on SQLite: a fifth faster at 2,700 hits.
     sqlite = dialect == "sqlite"
-    hit_ids = _having_words(sqlite, words, col(ClipSearchRow.clip_id))
-    hit_stories = _having_words(sqlite, words, col(ClipSearchRow.story_id))
-    materialized_hits = None
     if not sqlite and any(len(w) >= MIN_INDEXED_CHARS for w in words):
         # Found first, then sorted: left to itself the planner walked the newest clips for the few
         # thousand hits of a surname with a common word (0.23 s at a million clips, 0.05 s this way).
         materialized_hits = _having_words(sqlite, words, col(ClipSearchRow.clip_id), col(ClipSearchRow.story_id)
                                           ).cte("search_hits").prefix_with("MATERIALIZED")
         hit_ids, hit_stories = select(materialized_hits.c.clip_id), select(materialized_hits.c.story_id)
+    else:
+        materialized_hits = None
+        hit_ids = _having_words(sqlite, words, col(ClipSearchRow.clip_id))
+        hit_stories = _having_words(sqlite, words, col(ClipSearchRow.story_id))
     if not by_story:
         return col(ClipRow.id).in_(hit_ids)
     # By story: the clips of the hits' stories, by story_id's index, and the hits in no story; still no scan.
@@ -445,15 +446,15 @@ def restore_search_index(engine: Engine) -> None:
 # The triggers own clip_search.story_id: a row takes its clip's story when it is written or moved to
 # another clip (rekey), and follows clip.story_id whichever way that changes (placing, a staff
 # split or merge, maintenance; an ORM flush or a bulk UPDATE alike).
-_SQLITE_STORY_TRIGGERS = {
-    "clip_search_story_ai": "AFTER INSERT ON clip_search",
-    "clip_search_story_au": "AFTER UPDATE OF clip_id ON clip_search",
+_TAKE_CLIP_STORY = "UPDATE clip_search SET story_id = (SELECT story_id FROM clip WHERE id = new.clip_id) WHERE id = new.id"
+# Only a story that changed rewrites the search row: on PostgreSQL every rewrite is a new row version
+# and new trigram entries for the whole text (story_id is indexed, so never a HOT update).
+_SQLITE_STORY_TRIGGERS = {  # name: when, then what
+    "clip_search_story_ai": f"AFTER INSERT ON clip_search BEGIN {_TAKE_CLIP_STORY}; END",
+    "clip_search_story_au": f"AFTER UPDATE OF clip_id ON clip_search BEGIN {_TAKE_CLIP_STORY}; END",
+    "clip_story_au": "AFTER UPDATE OF story_id ON clip WHEN old.story_id IS NOT new.story_id BEGIN "
+                     "UPDATE clip_search SET story_id = new.story_id WHERE clip_id IN (old.id, new.id); END",
 }
-_SQLITE_STORY_FOLLOW = (
-    "CREATE TRIGGER IF NOT EXISTS clip_story_au AFTER UPDATE OF story_id ON clip "
-    "WHEN old.story_id IS NOT new.story_id BEGIN "
-    "UPDATE clip_search SET story_id = new.story_id WHERE clip_id IN (old.id, new.id); END"
-)
 # PostgreSQL: functions pinned to the schema they were made in (one schema per tenant).
 _PG_STORY_FUNCTIONS = {
     "clip_search_story_of_clip": "BEGIN NEW.story_id := (SELECT story_id FROM clip WHERE id = NEW.clip_id); "
@@ -461,42 +462,35 @@ _PG_STORY_FUNCTIONS = {
     "clip_story_to_search": "BEGIN UPDATE clip_search SET story_id = NEW.story_id WHERE clip_id IN (OLD.id, NEW.id); "
                             "RETURN NULL; END",
 }
-_PG_STORY_TRIGGERS = {
-    "clip_search_story_bi": ("BEFORE INSERT OR UPDATE OF clip_id ON clip_search", "clip_search_story_of_clip"),
-    "clip_story_au": ("AFTER UPDATE OF story_id ON clip", "clip_story_to_search"),
+_PG_STORY_TRIGGERS = {  # name: (table, when, function)
+    "clip_search_story_bi": ("clip_search", "BEFORE INSERT OR UPDATE OF clip_id", "clip_search_story_of_clip"),
+    "clip_story_au": ("clip", "AFTER UPDATE OF story_id", "clip_story_to_search"),
 }
-# Only a story that changed rewrites the search row: on PostgreSQL every rewrite is a new row version
-# and new trigram entries for the whole text (story_id is indexed, so never a HOT update).
-_PG_STORY_WHEN = {"clip_story_au": "WHEN (OLD.story_id IS DISTINCT FROM NEW.story_id) "}
+_PG_STORY_CONDITIONS = {"clip_story_au": "WHEN (OLD.story_id IS DISTINCT FROM NEW.story_id)"}
 
 
 def create_story_triggers(connection: Connection) -> None:
     """The triggers that keep clip_search.story_id equal to clip.story_id (migration 0013)."""
     if connection.dialect.name == "sqlite":
-        for name, when in _SQLITE_STORY_TRIGGERS.items():
-            connection.exec_driver_sql(
-                f"CREATE TRIGGER IF NOT EXISTS {name} {when} BEGIN UPDATE clip_search SET story_id = "
-                "(SELECT story_id FROM clip WHERE id = new.clip_id) WHERE id = new.id; END"
-            )
-        connection.exec_driver_sql(_SQLITE_STORY_FOLLOW)
+        for name, definition in _SQLITE_STORY_TRIGGERS.items():
+            connection.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS {name} {definition}")
     elif connection.dialect.name == "postgresql":
         for name, body in _PG_STORY_FUNCTIONS.items():
             connection.exec_driver_sql(f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
                                        f"SET search_path FROM CURRENT AS $$ {body} $$")
-        for name, (when, function) in _PG_STORY_TRIGGERS.items():
-            table_name = when.rsplit(" ", 1)[-1]
+        for name, (table_name, when, function) in _PG_STORY_TRIGGERS.items():
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {table_name}")
-            connection.exec_driver_sql(f"CREATE TRIGGER {name} {when} FOR EACH ROW {_PG_STORY_WHEN.get(name, '')}"
-                                       f"EXECUTE FUNCTION {function}()")
+            connection.exec_driver_sql(f"CREATE TRIGGER {name} {when} ON {table_name} FOR EACH ROW "
+                                       f"{_PG_STORY_CONDITIONS.get(name, '')} EXECUTE FUNCTION {function}()")
 
 
 def drop_story_triggers(connection: Connection) -> None:
     if connection.dialect.name == "sqlite":
-        for name in [*_SQLITE_STORY_TRIGGERS, "clip_story_au"]:
+        for name in _SQLITE_STORY_TRIGGERS:
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
     elif connection.dialect.name == "postgresql":
-        for name, (when, _function) in _PG_STORY_TRIGGERS.items():
-            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {when.rsplit(' ', 1)[-1]}")
+        for name, (table_name, _when, _function) in _PG_STORY_TRIGGERS.items():
+            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {table_name}")
         for name in _PG_STORY_FUNCTIONS:
             connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}()")
 
