@@ -242,13 +242,17 @@ def test_autogenerate_sees_no_difference_and_ignores_the_search_index(store: Sto
     assert any(name in repr(unfiltered) for name in UNMODELLED)
 
 
-def test_cli_search_forgives_and_says_when_nothing_matches(tmp_path: Path) -> None:
+def clips_list_with_one_clip(tmp_path: Path, name: str, title: str) -> tuple[CliRunner, list[str]]:
+    """A database holding one clip, and the `tracker clips list` command line that reads it."""
     db = f"sqlite:///{tmp_path / 't.db'}"
     store = Store(db)
-    add(store, "curly", "Councilmember O’Rourke backs the transit plan")
+    add(store, name, title)
     store.close()
-    runner = CliRunner()
-    base = ["--config", str(tmp_path / "missing.yml"), "--db", db, "clips", "list"]
+    return CliRunner(), ["--config", str(tmp_path / "missing.yml"), "--db", db, "clips", "list"]
+
+
+def test_cli_search_forgives_and_says_when_nothing_matches(tmp_path: Path) -> None:
+    runner, base = clips_list_with_one_clip(tmp_path, "curly", "Councilmember O’Rourke backs the transit plan")
     hit = runner.invoke(cli, [*base, "--search", "O'Rourke"], obj=FakeClock(NOW))
     assert hit.exit_code == 0 and "O’Rourke backs" in hit.output
     miss = runner.invoke(cli, [*base, "--search", "zzz"], obj=FakeClock(NOW))
@@ -469,12 +473,7 @@ def test_postgresql_builds_a_missing_search_index_when_the_store_opens(pg_url: s
 
 
 def test_cli_search_in_another_encoding_than_the_locale_s_is_a_one_line_error(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 't.db'}"
-    store = Store(db)
-    add(store, "cafe", "Café owners on the rent cap")
-    store.close()
-    runner = CliRunner()
-    base = ["--config", str(tmp_path / "missing.yml"), "--db", db, "clips", "list"]
+    runner, base = clips_list_with_one_clip(tmp_path, "cafe", "Café owners on the rent cap")
     latin1 = "caf\udce9"  # `café` typed in a Latin-1 terminal, read under a UTF-8 locale
     result = runner.invoke(cli, [*base, "--search", latin1], obj=FakeClock(NOW))
     assert result.exit_code == 2 and result.exception is not None and isinstance(result.exception, SystemExit)

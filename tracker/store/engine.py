@@ -93,9 +93,10 @@ def make_engine(url: str, *, migrate: bool = True, lock_timeout_s: float = PG_LO
             event.listen(engine, "connect", _sqlite_pragmas)
     elif backend == "postgresql":
         if parsed.drivername == "postgresql":
-            url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
+            parsed = parsed.set(drivername="postgresql+psycopg")
+            url = str(parsed.render_as_string(hide_password=False))
         connect_args: dict[str, Any] = {} if "connect_timeout" in parsed.query else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
-        if make_url(url).drivername == "postgresql+psycopg":
+        if parsed.drivername == "postgresql+psycopg":
             # No server-side prepared statements: psycopg prepares a query run five times, and PostgreSQL
             # then plans it once for every value. A search is one query text for every word typed; planned
             # for none in particular, a two-word search in the queue took 1.4 s instead of 30 ms.
