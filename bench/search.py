@@ -167,6 +167,7 @@ SEARCHES: list[tuple[str, str, ClipStatus | None, bool]] = [
     ("a city (about 1 clip in 40)", _CITIES[0], None, False),
     ("two common words (tens of thousands of hits)", f"{_WORDS[2]} {_WORDS[6]}", None, False),
     ("a two-letter word (no trigram: scan)", "zq", None, False),
+    ("a two-letter word in most clips (no trigram: counted by reading)", "la", None, False),
     ("the city within the review queue (status=new)", _CITIES[0], ClipStatus.NEW, False),
     ("two common words within the review queue", f"{_WORDS[2]} {_WORDS[6]}", ClipStatus.NEW, False),
     ("a two-letter word and the city", f"ny {_CITIES[0]}", None, False),
@@ -176,6 +177,8 @@ SEARCHES: list[tuple[str, str, ClipStatus | None, bool]] = [
     ("the queue: a city", _CITIES[0], ClipStatus.NEW, True),
     ("the queue: two common words", f"{_WORDS[2]} {_WORDS[6]}", ClipStatus.NEW, True),
     ("the queue: this week's word", "walkout", ClipStatus.NEW, True),
+    ("the queue: two letters in most clips (`LA`)", "la", ClipStatus.NEW, True),
+    ("the queue: two letters in a clip in 40 (`NY`)", "ny", ClipStatus.NEW, True),
     ("all statuses, one card per story: a surname and a common word", f"{_LAST[0]} {_WORDS[26]}", None, True),
     ("all statuses, one card per story: a city", _CITIES[0], None, True),
 ]

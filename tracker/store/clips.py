@@ -495,7 +495,7 @@ class ClipsMixin(StoreBase):
             elif with_total and broad and f.text:
                 total, capped = self._count_broad(s, others, f.text, cap, shown=len(rows), by_story=f.primary_only)
             elif with_total and f.text:
-                # Few hits (the index said so), or only words too short to look up: counted up to the cap.
+                # Few hits (the index's count said so): counted up to the cap.
                 counted = select(col(ClipRow.id)).where(*conditions).limit(cap + 1).subquery()
                 total = int(s.execute(select(func.count()).select_from(counted)).scalar_one())
                 capped = total > cap

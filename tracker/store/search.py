@@ -257,12 +257,14 @@ RECENT_ROWS = 5_000
 def index_hits(connection: Connection, query: str, *, limit: int, recent_rows: int = RECENT_ROWS) -> IndexHits | None:
     """How many clips have every word of the query, counting up to `limit` (the database stops
     there); past it, an estimate of them all and the hits among the last `recent_rows` rows stored.
-    The index finds the long words; words too short for it are tested on what it found. None when
-    no word is long enough to look up (a scan either way)."""
+    The index finds the long words; words too short for it are tested on what it found. With no
+    word long enough to look up (`LA`, `NY`), the same count reads the table in storage order: a
+    word in most clips reaches the limit in the first rows read, one in none reads every row once
+    (and list_clips then looks for no page). None when the query has no words."""
     words = query_words(query)
-    long_words = [w for w in words if len(w) >= MIN_INDEXED_CHARS]
-    if not long_words:
+    if not words:
         return None
+    long_words = [w for w in words if len(w) >= MIN_INDEXED_CHARS]
     sqlite = connection.dialect.name == "sqlite"
     # Where each hit lies: its rowid on SQLite, its page on PostgreSQL. A scan that joins another one
     # under way would start mid-table and read the pages out of order, so this one starts at the first.
@@ -291,7 +293,7 @@ def index_hits(connection: Connection, query: str, *, limit: int, recent_rows: i
         since = first_id - 1
         recent_rows = int(connection.execute(select(func.count()).select_from(ClipSearchRow)).scalar_one())
     # On SQLite the rowid bound is FTS5's own, so it reads only the end of each word's list.
-    recent = _having_words(sqlite, words, func.count()).where((_fts.c.rowid if sqlite else key) > since)
+    recent = _having_words(sqlite, words, func.count()).where((_fts.c.rowid if sqlite and long_words else key) > since)
     return IndexHits(int(counted), estimate_hits(int(counted), limit, reached, first, last),
                      recent_hits=int(connection.execute(recent).scalar_one()), recent_rows=recent_rows)
 
