@@ -5,7 +5,7 @@
 Each ROOT is a copy of the project (e.g. `git archive HEAD | tar -x -C /tmp/a`, then edited to drop
 one part of the page). One `streamlit run` per ROOT, in demo mode on the same database (DIR/demo.db,
 seeded with 100,000 clips when missing, as bench/dashboard_browser.py does), and one returning
-browser context each; the loads then alternate between them, so that a slower minute of this shared
+browser context each (`--fresh`: a new one for every load); the loads then alternate between them, so that a slower minute of this shared
 machine falls on every variant alike. Prints, per ROOT, the median of the page's own time to the
 first frame showing *Older →* (see dashboard_browser.VISIBLE_AT_SCRIPT) and of the browser's main-thread
 and JavaScript time (CDP `Performance.getMetrics`), after two untimed rounds.
@@ -56,6 +56,8 @@ def main() -> None:
     parser.add_argument("roots", nargs="+", type=Path)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--db-dir", help="reuse DIR/demo.db (seeded when missing)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="each load in a new browser context (nothing cached), not a returning one")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -87,6 +89,10 @@ def main() -> None:
                     contexts.append(context)
                 for n in range(WARM_UP_ROUNDS + args.rounds):
                     for k, (context, url) in enumerate(zip(contexts, urls, strict=True)):
+                        if args.fresh:
+                            context.close()  # type: ignore[attr-defined]
+                            context = contexts[k] = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+                            context.add_init_script(VISIBLE_AT_SCRIPT)
                         load = _one_load(context, url)
                         if n >= WARM_UP_ROUNDS:
                             samples[k].append(load)

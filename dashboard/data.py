@@ -74,7 +74,9 @@ from tracker.users import UsersFile
 CONFIG_ENV = "TRACKER_CONFIG"
 DEFAULT_CONFIG = "feeds.yml"
 READ_TTL_S = 30  # short: several staff review at once, and ingest adds clips hourly
-PAGE_SIZE = 25
+# 15, not 25: a card costs the browser ~14 ms to draw, and the queue's first load is the desk's
+# slowest moment (bench/README.md, "Dashboard in a browser"); a screen shows about five cards.
+PAGE_SIZE = 15
 PUBLISHED_PAGE_SIZE = 20  # five buttons a row: more rows would make the page slow to draw
 # The dashboard's one source of "now" (audit stamps, Insights windows, feed health).
 clock: Clock = system_clock

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
+from dashboard import data
 from dashboard.keys import Key
 from tests.conftest import DASHBOARD_NOW
 from tracker.models import ClipFilter, ClipStatus, MatchedEntry, ParsedEntry, Role
@@ -69,7 +70,7 @@ def test_pages_render_on_an_empty_database(tmp_path: Path, monkeypatch: pytest.M
 def test_queue_shows_new_clips_newest_first(env: Store) -> None:
     at = run_app()
     ids = queue_ids(at)
-    expected = env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=25).clips
+    expected = env.list_clips(ClipFilter(status=ClipStatus.NEW), limit=data.PAGE_SIZE).clips
     assert ids == [c.id for c in expected]
     assert metric(at, "Waiting for review") == env.count_clips(ClipFilter(status=ClipStatus.NEW))
     # Independently of the store's own ordering: newest first, every one of them new.
@@ -103,6 +104,19 @@ def test_filters_narrow_the_list(env: Store) -> None:
 
     at.button(key=Key.F_CLEAR).click().run()
     assert metric(at, "Matching these filters") == everything
+
+
+def test_the_pickers_in_use_are_named_outside_their_popover(env: Store) -> None:
+    """The member, campaign, outlet, state and tag pickers sit in a popover (drawn only when
+    opened); the sidebar says which are set, by name, so a closed popover hides no filter."""
+    at = run_app()
+    assert not [c for c in at.sidebar.caption if "Member:" in c.value]
+    at.selectbox(key=Key.F_MEMBER).select("renata-okafor").run()
+    at.selectbox(key=Key.F_TAG).select("pa").run()
+    said = [c.value for c in at.sidebar.caption if "Member:" in c.value]
+    assert said == [r"Member: **Renata Okafor** · Tag: **Pennsylvania \(PA\)**"]  # markdown-escaped
+    at.button(key=Key.F_CLEAR).click().run()
+    assert not [c for c in at.sidebar.caption if "Member:" in c.value]
 
 
 @pytest.mark.parametrize(
@@ -172,7 +186,7 @@ def test_pagination_with_cursor(env: Store) -> None:
     page1 = queue_ids(at)
     at.button(key=Key.Q_NEXT).click().run()
     page2 = queue_ids(at)
-    assert len(page1) == 25 and page2 and not set(page1) & set(page2)
+    assert len(page1) == data.PAGE_SIZE and page2 and not set(page1) & set(page2)
     newest_on_2 = env.get_clip(page2[0]).published_at
     oldest_on_1 = env.get_clip(page1[-1]).published_at
     assert newest_on_2 is not None and oldest_on_1 is not None and newest_on_2 <= oldest_on_1
@@ -192,17 +206,17 @@ def test_select_all_does_not_follow_to_the_next_page(env: Store) -> None:
 
 def test_deciding_the_whole_last_page_goes_back_a_page_not_to_queue_clear(env: Store) -> None:
     stories = [c.id for c in env.all_clips(ClipFilter(primary_only=True))]
-    env.set_status(stories[:30], ClipStatus.NEW, "someone", NOW)
-    env.set_status(stories[30:], ClipStatus.REJECTED, "someone", NOW)
+    env.set_status(stories[:data.PAGE_SIZE + 5], ClipStatus.NEW, "someone", NOW)
+    env.set_status(stories[data.PAGE_SIZE + 5:], ClipStatus.REJECTED, "someone", NOW)
     at = run_app()
     page1 = queue_ids(at)
     at.button(key=Key.Q_NEXT).click().run()
-    assert len(page1) == 25 and len(queue_ids(at)) == 5
+    assert len(page1) == data.PAGE_SIZE and len(queue_ids(at)) == 5
     at.checkbox(key=Key.Q_SELECT_ALL).check().run()
     at.button(key=Key.Q_BULK_APPROVE).click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert not any("Queue clear" in s.value for s in at.success)
-    assert queue_ids(at) == page1  # the 25 still waiting, on the page before
+    assert queue_ids(at) == page1  # the first page's clips still waiting, on the page before
 
 
 def test_queue_clear_empty_state(env: Store) -> None:
