@@ -438,7 +438,7 @@ def clip_filters(*, text: str, member: str, campaign: str, outlet: str, tag: str
         ("Member", member, lambda i: members.get(i, i)), ("Campaign", campaign, lambda i: campaigns.get(i, i)),
         ("Outlet", outlet, str), ("State", state, str), ("Tag", tag, data.tag_label),
     ) if key and st.session_state.get(key)]
-    with st.popover(f"More filters ({len(chosen)} on)" if chosen else "More filters: member, outlet…",
+    with st.popover(f"More filters ({len(chosen)} on)" if chosen else "More filters",
                     icon=":material/filter_list:", width="stretch"):
         st.selectbox("Member", list(members), key=member, index=None, placeholder="Any member",
                      format_func=lambda i: members.get(i, i))

@@ -117,3 +117,45 @@ def test_publish_and_reorder_across_a_page_boundary_in_a_real_browser(tmp_path: 
             assert _website(db)[SIZE] == clip_id
         finally:
             browser.close()  # type: ignore[attr-defined]
+
+
+def _member_ids(db: str, clip_id: str) -> tuple[str, ...]:
+    store = Store(db)
+    try:
+        return tuple(store.get_clip(clip_id).member_ids)
+    finally:
+        store.close()
+
+
+def test_a_member_picked_under_more_filters_narrows_the_queue_in_a_real_browser(tmp_path: Path) -> None:
+    """The pickers sit in a popover: it opens, a member picked there narrows the queue, and the
+    sidebar names the filter once the popover is closed."""
+    _require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    env, db = _environment(tmp_path, 80, demo=True)
+    with streamlit_server(env) as url, sync_playwright() as p:
+        browser = _launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+            page.goto(url)
+            expect(page.locator("[class*='st-key-q_approve']").first).to_be_visible(timeout=30_000)
+            sidebar = page.locator("[data-testid='stSidebar']")
+            sidebar.get_by_role("button", name="More filters", exact=True).click()
+            popover = page.locator("[data-testid='stPopoverBody']")
+            popover.get_by_role("combobox", name="Member").click()
+            page.get_by_role("option", name="Renata Okafor").click()
+            expect(sidebar.get_by_text("Member: Renata Okafor")).to_be_visible(timeout=15_000)
+            page.keyboard.press("Escape")  # close the popover: the line under it still names the filter
+            expect(sidebar.get_by_role("button", name="More filters (1 on)")).to_be_visible(timeout=15_000)
+            expect(sidebar.get_by_text("Member: Renata Okafor")).to_be_visible()
+            cards = page.locator("[class*='st-key-q_approve']")
+
+            def hers_only() -> bool:  # once the rerun has replaced the unfiltered cards
+                shown = [next(c for c in (el.get_attribute("class") or "").split() if c.startswith("st-key-q_approve"))[-16:]
+                         for el in cards.all()]
+                return bool(shown) and all("renata-okafor" in _member_ids(db, clip_id) for clip_id in shown)
+
+            _wait_for(hers_only, "only Renata Okafor's clips in the queue")
+        finally:
+            browser.close()  # type: ignore[attr-defined]
