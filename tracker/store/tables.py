@@ -68,6 +68,8 @@ class ClipRow(SQLModel, table=True):
         # The dashboard's newest-first order (migration 0002): pages read the index, never sort the table.
         Index("ix_clip_sort_at_id", text("coalesce(published_at, first_seen_at)"), "id"),
         Index("ix_clip_status_sort_at_id", "status", text("coalesce(published_at, first_seen_at)"), "id"),
+        # The desk's story counts by status, from the index alone (migration 0014).
+        Index("ix_clip_status_story", "status", "story_primary", "story_id"),
     )
 
     id: str = Field(primary_key=True, max_length=32)
