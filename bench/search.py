@@ -6,7 +6,7 @@ a word list with member names (a few hundred with a curly apostrophe, O’Rourke
 hyphenated double surnames), 3,000 outlets, article text on one clip in ten, and one clip in
 eight a copy of a recent story (the review queue searches one card per story). Then builds the
 search index as migration 0008 does (index_clips: normalise every clip, bulk upsert), runs
-ANALYZE, and times what the review queue sends for a search: the first page of 25 plus the
+ANALYZE, and times what the review queue sends for a search: the first page of 15 plus the
 total, which stops counting at 1,000 ("1,000+"; median of 7 warm runs). The baseline is the query the store sent before, a
 `lower(title/summary/headline) LIKE '%…%'` scan, on the same database in the same run.
 
@@ -45,7 +45,7 @@ from tracker.store.tables import ClipRow  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 CHUNK = 20_000
-PAGE = 25
+PAGE = 15  # the review queue's page (dashboard.data.PAGE_SIZE)
 T = TypeVar("T")
 
 

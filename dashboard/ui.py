@@ -434,19 +434,23 @@ def clip_filters(*, text: str, member: str, campaign: str, outlet: str, tag: str
                   "O'Rourke finds O’Rourke. Every word must appear.")
     # In a popover, which Streamlit draws only when opened: five pickers of hundreds of options each
     # cost the queue's first load ~0.1-0.15 s (bench/README.md, "Dashboard in a browser").
-    chosen = [(label, shown(st.session_state[key])) for label, key, shown in (
-        ("Member", member, lambda i: members.get(i, i)), ("Campaign", campaign, lambda i: campaigns.get(i, i)),
-        ("Outlet", outlet, str), ("State", state, str), ("Tag", tag, data.tag_label),
-    ) if key and st.session_state.get(key)]
+    # Named only while its picker offers it: Streamlit drops a value that is no longer an option (a
+    # member taken out of feeds.yml, kept in the saved filters) before the query uses it.
+    outlets, states, tags = data.outlets(), data.states() if state is not None else [], data.tags()
+    chosen = [(label, shown(st.session_state[key])) for label, key, options, shown in (
+        ("Member", member, members, lambda i: members.get(i, i)),
+        ("Campaign", campaign, campaigns, lambda i: campaigns.get(i, i)),
+        ("Outlet", outlet, outlets, str), ("State", state, states, str), ("Tag", tag, tags, data.tag_label),
+    ) if key and st.session_state.get(key) and st.session_state[key] in options]
     with st.popover(f"More filters ({len(chosen)} on)" if chosen else "More filters",
                     icon=":material/filter_list:", width="stretch"):
         st.selectbox("Member", list(members), key=member, index=None, placeholder="Any member",
                      format_func=lambda i: members.get(i, i))
         st.selectbox("Campaign", list(campaigns), key=campaign, index=None, placeholder="Any campaign",
                      format_func=lambda i: campaigns.get(i, i))
-        st.selectbox("Outlet", data.outlets(), key=outlet, index=None, placeholder="Any outlet")
+        st.selectbox("Outlet", outlets, key=outlet, index=None, placeholder="Any outlet")
         if state is not None:
-            st.selectbox("State / chapter", data.states(), key=state, index=None, placeholder="Any state")
-        st.selectbox("Tag", data.tags(), key=tag, index=None, placeholder="Any tag", format_func=data.tag_label)
+            st.selectbox("State / chapter", states, key=state, index=None, placeholder="Any state")
+        st.selectbox("Tag", tags, key=tag, index=None, placeholder="Any tag", format_func=data.tag_label)
     if chosen:  # what the closed popover holds, in words
         st.caption(" · ".join(f"{label}: **{md_escape(str(value))}**" for label, value in chosen))

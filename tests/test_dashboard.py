@@ -119,6 +119,18 @@ def test_the_pickers_in_use_are_named_outside_their_popover(env: Store) -> None:
     assert not [c for c in at.sidebar.caption if "Member:" in c.value]
 
 
+def test_a_saved_filter_the_pickers_no_longer_offer_is_not_named(env: Store) -> None:
+    """A member taken out of feeds.yml (or an outlet gone) while kept in the saved filters: the
+    picker drops it and the queue is not filtered by it, so the sidebar does not name it either."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state[Key.F_SAVED] = {Key.F_STATUS: "new", Key.F_DATES: (), Key.F_MEMBER: "no-such-member",
+                                     Key.F_OUTLET: "Gone Outlet"}
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert metric(at, "Matching these filters") == metric(at, "Waiting for review")  # not filtered
+    assert not [c for c in at.sidebar.caption if "Member:" in c.value or "Outlet:" in c.value]
+
+
 @pytest.mark.parametrize(
     ("key", "value", "check"),
     [

@@ -7,7 +7,7 @@ insert and update the ORM makes; bulk inserts call index_clips; deletes cascade.
 the database's own: an FTS5 table with the trigram tokenizer on SQLite (external content, fed
 by triggers on clip_search), a pg_trgm GIN index on PostgreSQL. Both find substrings, so a
 search for `rour` finds O’Rourke; words of fewer than three characters, which no trigram index
-can look up, are checked on the matching rows (or, alone, by a scan).
+can look up, are checked on the matching rows (or, alone, counted by reading the table: index_hits).
 """
 
 from __future__ import annotations
