@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert
@@ -85,3 +86,48 @@ def test_the_desk_s_story_counts_by_status_are_read_from_an_index_alone(store: S
             conn.execute(text("SELECT 1"))
         assert ("COVERING INDEX ix_clip_status_story" in plan if store.dialect == "sqlite"
                 else "Index Only Scan using ix_clip_status_story" in plan), plan
+
+
+def test_0014_on_an_analyzed_sqlite_database_keeps_the_queue_walking_its_sort_index(tmp_path: Path) -> None:
+    """A SQLite database with statistics (someone ran ANALYZE) but none for the index 0014 adds:
+    SQLite took that index for the queue's pages and sorted every New clip. The migration gives
+    the index its statistics, and the queue's page walks the sort index again."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from tests.test_migrations import _downgrade_to, _upgrade_to
+
+    path = tmp_path / "analyzed.db"
+    url = f"sqlite:///{path}"
+    store = Store(url)
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    with store.engine.begin() as conn:
+        conn.execute(insert(ClipRow), [{
+            "id": f"{i:032x}", "canonical_url": f"https://e.example.com/{i}", "url": f"https://e.example.com/{i}",
+            "title": f"t{i}", "summary": "", "content": "", "first_seen_at": base + timedelta(hours=i),
+            "updated_at": base, "status": ("new", "approved", "rejected")[i % 3], "outlet": "o", "tags": [],
+            "story_id": f"{i // 2:032x}", "story_primary": i % 2 == 0,
+        } for i in range(300)])
+    store.close()
+    _downgrade_to(url, "0013")
+    with sqlite3.connect(path) as raw:
+        raw.execute("ANALYZE")
+    _upgrade_to(url, "0014")
+    store = Store(url)
+    sent: list[tuple[str, Any]] = []
+
+    def keep(_c: object, _cur: object, statement: str, parameters: Any, *_: object) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", keep)
+    try:
+        page = store.list_clips(ClipFilter(status=ClipStatus.NEW, primary_only=True), limit=15)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", keep)
+        store.close()
+    assert len(page.clips) == 15
+    statement, parameters = next((s, p) for s, p in sent if s.lstrip().upper().startswith("SELECT CLIP.ID"))
+    with sqlite3.connect(path) as raw:
+        plan = " ".join(str(row[-1]) for row in raw.execute("EXPLAIN QUERY PLAN " + statement, parameters))
+    assert "ix_clip_status_sort_at_id" in plan and "TEMP B-TREE" not in plan, plan
