@@ -432,8 +432,6 @@ def clip_filters(*, text: str, member: str, campaign: str, outlet: str, tag: str
     st.text_input("Search headlines, summaries, outlets and articles", key=text, placeholder="e.g. eviction",
                   icon=":material/search:", help="Case, accents, apostrophes and dashes are ignored: "
                   "O'Rourke finds O’Rourke. Every word must appear.")
-    # In a popover, which Streamlit draws only when opened: five pickers of hundreds of options each
-    # cost the queue's first load ~0.1-0.15 s (bench/README.md, "Dashboard in a browser").
     # Named only while its picker offers it: Streamlit drops a value that is no longer an option (a
     # member taken out of feeds.yml, kept in the saved filters) before the query uses it.
     outlets, states, tags = data.outlets(), data.states() if state is not None else [], data.tags()
@@ -442,6 +440,8 @@ def clip_filters(*, text: str, member: str, campaign: str, outlet: str, tag: str
         ("Campaign", campaign, campaigns, lambda i: campaigns.get(i, i)),
         ("Outlet", outlet, outlets, str), ("State", state, states, str), ("Tag", tag, tags, data.tag_label),
     ) if key and st.session_state.get(key) and st.session_state[key] in options]
+    # In a popover, which Streamlit draws only when opened: five pickers of hundreds of options each
+    # cost the queue's first load ~0.1-0.15 s (bench/README.md, "Dashboard in a browser").
     with st.popover(f"More filters ({len(chosen)} on)" if chosen else "More filters",
                     icon=":material/filter_list:", width="stretch"):
         st.selectbox("Member", list(members), key=member, index=None, placeholder="Any member",
