@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
 from tracker.models import ClipFilter, ClipStatus
 from tracker.store import Store
@@ -46,44 +48,55 @@ def test_pages_cover_every_clip_once_in_order(store: Store) -> None:
     assert walk(ClipFilter(status=ClipStatus.NEW)) == news
 
 
+@contextmanager
+def sent_to(store: Store) -> Iterator[list[tuple[str, Any]]]:
+    """The statements the store sends inside the block, each with its parameters (to EXPLAIN it)."""
+    sent: list[tuple[str, Any]] = []
+
+    def keep(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", keep)
+    try:
+        yield sent
+    finally:
+        event.remove(store.engine, "before_cursor_execute", keep)
+
+
+def plan_of(store: Store, statement: str, parameters: Any) -> str:
+    """The database's plan for a statement the store sent, as one line. PostgreSQL reads a table of
+    a few rows whole unless told otherwise: there the question is whether an index can do it alone."""
+    with store.engine.begin() as conn:
+        if store.dialect == "sqlite":
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+        else:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+            rows = conn.exec_driver_sql("EXPLAIN " + statement, parameters)
+        return " ".join(str(row[-1]) for row in rows)
+
+
+def story_clip(i: int, base: datetime, **columns: object) -> dict[str, object]:
+    """Clip `i` as a row to insert, with what every clip needs and `columns` for its status and story."""
+    return {"id": f"{i:032x}", "canonical_url": f"https://e.example.com/{i}", "url": f"https://e.example.com/{i}",
+            "title": f"t{i}", "summary": "", "content": "", "first_seen_at": base, "updated_at": base,
+            "status": ("new", "approved", "rejected")[i % 3], "outlet": "o", "tags": [], **columns}
+
+
 def test_the_desk_s_story_counts_by_status_are_read_from_an_index_alone(store: Store) -> None:
     """The queue counts stories in each status on every load after its read cache expires; a
     covering index (migration 0014) answers them without reading the clips (68 → 4 ms for the
     three at 100,000 clips), and the counts are those of the clips themselves."""
-    from sqlalchemy import event, text
-
     base = datetime(2026, 11, 1, tzinfo=UTC)
-    rows = [{
-        "id": f"{i:032x}", "canonical_url": f"https://e.example.com/{i}", "url": f"https://e.example.com/{i}",
-        "title": f"t{i}", "summary": "", "content": "", "first_seen_at": base, "updated_at": base,
-        "status": ("new", "approved", "rejected")[i % 3],
-        "outlet": "o", "tags": [], "story_id": None if i % 4 == 0 else f"{i // 2:032x}", "story_primary": i % 4 == 1,
-    } for i in range(60)]
+    rows = [story_clip(i, base, story_id=None if i % 4 == 0 else f"{i // 2:032x}", story_primary=i % 4 == 1)
+            for i in range(60)]
     with store.engine.begin() as conn:
         conn.execute(insert(ClipRow), rows)
-    sent: list[tuple[str, Any]] = []
-
-    def keep(_c: object, _cur: object, statement: str, parameters: Any, *_: object) -> None:
-        sent.append((statement, parameters))
-
     for status in ClipStatus:
         expected = sum(r["status"] == status.value and (r["story_id"] is None or r["story_primary"]) for r in rows)
-        event.listen(store.engine, "before_cursor_execute", keep)
-        try:
+        with sent_to(store) as sent:
             assert store.count_clips(ClipFilter(status=status, primary_only=True)) == expected
-        finally:
-            event.remove(store.engine, "before_cursor_execute", keep)
-        statement, parameters = sent[-1]
-        with store.engine.connect() as conn:
-            raw = conn.connection.driver_connection
-            cursor = raw.cursor()  # type: ignore[union-attr]
-            if store.dialect == "sqlite":
-                cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-            else:  # a table this small is read whole unless told otherwise: ask whether the index can do it alone
-                cursor.execute("SET enable_seqscan = off; SET enable_bitmapscan = off")
-                cursor.execute("EXPLAIN " + statement, parameters)
-            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
-            conn.execute(text("SELECT 1"))
+        plan = plan_of(store, *sent[-1])
         assert ("COVERING INDEX ix_clip_status_story" in plan if store.dialect == "sqlite"
                 else "Index Only Scan using ix_clip_status_story" in plan), plan
 
@@ -94,8 +107,6 @@ def test_0014_on_an_analyzed_sqlite_database_keeps_the_queue_walking_its_sort_in
     the index its statistics, and the queue's page walks the sort index again."""
     import sqlite3
 
-    from sqlalchemy import event
-
     from tests.test_migrations import _downgrade_to, _upgrade_to
 
     path = tmp_path / "analyzed.db"
@@ -103,31 +114,19 @@ def test_0014_on_an_analyzed_sqlite_database_keeps_the_queue_walking_its_sort_in
     store = Store(url)
     base = datetime(2026, 11, 1, tzinfo=UTC)
     with store.engine.begin() as conn:
-        conn.execute(insert(ClipRow), [{
-            "id": f"{i:032x}", "canonical_url": f"https://e.example.com/{i}", "url": f"https://e.example.com/{i}",
-            "title": f"t{i}", "summary": "", "content": "", "first_seen_at": base + timedelta(hours=i),
-            "updated_at": base, "status": ("new", "approved", "rejected")[i % 3], "outlet": "o", "tags": [],
-            "story_id": f"{i // 2:032x}", "story_primary": i % 2 == 0,
-        } for i in range(300)])
+        conn.execute(insert(ClipRow), [story_clip(i, base + timedelta(hours=i), story_id=f"{i // 2:032x}",
+                                                  story_primary=i % 2 == 0) for i in range(300)])
     store.close()
     _downgrade_to(url, "0013")
     with sqlite3.connect(path) as raw:
         raw.execute("ANALYZE")
     _upgrade_to(url, "0014")
     store = Store(url)
-    sent: list[tuple[str, Any]] = []
-
-    def keep(_c: object, _cur: object, statement: str, parameters: Any, *_: object) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(store.engine, "before_cursor_execute", keep)
     try:
-        page = store.list_clips(ClipFilter(status=ClipStatus.NEW, primary_only=True), limit=15)
+        with sent_to(store) as sent:
+            page = store.list_clips(ClipFilter(status=ClipStatus.NEW, primary_only=True), limit=15)
+        assert len(page.clips) == 15
+        plan = plan_of(store, *next((s, p) for s, p in sent if s.lstrip().upper().startswith("SELECT CLIP.ID")))
     finally:
-        event.remove(store.engine, "before_cursor_execute", keep)
         store.close()
-    assert len(page.clips) == 15
-    statement, parameters = next((s, p) for s, p in sent if s.lstrip().upper().startswith("SELECT CLIP.ID"))
-    with sqlite3.connect(path) as raw:
-        plan = " ".join(str(row[-1]) for row in raw.execute("EXPLAIN QUERY PLAN " + statement, parameters))
     assert "ix_clip_status_sort_at_id" in plan and "TEMP B-TREE" not in plan, plan
