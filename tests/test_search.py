@@ -30,6 +30,8 @@ from tracker.store.search import (
     estimate_hits,
     include_object,
     index_hits,
+    search_body,
+    short_words_line,
 )
 
 
@@ -122,6 +124,30 @@ def test_short_words_and_like_metacharacters(store: Store, clips: dict[str, str]
     assert found(store, "  ") == set(clips.values())  # no words: no condition
 
 
+def test_a_word_of_one_or_two_letters_or_digits_is_found_whole(store: Store) -> None:
+    """`NY` as a piece of a word is in nearly every clip ("any", "Albany", "company"), `AI` in
+    "said": a short word is found as a word, between any characters that are not letters or digits."""
+    ny = add(store, "ny", "Council in Albany, NY, votes", summary="Many said any plan works.")
+    ai = add(store, "ai", "AI rules pass", summary="(NY) council: the A.I. rules, item 5.")
+    albany = add(store, "albany", "Albany mayor said a plan", content="Company news, 12 pages.")
+    assert found(store, "NY") == {ny, ai}  # `NY,` and `(NY)`, never `Albany` or `many`
+    assert found(store, "ai") == {ai}  # not `said`
+    assert found(store, "a") == {ai, albany}  # `A.I.` holds the word `a`; `Albany` does not
+    assert found(store, "5") == {ai} and found(store, "12") == {albany}  # digits too, in the article
+    assert found(store, "ny albany") == {ny}
+    assert found(store, "A.I.") == {ai}  # three characters: a substring again
+    assert found(store, '"ny, votes"') == {ny}  # a phrase is a substring, short words and all
+    assert found(store, "alb") == {ny, albany}  # and a longer word a piece of one, as before
+    assert found(store, "in ny") == {ny}  # `in` whole: `Albany` has no word `in`, `rules` no `in`
+
+
+def test_the_line_of_short_words_is_the_same_for_ascii_text_and_any_other() -> None:
+    text = "council in albany, ny_x (ai): a.i. 5th 12 o'rourke"
+    assert short_words_line(text) == " 12 \t a \t ai \t i \t in \t ny \t o \t x "
+    assert short_words_line(text + " 東京 «a東» ¡ny!") == short_words_line(text)  # 東 is a letter: `a東` no short word
+    assert short_words_line("councils") == ""
+
+
 def test_quoted_phrases_and_punctuation_around_words(store: Store, clips: dict[str, str]) -> None:
     # Typed as staff type into search boxes: a phrase in quotes, a comma after a name, brackets.
     assert found(store, '"transit plan"') == {clips["curly"]}
@@ -184,21 +210,30 @@ def test_seeded_clips_are_searchable(store: Store) -> None:
 
 
 def test_the_query_uses_the_index(store: Store, clips: dict[str, str]) -> None:
-    """SQLite looks words up in the FTS5 table; PostgreSQL has the trigram GIN index on the text."""
+    """SQLite looks words up in the FTS5 table; PostgreSQL has the trigram GIN index on the text.
+    A short word is looked up too, between spaces: trigrams `  z`, ` zq`, `zq ` on PostgreSQL."""
     with store.engine.connect() as conn:
         if store.dialect == "sqlite":
-            with sql_sent(store) as captured:
-                found(store, "o'rourke")
-            statement = next(s for s in captured if "clip_search_fts" in s)
-            assert "MATCH" in statement
+            for query in ("o'rourke", "zq"):
+                with sql_sent(store) as captured:
+                    found(store, query)
+                statement = next(s for s in captured if "clip_search_fts" in s)
+                assert "MATCH" in statement
         else:
             index = conn.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_clip_search_body_trgm' "
                                       "AND schemaname = current_schema()")).scalar_one()
             assert "gin" in index and "gin_trgm_ops" in index
-            conn.execute(text("SET enable_seqscan = off"))
-            plan = "\n".join(r[0] for r in conn.execute(text(
-                "EXPLAIN SELECT clip_id FROM clip_search WHERE body LIKE '%o''rourke%'")))
-            assert "ix_clip_search_body_trgm" in plan
+            conn.execute(text("SET LOCAL enable_seqscan = off"))
+
+            def plan(pattern: str) -> str:
+                return "\n".join(r[0] for r in conn.execute(text(
+                    "EXPLAIN (ANALYZE) SELECT clip_id FROM clip_search WHERE body LIKE :p"), {"p": pattern}))
+
+            assert "ix_clip_search_body_trgm" in plan("%o'rourke%")
+            # Two bare letters give the index nothing to look up: it hands over every row to be read.
+            assert "Rows Removed by Index Recheck: 6" in plan("%zq%")
+            short_word = plan("% zq %")
+            assert "ix_clip_search_body_trgm" in short_word and "Rows Removed" not in short_word
 
 
 def test_migration_backfills_the_search_text_of_existing_clips(db_url: str) -> None:
@@ -227,6 +262,29 @@ def test_letters_with_a_stroke_fold_in_search_and_stored_text_is_refolded(db_url
     store = Store(db_url)  # migrates to the head
     try:
         assert found(store, "Tam Dang") == found(store, "Tâm Đặng") == found(store, "lukasz") == {"c1"}
+    finally:
+        store.close()
+
+
+def test_migration_0015_lists_the_short_words_of_text_stored_before(db_url: str) -> None:
+    """Text stored before 0015 has no line of short words: `NY` would find nothing in it. 0015 adds
+    the line, once (text already indexed by this version keeps its own)."""
+    _upgrade_to(db_url, "0014")
+    engine = make_engine(db_url, migrate=False)
+    old_body = "council in albany, ny, votes\nmany said any plan works."
+    current = search_body(["Council in Albany, NY, votes", "Many said any plan works."])
+    with engine.begin() as conn:
+        for clip_id, body in (("old", old_body), ("current", current)):
+            insert_old_clip(conn, clip_id, "Council in Albany, NY, votes", version=1, unverified=False)
+            conn.execute(text("INSERT INTO clip_search (clip_id, body) VALUES (:c, :b)"), {"c": clip_id, "b": body})
+    engine.dispose()
+    store = Store(db_url)  # migrates to the head
+    try:
+        assert found(store, "NY") == found(store, "any") == {"old", "current"}
+        assert found(store, "in") == {"old", "current"} and found(store, "al") == set()
+        with store.engine.connect() as conn:
+            bodies = set(conn.execute(text("SELECT body FROM clip_search")).scalars())
+        assert bodies == {current} and current.endswith("\n in \t ny ")
     finally:
         store.close()
 
@@ -351,16 +409,20 @@ def test_the_recent_hits_are_counted_among_rows_not_ids(store: Store) -> None:
     assert everything is not None and (everything.recent_hits, everything.recent_rows) == (20, 50)  # all 50 rows
 
 
-def test_postgresql_gathers_the_index_s_hits_first_but_scans_short_words_plainly(store: Store) -> None:
+def test_postgresql_gathers_the_index_s_hits_first_but_scans_unindexed_characters_plainly(store: Store) -> None:
     """On PostgreSQL a search's hits are gathered first (a MATERIALIZED CTE, or the planner walked
-    them), except when no word is long enough for the index: gathering a scan first took 10× as long."""
-    add(store, "a", "Kendra Brooks at the NY hearing")
+    them), except when nothing can be looked up in the index (`&`): gathering a scan first took 10×
+    as long. A short word is looked up, as a word."""
+    add(store, "a", "Kendra Brooks at the NY hearing & vote")
     with sql_sent(store) as indexed:
         assert len(store.list_clips(ClipFilter(text="brooks"), limit=5, with_total=True).clips) == 1
-    with sql_sent(store) as scanned:
+    with sql_sent(store) as short_word:
         assert len(store.list_clips(ClipFilter(text="ny"), limit=5, with_total=True).clips) == 1
+    with sql_sent(store) as scanned:
+        assert len(store.list_clips(ClipFilter(text="&"), limit=5, with_total=True).clips) == 1
     gathered = store.dialect == "postgresql"
     assert any("MATERIALIZED" in s for s in indexed) is gathered
+    assert any("MATERIALIZED" in s for s in short_word) is gathered
     assert not any("MATERIALIZED" in s for s in scanned)
 
 
@@ -411,20 +473,21 @@ def test_a_short_word_with_a_broad_one_is_not_walked_through_every_clip(store: S
     assert len(page.clips) == 1 and (page.total, page.total_capped) == (1, False)
 
 
-def test_a_short_word_in_most_of_the_newest_clips_is_walked_like_a_long_one(store: Store) -> None:
-    """`LA` alone: no index looks up two letters, so its hits are counted by reading the table in
-    storage order up to the cap, as the index's are; a word in most of the newest clips is then
-    walked. Gathering and sorting every clip with `la` in it took 5 s at a million clips, and the
-    queue's search (one card per story) 69 s on PostgreSQL."""
+@pytest.mark.parametrize("word", ["LA", "&"])
+def test_a_short_word_in_most_of_the_newest_clips_is_walked_like_a_long_one(store: Store, word: str) -> None:
+    """`LA` or `&` alone: counted up to the cap, by the index (`LA`, a word) or by reading the table
+    in storage order (`&`: nothing to look up), as a long word's hits are; in most of the newest
+    clips, it is then walked. Gathering and sorting every clip with `la` in it took 5 s at a
+    million clips, and the queue's search (one card per story) 69 s on PostgreSQL."""
     for i in range(30):
         add(store, f"old{i}", f"Council budget {i}", at=NOW - timedelta(days=300 - i))
-    la = [add(store, f"new{i}", f"LA transit plan {i}", at=NOW - timedelta(hours=20 - i)) for i in range(20)]
+    la = [add(store, f"new{i}", f"LA transit & plan {i}", at=NOW - timedelta(hours=20 - i)) for i in range(20)]
     store.search_count_cap = 4
     store.search_recent_rows = 20
     with store.session() as s:
-        hits = index_hits(s.connection(), "la", limit=5, recent_rows=20)
+        hits = index_hits(s.connection(), word, limit=5, recent_rows=20)
     assert hits is not None and (hits.counted, hits.recent_hits) == (5, 20)
-    for query in (ClipFilter(text="la"), ClipFilter(text="LA", status=ClipStatus.NEW, primary_only=True)):
+    for query in (ClipFilter(text=word), ClipFilter(text=word, status=ClipStatus.NEW, primary_only=True)):
         with sql_sent(store) as captured:
             page = store.list_clips(query, limit=2, with_total=True)
         assert walked(captured)
@@ -433,12 +496,13 @@ def test_a_short_word_in_most_of_the_newest_clips_is_walked_like_a_long_one(stor
         assert [c.id for c in rest.clips] == la[::-1][2:]
 
 
-def test_a_short_word_no_clip_has_is_answered_by_its_count_alone(store: Store) -> None:
-    """`zq`: the count reads every clip's text once (no index helps) and finds none; the page is not
-    looked for, which would read them all again."""
+@pytest.mark.parametrize("word", ["zq", "#"])
+def test_a_short_word_no_clip_has_is_answered_by_its_count_alone(store: Store, word: str) -> None:
+    """`zq` (looked up) or `#` (read in every clip's text once): the count finds none, and the page
+    is not looked for, which would read them all again."""
     add(store, "a", "Council budget vote")
     with sql_sent(store) as captured:
-        page = store.list_clips(ClipFilter(text="zq"), limit=10, with_total=True)
+        page = store.list_clips(ClipFilter(text=word), limit=10, with_total=True)
     assert page.clips == () and (page.total, page.total_capped) == (0, False)
     assert [s for s in captured if s.upper().startswith("SELECT")] == [captured[-1]] and "count(" in captured[-1]
 

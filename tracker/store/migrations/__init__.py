@@ -2,4 +2,4 @@
 
 # The newest revision in versions/. A database already at it is opened without importing Alembic
 # (one SELECT); bump this with every new migration (tests/test_migrations.py checks it).
-HEAD_REVISION = "0014"
+HEAD_REVISION = "0015"
