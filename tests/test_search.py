@@ -26,6 +26,7 @@ from tracker.store import Store
 from tracker.store.engine import make_engine
 from tracker.store.search import (
     UNMODELLED,
+    IndexHits,
     count_by_index,
     drop_search_index,
     estimate_hits,
@@ -619,6 +620,13 @@ def test_postgresql_plans_every_search_for_its_own_words(pg_url: str) -> None:
             assert conn.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar_one() == 0
     finally:
         store.close()
+
+
+def test_the_hits_foretold_are_the_larger_of_the_count_s_guess_and_the_newest_rows_density() -> None:
+    assert IndexHits(1001, 9_000, recent_hits=45, recent_rows=5_000, rows=1_000_000).foretold() == 9_000
+    # this week's news: the count met 1,001 hits in the last rows, the newest rows are half hits
+    assert IndexHits(1001, 1_010, recent_hits=2_500, recent_rows=5_000, rows=1_000_000).foretold() == 500_000
+    assert IndexHits(3, 3).foretold() == 3  # under the limit: counted
 
 
 def test_the_count_goes_by_the_index_unless_a_word_is_in_a_tenth_of_the_clips() -> None:

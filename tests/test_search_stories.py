@@ -138,3 +138,24 @@ def test_a_story_set_again_to_the_same_does_not_rewrite_the_search_row(store: St
             conn.execute(same, {"i": stories["rent_inquirer"]})
             assert conn.execute(version, {"i": stories["rent_inquirer"]}).scalar_one() == before
     assert found(store, "germantown", primary_only=True) == {stories["rent"]}
+
+
+@pytest.mark.parametrize("gather", [0, 15_000])
+def test_the_queue_s_total_of_a_broad_search_counts_stories_found_by_another_copy(store: Store, gather: int) -> None:
+    """A broad search's total within the queue (New, one card per story) counts a card when any copy
+    of its story has the words, whether the window's cards are looked up among the index's hits,
+    gathered once (few foretold), or each card's story text is tested (many)."""
+    ids = put_stories(store)
+    archive = [add(store, f"old{i}", f"Inquirer archive {i}", outlet="Philadelphia Inquirer",
+                   at=NOW - timedelta(days=30 + i)) for i in range(4)]
+    store.set_status(archive, ClipStatus.REJECTED, "maria", NOW)
+    store.search_count_cap = 4  # 7 clips have the word: a broad search, walked
+    store.search_sort_cost = float("inf")
+    store.search_gather_hits = gather
+    with sql_sent(store) as captured:
+        page = store.list_clips(ClipFilter(text="inquirer", status=ClipStatus.NEW, primary_only=True), limit=2,
+                                with_total=True)
+    assert [c.id for c in page.clips] == [ids["rent"], ids["transit"]]  # each by its Inquirer copy
+    assert (page.total, page.total_capped) == (3, False)  # and the clip in no story
+    assert walked(captured)
+    assert any(s.startswith("WITH hits") for s in captured) is (gather > 0)

@@ -206,6 +206,20 @@ def text_test(query: str, clip_id: ClipColumn, story_id: StoryColumn | None = No
     return or_(_story_has(words, story_id), and_(story_id.is_(None), own))
 
 
+def among_hits(dialect: str, query: str, clip_id: ClipColumn, story_id: StoryColumn | None = None) -> ColumnElement[bool]:
+    """True where the clip `clip_id` names is among the index's hits for query (with `story_id`,
+    where its story is, or it is a hit in no story): every hit read once from the index and looked
+    up, where text_test reads each clip's text. For a window of clips the hits are fewer than."""
+    sqlite = dialect == "sqlite"
+    hits = _having_words(sqlite, search_terms(query), col(ClipSearchRow.clip_id), col(ClipSearchRow.story_id)).cte("hits")
+    if not sqlite:
+        hits = hits.prefix_with("MATERIALIZED")  # gathered once, for both lookups
+    in_hits = clip_id.in_(select(hits.c.clip_id))
+    if story_id is None:
+        return in_hits
+    return or_(story_id.in_(select(hits.c.story_id)), and_(story_id.is_(None), in_hits))
+
+
 def _story_has(words: Sequence[str], story_id: StoryColumn) -> ColumnElement[bool]:
     """Some copy of the story (the clip itself included) has every word: the story's rows in
     clip_search by their story_id (migration 0013), in one index lookup, each one's text tested.
@@ -271,11 +285,20 @@ class IndexHits:
     estimated: int
     recent_hits: int = 0
     recent_rows: int = 0
+    rows: int = 0  # about how many rows the table has (0: not known)
 
     def walk_reads(self, page: int) -> int:
         """About how many of the newest clips a walk tests to fill a page: as many as hold `page`
         hits at the density of hits among the most recently stored rows."""
         return round(page * self.recent_rows / max(self.recent_hits, 1))
+
+    def foretold(self) -> int:
+        """How many hits in all, the larger of two guesses: the count's, pro rata to how far it
+        read, which a word only in the newest clips fools; and the newest rows' density of hits
+        over every row, which a word of long ago fools."""
+        if not self.recent_rows:
+            return self.estimated
+        return max(self.estimated, round(self.recent_hits * self.rows / self.recent_rows))
 
 
 def estimate_hits(counted: int, limit: int, reached: float | None, first: float | None, last: float | None) -> int:
@@ -331,13 +354,15 @@ def index_hits(connection: Connection, query: str, *, limit: int, recent_rows: i
         connection.exec_driver_sql("SET LOCAL synchronize_seqscans = off")
     position: Label[Any] = key.label("at") if sqlite else literal_column("(clip_search.ctid::text::point)[0]").label("at")
     by_index = False
+    table_rows = 0.0
+    if not sqlite:
+        table_rows = float(connection.exec_driver_sql(
+            "SELECT reltuples FROM pg_class WHERE oid = to_regclass('clip_search')").scalar() or 0)
     if not sqlite and long_words:
-        table_rows = connection.exec_driver_sql(
-            "SELECT reltuples FROM pg_class WHERE oid = to_regclass('clip_search')").scalar()
         # Word by word: the index reads every word's entries, so one common word makes it slow
         # (two common words, a quarter of the clips each, 40 -> 120 ms), however rare both together.
-        by_index = all(count_by_index(_pg_estimate(connection, _having_words(sqlite, [w], literal(1))),
-                                      float(table_rows or 0)) for w in long_words)
+        by_index = all(count_by_index(_pg_estimate(connection, _having_words(sqlite, [w], literal(1))), table_rows)
+                       for w in long_words)
     if by_index:
         connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
     hits = _having_words(sqlite, words, position).limit(limit).subquery()
@@ -351,6 +376,7 @@ def index_hits(connection: Connection, query: str, *, limit: int, recent_rows: i
                                                   select(func.max(col(ClipSearchRow.id))).scalar_subquery())).one()
     if sqlite:
         first, last = first_id, last_id
+        table_rows = last_id - first_id + 1  # rowids are dense but for deleted clips
     else:
         first, last = 0, connection.exec_driver_sql(
             "SELECT pg_relation_size('clip_search') / current_setting('block_size')::int - 1").scalar()
@@ -365,7 +391,8 @@ def index_hits(connection: Connection, query: str, *, limit: int, recent_rows: i
     # On SQLite the rowid bound is FTS5's own, so it reads only the end of each word's list.
     recent = _having_words(sqlite, words, func.count()).where((_fts.c.rowid if sqlite and long_words else key) > since)
     return IndexHits(int(counted), estimate_hits(int(counted), limit, reached, first, last),
-                     recent_hits=int(connection.execute(recent).scalar_one()), recent_rows=recent_rows)
+                     recent_hits=int(connection.execute(recent).scalar_one()), recent_rows=recent_rows,
+                     rows=max(int(table_rows), recent_rows))
 
 
 # ------------------------------------------------------------------ keeping it in step
