@@ -431,7 +431,8 @@ def clip_filters(*, text: str, member: str, campaign: str, outlet: str, tag: str
     campaigns = {c.id: c.name for c in data.campaigns()}
     st.text_input("Search headlines, summaries, outlets and articles", key=text, placeholder="e.g. eviction",
                   icon=":material/search:", help="Case, accents, apostrophes and dashes are ignored: "
-                  "O'Rourke finds O’Rourke. Every word must appear.")
+                  "O'Rourke finds O’Rourke. Every word must appear, a word of one or two "
+                  "letters (NY, AI) as a whole word.")
     # Named only while its picker offers it: Streamlit drops a value that is no longer an option (a
     # member taken out of feeds.yml, kept in the saved filters) before the query uses it.
     outlets, states, tags = data.outlets(), data.states() if state is not None else [], data.tags()

@@ -67,7 +67,11 @@ def _desk(tmp_path: Path, clips: int) -> Iterator[tuple[Any, str]]:
 
 def _card_id(element: Any) -> str:
     """The clip id of a queue card's element, from its Streamlit key class (st-key-q_approve-<id>)."""
-    return next(c for c in (element.get_attribute("class") or "").split() if c.startswith("st-key-q_approve"))[-16:]
+    return _id_in_class(element.get_attribute("class") or "")
+
+
+def _id_in_class(classes: str) -> str:
+    return next(c for c in classes.split() if c.startswith("st-key-q_approve"))[-16:]
 
 
 def _key(name: str, clip_id: str) -> str:
@@ -150,7 +154,8 @@ def test_a_member_picked_under_more_filters_narrows_the_queue_in_a_real_browser(
         cards = page.locator("[class*='st-key-q_approve']")
 
         def hers_only() -> bool:  # once the rerun has replaced the unfiltered cards
-            shown = [_card_id(card) for card in cards.all()]
+            # one read of the cards there now: a card the rerun removes meanwhile is not waited for
+            shown = [_id_in_class(c) for c in cards.evaluate_all("cards => cards.map(card => card.className)")]
             return bool(shown) and all("renata-okafor" in _clip(db, clip_id).member_ids for clip_id in shown)
 
         _wait_for(hers_only, "only Renata Okafor's clips in the queue")

@@ -50,6 +50,7 @@ from tracker.store.search import (
     among_hits,
     index_hits,
     like_pattern,
+    looked_up,
     query_words,
     search_condition,
     text_test,
@@ -516,9 +517,10 @@ class ClipsMixin(StoreBase):
     search_count_window = 10_000
 
     # A window's clips are looked up among the search's hits, every hit read once, when the index
-    # foretells at most this many of them; past it each clip's text is tested instead. At a million
-    # clips, 10,000 cards: `NY` in the queue (~9,000 hits) 66 -> 51 ms on SQLite, 81 -> 55 ms on
-    # PostgreSQL; a city (25,000) 75-93 -> 100-180 ms: a hit costs 4-6 µs, a card's test 8-9 µs.
+    # foretells at most this many of them (and looks them up: `&` alone would read every clip's
+    # text); past it each clip's text is tested instead. At a million clips, 10,000 cards: `NY` in
+    # the queue (~9,000 hits) 66 -> 51 ms on SQLite, 81 -> 55 ms on PostgreSQL; a city (25,000)
+    # 75-93 -> 100-180 ms: a hit costs 4-6 µs, a card's test 8-9 µs.
     search_gather_hits = 15_000
 
     def _count_broad(self, s: Session, others: list[Any], text: str, cap: int, *, shown: int,
@@ -532,7 +534,7 @@ class ClipsMixin(StoreBase):
                   .order_by(sort_at.desc(), col(ClipRow.id).desc()))
         window = newest.limit(self.search_count_window).subquery()
         story = window.c.story_id if by_story else None
-        if hits is not None and hits.foretold() <= self.search_gather_hits:
+        if hits is not None and hits.foretold() <= self.search_gather_hits and looked_up(text):
             test = among_hits(self.dialect, text, window.c.id, story)
         else:
             test = text_test(text, window.c.id, story)

@@ -92,18 +92,18 @@ def is_short_word(word: str) -> bool:
     return len(word) < MIN_INDEXED_CHARS and word.isascii() and word.isalnum()
 
 
-# One or two ASCII letters or digits with no letter or digit of any script either side (`_` is none).
-_SHORT_WORD = re.compile(r"(?<![^\W_])[a-z0-9]{1,2}(?![^\W_])")
+# One or two ASCII letters or digits between characters that are not: another script's letters
+# count as a boundary, as a Latin abbreviation in Chinese text touches them (`AI技术`).
+_SHORT_WORD = re.compile(r"(?<![a-z0-9])[a-z0-9]{1,2}(?![a-z0-9])")
 # ASCII text (most clips) is split at what is not a letter or digit instead: 3× faster than the
 # pattern on an article (70 against 230 µs for 6,000 characters), the same words.
 _ASCII_NON_WORD = str.maketrans({c: " " for c in range(128) if not chr(c).isalnum()})
 
 
 def short_words_line(body: str) -> str:
-    """Every short word of normalised text (between characters that are not letters or digits:
-    `o'rourke` holds `o`), each between spaces, separated by tabs. A query word
-    has no tab and a phrase no two spaces together, so only a short word's search term (` ny `)
-    can match in this line, and the prose's own ` ny ` is a whole word too."""
+    """Every short word of normalised text (`o'rourke` holds `o`), each between spaces, separated
+    by tabs. A query word has no tab and a phrase no two spaces together, so only a short word's
+    search term (` ny `) can match in this line, and the prose's own ` ny ` is a whole word too."""
     if body.isascii():
         found = {w for w in set(body.translate(_ASCII_NON_WORD).split()) if len(w) < MIN_INDEXED_CHARS}
     else:
@@ -141,22 +141,44 @@ def _strip_punctuation(token: str) -> str:
     return token[start:end]
 
 
+# A dash between two words of a query (`covid-19`, `wi-fi`), marked before normalisation makes it a
+# space, so its parts are known: a private-use character, which normalisation keeps.
+_JOINING_DASH = re.compile(r"(?<=\w)[-\u2010-\u2015\u2212](?=\w)")
+_JOINED = "\ue000"
+
+
+def _query_tokens(query: str) -> list[tuple[str, bool]]:
+    """(word, typed on its own) for each word or quoted phrase of query: the parts of a hyphenated
+    word are not on their own (the `19` of `covid-19` is no whole word: `COVID19` has it too)."""
+    marked = _JOINING_DASH.sub(_JOINED, _UNDECODABLE.sub("\ufffd", query))
+    tokens: list[tuple[str, bool]] = []
+    for phrase, word in _QUERY_TOKEN.findall(normalize_text(marked)):
+        if phrase:
+            token = _strip_punctuation(" ".join(phrase.replace(_JOINED, " ").split()))
+            tokens += [(token, True)] if token else []
+        else:
+            parts = [p for p in (_strip_punctuation(w) for w in word.split(_JOINED)) if p]
+            tokens += [(p, len(parts) == 1) for p in parts]
+    return tokens
+
+
 def query_words(query: str) -> list[str]:
     """What every hit must contain, normalised like the clips' text: each word, or each quoted
     phrase (`"rent control"`: the words together), without the punctuation around it. A character
     that is not text (a lone surrogate) becomes U+FFFD, as a mis-decoded feed's does."""
-    words = []
-    for phrase, word in _QUERY_TOKEN.findall(normalize_text(_UNDECODABLE.sub("\ufffd", query))):
-        token = _strip_punctuation(" ".join(phrase.split()) if phrase else word)
-        if token:
-            words.append(token)
-    return list(dict.fromkeys(words))[:MAX_QUERY_WORDS]
+    return list(dict.fromkeys(w for w, _ in _query_tokens(query)))[:MAX_QUERY_WORDS]
 
 
 def search_terms(query: str) -> list[str]:
-    """What the SQL looks for, word by word: query_words, a short word between spaces (` ny `), so
-    found whole and by the index (three characters or more: a trigram)."""
-    return [f" {w} " if is_short_word(w) else w for w in query_words(query)]
+    """What the SQL looks for, word by word: query_words, a short word typed on its own between
+    spaces (` ny `), so found whole and by the index (three characters or more: a trigram)."""
+    terms = (f" {w} " if alone and is_short_word(w) else w for w, alone in _query_tokens(query))
+    return list(dict.fromkeys(terms))[:MAX_QUERY_WORDS]
+
+
+def looked_up(query: str) -> bool:
+    """Whether the index looks up a word of query (else its hits are found by reading every clip)."""
+    return any(len(t) >= MIN_INDEXED_CHARS for t in search_terms(query))
 
 
 def like_pattern(word: str) -> str:
@@ -209,7 +231,7 @@ def text_test(query: str, clip_id: ClipColumn, story_id: StoryColumn | None = No
 def among_hits(dialect: str, query: str, clip_id: ClipColumn, story_id: StoryColumn | None = None) -> ColumnElement[bool]:
     """True where the clip `clip_id` names is among the index's hits for query (with `story_id`,
     where its story is, or it is a hit in no story): every hit read once from the index and looked
-    up, where text_test reads each clip's text. For a window of clips the hits are fewer than."""
+    up, where text_test reads each clip's text. For a window of more clips than the search has hits."""
     sqlite = dialect == "sqlite"
     hits = _having_words(sqlite, search_terms(query), col(ClipSearchRow.clip_id), col(ClipSearchRow.story_id)).cte("hits")
     if not sqlite:
@@ -230,8 +252,8 @@ def _story_has(words: Sequence[str], story_id: StoryColumn) -> ColumnElement[boo
 
 
 def search_condition(dialect: str, query: str, *, broad: bool = False, by_story: bool = False) -> ColumnElement[bool] | None:
-    """A condition on clip.id: every word of query occurs (as a substring) in the clip's normalised
-    text. None when the query has no words. With by_story, for a list of one card per story (its
+    """A condition on clip.id: every word of query occurs in the clip's normalised text (as a
+    substring; a short word as a word: search_terms). None when the query has no words. With by_story, for a list of one card per story (its
     primary, or a clip in no story), a clip also matches when another copy of its story has every
     word: the card names the other outlets, and a word typed from it must find the story.
 
@@ -316,22 +338,18 @@ def estimate_hits(counted: int, limit: int, reached: float | None, first: float 
 RECENT_ROWS = 5_000
 # PostgreSQL's planner may read the table in order for a count up to a limit, expecting its hits
 # evenly spread; a word in only the newest clips is then read for through all of them (this
-# week's news: 0.5-0.7 s at a million clips, against 5 ms by the index). Its estimate of a word's
-# share of the clips is rough but tells a common word (a scan meets the limit in its first rows)
-# from the rest: when every word is under this share, the count goes by the index.
+# week's news: 0.5-0.7 s at a million clips, against 5 ms by the index). Through the index, a
+# common word is slow instead (every one of its entries read: two common words 40 -> 120 ms). Which
+# word is common is read off the oldest PROBE_ROWS rows (~2 ms), where a scan would begin: the
+# planner's estimates cannot tell, as its statistics leave out texts over 1 kB, most articles'.
+PROBE_ROWS = 1_000
 SCAN_SHARE = 0.10
 
 
-def count_by_index(estimated_rows: float, table_rows: float) -> bool:
-    """Whether index_hits' count on PostgreSQL must use the index, from the planner's estimates
-    (no estimate of the table, as before its first ANALYZE: the planner chooses)."""
-    return table_rows > 0 and estimated_rows < table_rows * SCAN_SHARE
-
-
-def _pg_estimate(connection: Connection, query: Select[Any]) -> float:
-    compiled = query.compile(connection)
-    plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar_one()
-    return float(plan[0]["Plan"]["Plan Rows"])
+def count_by_index(hits_per_word: Sequence[int], rows_read: int) -> bool:
+    """Whether index_hits' count on PostgreSQL must use the index: no word is in SCAN_SHARE of the
+    rows read (word by word, since the index reads every word's entries)."""
+    return rows_read > 0 and all(hits < rows_read * SCAN_SHARE for hits in hits_per_word)
 
 
 def index_hits(connection: Connection, query: str, *, limit: int, recent_rows: int = RECENT_ROWS) -> IndexHits | None:
@@ -353,22 +371,18 @@ def index_hits(connection: Connection, query: str, *, limit: int, recent_rows: i
     if not sqlite:
         connection.exec_driver_sql("SET LOCAL synchronize_seqscans = off")
     position: Label[Any] = key.label("at") if sqlite else literal_column("(clip_search.ctid::text::point)[0]").label("at")
-    by_index = False
-    table_rows = 0.0
-    if not sqlite:
-        table_rows = float(connection.exec_driver_sql(
-            "SELECT reltuples FROM pg_class WHERE oid = to_regclass('clip_search')").scalar() or 0)
+    seqscan_was = None
     if not sqlite and long_words:
-        # Word by word: the index reads every word's entries, so one common word makes it slow
-        # (two common words, a quarter of the clips each, 40 -> 120 ms), however rare both together.
-        by_index = all(count_by_index(_pg_estimate(connection, _having_words(sqlite, [w], literal(1))), table_rows)
-                       for w in long_words)
-    if by_index:
-        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        oldest = select(col(ClipSearchRow.body).label("body")).limit(PROBE_ROWS).subquery()
+        rows_read, *hits_per_word = connection.execute(select(func.count(), *(
+            func.count().filter(oldest.c.body.like(like_pattern(w), escape="\\")) for w in long_words))).one()
+        if count_by_index(hits_per_word, rows_read):
+            seqscan_was = connection.exec_driver_sql(
+                "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)").scalar()
     hits = _having_words(sqlite, words, position).limit(limit).subquery()
     counted, reached = connection.execute(select(func.count(), func.max(hits.c.at))).one()
-    if by_index:  # for this count only: the page and the totals after it are planned as ever
-        connection.exec_driver_sql("SET LOCAL enable_seqscan TO DEFAULT")
+    if seqscan_was is not None:  # for this count only: the page and the totals after it are planned as ever
+        connection.execute(text("SELECT set_config('enable_seqscan', :was, true)"), {"was": seqscan_was})
     if counted < limit:
         return IndexHits(int(counted), int(counted))
     # Two scalar subqueries: SQLite reads min() or max() alone off the key, both together by a scan.
@@ -380,6 +394,10 @@ def index_hits(connection: Connection, query: str, *, limit: int, recent_rows: i
     else:
         first, last = 0, connection.exec_driver_sql(
             "SELECT pg_relation_size('clip_search') / current_setting('block_size')::int - 1").scalar()
+        table_rows = int(connection.exec_driver_sql(
+            "SELECT reltuples FROM pg_class WHERE oid = to_regclass('clip_search')").scalar() or 0)
+        if table_rows <= 0:  # never analyzed (-1), as just after a restore: counted, until autovacuum has
+            table_rows = int(connection.execute(select(func.count()).select_from(ClipSearchRow)).scalar_one())
     # The id just before the last `recent_rows` rows. SQLite's rowids are dense but for deleted
     # clips; on PostgreSQL every upsert of a clip's text takes a value of the sequence, used or
     # not, so there it is read off the key (5,000 entries of the primary key, a few ms).
@@ -392,7 +410,7 @@ def index_hits(connection: Connection, query: str, *, limit: int, recent_rows: i
     recent = _having_words(sqlite, words, func.count()).where((_fts.c.rowid if sqlite and long_words else key) > since)
     return IndexHits(int(counted), estimate_hits(int(counted), limit, reached, first, last),
                      recent_hits=int(connection.execute(recent).scalar_one()), recent_rows=recent_rows,
-                     rows=max(int(table_rows), recent_rows))
+                     rows=max(table_rows, recent_rows))
 
 
 # ------------------------------------------------------------------ keeping it in step
