@@ -253,9 +253,10 @@ def _story_has(words: Sequence[str], story_id: StoryColumn) -> ColumnElement[boo
 
 def search_condition(dialect: str, query: str, *, broad: bool = False, by_story: bool = False) -> ColumnElement[bool] | None:
     """A condition on clip.id: every word of query occurs in the clip's normalised text (as a
-    substring; a short word as a word: search_terms). None when the query has no words. With by_story, for a list of one card per story (its
-    primary, or a clip in no story), a clip also matches when another copy of its story has every
-    word: the card names the other outlets, and a word typed from it must find the story.
+    substring; a short word as a word: search_terms). None when the query has no words. With
+    by_story, for a list of one card per story (its primary, or a clip in no story), a clip also
+    matches when another copy of its story has every word: the card names the other outlets, and
+    a word typed from it must find the story.
 
     A narrow search (broad=False) asks the index for its hits, and the database sorts them. A
     broad one (hits thick among the newest clips: index_hits, Store.search_sort_cost) is a
