@@ -47,6 +47,14 @@ def add(store: Store, name: str, title: str, *, summary: str = "", content: str 
     return clip_id_for(canonical)
 
 
+def old_and_newest(store: Store, title: str) -> list[str]:
+    """30 clips of last year's council budget, stored first, then the 20 newest, titled `title i`
+    (stored oldest first, as ingest stores them): the ids of the 20."""
+    for i in range(30):
+        add(store, f"old{i}", f"Council budget {i}", at=NOW - timedelta(days=300 - i))
+    return [add(store, f"new{i}", f"{title} {i}", at=NOW - timedelta(hours=20 - i)) for i in range(20)]
+
+
 def found(store: Store, query: str, **kw: object) -> set[str]:
     f = ClipFilter(text=query, **kw)  # type: ignore[arg-type]
     page = store.list_clips(f, limit=100, with_total=True)
@@ -407,9 +415,7 @@ def test_a_word_in_every_one_of_the_newest_clips_is_walked_though_few_are_foreto
     """Clips are stored as they arrive, so a new word (a strike this week) lies at the end of the
     table: the count from the start reaches the cap only there and foretells few hits. Its hits
     among the newest rows tell the truth, and the walk finds a page among the first clips it reads."""
-    for i in range(30):
-        add(store, f"old{i}", f"Council budget {i}", at=NOW - timedelta(days=300 - i))
-    strike = [add(store, f"new{i}", f"Transit strike day {i}", at=NOW - timedelta(hours=20 - i)) for i in range(20)]
+    strike = old_and_newest(store, "Transit strike day")
     store.search_count_cap = 4
     store.search_recent_rows = 20
     with store.session() as s:
@@ -426,7 +432,7 @@ def test_the_recent_hits_are_counted_among_rows_not_ids(store: Store) -> None:
     articles are read, their ids have gaps, and the last 20 ids are not the last 20 rows."""
     for i in range(30):
         add(store, f"old{i}", f"Council budget {i}", at=NOW - timedelta(days=300 - i))
-    for i in range(20):
+    for i in range(20):  # each edited as it comes, so the sequence's values used between rows leave gaps
         clip_id = add(store, f"new{i}", f"Transit strike day {i}", at=NOW - timedelta(hours=20 - i))
         store.edit_clip(clip_id, ClipEdit(blurb=f"A strike, day {i}"), "maria", NOW)  # the text indexed again
     with store.session() as s:
@@ -506,9 +512,7 @@ def test_a_short_word_in_most_of_the_newest_clips_is_walked_like_a_long_one(stor
     in storage order (`&`: nothing to look up), as a long word's hits are; in most of the newest
     clips, it is then walked. Gathering and sorting every clip with `la` in it took 5 s at a
     million clips, and the queue's search (one card per story) 69 s on PostgreSQL."""
-    for i in range(30):
-        add(store, f"old{i}", f"Council budget {i}", at=NOW - timedelta(days=300 - i))
-    la = [add(store, f"new{i}", f"LA transit & plan {i}", at=NOW - timedelta(hours=20 - i)) for i in range(20)]
+    la = old_and_newest(store, "LA transit & plan")
     store.search_count_cap = 4
     store.search_recent_rows = 20
     with store.session() as s:
